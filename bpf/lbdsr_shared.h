@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * lbdsr: structs and constants shared by the XDP program and the TypeScript side.
+ *
+ * This header is the single source of truth for map layouts, verdicts, drop reasons and
+ * counter indexes. src/core/constants.ts mirrors it and test/unit/shared-header.test.ts
+ * parses this file and fails when the two disagree.
+ */
+#ifndef LBDSR_SHARED_H
+#define LBDSR_SHARED_H
+
+#define LBDSR_MAGLEV_SIZE 65537      /* prime; entries per service lookup table */
+#define LBDSR_MAX_BACKENDS 4096      /* backend slots per instance */
+#define LBDSR_MAX_SERVICES 8         /* VIPs per instance (one used today) */
+#define LBDSR_SLOT_NONE 0xffffffffu  /* empty Maglev entry / no backend */
+
+/* Verdict: what happens to a frame. */
+#define LBDSR_ACT_DROP 0
+#define LBDSR_ACT_TX_FRONTEND 1      /* sent back out of the port it came in on (ARP reply) */
+#define LBDSR_ACT_TX_BACKEND 2       /* rewritten and sent out of the BACKEND port */
+
+/* Algorithms. */
+#define LBDSR_ALG_HASH_SESSION 0
+#define LBDSR_ALG_HASH_SRC_IP 1
+
+/* Drop reasons: index into the counters array. 0 is never counted. */
+#define LBDSR_DROP_NONE 0
+#define LBDSR_DROP_BACKEND_PORT 1    /* frame arrived on the BACKEND port */
+#define LBDSR_DROP_TRUNCATED 2       /* shorter than an Ethernet header */
+#define LBDSR_DROP_VLAN 3            /* 802.1Q / 802.1ad tagged */
+#define LBDSR_DROP_ETHERTYPE 4       /* neither IPv4 nor ARP */
+#define LBDSR_DROP_ARP 5             /* ARP that is not a well-formed request for the VIP */
+#define LBDSR_DROP_DST_MAC 6         /* IPv4 not addressed to the frontend MAC */
+#define LBDSR_DROP_IP_MALFORMED 7    /* version != 4, IHL < 5, bad total length, truncated */
+#define LBDSR_DROP_NOT_VIP 8         /* destination IP is not a VIP */
+#define LBDSR_DROP_PROTO 9           /* not TCP, UDP or ICMP */
+#define LBDSR_DROP_ICMP_TYPE 10      /* ICMP type we do not balance */
+#define LBDSR_DROP_ICMP_INNER 11     /* ICMP error whose inner packet is not from the VIP / malformed */
+#define LBDSR_DROP_L4_TRUNCATED 12   /* TCP/UDP/ICMP header does not fit */
+#define LBDSR_DROP_NO_BACKEND 13     /* empty pool */
+#define LBDSR_DROP_NOT_READY 14      /* instance not configured (no frontend or backend port MAC) */
+#define LBDSR_DROP_REDIRECT 15       /* XDP only: redirect to the backend port failed */
+#define LBDSR_DROP_MAX 16
+
+/* Global counters: the first LBDSR_DROP_MAX entries count drops by reason. */
+#define LBDSR_CNT_SESSION_HIT (LBDSR_DROP_MAX + 0)
+#define LBDSR_CNT_SESSION_MISS (LBDSR_DROP_MAX + 1)   /* new session recorded */
+#define LBDSR_CNT_SESSION_EXPIRED (LBDSR_DROP_MAX + 2) /* hit on an idle-expired entry: re-balanced */
+#define LBDSR_CNT_SESSION_STALE (LBDSR_DROP_MAX + 3)  /* hit on a removed backend: re-balanced */
+#define LBDSR_CNT_ARP_REPLY (LBDSR_DROP_MAX + 4)
+#define LBDSR_CNT_RX_PACKETS (LBDSR_DROP_MAX + 5)
+#define LBDSR_CNT_RX_BYTES (LBDSR_DROP_MAX + 6)
+#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 7)
+
+/* Session key: 16 bytes. Addresses in network byte order as on the wire; ports host order. */
+struct lbdsr_flow_key {
+	__u32 src;   /* client address (network byte order) */
+	__u32 dst;   /* VIP (network byte order) */
+	__u16 sport; /* host byte order; 0 for ICMP echo and fragments */
+	__u16 dport; /* host byte order; 0 for ICMP echo and fragments */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct lbdsr_session {
+	__u32 backend_id;
+	__u32 slot;
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+};
+
+/* Backend slot (array map index). Slots are assigned by the control plane; ids are opaque. */
+struct lbdsr_backend {
+	__u8 mac[6];
+	__u8 live;   /* 1 while the backend is in the pool */
+	__u8 pad;
+	__u32 id;
+};
+
+/* Per-backend per-CPU counters, indexed by slot. */
+struct lbdsr_backend_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 sessions; /* sessions created towards this backend */
+};
+
+/* Service (VIP) entry: hash map keyed by VIP (network byte order). */
+struct lbdsr_service {
+	__u8 mac[6];          /* frontend MAC */
+	__u8 algorithm;       /* LBDSR_ALG_* */
+	__u8 index;           /* which LBDSR_MAGLEV_SIZE block of the maglev array */
+	__u32 backends;       /* live backends; 0 -> LBDSR_DROP_NO_BACKEND */
+};
+
+/* Instance-wide settings: array map with one entry. */
+struct lbdsr_config {
+	__u8 backend_port_mac[6]; /* source MAC of frames sent out of the backend port */
+	__u8 ready;               /* 1 once both port MACs are known */
+	__u8 pad;
+	__u32 backend_ifindex;    /* devmap key 0 holds it too; informational */
+	__u64 timeout_tcp_ns;
+	__u64 timeout_udp_ns;
+	__u64 timeout_icmp_ns;
+};
+
+#endif

@@ -1,0 +1,86 @@
+// Mirrors bpf/lbdsr_shared.h. test/unit/shared-header.test.ts parses the header and fails on any drift.
+
+export const MAGLEV_SIZE = 65537;
+export const MAX_BACKENDS = 4096;
+export const MAX_SERVICES = 8;
+export const SLOT_NONE = 0xffffffff;
+
+export const ACT_DROP = 0;
+export const ACT_TX_FRONTEND = 1;
+export const ACT_TX_BACKEND = 2;
+
+export const ALG_HASH_SESSION = 0;
+export const ALG_HASH_SRC_IP = 1;
+
+export const DROP_NONE = 0;
+export const DROP_BACKEND_PORT = 1;
+export const DROP_TRUNCATED = 2;
+export const DROP_VLAN = 3;
+export const DROP_ETHERTYPE = 4;
+export const DROP_ARP = 5;
+export const DROP_DST_MAC = 6;
+export const DROP_IP_MALFORMED = 7;
+export const DROP_NOT_VIP = 8;
+export const DROP_PROTO = 9;
+export const DROP_ICMP_TYPE = 10;
+export const DROP_ICMP_INNER = 11;
+export const DROP_L4_TRUNCATED = 12;
+export const DROP_NO_BACKEND = 13;
+export const DROP_NOT_READY = 14;
+export const DROP_REDIRECT = 15;
+export const DROP_MAX = 16;
+
+export const CNT_SESSION_HIT = DROP_MAX + 0;
+export const CNT_SESSION_MISS = DROP_MAX + 1;
+export const CNT_SESSION_EXPIRED = DROP_MAX + 2;
+export const CNT_SESSION_STALE = DROP_MAX + 3;
+export const CNT_ARP_REPLY = DROP_MAX + 4;
+export const CNT_RX_PACKETS = DROP_MAX + 5;
+export const CNT_RX_BYTES = DROP_MAX + 6;
+export const CNT_MAX = DROP_MAX + 7;
+
+/** Names of drop reasons, indexed by reason code; used by stats output and test vectors. */
+export const DROP_REASON_NAMES: readonly string[] = [
+  'NONE',
+  'BACKEND_PORT',
+  'TRUNCATED',
+  'VLAN',
+  'ETHERTYPE',
+  'ARP',
+  'DST_MAC',
+  'IP_MALFORMED',
+  'NOT_VIP',
+  'PROTO',
+  'ICMP_TYPE',
+  'ICMP_INNER',
+  'L4_TRUNCATED',
+  'NO_BACKEND',
+  'NOT_READY',
+  'REDIRECT',
+];
+
+export const ACTION_NAMES: readonly string[] = ['DROP', 'TX_FRONTEND', 'TX_BACKEND'];
+
+/** Byte sizes of the shared structs (checked against the header by a test). */
+export const SIZEOF_FLOW_KEY = 16;
+export const SIZEOF_SESSION = 16;
+export const SIZEOF_BACKEND = 12;
+export const SIZEOF_BACKEND_STATS = 24;
+export const SIZEOF_SERVICE = 12;
+export const SIZEOF_CONFIG = 40;
+
+export const PROTO_ICMP = 1;
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+
+/** Port kinds: where a frame arrived. */
+export const PORT_FRONTEND = 0;
+export const PORT_BACKEND = 1;
+
+/** Verdict encoding returned by the pipeline: low byte action, next byte drop reason. */
+export function verdictAction(v: number): number {
+  return v & 0xff;
+}
+export function verdictReason(v: number): number {
+  return (v >>> 8) & 0xff;
+}

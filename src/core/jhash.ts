@@ -1,0 +1,56 @@
+// Bob Jenkins' lookup3 as the Linux kernel implements it (include/linux/jhash.h), bit-exact.
+// Only jhash2 (u32 words) is needed: the XDP program hashes the same words.
+
+export const JHASH_INITVAL = 0xdeadbeef;
+
+function rol32(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * jhash2(k, length, initval): hashes `length` u32 words of `k` starting at `off`.
+ * Allocation-free; all arithmetic is kept in uint32 with `| 0` / `>>> 0`.
+ */
+export function jhash2(k: Uint32Array, off: number, length: number, initval: number): number {
+  let a = (JHASH_INITVAL + (length << 2) + initval) >>> 0;
+  let b = a;
+  let c = a;
+  let i = off;
+  let n = length;
+  while (n > 3) {
+    a = (a + k[i]!) >>> 0;
+    b = (b + k[i + 1]!) >>> 0;
+    c = (c + k[i + 2]!) >>> 0;
+    // __jhash_mix
+    a = (a - c) >>> 0; a = (a ^ rol32(c, 4)) >>> 0; c = (c + b) >>> 0;
+    b = (b - a) >>> 0; b = (b ^ rol32(a, 6)) >>> 0; a = (a + c) >>> 0;
+    c = (c - b) >>> 0; c = (c ^ rol32(b, 8)) >>> 0; b = (b + a) >>> 0;
+    a = (a - c) >>> 0; a = (a ^ rol32(c, 16)) >>> 0; c = (c + b) >>> 0;
+    b = (b - a) >>> 0; b = (b ^ rol32(a, 19)) >>> 0; a = (a + c) >>> 0;
+    c = (c - b) >>> 0; c = (c ^ rol32(b, 4)) >>> 0; b = (b + a) >>> 0;
+    n -= 3;
+    i += 3;
+  }
+  switch (n) {
+    case 3:
+      c = (c + k[i + 2]!) >>> 0;
+    // falls through
+    case 2:
+      b = (b + k[i + 1]!) >>> 0;
+    // falls through
+    case 1:
+      a = (a + k[i]!) >>> 0;
+      // __jhash_final
+      c = (c ^ b) >>> 0; c = (c - rol32(b, 14)) >>> 0;
+      a = (a ^ c) >>> 0; a = (a - rol32(c, 11)) >>> 0;
+      b = (b ^ a) >>> 0; b = (b - rol32(a, 25)) >>> 0;
+      c = (c ^ b) >>> 0; c = (c - rol32(b, 16)) >>> 0;
+      a = (a ^ c) >>> 0; a = (a - rol32(c, 4)) >>> 0;
+      b = (b ^ a) >>> 0; b = (b - rol32(a, 14)) >>> 0;
+      c = (c ^ b) >>> 0; c = (c - rol32(b, 24)) >>> 0;
+      break;
+    default:
+      break;
+  }
+  return c >>> 0;
+}
