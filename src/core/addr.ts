@@ -1,12 +1,18 @@
 import { LbdsrError } from './errors.js';
 
-const MAC_RE = /^([0-9a-fA-F]{2})([:-])([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})$/;
+const MAC_RE =
+  /^([0-9a-fA-F]{2})([:-])([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})$/;
 
 /** Parses "aa:bb:cc:dd:ee:ff" (or with dashes) into 6 bytes. */
 export function parseMac(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new LbdsrError('LBDSR_BAD_MAC', `MAC address must be a string, got ${typeof text}`);
+  if (typeof text !== 'string')
+    throw new LbdsrError('LBDSR_BAD_MAC', `MAC address must be a string, got ${typeof text}`);
   const m = MAC_RE.exec(text.trim());
-  if (!m) throw new LbdsrError('LBDSR_BAD_MAC', `'${text}' is not a MAC address (expected six hex pairs like aa:bb:cc:dd:ee:ff)`);
+  if (!m)
+    throw new LbdsrError(
+      'LBDSR_BAD_MAC',
+      `'${text}' is not a MAC address (expected six hex pairs like aa:bb:cc:dd:ee:ff)`,
+    );
   const out = new Uint8Array(6);
   for (let i = 0; i < 6; i++) out[i] = Number.parseInt(m[i === 0 ? 1 : i + 2]!, 16);
   return out;
@@ -36,9 +42,11 @@ export function isZeroMac(b: Uint8Array): boolean {
 
 /** Parses dotted-quad IPv4 into a uint32 (host order: a.b.c.d -> a<<24|...). */
 export function parseIpv4(text: string): number {
-  if (typeof text !== 'string') throw new LbdsrError('LBDSR_BAD_IPV4', `IPv4 address must be a string, got ${typeof text}`);
+  if (typeof text !== 'string')
+    throw new LbdsrError('LBDSR_BAD_IPV4', `IPv4 address must be a string, got ${typeof text}`);
   const parts = text.trim().split('.');
-  if (parts.length !== 4) throw new LbdsrError('LBDSR_BAD_IPV4', `'${text}' is not an IPv4 address (expected a.b.c.d)`);
+  if (parts.length !== 4)
+    throw new LbdsrError('LBDSR_BAD_IPV4', `'${text}' is not an IPv4 address (expected a.b.c.d)`);
   let v = 0;
   for (const p of parts) {
     if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) {
@@ -58,7 +66,10 @@ export function checkVip(text: string): number {
   const v = parseIpv4(text);
   const a = v >>> 24;
   if (a === 0 || a === 127 || a >= 224 || v === 0xffffffff) {
-    throw new LbdsrError('LBDSR_BAD_VIP', `VIP ${text} is not a unicast address (0/8, 127/8, multicast and reserved ranges are not allowed)`);
+    throw new LbdsrError(
+      'LBDSR_BAD_VIP',
+      `VIP ${text} is not a unicast address (0/8, 127/8, multicast and reserved ranges are not allowed)`,
+    );
   }
   return v;
 }

@@ -1,0 +1,421 @@
+// The balancer's per-frame decision: docs/semantics.md written as code. Pure and allocation-free on the
+// per-frame path; the XDP program (bpf/) implements the same rules and is checked against this file.
+import { formatIpv4 } from '../core/addr.js';
+import {
+  ACT_TX_BACKEND,
+  ACT_TX_FRONTEND,
+  ALG_HASH_SRC_IP,
+  CNT_ARP_REPLY,
+  CNT_MAX,
+  CNT_RX_BYTES,
+  CNT_RX_PACKETS,
+  CNT_SESSION_EXPIRED,
+  CNT_SESSION_HIT,
+  CNT_SESSION_MISS,
+  CNT_SESSION_STALE,
+  DROP_ARP,
+  DROP_BACKEND_PORT,
+  DROP_DST_MAC,
+  DROP_ETHERTYPE,
+  DROP_ICMP_INNER,
+  DROP_ICMP_TYPE,
+  DROP_IP_MALFORMED,
+  DROP_L4_TRUNCATED,
+  DROP_MAX,
+  DROP_NO_BACKEND,
+  DROP_NOT_READY,
+  DROP_NOT_VIP,
+  DROP_PROTO,
+  DROP_REASON_NAMES,
+  DROP_TRUNCATED,
+  DROP_VLAN,
+  MAGLEV_SIZE,
+  MAX_BACKENDS,
+  PORT_BACKEND,
+  PROTO_ICMP,
+  PROTO_TCP,
+  PROTO_UDP,
+  SLOT_NONE,
+} from '../core/constants.js';
+import { jhash2 } from '../core/jhash.js';
+import {
+  DEFAULT_SESSION_SETTINGS,
+  type InstanceConfig,
+  type SessionEntry,
+  type SessionSettings,
+  type StatsSnapshot,
+} from '../core/model.js';
+import {
+  ARP_HLEN,
+  ARP_HTYPE,
+  ARP_LEN,
+  ARP_OP,
+  ARP_OP_REPLY,
+  ARP_OP_REQUEST,
+  ARP_PLEN,
+  ARP_PTYPE,
+  ARP_SHA,
+  ARP_SPA,
+  ARP_THA,
+  ARP_TPA,
+  copyMac,
+  ETH_DST,
+  ETH_HLEN,
+  ETH_SRC,
+  ETH_TYPE,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_VLAN,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_HLEN,
+  ICMP_PARAMETER_PROBLEM,
+  ICMP_TIME_EXCEEDED,
+  IP_DST,
+  IP_FRAG,
+  IP_MF,
+  IP_MIN_HLEN,
+  IP_OFFSET_MASK,
+  IP_PROTO,
+  IP_SRC,
+  IP_TOT_LEN,
+  isBroadcastMac,
+  macEquals,
+  readU16,
+  readU32,
+  TCP_MIN_HLEN,
+  UDP_HLEN,
+  writeMac,
+  writeU16,
+} from '../packet/fields.js';
+import { ControlState, type ServiceState } from './control.js';
+import { SessionTable } from './session-table.js';
+
+/** Per-backend-slot counters: packets, bytes, sessions created. */
+const BS_PACKETS = 0;
+const BS_BYTES = 1;
+const BS_SESSIONS = 2;
+const BS_WIDTH = 3;
+
+const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
+
+export class Balancer {
+  readonly control = new ControlState();
+  readonly sessionTable: SessionTable;
+  readonly counters = new Float64Array(CNT_MAX);
+  /** Indexed by slot * 3: packets, bytes, sessions. Reset when a slot is given to a new backend. */
+  readonly backendCounters = new Float64Array(MAX_BACKENDS * BS_WIDTH);
+  /** Transmitted frames by port: [frontend, backend]. */
+  readonly tx = new Float64Array(2);
+  /** Backend id of the last TX_BACKEND verdict. */
+  lastBackendId = 0;
+
+  // Flow key of the frame being decided (scratch, reused for every frame).
+  private kSrc = 0;
+  private kDst = 0;
+  private kPorts = 0;
+  private kProto = 0;
+  private readonly hashWords = new Uint32Array(4);
+
+  constructor(settings: Partial<SessionSettings> = {}) {
+    this.sessionTable = new SessionTable(settings.capacity ?? DEFAULT_SESSION_SETTINGS.capacity);
+    if (settings.timeouts) {
+      const t = settings.timeouts;
+      this.control.timeoutsMs = { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 };
+    }
+  }
+
+  /** Brings the state in line with `config`; sessions survive (a removed backend's are re-balanced lazily). */
+  configure(config: InstanceConfig, backendPortMac: string | undefined): void {
+    const diff = this.control.apply(config, backendPortMac);
+    for (const slot of diff.slots) {
+      const s = this.control.slots[slot];
+      // A slot handed to a different backend starts its counters from zero.
+      if (s === null || s === undefined || this.slotOwner[slot] !== s.id) {
+        this.backendCounters.fill(0, slot * BS_WIDTH, slot * BS_WIDTH + BS_WIDTH);
+        this.slotOwner[slot] = s ? s.id : -1;
+      }
+    }
+  }
+  private readonly slotOwner = new Float64Array(MAX_BACKENDS).fill(-1);
+
+  /**
+   * Decides one frame. On a transmit verdict `frame[0..len)` has been rewritten in place.
+   * Returns `action | reason << 8` (see verdictAction / verdictReason).
+   */
+  process(frame: Uint8Array, len: number, port: number, nowMs: number): number {
+    const c = this.counters;
+    c[CNT_RX_PACKETS]!++;
+    c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
+    if (port === PORT_BACKEND) return this.drop(DROP_BACKEND_PORT);
+    if (len < ETH_HLEN || len > frame.length) return this.drop(DROP_TRUNCATED);
+    const ethType = readU16(frame, ETH_TYPE);
+    if (ethType === ETHERTYPE_VLAN || ethType === ETHERTYPE_QINQ) return this.drop(DROP_VLAN);
+    if (ethType === ETHERTYPE_ARP) return this.arp(frame, len);
+    if (ethType !== ETHERTYPE_IPV4) return this.drop(DROP_ETHERTYPE);
+
+    // IPv4 header.
+    const l3 = ETH_HLEN;
+    if (len < l3 + IP_MIN_HLEN) return this.drop(DROP_IP_MALFORMED);
+    const verIhl = frame[l3]!;
+    const ihl = (verIhl & 0x0f) << 2;
+    if (verIhl >>> 4 !== 4 || ihl < IP_MIN_HLEN || l3 + ihl > len) return this.drop(DROP_IP_MALFORMED);
+    const totLen = readU16(frame, l3 + IP_TOT_LEN);
+    if (totLen < ihl || l3 + totLen > len) return this.drop(DROP_IP_MALFORMED);
+
+    const dst = readU32(frame, l3 + IP_DST);
+    const svc = this.control.services.get(dst);
+    if (svc === undefined) return this.drop(DROP_NOT_VIP);
+    if (!macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_DST_MAC);
+
+    const proto = frame[l3 + IP_PROTO]!;
+    if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMP) return this.drop(DROP_PROTO);
+    const src = readU32(frame, l3 + IP_SRC);
+    const l4 = l3 + ihl;
+    const l4len = totLen - ihl;
+    let icmpError = false;
+
+    if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
+      this.setKey(src, dst, 0, proto);
+    } else if (proto === PROTO_TCP) {
+      if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
+      this.setKey(src, dst, readU32(frame, l4), proto);
+    } else if (proto === PROTO_UDP) {
+      if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
+      this.setKey(src, dst, readU32(frame, l4), proto);
+    } else {
+      if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
+      const type = frame[l4]!;
+      if (type === ICMP_ECHO_REQUEST || type === ICMP_ECHO_REPLY) {
+        this.setKey(src, dst, 0, proto);
+      } else if (
+        type === ICMP_DEST_UNREACH ||
+        type === ICMP_TIME_EXCEEDED ||
+        type === ICMP_PARAMETER_PROBLEM
+      ) {
+        const reason = this.icmpErrorKey(frame, l4 + ICMP_HLEN, l4len - ICMP_HLEN, dst);
+        if (reason !== 0) return this.drop(reason);
+        icmpError = true;
+      } else {
+        return this.drop(DROP_ICMP_TYPE);
+      }
+    }
+
+    if (!this.control.ready) return this.drop(DROP_NOT_READY);
+    const slot = icmpError ? this.peekBackend(svc, nowMs) : this.chooseBackend(svc, nowMs);
+    if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
+
+    const backend = this.control.slots[slot]!;
+    writeMac(frame, ETH_DST, backend.mac);
+    writeMac(frame, ETH_SRC, this.control.backendPortMac!);
+    const bc = this.backendCounters;
+    const o = slot * BS_WIDTH;
+    bc[o + BS_PACKETS]!++;
+    bc[o + BS_BYTES] = bc[o + BS_BYTES]! + len;
+    this.tx[1]!++;
+    this.lastBackendId = backend.id;
+    return ACT_TX_BACKEND;
+  }
+
+  private drop(reason: number): number {
+    this.counters[reason]!++;
+    return reason << 8;
+  }
+
+  private setKey(src: number, dst: number, ports: number, proto: number): void {
+    this.kSrc = src;
+    this.kDst = dst;
+    this.kPorts = ports >>> 0;
+    this.kProto = proto;
+  }
+
+  /** Sets the key of the flow an ICMP error is about; returns 0 or a drop reason. */
+  private icmpErrorKey(frame: Uint8Array, inner: number, avail: number, vip: number): number {
+    if (avail < IP_MIN_HLEN) return DROP_ICMP_INNER;
+    const verIhl = frame[inner]!;
+    const ihl = (verIhl & 0x0f) << 2;
+    if (verIhl >>> 4 !== 4 || ihl < IP_MIN_HLEN || ihl + 8 > avail) return DROP_ICMP_INNER;
+    const isrc = readU32(frame, inner + IP_SRC);
+    if (isrc !== vip) return DROP_ICMP_INNER;
+    const iproto = frame[inner + IP_PROTO]!;
+    if (iproto !== PROTO_TCP && iproto !== PROTO_UDP && iproto !== PROTO_ICMP) return DROP_ICMP_INNER;
+    const idst = readU32(frame, inner + IP_DST);
+    if ((readU16(frame, inner + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
+      this.setKey(idst, isrc, 0, iproto);
+    } else if (iproto === PROTO_ICMP) {
+      const itype = frame[inner + ihl]!;
+      if (itype !== ICMP_ECHO_REPLY && itype !== ICMP_ECHO_REQUEST) return DROP_ICMP_INNER;
+      this.setKey(idst, isrc, 0, iproto);
+    } else {
+      // The inner packet went VIP:sport -> client:dport; the flow's key is client:dport -> VIP:sport.
+      const isport = readU16(frame, inner + ihl);
+      const idport = readU16(frame, inner + ihl + 2);
+      this.setKey(idst, isrc, ((idport << 16) | isport) >>> 0, iproto);
+    }
+    return 0;
+  }
+
+  private timeoutFor(proto: number): number {
+    const t = this.control.timeoutsMs;
+    return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+  }
+
+  /** True when entry `e` still points at a live backend and has not idled out. */
+  private validEntry(e: number, nowMs: number): number {
+    const st = this.sessionTable;
+    if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.kProto)) return CNT_SESSION_EXPIRED;
+    const slot = st.slotAt(e);
+    const b = this.control.slots[slot];
+    if (b === null || b === undefined || b.id !== st.backendIdAt(e)) return CNT_SESSION_STALE;
+    return CNT_SESSION_HIT;
+  }
+
+  private maglev(svc: ServiceState): number {
+    const w = this.hashWords;
+    let h: number;
+    if (svc.algorithm === ALG_HASH_SRC_IP) {
+      w[0] = this.kSrc;
+      h = jhash2(w, 0, 1, 0);
+    } else {
+      w[0] = this.kSrc;
+      w[1] = this.kDst;
+      w[2] = this.kPorts;
+      w[3] = this.kProto;
+      h = jhash2(w, 0, 4, 0);
+    }
+    return svc.table[h % MAGLEV_SIZE]!;
+  }
+
+  /** ICMP errors: a valid session's backend, else Maglev; writes nothing. */
+  private peekBackend(svc: ServiceState, nowMs: number): number {
+    const e = this.sessionTable.find(this.kSrc, this.kDst, this.kPorts, this.kProto);
+    if (e >= 0 && this.validEntry(e, nowMs) === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
+    return this.maglev(svc);
+  }
+
+  private chooseBackend(svc: ServiceState, nowMs: number): number {
+    const st = this.sessionTable;
+    const e = st.find(this.kSrc, this.kDst, this.kPorts, this.kProto);
+    let outcome = CNT_SESSION_MISS;
+    if (e >= 0) {
+      outcome = this.validEntry(e, nowMs);
+      if (outcome === CNT_SESSION_HIT) {
+        st.touch(e, nowMs);
+        this.counters[CNT_SESSION_HIT]!++;
+        return st.slotAt(e);
+      }
+    }
+    const slot = this.maglev(svc);
+    if (slot === SLOT_NONE) return SLOT_NONE;
+    const id = this.control.slots[slot]!.id;
+    if (e >= 0) st.retarget(e, id, slot, nowMs);
+    else st.insert(this.kSrc, this.kDst, this.kPorts, this.kProto, id, slot, nowMs);
+    this.counters[outcome]!++;
+    this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
+    return slot;
+  }
+
+  private arp(frame: Uint8Array, len: number): number {
+    const a = ETH_HLEN;
+    if (
+      len < a + ARP_LEN ||
+      readU16(frame, a + ARP_HTYPE) !== 1 ||
+      readU16(frame, a + ARP_PTYPE) !== ETHERTYPE_IPV4 ||
+      frame[a + ARP_HLEN] !== 6 ||
+      frame[a + ARP_PLEN] !== 4 ||
+      readU16(frame, a + ARP_OP) !== ARP_OP_REQUEST
+    ) {
+      return this.drop(DROP_ARP);
+    }
+    const tpa = readU32(frame, a + ARP_TPA);
+    const svc = this.control.services.get(tpa);
+    if (svc === undefined) return this.drop(DROP_ARP);
+    if (!isBroadcastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_ARP);
+    // Reply in place.
+    copyMac(frame, ETH_DST, ETH_SRC);
+    writeMac(frame, ETH_SRC, svc.mac);
+    writeU16(frame, a + ARP_OP, ARP_OP_REPLY);
+    copyMac(frame, a + ARP_THA, a + ARP_SHA);
+    frame[a + ARP_TPA] = frame[a + ARP_SPA]!;
+    frame[a + ARP_TPA + 1] = frame[a + ARP_SPA + 1]!;
+    frame[a + ARP_TPA + 2] = frame[a + ARP_SPA + 2]!;
+    frame[a + ARP_TPA + 3] = frame[a + ARP_SPA + 3]!;
+    writeMac(frame, a + ARP_SHA, svc.mac);
+    frame[a + ARP_SPA] = (tpa >>> 24) & 0xff;
+    frame[a + ARP_SPA + 1] = (tpa >>> 16) & 0xff;
+    frame[a + ARP_SPA + 2] = (tpa >>> 8) & 0xff;
+    frame[a + ARP_SPA + 3] = tpa & 0xff;
+    this.counters[CNT_ARP_REPLY]!++;
+    this.tx[0]!++;
+    return ACT_TX_FRONTEND;
+  }
+
+  /** Per-backend counters by backend id, in ascending id order. */
+  backendStats(): StatsSnapshot['backends'] {
+    const out: StatsSnapshot['backends'] = [];
+    this.control.slots.forEach((s, slot) => {
+      if (s === null) return;
+      const o = slot * BS_WIDTH;
+      const bc = this.backendCounters;
+      out.push({
+        id: s.id,
+        packets: bc[o + BS_PACKETS]!,
+        bytes: bc[o + BS_BYTES]!,
+        sessions: bc[o + BS_SESSIONS]!,
+      });
+    });
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  stats(nowMs?: number): StatsSnapshot {
+    const c = this.counters;
+    const drops: Record<string, number> = {};
+    for (let r = 1; r < DROP_MAX; r++) drops[DROP_REASON_NAMES[r]!] = c[r]!;
+    let active = this.sessionTable.count;
+    if (nowMs !== undefined) {
+      active = 0;
+      const t = this.control.timeoutsMs;
+      this.sessionTable.forEach((_s, _d, _sp, _dp, proto, _id, _slot, last) => {
+        const to = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+        if (nowMs - last <= to) active++;
+      });
+    }
+    return {
+      rx: { packets: c[CNT_RX_PACKETS]!, bytes: c[CNT_RX_BYTES]! },
+      tx: { frontend: this.tx[0]!, backend: this.tx[1]! },
+      arpReplies: c[CNT_ARP_REPLY]!,
+      drops,
+      sessions: {
+        hit: c[CNT_SESSION_HIT]!,
+        miss: c[CNT_SESSION_MISS]!,
+        expired: c[CNT_SESSION_EXPIRED]!,
+        stale: c[CNT_SESSION_STALE]!,
+        evicted: this.sessionTable.evictions,
+        active,
+      },
+      backends: this.backendStats(),
+    };
+  }
+
+  /** Live sessions, most recently used first (idle-expired entries are left out). */
+  sessions(limit: number, nowMs: number): SessionEntry[] {
+    const out: SessionEntry[] = [];
+    const t = this.control.timeoutsMs;
+    this.sessionTable.forEach((src, dst, sport, dport, proto, backendId, _slot, last) => {
+      const to = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+      if (out.length >= limit || nowMs - last > to) return;
+      out.push({
+        src: formatIpv4(src),
+        dst: formatIpv4(dst),
+        sport,
+        dport,
+        proto: PROTO_NAMES[proto] ?? 'TCP',
+        backend: backendId,
+        idleMs: Math.max(0, nowMs - last),
+      });
+    });
+    return out;
+  }
+}
