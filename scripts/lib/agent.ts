@@ -1,0 +1,304 @@
+// The program the topology runs inside its namespaces (`ip netns exec NS node agent.js CMD ...`):
+// servers on the backends and traffic clients on the clients. Clients print one JSON result line on
+// stdout (and, with --progress-ms, JSON progress lines before it). Every client is bounded in count and
+// in time (--deadline-ms).
+import dgram from 'node:dgram';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ClientResult {
+  /** Answers per backend name. */
+  counts: Record<string, number>;
+  failures: number;
+  /** First few distinct error messages with their counts. */
+  errors: Record<string, number>;
+  /** Client-side sockets used (keepalive: how many TCP connections carried the requests). */
+  sockets: number;
+  elapsedMs: number;
+  done: number;
+}
+
+type Opts = Record<string, string>;
+
+function parseOpts(argv: string[]): Opts {
+  const o: Opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      o[a.slice(2)] = argv[i + 1] ?? '';
+      i++;
+    }
+  }
+  return o;
+}
+
+function num(o: Opts, k: string, dflt: number): number {
+  const v = o[k];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${k} must be a number`);
+  return n;
+}
+
+function newResult(): ClientResult {
+  return { counts: {}, failures: 0, errors: {}, sockets: 0, elapsedMs: 0, done: 0 };
+}
+
+function fail(r: ClientResult, msg: string): void {
+  r.failures++;
+  if (r.errors[msg] !== undefined || Object.keys(r.errors).length < 8)
+    r.errors[msg] = (r.errors[msg] ?? 0) + 1;
+}
+
+function ok(r: ClientResult, name: string): void {
+  r.counts[name] = (r.counts[name] ?? 0) + 1;
+  r.done++;
+}
+
+function progressTicker(r: ClientResult, o: Opts, t0: number): () => void {
+  const every = num(o, 'progress-ms', 0);
+  if (every <= 0) return () => {};
+  const t = setInterval(() => {
+    r.elapsedMs = Date.now() - t0;
+    process.stdout.write(`${JSON.stringify({ progress: r })}\n`);
+  }, every);
+  return () => clearInterval(t);
+}
+
+function serve(o: Opts): void {
+  const name = o.name ?? 'backend';
+  const vip = o.vip ?? '10.0.0.100';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const body = `${name}\n`;
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  // Long-lived keep-alive connections (the hitless-restart check holds one for several seconds).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (_msg, rinfo) => {
+    udp.send(name, rinfo.port, rinfo.address);
+  });
+  let pending = 2;
+  const ready = () => {
+    pending--;
+    if (pending === 0) process.stdout.write('READY\n');
+  };
+  server.listen(num(o, 'http-port', 80), '0.0.0.0', ready);
+  udp.bind(num(o, 'udp-port', 7000), vip, ready);
+  const stop = () => process.exit(0);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function httpGet(
+  url: string,
+  agent: http.Agent | false,
+  timeoutMs: number,
+): Promise<{ body: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      url,
+      { agent, timeout: timeoutMs, headers: agent ? {} : { connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+          else
+            resolve({
+              body: body.trim(),
+              port: (req.socket?.address() as AddressInfo | undefined)?.port ?? 0,
+            });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Runs `task` `count` times, `conc` at a time, starting none after `deadline`. */
+async function workers(
+  count: number,
+  conc: number,
+  deadline: number,
+  task: () => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count && Date.now() < deadline) {
+      next++;
+      await task();
+    }
+  };
+  await Promise.all(Array.from({ length: conc }, worker));
+}
+
+/** N new connections (Connection: close), `concurrency` at a time. */
+async function httpBurst(o: Opts): Promise<ClientResult> {
+  const url = o.url ?? 'http://10.0.0.100/';
+  const count = num(o, 'count', 100);
+  const conc = Math.max(1, num(o, 'concurrency', 8));
+  const timeoutMs = num(o, 'timeout-ms', 3000);
+  const deadline = Date.now() + num(o, 'deadline-ms', 60_000);
+  const pauseMs = num(o, 'pause-ms', 0);
+  const r = newResult();
+  const t0 = Date.now();
+  const stopTicker = progressTicker(r, o, t0);
+  await workers(count, conc, deadline, async () => {
+    try {
+      const { body } = await httpGet(url, false, timeoutMs);
+      ok(r, body);
+      r.sockets++;
+    } catch (e) {
+      fail(r, (e as Error).message);
+    }
+    if (pauseMs > 0) await new Promise((res) => setTimeout(res, pauseMs));
+  });
+  stopTicker();
+  r.elapsedMs = Date.now() - t0;
+  return r;
+}
+
+/** One keep-alive connection, requests every `interval-ms`, for `count` requests or `duration-ms`. */
+async function keepAlive(o: Opts): Promise<ClientResult> {
+  const url = o.url ?? 'http://10.0.0.100/';
+  const count = num(o, 'count', 50);
+  const intervalMs = num(o, 'interval-ms', 0);
+  const durationMs = num(o, 'duration-ms', 0);
+  const timeoutMs = num(o, 'timeout-ms', 3000);
+  const deadline = Date.now() + num(o, 'deadline-ms', 60_000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1, keepAliveMsecs: 1000 });
+  const ports = new Set<number>();
+  const r = newResult();
+  const t0 = Date.now();
+  const stopTicker = progressTicker(r, o, t0);
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    if (durationMs > 0 && Date.now() - t0 >= durationMs) break;
+    try {
+      const { body, port } = await httpGet(url, agent, timeoutMs);
+      ok(r, body);
+      ports.add(port);
+    } catch (e) {
+      fail(r, (e as Error).message);
+    }
+    if (intervalMs > 0) await new Promise((res) => setTimeout(res, intervalMs));
+  }
+  stopTicker();
+  agent.destroy();
+  r.sockets = ports.size;
+  r.elapsedMs = Date.now() - t0;
+  return r;
+}
+
+function udpAsk(sock: dgram.Socket, host: string, port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (msg: Buffer) => {
+      clearTimeout(t);
+      sock.off('message', onMsg);
+      resolve(msg.toString('utf8').trim());
+    };
+    const t = setTimeout(() => {
+      sock.off('message', onMsg);
+      reject(new Error('timeout'));
+    }, timeoutMs);
+    sock.on('message', onMsg);
+    sock.send('hello', port, host, (err) => {
+      if (err) {
+        clearTimeout(t);
+        sock.off('message', onMsg);
+        reject(err);
+      }
+    });
+  });
+}
+
+function openUdp(): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, () => resolve(s));
+  });
+}
+
+/** One socket, `count` datagrams, one at a time (each waits for its answer). */
+async function udpOne(o: Opts): Promise<ClientResult> {
+  const host = o.host ?? '10.0.0.100';
+  const port = num(o, 'port', 7000);
+  const count = num(o, 'count', 50);
+  const timeoutMs = num(o, 'timeout-ms', 1000);
+  const deadline = Date.now() + num(o, 'deadline-ms', 30_000);
+  const r = newResult();
+  const t0 = Date.now();
+  const sock = await openUdp();
+  r.sockets = 1;
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    try {
+      ok(r, await udpAsk(sock, host, port, timeoutMs));
+    } catch (e) {
+      fail(r, (e as Error).message);
+    }
+  }
+  sock.close();
+  r.elapsedMs = Date.now() - t0;
+  return r;
+}
+
+/** `count` sockets (each its own source port), one datagram each, `concurrency` at a time. */
+async function udpMany(o: Opts): Promise<ClientResult> {
+  const host = o.host ?? '10.0.0.100';
+  const port = num(o, 'port', 7000);
+  const count = num(o, 'count', 60);
+  const conc = Math.max(1, num(o, 'concurrency', 8));
+  const timeoutMs = num(o, 'timeout-ms', 1000);
+  const deadline = Date.now() + num(o, 'deadline-ms', 30_000);
+  const r = newResult();
+  const t0 = Date.now();
+  await workers(count, conc, deadline, async () => {
+    let sock: dgram.Socket | undefined;
+    try {
+      sock = await openUdp();
+      r.sockets++;
+      ok(r, await udpAsk(sock, host, port, timeoutMs));
+    } catch (e) {
+      fail(r, (e as Error).message);
+    } finally {
+      sock?.close();
+    }
+  });
+  r.elapsedMs = Date.now() - t0;
+  return r;
+}
+
+const clients: Record<string, (o: Opts) => Promise<ClientResult>> = {
+  http: httpBurst,
+  keepalive: keepAlive,
+  'udp-one': udpOne,
+  'udp-many': udpMany,
+};
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  const o = parseOpts(rest);
+  if (cmd === 'serve') return serve(o);
+  const client = cmd ? clients[cmd] : undefined;
+  if (!client) {
+    console.error(`usage: agent.js serve|${Object.keys(clients).join('|')} [--opt value ...]`);
+    process.exit(2);
+  }
+  const r = await client(o);
+  process.stdout.write(`${JSON.stringify({ result: r })}\n`);
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});
