@@ -1,10 +1,26 @@
 // Bounded session table in typed arrays: chained hash buckets plus an intrusive doubly linked LRU list.
-// Lookups, inserts and evictions allocate nothing; storage grows by doubling up to `capacity` (so a small
-// instance does not pay for a million entries), and never beyond it: a flood of new flows evicts the least
-// recently used entry instead of growing.
+// Each entry is one 64-byte record (array of structs) so a lookup touches one cache line for the entry
+// instead of one per field. Lookups, inserts and evictions allocate nothing; storage grows by doubling up
+// to `capacity` (a small instance does not pay for a million entries) and never beyond it: a flood of new
+// flows evicts the least recently used entry instead of growing.
 
 const NIL = -1;
 const INITIAL = 1024;
+
+// Record layout, in 32-bit words.
+const STRIDE = 16;
+const W_SRC = 0;
+const W_DST = 1;
+const W_PORTS = 2;
+const W_PROTO = 3;
+const W_BACKEND = 4;
+const W_SLOT = 5;
+const W_CHAIN = 6;
+const W_PREV = 7;
+const W_NEXT = 8;
+const W_HASH = 9;
+/** lastSeen is a float64 at word 10..11, i.e. f64 index e * 8 + 5. */
+const F64_LAST = 5;
 
 export type SessionVisitor = (
   src: number,
@@ -25,18 +41,20 @@ function mix(a: number, b: number, c: number, d: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+function bucketCount(n: number): number {
+  let b = 16;
+  while (b < n * 2) b <<= 1;
+  return b;
+}
+
 export class SessionTable {
   readonly capacity: number;
   private size = 0;
   private allocated = 0;
-  private keys: Uint32Array;
-  private backendIds: Uint32Array;
-  private slots: Uint32Array;
-  private lastSeen: Float64Array;
-  private hashes: Uint32Array;
-  private chain: Int32Array;
-  private prev: Int32Array;
-  private next: Int32Array;
+  private limit: number;
+  private u32: Uint32Array;
+  private i32: Int32Array;
+  private f64: Float64Array;
   private buckets: Int32Array;
   private mask: number;
   private head = NIL;
@@ -46,19 +64,16 @@ export class SessionTable {
   evictions = 0;
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1)
+    if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`session capacity must be a positive integer, got ${capacity}`);
+    }
     this.capacity = capacity;
-    const n = Math.min(capacity, INITIAL);
-    this.keys = new Uint32Array(n * 4);
-    this.backendIds = new Uint32Array(n);
-    this.slots = new Uint32Array(n);
-    this.lastSeen = new Float64Array(n);
-    this.hashes = new Uint32Array(n);
-    this.chain = new Int32Array(n);
-    this.prev = new Int32Array(n);
-    this.next = new Int32Array(n);
-    const nb = bucketCount(n);
+    this.limit = Math.min(capacity, INITIAL);
+    const buf = new ArrayBuffer(this.limit * STRIDE * 4);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    const nb = bucketCount(this.limit);
     this.buckets = new Int32Array(nb).fill(NIL);
     this.mask = nb - 1;
   }
@@ -69,35 +84,48 @@ export class SessionTable {
 
   /** Index of the entry for the key, or -1. Does not touch recency. */
   find(src: number, dst: number, ports: number, proto: number): number {
-    const h = mix(src, dst, ports, proto);
-    const k = this.keys;
-    for (let e = this.buckets[h & this.mask]!; e !== NIL; e = this.chain[e]!) {
-      const o = e << 2;
-      if (k[o] === src && k[o + 1] === dst && k[o + 2] === ports && k[o + 3] === proto) return e;
+    const u = this.u32;
+    for (
+      let e = this.buckets[mix(src, dst, ports, proto) & this.mask]!;
+      e !== NIL;
+      e = this.i32[e * STRIDE + W_CHAIN]!
+    ) {
+      const o = e * STRIDE;
+      if (
+        u[o + W_SRC] === src &&
+        u[o + W_DST] === dst &&
+        u[o + W_PORTS] === ports &&
+        u[o + W_PROTO] === proto
+      ) {
+        return e;
+      }
     }
     return NIL;
   }
 
   backendIdAt(e: number): number {
-    return this.backendIds[e]!;
+    return this.u32[e * STRIDE + W_BACKEND]!;
   }
   slotAt(e: number): number {
-    return this.slots[e]!;
+    return this.u32[e * STRIDE + W_SLOT]!;
   }
   lastSeenAt(e: number): number {
-    return this.lastSeen[e]!;
+    return this.f64[e * 8 + F64_LAST]!;
   }
 
   /** Marks the entry used now: refreshes its time and moves it to the front of the LRU list. */
   touch(e: number, nowMs: number): void {
-    this.lastSeen[e] = nowMs;
-    this.moveToFront(e);
+    this.f64[e * 8 + F64_LAST] = nowMs;
+    if (this.head !== e) {
+      this.unlinkLru(e);
+      this.pushFront(e);
+    }
   }
 
   /** Overwrites the target of an existing entry (re-balance after expiry or backend removal). */
   retarget(e: number, backendId: number, slot: number, nowMs: number): void {
-    this.backendIds[e] = backendId;
-    this.slots[e] = slot;
+    this.u32[e * STRIDE + W_BACKEND] = backendId;
+    this.u32[e * STRIDE + W_SLOT] = slot;
     this.touch(e, nowMs);
   }
 
@@ -114,10 +142,10 @@ export class SessionTable {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
-      this.freeHead = this.chain[e]!;
-    } else if (this.allocated < this.keys.length >>> 2) {
+      this.freeHead = this.i32[e * STRIDE + W_CHAIN]!;
+    } else if (this.allocated < this.limit) {
       e = this.allocated++;
-    } else if (this.allocated < this.capacity) {
+    } else if (this.limit < this.capacity) {
       this.grow();
       e = this.allocated++;
     } else {
@@ -127,24 +155,21 @@ export class SessionTable {
       this.size--;
       this.evictions++;
     }
-    const o = e << 2;
-    this.keys[o] = src;
-    this.keys[o + 1] = dst;
-    this.keys[o + 2] = ports;
-    this.keys[o + 3] = proto;
+    const u = this.u32;
+    const o = e * STRIDE;
+    u[o + W_SRC] = src;
+    u[o + W_DST] = dst;
+    u[o + W_PORTS] = ports;
+    u[o + W_PROTO] = proto;
+    u[o + W_BACKEND] = backendId;
+    u[o + W_SLOT] = slot;
     const h = mix(src, dst, ports, proto);
-    this.hashes[e] = h;
+    u[o + W_HASH] = h;
     const b = h & this.mask;
-    this.chain[e] = this.buckets[b]!;
+    this.i32[o + W_CHAIN] = this.buckets[b]!;
     this.buckets[b] = e;
-    this.backendIds[e] = backendId;
-    this.slots[e] = slot;
-    this.lastSeen[e] = nowMs;
-    this.prev[e] = NIL;
-    this.next[e] = this.head;
-    if (this.head !== NIL) this.prev[this.head] = e;
-    this.head = e;
-    if (this.tail === NIL) this.tail = e;
+    this.f64[e * 8 + F64_LAST] = nowMs;
+    this.pushFront(e);
     this.size++;
     return e;
   }
@@ -153,67 +178,71 @@ export class SessionTable {
   remove(e: number): void {
     this.unlinkBucket(e);
     this.unlinkLru(e);
-    this.chain[e] = this.freeHead;
+    this.i32[e * STRIDE + W_CHAIN] = this.freeHead;
     this.freeHead = e;
     this.size--;
   }
 
   clear(): void {
     this.buckets.fill(NIL);
-    this.head = this.tail = this.freeHead = NIL;
+    this.head = NIL;
+    this.tail = NIL;
+    this.freeHead = NIL;
     this.size = 0;
     this.allocated = 0;
   }
 
   /** Visits entries from the most to the least recently used; stops after `limit`. */
   forEach(visit: SessionVisitor, limit = Number.POSITIVE_INFINITY): void {
+    const u = this.u32;
     let n = 0;
-    for (let e = this.head; e !== NIL && n < limit; e = this.next[e]!, n++) {
-      const o = e << 2;
-      const ports = this.keys[o + 2]!;
+    for (let e = this.head; e !== NIL && n < limit; e = this.i32[e * STRIDE + W_NEXT]!, n++) {
+      const o = e * STRIDE;
+      const ports = u[o + W_PORTS]!;
       visit(
-        this.keys[o]!,
-        this.keys[o + 1]!,
+        u[o + W_SRC]!,
+        u[o + W_DST]!,
         ports >>> 16,
         ports & 0xffff,
-        this.keys[o + 3]!,
-        this.backendIds[e]!,
-        this.slots[e]!,
-        this.lastSeen[e]!,
+        u[o + W_PROTO]!,
+        u[o + W_BACKEND]!,
+        u[o + W_SLOT]!,
+        this.f64[e * 8 + F64_LAST]!,
       );
     }
   }
 
-  private moveToFront(e: number): void {
-    if (this.head === e) return;
-    this.unlinkLru(e);
-    this.prev[e] = NIL;
-    this.next[e] = this.head;
-    if (this.head !== NIL) this.prev[this.head] = e;
+  private pushFront(e: number): void {
+    const l = this.i32;
+    l[e * STRIDE + W_PREV] = NIL;
+    l[e * STRIDE + W_NEXT] = this.head;
+    if (this.head !== NIL) l[this.head * STRIDE + W_PREV] = e;
     this.head = e;
     if (this.tail === NIL) this.tail = e;
   }
 
   private unlinkLru(e: number): void {
-    const p = this.prev[e]!;
-    const n = this.next[e]!;
-    if (p !== NIL) this.next[p] = n;
+    const l = this.i32;
+    const p = l[e * STRIDE + W_PREV]!;
+    const n = l[e * STRIDE + W_NEXT]!;
+    if (p !== NIL) l[p * STRIDE + W_NEXT] = n;
     else this.head = n;
-    if (n !== NIL) this.prev[n] = p;
+    if (n !== NIL) l[n * STRIDE + W_PREV] = p;
     else this.tail = p;
   }
 
   private unlinkBucket(e: number): void {
-    const b = this.hashes[e]! & this.mask;
+    const l = this.i32;
+    const b = this.u32[e * STRIDE + W_HASH]! & this.mask;
     let cur = this.buckets[b]!;
     if (cur === e) {
-      this.buckets[b] = this.chain[e]!;
+      this.buckets[b] = l[e * STRIDE + W_CHAIN]!;
       return;
     }
     while (cur !== NIL) {
-      const nx = this.chain[cur]!;
+      const nx = l[cur * STRIDE + W_CHAIN]!;
       if (nx === e) {
-        this.chain[cur] = this.chain[e]!;
+        l[cur * STRIDE + W_CHAIN] = l[e * STRIDE + W_CHAIN]!;
         return;
       }
       cur = nx;
@@ -221,39 +250,23 @@ export class SessionTable {
   }
 
   private grow(): void {
-    const old = this.keys.length >>> 2;
-    const n = Math.min(this.capacity, old * 2);
-    const keys = new Uint32Array(n * 4);
-    keys.set(this.keys);
-    this.keys = keys;
-    this.backendIds = extend(this.backendIds, new Uint32Array(n));
-    this.slots = extend(this.slots, new Uint32Array(n));
-    this.lastSeen = extend(this.lastSeen, new Float64Array(n));
-    this.hashes = extend(this.hashes, new Uint32Array(n));
-    this.chain = extend(this.chain, new Int32Array(n));
-    this.prev = extend(this.prev, new Int32Array(n));
-    this.next = extend(this.next, new Int32Array(n));
-    const nb = bucketCount(n);
+    this.limit = Math.min(this.capacity, this.limit * 2);
+    const buf = new ArrayBuffer(this.limit * STRIDE * 4);
+    const u32 = new Uint32Array(buf);
+    u32.set(this.u32);
+    this.u32 = u32;
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    const nb = bucketCount(this.limit);
     if (nb - 1 !== this.mask) {
       this.buckets = new Int32Array(nb).fill(NIL);
       this.mask = nb - 1;
       // Re-chain every live entry (walk the LRU list: free entries are not in it).
-      for (let e = this.head; e !== NIL; e = this.next[e]!) {
-        const b = this.hashes[e]! & this.mask;
-        this.chain[e] = this.buckets[b]!;
+      for (let e = this.head; e !== NIL; e = this.i32[e * STRIDE + W_NEXT]!) {
+        const b = this.u32[e * STRIDE + W_HASH]! & this.mask;
+        this.i32[e * STRIDE + W_CHAIN] = this.buckets[b]!;
         this.buckets[b] = e;
       }
     }
   }
-}
-
-function bucketCount(n: number): number {
-  let b = 16;
-  while (b < n * 2) b <<= 1;
-  return b;
-}
-
-function extend<T extends Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {
-  to.set(from as never);
-  return to;
 }
