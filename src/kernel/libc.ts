@@ -1,0 +1,209 @@
+// The few libc calls the user-space data plane needs, bound through koffi. Only src/kernel/ loads koffi.
+// Every wrapper that can fail throws a SysError carrying errno and strerror(); the hot-path calls
+// (poll, kick) return the raw result so that a busy loop never allocates.
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+
+const c = {
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  bind: libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const uint8_t *val, uint32_t len)'),
+  getsockopt: libc.func(
+    'int getsockopt(int fd, int level, int name, _Inout_ uint8_t *val, _Inout_ uint32_t *len)',
+  ),
+  close: libc.func('int close(int fd)'),
+  mmapAny: libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
+  mmapAt: libc.func('mmap', 'void *', ['uintptr_t', 'size_t', 'int', 'int', 'int', 'int64_t']),
+  munmap: libc.func('int munmap(uintptr_t addr, size_t len)'),
+  poll: libc.func('int poll(_Inout_ uint8_t *fds, uint64_t n, int timeout)'),
+  sendto: libc.func('intptr_t sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t alen)'),
+  strerror: libc.func('const char *strerror(int errnum)'),
+};
+
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const ENOBUFS = 105;
+export const ENETDOWN = 100;
+export const ENXIO = 6;
+export const ENODEV = 19;
+
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_LOCKED = 0x2000;
+
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+
+export const MSG_DONTWAIT = 0x40;
+
+/** A failed system call: `errno` and the libc message. */
+export class SysError extends Error {
+  readonly errno: number;
+  readonly call: string;
+  constructor(call: string, errno: number, what?: string) {
+    super(`${call}${what ? ` (${what})` : ''}: ${strerror(errno)} (errno ${errno})`);
+    this.name = 'SysError';
+    this.errno = errno;
+    this.call = call;
+  }
+}
+
+export function strerror(errno: number): string {
+  return c.strerror(errno) as string;
+}
+
+/** errno of the last koffi call of this thread. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+function check(call: string, r: number, what?: string): number {
+  if (r < 0) throw new SysError(call, koffi.errno(), what);
+  return r;
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+  return check('socket', c.socket(domain, type, protocol) as number);
+}
+
+export function bind(fd: number, addr: Uint8Array, what?: string): void {
+  check('bind', c.bind(fd, addr, addr.length) as number, what);
+}
+
+export function setsockopt(fd: number, level: number, name: number, val: Uint8Array, what?: string): void {
+  check('setsockopt', c.setsockopt(fd, level, name, val, val.length) as number, what);
+}
+
+export function setsockoptInt(fd: number, level: number, name: number, value: number, what?: string): void {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, value, true);
+  setsockopt(fd, level, name, b, what);
+}
+
+/** Reads an option into `val`; returns the length the kernel wrote. */
+export function getsockopt(fd: number, level: number, name: number, val: Uint8Array, what?: string): number {
+  const len = [val.length];
+  check('getsockopt', c.getsockopt(fd, level, name, val, len) as number, what);
+  return len[0] as number;
+}
+
+export function close(fd: number): void {
+  if (fd >= 0) c.close(fd);
+}
+
+/** A pointer returned by mmap (opaque koffi pointer) with its address. */
+export interface Mapping {
+  ptr: unknown;
+  addr: number;
+  len: number;
+}
+
+const MAP_FAILED = 0xffffffffffffffffn;
+
+function mapped(call: string, ptr: unknown, len: number, what?: string): Mapping {
+  const a = ptr === null ? MAP_FAILED : koffi.address(ptr);
+  if (a === MAP_FAILED) throw new SysError(call, koffi.errno(), what);
+  return { ptr, addr: Number(a), len };
+}
+
+/** Reserves `len` bytes of address space (no access, no memory committed). */
+export function reserve(len: number): Mapping {
+  const p = c.mmapAny(null, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return mapped('mmap', p, len, 'reserve');
+}
+
+/** Maps `fd` (a packet socket's rings) read/write, shared, at exactly `addr` (inside a reservation). */
+export function mmapFixed(addr: number, len: number, fd: number, what?: string): Mapping {
+  const flags = fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED : MAP_SHARED | MAP_FIXED;
+  const p = c.mmapAt(addr, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+  const m = mapped('mmap', p, len, what);
+  if (m.addr !== addr) throw new Error(`mmap placed the mapping at ${m.addr}, not ${addr}`);
+  return m;
+}
+
+/** Puts a range back to reserved, inaccessible address space (drops what was mapped there). */
+export function unmapToReserved(addr: number, len: number): void {
+  const p = c.mmapAt(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+  mapped('mmap', p, len, 'release');
+}
+
+export function munmap(addr: number, len: number): void {
+  check('munmap', c.munmap(addr, len) as number);
+}
+
+/** An ArrayBuffer over mapped memory (no copy). Valid until the mapping goes away. */
+export function view(m: Mapping): ArrayBuffer {
+  return koffi.view(m.ptr, m.len);
+}
+
+/**
+ * poll(2) on a preallocated `struct pollfd[]` (8 bytes each: fd, events, revents). Returns the raw
+ * result (-1 on error, see lastErrno()); allocates nothing.
+ */
+export function poll(fds: Uint8Array, n: number, timeoutMs: number): number {
+  return c.poll(fds, n, timeoutMs) as number;
+}
+
+/** sendto(fd, NULL, 0, flags, NULL, 0): makes the kernel transmit what the TX ring holds. Raw result. */
+export function kick(fd: number, flags: number): number {
+  return c.sendto(fd, null, 0, flags, null, 0) as number;
+}
+
+const c2 = {
+  ioctl: libc.func('int ioctl(int fd, unsigned long req, _Inout_ uint8_t *arg)'),
+  open: libc.func('int open(const char *path, int flags, int mode)'),
+  setns: libc.func('int setns(int fd, int nstype)'),
+};
+
+export const O_RDONLY = 0;
+export const O_CLOEXEC = 0o2000000;
+export const CLONE_NEWNET = 0x40000000;
+
+export function ioctl(fd: number, req: number, arg: Uint8Array, what?: string): number {
+  return check('ioctl', c2.ioctl(fd, req, arg) as number, what);
+}
+
+/** ioctl returning -errno instead of throwing (for probes where absence is an answer). */
+export function ioctlRaw(fd: number, req: number, arg: Uint8Array): number {
+  const r = c2.ioctl(fd, req, arg) as number;
+  return r < 0 ? -koffi.errno() : r;
+}
+
+export function open(path: string, flags: number): number {
+  return check('open', c2.open(path, flags, 0) as number, path);
+}
+
+/** setns(2): moves the calling thread into the namespace `fd` refers to. */
+export function setns(fd: number, nstype: number, what?: string): void {
+  check('setns', c2.setns(fd, nstype) as number, what);
+}
+
+const c3 = {
+  send: libc.func('intptr_t send(int fd, const uint8_t *buf, size_t len, int flags)'),
+  recv: libc.func('intptr_t recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
+};
+
+export function send(fd: number, buf: Uint8Array, len: number, what?: string): number {
+  return check('send', c3.send(fd, buf, len, 0) as number, what);
+}
+
+/** Non-blocking recv into `buf`; returns the length, or -1 when nothing is queued. */
+export function recvNow(fd: number, buf: Uint8Array): number {
+  const r = c3.recv(fd, buf, buf.length, MSG_DONTWAIT) as number;
+  if (r < 0) {
+    const e = koffi.errno();
+    if (e === EAGAIN || e === EINTR) return -1;
+    throw new SysError('recv', e);
+  }
+  return r;
+}
