@@ -1,0 +1,205 @@
+// The REST resources of lbdsrd, declared once. The daemon builds its routes, request validation and
+// /openapi.json from this tree; lbdsrctl walks the same tree for its grammar, value coercion and `?` help.
+// Pure module: TypeBox only, no I/O.
+import { type TSchema, Type } from '@sinclair/typebox';
+
+export const API_PREFIX = '/polycube/v1';
+export const SERVICE = 'lbdsr';
+
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+function literals<T extends string>(values: readonly T[], description: string): TSchema {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description },
+  );
+}
+
+export const MacSchema = Type.String({ description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' });
+export const VipSchema = Type.String({ description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' });
+export const PoolIdSchema = Type.Integer({
+  minimum: 0,
+  maximum: 0xffffffff,
+  description: 'backend id: an opaque uint32',
+});
+export const PlaneTypeSchema = literals(
+  ['XDP_DRV', 'XDP_SKB', 'USERSPACE', 'AUTO'],
+  'data plane: XDP_DRV, XDP_SKB, USERSPACE, or AUTO (the fastest that works on the ports)',
+);
+export const AlgorithmSchema = literals(
+  ['HASH_SESSION', 'HASH_SRC_IP'],
+  'load-balancing algorithm (case-insensitive); affects new sessions',
+);
+export const LogLevelSchema = literals(
+  ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR', 'CRITICAL', 'OFF'],
+  'log level of the instance',
+);
+export const PortTypeSchema = literals(['FRONTEND', 'BACKEND'], 'port role: FRONTEND or BACKEND');
+export const PeerSchema = Type.String({ description: 'Linux interface the port is attached to' });
+const ReadOnlyString = (description: string) => Type.String({ description, readOnly: true });
+
+export const PortSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'port name' })),
+    type: Type.Optional(PortTypeSchema),
+    peer: Type.Optional(PeerSchema),
+    status: Type.Optional(ReadOnlyString('UP or DOWN: the peer interface is up (read-only)')),
+    uuid: Type.Optional(ReadOnlyString('port identifier (read-only)')),
+  },
+  { additionalProperties: false, description: 'a port of the load balancer' },
+);
+
+export const FrontendSchema = Type.Object(
+  { vip: Type.Optional(VipSchema), mac: Type.Optional(MacSchema) },
+  { additionalProperties: false, description: 'the virtual service: VIP and the MAC it answers on' },
+);
+
+export const BackendEntrySchema = Type.Object(
+  { id: Type.Optional(PoolIdSchema), mac: Type.Optional(MacSchema) },
+  { additionalProperties: false, description: 'a backend server' },
+);
+
+export const BackendSchema = Type.Object(
+  { pool: Type.Optional(Type.Array(BackendEntrySchema)) },
+  { additionalProperties: false, description: 'backend servers' },
+);
+
+const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 86400 * 7, description });
+export const TimeoutsSchema = Type.Object(
+  {
+    tcp: Type.Optional(Seconds('TCP idle timeout, seconds')),
+    udp: Type.Optional(Seconds('UDP idle timeout, seconds')),
+    icmp: Type.Optional(Seconds('ICMP idle timeout, seconds')),
+  },
+  { additionalProperties: false, description: 'idle timeouts, seconds' },
+);
+
+export const SessionsSchema = Type.Object(
+  {
+    capacity: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'maximum entries of the session table' }),
+    ),
+    timeouts: Type.Optional(TimeoutsSchema),
+  },
+  { additionalProperties: false, description: 'session table settings; GET also lists sessions' },
+);
+
+export const InstanceSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'instance name' })),
+    type: Type.Optional(PlaneTypeSchema),
+    loglevel: Type.Optional(LogLevelSchema),
+    algorithm: Type.Optional(AlgorithmSchema),
+    ports: Type.Optional(Type.Array(PortSchema)),
+    frontend: Type.Optional(FrontendSchema),
+    backend: Type.Optional(BackendSchema),
+    sessions: Type.Optional(SessionsSchema),
+    plane: Type.Optional(ReadOnlyString('data plane in use, NONE without ports (read-only)')),
+  },
+  { additionalProperties: false, description: 'a load balancer instance' },
+);
+
+/** A node of the resource tree: one URL segment. */
+export interface ResourceNode {
+  /** URL segment and CLI keyword. */
+  segment: string;
+  kind: 'list' | 'container' | 'leaf';
+  description: string;
+  /** Body schema of the node (for a list: the schema of one entry). */
+  schema: TSchema;
+  /** Lists: the key field of entries, the route parameter and the key's schema. */
+  key?: { field: string; param: string; schema: TSchema };
+  /** Containers and list entries. */
+  children?: ResourceNode[];
+  /** Only GET. */
+  readOnly?: boolean;
+  /** Leaves that may be unset by DELETE. */
+  optional?: boolean;
+}
+
+function leaf(segment: string, schema: TSchema, optional = false): ResourceNode {
+  return { segment, kind: 'leaf', description: String(schema.description ?? segment), schema, optional };
+}
+
+export const PORTS_NODE: ResourceNode = {
+  segment: 'ports',
+  kind: 'list',
+  description: 'ports of the load balancer (one FRONTEND, one BACKEND)',
+  schema: PortSchema,
+  key: { field: 'name', param: 'port', schema: Type.String({ pattern: NAME_PATTERN }) },
+  children: [leaf('peer', PeerSchema, true), leaf('type', PortTypeSchema)],
+};
+
+export const POOL_NODE: ResourceNode = {
+  segment: 'pool',
+  kind: 'list',
+  description: 'backend servers, by id',
+  schema: BackendEntrySchema,
+  key: { field: 'id', param: 'id', schema: PoolIdSchema },
+  children: [leaf('mac', MacSchema)],
+};
+
+export const INSTANCE_NODE: ResourceNode = {
+  segment: SERVICE,
+  kind: 'list',
+  description: 'DSR load balancer instances',
+  schema: InstanceSchema,
+  key: { field: 'name', param: 'name', schema: Type.String({ pattern: NAME_PATTERN }) },
+  children: [
+    leaf('type', PlaneTypeSchema, true),
+    leaf('loglevel', LogLevelSchema),
+    leaf('algorithm', AlgorithmSchema),
+    PORTS_NODE,
+    {
+      segment: 'frontend',
+      kind: 'container',
+      description: String(FrontendSchema.description),
+      schema: FrontendSchema,
+      children: [leaf('vip', VipSchema, true), leaf('mac', MacSchema, true)],
+    },
+    {
+      segment: 'backend',
+      kind: 'container',
+      description: String(BackendSchema.description),
+      schema: BackendSchema,
+      children: [POOL_NODE],
+    },
+    {
+      segment: 'sessions',
+      kind: 'container',
+      description: 'session table: settings and the active sessions (?limit=N)',
+      schema: SessionsSchema,
+    },
+    {
+      segment: 'stats',
+      kind: 'container',
+      description: 'counters of the data plane (read-only)',
+      schema: Type.Object({}, { additionalProperties: true }),
+      readOnly: true,
+    },
+  ],
+};
+
+/** Fields holding lists inside instance documents, with the key field of their entries. */
+export const LIST_KEYS: Record<string, string> = { ports: 'name', pool: 'id' };
+
+/** Properties of an object schema, or undefined. */
+export function propertiesOf(schema: TSchema): Record<string, TSchema> | undefined {
+  return schema.type === 'object' ? (schema.properties as Record<string, TSchema>) : undefined;
+}
+
+/** The allowed values of an enum-like schema (a union of string literals), or undefined. */
+export function enumValues(schema: TSchema): string[] | undefined {
+  const any = schema.anyOf as TSchema[] | undefined;
+  if (!any?.every((s) => typeof s.const === 'string')) return undefined;
+  return any.map((s) => s.const as string);
+}
+
+/** A short type description for help output: `<A|B>`, `<integer>`, `<string>`. */
+export function describeType(schema: TSchema): string {
+  const e = enumValues(schema);
+  if (e) return e.join('|');
+  if (schema.type === 'array') return 'list';
+  if (schema.type === 'object') return 'object';
+  return String(schema.type ?? 'value');
+}
