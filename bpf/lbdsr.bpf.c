@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * lbdsr XDP program: docs/semantics.md in the kernel. Attached to the FRONTEND port (and the
+ * BACKEND port, where every frame is dropped); balanced frames leave through the devmap.
+ * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), session.h (sessions
+ * and Maglev), jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
+ */
+#include "arp.h"
+#include "counters.h"
+#include "flow.h"
+#include "maps.h"
+#include "parse.h"
+#include "session.h"
+
+/*
+ * When non-zero, used instead of bpf_ktime_get_ns(): the equality tests run frames at chosen
+ * instants through BPF_PROG_TEST_RUN. Never written in production.
+ */
+volatile __u64 lbdsr_clock_ns = 0;
+
+static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr_config *cfg,
+					  struct lbdsr_counters *cnt, __u32 *action)
+{
+	struct cursor c = { .data = (__u8 *)(long)ctx->data, .end = (__u8 *)(long)ctx->data_end };
+	__u32 len = c.end - c.data;
+	struct flow f = {};
+	struct choice ch;
+	__u32 reason;
+	__u64 now;
+	__u16 type;
+	__u8 *eth;
+
+	if (cfg->backend_ifindex && ctx->ingress_ifindex == cfg->backend_ifindex)
+		return LBDSR_DROP_BACKEND_PORT;
+	eth = cursor_at(&c, 0, ETH_HLEN_);
+	if (!eth)
+		return LBDSR_DROP_TRUNCATED;
+	type = rd16(eth + ETH_TYPE);
+	if (type == lbdsr_htons(ETH_P_8021Q_) || type == lbdsr_htons(ETH_P_8021AD_))
+		return LBDSR_DROP_VLAN;
+	if (type == lbdsr_htons(ETH_P_ARP_)) {
+		reason = arp_reply(&c, len);
+		if (reason)
+			return reason;
+		count(cnt, LBDSR_CNT_ARP_REPLY);
+		*action = XDP_TX;
+		return 0;
+	}
+	if (type != lbdsr_htons(ETH_P_IPV4_))
+		return LBDSR_DROP_ETHERTYPE;
+
+	reason = flow_parse(&c, len, &f);
+	if (reason)
+		return reason;
+	if (!cfg->ready)
+		return LBDSR_DROP_NOT_READY;
+
+	now = lbdsr_clock_ns;
+	if (likely(!now))
+		now = bpf_ktime_get_ns();
+	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, now, cnt, &ch);
+	if (reason)
+		return reason;
+
+	/* The frame was bounds-checked by flow_parse; the verifier wants it again here. */
+	eth = cursor_at(&c, 0, ETH_HLEN_);
+	if (!eth)
+		return LBDSR_DROP_TRUNCATED;
+	mac_copy(eth + ETH_DST, ch.backend->mac);
+	mac_copy(eth + ETH_SRC, cfg->backend_port_mac);
+	if (bpf_redirect_map(&lbdsr_devmap, 0, 0) != XDP_REDIRECT)
+		return LBDSR_DROP_REDIRECT;
+	count_backend_tx(ch.slot, len);
+	*action = XDP_REDIRECT;
+	return 0;
+}
+
+SEC("xdp")
+int lbdsr_xdp(struct xdp_md *ctx)
+{
+	__u32 zero = 0, action = XDP_DROP, reason;
+	struct lbdsr_counters *cnt;
+	struct lbdsr_config *cfg;
+
+	cnt = counters_get();
+	cfg = bpf_map_lookup_elem(&lbdsr_config, &zero);
+	if (!cnt || !cfg)
+		return XDP_ABORTED;
+	cnt->v[LBDSR_CNT_RX_PACKETS]++;
+	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
+
+	reason = lbdsr_decide(ctx, cfg, cnt, &action);
+	if (reason) {
+		count(cnt, reason);
+		return XDP_DROP;
+	}
+	return action;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Choosing the backend (docs/semantics.md, step 11): session lookup with idle timeouts and
+ * liveness, Maglev over jhash2 on a miss, recording the new session.
+ */
+#ifndef LBDSR_SESSION_H
+#define LBDSR_SESSION_H
+
+#include "counters.h"
+#include "jhash.h"
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline __u64 session_timeout(const struct lbdsr_config *cfg, __u8 proto)
+{
+	if (proto == PROTO_TCP_)
+		return cfg->timeout_tcp_ns;
+	if (proto == PROTO_UDP_)
+		return cfg->timeout_udp_ns;
+	return cfg->timeout_icmp_ns;
+}
+
+/* The backend in `slot` when it is live with id `id`, else NULL. */
+static __always_inline struct lbdsr_backend *backend_live(__u32 slot, __u32 id)
+{
+	struct lbdsr_backend *b = bpf_map_lookup_elem(&lbdsr_backends, &slot);
+
+	if (!b || !b->live || b->id != id)
+		return 0;
+	return b;
+}
+
+/* Maglev: the slot the service's table holds for the key's hash, or LBDSR_SLOT_NONE. */
+static __always_inline __u32 maglev_slot(const struct lbdsr_service *svc, const struct lbdsr_flow_key *key)
+{
+	__u32 words[4];
+	__u32 hash, idx, *slot;
+
+	words[0] = lbdsr_ntohl(key->src);
+	if (svc->algorithm == LBDSR_ALG_HASH_SRC_IP) {
+		hash = lbdsr_jhash2(words, 1, 0);
+	} else {
+		words[1] = lbdsr_ntohl(key->dst);
+		words[2] = ((__u32)key->sport << 16) | key->dport;
+		words[3] = key->proto;
+		hash = lbdsr_jhash2(words, 4, 0);
+	}
+	idx = (__u32)svc->index * LBDSR_MAGLEV_SIZE + hash % LBDSR_MAGLEV_SIZE;
+	slot = bpf_map_lookup_elem(&lbdsr_maglev, &idx);
+	if (!slot)
+		return LBDSR_SLOT_NONE;
+	return *slot;
+}
+
+struct choice {
+	struct lbdsr_backend *backend;
+	__u32 slot;
+};
+
+/*
+ * Returns 0 with `out` filled, or the drop reason. `read_only` (ICMP errors): a valid session's
+ * backend or Maglev, nothing written, no session counter.
+ */
+static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct lbdsr_service *svc,
+					    const struct lbdsr_flow_key *key, int read_only, __u64 now,
+					    struct lbdsr_counters *cnt, struct choice *out)
+{
+	struct lbdsr_session *s = bpf_map_lookup_elem(&lbdsr_sessions, key);
+	__u32 outcome = LBDSR_CNT_SESSION_MISS;
+	struct lbdsr_backend *b;
+	__u32 slot;
+
+	if (s) {
+		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, key->proto);
+
+		b = backend_live(s->slot, s->backend_id);
+		if (fresh && b) {
+			if (!read_only) {
+				s->last_seen_ns = now;
+				count(cnt, LBDSR_CNT_SESSION_HIT);
+			}
+			out->backend = b;
+			out->slot = s->slot;
+			return 0;
+		}
+		outcome = fresh ? LBDSR_CNT_SESSION_STALE : LBDSR_CNT_SESSION_EXPIRED;
+	}
+
+	slot = maglev_slot(svc, key);
+	if (slot == LBDSR_SLOT_NONE)
+		return LBDSR_DROP_NO_BACKEND;
+	b = bpf_map_lookup_elem(&lbdsr_backends, &slot);
+	if (!b || !b->live)
+		return LBDSR_DROP_NO_BACKEND;
+	out->backend = b;
+	out->slot = slot;
+	if (read_only)
+		return 0;
+
+	if (s) {
+		s->backend_id = b->id;
+		s->slot = slot;
+		s->last_seen_ns = now;
+	} else {
+		struct lbdsr_session ns = { .backend_id = b->id, .slot = slot, .last_seen_ns = now };
+
+		bpf_map_update_elem(&lbdsr_sessions, key, &ns, BPF_ANY);
+	}
+	count(cnt, outcome);
+	count_backend_session(slot);
+	return 0;
+}
+
+#endif
