@@ -1,0 +1,323 @@
+// The end-to-end suite of issue 4: real clients and servers in network namespaces, a bridge, lbdsrd in the
+// balancer's namespace, driven by lbdsrctl. Written once, run for each data-plane type in
+// LBDSR_E2E_TYPES (default "USERSPACE,XDP_SKB"). A type whose plane is not available fails; it never passes.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Daemon, type InstanceView, REPO } from '../../scripts/lib/daemon.js';
+import { sleep } from '../../scripts/lib/exec.js';
+import { repointPool, SEED_COMMANDS, seedCommandsFor } from '../../scripts/lib/seed.js';
+import { buildTopology, ifStats, neighbourMac, type Topology, teardown } from '../../scripts/lib/topology.js';
+import {
+  type ClientResult,
+  client,
+  clientStreaming,
+  mergeCounts,
+  ping,
+  reached,
+  type Servers,
+  startServers,
+} from '../../scripts/lib/traffic.js';
+import { skipReason } from './env.js';
+
+const skip = skipReason();
+const TYPES = (process.env.LBDSR_E2E_TYPES ?? 'USERSPACE,XDP_SKB')
+  .split(',')
+  .map((s) => s.trim().toUpperCase())
+  .filter(Boolean);
+const ALL = ['b1', 'b2', 'b3'];
+const T = { timeout: 120_000 };
+
+function noFailures(...rs: ClientResult[]): void {
+  for (const r of rs)
+    assert.equal(r.failures, 0, `failures: ${JSON.stringify(r.errors)} counts ${JSON.stringify(r.counts)}`);
+}
+
+/** The configuration part of `show -json` that must survive a restart. */
+function configOf(v: InstanceView): unknown {
+  return {
+    type: v.type,
+    algorithm: v.algorithm?.toUpperCase(),
+    ports: (v.ports ?? [])
+      .map((p) => ({ name: p.name, type: p.type, peer: p.peer }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    frontend: v.frontend,
+    pool: (v.backend?.pool ?? [])
+      .map((b) => ({ id: b.id, mac: b.mac.toLowerCase() }))
+      .sort((a, b) => a.id - b.id),
+  };
+}
+
+describe('the seed command list', () => {
+  it('SEED_COMMANDS is the seed README list with polycubectl replaced by lbdsrctl', (t) => {
+    const spec = join(REPO, '../shared/spec/polycube-lbdsr-README.md');
+    if (!existsSync(spec)) {
+      t.skip(`${spec} not present`);
+      return;
+    }
+    const text = readFileSync(spec, 'utf8');
+    const listed = text
+      .split('\n')
+      .filter((l) => l.startsWith('polycubectl lbdsr'))
+      .map((l) => l.trim().replace(/^polycubectl/, 'lbdsrctl'));
+    assert.deepEqual(listed, SEED_COMMANDS);
+  });
+});
+
+for (const type of TYPES) {
+  describe(`lbdsr end to end, type=${type}`, { skip }, () => {
+    let topo: Topology | undefined;
+    let servers: Servers | undefined;
+    let d: Daemon | undefined;
+    let seedView: InstanceView | undefined;
+    const c1 = () => topo!.clients[0]!.ns;
+    const c2 = () => topo!.clients[1]!.ns;
+    const http = (ns: string, count: number, extra: Record<string, number | string> = {}) =>
+      client(ns, 'http', { count, concurrency: 6, 'timeout-ms': 3000, 'deadline-ms': 60_000, ...extra });
+    const withLog = async (fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (e) {
+        if (e instanceof Error) e.message += `\n--- lbdsrd log (last lines) ---\n${d?.logTail(25) ?? ''}`;
+        throw e;
+      }
+    };
+
+    before(async () => {
+      topo = await buildTopology();
+      servers = await startServers(topo);
+      d = new Daemon({ ns: topo.lbNs });
+      await d.start();
+      for (const cmd of seedCommandsFor(topo)) {
+        const r = await d.shell(cmd);
+        if (r.code !== 0)
+          throw new Error(`seed command failed: ${cmd}\n${r.stderr}${r.stdout}\n${d.logTail()}`);
+      }
+      seedView = await d.showJson();
+      const r = await d.ctl('lbdsr', 'lb1', 'set', `type=${type}`);
+      if (r.code !== 0) throw new Error(`plane ${type} is not available: ${r.stderr.trim()}\n${d.logTail()}`);
+      for (const cmd of repointPool(topo)) {
+        const rr = await d.shell(cmd);
+        if (rr.code !== 0) throw new Error(`${cmd} failed: ${rr.stderr}`);
+      }
+    }, T);
+
+    after(async () => {
+      servers?.stop();
+      await d?.dispose().catch(() => {});
+      if (topo) await teardown(topo);
+    }, T);
+
+    it('the seed command list, verbatim through lbdsrctl, gives the seed configuration', () => {
+      assert.ok(seedView);
+      assert.deepEqual(configOf({ ...seedView, type: undefined }), {
+        type: undefined,
+        algorithm: 'HASH_SESSION',
+        ports: [
+          { name: 'backend-port', type: 'BACKEND', peer: topo!.backendIf },
+          { name: 'frontend-port', type: 'FRONTEND', peer: topo!.frontendIf },
+        ],
+        frontend: { mac: 'aa:bb:cc:dd:ee:ff', vip: '10.0.0.100' },
+        pool: [
+          { id: 1, mac: '01:01:01:01:01:01' },
+          { id: 2, mac: '02:02:02:02:02:02' },
+          { id: 3, mac: '03:03:03:03:03:03' },
+        ],
+      });
+    });
+
+    it(`the instance runs the ${type} plane`, async () => {
+      const v = await d!.showJson();
+      assert.equal(v.type, type);
+      if (v.plane !== undefined) assert.equal(v.plane, type);
+    });
+
+    it('ARP: the clients learn the VIP at the frontend MAC', T, () =>
+      withLog(async () => {
+        for (const c of topo!.clients) {
+          await ping(c.ns, topo!.vip, 1);
+          assert.equal(
+            await neighbourMac(c.ns, topo!.vip),
+            topo!.frontendMac,
+            `neighbour entry in ${c.name}`,
+          );
+        }
+      }),
+    );
+
+    it('ICMP: ping to the VIP gets replies', T, () =>
+      withLog(async () => {
+        for (const c of topo!.clients)
+          assert.deepEqual(await ping(c.ns, topo!.vip, 5), { sent: 5, received: 5 });
+      }),
+    );
+
+    it('HTTP: new connections from each client reach all three backends, none fail', T, () =>
+      withLog(async () => {
+        const [a, b] = await Promise.all([http(c1(), 90), http(c2(), 90)]);
+        noFailures(a, b);
+        assert.deepEqual(reached(a), ALL, `c1 ${JSON.stringify(a.counts)}`);
+        assert.deepEqual(reached(b), ALL, `c2 ${JSON.stringify(b.counts)}`);
+        for (const [name, n] of Object.entries(mergeCounts(a, b)))
+          assert.ok(n >= 15, `${name} got only ${n} of 180`);
+      }),
+    );
+
+    it('HTTP keep-alive: one connection with many requests stays on one backend', T, () =>
+      withLog(async () => {
+        const r = await client(c1(), 'keepalive', { count: 100, 'timeout-ms': 3000 });
+        noFailures(r);
+        assert.equal(r.done, 100);
+        assert.equal(r.sockets, 1, 'one TCP connection carried every request');
+        assert.equal(reached(r).length, 1, JSON.stringify(r.counts));
+      }),
+    );
+
+    it('UDP: one client socket always reaches the same backend', T, () =>
+      withLog(async () => {
+        for (const ns of [c1(), c2()]) {
+          const r = await client(ns, 'udp-one', { count: 50 });
+          noFailures(r);
+          assert.equal(reached(r).length, 1, JSON.stringify(r.counts));
+          assert.equal(r.done, 50);
+        }
+      }),
+    );
+
+    it('UDP: many sockets spread over all three backends', T, () =>
+      withLog(async () => {
+        const [a, b] = await Promise.all([
+          client(c1(), 'udp-many', { count: 60 }),
+          client(c2(), 'udp-many', { count: 60 }),
+        ]);
+        noFailures(a, b);
+        assert.deepEqual(Object.keys(mergeCounts(a, b)).sort(), ALL, JSON.stringify(mergeCounts(a, b)));
+      }),
+    );
+
+    it('DSR: the frontend interface receives hundreds of frames and transmits almost nothing', T, () =>
+      withLog(async () => {
+        const lb = topo!.lbNs;
+        const fe0 = await ifStats(lb, topo!.frontendIf);
+        const be0 = await ifStats(lb, topo!.backendIf);
+        const [a, b] = await Promise.all([http(c1(), 100), http(c2(), 100)]);
+        noFailures(a, b);
+        const fe1 = await ifStats(lb, topo!.frontendIf);
+        const be1 = await ifStats(lb, topo!.backendIf);
+        const rx = fe1.rx - fe0.rx;
+        const tx = fe1.tx - fe0.tx;
+        const beTx = be1.tx - be0.tx;
+        const msg = `frontend rx ${rx} tx ${tx}; backend port tx ${beTx}`;
+        console.log(`# ${type} DSR: ${msg}`);
+        assert.ok(rx >= 500, msg);
+        assert.ok(tx <= Math.max(10, rx * 0.02), msg);
+        assert.ok(beTx >= rx * 0.9, `balanced frames leave through the backend port: ${msg}`);
+        const stats = await d!.ctl('lbdsr', 'lb1', 'stats', 'show');
+        assert.equal(stats.code, 0, stats.stderr);
+        assert.ok(stats.stdout.trim().length > 0);
+        const sessions = await d!.ctl('lbdsr', 'lb1', 'sessions', 'show');
+        assert.equal(sessions.code, 0, sessions.stderr);
+      }),
+    );
+
+    it('set algorithm=HASH_SRC_IP: every new connection of one client reaches one backend', T, () =>
+      withLog(async () => {
+        await d!.mustCtl('lbdsr', 'lb1', 'set', 'algorithm=HASH_SRC_IP');
+        try {
+          for (const ns of [c1(), c2()]) {
+            const r = await http(ns, 40);
+            noFailures(r);
+            assert.equal(reached(r).length, 1, JSON.stringify(r.counts));
+          }
+        } finally {
+          await d!.mustCtl('lbdsr', 'lb1', 'set', 'algorithm=HASH_SESSION');
+        }
+        const r = await http(c1(), 60);
+        noFailures(r);
+        assert.deepEqual(reached(r), ALL, `back to HASH_SESSION: ${JSON.stringify(r.counts)}`);
+      }),
+    );
+
+    it('backend pool del at runtime: no new connection reaches that backend, nothing fails', T, () =>
+      withLog(async () => {
+        const b3 = topo!.backends[2]!;
+        await d!.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'del', String(b3.id));
+        const [a, b] = await Promise.all([http(c1(), 90), http(c2(), 90)]);
+        noFailures(a, b);
+        assert.deepEqual(
+          Object.keys(mergeCounts(a, b)).sort(),
+          ['b1', 'b2'],
+          JSON.stringify(mergeCounts(a, b)),
+        );
+        const u = await client(c1(), 'udp-many', { count: 60 });
+        noFailures(u);
+        assert.ok(!('b3' in u.counts), JSON.stringify(u.counts));
+        // Back in the pool: it gets new connections again.
+        await d!.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'add', String(b3.id), `mac=${b3.mac}`);
+        const r = await http(c2(), 90);
+        noFailures(r);
+        assert.deepEqual(reached(r), ALL, JSON.stringify(r.counts));
+      }),
+    );
+
+    it(
+      'daemon killed (-9) and started again on the same state dir: configuration restored, traffic flows',
+      T,
+      () =>
+        withLog(async () => {
+          const beforeView = configOf(await d!.showJson());
+          await d!.kill('SIGKILL');
+          await d!.start();
+          assert.deepEqual(configOf(await d!.showJson()), beforeView);
+          const [a, b] = await Promise.all([http(c1(), 90), http(c2(), 90)]);
+          noFailures(a, b);
+          assert.deepEqual(Object.keys(mergeCounts(a, b)).sort(), ALL, JSON.stringify(mergeCounts(a, b)));
+        }),
+    );
+
+    if (type.startsWith('XDP')) {
+      it(
+        'hitless restart: a keep-alive connection keeps working across kill -9 of the daemon and its restart',
+        T,
+        () =>
+          withLog(async () => {
+            let seen = 0;
+            const run = clientStreaming(
+              c1(),
+              'keepalive',
+              {
+                count: 1000,
+                'interval-ms': 40,
+                'duration-ms': 8000,
+                'timeout-ms': 2000,
+                'deadline-ms': 30_000,
+              },
+              (p) => {
+                seen = p.done;
+              },
+            );
+            try {
+              await sleep(1500);
+              assert.ok(seen > 0, 'the keep-alive client got answers before the kill');
+              await d!.kill('SIGKILL');
+              const atKill = seen;
+              await sleep(1500);
+              assert.ok(
+                seen > atKill,
+                `requests were answered while the daemon was down (${atKill} -> ${seen})`,
+              );
+              await d!.start();
+              const r = await run.done;
+              noFailures(r);
+              assert.equal(r.sockets, 1);
+              assert.equal(reached(r).length, 1, JSON.stringify(r.counts));
+              assert.ok(r.done >= 100, `only ${r.done} requests in 8 s`);
+            } finally {
+              run.kill();
+            }
+          }),
+      );
+    }
+  });
+}
