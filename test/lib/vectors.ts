@@ -1,0 +1,376 @@
+// The test-vector corpus (test/vectors/*.json): its format, a loader, a step iterator that any data
+// plane can drive, a runner for the TypeScript Balancer and a checker that compares one step's
+// observed result with the expectation. The XDP plane's tests reuse everything here.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  ACT_DROP,
+  ACT_TX_BACKEND,
+  ACTION_NAMES,
+  DROP_REASON_NAMES,
+  PORT_BACKEND,
+  PORT_FRONTEND,
+  verdictAction,
+  verdictReason,
+} from '../../src/core/constants.js';
+import {
+  type Algorithm,
+  type BackendConfig,
+  DEFAULT_SESSION_SETTINGS,
+  type InstanceConfig,
+  type SessionSettings,
+  type StatsSnapshot,
+} from '../../src/core/model.js';
+import { fromHex, toHex } from '../../src/packet/build.js';
+
+export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND';
+/** Which session counter a step moves: exactly one of them, or none. */
+export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'NONE';
+
+export interface VectorConfig {
+  frontend: { vip?: string; mac?: string };
+  algorithm?: Algorithm;
+  backend: { pool: BackendConfig[] };
+  sessions?: { capacity?: number; timeouts?: Partial<SessionSettings['timeouts']> };
+}
+
+export interface VectorExpect {
+  action: VectorAction;
+  /** Drop reason name (DROP_REASON_NAMES); required when action is DROP. */
+  reason?: string;
+  /** Exact output bytes (hex) when transmitted. */
+  frame?: string;
+  /** Backend id a TX_BACKEND frame must reach. */
+  backend?: number;
+  /** The backend must equal that of the given earlier step. */
+  sameBackendAs?: number;
+  /** The backend must not be this id. */
+  notBackend?: number;
+  /** The session counter this step moves (checked when the plane reports counters). */
+  session?: SessionEffect;
+}
+
+export interface VectorReconfigure {
+  algorithm?: Algorithm;
+  frontend?: { vip?: string; mac?: string };
+  /** Replaces the whole pool. */
+  pool?: BackendConfig[];
+  addBackends?: BackendConfig[];
+  removeBackends?: number[];
+  /** null: the backend port MAC becomes unknown. */
+  backendPortMac?: string | null;
+  sessions?: { timeouts?: Partial<SessionSettings['timeouts']> };
+}
+
+export interface VectorStep {
+  comment: string;
+  port: 'FRONTEND' | 'BACKEND';
+  /** Clock of this step in ms; absent = the previous step's (the first step defaults to 1000). */
+  nowMs?: number;
+  frame: string;
+  expect: VectorExpect;
+  reconfigure?: VectorReconfigure;
+}
+
+export interface VectorSession {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  proto: number;
+  backend: number;
+}
+
+export interface Vector {
+  name: string;
+  description: string;
+  /** e.g. 'time' (uses nowMs jumps), 'lru' (depends on exact LRU capacity eviction). */
+  tags?: string[];
+  config: VectorConfig;
+  /** null: the backend port MAC is not known (instance not ready). */
+  backendPortMac: string | null;
+  steps: VectorStep[];
+  /** Sessions that must exist after the last step (a subset of the table). */
+  sessionsAfter?: VectorSession[];
+}
+
+export const VECTOR_DIR = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
+export const DEFAULT_NOW_MS = 1000;
+
+export function loadVectors(dir = VECTOR_DIR): Vector[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const v = JSON.parse(readFileSync(dir + f, 'utf8')) as Vector;
+      if (!v.name || !Array.isArray(v.steps)) throw new Error(`${f}: not a test vector`);
+      return v;
+    });
+}
+
+export function sessionSettings(c: VectorConfig): SessionSettings {
+  return {
+    capacity: c.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity,
+    timeouts: { ...DEFAULT_SESSION_SETTINGS.timeouts, ...c.sessions?.timeouts },
+  };
+}
+
+/** The full InstanceConfig a vector's config stands for. */
+export function instanceConfig(c: VectorConfig, name = 'vec'): InstanceConfig {
+  return {
+    name,
+    type: 'USERSPACE',
+    loglevel: 'INFO',
+    algorithm: c.algorithm ?? 'HASH_SESSION',
+    ports: [
+      { name: 'fe', type: 'FRONTEND' },
+      { name: 'be', type: 'BACKEND' },
+    ],
+    frontend: { ...c.frontend },
+    backend: { pool: c.backend.pool.map((b) => ({ ...b })) },
+    sessions: sessionSettings(c),
+  };
+}
+
+function applyReconfigure(c: VectorConfig, r: VectorReconfigure): VectorConfig {
+  let pool = r.pool ? r.pool.map((b) => ({ ...b })) : c.backend.pool.map((b) => ({ ...b }));
+  if (r.removeBackends) pool = pool.filter((b) => !r.removeBackends!.includes(b.id));
+  if (r.addBackends) pool.push(...r.addBackends.map((b) => ({ ...b })));
+  return {
+    frontend: { ...c.frontend, ...r.frontend },
+    algorithm: r.algorithm ?? c.algorithm ?? 'HASH_SESSION',
+    backend: { pool },
+    sessions: {
+      ...c.sessions,
+      timeouts: { ...c.sessions?.timeouts, ...r.sessions?.timeouts },
+    },
+  };
+}
+
+export interface PlannedStep {
+  index: number;
+  comment: string;
+  /** PORT_FRONTEND or PORT_BACKEND. */
+  port: number;
+  nowMs: number;
+  inputFrame: Uint8Array;
+  expected: VectorExpect;
+  /** Set when the configuration changes before this step: apply it first. */
+  reconfigure?: { config: InstanceConfig; backendPortMac: string | undefined };
+}
+
+/** The steps of a vector as a plane drives them: the config in effect, the clock and the input frame. */
+export function* vectorSteps(v: Vector): Generator<PlannedStep> {
+  let cfg = v.config;
+  let portMac = v.backendPortMac ?? undefined;
+  let now = DEFAULT_NOW_MS;
+  for (let i = 0; i < v.steps.length; i++) {
+    const s = v.steps[i]!;
+    let reconfigure: PlannedStep['reconfigure'];
+    if (s.reconfigure) {
+      cfg = applyReconfigure(cfg, s.reconfigure);
+      if (s.reconfigure.backendPortMac !== undefined) portMac = s.reconfigure.backendPortMac ?? undefined;
+      reconfigure = { config: instanceConfig(cfg, v.name), backendPortMac: portMac };
+    }
+    now = s.nowMs ?? now;
+    yield {
+      index: i,
+      comment: s.comment,
+      port: s.port === 'BACKEND' ? PORT_BACKEND : PORT_FRONTEND,
+      nowMs: now,
+      inputFrame: fromHex(s.frame),
+      expected: s.expect,
+      ...(reconfigure ? { reconfigure } : {}),
+    };
+  }
+}
+
+/** Counter movements of one step (deltas), as far as a plane can report them. */
+export interface StepCounters {
+  rxPackets: number;
+  rxBytes: number;
+  /** Drop counters that moved, by reason name. */
+  drops: Record<string, number>;
+  arpReplies: number;
+  hit: number;
+  miss: number;
+  expired: number;
+  stale: number;
+  /** Per backend id that moved: packets, bytes, sessions. */
+  backends: Record<number, { packets: number; bytes: number; sessions: number }>;
+}
+
+export interface StepResult {
+  action: string;
+  reason?: string;
+  /** Output bytes (hex) when transmitted. */
+  frame?: string;
+  backend?: number;
+  /** Bytes after `len` in the buffer handed to the plane must be left untouched. */
+  touchedBeyondLen?: boolean;
+  counters?: StepCounters;
+}
+
+/** The part of the Balancer (src/pipeline/balancer.ts) the runner drives. */
+export interface BalancerLike {
+  configure(config: InstanceConfig, backendPortMac: string | undefined): void;
+  process(frame: Uint8Array, len: number, port: number, nowMs: number): number;
+  readonly lastBackendId: number;
+  stats(): StatsSnapshot;
+}
+
+const GUARD = 0xee;
+const GUARD_BYTES = 16;
+
+function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounters {
+  const drops: Record<string, number> = {};
+  for (const k of Object.keys(after.drops)) {
+    const d = (after.drops[k] ?? 0) - (before.drops[k] ?? 0);
+    if (d !== 0) drops[k] = d;
+  }
+  const backends: StepCounters['backends'] = {};
+  for (const b of after.backends) {
+    const o = before.backends.find((x) => x.id === b.id) ?? { packets: 0, bytes: 0, sessions: 0 };
+    const d = { packets: b.packets - o.packets, bytes: b.bytes - o.bytes, sessions: b.sessions - o.sessions };
+    if (d.packets || d.bytes || d.sessions) backends[b.id] = d;
+  }
+  return {
+    rxPackets: after.rx.packets - before.rx.packets,
+    rxBytes: after.rx.bytes - before.rx.bytes,
+    drops,
+    arpReplies: after.arpReplies - before.arpReplies,
+    hit: after.sessions.hit - before.sessions.hit,
+    miss: after.sessions.miss - before.sessions.miss,
+    expired: after.sessions.expired - before.sessions.expired,
+    stale: after.sessions.stale - before.sessions.stale,
+    backends,
+  };
+}
+
+/**
+ * Runs a vector through a fresh Balancer made by `make(settings)` and returns one result per step.
+ * Each frame is copied into a larger buffer whose tail is a guard pattern, so writes past `len`
+ * are detected.
+ */
+export function runVector(v: Vector, make: (settings: SessionSettings) => BalancerLike): StepResult[] {
+  const b = make(sessionSettings(v.config));
+  b.configure(instanceConfig(v.config, v.name), v.backendPortMac ?? undefined);
+  const results: StepResult[] = [];
+  for (const s of vectorSteps(v)) {
+    if (s.reconfigure) b.configure(s.reconfigure.config, s.reconfigure.backendPortMac);
+    const len = s.inputFrame.length;
+    const buf = new Uint8Array(len + GUARD_BYTES).fill(GUARD);
+    buf.set(s.inputFrame);
+    const before = b.stats();
+    const verdict = b.process(buf, len, s.port, s.nowMs);
+    const after = b.stats();
+    const action = ACTION_NAMES[verdictAction(verdict)] ?? `ACTION_${verdictAction(verdict)}`;
+    const r: StepResult = { action, counters: countersDelta(before, after) };
+    if (verdictAction(verdict) === ACT_DROP) {
+      r.reason = DROP_REASON_NAMES[verdictReason(verdict)] ?? `REASON_${verdictReason(verdict)}`;
+    } else {
+      r.frame = toHex(buf, 0, len);
+    }
+    if (verdictAction(verdict) === ACT_TX_BACKEND) r.backend = b.lastBackendId;
+    r.touchedBeyondLen = buf.subarray(len).some((x) => x !== GUARD);
+    results.push(r);
+  }
+  return results;
+}
+
+const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale'] as const;
+
+/** Compares the result of step `i` with its expectation; returns the differences (empty = pass). */
+export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly StepResult[]): string[] {
+  const step = v.steps[i]!;
+  const e = step.expect;
+  const errs: string[] = [];
+  const where = `${v.name} step ${i} (${step.comment})`;
+  if (r.action !== e.action)
+    errs.push(
+      `${where}: action ${r.action}${r.reason ? `/${r.reason}` : ''}, expected ${e.action}${e.reason ? `/${e.reason}` : ''}`,
+    );
+  if (e.action === 'DROP' && r.action === 'DROP' && e.reason !== undefined && r.reason !== e.reason) {
+    errs.push(`${where}: drop reason ${r.reason}, expected ${e.reason}`);
+  }
+  if (e.frame !== undefined && r.action === e.action && r.frame !== e.frame) {
+    errs.push(`${where}: output frame\n  got      ${r.frame}\n  expected ${e.frame}`);
+  }
+  if (e.backend !== undefined && r.backend !== e.backend)
+    errs.push(`${where}: backend ${r.backend}, expected ${e.backend}`);
+  if (e.sameBackendAs !== undefined) {
+    const other = earlier[e.sameBackendAs]?.backend;
+    if (r.backend === undefined || r.backend !== other) {
+      errs.push(`${where}: backend ${r.backend}, expected the same as step ${e.sameBackendAs} (${other})`);
+    }
+  }
+  if (e.notBackend !== undefined && r.backend === e.notBackend)
+    errs.push(`${where}: backend must not be ${e.notBackend}`);
+  if (r.touchedBeyondLen) errs.push(`${where}: bytes after the frame length were written`);
+  const c = r.counters;
+  if (c) {
+    const len = step.frame.length / 2;
+    if (c.rxPackets !== 1 || c.rxBytes !== len)
+      errs.push(`${where}: rx +${c.rxPackets} pkts +${c.rxBytes} bytes, expected +1/+${len}`);
+    const dropKeys = Object.keys(c.drops);
+    const wantDrops = r.action === 'DROP' && r.reason ? [r.reason] : [];
+    if (dropKeys.length !== wantDrops.length || (wantDrops[0] && c.drops[wantDrops[0]] !== 1)) {
+      errs.push(
+        `${where}: drop counters moved ${JSON.stringify(c.drops)}, expected ${JSON.stringify(wantDrops)} +1`,
+      );
+    }
+    const wantArp = r.action === 'TX_FRONTEND' ? 1 : 0;
+    if (c.arpReplies !== wantArp) errs.push(`${where}: ARP replies +${c.arpReplies}, expected +${wantArp}`);
+    if (e.session !== undefined) {
+      for (const f of SESSION_FIELDS) {
+        const want = e.session.toLowerCase() === f ? 1 : 0;
+        if (c[f] !== want) errs.push(`${where}: session ${f} +${c[f]}, expected +${want} (${e.session})`);
+      }
+    }
+    const moved = Object.keys(c.backends).map(Number);
+    if (r.action === 'TX_BACKEND' && r.backend !== undefined) {
+      const d = c.backends[r.backend];
+      if (d?.packets !== 1 || d.bytes !== len)
+        errs.push(
+          `${where}: backend ${r.backend} counters ${JSON.stringify(d)}, expected +1 packet +${len} bytes`,
+        );
+      const wantSessions = e.session === 'MISS' || e.session === 'EXPIRED' || e.session === 'STALE' ? 1 : 0;
+      if (e.session !== undefined && (d?.sessions ?? 0) !== wantSessions) {
+        errs.push(`${where}: backend ${r.backend} sessions +${d?.sessions ?? 0}, expected +${wantSessions}`);
+      }
+      if (moved.some((id) => id !== r.backend))
+        errs.push(`${where}: other backends' counters moved: ${JSON.stringify(c.backends)}`);
+    } else if (moved.length > 0) {
+      errs.push(`${where}: backend counters moved on a ${r.action}: ${JSON.stringify(c.backends)}`);
+    }
+  }
+  return errs;
+}
+
+/** Compares the sessions a plane holds with `sessionsAfter` (every listed one must exist as given). */
+export function checkSessions(v: Vector, held: readonly VectorSession[]): string[] {
+  const errs: string[] = [];
+  for (const want of v.sessionsAfter ?? []) {
+    const got = held.find(
+      (s) =>
+        s.src === want.src &&
+        s.dst === want.dst &&
+        s.sport === want.sport &&
+        s.dport === want.dport &&
+        s.proto === want.proto,
+    );
+    if (!got) errs.push(`${v.name}: session ${JSON.stringify(want)} missing`);
+    else if (got.backend !== want.backend)
+      errs.push(`${v.name}: session ${JSON.stringify(want)} has backend ${got.backend}`);
+  }
+  return errs;
+}
+
+/** Checks every step of a vector; returns all differences. */
+export function checkVector(v: Vector, results: readonly StepResult[]): string[] {
+  const errs: string[] = [];
+  if (results.length !== v.steps.length)
+    errs.push(`${v.name}: ${results.length} results for ${v.steps.length} steps`);
+  for (let i = 0; i < results.length; i++) errs.push(...checkStep(v, i, results[i]!, results.slice(0, i)));
+  return errs;
+}

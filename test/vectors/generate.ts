@@ -1,0 +1,1113 @@
+// Writes the test-vector corpus (test/vectors/*.json) from scenarios written against
+// docs/semantics.md. Expected outputs are built here, independently of src/pipeline: balanced frames
+// by explicitly setting the two MACs on a copy of the input, ARP replies by building the reply from
+// its fields, expected backends by a small model of the session rules over the reference Maglev
+// (test/lib/reference.ts, itself checked against a C oracle). Run after a build:
+//   node dist/test/vectors/generate.js
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { formatIpv4, parseIpv4 } from '../../src/core/addr.js';
+import type { Algorithm, BackendConfig } from '../../src/core/model.js';
+import {
+  ARP_OP_REPLY,
+  ARP_OP_REQUEST,
+  arp,
+  arpReplyFrame,
+  arpRequestFrame,
+  concat,
+  ETH_P_8021AD,
+  ETH_P_ARP,
+  ETH_P_IPV4,
+  ethernet,
+  type FrameAddressing,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_FRAG_NEEDED,
+  ICMP_PARAM_PROBLEM,
+  ICMP_TIME_EXCEEDED,
+  icmpEcho,
+  icmpEchoFrame,
+  icmpError,
+  icmpErrorFrame,
+  ipv4,
+  ipv4Frame,
+  quote,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_SYN,
+  tcp,
+  tcpFrame,
+  toHex,
+  udp,
+  udpFrame,
+  withMacs,
+} from '../../src/packet/build.js';
+import { type FlowKey, referencePick } from '../lib/reference.js';
+import type {
+  SessionEffect,
+  Vector,
+  VectorConfig,
+  VectorExpect,
+  VectorReconfigure,
+  VectorSession,
+  VectorStep,
+} from '../lib/vectors.js';
+
+const OUT_DIR = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
+
+export const VIP = '10.0.0.100';
+export const FE_MAC = 'aa:bb:cc:dd:ee:ff';
+export const BP_MAC = '02:00:00:00:be:01';
+export const CLIENT_MAC = '52:54:00:00:00:01';
+export const ROUTER_MAC = '52:54:00:00:00:fe';
+export const ROUTER_IP = '10.0.0.254';
+export const CLIENTS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '192.168.7.9'];
+/** The seed's pool: group-bit MACs (01:..) included, as in the Polycube README. */
+export const POOL3: BackendConfig[] = [
+  { id: 1, mac: '01:01:01:01:01:01' },
+  { id: 2, mac: '02:02:02:02:02:02' },
+  { id: 3, mac: '03:03:03:03:03:03' },
+];
+
+const TIMEOUT_DEFAULTS = { tcp: 600, udp: 60, icmp: 30 };
+
+function fe(src: string, ethDst = FE_MAC): FrameAddressing {
+  return { ethDst, ethSrc: CLIENT_MAC, src, dst: VIP };
+}
+
+function key(src: string, sport: number, dport: number, proto: number, dst = VIP): FlowKey {
+  return { src: parseIpv4(src), dst: parseIpv4(dst), sport, dport, proto };
+}
+
+function keyString(k: FlowKey): string {
+  return `${k.src}/${k.dst}/${k.sport}/${k.dport}/${k.proto}`;
+}
+
+interface ModelSession {
+  key: FlowKey;
+  backend: number;
+  lastSeen: number;
+}
+
+/** Builds one vector, keeping a model of the config and the session table to derive expectations. */
+class VectorBuilder {
+  readonly steps: VectorStep[] = [];
+  private cfg: VectorConfig;
+  private portMac: string | null;
+  private now = 1000;
+  private pending: VectorReconfigure | undefined;
+  private pendingNow: number | undefined;
+  readonly sessions = new Map<string, ModelSession>();
+  readonly tags: string[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly description: string,
+    config: VectorConfig,
+    backendPortMac: string | null = BP_MAC,
+  ) {
+    this.cfg = structuredClone(config);
+    this.initial = structuredClone(config);
+    this.portMac = backendPortMac;
+    this.initialPortMac = backendPortMac;
+  }
+  private readonly initial: VectorConfig;
+  private readonly initialPortMac: string | null;
+
+  get pool(): BackendConfig[] {
+    return this.cfg.backend.pool;
+  }
+  get algorithm(): Algorithm {
+    return this.cfg.algorithm ?? 'HASH_SESSION';
+  }
+  private capacity(): number {
+    return this.cfg.sessions?.capacity ?? 1_000_000;
+  }
+  private timeoutMs(proto: number): number {
+    const t = { ...TIMEOUT_DEFAULTS, ...this.cfg.sessions?.timeouts };
+    return 1000 * (proto === 6 ? t.tcp : proto === 17 ? t.udp : t.icmp);
+  }
+
+  /** Applies a config change before the next step. */
+  reconfigure(r: VectorReconfigure): this {
+    this.pending = { ...this.pending, ...r };
+    let pool = r.pool ? structuredClone(r.pool) : this.cfg.backend.pool;
+    if (r.removeBackends) pool = pool.filter((b) => !r.removeBackends!.includes(b.id));
+    if (r.addBackends) pool = [...pool, ...structuredClone(r.addBackends)];
+    this.cfg = {
+      ...this.cfg,
+      frontend: { ...this.cfg.frontend, ...r.frontend },
+      algorithm: r.algorithm ?? this.algorithm,
+      backend: { pool },
+      sessions: { ...this.cfg.sessions, timeouts: { ...this.cfg.sessions?.timeouts, ...r.sessions?.timeouts } },
+    };
+    if (r.backendPortMac !== undefined) this.portMac = r.backendPortMac;
+    return this;
+  }
+
+  /** Sets the clock of the next step (ms). */
+  at(nowMs: number): this {
+    if (nowMs !== this.now) this.tags.includes('time') || this.tags.push('time');
+    this.now = nowMs;
+    this.pendingNow = nowMs;
+    return this;
+  }
+
+  private push(comment: string, frame: Uint8Array, expect: VectorExpect, port: 'FRONTEND' | 'BACKEND'): number {
+    const s: VectorStep = { comment, port, frame: toHex(frame), expect };
+    if (this.pendingNow !== undefined) s.nowMs = this.pendingNow;
+    if (this.pending) s.reconfigure = this.pending;
+    this.pending = undefined;
+    this.pendingNow = undefined;
+    this.steps.push(s);
+    return this.steps.length - 1;
+  }
+
+  drop(comment: string, frame: Uint8Array, reason: string, port: 'FRONTEND' | 'BACKEND' = 'FRONTEND'): number {
+    return this.push(comment, frame, { action: 'DROP', reason, session: 'NONE' }, port);
+  }
+
+  /** A drop whose session counters are not specified by the document (e.g. stale then no backend). */
+  dropLoose(comment: string, frame: Uint8Array, reason: string): number {
+    return this.push(comment, frame, { action: 'DROP', reason }, 'FRONTEND');
+  }
+
+  arpReply(comment: string, frame: Uint8Array, expected: Uint8Array): number {
+    return this.push(comment, frame, { action: 'TX_FRONTEND', frame: toHex(expected), session: 'NONE' }, 'FRONTEND');
+  }
+
+  private macOf(id: number): string {
+    const b = this.pool.find((x) => x.id === id);
+    if (!b) throw new Error(`${this.name}: backend ${id} not in the pool`);
+    return b.mac;
+  }
+
+  /** What Maglev picks for a key now. */
+  pick(k: FlowKey): number | undefined {
+    return referencePick(
+      this.pool.map((b) => b.id),
+      this.algorithm,
+      k,
+    );
+  }
+
+  /** The backend a new/valid-session packet of `k` goes to now, without changing the model. */
+  predict(k: FlowKey): number | undefined {
+    const s = this.sessions.get(keyString(k));
+    if (s && this.valid(s)) return s.backend;
+    return this.pick(k);
+  }
+
+  private valid(s: ModelSession): boolean {
+    return this.now - s.lastSeen <= this.timeoutMs(s.key.proto) && this.pool.some((b) => b.id === s.backend);
+  }
+
+  /**
+   * A frame balanced under `k` (the key the document says it has). Expected backend and session
+   * effect come from the model; `readOnly` for ICMP errors.
+   */
+  balanced(comment: string, frame: Uint8Array, k: FlowKey, opts: { readOnly?: boolean } = {}): number {
+    if (this.portMac === null) throw new Error(`${this.name}: not ready, use drop()`);
+    const ks = keyString(k);
+    const s = this.sessions.get(ks);
+    let backend: number | undefined;
+    let effect: SessionEffect;
+    if (opts.readOnly) {
+      backend = s && this.valid(s) ? s.backend : this.pick(k);
+      effect = 'NONE';
+    } else if (s && this.valid(s)) {
+      backend = s.backend;
+      effect = 'HIT';
+      s.lastSeen = this.now;
+      this.sessions.delete(ks);
+      this.sessions.set(ks, s);
+    } else {
+      backend = this.pick(k);
+      effect = s ? (this.now - s.lastSeen > this.timeoutMs(k.proto) ? 'EXPIRED' : 'STALE') : 'MISS';
+      if (backend !== undefined) {
+        this.sessions.delete(ks);
+        if (!s && this.sessions.size >= this.capacity()) {
+          this.sessions.delete(this.sessions.keys().next().value!);
+        }
+        this.sessions.set(ks, { key: k, backend, lastSeen: this.now });
+      }
+    }
+    if (backend === undefined) {
+      return effect === 'MISS' || effect === 'NONE'
+        ? this.drop(comment, frame, 'NO_BACKEND')
+        : this.dropLoose(comment, frame, 'NO_BACKEND');
+    }
+    const out = withMacs(frame, this.macOf(backend), this.portMac);
+    return this.push(comment, frame, { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect }, 'FRONTEND');
+  }
+
+  /** Adds a constraint on the last step (beyond what the model derives). */
+  also(e: Partial<VectorExpect>): this {
+    Object.assign(this.steps[this.steps.length - 1]!.expect, e);
+    return this;
+  }
+
+  lastBackend(): number {
+    return this.steps[this.steps.length - 1]!.expect.backend!;
+  }
+
+  build(withSessions = true): Vector {
+    const v: Vector = {
+      name: this.name,
+      description: this.description,
+      config: this.initial,
+      backendPortMac: this.initialPortMac,
+      steps: this.steps,
+    };
+    if (this.tags.length) v.tags = this.tags;
+    if (withSessions) {
+      v.sessionsAfter = [...this.sessions.values()]
+        .filter((s) => this.valid(s))
+        .map(
+          (s): VectorSession => ({
+            src: formatIpv4(s.key.src),
+            dst: formatIpv4(s.key.dst),
+            sport: s.key.sport,
+            dport: s.key.dport,
+            proto: s.key.proto,
+            backend: s.backend,
+          }),
+        );
+    }
+    return v;
+  }
+}
+
+function vb(name: string, description: string, config: VectorConfig, backendPortMac: string | null = BP_MAC) {
+  return new VectorBuilder(name, description, config, backendPortMac);
+}
+
+const BASE: VectorConfig = { frontend: { vip: VIP, mac: FE_MAC }, algorithm: 'HASH_SESSION', backend: { pool: POOL3 } };
+
+/** First value in [from, from+n) satisfying `pred`; throws when none does (a scenario that cannot hold). */
+function find(what: string, pred: (x: number) => boolean, from = 40000, n = 20000): number {
+  for (let x = from; x < from + n; x++) if (pred(x)) return x;
+  throw new Error(`no value satisfies: ${what}`);
+}
+
+function pattern(n: number, seed = 0x30): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (seed + i) & 0xff;
+  return b;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Scenarios
+
+function arpVector(): Vector {
+  const v = vb('arp', 'ARP for the VIP is answered on the FRONTEND port; every other ARP is dropped (rule 4)', BASE);
+  const client = CLIENTS[0]!;
+  const reply = (req: Uint8Array, sha: string, spa: string): Uint8Array =>
+    concat(
+      ethernet({
+        dst: req.subarray(6, 12),
+        src: FE_MAC,
+        type: ETH_P_ARP,
+        payload: arp({ op: ARP_OP_REPLY, senderMac: FE_MAC, senderIp: VIP, targetMac: sha, targetIp: spa }),
+      }),
+      req.slice(42),
+    );
+  const req = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP });
+  req.fill(0x5a, 42); // padding must be left as is
+  v.arpReply('broadcast who-has VIP tell client (padding preserved)', req, reply(req, CLIENT_MAC, client));
+  const uni = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP, ethDst: FE_MAC });
+  v.arpReply('unicast who-has VIP to the frontend MAC (ARP refresh)', uni, reply(uni, CLIENT_MAC, client));
+  const short = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '10.0.0.2', targetIp: VIP, padding: false });
+  v.arpReply('unpadded 42-byte request', short, reply(short, CLIENT_MAC, '10.0.0.2'));
+  // ARP sender hw differs from the Ethernet source: eth dst <- eth src, target hw <- ARP sender hw.
+  const proxied = ethernet({
+    dst: 'ff:ff:ff:ff:ff:ff',
+    src: ROUTER_MAC,
+    type: ETH_P_ARP,
+    payload: arp({ op: ARP_OP_REQUEST, senderMac: '52:54:00:00:00:77', senderIp: '10.0.0.77', targetIp: VIP }),
+    padding: 18,
+  });
+  v.arpReply(
+    'Ethernet source differs from the ARP sender hardware address',
+    proxied,
+    reply(proxied, '52:54:00:00:00:77', '10.0.0.77'),
+  );
+  const probe = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '0.0.0.0', targetIp: VIP });
+  v.arpReply('ARP probe (sender IP 0.0.0.0) for the VIP', probe, reply(probe, CLIENT_MAC, '0.0.0.0'));
+  v.drop('who-has another IP', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: '10.0.0.101' }), 'ARP');
+  v.drop('who-has the client itself (gratuitous)', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: client }), 'ARP');
+  v.drop(
+    'who-has VIP unicast to another MAC',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP, ethDst: '52:54:00:00:00:99' }),
+    'ARP',
+  );
+  v.drop(
+    'who-has VIP to a multicast MAC',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP, ethDst: '01:00:5e:00:00:01' }),
+    'ARP',
+  );
+  v.drop(
+    'ARP reply addressed to the VIP',
+    arpReplyFrame({ senderMac: CLIENT_MAC, senderIp: client, targetMac: FE_MAC, targetIp: VIP }),
+    'ARP',
+  );
+  const arpWith = (over: Partial<Parameters<typeof arp>[0]>, padding = 18) =>
+    ethernet({
+      dst: 'ff:ff:ff:ff:ff:ff',
+      src: CLIENT_MAC,
+      type: ETH_P_ARP,
+      payload: arp({ op: ARP_OP_REQUEST, senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP, ...over }),
+      padding,
+    });
+  v.drop('opcode 3 (RARP request) for the VIP', arpWith({ op: 3 }), 'ARP');
+  v.drop('opcode 0 for the VIP', arpWith({ op: 0 }), 'ARP');
+  v.drop('hardware type 6 (IEEE 802)', arpWith({ htype: 6 }), 'ARP');
+  v.drop('protocol type 0x86dd', arpWith({ ptype: 0x86dd }), 'ARP');
+  v.drop('hardware length 8', arpWith({ hlen: 8 }), 'ARP');
+  v.drop('protocol length 16', arpWith({ plen: 16 }), 'ARP');
+  v.drop('41-byte ARP request (truncated)', arpWith({}, 0).slice(0, 41), 'ARP');
+  v.drop('ARP header only (14 bytes)', arpWith({}, 0).slice(0, 14), 'ARP');
+  v.drop('who-has VIP on the BACKEND port', req, 'BACKEND_PORT', 'BACKEND');
+  return v.build(false);
+}
+
+function l2Vector(): Vector {
+  const v = vb('ethernet', 'Ethernet-level drops: truncated, VLAN, other EtherTypes, destination MAC (rules 2, 3, 5, 7, 8)', BASE);
+  const c = CLIENTS[0]!;
+  const good = tcpFrame(fe(c), { sport: 40001, dport: 80 });
+  v.drop('empty frame', new Uint8Array(0), 'TRUNCATED');
+  v.drop('13 bytes', good.slice(0, 13), 'TRUNCATED');
+  v.drop('14 bytes, EtherType IPv4, no IP header', good.slice(0, 14), 'IP_MALFORMED');
+  const vlan = ethernet({
+    dst: FE_MAC,
+    src: CLIENT_MAC,
+    type: ETH_P_IPV4,
+    vlans: [{ tci: 10 }],
+    payload: good.slice(14),
+  });
+  v.drop('802.1Q-tagged IPv4 to the VIP', vlan, 'VLAN');
+  const qinq = ethernet({
+    dst: FE_MAC,
+    src: CLIENT_MAC,
+    type: ETH_P_IPV4,
+    vlans: [{ tpid: ETH_P_8021AD, tci: 100 }, { tci: 10 }],
+    payload: good.slice(14),
+  });
+  v.drop('802.1ad (QinQ) tagged IPv4', qinq, 'VLAN');
+  v.drop('802.1Q tag with nothing after it (14 bytes)', vlan.slice(0, 14), 'VLAN');
+  const vlanArp = ethernet({
+    dst: 'ff:ff:ff:ff:ff:ff',
+    src: CLIENT_MAC,
+    type: ETH_P_ARP,
+    vlans: [{ tci: 10 }],
+    payload: arp({ op: ARP_OP_REQUEST, senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP }),
+  });
+  v.drop('802.1Q-tagged ARP request for the VIP', vlanArp, 'VLAN');
+  const other = (type: number) => ethernet({ dst: FE_MAC, src: CLIENT_MAC, type, payload: good.slice(14) });
+  v.drop('EtherType IPv6 0x86dd', other(0x86dd), 'ETHERTYPE');
+  v.drop('EtherType LLDP 0x88cc', other(0x88cc), 'ETHERTYPE');
+  v.drop('802.3 length field 0x002e', other(0x002e), 'ETHERTYPE');
+  v.drop('EtherType 0x0801', other(0x0801), 'ETHERTYPE');
+  v.drop('IPv4 to the frontend MAC, not to the VIP', tcpFrame({ ...fe(c), dst: '10.0.0.101' }, { sport: 1, dport: 80 }), 'NOT_VIP');
+  v.drop(
+    'IPv4 to another IP and another MAC (NOT_VIP comes first)',
+    tcpFrame({ ...fe(c, '52:54:00:00:00:99'), dst: '10.0.0.101' }, { sport: 1, dport: 80 }),
+    'NOT_VIP',
+  );
+  v.drop('IPv4 to the VIP, broadcast MAC', tcpFrame(fe(c, 'ff:ff:ff:ff:ff:ff'), { sport: 40001, dport: 80 }), 'DST_MAC');
+  v.drop('IPv4 to the VIP, another unicast MAC', tcpFrame(fe(c, '52:54:00:00:00:99'), { sport: 40001, dport: 80 }), 'DST_MAC');
+  v.drop(
+    'IPv4 to the VIP, backend port MAC as destination',
+    tcpFrame(fe(c, BP_MAC), { sport: 40001, dport: 80 }),
+    'DST_MAC',
+  );
+  v.drop(
+    'wrong MAC and GRE: DST_MAC comes before the protocol check',
+    ipv4Frame(fe(c, '52:54:00:00:00:99'), 47, pattern(8)),
+    'DST_MAC',
+  );
+  v.balanced('the same TCP SYN to the frontend MAC is balanced', good, key(c, 40001, 80, 6));
+  return v.build();
+}
+
+function ipMalformedVector(): Vector {
+  const v = vb('ipv4-malformed', 'Malformed IPv4 headers are dropped (rule 6); padding and bad checksums are not errors', BASE);
+  const c = CLIENTS[1]!;
+  const a = fe(c);
+  const seg = tcp({ sport: 40002, dport: 80, pseudo: { src: c, dst: VIP } });
+  v.drop('33 bytes: IPv4 header cut', tcpFrame(a, { sport: 40002, dport: 80 }).slice(0, 33), 'IP_MALFORMED');
+  v.drop('version 6 in an IPv4 EtherType', ipv4Frame(a, 6, seg, { version: 6 }), 'IP_MALFORMED');
+  v.drop('version 0', ipv4Frame(a, 6, seg, { version: 0 }), 'IP_MALFORMED');
+  v.drop('IHL 4', ipv4Frame(a, 6, seg, { ihl: 4 }), 'IP_MALFORMED');
+  v.drop('IHL 0', ipv4Frame(a, 6, seg, { ihl: 0 }), 'IP_MALFORMED');
+  v.drop('IHL 15 but only 20 header + 20 TCP bytes in the frame... (54 < 14 + 60)', ipv4Frame(a, 6, seg, { ihl: 15 }).slice(0, 54), 'IP_MALFORMED');
+  v.drop('total length 19 (< IHL*4)', ipv4Frame(a, 6, seg, { totalLength: 19 }), 'IP_MALFORMED');
+  v.drop('total length 0', ipv4Frame(a, 6, seg, { totalLength: 0 }), 'IP_MALFORMED');
+  v.drop('total length one byte longer than the frame', ipv4Frame(a, 6, seg, { totalLength: 41 }), 'IP_MALFORMED');
+  v.drop('total length 1500 in a 54-byte frame', ipv4Frame(a, 6, seg, { totalLength: 1500 }), 'IP_MALFORMED');
+  v.drop(
+    'malformed IP to the wrong MAC: IP_MALFORMED comes before DST_MAC',
+    ipv4Frame(fe(c, '52:54:00:00:00:99'), 6, seg, { ihl: 4 }),
+    'IP_MALFORMED',
+  );
+  v.drop(
+    'malformed IP to another address: IP_MALFORMED comes before NOT_VIP',
+    ipv4Frame({ ...a, dst: '10.0.0.101' }, 6, seg, { totalLength: 19 }),
+    'IP_MALFORMED',
+  );
+  v.balanced('bad IP header checksum: not verified, balanced unchanged', ipv4Frame(a, 6, seg, { checksum: 0xbeef }), key(c, 40002, 80, 6));
+  const u = udp({ sport: 5353, dport: 53, payload: pattern(4), pseudo: { src: c, dst: VIP } });
+  const padded = ipv4Frame(a, 17, u, {}, 14);
+  padded.fill(0xa5, padded.length - 14);
+  v.balanced('UDP in a 60-byte frame: trailing padding after total length kept as is', padded, key(c, 5353, 53, 17));
+  v.balanced('total length == frame length - 14 exactly', ipv4Frame(a, 6, seg), key(c, 40002, 80, 6));
+  return v.build();
+}
+
+function tcpUdpVector(): Vector {
+  const v = vb('tcp-udp', 'TCP and UDP flows use the 5-tuple; ports are read after IP options; short L4 headers are dropped', BASE);
+  const c = CLIENTS[0]!;
+  const a = fe(c);
+  // Two flows of one client that Maglev sends to different backends: ports are part of the key.
+  const p1 = 43210;
+  const b1 = v.pick(key(c, p1, 80, 6));
+  const p2 = find('a sport with another backend', (s) => v.pick(key(c, s, 80, 6)) !== b1, p1 + 1);
+  v.balanced('TCP SYN, flow 1', tcpFrame(a, { sport: p1, dport: 80, flags: TCP_SYN }), key(c, p1, 80, 6));
+  v.balanced('TCP SYN, flow 2 (same client, other port, other backend)', tcpFrame(a, { sport: p2, dport: 80 }), key(c, p2, 80, 6));
+  v.also({ notBackend: b1 });
+  v.balanced('TCP ACK, flow 1', tcpFrame(a, { sport: p1, dport: 80, flags: TCP_ACK, seq: 2, ack: 99 }), key(c, p1, 80, 6));
+  v.also({ sameBackendAs: 0 });
+  v.balanced(
+    'TCP data, flow 1',
+    tcpFrame(a, { sport: p1, dport: 80, flags: TCP_ACK | TCP_PSH, seq: 2, payload: pattern(100) }),
+    key(c, p1, 80, 6),
+  );
+  v.balanced('TCP to another port of the VIP', tcpFrame(a, { sport: p1, dport: 443 }), key(c, p1, 443, 6));
+  v.balanced('UDP datagram', udpFrame(a, { sport: 5000, dport: 53, payload: pattern(30) }), key(c, 5000, 53, 17));
+  v.balanced('UDP with the same ports as a TCP flow is another flow', udpFrame(a, { sport: p1, dport: 80 }), key(c, p1, 80, 17));
+  v.balanced('UDP with no payload (8-byte header)', udpFrame(a, { sport: 5001, dport: 53 }), key(c, 5001, 53, 17));
+  v.balanced('UDP with a wrong UDP length field (not checked)', udpFrame(a, { sport: 5002, dport: 53, length: 3 }), key(c, 5002, 53, 17));
+  v.balanced('TCP with data offset 15 in a 20-byte segment (not checked)', ipv4Frame(a, 6, (() => { const t = tcp({ sport: 5003, dport: 80 }); t[12] = 0xf0; return t; })()), key(c, 5003, 80, 6));
+  // IP options: ports follow the options. Choose a port whose backend differs from what reading
+  // at offset 20 (the options) would give.
+  const nops = Uint8Array.from([1, 1, 1, 0]); // NOP NOP NOP EOL -> a misread gives ports 0x0101/0x0100
+  const po = find(
+    'options flow whose misread ports pick another backend',
+    (s) => v.pick(key(c, s, 80, 6)) !== v.pick(key(c, 0x0101, 0x0100, 6)),
+    30000,
+  );
+  v.balanced('TCP with 4 bytes of IP options (IHL 6)', tcpFrame(a, { sport: po, dport: 80 }, { options: nops }), key(c, po, 80, 6));
+  const rr = new Uint8Array(40);
+  rr.set([7, 39, 4]); // record route, 9 empty slots, then EOL padding
+  const pm = find(
+    'max-options flow whose misread ports pick another backend',
+    (s) => v.pick(key(c, s, 8080, 17)) !== v.pick(key(c, 0x0727, 0x0400, 17)),
+    20000,
+  );
+  v.balanced('UDP with 40 bytes of IP options (IHL 15)', udpFrame(a, { sport: pm, dport: 8080, payload: pattern(3) }, { options: rr }), key(c, pm, 8080, 17));
+  v.balanced('TCP SYN from a second client', tcpFrame(fe(CLIENTS[1]!), { sport: p1, dport: 80 }), key(CLIENTS[1]!, p1, 80, 6));
+  const seg19 = tcp({ sport: 40000, dport: 80 }).slice(0, 19);
+  v.drop('TCP header of 19 bytes', ipv4Frame(a, 6, seg19), 'L4_TRUNCATED');
+  v.drop('TCP: 20 bytes in the frame but total length leaves 19', ipv4Frame(a, 6, tcp({ sport: 40000, dport: 80 }), { totalLength: 39 }), 'L4_TRUNCATED');
+  v.drop('TCP with IP options: l4len = total length - IHL*4 = 19', ipv4Frame(a, 6, seg19, { options: nops }), 'L4_TRUNCATED');
+  v.drop('TCP, no L4 bytes at all', ipv4Frame(a, 6, new Uint8Array(0)), 'L4_TRUNCATED');
+  v.drop('UDP header of 7 bytes', ipv4Frame(a, 17, udp({ sport: 1, dport: 53 }).slice(0, 7)), 'L4_TRUNCATED');
+  const u8 = udp({ sport: 1, dport: 53 });
+  v.drop('UDP, padded frame but total length leaves 7', ipv4Frame(a, 17, u8, { totalLength: 27 }, 10), 'L4_TRUNCATED');
+  v.balanced('flow 2 again', tcpFrame(a, { sport: p2, dport: 80, flags: TCP_ACK }), key(c, p2, 80, 6));
+  v.also({ sameBackendAs: 1 });
+  v.balanced('flow 1 FIN', tcpFrame(a, { sport: p1, dport: 80, flags: TCP_FIN | TCP_ACK }), key(c, p1, 80, 6));
+  return v.build();
+}
+
+function icmpVector(): Vector {
+  const v = vb('icmp', 'ICMP echo request and reply use {src, dst, 0, 0, 1}; other ICMP types are dropped', BASE);
+  const c = CLIENTS[2]!;
+  const a = fe(c);
+  const k = key(c, 0, 0, 1);
+  v.balanced('echo request', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, id: 7, seq: 1, payload: pattern(56) }), k);
+  v.balanced('echo request, next sequence, other id: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, id: 8, seq: 2 }), k);
+  v.also({ sameBackendAs: 0 });
+  v.balanced('echo reply from the same client: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REPLY, id: 9, seq: 1 }), k);
+  v.also({ sameBackendAs: 0 });
+  v.balanced('echo request with a non-zero code (code is not checked)', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, code: 5 }), k);
+  v.balanced('echo request from another client', icmpEchoFrame(fe(CLIENTS[3]!), { type: ICMP_ECHO_REQUEST }), key(CLIENTS[3]!, 0, 0, 1));
+  v.balanced('ICMP with exactly 8 bytes', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST }), k);
+  v.drop('ICMP of 7 bytes', ipv4Frame(a, 1, icmpEcho({ type: 8 }).slice(0, 7)), 'L4_TRUNCATED');
+  v.drop('ICMP, total length leaves 4 bytes', ipv4Frame(a, 1, icmpEcho({ type: 8 }), { totalLength: 24 }), 'L4_TRUNCATED');
+  for (const [t, name] of [
+    [13, 'timestamp request'],
+    [14, 'timestamp reply'],
+    [5, 'redirect'],
+    [9, 'router advertisement'],
+    [10, 'router solicitation'],
+    [4, 'source quench'],
+    [17, 'address mask request'],
+    [42, 'extended echo request'],
+  ] as const) {
+    v.drop(`ICMP type ${t} (${name})`, icmpEchoFrame(a, { type: t, payload: pattern(12) }), 'ICMP_TYPE');
+  }
+  return v.build();
+}
+
+function icmpErrorsVector(): Vector {
+  const v = vb(
+    'icmp-errors',
+    'ICMP errors quoting a packet sent from the VIP reach the backend of the flow they belong to (rule 9); malformed or foreign quotes are dropped',
+    { ...BASE, algorithm: 'HASH_SRC_IP' },
+  );
+  const c = CLIENTS[0]!;
+  const r: FrameAddressing = { ethDst: FE_MAC, ethSrc: ROUTER_MAC, src: ROUTER_IP, dst: VIP };
+  const b = v.pick(key(c, 0, 0, 6));
+  // A flow recorded under HASH_SRC_IP whose 5-tuple Maglev choice differs: only the session knows it.
+  const sp = find('flow whose 5-tuple pick differs from its src-ip pick', (s) => referencePick([1, 2, 3], 'HASH_SESSION', key(c, s, 80, 6)) !== b);
+  v.balanced('TCP SYN recorded under HASH_SRC_IP', tcpFrame(fe(c), { sport: sp, dport: 80 }), key(c, sp, 80, 6));
+  const fromVip = (proto: number, l4: Uint8Array, extra = {}) => ipv4({ src: VIP, dst: c, proto, payload: l4, ...extra });
+  const synack = fromVip(6, tcp({ sport: 80, dport: sp, flags: TCP_SYN | TCP_ACK, pseudo: { src: VIP, dst: c } }));
+  v.reconfigure({ algorithm: 'HASH_SESSION' });
+  v.balanced(
+    'fragmentation needed quoting the SYN-ACK: the session backend, not Maglev',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, mtu: 1400, inner: quote(synack) }),
+    key(c, sp, 80, 6),
+    { readOnly: true },
+  );
+  v.also({ sameBackendAs: 0 });
+  v.balanced(
+    'the same error quoting the whole SYN-ACK (more than 8 bytes of L4)',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, mtu: 1400, inner: synack }),
+    key(c, sp, 80, 6),
+    { readOnly: true },
+  );
+  v.also({ sameBackendAs: 0 });
+  // An error for a flow with no session: Maglev on the flow's key, nothing recorded.
+  const sq = 51000;
+  const rst = fromVip(6, tcp({ sport: 80, dport: sq, flags: TCP_ACK, pseudo: { src: VIP, dst: c } }));
+  const e1 = v.balanced(
+    'host unreachable quoting a packet of a flow without a session: Maglev on its key',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: 1, inner: quote(rst) }),
+    key(c, sq, 80, 6),
+    { readOnly: true },
+  );
+  v.balanced('that flow then starts: a MISS (the error recorded nothing), same backend', tcpFrame(fe(c), { sport: sq, dport: 80 }), key(c, sq, 80, 6));
+  v.also({ sameBackendAs: e1 });
+  // UDP under time exceeded.
+  v.balanced('UDP flow', udpFrame(fe(c), { sport: 6000, dport: 53, payload: pattern(20) }), key(c, 6000, 53, 17));
+  const udpOut = fromVip(17, udp({ sport: 53, dport: 6000, payload: pattern(40), pseudo: { src: VIP, dst: c } }));
+  v.balanced(
+    'time exceeded quoting the UDP answer',
+    icmpErrorFrame(r, { type: ICMP_TIME_EXCEEDED, inner: quote(udpOut) }),
+    key(c, 6000, 53, 17),
+    { readOnly: true },
+  );
+  // ICMP echo inside a parameter problem.
+  v.balanced('ping from the client', icmpEchoFrame(fe(c), { type: ICMP_ECHO_REQUEST }), key(c, 0, 0, 1));
+  const pong = fromVip(1, icmpEcho({ type: ICMP_ECHO_REPLY, payload: pattern(16) }));
+  v.balanced(
+    'parameter problem quoting the echo reply',
+    icmpErrorFrame(r, { type: ICMP_PARAM_PROBLEM, pointer: 1, inner: quote(pong) }),
+    key(c, 0, 0, 1),
+    { readOnly: true },
+  );
+  const ping = fromVip(1, icmpEcho({ type: ICMP_ECHO_REQUEST }));
+  v.balanced(
+    'destination unreachable quoting an echo request sent from the VIP',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: 3, inner: quote(ping) }),
+    key(c, 0, 0, 1),
+    { readOnly: true },
+  );
+  // Inner header with options: ports after the options.
+  const withOpts = fromVip(6, tcp({ sport: 80, dport: sp }), { options: Uint8Array.from([1, 1, 1, 0]) });
+  v.balanced(
+    'quoted packet with IP options (inner IHL 6): inner ports after its options',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, mtu: 1280, inner: quote(withOpts) }),
+    key(c, sp, 80, 6),
+    { readOnly: true },
+  );
+  v.also({ sameBackendAs: 0 });
+  // Inner fragment: 3-tuple of the balanced flow.
+  const innerFrag = fromVip(17, pattern(16), { mf: true, id: 77 });
+  v.balanced(
+    'time exceeded (reassembly) quoting a fragment sent from the VIP: key {client, VIP, 0, 0, 17}',
+    icmpErrorFrame(r, { type: ICMP_TIME_EXCEEDED, code: 1, inner: quote(innerFrag) }),
+    key(c, 0, 0, 17),
+    { readOnly: true },
+  );
+  const innerLater = fromVip(6, pattern(4), { fragOffset: 100, id: 78 });
+  v.balanced(
+    'quoting a non-first TCP fragment with only 4 bytes after its header',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, inner: innerLater }),
+    key(c, 0, 0, 6),
+    { readOnly: true },
+  );
+  // Drops.
+  const err = (inner: Uint8Array, type: number = ICMP_DEST_UNREACH) => icmpErrorFrame(r, { type, code: 4, inner });
+  const foreign = ipv4({ src: '10.0.0.50', dst: c, proto: 6, payload: tcp({ sport: 80, dport: sp }) });
+  v.drop('quoted packet not from the VIP', err(quote(foreign)), 'ICMP_INNER');
+  v.drop('quoted packet from the client to the VIP (not sent by the VIP)', err(quote(ipv4({ src: c, dst: VIP, proto: 6, payload: tcp({ sport: sp, dport: 80 }) }))), 'ICMP_INNER');
+  v.drop('quoted GRE packet from the VIP', err(quote(fromVip(47, pattern(8)))), 'ICMP_INNER');
+  v.drop('quoted ICMP from the VIP with type 3 (an error about an error)', err(quote(fromVip(1, icmpEcho({ type: 3 })))), 'ICMP_INNER');
+  v.drop('quoted ICMP timestamp from the VIP', err(quote(fromVip(1, icmpEcho({ type: 13 })))), 'ICMP_INNER');
+  v.drop('only 19 bytes quoted', err(quote(synack).slice(0, 19)), 'ICMP_INNER');
+  v.drop('inner header and 7 bytes of L4 (8 needed)', err(quote(synack).slice(0, 27)), 'ICMP_INNER');
+  v.drop('inner header with options and only 4 bytes of L4', err(quote(withOpts).slice(0, 28)), 'ICMP_INNER');
+  v.drop('nothing quoted', err(new Uint8Array(0)), 'ICMP_INNER');
+  const bad = (f: (b: Uint8Array) => void) => {
+    const q = quote(synack);
+    f(q);
+    return err(q);
+  };
+  v.drop('inner version 6', bad((q) => { q[0] = 0x65; }), 'ICMP_INNER');
+  v.drop('inner IHL 4', bad((q) => { q[0] = 0x44; }), 'ICMP_INNER');
+  v.drop('inner IHL 6 with 8 bytes of L4 after 20 (needs 32)', bad((q) => { q[0] = 0x46; }), 'ICMP_INNER');
+  v.drop('outer ICMP error of 7 bytes', ipv4Frame(r, 1, icmpError({ type: 3, inner: quote(synack) }).slice(0, 7)), 'L4_TRUNCATED');
+  v.drop('ICMP error about a packet to the VIP from elsewhere, outer dst not the VIP', icmpErrorFrame({ ...r, dst: '10.0.0.101' }, { type: 3, inner: quote(synack) }), 'NOT_VIP');
+  v.balanced('the flow itself is still a session hit on its first backend', tcpFrame(fe(c), { sport: sp, dport: 80, flags: TCP_ACK }), key(c, sp, 80, 6));
+  v.also({ sameBackendAs: 0 });
+  return v.build();
+}
+
+function fragmentsVector(): Vector {
+  const v = vb(
+    'fragments',
+    'Every fragment of a datagram (MF set or offset != 0) uses {src, dst, 0, 0, proto}: all reach one backend, L4 is not read',
+    BASE,
+  );
+  const c = CLIENTS[1]!;
+  const a = fe(c);
+  const fragB = v.pick(key(c, 0, 0, 17));
+  const sp = find('UDP flow whose 5-tuple pick differs from the 3-tuple', (s) => v.pick(key(c, s, 4789, 17)) !== fragB);
+  const whole = udp({ sport: sp, dport: 4789, payload: pattern(40), pseudo: { src: c, dst: VIP } }); // 48 bytes
+  const k3 = key(c, 0, 0, 17);
+  const f0 = v.balanced('first fragment (offset 0, MF), carries the UDP header', ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x777, mf: true }), k3);
+  v.balanced('middle fragment (offset 3, MF)', ipv4Frame(a, 17, whole.slice(24, 40), { id: 0x777, mf: true, fragOffset: 3 }), k3);
+  v.also({ sameBackendAs: f0 });
+  v.balanced('last fragment (offset 5)', ipv4Frame(a, 17, whole.slice(40), { id: 0x777, fragOffset: 5 }), k3);
+  v.also({ sameBackendAs: f0 });
+  v.balanced('an unfragmented datagram of the same UDP flow: 5-tuple, another backend (documented trade-off)', udpFrame(a, { sport: sp, dport: 4789, payload: pattern(40) }), key(c, sp, 4789, 17));
+  v.also({ notBackend: fragB });
+  v.balanced('DF set and not fragmented: an ordinary 5-tuple packet', udpFrame(a, { sport: sp, dport: 4789 }, { df: true }), key(c, sp, 4789, 17));
+  const t = tcp({ sport: 40100, dport: 80, payload: pattern(64), pseudo: { src: c, dst: VIP } });
+  const k6 = key(c, 0, 0, 6);
+  const t0 = v.balanced('TCP first fragment of only 8 bytes (no full TCP header; L4 not read)', ipv4Frame(a, 6, t.slice(0, 8), { id: 9, mf: true }), k6);
+  v.balanced('TCP last fragment of 4 bytes', ipv4Frame(a, 6, t.slice(80, 84), { id: 9, fragOffset: 10 }), k6);
+  v.also({ sameBackendAs: t0 });
+  v.balanced('TCP fragment with no payload at all', ipv4Frame(a, 6, new Uint8Array(0), { id: 9, fragOffset: 1, mf: true }), k6);
+  v.also({ sameBackendAs: t0 });
+  v.balanced('fragment with IP options (IHL 6)', ipv4Frame(a, 6, t.slice(8, 16), { id: 9, fragOffset: 1, mf: true, options: Uint8Array.from([1, 1, 1, 0]) }), k6);
+  const ping = icmpEcho({ type: ICMP_ECHO_REQUEST, payload: pattern(1500) });
+  const k1 = key(c, 0, 0, 1);
+  v.balanced('first fragment of a large ping: ICMP fragments share the echo key', ipv4Frame(a, 1, ping.slice(0, 1480), { id: 5, mf: true }), k1);
+  v.balanced('last fragment of the ping', ipv4Frame(a, 1, ping.slice(1480), { id: 5, fragOffset: 185 }), k1);
+  v.balanced('an unfragmented ping: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST }), k1);
+  v.balanced('non-first fragment whose payload looks like an ICMP timestamp: L4 not read', ipv4Frame(a, 1, icmpEcho({ type: 13 }), { id: 6, fragOffset: 2 }), k1);
+  v.drop('fragment of GRE: protocol checked first', ipv4Frame(a, 47, pattern(16), { id: 3, mf: true }), 'PROTO');
+  v.drop('fragment to another IP', ipv4Frame({ ...a, dst: '10.0.0.101' }, 17, pattern(16), { mf: true }), 'NOT_VIP');
+  v.balanced('first fragment again', ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x778, mf: true }), k3);
+  v.also({ sameBackendAs: f0 });
+  return v.build();
+}
+
+function protocolsVector(): Vector {
+  const v = vb('protocols', 'Protocols other than TCP, UDP and ICMP are dropped (rule 9)', BASE);
+  const a = fe(CLIENTS[0]!);
+  for (const [p, name] of [
+    [47, 'GRE'],
+    [50, 'ESP'],
+    [51, 'AH'],
+    [132, 'SCTP'],
+    [2, 'IGMP'],
+    [4, 'IP-in-IP'],
+    [41, 'IPv6-in-IPv4'],
+    [0, 'HOPOPT'],
+    [255, 'reserved'],
+  ] as const) {
+    v.drop(`protocol ${p} (${name})`, ipv4Frame(a, p, pattern(24)), 'PROTO');
+  }
+  v.drop('protocol 47 with nothing after the IP header', ipv4Frame(a, 47, new Uint8Array(0)), 'PROTO');
+  return v.build();
+}
+
+function backendPortVector(): Vector {
+  const v = vb('backend-port', 'Every frame that arrives on the BACKEND port is dropped (rule 1), before any other check', BASE);
+  const c = CLIENTS[0]!;
+  v.drop('TCP to the VIP', tcpFrame(fe(c), { sport: 1234, dport: 80 }), 'BACKEND_PORT', 'BACKEND');
+  v.drop('server reply (DSR return traffic)', tcpFrame({ ethDst: CLIENT_MAC, ethSrc: '02:02:02:02:02:02', src: VIP, dst: c }, { sport: 80, dport: 1234 }), 'BACKEND_PORT', 'BACKEND');
+  v.drop('ARP request for the VIP', arpRequestFrame({ senderMac: '02:02:02:02:02:02', senderIp: '10.0.1.2', targetIp: VIP }), 'BACKEND_PORT', 'BACKEND');
+  v.drop('empty frame', new Uint8Array(0), 'BACKEND_PORT', 'BACKEND');
+  v.drop('5 bytes', pattern(5), 'BACKEND_PORT', 'BACKEND');
+  v.drop('VLAN frame', ethernet({ dst: FE_MAC, src: CLIENT_MAC, type: ETH_P_IPV4, vlans: [{ tci: 1 }], payload: pattern(40) }), 'BACKEND_PORT', 'BACKEND');
+  v.balanced('the same TCP frame on the FRONTEND port is balanced', tcpFrame(fe(c), { sport: 1234, dport: 80 }), key(c, 1234, 80, 6));
+  return v.build();
+}
+
+function notReadyVector(): Vector {
+  const v = vb(
+    'not-ready',
+    'Without a backend port MAC the instance is not ready: ARP is still answered, checks up to rule 9 still apply, then NOT_READY (rule 10)',
+    BASE,
+    null,
+  );
+  const c = CLIENTS[0]!;
+  const a = fe(c);
+  const req = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP });
+  const rep = concat(
+    ethernet({
+      dst: CLIENT_MAC,
+      src: FE_MAC,
+      type: ETH_P_ARP,
+      payload: arp({ op: ARP_OP_REPLY, senderMac: FE_MAC, senderIp: VIP, targetMac: CLIENT_MAC, targetIp: c }),
+    }),
+    req.slice(42),
+  );
+  v.arpReply('ARP for the VIP is answered', req, rep);
+  v.drop('TCP SYN', tcpFrame(a, { sport: 2000, dport: 80 }), 'NOT_READY');
+  v.drop('UDP', udpFrame(a, { sport: 2000, dport: 53 }), 'NOT_READY');
+  v.drop('ping', icmpEchoFrame(a, { type: 8 }), 'NOT_READY');
+  v.drop('fragment', ipv4Frame(a, 17, pattern(16), { mf: true }), 'NOT_READY');
+  v.drop('malformed IP first', ipv4Frame(a, 6, tcp({ sport: 1, dport: 2 }), { ihl: 3 }), 'IP_MALFORMED');
+  v.drop('wrong MAC first', tcpFrame(fe(c, '52:54:00:00:00:99'), { sport: 2000, dport: 80 }), 'DST_MAC');
+  v.drop('GRE: PROTO comes before NOT_READY', ipv4Frame(a, 47, pattern(8)), 'PROTO');
+  v.drop('ICMP timestamp: ICMP_TYPE comes before NOT_READY', icmpEchoFrame(a, { type: 13 }), 'ICMP_TYPE');
+  v.drop('truncated TCP: L4_TRUNCATED comes before NOT_READY', ipv4Frame(a, 6, pattern(10)), 'L4_TRUNCATED');
+  v.drop('ICMP error with a foreign quote: ICMP_INNER before NOT_READY', icmpErrorFrame(a, { type: 3, inner: quote(ipv4({ src: '1.2.3.4', dst: c, proto: 6, payload: tcp({ sport: 80, dport: 2000 }) })) }), 'ICMP_INNER');
+  v.reconfigure({ backendPortMac: BP_MAC });
+  v.balanced('backend port MAC learnt: the SYN is balanced, source MAC = backend port MAC', tcpFrame(a, { sport: 2000, dport: 80 }), key(c, 2000, 80, 6));
+  v.reconfigure({ backendPortMac: '02:00:00:00:be:02' });
+  v.balanced('backend port MAC changed: new source MAC, same session', tcpFrame(a, { sport: 2000, dport: 80, flags: TCP_ACK }), key(c, 2000, 80, 6));
+  v.reconfigure({ backendPortMac: null });
+  v.drop('backend port MAC lost again', tcpFrame(a, { sport: 2000, dport: 80, flags: TCP_ACK }), 'NOT_READY');
+  return v.build();
+}
+
+function unconfiguredVector(): Vector {
+  const v = vb('unconfigured', 'An instance with no VIP and no frontend MAC answers nothing and balances nothing', {
+    frontend: {},
+    backend: { pool: POOL3 },
+  });
+  const c = CLIENTS[0]!;
+  v.drop('ARP for the would-be VIP', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP }), 'ARP');
+  v.drop('ARP for 0.0.0.0', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: '0.0.0.0' }), 'ARP');
+  v.drop('TCP to the would-be VIP', tcpFrame(fe(c), { sport: 1, dport: 80 }), 'NOT_VIP');
+  v.drop('TCP to 0.0.0.0 with a zero MAC', tcpFrame({ ethDst: '00:00:00:00:00:00', ethSrc: CLIENT_MAC, src: c, dst: '0.0.0.0' }, { sport: 1, dport: 80 }), 'NOT_VIP');
+  v.reconfigure({ frontend: { vip: VIP, mac: FE_MAC } });
+  v.balanced('VIP and MAC set: balanced', tcpFrame(fe(c), { sport: 1, dport: 80 }), key(c, 1, 80, 6));
+  v.reconfigure({ frontend: { vip: '10.0.0.200', mac: FE_MAC } });
+  v.drop('VIP moved: the old VIP is not served', tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }), 'NOT_VIP');
+  v.balanced('the new VIP is', tcpFrame({ ...fe(c), dst: '10.0.0.200' }, { sport: 1, dport: 80 }), key(c, 1, 80, 6, '10.0.0.200'));
+  return v.build();
+}
+
+function noBackendVector(): Vector {
+  const v = vb('no-backend', 'An empty pool drops with NO_BACKEND and records nothing; sessions follow pool changes', {
+    ...BASE,
+    backend: { pool: [] },
+  });
+  const c = CLIENTS[0]!;
+  const a = fe(c);
+  v.drop('TCP SYN, empty pool', tcpFrame(a, { sport: 3000, dport: 80 }), 'NO_BACKEND');
+  v.drop('ping, empty pool', icmpEchoFrame(a, { type: 8 }), 'NO_BACKEND');
+  v.drop(
+    'ICMP error for a flow, empty pool',
+    icmpErrorFrame(a, { type: 3, code: 4, inner: quote(ipv4({ src: VIP, dst: c, proto: 6, payload: tcp({ sport: 80, dport: 3000 }) })) }),
+    'NO_BACKEND',
+  );
+  const arpReq = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP });
+  v.arpReply(
+    'ARP is still answered',
+    arpReq,
+    concat(ethernet({ dst: CLIENT_MAC, src: FE_MAC, type: ETH_P_ARP, payload: arp({ op: ARP_OP_REPLY, senderMac: FE_MAC, senderIp: VIP, targetMac: CLIENT_MAC, targetIp: c }) }), arpReq.slice(42)),
+  );
+  v.reconfigure({ addBackends: [{ id: 4000000000, mac: '0e:00:00:00:00:01' }] });
+  v.balanced('one backend with a large id: the SYN is a MISS (nothing was recorded before)', tcpFrame(a, { sport: 3000, dport: 80 }), key(c, 3000, 80, 6));
+  v.also({ backend: 4000000000 });
+  v.balanced('second packet hits', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), key(c, 3000, 80, 6));
+  v.reconfigure({ removeBackends: [4000000000] });
+  v.dropLoose('pool emptied: the session is stale and nothing can take it', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), 'NO_BACKEND');
+  v.drop('a new flow, empty pool', tcpFrame(a, { sport: 3001, dport: 80 }), 'NO_BACKEND');
+  v.reconfigure({ addBackends: [{ id: 0, mac: '0e:00:00:00:00:02' }] });
+  v.balanced('backend id 0 added: the old flow is re-balanced to it', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), key(c, 3000, 80, 6));
+  v.also({ backend: 0 });
+  return v.build();
+}
+
+function persistenceVector(): Vector {
+  const v = vb('persistence', 'Sessions persist over interleaved sequences of many flows: the first packet misses, the rest hit', BASE);
+  const flows: { c: string; sport: number; proto: number }[] = [];
+  for (const c of CLIENTS) for (const sport of [33000, 33001, 44444]) flows.push({ c, sport, proto: 6 });
+  for (const c of CLIENTS.slice(0, 2)) flows.push({ c, sport: 53000, proto: 17 }, { c, sport: 0, proto: 1 });
+  const first = new Map<number, number>();
+  for (let round = 0; round < 4; round++) {
+    flows.forEach((f, i) => {
+      const a = fe(f.c);
+      const frame =
+        f.proto === 6
+          ? tcpFrame(a, { sport: f.sport, dport: 80, flags: round === 0 ? TCP_SYN : TCP_ACK, seq: round + 1, payload: pattern(round * 10) })
+          : f.proto === 17
+            ? udpFrame(a, { sport: f.sport, dport: 53, payload: pattern(round + 5) })
+            : icmpEchoFrame(a, { type: 8, seq: round });
+      const k = f.proto === 1 ? key(f.c, 0, 0, 1) : key(f.c, f.sport, f.proto === 6 ? 80 : 53, f.proto);
+      const s = v.balanced(`round ${round}, flow ${i} (${f.c}:${f.sport}/${f.proto})`, frame, k);
+      if (round === 0) first.set(i, s);
+      else v.also({ sameBackendAs: first.get(i)! });
+    });
+    if (round === 1) v.at(30_000); // well within every timeout (ICMP 30 s: 29 s idle)
+  }
+  return v.build();
+}
+
+function algorithmSwitchVector(): Vector {
+  const v = vb(
+    'algorithm-switch',
+    'Switching the algorithm keeps existing sessions; new flows use the new algorithm (HASH_SRC_IP: all new flows of one client reach one backend)',
+    BASE,
+  );
+  const c = CLIENTS[0]!;
+  const d = CLIENTS[3]!;
+  const srcB = referencePick([1, 2, 3], 'HASH_SRC_IP', key(c, 0, 0, 6));
+  // Old flows of c under HASH_SESSION, at least one on a backend other than the src-ip choice.
+  const old = [41000, 41001, 41002, 41003];
+  const off = find('a flow of c not on its src-ip backend', (s) => v.pick(key(c, s, 80, 6)) !== srcB, 41004);
+  old.push(off);
+  const firstSteps = old.map((s) => v.balanced(`HASH_SESSION: flow ${s}`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
+  v.reconfigure({ algorithm: 'HASH_SRC_IP' });
+  old.forEach((s, i) => {
+    v.balanced(`after the switch: old flow ${s} keeps its backend`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }), key(c, s, 80, 6));
+    v.also({ sameBackendAs: firstSteps[i]! });
+  });
+  let firstNew = -1;
+  for (const s of [50000, 50001, 50002, 50003, 50004, 50005]) {
+    const st = v.balanced(`HASH_SRC_IP: new flow ${s} of the same client`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6));
+    v.also({ backend: srcB! });
+    if (firstNew < 0) firstNew = st;
+    else v.also({ sameBackendAs: firstNew });
+  }
+  v.balanced('HASH_SRC_IP: a UDP flow of the same client', udpFrame(fe(c), { sport: 7, dport: 53 }), key(c, 7, 53, 17));
+  v.also({ sameBackendAs: firstNew });
+  v.balanced('HASH_SRC_IP: a ping of the same client', icmpEchoFrame(fe(c), { type: 8 }), key(c, 0, 0, 1));
+  v.also({ sameBackendAs: firstNew });
+  v.balanced('HASH_SRC_IP: a fragment of the same client', ipv4Frame(fe(c), 17, pattern(16), { mf: true }), key(c, 0, 0, 17));
+  v.also({ sameBackendAs: firstNew });
+  const dFirst = v.balanced('HASH_SRC_IP: another client', tcpFrame(fe(d), { sport: 50000, dport: 80 }), key(d, 50000, 80, 6));
+  v.balanced('HASH_SRC_IP: another flow of that client', tcpFrame(fe(d), { sport: 50001, dport: 443 }), key(d, 50001, 443, 6));
+  v.also({ sameBackendAs: dFirst });
+  v.reconfigure({ algorithm: 'HASH_SESSION' });
+  for (let i = 0; i < 3; i++) {
+    const s = 50000 + i;
+    v.balanced(`back to HASH_SESSION: src-ip flow ${s} keeps its backend`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }), key(c, s, 80, 6));
+    v.also({ backend: srcB! });
+  }
+  const n = find('a new flow of c whose 5-tuple pick differs from src-ip', (s) => v.pick(key(c, s, 80, 6)) !== srcB, 60000);
+  v.balanced('back to HASH_SESSION: a new flow of c uses the 5-tuple', tcpFrame(fe(c), { sport: n, dport: 80 }), key(c, n, 80, 6));
+  v.also({ notBackend: srcB! });
+  return v.build();
+}
+
+function backendRemovalVector(): Vector {
+  const v = vb(
+    'backend-removal',
+    "Removing a backend re-balances its sessions on their next packet (SESSION_STALE); other backends' sessions are untouched; adding it back moves no session",
+    BASE,
+  );
+  const c = CLIENTS[2]!;
+  const ids = [1, 2, 3];
+  const after = [1, 3];
+  // Flows: several per backend, plus one owned by 1 or 3 that Maglev over {1,3} would move.
+  const sports: number[] = [];
+  for (const id of ids) {
+    let n = 0;
+    for (let s = 20000; n < 2; s++) {
+      if (v.pick(key(c, s, 80, 6)) === id) {
+        sports.push(s);
+        n++;
+      }
+    }
+  }
+  const moved = find(
+    'a flow of backend 1 or 3 that Maglev over {1,3} sends elsewhere',
+    (s) => {
+      const before = referencePick(ids, 'HASH_SESSION', key(c, s, 80, 6));
+      return before !== 2 && referencePick(after, 'HASH_SESSION', key(c, s, 80, 6)) !== before;
+    },
+    21000,
+    40000,
+  );
+  sports.push(moved);
+  const first = new Map<number, number>();
+  for (const s of sports) first.set(s, v.balanced(`flow ${s} starts`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
+  v.reconfigure({ removeBackends: [2] });
+  for (const s of sports) {
+    const owner = v.steps[first.get(s)!]!.expect.backend!;
+    v.balanced(
+      owner === 2 ? `flow ${s} of removed backend 2: stale, re-balanced` : `flow ${s} of backend ${owner}: untouched`,
+      tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }),
+      key(c, s, 80, 6),
+    );
+    if (owner === 2) v.also({ notBackend: 2 });
+    else v.also({ sameBackendAs: first.get(s)! });
+  }
+  const nf = find('a new flow', (s) => v.pick(key(c, s, 80, 6)) !== undefined, 30000);
+  v.balanced('a new flow uses the table over {1,3}', tcpFrame(fe(c), { sport: nf, dport: 80 }), key(c, nf, 80, 6));
+  v.also({ notBackend: 2 });
+  v.reconfigure({ addBackends: [{ id: 2, mac: '02:02:02:02:02:22' }] });
+  for (const s of sports) {
+    v.balanced(`backend 2 back (new MAC): flow ${s} stays where it is`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK | TCP_PSH }), key(c, s, 80, 6));
+  }
+  const to2 = find('a new flow Maglev sends to 2', (s) => v.pick(key(c, s, 80, 6)) === 2, 31000);
+  v.balanced('a new flow reaches backend 2 at its new MAC', tcpFrame(fe(c), { sport: to2, dport: 80 }), key(c, to2, 80, 6));
+  v.also({ backend: 2 });
+  return v.build();
+}
+
+function backendReplaceVector(): Vector {
+  const v = vb(
+    'backend-replace',
+    'Removing backend 2 and adding backend 4 at once: 4 takes the freed slot, yet sessions of 2 are stale (slot live, id differs) and re-balanced',
+    BASE,
+  );
+  const c = CLIENTS[3]!;
+  const s2 = find('a flow on backend 2', (s) => v.pick(key(c, s, 80, 6)) === 2, 10000);
+  const s1 = find('a flow on backend 1', (s) => v.pick(key(c, s, 80, 6)) === 1, 10000);
+  const a = v.balanced('flow on backend 2', tcpFrame(fe(c), { sport: s2, dport: 80 }), key(c, s2, 80, 6));
+  const b = v.balanced('flow on backend 1', tcpFrame(fe(c), { sport: s1, dport: 80 }), key(c, s1, 80, 6));
+  v.reconfigure({ removeBackends: [2], addBackends: [{ id: 4, mac: '04:04:04:04:04:04' }] });
+  v.balanced('flow of 2: stale, re-balanced over {1,3,4}', tcpFrame(fe(c), { sport: s2, dport: 80, flags: TCP_ACK }), key(c, s2, 80, 6));
+  v.also({ notBackend: 2 });
+  void a;
+  v.balanced('flow of 1: untouched', tcpFrame(fe(c), { sport: s1, dport: 80, flags: TCP_ACK }), key(c, s1, 80, 6));
+  v.also({ sameBackendAs: b });
+  v.reconfigure({ pool: [{ id: 1, mac: '01:01:01:01:01:11' }, ...POOL3.slice(2), { id: 4, mac: '04:04:04:04:04:04' }] });
+  v.balanced("backend 1's MAC changed: its session follows the new MAC", tcpFrame(fe(c), { sport: s1, dport: 80, flags: TCP_ACK }), key(c, s1, 80, 6));
+  v.also({ backend: 1 });
+  return v.build();
+}
+
+function backendAddVector(): Vector {
+  const v = vb('backend-add', 'Adding a backend keeps every existing session; new flows use the new table', {
+    ...BASE,
+    backend: { pool: POOL3.slice(0, 2) },
+  });
+  const c = CLIENTS[1]!;
+  const ids = [1, 2, 3];
+  const m = find('a flow Maglev over {1,2,3} would send to 3', (s) => referencePick(ids, 'HASH_SESSION', key(c, s, 80, 6)) === 3, 15000);
+  const flows = [15000, 15001, 15002, m];
+  const first = flows.map((s) => v.balanced(`flow ${s} over {1,2}`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
+  v.reconfigure({ addBackends: [POOL3[2]!] });
+  flows.forEach((s, i) => {
+    v.balanced(`after adding 3: flow ${s} keeps its backend`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }), key(c, s, 80, 6));
+    v.also({ sameBackendAs: first[i]!, notBackend: 3 });
+  });
+  const n = find('a new flow for 3', (s) => v.pick(key(c, s, 80, 6)) === 3, m + 1);
+  v.balanced('a new flow can reach backend 3', tcpFrame(fe(c), { sport: n, dport: 80 }), key(c, n, 80, 6));
+  v.also({ backend: 3 });
+  return v.build();
+}
+
+function idleTimeoutVector(): Vector {
+  const v = vb(
+    'idle-timeout',
+    'A session idle for longer than its protocol timeout is expired and re-balanced (now - last_seen <= timeout is still valid)',
+    BASE,
+  );
+  const c = CLIENTS[0]!;
+  const srcB = referencePick([1, 2, 3], 'HASH_SRC_IP', key(c, 0, 0, 17));
+  const su = find('UDP flow whose 5-tuple pick differs from src-ip', (s) => v.pick(key(c, s, 53, 17)) !== srcB);
+  const st = find('TCP flow whose 5-tuple pick differs from src-ip', (s) => v.pick(key(c, s, 80, 6)) !== srcB);
+  const u = (n: number) => udpFrame(fe(c), { sport: su, dport: 53, payload: pattern(n) });
+  const t = (n: number) => tcpFrame(fe(c), { sport: st, dport: 80, flags: TCP_ACK, seq: n });
+  const p = () => icmpEchoFrame(fe(c), { type: 8 });
+  v.at(1000);
+  const u0 = v.balanced('UDP at t=1 s', u(1), key(c, su, 53, 17));
+  const t0 = v.balanced('TCP at t=1 s', t(1), key(c, st, 80, 6));
+  const p0 = v.balanced('ping at t=1 s', p(), key(c, 0, 0, 1));
+  v.reconfigure({ algorithm: 'HASH_SRC_IP' }); // so that a re-balance is visible
+  v.at(31_000);
+  v.balanced('ping idle exactly 30 s: still valid', p(), key(c, 0, 0, 1));
+  v.also({ sameBackendAs: p0 });
+  v.at(61_000);
+  v.balanced('UDP idle exactly 60 s: still valid', u(2), key(c, su, 53, 17));
+  v.also({ sameBackendAs: u0 });
+  v.at(61_001);
+  v.balanced('ping idle 30.001 s: expired', p(), key(c, 0, 0, 1));
+  v.at(121_001);
+  v.balanced('UDP idle 60.001 s: expired, re-balanced by HASH_SRC_IP', u(3), key(c, su, 53, 17));
+  v.also({ notBackend: v.steps[u0]!.expect.backend! });
+  v.balanced('TCP idle 120 s: still valid (600 s)', t(2), key(c, st, 80, 6));
+  v.also({ sameBackendAs: t0 });
+  v.at(121_001 + 600_000);
+  v.balanced('TCP idle exactly 600 s: still valid', t(3), key(c, st, 80, 6));
+  v.also({ sameBackendAs: t0 });
+  v.at(121_001 + 1_200_001);
+  v.balanced('TCP idle 600.001 s: expired, re-balanced', t(4), key(c, st, 80, 6));
+  v.also({ backend: srcB! });
+  v.reconfigure({ sessions: { timeouts: { udp: 5 } } });
+  v.at(1_400_000);
+  const u5 = v.balanced('new UDP flow under a 5 s UDP timeout', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
+  v.at(1_405_000);
+  v.balanced('idle 5 s: valid', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
+  v.also({ sameBackendAs: u5 });
+  v.at(1_410_001);
+  v.balanced('idle 5.001 s: expired', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
+  return v.build();
+}
+
+function lruVector(): Vector {
+  const v = vb(
+    'lru-capacity',
+    'A full session table evicts the least recently used entry (capacity 3); an evicted flow misses again',
+    { ...BASE, sessions: { capacity: 3 } },
+  );
+  v.tags.push('lru');
+  const c = CLIENTS[0]!;
+  const f = (s: number, flags = TCP_SYN) => tcpFrame(fe(c), { sport: s, dport: 80, flags });
+  const k = (s: number) => key(c, s, 80, 6);
+  v.balanced('A', f(1), k(1));
+  v.balanced('B', f(2), k(2));
+  v.balanced('C', f(3), k(3));
+  v.balanced('A again: hit, A is now most recent', f(1, TCP_ACK), k(1));
+  v.balanced('D: table full, evicts B (least recently used)', f(4), k(4));
+  v.balanced('A: hit', f(1, TCP_ACK), k(1));
+  v.balanced('B: evicted, misses again (evicts C)', f(2, TCP_ACK), k(2));
+  v.balanced('D: hit', f(4, TCP_ACK), k(4));
+  v.balanced('C: evicted, misses (evicts A)', f(3, TCP_ACK), k(3));
+  v.balanced('A: evicted, misses (evicts B)', f(1, TCP_ACK), k(1));
+  v.balanced('ICMP error about D is read-only and does not refresh D', icmpErrorFrame({ ethDst: FE_MAC, ethSrc: ROUTER_MAC, src: ROUTER_IP, dst: VIP }, { type: 3, code: 4, inner: quote(ipv4({ src: VIP, dst: c, proto: 6, payload: tcp({ sport: 80, dport: 4 }) })) }), k(4), { readOnly: true });
+  v.balanced('E: evicts D, the least recently used', f(5), k(5));
+  v.balanced('C: still there, hit', f(3, TCP_ACK), k(3));
+  v.balanced('D: evicted, misses', f(4, TCP_ACK), k(4));
+  return v.build();
+}
+
+export const SCENARIOS: (() => Vector)[] = [
+  arpVector,
+  l2Vector,
+  ipMalformedVector,
+  tcpUdpVector,
+  icmpVector,
+  icmpErrorsVector,
+  fragmentsVector,
+  protocolsVector,
+  backendPortVector,
+  notReadyVector,
+  unconfiguredVector,
+  noBackendVector,
+  persistenceVector,
+  algorithmSwitchVector,
+  backendRemovalVector,
+  backendReplaceVector,
+  backendAddVector,
+  idleTimeoutVector,
+  lruVector,
+];
+
+function main(): void {
+  SCENARIOS.forEach((make, i) => {
+    const v = make();
+    const file = `${String(i + 1).padStart(2, '0')}-${v.name}.json`;
+    writeFileSync(OUT_DIR + file, `${JSON.stringify(v, null, 1)}\n`);
+    console.log(`${file}: ${v.steps.length} steps`);
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
