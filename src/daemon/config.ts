@@ -7,7 +7,7 @@ import { checkVip, isGroupMac, isZeroMac, normalizeMac, parseMac } from '../core
 import { MAX_BACKENDS } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type PortConfig } from '../core/model.js';
-import { enumValues, InstanceSchema, LIST_KEYS, PlaneTypeSchema, propertiesOf } from './schema.js';
+import { enumValues, InstanceSchema, LIST_KEYS, propertiesOf } from './schema.js';
 
 export interface StoredPort extends PortConfig {
   uuid: string;
@@ -81,13 +81,13 @@ export function checkBody(schema: TSchema, value: Json, where: string): void {
   }
   const sub = err.schema;
   const shown = typeof err.value === 'string' ? `'${err.value}'` : JSON.stringify(err.value);
-  if (sub === PlaneTypeSchema && typeof err.value === 'string' && err.value.toUpperCase() === 'TC') {
+  const allowed = enumValues(sub);
+  if (allowed?.includes('XDP_SKB') && typeof err.value === 'string' && err.value.toUpperCase() === 'TC') {
     throw new LbdsrError(
       'LBDSR_BAD_VALUE',
       "type TC is Polycube's traffic-control data plane; here XDP_SKB (generic XDP) does that job: use type=XDP_SKB",
     );
   }
-  const allowed = enumValues(sub);
   if (allowed) {
     throw new LbdsrError(
       'LBDSR_BAD_VALUE',
@@ -421,7 +421,8 @@ export function validateInstance(
     const b = parseMac(e.mac);
     if (isZeroMac(b)) throw new LbdsrError('LBDSR_BAD_MAC', `backend ${e.id}: MAC ${e.mac} is zero`);
     const mac = normalizeMac(e.mac);
-    if (isGroupMac(b)) {
+    const before = ctx.old?.backend.pool.find((q) => q.id === e.id);
+    if (isGroupMac(b) && before?.mac !== mac) {
       warnings.push(
         `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
       );

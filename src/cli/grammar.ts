@@ -1,0 +1,276 @@
+// polycubectl's grammar over the resource tree of schema.ts:
+//   lbdsr add NAME [k=v ...] | lbdsr del NAME | lbdsr show | lbdsr NAME show | lbdsr NAME set k=v ...
+//   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
+// Pure: turns words into a request (or a help request); the caller does the HTTP.
+import type { TSchema } from '@sinclair/typebox';
+import {
+  describeType,
+  enumValues,
+  INSTANCE_NODE,
+  propertiesOf,
+  type ResourceNode,
+  SERVICE,
+} from '../daemon/schema.js';
+
+export class UsageError extends Error {}
+
+export interface Position {
+  node: ResourceNode;
+  /** At a list itself (add/del/show/KEY), not at one of its entries. */
+  collection: boolean;
+  /** Path below /polycube/v1, ending with '/'. */
+  path: string;
+  trail: string[];
+}
+
+export type Parsed =
+  | { kind: 'help'; pos: Position; context: 'node' | 'add' | 'set' }
+  | {
+      kind: 'request';
+      method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+      path: string;
+      pos: Position;
+      /** Schema of the body built from k=v words (absent: no body). */
+      schema?: TSchema;
+      /** k=v words; an empty list lets the body come from stdin. */
+      params: string[];
+      /** A leaf value given as `set VALUE`. */
+      value?: string;
+    };
+
+export function rootPosition(): Position {
+  return { node: INSTANCE_NODE, collection: true, path: `/${SERVICE}/`, trail: [SERVICE] };
+}
+
+function commandsAt(pos: Position): string[] {
+  if (pos.collection) return ['add', 'del', 'show'];
+  const base = pos.node.readOnly ? ['show'] : ['show', 'set'];
+  const isEntry = pos.node.kind === 'list' || pos.node.optional;
+  if (isEntry) base.push('del');
+  return [...base, ...(pos.node.children ?? []).map((c) => c.segment)];
+}
+
+function noMore(words: string[], i: number, trail: string[]): void {
+  if (i < words.length) {
+    throw new UsageError(`unexpected '${words[i]}' after '${trail.join(' ')}'`);
+  }
+}
+
+/** Walks the words; '?' anywhere stops there and asks for help at that position. */
+export function parseWords(words: string[]): Parsed {
+  if (words.length === 0) throw new UsageError(`missing command: try 'lbdsrctl ${SERVICE} ?'`);
+  if (words[0] !== SERVICE) {
+    if (words[0] === '?') return { kind: 'help', pos: { ...rootPosition(), trail: [] }, context: 'node' };
+    throw new UsageError(`unknown service '${words[0]}': lbdsrctl manages '${SERVICE}'`);
+  }
+  let pos = rootPosition();
+  let i = 1;
+  for (;;) {
+    const w = words[i];
+    if (w === undefined) {
+      throw new UsageError(
+        `'${pos.trail.join(' ')}' needs a command: ${commandsAt(pos).join(', ')}${pos.collection ? ' or a name' : ''}`,
+      );
+    }
+    if (w === '?') return { kind: 'help', pos, context: 'node' };
+    const trail = [...pos.trail, w];
+    if (pos.collection) {
+      const keyName = pos.node.key!.field;
+      if (w === 'show') {
+        noMore(words, i + 1, trail);
+        return { kind: 'request', method: 'GET', path: pos.path, pos, params: [] };
+      }
+      if (w === 'add' || w === 'del') {
+        const key = words[i + 1];
+        if (key === '?' || (w === 'add' && words.slice(i + 2).includes('?'))) {
+          return { kind: 'help', pos, context: w === 'add' ? 'add' : 'node' };
+        }
+        if (key === undefined) throw new UsageError(`'${trail.join(' ')}' needs the ${keyName} of the entry`);
+        const entryPath = `${pos.path}${encodeURIComponent(unquote(key))}/`;
+        if (w === 'del') {
+          noMore(words, i + 2, [...trail, key]);
+          return { kind: 'request', method: 'DELETE', path: entryPath, pos, params: [] };
+        }
+        const params = words.slice(i + 2);
+        checkParams(params, [...trail, key]);
+        return { kind: 'request', method: 'POST', path: entryPath, pos, schema: pos.node.schema, params };
+      }
+      if (w === 'set')
+        throw new UsageError(`'${pos.trail.join(' ')}' is a list: use add, del, show or a ${keyName}`);
+      pos = {
+        node: pos.node,
+        collection: false,
+        path: `${pos.path}${encodeURIComponent(unquote(w))}/`,
+        trail,
+      };
+      i++;
+      continue;
+    }
+    if (w === 'show') {
+      noMore(words, i + 1, trail);
+      return { kind: 'request', method: 'GET', path: pos.path, pos, params: [] };
+    }
+    if (w === 'set' && !pos.node.readOnly) {
+      const params = words.slice(i + 1);
+      if (params.includes('?')) return { kind: 'help', pos, context: 'set' };
+      if (pos.node.kind === 'leaf') {
+        if (params.length !== 1) throw new UsageError(`'${trail.join(' ')}' takes one value`);
+        const p = params[0]!;
+        const eq = p.indexOf('=');
+        const value = eq > 0 && p.slice(0, eq) === pos.node.segment ? p.slice(eq + 1) : p;
+        return { kind: 'request', method: 'PUT', path: pos.path, pos, params: [], value: unquote(value) };
+      }
+      checkParams(params, trail);
+      return { kind: 'request', method: 'PATCH', path: pos.path, pos, schema: pos.node.schema, params };
+    }
+    if (w === 'del' && commandsAt(pos).includes('del')) {
+      noMore(words, i + 1, trail);
+      return { kind: 'request', method: 'DELETE', path: pos.path, pos, params: [] };
+    }
+    const child = pos.node.children?.find((c) => c.segment === w);
+    if (!child) {
+      throw new UsageError(
+        `unknown command '${w}' after '${pos.trail.join(' ')}': expected one of ${commandsAt(pos).join(', ')}`,
+      );
+    }
+    pos = { node: child, collection: child.kind === 'list', path: `${pos.path}${w}/`, trail };
+    i++;
+  }
+}
+
+function checkParams(params: string[], trail: string[]): void {
+  for (const p of params) {
+    if (p.indexOf('=') <= 0) throw new UsageError(`'${p}' after '${trail.join(' ')}' is not key=value`);
+  }
+}
+
+/** Strips one pair of matching surrounding quotes: peer="veth1" and peer='veth1' give veth1. */
+export function unquote(v: string): string {
+  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) return v.slice(1, -1);
+  return v;
+}
+
+function schemaAt(schema: TSchema | undefined, keys: string[]): TSchema | undefined {
+  let s = schema;
+  for (const k of keys) s = s ? propertiesOf(s)?.[k] : undefined;
+  return s;
+}
+
+/** Builds a body from k=v words: dotted keys nest, integers become numbers where the schema says so. */
+export function paramsToBody(params: string[], schema: TSchema | undefined): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    const keys = p.slice(0, eq).split('.');
+    const raw = unquote(p.slice(eq + 1));
+    const s = schemaAt(schema, keys);
+    const value: unknown =
+      s && (s.type === 'integer' || s.type === 'number') && /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    let target = body;
+    for (const k of keys.slice(0, -1)) {
+      if (typeof target[k] !== 'object' || target[k] === null) target[k] = {};
+      target = target[k] as Record<string, unknown>;
+    }
+    target[keys[keys.length - 1]!] = value;
+  }
+  return body;
+}
+
+/** The k=v parameters a schema accepts, dotted for nested objects; lists and read-only fields left out. */
+export function paramList(
+  schema: TSchema,
+  skip: string[] = [],
+  prefix = '',
+): Array<{ key: string; type: string; description: string }> {
+  const out: Array<{ key: string; type: string; description: string }> = [];
+  for (const [k, s] of Object.entries(propertiesOf(schema) ?? {})) {
+    if (s.readOnly || skip.includes(k) || s.type === 'array') continue;
+    if (s.type === 'object') out.push(...paramList(s, [], `${prefix}${k}.`));
+    else out.push({ key: `${prefix}${k}`, type: describeType(s), description: String(s.description ?? '') });
+  }
+  return out;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd()).join('\n');
+}
+
+/** The help text for '?' at a position; `keys` are the existing entries of a list, when known. */
+export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string[] = []): string {
+  const { pos, context } = parsed;
+  if (pos.trail.length === 0) return `services:\n${table([[SERVICE, INSTANCE_NODE.description]])}`;
+  const where = pos.trail.join(' ');
+  const node = pos.node;
+  if (context === 'add' || context === 'set') {
+    const skip = node.key ? [node.key.field] : [];
+    const params = paramList(node.schema, skip);
+    const head =
+      context === 'add'
+        ? `${where} add <${node.key!.field}> [key=value ...]   (or a YAML/JSON body on stdin)`
+        : `${where} set key=value ...   (or a YAML/JSON body on stdin)`;
+    return `${head}\nparameters:\n${table(params.map((p) => [`${p.key}=<${p.type}>`, p.description]))}`;
+  }
+  const lines: string[] = [];
+  if (pos.collection) {
+    const k = node.key!.field;
+    lines.push(
+      'commands:',
+      table([
+        [`add <${k}> [key=value ...]`, `create ${describeKey(node)}`],
+        [`del <${k}>`, `delete ${describeKey(node)}`],
+        ['show', `show ${node.description}`],
+        [`<${k}>`, keys.length ? `an existing entry: ${keys.join(', ')}` : 'an existing entry'],
+      ]),
+    );
+    return `${where}: ${node.description}\n${lines.join('\n')}`;
+  }
+  const cmds: string[][] = [['show', 'show this resource (-json, -yaml)']];
+  if (!node.readOnly) cmds.push(['set key=value ...', 'update it']);
+  if (node.kind === 'list' || node.optional) cmds.push(['del', 'delete it']);
+  lines.push('commands:', table(cmds));
+  const children = node.children ?? [];
+  if (children.length) lines.push('sub-resources:', table(children.map((c) => [c.segment, c.description])));
+  if (!node.readOnly && node.kind !== 'leaf') {
+    const params = paramList(node.schema, node.key ? [node.key.field] : []);
+    if (params.length)
+      lines.push('parameters of set:', table(params.map((p) => [`${p.key}=<${p.type}>`, p.description])));
+  } else if (node.kind === 'leaf') {
+    const e = enumValues(node.schema);
+    lines.push(`value: <${e ? e.join('|') : describeType(node.schema)}>`);
+  }
+  return `${where}: ${node.description}\n${lines.join('\n')}`;
+}
+
+function describeKey(node: ResourceNode): string {
+  return node.segment === SERVICE ? 'an instance' : node.segment === 'pool' ? 'a backend' : 'a port';
+}
+
+/** Completion candidates for the word after `words`. */
+export function candidates(words: string[]): { words: string[]; list?: Position } {
+  if (words.length === 0) return { words: [SERVICE] };
+  let parsed: Parsed | undefined;
+  try {
+    parsed = parseWords([...words, '?']);
+  } catch {
+    return { words: [] };
+  }
+  if (parsed.kind !== 'help') return { words: [] };
+  const { pos, context } = parsed;
+  if (context === 'add' || context === 'set') {
+    if (context === 'add' && words[words.length - 1] === 'add') return { words: [] };
+    const skip = pos.node.key ? [pos.node.key.field] : [];
+    const out: string[] = [];
+    for (const p of paramList(pos.node.schema, skip)) {
+      const s = schemaAt(pos.node.schema, p.key.split('.'));
+      const e = s ? enumValues(s) : undefined;
+      if (e) out.push(...e.map((v) => `${p.key}=${v}`));
+      else out.push(`${p.key}=`);
+    }
+    return { words: out };
+  }
+  if (pos.node.kind === 'leaf' && words[words.length - 1] === 'set') {
+    return { words: enumValues(pos.node.schema) ?? [] };
+  }
+  return { words: commandsAt(pos), list: pos.collection ? pos : undefined };
+}
