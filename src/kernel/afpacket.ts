@@ -15,6 +15,7 @@ export const PACKET_RX_RING = 5;
 export const PACKET_STATISTICS = 6;
 export const PACKET_VERSION = 10;
 export const PACKET_TX_RING = 13;
+export const PACKET_LOSS = 14;
 export const PACKET_VNET_HDR = 15;
 export const PACKET_QDISC_BYPASS = 20;
 export const PACKET_IGNORE_OUTGOING = 23;
@@ -170,6 +171,8 @@ export class PacketSocket {
       }
       if (opts.qdiscBypass)
         libc.setsockoptInt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, `${what} QDISC_BYPASS`);
+      // A malformed TX frame is skipped (marked available) instead of stalling the ring; must precede rings.
+      if (opts.tx) libc.setsockoptInt(fd, SOL_PACKET, PACKET_LOSS, 1, `${what} PACKET_LOSS`);
       if (opts.rx) {
         validate(opts.rx, what);
         libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, tpacketReq(opts.rx), `${what} PACKET_RX_RING`);
@@ -209,6 +212,13 @@ export class PacketSocket {
     libc.getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, 'PACKET_STATISTICS');
     const d = new DataView(b.buffer);
     return { packets: d.getUint32(0, true), drops: d.getUint32(4, true) };
+  }
+
+  /** Reads and clears the pending socket error (SO_ERROR), e.g. ENETDOWN after the device went down. */
+  takeError(): number {
+    const b = new Uint8Array(4);
+    libc.getsockopt(this.fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, b, 'SO_ERROR');
+    return new DataView(b.buffer).getInt32(0, true);
   }
 
   /** Closes the socket and returns its ring range to the arena's reservation. */

@@ -1,0 +1,63 @@
+// Messages between UserspacePlane (daemon thread) and its worker.
+import type { InstanceConfig, SessionEntry, StatsSnapshot } from '../../core/model.js';
+
+export interface RingSettings {
+  /** Frames of the frontend RX ring (power of two). */
+  rxFrames: number;
+  /** Frames of each TX ring (power of two). */
+  txFrames: number;
+  /** Bytes per ring frame (power of two, >= 2048). */
+  frameSize: number;
+}
+
+export const DEFAULT_RINGS: RingSettings = { rxFrames: 4096, txFrames: 2048, frameSize: 2048 };
+
+export interface WorkerInit {
+  instance: string;
+  /** Network namespace (/run/netns/NAME) the worker enters before opening anything. */
+  netns?: string;
+  rings: RingSettings;
+}
+
+export interface PortStatus {
+  /** Linux interface the port follows, undefined when the port has no peer. */
+  ifname?: string;
+  /** The interface exists and is up with carrier. */
+  up: boolean;
+  /** The worker holds an open socket on it. */
+  attached: boolean;
+  ifindex: number;
+  /** Times the socket was (re)opened. */
+  opens: number;
+  lastError?: string;
+}
+
+export interface PlaneHealth {
+  frontend: PortStatus;
+  backend: PortStatus;
+  /** Frames the kernel dropped because the frontend RX ring was full. */
+  rxRingDrops: number;
+  /** Frames not sent because a TX ring was full or the port was down (counted as REDIRECT drops too). */
+  txFailures: number;
+  /** Worker loop iterations that hit an unexpected exception (should stay 0). */
+  errors: number;
+}
+
+export type Request =
+  | { op: 'apply'; config: InstanceConfig; backendMac?: string; frontendIf?: string; backendIf?: string }
+  | { op: 'stats' }
+  | { op: 'sessions'; limit: number }
+  | { op: 'health' }
+  | { op: 'stop' };
+
+export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | null;
+
+export interface Envelope {
+  id: number;
+  req: Request;
+}
+
+export type Reply =
+  | { id: number; ok: true; body: ReplyBody }
+  | { id: number; ok: false; error: string; code?: string }
+  | { id: -1; log: 'info' | 'warn' | 'error'; msg: string };

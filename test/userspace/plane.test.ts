@@ -1,0 +1,239 @@
+// The USERSPACE plane on real veth interfaces in namespaces: frames injected on the client side come
+// out rewritten on the backend side, ARP is answered, dropped frames stay dropped, counters follow, and a
+// re-created interface is picked up again.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { InstanceConfig } from '../../src/core/model.js';
+import { UserspacePlane } from '../../src/dataplane/userspace/plane.js';
+import { RawSocket } from '../../src/kernel/afpacket.js';
+import { IfProber, inNetns } from '../../src/kernel/ifinfo.js';
+import {
+  ARP_OP_REQUEST,
+  arp,
+  ETH_P_ARP,
+  ETH_P_IPV4,
+  ethernet,
+  ipv4,
+  padTo,
+  udp,
+} from '../../src/packet/build.js';
+import { makeTopo, skipUnlessRoot, sleep, type Topo } from './topo.js';
+
+const skip = skipUnlessRoot('the USERSPACE plane test');
+
+const VIP = '10.0.0.100';
+const FE_MAC = '02:fe:00:00:00:01';
+const CLIENT_MAC = '02:c1:00:00:00:01';
+const BACKENDS = [
+  { id: 1, mac: '02:b0:00:00:00:01' },
+  { id: 2, mac: '02:b0:00:00:00:02' },
+  { id: 3, mac: '02:b0:00:00:00:03' },
+];
+
+function config(t: Topo): InstanceConfig {
+  return {
+    name: 'ut',
+    type: 'USERSPACE',
+    loglevel: 'INFO',
+    algorithm: 'HASH_SESSION',
+    ports: [
+      { name: 'fp', type: 'FRONTEND', peer: t.fe },
+      { name: 'bp', type: 'BACKEND', peer: t.be },
+    ],
+    frontend: { vip: VIP, mac: FE_MAC },
+    backend: { pool: BACKENDS },
+    sessions: { capacity: 65536, timeouts: { tcp: 600, udp: 60, icmp: 30 } },
+  };
+}
+
+function macOf(b: Uint8Array, off: number): string {
+  return Array.from(b.subarray(off, off + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function udpFrame(sport: number, opts: { dst?: string; dstMac?: string; marker: number }): Uint8Array {
+  const payload = new Uint8Array(32);
+  new DataView(payload.buffer).setUint32(0, opts.marker);
+  const dst = opts.dst ?? VIP;
+  const seg = udp({ sport, dport: 5000, payload, pseudo: { src: '10.0.0.1', dst } });
+  return padTo(
+    ethernet({
+      dst: opts.dstMac ?? FE_MAC,
+      src: CLIENT_MAC,
+      type: ETH_P_IPV4,
+      payload: ipv4({ src: '10.0.0.1', dst, proto: 17, payload: seg }),
+    }),
+  );
+}
+
+function markerOf(f: Uint8Array): number {
+  if (f.length < 14 + 20 + 8 + 4 || f[12] !== 0x08 || f[13] !== 0x00) return -1;
+  return new DataView(f.buffer, f.byteOffset).getUint32(14 + 20 + 8);
+}
+
+/** Frames received on `s` within `ms` (bounded) that satisfy `pred`. */
+async function collect(s: RawSocket, ms: number, pred: (f: Uint8Array) => boolean, want = Infinity) {
+  const out: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  const end = Date.now() + ms;
+  while (Date.now() < end && out.length < want) {
+    for (let i = 0; i < 1000; i++) {
+      const f = s.recvNow(buf);
+      if (!f) break;
+      if (pred(f)) out.push(f);
+    }
+    await sleep(5);
+  }
+  return out;
+}
+
+function rawIn(ns: string, ifname: string, receive: boolean): RawSocket {
+  return inNetns(ns, () => {
+    const p = new IfProber();
+    try {
+      const info = p.get(ifname);
+      if (!info) throw new Error(`${ifname} not found in ${ns}`);
+      return new RawSocket(info.ifindex, { receive, ignoreOutgoing: true });
+    } finally {
+      p.close();
+    }
+  });
+}
+
+describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
+  let t: Topo;
+  let plane: UserspacePlane;
+  let client: RawSocket;
+  let backend: RawSocket;
+  const logs: string[] = [];
+
+  before(async () => {
+    t = makeTopo('ut');
+    plane = new UserspacePlane('ut', { netns: t.lb, log: (l, m) => logs.push(`${l}: ${m}`) });
+    await plane.apply(config(t), {});
+    client = rawIn(t.cl, t.clIf, true);
+    backend = rawIn(t.bk, t.bkIf, true);
+  });
+
+  after(async () => {
+    try {
+      client?.close();
+      backend?.close();
+      await plane?.close();
+    } finally {
+      t?.destroy();
+    }
+  });
+
+  it('attaches both ports', async () => {
+    const h = await plane.health();
+    assert.ok(h);
+    assert.equal(h.frontend.attached, true, JSON.stringify(h));
+    assert.equal(h.backend.attached, true, JSON.stringify(h));
+    assert.equal(h.frontend.up, true);
+  });
+
+  it('forwards a VIP frame to a backend with the backend MAC and the backend port MAC', async () => {
+    const sent = udpFrame(40000, { marker: 0x1001 });
+    client.send(sent);
+    const got = await collect(backend, 2000, (f) => markerOf(f) === 0x1001, 1);
+    assert.equal(got.length, 1, `no frame on the backend side; logs: ${logs.join(' | ')}`);
+    const f = got[0]!;
+    assert.ok(
+      BACKENDS.some((b) => b.mac === macOf(f, 0)),
+      `dst ${macOf(f, 0)}`,
+    );
+    assert.equal(macOf(f, 6), t.beMac);
+    assert.deepEqual(f.subarray(12), sent.subarray(12), 'only the MACs change');
+  });
+
+  it('keeps a flow on one backend and spreads many flows over all backends', async () => {
+    for (let i = 0; i < 5; i++) client.send(udpFrame(40001, { marker: 0x2000 + i }));
+    const same = await collect(backend, 2000, (f) => (markerOf(f) & 0xfff0) === 0x2000, 5);
+    assert.equal(same.length, 5);
+    assert.equal(new Set(same.map((f) => macOf(f, 0))).size, 1);
+    for (let i = 0; i < 60; i++) client.send(udpFrame(41000 + i, { marker: 0x3000 + i }));
+    const many = await collect(backend, 3000, (f) => (markerOf(f) & 0xff00) === 0x3000, 60);
+    assert.equal(many.length, 60);
+    assert.equal(new Set(many.map((f) => macOf(f, 0))).size, 3);
+  });
+
+  it('answers ARP for the VIP with the frontend MAC', async () => {
+    const req = padTo(
+      ethernet({
+        dst: 'ff:ff:ff:ff:ff:ff',
+        src: CLIENT_MAC,
+        type: ETH_P_ARP,
+        payload: arp({ op: ARP_OP_REQUEST, senderMac: CLIENT_MAC, senderIp: '10.0.0.1', targetIp: VIP }),
+      }),
+    );
+    client.send(req);
+    const got = await collect(client, 2000, (f) => f[12] === 0x08 && f[13] === 0x06 && f[21] === 2, 1);
+    assert.equal(got.length, 1, 'no ARP reply');
+    const r = got[0]!;
+    assert.equal(macOf(r, 0), CLIENT_MAC);
+    assert.equal(macOf(r, 6), FE_MAC);
+    assert.equal(macOf(r, 22), FE_MAC, 'sender hardware address');
+    assert.deepEqual(Array.from(r.subarray(28, 32)), [10, 0, 0, 100], 'sender IP = VIP');
+  });
+
+  it('drops frames for another IP or another MAC, and counts them', async () => {
+    const before = await plane.stats();
+    client.send(udpFrame(42000, { dst: '10.0.0.99', marker: 0x4001 }));
+    client.send(udpFrame(42001, { dstMac: '02:99:00:00:00:99', marker: 0x4002 }));
+    const got = await collect(backend, 500, (f) => (markerOf(f) & 0xff00) === 0x4000);
+    assert.equal(got.length, 0);
+    const after = await plane.stats();
+    assert.equal(after.drops.NOT_VIP! - before.drops.NOT_VIP!, 1);
+    assert.equal(after.drops.DST_MAC! - before.drops.DST_MAC!, 1);
+    assert.equal(after.rx.packets - before.rx.packets, 2);
+  });
+
+  it('reports counters and sessions', async () => {
+    const s = await plane.stats();
+    // 1 + 5 + 60 forwarded frames, 1 ARP reply.
+    assert.equal(s.tx.backend, 66);
+    assert.equal(s.tx.frontend, 1);
+    assert.equal(s.arpReplies, 1);
+    assert.equal(
+      s.backends.reduce((a, b) => a + b.packets, 0),
+      66,
+    );
+    assert.equal(s.sessions.miss, 62);
+    const sessions = await plane.sessions(1000);
+    assert.equal(sessions.length, 62);
+    assert.ok(sessions.some((e) => e.sport === 40001 && e.dst === VIP && e.proto === 'UDP'));
+  });
+
+  it('picks the frontend interface up again after it was deleted and re-created', async () => {
+    client.close();
+    t.recreateFrontend();
+    client = rawIn(t.cl, t.clIf, true);
+    let h = await plane.health();
+    const end = Date.now() + 5000;
+    while (Date.now() < end && (h?.frontend.opens ?? 0) < 2) {
+      await sleep(100);
+      h = await plane.health();
+    }
+    assert.equal(h?.frontend.opens, 2, JSON.stringify(h));
+    assert.equal(h?.frontend.attached, true);
+    client.send(udpFrame(40000, { marker: 0x5001 }));
+    const got = await collect(backend, 2000, (f) => markerOf(f) === 0x5001, 1);
+    assert.equal(got.length, 1, `no traffic after re-creation; logs: ${logs.join(' | ')}`);
+  });
+
+  it('applies a config change at once and keeps sessions', async () => {
+    const before = await plane.stats();
+    const c = config(t);
+    c.backend.pool = [...BACKENDS, { id: 4, mac: '02:b0:00:00:00:04' }];
+    await plane.apply(c, {});
+    client.send(udpFrame(40001, { marker: 0x6001 }));
+    const got = await collect(backend, 2000, (f) => markerOf(f) === 0x6001, 1);
+    assert.equal(got.length, 1);
+    const after = await plane.stats();
+    assert.equal(after.sessions.hit - before.sessions.hit, 1, 'the existing session was used');
+    assert.equal(after.backends.length, 4);
+    await assert.rejects(plane.apply({ ...c, frontend: { vip: 'nope', mac: FE_MAC } }, {}), /./);
+    client.send(udpFrame(40001, { marker: 0x6002 }));
+    assert.equal((await collect(backend, 2000, (f) => markerOf(f) === 0x6002, 1)).length, 1);
+  });
+});
