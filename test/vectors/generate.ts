@@ -634,12 +634,17 @@ function icmpErrorsVector(): Vector {
     key(c, 0, 0, 17),
     { readOnly: true },
   );
-  const innerLater = fromVip(6, pattern(4), { fragOffset: 100, id: 78 });
+  const innerLater = fromVip(6, pattern(8), { fragOffset: 100, id: 78 });
   v.balanced(
-    'quoting a non-first TCP fragment with only 4 bytes after its header',
+    'quoting a non-first TCP fragment (its 8 quoted bytes are data, not ports)',
     icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, inner: innerLater }),
     key(c, 0, 0, 6),
     { readOnly: true },
+  );
+  v.drop(
+    'quoting a fragment with only 4 bytes after its header: the 8-byte check comes before the fragment rule',
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, inner: innerLater.slice(0, 24) }),
+    'ICMP_INNER',
   );
   // Drops.
   const err = (inner: Uint8Array, type: number = ICMP_DEST_UNREACH) => icmpErrorFrame(r, { type, code: 4, inner });

@@ -1,0 +1,71 @@
+// Runs every vector of the corpus (test/vectors/*.json) through the TypeScript Balancer and compares
+// verdict, drop reason, output bytes, chosen backend, counter movements and final sessions.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatIpv4 } from '../../src/core/addr.js';
+import { Balancer } from '../../src/pipeline/balancer.js';
+import { checkSessions, checkVector, loadVectors, runVector, type VectorSession } from '../lib/vectors.js';
+
+const vectors = loadVectors();
+
+test('the corpus is present and covers every drop reason the pipeline can give', () => {
+  assert.ok(vectors.length >= 15, `only ${vectors.length} vectors`);
+  const reasons = new Set(vectors.flatMap((v) => v.steps.map((s) => s.expect.reason).filter(Boolean)));
+  for (const r of [
+    'BACKEND_PORT',
+    'TRUNCATED',
+    'VLAN',
+    'ETHERTYPE',
+    'ARP',
+    'DST_MAC',
+    'IP_MALFORMED',
+    'NOT_VIP',
+    'PROTO',
+    'ICMP_TYPE',
+    'ICMP_INNER',
+    'L4_TRUNCATED',
+    'NO_BACKEND',
+    'NOT_READY',
+  ]) {
+    assert.ok(reasons.has(r), `no vector expects ${r}`);
+  }
+  const effects = new Set(vectors.flatMap((v) => v.steps.map((s) => s.expect.session)));
+  for (const e of ['HIT', 'MISS', 'EXPIRED', 'STALE', 'NONE'])
+    assert.ok(effects.has(e as never), `no vector expects ${e}`);
+});
+
+for (const v of vectors) {
+  test(`vector ${v.name}: ${v.description}`, () => {
+    let balancer: Balancer | undefined;
+    const results = runVector(v, (settings) => {
+      balancer = new Balancer(settings);
+      return balancer;
+    });
+    const errs = checkVector(v, results);
+    const held: VectorSession[] = [];
+    balancer!.sessionTable.forEach((src, dst, sport, dport, proto, backend) => {
+      held.push({ src: formatIpv4(src), dst: formatIpv4(dst), sport, dport, proto, backend });
+    });
+    errs.push(...checkSessions(v, held));
+    assert.deepEqual(errs, []);
+  });
+}
+
+test('the checker notices a wrong byte, backend, reason or session effect', () => {
+  const make = (settings: ConstructorParameters<typeof Balancer>[0]) => new Balancer(settings);
+  const pick = (name: string) => structuredClone(vectors.find((v) => v.name === name)!);
+  const arp = pick('arp');
+  const f = arp.steps[0]!.expect.frame!;
+  arp.steps[0]!.expect.frame = f.slice(0, -2) + (f.endsWith('00') ? '01' : '00');
+  assert.match(checkVector(arp, runVector(arp, make)).join('\n'), /output frame/);
+  const tcp = pick('tcp-udp');
+  const first = tcp.steps[0]!.expect;
+  first.backend = first.backend === 1 ? 2 : 1;
+  assert.match(checkVector(tcp, runVector(tcp, make)).join('\n'), /backend \d, expected/);
+  const eth = pick('ethernet');
+  eth.steps[0]!.expect.reason = 'VLAN';
+  assert.match(checkVector(eth, runVector(eth, make)).join('\n'), /drop reason TRUNCATED, expected VLAN/);
+  const pers = pick('persistence');
+  pers.steps[pers.steps.length - 1]!.expect.session = 'MISS';
+  assert.match(checkVector(pers, runVector(pers, make)).join('\n'), /session hit \+1, expected \+0/);
+});
