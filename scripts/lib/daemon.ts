@@ -12,6 +12,12 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = join(REPO, 'bin');
 export const LISTEN = '127.0.0.1:9000';
 
+/** Temporary directories of live daemons, removed on exit whatever the exit path. */
+const workDirs = new Set<string>();
+process.on('exit', () => {
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export interface DaemonOptions {
   ns: string;
   /** Created (and removed by `dispose`) when not given. */
@@ -32,6 +38,7 @@ export class Daemon {
   constructor(opts: DaemonOptions) {
     this.ns = opts.ns;
     this.workDir = mkdtempSync(join(tmpdir(), 'lbdsr-e2e-'));
+    workDirs.add(this.workDir);
     this.stateDir = opts.stateDir ?? join(this.workDir, 'state');
     this.listen = opts.listen ?? LISTEN;
     this.logLevel = opts.logLevel ?? 'info';
@@ -100,6 +107,7 @@ export class Daemon {
   async dispose(): Promise<void> {
     await this.kill('SIGTERM');
     rmSync(this.workDir, { recursive: true, force: true });
+    workDirs.delete(this.workDir);
   }
 
   /** `lbdsrctl ARGS...` inside the balancer namespace. */

@@ -71,7 +71,8 @@ export async function macOf(nsName: string, ifname: string): Promise<string> {
   return mac.toLowerCase();
 }
 
-function installHandlers(): void {
+/** Removes live topologies on exit, SIGINT, SIGTERM and SIGHUP (idempotent; buildTopology calls it). */
+export function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('exit', () => {

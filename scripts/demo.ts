@@ -1,0 +1,215 @@
+// `npm run demo` (as root): DSR load balancing in under a minute, with nothing to set up by hand.
+// Builds a bridge with two clients, three backends and the balancer in network namespaces, starts lbdsrd,
+// applies the seed's commands (showing each), drives traffic from both clients with a live per-backend
+// table, measures that replies bypass the balancer, and removes everything (also on Ctrl-C or an error).
+// Options: --type USERSPACE|XDP_SKB|XDP_DRV (default: the daemon's automatic choice), --connections N.
+import { Daemon } from './lib/daemon.js';
+import { isRoot } from './lib/exec.js';
+import { seedCommandsWithBackends } from './lib/seed.js';
+import { buildTopology, ifStats, installHandlers, type Topology, teardown } from './lib/topology.js';
+import { type ClientResult, client, clientStreaming, ping, reached, startServers } from './lib/traffic.js';
+
+const tty = process.stdout.isTTY === true;
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+const say = (s = '') => process.stdout.write(`${s}\n`);
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const INTRO = `lbdsr demo: Direct Server Return load balancing at layer 2.
+  Clients send to the VIP ${'10.0.0.100'}; ARP for it is answered by the balancer with its frontend MAC.
+  The balancer only rewrites the destination MAC of each frame to the chosen backend's and sends it out of
+  its backend port. Every backend holds the VIP on lo, so it answers the client DIRECTLY through the
+  bridge: the return path bypasses the balancer. We measure that as frames the balancer's frontend
+  interface receives vs transmits.`;
+
+function bar(n: number, max: number, width = 30): string {
+  const w = max > 0 ? Math.round((n / max) * width) : 0;
+  return `${'#'.repeat(w)}${' '.repeat(width - w)}`;
+}
+
+interface Live {
+  results: Map<string, ClientResult>;
+  total: number;
+  fe: { rx: number; tx: number };
+  be: { rx: number; tx: number };
+}
+
+function table(topo: Topology, live: Live): string[] {
+  const counts: Record<string, number> = {};
+  let failures = 0;
+  for (const r of live.results.values()) {
+    failures += r.failures;
+    for (const [k, v] of Object.entries(r.counts)) counts[k] = (counts[k] ?? 0) + v;
+  }
+  const max = Math.max(1, ...Object.values(counts));
+  const lines = [bold('  backend  address    MAC                  connections')];
+  for (const b of topo.backends) {
+    const n = counts[b.name] ?? 0;
+    lines.push(
+      `  ${b.name.padEnd(8)} ${b.ip.padEnd(10)} ${b.mac}   ${String(n).padStart(5)}  ${bar(n, max)}`,
+    );
+  }
+  for (const c of topo.clients) {
+    const r = live.results.get(c.name);
+    lines.push(
+      `  client ${c.name} ${c.ip}: ${r?.done ?? 0}/${live.total} connections answered, ${r?.failures ?? 0} failed`,
+    );
+  }
+  lines.push(
+    `  balancer ${topo.frontendIf} (frontend): rx ${live.fe.rx} frames, tx ${live.fe.tx}   ` +
+      `${topo.backendIf} (backend port): tx ${live.be.tx}   failures: ${failures}`,
+  );
+  return lines;
+}
+
+async function main(): Promise<void> {
+  if (!isRoot()) {
+    console.error(
+      'npm run demo needs root (it builds network namespaces): run it as root, e.g. sudo npm run demo',
+    );
+    process.exit(1);
+  }
+  const type = option('type')?.toUpperCase();
+  const perClient = Math.min(5000, Math.max(10, Number(option('connections') ?? 500)));
+  process.on('SIGINT', () => say('\ninterrupted: removing the namespaces and stopping the daemon...'));
+  installHandlers();
+  const t0 = Date.now();
+  say(bold(INTRO));
+  say();
+  let topo: Topology | undefined;
+  let daemon: Daemon | undefined;
+  let servers: { stop(): void } | undefined;
+  try {
+    say(bold('1. Topology'));
+    topo = await buildTopology();
+    const t = topo;
+    say(
+      `  bridge in namespace ${t.switchNs}; balancer namespace ${t.lbNs} with ports ${t.frontendIf} and ${t.backendIf}`,
+    );
+    for (const c of t.clients) say(`  client  ${c.name} ${c.ip.padEnd(10)} ${c.mac}  (namespace ${c.ns})`);
+    for (const b of t.backends)
+      say(
+        `  backend ${b.name} ${b.ip.padEnd(10)} ${b.mac}  VIP ${t.vip} on lo, arp_ignore=1, arp_announce=2`,
+      );
+    servers = await startServers(t);
+    say('  each backend runs an HTTP server on :80 and a UDP echo server on VIP:7000, answering its name');
+    say();
+    say(bold('2. The daemon and the seed commands'));
+    daemon = new Daemon({ ns: t.lbNs, logLevel: 'warn' });
+    await daemon.start();
+    say(`  lbdsrd listening on ${daemon.listen} inside ${t.lbNs}`);
+    say(dim('  (the seed README commands, with the peers and backend MACs of this topology)'));
+    const cmds = seedCommandsWithBackends(t);
+    if (type) cmds.splice(1, 0, `lbdsrctl lbdsr lb1 set type=${type}`);
+    for (const cmd of cmds) {
+      say(`  $ ${cmd}`);
+      const r = await daemon.shell(cmd);
+      for (const l of `${r.stdout}${r.stderr}`.trim().split('\n').filter(Boolean)) say(dim(`    ${l}`));
+      if (r.code !== 0) throw new Error(`command failed: ${cmd}`);
+    }
+    const view = await daemon.showJson();
+    say(`  data plane in use: ${bold(view.plane ?? view.type ?? 'unknown')}`);
+    // A short probe first: a balancer that does not forward fails here in seconds, not after the table.
+    const probe = await client(t.clients[0]!.ns, 'http', {
+      count: 3,
+      concurrency: 1,
+      'timeout-ms': 2000,
+      'deadline-ms': 8000,
+    });
+    if (probe.done === 0)
+      throw new Error(
+        `the VIP does not answer (${JSON.stringify(probe.errors)}): the data plane is not forwarding`,
+      );
+    say();
+
+    say(bold(`3. Traffic: ${perClient} new HTTP connections from each client (Connection: close)`));
+    const live: Live = { results: new Map(), total: perClient, fe: { rx: 0, tx: 0 }, be: { rx: 0, tx: 0 } };
+    const fe0 = await ifStats(t.lbNs, t.frontendIf);
+    const be0 = await ifStats(t.lbNs, t.backendIf);
+    const refreshCounters = async () => {
+      const fe = await ifStats(t.lbNs, t.frontendIf);
+      const be = await ifStats(t.lbNs, t.backendIf);
+      live.fe = { rx: fe.rx - fe0.rx, tx: fe.tx - fe0.tx };
+      live.be = { rx: be.rx - be0.rx, tx: be.tx - be0.tx };
+    };
+    let drawn = 0;
+    const draw = () => {
+      const lines = table(t, live);
+      if (tty && drawn > 0) process.stdout.write(`\x1b[${drawn}A`);
+      for (const l of lines) process.stdout.write(`${tty ? '\x1b[2K' : ''}${l}\n`);
+      drawn = lines.length;
+    };
+    const runs = t.clients.map((c) =>
+      clientStreaming(
+        c.ns,
+        'http',
+        { count: perClient, concurrency: 3, 'pause-ms': 20, 'timeout-ms': 2000, 'deadline-ms': 30_000 },
+        (r) => live.results.set(c.name, r),
+      ),
+    );
+    let ticking = true;
+    const ticker = (async () => {
+      while (ticking) {
+        await refreshCounters();
+        if (tty) draw();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await Promise.all(runs.map((r) => r.done));
+    } finally {
+      ticking = false;
+      await ticker;
+      for (const r of runs) r.kill();
+    }
+    await refreshCounters();
+    draw();
+    say();
+
+    say(bold('4. Stickiness'));
+    const ka = await client(t.clients[0]!.ns, 'keepalive', {
+      count: 50,
+      'timeout-ms': 2000,
+      'deadline-ms': 10_000,
+    });
+    say(`  one keep-alive connection, 50 requests: ${JSON.stringify(ka.counts)} (${ka.failures} failed)`);
+    const u1 = await client(t.clients[1]!.ns, 'udp-one', { count: 30, 'deadline-ms': 10_000 });
+    say(`  one UDP socket, 30 datagrams:          ${JSON.stringify(u1.counts)} (${u1.failures} lost)`);
+    const um = await client(t.clients[1]!.ns, 'udp-many', { count: 60, 'deadline-ms': 10_000 });
+    say(`  60 UDP sockets, one datagram each:     ${JSON.stringify(um.counts)} (${um.failures} lost)`);
+    const p = await ping(t.clients[0]!.ns, t.vip, 3);
+    say(`  ping -c 3 ${t.vip}:                   ${p.received}/${p.sent} replies`);
+    say();
+
+    say(bold('5. What the balancer counted'));
+    const stats = await daemon.ctl('lbdsr', 'lb1', 'stats', 'show');
+    for (const l of (stats.stdout || stats.stderr).trim().split('\n').slice(0, 30)) say(`  ${l}`);
+    say();
+
+    const total = [...live.results.values()].reduce((n, r) => n + r.done, 0);
+    const failures = [...live.results.values()].reduce((n, r) => n + r.failures, 0);
+    const spread = [...new Set([...live.results.values()].flatMap(reached))].sort();
+    say(bold('Result'));
+    say(`  ${total} connections answered by ${spread.join(', ')}; ${failures} failed.`);
+    say(
+      `  DSR: the balancer's frontend ${t.frontendIf} received ${live.fe.rx} frames and transmitted ${live.fe.tx} ` +
+        `(ARP replies only): every reply went from the backend straight to the client.`,
+    );
+    say(`  Done in ${((Date.now() - t0) / 1000).toFixed(1)} s; removing the namespaces.`);
+    if (failures > 0 || spread.length < t.backends.length) process.exitCode = 1;
+  } catch (e) {
+    console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
+    if (daemon) console.error(`--- lbdsrd log (last lines) ---\n${daemon.logTail(15)}`);
+    process.exitCode = 1;
+  } finally {
+    servers?.stop();
+    await daemon?.dispose().catch(() => {});
+    if (topo) await teardown(topo);
+  }
+}
+
+await main();
