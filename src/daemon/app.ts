@@ -401,7 +401,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       `${nameOf(req)} ${spec.url.split(':name/')[1]!.replace(/\/$/, '')}`;
     for (const method of spec.methods) {
       if (method === 'GET') {
-        app.get(spec.url, async (req) => {
+        app.get(spec.url, async (req, reply) => {
           const name = nameOf(req);
           const cfg = need(name);
           const seg = spec.steps[0];
@@ -415,7 +415,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
             return { ...cfg.sessions, entries: await planes.sessions(name, limit) };
           }
           const v = getAt(view(cfg), locOf(req));
-          return v === undefined ? null : v;
+          return json(reply, v === undefined ? null : v);
         });
         continue;
       }
@@ -442,6 +442,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 /** PATCH on a whole instance: merge every given field through the generic operations. */
+/** Sends any JSON value, strings and null included, as JSON. */
+function json(reply: FastifyReply, v: unknown): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(v));
+}
+
 function applyOpAll(old: StoredInstance, body: Json): Json {
   let doc: Json = old;
   for (const [k, v] of Object.entries(body)) {

@@ -66,6 +66,10 @@ function fieldName(path: string, where: string): string {
 /** Throws an LbdsrError naming the first problem of `value` against `schema`. */
 export function checkBody(schema: TSchema, value: Json, where: string): void {
   if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where}: a body is required`);
+  if (schema.anyOf && !enumValues(schema)) {
+    const member = (schema.anyOf as TSchema[]).find((s) => (s.type === 'array') === Array.isArray(value));
+    if (member) return checkBody(member, value, where);
+  }
   const err = Value.Errors(schema, value).First();
   if (!err) return;
   const field = fieldName(err.path, where);
