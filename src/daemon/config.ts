@@ -68,7 +68,10 @@ export function checkBody(schema: TSchema, value: Json, where: string): void {
   if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where}: a body is required`);
   if (schema.anyOf && !enumValues(schema)) {
     const member = (schema.anyOf as TSchema[]).find((s) => (s.type === 'array') === Array.isArray(value));
-    if (member) return checkBody(member, value, where);
+    if (member) {
+      checkBody(member, value, where);
+      return;
+    }
   }
   const err = Value.Errors(schema, value).First();
   if (!err) return;
