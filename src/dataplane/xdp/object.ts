@@ -1,0 +1,48 @@
+// The compiled XDP objects shipped in bpf/ and loading them: one description of the object (its
+// file, program and map names) and a loader that can resize the session map and reuse maps.
+import { fileURLToPath } from 'node:url';
+import { BpfObject } from '../../kernel/libbpf.js';
+import { MAP_KEYS, MAP_NAMES, type MapFds, PROGRAM_NAME } from './maps.js';
+
+/** Path of a committed object under bpf/ (dist/src/dataplane/xdp -> repository root). */
+export function bpfObjectPath(file: string): string {
+  return fileURLToPath(new URL(`../../../../bpf/${file}`, import.meta.url));
+}
+
+export const LBDSR_OBJECT = 'lbdsr.bpf.o';
+export const CEILING_OBJECT = 'ceiling.bpf.o';
+
+export interface LoadedLbdsr {
+  obj: BpfObject;
+  progFd: number;
+  /** Map fds owned by `obj` (valid until obj.close()). */
+  fds: MapFds;
+  /** The program's .bss (the test clock); not pinned. */
+  bssFd: number;
+}
+
+export interface LoadOptions {
+  /** Session map capacity (max_entries of the LRU hash). */
+  capacity: number;
+  /** Existing maps to use instead of creating new ones (e.g. a pinned session table). */
+  reuse?: Partial<MapFds>;
+}
+
+/** Opens bpf/lbdsr.bpf.o, sizes the session map and loads it into the kernel. */
+export function loadLbdsr(opts: LoadOptions): LoadedLbdsr {
+  const obj = BpfObject.openFile(bpfObjectPath(LBDSR_OBJECT));
+  try {
+    obj.setMaxEntries(MAP_NAMES.sessions, opts.capacity);
+    for (const k of MAP_KEYS) {
+      const fd = opts.reuse?.[k];
+      if (fd !== undefined) obj.reuseMap(MAP_NAMES[k], fd);
+    }
+    obj.load();
+    const fds = {} as MapFds;
+    for (const k of MAP_KEYS) fds[k] = obj.mapFd(MAP_NAMES[k]);
+    return { obj, progFd: obj.programFd(PROGRAM_NAME), fds, bssFd: obj.mapFd('.bss') };
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+}

@@ -1,0 +1,47 @@
+// StatsSnapshot (src/core/model.ts) from the XDP program's counters: the global per-CPU counters
+// summed, per-backend counters by slot, and the session table's size.
+import {
+  CNT_ARP_REPLY,
+  CNT_RX_BYTES,
+  CNT_RX_PACKETS,
+  CNT_SESSION_EXPIRED,
+  CNT_SESSION_HIT,
+  CNT_SESSION_MISS,
+  CNT_SESSION_STALE,
+  DROP_MAX,
+  DROP_REASON_NAMES,
+} from '../../core/constants.js';
+import type { BackendStats, StatsSnapshot } from '../../core/model.js';
+
+/**
+ * Every frame is dropped, answered (ARP) or sent to a backend, so frames sent to backends are
+ * rx - drops - ARP replies; this stays exact when a slot's counters are reset for a new backend.
+ * `evicted` is not counted by the kernel's LRU map: it is estimated as the sessions created that
+ * are no longer in the table.
+ */
+export function snapshot(counters: Float64Array, backends: BackendStats[], active: number): StatsSnapshot {
+  const drops: Record<string, number> = {};
+  let dropped = 0;
+  for (let r = 1; r < DROP_MAX; r++) {
+    drops[DROP_REASON_NAMES[r]!] = counters[r]!;
+    dropped += counters[r]!;
+  }
+  const rx = counters[CNT_RX_PACKETS]!;
+  const arp = counters[CNT_ARP_REPLY]!;
+  const miss = counters[CNT_SESSION_MISS]!;
+  return {
+    rx: { packets: rx, bytes: counters[CNT_RX_BYTES]! },
+    tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp) },
+    arpReplies: arp,
+    drops,
+    sessions: {
+      hit: counters[CNT_SESSION_HIT]!,
+      miss,
+      expired: counters[CNT_SESSION_EXPIRED]!,
+      stale: counters[CNT_SESSION_STALE]!,
+      evicted: Math.max(0, miss - active),
+      active,
+    },
+    backends: [...backends].sort((a, b) => a.id - b.id),
+  };
+}

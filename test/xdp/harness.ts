@@ -1,0 +1,129 @@
+// The compiled XDP program driven like the TypeScript Balancer: configuration through the XDP
+// plane's own map mirror, frames through BPF_PROG_TEST_RUN, the verdict read from the XDP action
+// and the counters. Tests run the same frames through both and compare.
+import {
+  ACT_DROP,
+  ACT_TX_BACKEND,
+  ACT_TX_FRONTEND,
+  DROP_MAX,
+  PORT_BACKEND,
+} from '../../src/core/constants.js';
+import type { InstanceConfig, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
+import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
+import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
+import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
+import { snapshot } from '../../src/dataplane/xdp/stats.js';
+import { mapUpdate, TestRunner, XDP_DROP, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import { ControlState } from '../../src/pipeline/control.js';
+
+/** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
+export const BASE_NS = 1_000_000_000_000n;
+/** Loopback: the ingress device of BPF_PROG_TEST_RUN and the devmap target in tests. */
+const LO = 1;
+/** Verdict action for an XDP_ABORTED or unknown return (never equal to a pipeline verdict). */
+export const ACT_ABORTED = 0xff;
+
+export interface ComparableSession {
+  key: string;
+  backend: number;
+  lastSeenMs: number;
+}
+
+export class XdpBalancer {
+  readonly control = new ControlState();
+  readonly loaded: LoadedLbdsr;
+  readonly maps: XdpMaps;
+  readonly mirror: XdpMirror;
+  readonly runner: TestRunner;
+  lastBackendId = 0;
+  private readonly zero = new Uint8Array(4);
+  private readonly clock = new Uint8Array(8);
+  private readonly clockView = new DataView(this.clock.buffer);
+  private readonly before = new Float64Array(64);
+  private readonly after = new Float64Array(64);
+
+  constructor(settings: SessionSettings) {
+    this.loaded = loadLbdsr({ capacity: settings.capacity });
+    this.maps = new XdpMaps(this.loaded.fds); // fds owned by the object: closed by close();
+    this.mirror = new XdpMirror(this.maps);
+    this.runner = new TestRunner(this.loaded.progFd);
+    const t = settings.timeouts;
+    this.control.timeoutsMs = { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 };
+  }
+
+  close(): void {
+    this.loaded.obj.close();
+  }
+
+  configure(config: InstanceConfig, backendPortMac: string | undefined): void {
+    this.control.apply(config, backendPortMac);
+    this.mirror.sync(this.control, 0, LO);
+  }
+
+  setClock(nowMs: number): void {
+    this.clockView.setBigUint64(0, BASE_NS + BigInt(Math.round(nowMs * 1e6)), true);
+    mapUpdate(this.loaded.bssFd, this.zero, this.clock);
+  }
+
+  /** Runs one frame; `frame[0,len)` is overwritten with the program's output when transmitted. */
+  process(frame: Uint8Array, len: number, port: number, nowMs: number): number {
+    this.setClock(nowMs);
+    // Frames "arrive on the backend port" when xdp_md.ingress_ifindex is the configured backend
+    // ifindex: point it at loopback (the test-run ingress) for this frame only.
+    if (port === PORT_BACKEND) this.mirror.sync(this.control, LO, LO);
+    this.maps.readCounters(this.before);
+    const slots = this.mirror.liveSlots();
+    const packetsBefore = slots.map((s) => this.maps.readBackendStats(s.slot).packets);
+    this.runner.input.set(frame.subarray(0, len));
+    let act: number;
+    try {
+      act = this.runner.run(len);
+    } finally {
+      if (port === PORT_BACKEND) this.mirror.sync(this.control, 0, LO);
+    }
+    this.maps.readCounters(this.after);
+    if (act === XDP_DROP) {
+      for (let r = 1; r < DROP_MAX; r++) if (this.after[r] !== this.before[r]) return ACT_DROP | (r << 8);
+      return ACT_ABORTED;
+    }
+    if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
+    if (this.runner.outLen !== len) return ACT_ABORTED;
+    frame.set(this.runner.output.subarray(0, len));
+    if (act === XDP_TX) return ACT_TX_FRONTEND;
+    this.lastBackendId = -1;
+    for (let i = 0; i < slots.length; i++) {
+      if (this.maps.readBackendStats(slots[i]!.slot).packets !== packetsBefore[i])
+        this.lastBackendId = slots[i]!.id;
+    }
+    return ACT_TX_BACKEND;
+  }
+
+  stats(): StatsSnapshot {
+    const c = this.maps.readCounters();
+    const backends = this.mirror
+      .liveSlots()
+      .map((s) => ({ id: s.id, ...this.maps.readBackendStats(s.slot) }));
+    let active = 0;
+    this.maps.forEachSession(() => {
+      active++;
+    });
+    return snapshot(c, backends, active);
+  }
+
+  /** The session table as comparable entries (clock translated back to the test's ms). */
+  sessionList(): ComparableSession[] {
+    const out: ComparableSession[] = [];
+    this.maps.forEachSession((s) => {
+      out.push({
+        key: sessionKey(s.src, s.dst, s.sport, s.dport, s.proto),
+        backend: s.backendId,
+        lastSeenMs: Number(s.lastSeenNs - BASE_NS) / 1e6,
+      });
+    });
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+}
+
+export function sessionKey(src: number, dst: number, sport: number, dport: number, proto: number): string {
+  return `${src >>> 0}:${sport}>${dst >>> 0}:${dport}/${proto}`;
+}
