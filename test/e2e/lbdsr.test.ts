@@ -196,7 +196,7 @@ for (const type of TYPES) {
       }),
     );
 
-    it('DSR: the frontend interface receives hundreds of frames and transmits almost nothing', T, () =>
+    it('DSR: the frontend interface receives hundreds of frames and transmits almost nothing', T, (t) =>
       withLog(async () => {
         const lb = topo!.lbNs;
         const fe0 = await ifStats(lb, topo!.frontendIf);
@@ -209,7 +209,7 @@ for (const type of TYPES) {
         const tx = fe1.tx - fe0.tx;
         const beTx = be1.tx - be0.tx;
         const msg = `frontend rx ${rx} tx ${tx}; backend port tx ${beTx}`;
-        console.log(`# ${type} DSR: ${msg}`);
+        t.diagnostic(`${type} DSR: ${msg}`);
         assert.ok(rx >= 500, msg);
         assert.ok(tx <= Math.max(10, rx * 0.02), msg);
         assert.ok(beTx >= rx * 0.9, `balanced frames leave through the backend port: ${msg}`);
