@@ -126,7 +126,8 @@ export async function measure(): Promise<PipelineBenchResult> {
     }
     return ok;
   });
-  if (verdictAction(bh.process((restoreDst(f), f), len, PORT_FRONTEND, now)) !== ACT_TX_BACKEND) {
+  restoreDst(f);
+  if (verdictAction(bh.process(f, len, PORT_FRONTEND, now)) !== ACT_TX_BACKEND) {
     throw new Error('benchmark frame is not balanced');
   }
 
