@@ -207,3 +207,24 @@ export function recvNow(fd: number, buf: Uint8Array): number {
   }
   return r;
 }
+
+const c4 = {
+  setaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'),
+  getrusage: libc.func('int getrusage(int who, _Out_ uint8_t *usage)'),
+};
+
+/** Pins the calling thread to one CPU. */
+export function pinThread(cpu: number): void {
+  const mask = new Uint8Array(128);
+  mask[cpu >> 3] = 1 << (cpu & 7);
+  check('sched_setaffinity', c4.setaffinity(0, mask.length, mask) as number, `cpu ${cpu}`);
+}
+
+/** CPU time (user + system, ms) the calling thread has used (getrusage RUSAGE_THREAD). */
+export function threadCpuMs(): number {
+  const ru = new Uint8Array(144);
+  check('getrusage', c4.getrusage(1, ru) as number);
+  const d = new DataView(ru.buffer);
+  const tv = (o: number) => Number(d.getBigInt64(o, true)) * 1000 + Number(d.getBigInt64(o + 8, true)) / 1000;
+  return tv(0) + tv(16);
+}

@@ -19,6 +19,8 @@ export interface UserspacePlaneOptions {
   /** Run the worker inside this network namespace (/run/netns/NAME); default: the daemon's own. */
   netns?: string;
   rings?: Partial<RingSettings>;
+  /** Pin the worker thread to this CPU (benchmarks). */
+  cpu?: number;
   /** Where the worker's log lines go (default: stderr for warnings and errors). */
   log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** How long a request to the worker may take before it fails. */
@@ -72,6 +74,7 @@ export class UserspacePlane implements DataPlane {
     }
     const init: WorkerInit = { instance: this.instance, rings };
     if (this.opts.netns) init.netns = this.opts.netns;
+    if (this.opts.cpu !== undefined) init.cpu = this.opts.cpu;
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: { init, port: port2 },

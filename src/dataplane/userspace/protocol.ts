@@ -17,6 +17,8 @@ export interface WorkerInit {
   /** Network namespace (/run/netns/NAME) the worker enters before opening anything. */
   netns?: string;
   rings: RingSettings;
+  /** Pin the worker thread to this CPU. */
+  cpu?: number;
 }
 
 export interface PortStatus {
@@ -41,6 +43,8 @@ export interface PlaneHealth {
   txFailures: number;
   /** Worker loop iterations that hit an unexpected exception (should stay 0). */
   errors: number;
+  /** CPU time (user + system, ms) the worker thread used so far, kernel work it does in syscalls included. */
+  cpuMs: number;
 }
 
 export type Request =

@@ -117,6 +117,7 @@ let running = true;
 // Enter the namespace first: every socket below (the prober's included) belongs to the namespace its
 // creating thread was in.
 if (init.netns) enterNetns(init.netns);
+if (init.cpu !== undefined) libc.pinThread(init.cpu);
 const prober = new IfProber();
 const pollfd = new Uint8Array(8);
 const pollDv = new DataView(pollfd.buffer);
@@ -404,6 +405,7 @@ function handle(req: Request): ReplyBody {
         rxRingDrops,
         txFailures,
         errors,
+        cpuMs: libc.threadCpuMs(),
       };
       return h;
     }
