@@ -6,8 +6,10 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -27,6 +29,10 @@ export function configPath(stateDir: string): string {
 /** Reads the persisted state; an absent file is an empty state, an unreadable one an error. */
 export function loadState(stateDir: string): PersistedState {
   const path = configPath(stateDir);
+  // temp files of writes interrupted by a kill
+  for (const f of readdirSync(stateDir)) {
+    if (f.startsWith('config.json.tmp.')) rmSync(join(stateDir, f), { force: true });
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
