@@ -162,6 +162,13 @@ describe('lbdsrd REST API', () => {
         /XDP_DRV.*not available/,
       );
       await rejects('PUT', '/lb1/type/', '"XDP_SKB"', 409, 'LBDSR_NOT_AVAILABLE', /XDP_SKB/);
+    } else {
+      // the XDP plane is built: the kind is accepted, or refused cleanly when this kernel cannot load it
+      const r = await call('PATCH', '/lb1/', { type: 'XDP_SKB' });
+      if (r.status !== 200) {
+        assert.equal(r.status, 409, JSON.stringify(r.body));
+        assert.equal(r.body.code, 'LBDSR_NOT_AVAILABLE');
+      } else assert.equal((await call('GET', '/lb1/type/')).body, 'XDP_SKB');
     }
     assert.equal((await call('PATCH', '/lb1/', { type: 'userspace' })).status, 200);
     assert.equal((await call('GET', '/lb1/type/')).body, 'USERSPACE');

@@ -96,8 +96,8 @@ test('kill -9 at any instant leaves the old or the new configuration, and a rest
     assert.ok(applied > done, `the daemon took too few changes (${applied}) to test anything`);
     const leftovers = readdirSync(state.dir).filter((f) => f.includes('.tmp.'));
     assert.ok(leftovers.length <= 1, `temp files pile up: ${leftovers}`);
-    process.stdout.write(
-      `# kill loop: ${done} kills, ${applied} changes, ${landedBetween} kills landed after a write before its answer\n`,
+    t.diagnostic(
+      `kill loop: ${done} kills, ${applied} changes, ${landedBetween} kills landed after a write before its answer`,
     );
   } finally {
     await d.stop();
