@@ -17,7 +17,7 @@ import {
   padTo,
   udp,
 } from '../../src/packet/build.js';
-import { makeTopo, skipUnlessRoot, sleep, type Topo } from './topo.js';
+import { ip, makeTopo, skipUnlessRoot, sleep, type Topo } from './topo.js';
 
 const skip = skipUnlessRoot('the USERSPACE plane test');
 
@@ -84,6 +84,15 @@ async function collect(s: RawSocket, ms: number, pred: (f: Uint8Array) => boolea
     await sleep(5);
   }
   return out;
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await sleep(100);
+  }
+  return false;
 }
 
 function rawIn(ns: string, ifname: string, receive: boolean): RawSocket {
@@ -235,5 +244,57 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     await assert.rejects(plane.apply({ ...c, frontend: { vip: 'nope', mac: FE_MAC } }, {}), /./);
     client.send(udpFrame(40001, { marker: 0x6002 }));
     assert.equal((await collect(backend, 2000, (f) => markerOf(f) === 0x6002, 1)).length, 1);
+  });
+
+  it('port status follows the interface going down and up', async () => {
+    ip('-n', t.lb, 'link', 'set', t.be, 'down');
+    assert.equal(await waitFor(async () => (await plane.health())?.backend.up === false), true);
+    ip('-n', t.lb, 'link', 'set', t.be, 'up');
+    assert.equal(await waitFor(async () => (await plane.health())?.backend.up === true), true);
+    client.send(udpFrame(40000, { marker: 0x7001 }));
+    assert.equal((await collect(backend, 2000, (f) => markerOf(f) === 0x7001, 1)).length, 1);
+  });
+
+  it('a re-created backend interface with a new MAC is re-attached and its MAC becomes the source MAC', async () => {
+    backend.close();
+    ip('-n', t.lb, 'link', 'del', t.be);
+    const newMac = '02:be:00:00:00:02';
+    ip(
+      'link',
+      'add',
+      t.be,
+      'netns',
+      t.lb,
+      'address',
+      newMac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      t.bkIf,
+      'netns',
+      t.bk,
+    );
+    ip('-n', t.lb, 'link', 'set', t.be, 'up');
+    ip('-n', t.bk, 'link', 'set', t.bkIf, 'up');
+    backend = rawIn(t.bk, t.bkIf, true);
+    assert.equal(await waitFor(async () => (await plane.health())?.backend.opens === 2), true);
+    client.send(udpFrame(40000, { marker: 0x8001 }));
+    const got = await collect(backend, 2000, (f) => markerOf(f) === 0x8001, 1);
+    assert.equal(got.length, 1);
+    assert.equal(macOf(got[0]!, 6), newMac);
+  });
+
+  it('does not read frames arriving on the backend port', async () => {
+    const before = await plane.stats();
+    const toLb = rawIn(t.bk, t.bkIf, false);
+    try {
+      toLb.send(udpFrame(43000, { marker: 0x9001 }));
+    } finally {
+      toLb.close();
+    }
+    await sleep(200);
+    const after = await plane.stats();
+    assert.equal(after.rx.packets, before.rx.packets);
   });
 });
