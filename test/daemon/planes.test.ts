@@ -1,0 +1,193 @@
+// How the daemon drives data planes: created when a port has a live peer, given every change, replaced
+// when the type changes, rolled back when it refuses a change, closed (with keep on shutdown). A plane
+// that records its calls and refuses on demand stands in for the real planes here, because no real plane
+// can be made to fail on cue; the real USERSPACE plane is driven by cli.test.ts (seed list) and below
+// (interfaces that come and go, as root).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { InstanceConfig, PlaneType, ResolvedPorts } from '../../src/core/model.js';
+import { buildApp } from '../../src/daemon/app.js';
+import { zeroStats } from '../../src/daemon/planes.js';
+import type { DataPlane } from '../../src/dataplane/types.js';
+import { ip, LBDSRD, needRoot, sh, tempDir } from './helpers.js';
+
+const BASE = '/polycube/v1/lbdsr';
+
+class RecordingPlane implements DataPlane {
+  applied: InstanceConfig[] = [];
+  closed: Array<{ keep?: boolean } | undefined> = [];
+  constructor(
+    readonly kind: PlaneType,
+    private readonly refuse: (c: InstanceConfig) => boolean,
+  ) {}
+  async apply(config: InstanceConfig, _ports: ResolvedPorts): Promise<void> {
+    if (this.refuse(config)) throw new Error('refused on purpose');
+    this.applied.push(structuredClone(config));
+  }
+  async stats() {
+    const s = zeroStats(this.applied.at(-1)!);
+    s.rx.packets = 42;
+    return s;
+  }
+  async sessions() {
+    return [
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.100',
+        sport: 1,
+        dport: 80,
+        proto: 'TCP' as const,
+        backend: 1,
+        idleMs: 5,
+      },
+    ];
+  }
+  async close(opts?: { keep?: boolean }) {
+    this.closed.push(opts);
+  }
+}
+
+describe('data planes driven by the daemon', () => {
+  test('create, apply every change, roll back a refused change, replace on type change, close', async () => {
+    const state = tempDir('planes');
+    const made: RecordingPlane[] = [];
+    const app = await buildApp({
+      stateDir: state.dir,
+      logLevel: 'silent',
+      watchMs: 0,
+      planes: {
+        async create(kind) {
+          if (kind === 'XDP_DRV')
+            throw Object.assign(new Error('no module'), { code: 'ERR_MODULE_NOT_FOUND' });
+          const p = new RecordingPlane(kind, (c) => c.algorithm === 'HASH_SRC_IP');
+          made.push(p);
+          return p;
+        },
+        async detect() {
+          return 'USERSPACE';
+        },
+      },
+    });
+    const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => {
+      const r = await app.inject({ method, url: `${BASE}${path}`, payload: body as object });
+      return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+    };
+    try {
+      await call('POST', '/lb1/', { ports: [{ name: 'fp', type: 'FRONTEND' }] });
+      assert.equal(made.length, 0, 'no plane without a peer');
+      assert.equal((await call('GET', '/lb1/stats/')).body.rx.packets, 0, 'zeros without a plane');
+      // `lo` exists everywhere; the recording plane attaches nothing to it
+      assert.equal((await call('PATCH', '/lb1/ports/fp/', { peer: 'lo' })).status, 200);
+      assert.equal(made.length, 1);
+      assert.equal((await call('GET', '/lb1/')).body.plane, 'USERSPACE');
+      assert.equal(made[0]!.applied.length, 1);
+      assert.equal((await call('POST', '/lb1/backend/pool/1/', { mac: '00:00:00:00:00:01' })).status, 201);
+      assert.deepEqual(made[0]!.applied.at(-1)!.backend.pool, [{ id: 1, mac: '00:00:00:00:00:01' }]);
+      assert.equal((await call('GET', '/lb1/stats/')).body.rx.packets, 42, 'stats come from the plane');
+      assert.equal((await call('GET', '/lb1/sessions/?limit=5')).body.entries.length, 1);
+
+      const before = (await call('GET', '/lb1/')).body;
+      const file = readFileSync(join(state.dir, 'config.json'), 'utf8');
+      const applies = made[0]!.applied.length;
+      const refused = await call('PATCH', '/lb1/', { algorithm: 'HASH_SRC_IP' });
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.code, 'LBDSR_NOT_AVAILABLE');
+      assert.match(refused.body.message, /refused on purpose/);
+      assert.deepEqual((await call('GET', '/lb1/')).body, before, 'config unchanged');
+      assert.equal(readFileSync(join(state.dir, 'config.json'), 'utf8'), file, 'config.json unchanged');
+      assert.equal(made[0]!.applied.length, applies + 1, 'the plane was given the old config back');
+      assert.equal(made[0]!.applied.at(-1)!.algorithm, 'HASH_SESSION');
+
+      const unavailable = await call('PATCH', '/lb1/', { type: 'XDP_DRV' });
+      assert.equal(unavailable.status, 409);
+      assert.equal(unavailable.body.code, 'LBDSR_NOT_AVAILABLE');
+      assert.match(unavailable.body.message, /XDP_DRV.*not available/);
+      assert.equal(made[0]!.closed.length, 0, 'the running plane stays');
+      assert.equal((await call('GET', '/lb1/')).body.type, 'AUTO');
+
+      assert.equal((await call('PATCH', '/lb1/', { type: 'XDP_SKB' })).status, 200);
+      assert.equal(made.length, 2, 'a new plane for the new type');
+      assert.deepEqual(made[0]!.closed, [{ keep: false }], 'the old one detached');
+      assert.equal((await call('GET', '/lb1/')).body.plane, 'XDP_SKB');
+
+      assert.equal((await call('DELETE', '/lb1/ports/fp/peer/')).status, 200);
+      assert.deepEqual(made[1]!.closed, [{ keep: false }], 'no peer, no plane');
+      assert.equal((await call('PATCH', '/lb1/ports/fp/', { peer: 'lo' })).status, 200);
+      assert.equal(made.length, 3);
+      await call('POST', '/lb2/', { ports: [{ name: 'x', type: 'BACKEND' }] });
+      const shared = await call('PATCH', '/lb2/ports/x/', { peer: 'lo' });
+      assert.equal(shared.status, 409, 'one interface, one instance');
+      assert.equal(shared.body.code, 'LBDSR_CONFLICT');
+    } finally {
+      await app.close();
+      state.cleanup();
+    }
+    assert.deepEqual(made[2]!.closed, [{ keep: true }], 'shutdown keeps kernel objects');
+  });
+});
+
+describe('interfaces that come and go (real USERSPACE plane, as root)', () => {
+  test('a peer that disappears and comes back is re-attached without a restart', async (t) => {
+    const why = needRoot();
+    if (why) return t.skip(why);
+    const ns = `lbdsrwatch${process.pid}`;
+    const state = tempDir('watch');
+    let proc: ReturnType<typeof spawn> | undefined;
+    const inNs = (line: string) => sh('', `ip netns exec ${ns} env -u LBDSR_URL PATH="$PATH" ${line}`);
+    const waitFor = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 15_000;
+      while (!ok()) {
+        assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const show = () => JSON.parse(inNs('lbdsrctl lbdsr lb1 show -json').stdout || '{}');
+    try {
+      ip(['netns', 'add', ns]);
+      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+      const pair = () => {
+        ip(['-n', ns, 'link', 'add', 'wa', 'type', 'veth', 'peer', 'name', 'wb']);
+        ip(['-n', ns, 'link', 'set', 'wa', 'up']);
+        ip(['-n', ns, 'link', 'set', 'wb', 'up']);
+      };
+      pair();
+      proc = spawn(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, LBDSRD, '--state-dir', state.dir, '--log-level', 'warn'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await waitFor('the daemon', () => inNs('lbdsrctl lbdsr show').code === 0);
+      for (const line of [
+        'lbdsrctl lbdsr add lb1 type=USERSPACE',
+        'lbdsrctl lbdsr lb1 ports add f type=FRONTEND peer=wa',
+        'lbdsrctl lbdsr lb1 ports add b type=BACKEND peer=wb',
+      ]) {
+        const r = inNs(line);
+        assert.equal(r.code, 0, `${line}: ${r.stderr}`);
+      }
+      assert.equal(show().plane, 'USERSPACE');
+      ip(['-n', ns, 'link', 'del', 'wa']);
+      await waitFor('the plane to go', () => show().plane === 'NONE');
+      assert.deepEqual(
+        show().ports.map((p: { status: string }) => p.status),
+        ['DOWN', 'DOWN'],
+      );
+      pair();
+      await waitFor('the plane to come back', () => show().plane === 'USERSPACE');
+      assert.deepEqual(
+        show().ports.map((p: { status: string }) => p.status),
+        ['UP', 'UP'],
+      );
+    } finally {
+      proc?.kill('SIGTERM');
+      if (proc && proc.exitCode === null) await new Promise((r) => proc!.once('exit', r));
+      spawnSync('ip', ['netns', 'del', ns]);
+      state.cleanup();
+    }
+  });
+});
