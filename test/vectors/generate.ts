@@ -169,11 +169,6 @@ class VectorBuilder {
     return this.push(comment, frame, { action: 'DROP', reason, session: 'NONE' }, port);
   }
 
-  /** A drop whose session counters are not specified by the document (e.g. stale then no backend). */
-  dropLoose(comment: string, frame: Uint8Array, reason: string): number {
-    return this.push(comment, frame, { action: 'DROP', reason }, 'FRONTEND');
-  }
-
   arpReply(comment: string, frame: Uint8Array, expected: Uint8Array): number {
     return this.push(comment, frame, { action: 'TX_FRONTEND', frame: toHex(expected), session: 'NONE' }, 'FRONTEND');
   }
@@ -234,11 +229,8 @@ class VectorBuilder {
         this.sessions.set(ks, { key: k, backend, lastSeen: this.now });
       }
     }
-    if (backend === undefined) {
-      return effect === 'MISS' || effect === 'NONE'
-        ? this.drop(comment, frame, 'NO_BACKEND')
-        : this.dropLoose(comment, frame, 'NO_BACKEND');
-    }
+    // A drop changes nothing but its reason's counter: no session counter even for a stale entry.
+    if (backend === undefined) return this.drop(comment, frame, 'NO_BACKEND');
     const out = withMacs(frame, this.macOf(backend), this.portMac);
     return this.push(comment, frame, { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect }, 'FRONTEND');
   }
@@ -798,6 +790,23 @@ function unconfiguredVector(): Vector {
   v.drop('TCP to 0.0.0.0 with a zero MAC', tcpFrame({ ethDst: '00:00:00:00:00:00', ethSrc: CLIENT_MAC, src: c, dst: '0.0.0.0' }, { sport: 1, dport: 80 }), 'NOT_VIP');
   v.reconfigure({ frontend: { vip: VIP, mac: FE_MAC } });
   v.balanced('VIP and MAC set: balanced', tcpFrame(fe(c), { sport: 1, dport: 80 }), key(c, 1, 80, 6));
+  v.reconfigure({ frontend: { mac: '0a:bb:cc:dd:ee:01' } });
+  const req = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP });
+  v.arpReply(
+    'frontend MAC changed: ARP answers with the new MAC',
+    req,
+    concat(
+      ethernet({
+        dst: CLIENT_MAC,
+        src: '0a:bb:cc:dd:ee:01',
+        type: ETH_P_ARP,
+        payload: arp({ op: ARP_OP_REPLY, senderMac: '0a:bb:cc:dd:ee:01', senderIp: VIP, targetMac: CLIENT_MAC, targetIp: c }),
+      }),
+      req.slice(42),
+    ),
+  );
+  v.drop('frontend MAC changed: frames to the old MAC are dropped', tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }), 'DST_MAC');
+  v.balanced('frames to the new MAC hit the session', tcpFrame(fe(c, '0a:bb:cc:dd:ee:01'), { sport: 1, dport: 80, flags: TCP_ACK }), key(c, 1, 80, 6));
   v.reconfigure({ frontend: { vip: '10.0.0.200', mac: FE_MAC } });
   v.drop('VIP moved: the old VIP is not served', tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }), 'NOT_VIP');
   v.balanced('the new VIP is', tcpFrame({ ...fe(c), dst: '10.0.0.200' }, { sport: 1, dport: 80 }), key(c, 1, 80, 6, '10.0.0.200'));
@@ -829,7 +838,7 @@ function noBackendVector(): Vector {
   v.also({ backend: 4000000000 });
   v.balanced('second packet hits', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), key(c, 3000, 80, 6));
   v.reconfigure({ removeBackends: [4000000000] });
-  v.dropLoose('pool emptied: the session is stale and nothing can take it', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), 'NO_BACKEND');
+  v.drop('pool emptied: the session is stale and nothing can take it (no session counter moves)', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), 'NO_BACKEND');
   v.drop('a new flow, empty pool', tcpFrame(a, { sport: 3001, dport: 80 }), 'NO_BACKEND');
   v.reconfigure({ addBackends: [{ id: 0, mac: '0e:00:00:00:00:02' }] });
   v.balanced('backend id 0 added: the old flow is re-balanced to it', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), key(c, 3000, 80, 6));
@@ -1054,6 +1063,17 @@ function idleTimeoutVector(): Vector {
   v.also({ sameBackendAs: u5 });
   v.at(1_410_001);
   v.balanced('idle 5.001 s: expired', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
+  v.at(2_000_000);
+  const tb = v.balanced('a TCP flow starts', tcpFrame(fe(c), { sport: 7777, dport: 80 }), key(c, 7777, 80, 6));
+  const owner = v.steps[tb]!.expect.backend!;
+  v.reconfigure({ removeBackends: [owner] });
+  v.at(2_000_000 + 600_001);
+  v.balanced(
+    'its backend removed AND idle past the timeout: counted as EXPIRED (the idle check comes first)',
+    tcpFrame(fe(c), { sport: 7777, dport: 80, flags: TCP_ACK }),
+    key(c, 7777, 80, 6),
+  );
+  v.also({ notBackend: owner });
   return v.build();
 }
 
