@@ -37,6 +37,9 @@ interface Api {
   set_print: Fn;
   num_cpus: Fn;
   reuse_fd: Fn;
+  prog_by_id: Fn;
+  map_by_id: Fn;
+  fcntl: Fn;
 }
 
 let api: Api | undefined;
@@ -83,9 +86,12 @@ function load(): Api {
       xdp_query_id: lib.func('int bpf_xdp_query_id(int ifindex, int flags, _Out_ uint32_t *id)'),
       strerror: lib.func('int libbpf_strerror(int err, _Out_ char *buf, size_t size)'),
       close: libc.func('int close(int fd)'),
+      fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
       set_print: lib.func('void *libbpf_set_print(void *fn)'),
       num_cpus: lib.func('int libbpf_num_possible_cpus(void)'),
       reuse_fd: lib.func('int bpf_map__reuse_fd(bpf_map *map, int fd)'),
+      prog_by_id: lib.func('int bpf_prog_get_fd_by_id(uint32_t id)'),
+      map_by_id: lib.func('int bpf_map_get_fd_by_id(uint32_t id)'),
     };
     return api;
   } catch (e) {
@@ -205,6 +211,15 @@ export class BpfObject {
 /** Number of possible CPUs: per-CPU map values hold one slot per possible CPU. */
 export function possibleCpus(): number {
   return check('counting possible CPUs', load().num_cpus());
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A second fd (close-on-exec) for the same kernel object. */
+export function dupFd(fd: number): number {
+  const n = load().fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0) as number;
+  if (n < 0) throw new BpfError(`duplicating fd ${fd}`, koffi.errno());
+  return n;
 }
 
 export function closeFd(fd: number): void {
@@ -358,6 +373,47 @@ export function progId(fd: number): number {
   const len = new Uint32Array([info.length]);
   check('program info', load().obj_info(fd, info, len));
   return info.readUInt32LE(4);
+}
+
+/** A program's fd from its id (e.g. the one an interface runs). */
+export function progFdById(id: number): number {
+  return check(`opening program id ${id}`, load().prog_by_id(id));
+}
+
+export function mapFdById(id: number): number {
+  return check(`opening map id ${id}`, load().map_by_id(id));
+}
+
+/** bpf_prog_info: id, name and the ids of the maps the program uses. */
+export function progInfo(fd: number): { id: number; name: string; tag: string; mapIds: number[] } {
+  const maxMaps = 64;
+  const idsPtr = koffi.alloc('uint32_t', maxMaps);
+  const info = Buffer.alloc(232);
+  info.writeUInt32LE(maxMaps, 52); // nr_map_ids
+  info.writeBigUInt64LE(BigInt(koffi.address(idsPtr)), 56); // map_ids
+  const len = new Uint32Array([info.length]);
+  try {
+    check('program info', load().obj_info(fd, info, len));
+    const n = Math.min(info.readUInt32LE(52), maxMaps);
+    const ids = new Uint32Array(koffi.view(idsPtr, maxMaps * 4));
+    const end = info.indexOf(0, 64);
+    return {
+      id: info.readUInt32LE(4),
+      tag: info.toString('hex', 8, 16),
+      name: info.toString('utf8', 64, end < 0 || end > 80 ? 80 : end),
+      mapIds: [...ids.subarray(0, n)],
+    };
+  } finally {
+    koffi.free(idsPtr);
+  }
+}
+
+/** The tag of a program fd (hash of its instructions, map references masked), as hex. */
+export function progTag(fd: number): string {
+  const info = Buffer.alloc(232);
+  const len = new Uint32Array([info.length]);
+  check('program info', load().obj_info(fd, info, len));
+  return info.toString('hex', 8, 16);
 }
 
 /** bpf_link_info: id, prog_id and, for XDP links, the ifindex. */

@@ -1,0 +1,540 @@
+// The XDP data plane of one instance: bpf/lbdsr.bpf.o loaded once, attached to the FRONTEND port
+// (and the BACKEND port, whose frames it drops) through BPF links, everything pinned under
+// /sys/fs/bpf/lbdsr/<instance>/ so that forwarding continues while the daemon is stopped and a
+// restarted daemon adopts it. Configuration changes are map writes (src/dataplane/xdp/mirror.ts);
+// only a new session capacity replaces the program (atomically, sessions copied). See docs/xdp.md.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { formatIpv4 } from '../../core/addr.js';
+import {
+  CNT_MAX,
+  MAGLEV_SIZE,
+  MAX_BACKENDS,
+  MAX_SERVICES,
+  PROTO_TCP,
+  PROTO_UDP,
+  SIZEOF_BACKEND,
+  SIZEOF_CONFIG,
+  SIZEOF_FLOW_KEY,
+  SIZEOF_SERVICE,
+  SIZEOF_SESSION,
+} from '../../core/constants.js';
+import { LbdsrError } from '../../core/errors.js';
+import type {
+  InstanceConfig,
+  PlaneType,
+  ResolvedPort,
+  ResolvedPorts,
+  SessionEntry,
+  StatsSnapshot,
+} from '../../core/model.js';
+import { pinDir, unpin, unpinAll } from '../../kernel/bpffs.js';
+import {
+  BpfError,
+  BpfObject,
+  closeFd,
+  dupFd,
+  libbpfAvailable,
+  mapFdById,
+  mapForEach,
+  mapInfo,
+  mapUpdateBatch,
+  objGet,
+  objPin,
+  progFdById,
+  progId,
+  progInfo,
+  progTag,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+  XDP_FLAGS_UPDATE_IF_NOEXIST,
+  xdpAttach,
+  xdpDetach,
+  xdpQueryId,
+} from '../../kernel/libbpf.js';
+import { ControlState } from '../../pipeline/control.js';
+import type { DataPlane } from '../types.js';
+import { MAP_KEYS, MAP_NAMES, type MapFds, type MapKey, PROGRAM_NAME, XdpMaps } from './maps.js';
+import { XdpMirror } from './mirror.js';
+import { bpfObjectPath, loadLbdsr } from './object.js';
+import { snapshot } from './stats.js';
+
+export type XdpKind = 'XDP_DRV' | 'XDP_SKB';
+type PortRole = 'frontend' | 'backend';
+
+const PIN_PROG = 'prog';
+const pinMap = (k: MapKey) => `map_${k}`;
+
+/** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
+const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> = {
+  services: { key: 4, value: SIZEOF_SERVICE, max: MAX_SERVICES },
+  maglev: { key: 4, value: 4, max: MAX_SERVICES * MAGLEV_SIZE },
+  backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
+  config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
+  sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
+  counters: { key: 4, value: CNT_MAX * 8, max: 1 },
+  bstats: { key: 4, value: 24, max: MAX_BACKENDS },
+  devmap: { key: 4, value: 4, max: 1 },
+};
+
+interface Loaded {
+  progFd: number;
+  fds: MapFds;
+  maps: XdpMaps;
+  mirror: XdpMirror;
+  capacity: number;
+}
+
+function modeFlag(kind: XdpKind): number {
+  return kind === 'XDP_DRV' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+function attachError(e: unknown, port: ResolvedPort, kind: XdpKind): Error {
+  if (!(e instanceof BpfError)) return e as Error;
+  if (e.errno === 95 || e.errno === 22) {
+    return new LbdsrError(
+      'LBDSR_NOT_AVAILABLE',
+      `${port.ifname} does not support ${kind === 'XDP_DRV' ? 'native XDP (XDP_DRV); use type=XDP_SKB' : 'XDP'}: ${e.message}`,
+    );
+  }
+  if (e.errno === 16 || e.errno === 17) {
+    return new LbdsrError(
+      'LBDSR_CONFLICT',
+      `${port.ifname} already runs another XDP program (or one in the other mode): ${e.message}`,
+    );
+  }
+  return e;
+}
+
+export class XdpPlane implements DataPlane {
+  readonly kind: XdpKind;
+  readonly instance: string;
+  private loaded: Loaded | null = null;
+  private readonly control = new ControlState();
+  /** Interfaces the program is attached to, by port role. */
+  private readonly attached: Partial<Record<PortRole, number>> = {};
+  private closed = false;
+
+  constructor(instance: string, kind: XdpKind) {
+    this.instance = instance;
+    this.kind = kind;
+  }
+
+  private get dir(): string {
+    return pinDir(this.instance, false);
+  }
+
+  async apply(config: InstanceConfig, ports: ResolvedPorts): Promise<void> {
+    if (this.closed) throw new LbdsrError('LBDSR_INTERNAL', `the XDP plane of ${this.instance} is closed`);
+    // Checks the whole config before anything in the kernel changes (ControlState throws and keeps
+    // its state on a bad config): run it on a scratch copy first.
+    new ControlState().apply(config, ports.backend?.mac);
+    if (!libbpfAvailable()) throw new LbdsrError('LBDSR_NOT_AVAILABLE', 'libbpf.so.1 is not installed');
+    const capacity = config.sessions.capacity;
+    if (!this.loaded) this.loaded = this.openOrAdopt(capacity, ports);
+    else if (this.loaded.capacity !== capacity) this.resize(capacity);
+    const l = this.loaded;
+
+    this.control.apply(config, ports.backend?.mac);
+    const fe = ports.frontend;
+    const be = ports.backend && ports.backend.ifindex !== fe?.ifindex ? ports.backend : undefined;
+    l.mirror.sync(this.control, be?.ifindex ?? 0, ports.backend?.ifindex ?? 0);
+    this.attach('frontend', fe);
+    this.attach('backend', be);
+  }
+
+  /**
+   * The program and maps of the instance: the pinned ones, else the lbdsr program already running on
+   * one of the ports (a previous daemon's, whose bpffs went away with its mount namespace), else a
+   * freshly loaded program. Pins are (re)made whenever bpffs can be used.
+   */
+  private openOrAdopt(capacity: number, ports: ResolvedPorts): Loaded {
+    let dir: string | undefined;
+    try {
+      dir = pinDir(this.instance, true);
+    } catch {
+      dir = undefined; // no bpffs: the attachment itself keeps the program alive
+    }
+    let l = (dir && this.adoptPinned(dir)) || this.adoptAttached(ports);
+    if (l) {
+      this.upgradeProgram(l);
+    } else {
+      const ld = loadLbdsr({ capacity });
+      try {
+        const progFd = dupFd(ld.progFd);
+        const fds = {} as MapFds;
+        for (const k of MAP_KEYS) fds[k] = dupFd(ld.fds[k]);
+        const maps = new XdpMaps(fds);
+        l = { progFd, fds, maps, mirror: new XdpMirror(maps), capacity };
+      } finally {
+        ld.obj.close();
+      }
+    }
+    this.loaded = l;
+    if (dir) this.pinAll(dir);
+    if (l.capacity !== capacity) this.resize(capacity);
+    return l;
+  }
+
+  private pinAll(dir: string): void {
+    const l = this.loaded!;
+    const want: [string, number][] = [
+      [PIN_PROG, l.progFd],
+      ...MAP_KEYS.map((k) => [pinMap(k), l.fds[k]] as [string, number]),
+    ];
+    for (const [name, fd] of want) {
+      const path = `${dir}/${name}`;
+      unpin(path);
+      objPin(fd, path);
+    }
+  }
+
+  /** The pinned program and maps when they are all there with the expected layouts. */
+  private adoptPinned(dir: string): Loaded | null {
+    const progFd = objGet(`${dir}/${PIN_PROG}`);
+    if (progFd < 0) return null;
+    const fds: Partial<MapFds> = {};
+    for (const k of MAP_KEYS) {
+      const fd = objGet(`${dir}/${pinMap(k)}`);
+      if (fd >= 0) fds[k] = fd;
+    }
+    return this.adoptFds(progFd, fds);
+  }
+
+  /** The lbdsr program attached to one of the ports and the maps it uses. */
+  private adoptAttached(ports: ResolvedPorts): Loaded | null {
+    for (const p of [ports.frontend, ports.backend]) {
+      if (!p) continue;
+      let id = 0;
+      try {
+        id = xdpQueryId(p.ifindex, 0);
+      } catch {
+        continue;
+      }
+      if (id === 0) continue;
+      const progFd = progFdById(id);
+      const info = progInfo(progFd);
+      if (info.name !== PROGRAM_NAME) {
+        closeFd(progFd);
+        continue;
+      }
+      const byName = new Map<string, MapKey>(MAP_KEYS.map((k) => [MAP_NAMES[k], k]));
+      const fds: Partial<MapFds> = {};
+      for (const mid of info.mapIds) {
+        const fd = mapFdById(mid);
+        const k = byName.get(mapInfo(fd).name);
+        if (k && fds[k] === undefined) fds[k] = fd;
+        else closeFd(fd);
+      }
+      return this.adoptFds(progFd, fds);
+    }
+    return null;
+  }
+
+  private adoptFds(progFd: number, fds: Partial<MapFds>): Loaded | null {
+    const ok = MAP_KEYS.every((k) => {
+      const fd = fds[k];
+      if (fd === undefined) return false;
+      const info = mapInfo(fd);
+      const want = MAP_LAYOUT[k];
+      return (
+        info.keySize === want.key &&
+        info.valueSize === want.value &&
+        (!want.max || info.maxEntries === want.max)
+      );
+    });
+    if (!ok) {
+      // A partial or incompatible set (an upgrade changed a layout): start afresh.
+      closeFd(progFd);
+      for (const k of MAP_KEYS) if (fds[k] !== undefined) closeFd(fds[k]!);
+      return null;
+    }
+    const all = fds as MapFds;
+    const maps = new XdpMaps(all);
+    const mirror = new XdpMirror(maps);
+    mirror.adopt();
+    return { progFd, fds: all, maps, mirror, capacity: mapInfo(all.sessions).maxEntries };
+  }
+
+  /**
+   * After an lbdsr upgrade the committed object may differ from the running program: load it on the
+   * same maps and swap it in atomically. Same code (same tag): keep what runs.
+   */
+  private upgradeProgram(l: Loaded): void {
+    const ld = loadLbdsr({ capacity: l.capacity, reuse: l.fds });
+    try {
+      if (progTag(ld.progFd) === progTag(l.progFd)) return;
+      this.replaceProgram(l, dupFd(ld.progFd));
+    } finally {
+      ld.obj.close();
+    }
+  }
+
+  /** Swaps the program on every interface it runs on (atomic per interface) and re-pins it. */
+  private replaceProgram(l: Loaded, newProgFd: number): void {
+    const oldId = progId(l.progFd);
+    const mode = modeFlag(this.kind);
+    for (const ifindex of Object.values(this.attached)) {
+      if (ifindex !== undefined && xdpQueryId(ifindex, 0) === oldId) xdpAttach(ifindex, newProgFd, mode);
+    }
+    closeFd(l.progFd);
+    l.progFd = newProgFd;
+    const dir = this.dir;
+    if (existsSync(dir)) {
+      unpin(`${dir}/${PIN_PROG}`);
+      objPin(newProgFd, `${dir}/${PIN_PROG}`);
+    }
+  }
+
+  /** A new session capacity: a new session map (sessions copied) and a program using it. */
+  private resize(capacity: number): void {
+    const l = this.loaded!;
+    const reuse: Partial<MapFds> = { ...l.fds };
+    delete reuse.sessions;
+    const ld = loadLbdsr({ capacity, reuse });
+    try {
+      const newSessions = ld.fds.sessions;
+      let copied = 0;
+      mapForEach(l.fds.sessions, SIZEOF_FLOW_KEY, SIZEOF_SESSION, 4096, (keys, values, n) => {
+        const take = Math.min(n, capacity - copied);
+        if (take > 0) mapUpdateBatch(newSessions, keys, values, take, SIZEOF_FLOW_KEY, SIZEOF_SESSION);
+        copied += take;
+        return copied < capacity;
+      });
+      const sfd = dupFd(newSessions);
+      this.replaceProgram(l, dupFd(ld.progFd));
+      closeFd(l.fds.sessions);
+      l.fds.sessions = sfd;
+      l.capacity = capacity;
+      const dir = this.dir;
+      if (existsSync(dir)) {
+        unpin(`${dir}/${pinMap('sessions')}`);
+        objPin(sfd, `${dir}/${pinMap('sessions')}`);
+      }
+    } finally {
+      ld.obj.close();
+    }
+  }
+
+  /**
+   * Makes the program run on `port` for `role` (and nowhere else for that role). Attachment is by
+   * netlink, not a BPF link: it lasts until detached, whatever happens to the daemon and to the
+   * bpffs of its mount namespace (`ip netns exec` gives each run a private one).
+   */
+  private attach(role: PortRole, port: ResolvedPort | undefined): void {
+    const l = this.loaded!;
+    const mode = modeFlag(this.kind);
+    const cur = this.attached[role];
+    if (cur !== undefined && cur !== port?.ifindex) this.detach(role);
+    if (!port) return;
+    const myId = progId(l.progFd);
+    if (xdpQueryId(port.ifindex, mode) === myId) {
+      this.attached[role] = port.ifindex;
+      return;
+    }
+    // Ours in the other mode (the type changed): remove it first, the kernel allows one mode.
+    const other = mode === XDP_FLAGS_DRV_MODE ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    if (xdpQueryId(port.ifindex, other) === myId) xdpDetach(port.ifindex, other);
+    const existing = xdpQueryId(port.ifindex, 0);
+    if (existing !== 0 && !this.isLbdsr(existing)) {
+      throw new LbdsrError(
+        'LBDSR_CONFLICT',
+        `${port.ifname} already runs another XDP program (id ${existing})`,
+      );
+    }
+    try {
+      xdpAttach(port.ifindex, l.progFd, mode);
+    } catch (e) {
+      throw attachError(e, port, this.kind);
+    }
+    this.attached[role] = port.ifindex;
+  }
+
+  private isLbdsr(id: number): boolean {
+    try {
+      const fd = progFdById(id);
+      try {
+        return progInfo(fd).name === PROGRAM_NAME;
+      } finally {
+        closeFd(fd);
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  private detach(role: PortRole): void {
+    const ifindex = this.attached[role];
+    delete this.attached[role];
+    if (ifindex === undefined || !this.loaded) return;
+    const myId = progId(this.loaded.progFd);
+    for (const mode of [XDP_FLAGS_SKB_MODE, XDP_FLAGS_DRV_MODE]) {
+      try {
+        if (xdpQueryId(ifindex, mode) === myId) xdpDetach(ifindex, mode);
+      } catch {
+        // the interface is gone, and the attachment with it
+      }
+    }
+  }
+
+  async stats(): Promise<StatsSnapshot> {
+    const l = this.loaded;
+    if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
+    const backends = l.mirror.liveSlots().map((s) => ({ id: s.id, ...l.maps.readBackendStats(s.slot) }));
+    let active = 0;
+    const now = process.hrtime.bigint();
+    const t = this.timeoutsNs();
+    l.maps.forEachSession((s) => {
+      if (now - s.lastSeenNs <= timeoutOf(t, s.proto)) active++;
+    });
+    return snapshot(l.maps.readCounters(), backends, active);
+  }
+
+  private timeoutsNs(): { tcp: bigint; udp: bigint; icmp: bigint } {
+    const t = this.control.timeoutsMs;
+    return {
+      tcp: BigInt(t.tcp) * 1_000_000n,
+      udp: BigInt(t.udp) * 1_000_000n,
+      icmp: BigInt(t.icmp) * 1_000_000n,
+    };
+  }
+
+  /** Live (not idle-expired) sessions of the kernel table, most recently used first. */
+  async sessions(limit: number): Promise<SessionEntry[]> {
+    const l = this.loaded;
+    if (!l || limit <= 0) return [];
+    const now = process.hrtime.bigint();
+    const t = this.timeoutsNs();
+    const found: { e: SessionEntry; idle: bigint }[] = [];
+    l.maps.forEachSession((s) => {
+      const idle = now - s.lastSeenNs;
+      if (idle > timeoutOf(t, s.proto)) return;
+      found.push({
+        idle,
+        e: {
+          src: formatIpv4(s.src),
+          dst: formatIpv4(s.dst),
+          sport: s.sport,
+          dport: s.dport,
+          proto: s.proto === PROTO_TCP ? 'TCP' : s.proto === PROTO_UDP ? 'UDP' : 'ICMP',
+          backend: s.backendId,
+          idleMs: idle < 0n ? 0 : Number(idle / 1_000_000n),
+        },
+      });
+    });
+    found.sort((a, b) => (a.idle < b.idle ? -1 : a.idle > b.idle ? 1 : 0));
+    return found.slice(0, limit).map((f) => f.e);
+  }
+
+  /**
+   * `keep`: the program stays attached and pinned (a restarted daemon adopts it). Otherwise the
+   * program is detached from the ports and the pins removed: the kernel frees everything.
+   */
+  async close(opts: { keep?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!opts.keep) {
+      this.detach('frontend');
+      this.detach('backend');
+      try {
+        if (existsSync(this.dir)) unpinAll(this.dir);
+      } catch {
+        // bad instance name: nothing was pinned
+      }
+    }
+    const l = this.loaded;
+    if (l) {
+      closeFd(l.progFd);
+      l.maps.close();
+    }
+    this.loaded = null;
+  }
+}
+
+function timeoutOf(t: { tcp: bigint; udp: bigint; icmp: bigint }, proto: number): bigint {
+  return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+}
+
+// ---- the automatic choice ----
+
+function readSys(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a veth-like device (a peer, no bus device): the peer's ifindex when it is in this namespace. */
+function vethPeer(ifname: string): { paired: boolean; peer?: number } {
+  const base = `/sys/class/net/${ifname}`;
+  const ifindex = readSys(`${base}/ifindex`);
+  const iflink = readSys(`${base}/iflink`);
+  if (!ifindex || !iflink || ifindex === iflink || existsSync(`${base}/device`)) return { paired: false };
+  for (const other of readdirSync('/sys/class/net')) {
+    if (
+      readSys(`/sys/class/net/${other}/ifindex`) === iflink &&
+      readSys(`/sys/class/net/${other}/iflink`) === ifindex
+    ) {
+      return { paired: true, peer: Number(iflink) };
+    }
+  }
+  return { paired: true };
+}
+
+let passProg: { obj: BpfObject; fd: number } | undefined;
+function passProgramFd(): number {
+  if (!passProg) {
+    const obj = BpfObject.openFile(bpfObjectPath('pass.bpf.o'));
+    obj.load();
+    passProg = { obj, fd: obj.programFd('pass_xdp') };
+  }
+  return passProg.fd;
+}
+
+/** Whether the interface runs XDP in its driver (a program is there natively, or one can be). */
+function nativeXdp(ifindex: number): boolean {
+  try {
+    if (xdpQueryId(ifindex, XDP_FLAGS_DRV_MODE) > 0) return true;
+    if (xdpQueryId(ifindex, 0) > 0) return false; // something else is attached: do not disturb it
+    xdpAttach(ifindex, passProgramFd(), XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST);
+    xdpDetach(ifindex, XDP_FLAGS_DRV_MODE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Frames sent into a veth in native mode (XDP_TX back out of the frontend, XDP_REDIRECT into the
+ * backend port) are only accepted when the peer's NAPI is on: an XDP program on the peer, or GRO.
+ * Only a peer in this namespace can be checked (for an XDP program).
+ */
+function receiverReady(port: ResolvedPort): boolean {
+  const v = vethPeer(port.ifname);
+  if (!v.paired) return true;
+  if (v.peer === undefined) return false;
+  try {
+    return xdpQueryId(v.peer, 0) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The automatic plane: XDP_DRV when both ports run XDP in their drivers and can receive what is
+ * sent into them natively, XDP_SKB (generic XDP, works on any interface) otherwise, USERSPACE
+ * when XDP cannot be used at all (not root, no libbpf, no bpffs).
+ */
+export async function xdpSupport(ports: ResolvedPorts): Promise<PlaneType> {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'USERSPACE';
+  if (!libbpfAvailable()) return 'USERSPACE';
+  try {
+    passProgramFd();
+  } catch {
+    return 'USERSPACE';
+  }
+  const list = [ports.frontend, ports.backend].filter((p): p is ResolvedPort => p !== undefined);
+  if (list.length === 0) return 'XDP_SKB';
+  for (const p of list) if (!nativeXdp(p.ifindex) || !receiverReady(p)) return 'XDP_SKB';
+  return 'XDP_DRV';
+}
