@@ -1,7 +1,7 @@
 // Instance documents: body checks against the schemas, the generic REST operations on a document
 // (GET/POST/PUT/PATCH/DELETE at a location) and the whole-instance validation that runs before any
 // change is applied. A change is computed on a copy, validated whole, and only then committed.
-import { type TSchema, Type } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { checkVip, isGroupMac, isZeroMac, normalizeMac, parseMac } from '../core/addr.js';
 import { MAX_BACKENDS } from '../core/constants.js';
@@ -361,9 +361,8 @@ export function validateInstance(
     const port: StoredPort = {
       name: p.name,
       type: p.type,
-      uuid: oldPort?.uuid ?? input.ports?.find?.((q: Json) => q?.name === p.name)?.uuid ?? ctx.newUuid(),
+      uuid: typeof oldPort?.uuid === 'string' ? oldPort.uuid : ctx.newUuid(),
     };
-    if (typeof port.uuid !== 'string') port.uuid = ctx.newUuid();
     if (p.peer !== undefined && p.peer !== '') {
       const peer = String(p.peer);
       if (!IFNAME_RE.test(peer)) {
@@ -457,5 +456,3 @@ export function checkName(text: string, what: string): string {
   }
   return text;
 }
-
-export const AnySchema = Type.Any();

@@ -112,7 +112,9 @@ export class PlaneManager {
       if (cur) await this.stop(name, false);
       return;
     }
-    const want = config.type ?? (await this.factory.detect(ports));
+    // automatic: keep the running kind while the interfaces stay the same, detect otherwise
+    const want =
+      config.type ?? (cur && samePorts(cur.ports, ports) ? cur.plane.kind : await this.factory.detect(ports));
     if (cur && cur.plane.kind === want) {
       try {
         await cur.plane.apply(config, ports);
