@@ -396,6 +396,15 @@ function handle(req: Request): ReplyBody {
       if (be.sock && be.ifname === undefined) closePort(be);
       checkPorts();
       configure(req.config);
+      // An interface that is missing is followed (attached when it appears); one that exists but cannot
+      // be attached (no CAP_NET_RAW, ...) is an error the caller must see.
+      for (const p of [fe, be]) {
+        if (p.ifname !== undefined && !p.sock && p.status.lastError !== undefined && prober.get(p.ifname)) {
+          throw Object.assign(new Error(`cannot attach to ${p.ifname}: ${p.status.lastError}`), {
+            code: 'LBDSR_NOT_AVAILABLE',
+          });
+        }
+      }
       return null;
     }
     case 'stats':
