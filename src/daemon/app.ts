@@ -154,7 +154,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const doc = compute(clone(old));
       if (doc === null) {
         if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
-        await planes.stop(name, false);
         instances.delete(name);
         try {
           persist();
@@ -162,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           instances.set(name, old);
           throw new LbdsrError('LBDSR_INTERNAL', `could not save the configuration: ${(e as Error).message}`);
         }
+        await planes.stop(name, false);
         log.info({ instance: name }, 'instance deleted');
         return [];
       }
@@ -190,19 +190,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const view = (cfg: StoredInstance): Json => {
     const v: Json = clone(cfg);
-    v.type = cfg.type ?? 'AUTO';
-    v.plane = planes.kind(cfg.name) ?? 'NONE';
-    for (const p of v.ports) {
-      const dev = p.peer ? netdev(p.peer) : undefined;
-      p.status = dev?.up ? 'UP' : 'DOWN';
-    }
+    const ports = v.ports.map((p: StoredInstance['ports'][number]) => ({
+      name: p.name,
+      type: p.type,
+      ...(p.peer !== undefined ? { peer: p.peer } : {}),
+      status: p.peer && netdev(p.peer)?.up ? 'UP' : 'DOWN',
+      uuid: p.uuid,
+    }));
     return {
       name: v.name,
-      type: v.type,
-      plane: v.plane,
+      type: cfg.type ?? 'AUTO',
+      plane: planes.kind(cfg.name) ?? 'NONE',
       loglevel: v.loglevel,
       algorithm: v.algorithm,
-      ports: v.ports,
+      ports,
       frontend: v.frontend,
       backend: v.backend,
       sessions: v.sessions,
