@@ -226,7 +226,7 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
     return `${where}: ${node.description}\n${lines.join('\n')}`;
   }
   const cmds: string[][] = [['show', 'show this resource (-json, -yaml)']];
-  if (!node.readOnly) cmds.push(['set key=value ...', 'update it']);
+  if (!node.readOnly) cmds.push([node.kind === 'leaf' ? 'set <value>' : 'set key=value ...', 'update it']);
   if (node.kind === 'list' || node.optional) cmds.push(['del', 'delete it']);
   lines.push('commands:', table(cmds));
   const children = node.children ?? [];
@@ -239,7 +239,9 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
     const e = enumValues(node.schema);
     lines.push(`value: <${e ? e.join('|') : describeType(node.schema)}>`);
   }
-  return `${where}: ${node.description}\n${lines.join('\n')}`;
+  const title =
+    node.kind === 'list' ? `${describeKey(node).replace(/^an? /, '')} ${pos.trail.at(-1)}` : node.description;
+  return `${where}: ${title}\n${lines.join('\n')}`;
 }
 
 function describeKey(node: ResourceNode): string {
