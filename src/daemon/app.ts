@@ -253,11 +253,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         if (samePorts(ports, have)) continue;
         const sig = JSON.stringify(ports);
         if (tried.get(cfg.name) === sig) continue;
-        tried.set(cfg.name, sig);
         try {
           await planes.reconcile(cfg, ports, false);
+          tried.delete(cfg.name);
           log.info({ instance: cfg.name, ports }, 'interfaces changed; data plane updated');
         } catch (e) {
+          // not retried until the interfaces change again
+          tried.set(cfg.name, sig);
           log.error(
             { instance: cfg.name, err: (e as Error).message },
             'interfaces changed; data plane update failed',
