@@ -103,7 +103,7 @@ const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP'
 
 export class Balancer {
   readonly control = new ControlState();
-  readonly sessionTable: SessionTable;
+  sessionTable: SessionTable;
   readonly counters = new Float64Array(CNT_MAX);
   /** Indexed by slot * 3: packets, bytes, sessions. Reset when a slot is given to a new backend. */
   readonly backendCounters = new Float64Array(MAX_BACKENDS * BS_WIDTH);
@@ -130,6 +130,8 @@ export class Balancer {
   /** Brings the state in line with `config`; sessions survive (a removed backend's are re-balanced lazily). */
   configure(config: InstanceConfig, backendPortMac: string | undefined): void {
     const diff = this.control.apply(config, backendPortMac);
+    const capacity = config.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity;
+    if (capacity !== this.sessionTable.capacity) this.resizeSessions(capacity);
     for (const slot of diff.slots) {
       const s = this.control.slots[slot];
       // A slot handed to a different backend starts its counters from zero.
@@ -140,6 +142,22 @@ export class Balancer {
     }
   }
   private readonly slotOwner = new Float64Array(MAX_BACKENDS).fill(-1);
+
+  /** A new capacity keeps the most recently used sessions that fit, in their recency order. */
+  private resizeSessions(capacity: number): void {
+    const old = this.sessionTable;
+    const next = new SessionTable(capacity);
+    const keep = Math.min(old.count, capacity);
+    const rows: number[][] = [];
+    old.forEach((src, dst, sport, dport, proto, id, slot, last) => {
+      rows.push([src, dst, ((sport << 16) | dport) >>> 0, proto, id, slot, last]);
+    }, keep);
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i]!;
+      next.insert(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, r[6]!);
+    }
+    this.sessionTable = next;
+  }
 
   /**
    * Decides one frame. On a transmit verdict `frame[0..len)` has been rewritten in place.

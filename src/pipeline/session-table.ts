@@ -83,7 +83,8 @@ export class SessionTable {
   }
 
   /** Index of the entry for the key, or -1. Does not touch recency. */
-  find(src: number, dst: number, ports: number, proto: number): number {
+  find(src: number, dst: number, portsWord: number, proto: number): number {
+    const ports = portsWord >>> 0;
     const u = this.u32;
     for (
       let e = this.buckets[mix(src, dst, ports, proto) & this.mask]!;

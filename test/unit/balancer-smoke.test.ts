@@ -108,3 +108,20 @@ test('ARP request for the VIP gets a reply; other frames drop with reasons', () 
   f[0] = 0x02;
   assert.equal(verdictReason(b.process(f, f.length, PORT_FRONTEND, 0)), DROP_DST_MAC);
 });
+
+test('a smaller session capacity keeps the most recent sessions and their backends', () => {
+  const b = new Balancer();
+  b.configure(config, '02:00:00:00:00:fe');
+  const owner = new Map<number, number>();
+  for (let p = 2000; p < 2100; p++) {
+    const f = syn(p);
+    b.process(f, f.length, PORT_FRONTEND, p);
+    owner.set(p, b.lastBackendId);
+  }
+  b.configure({ ...config, sessions: { ...config.sessions, capacity: 10 } }, '02:00:00:00:00:fe');
+  assert.equal(b.sessionTable.capacity, 10);
+  assert.equal(b.sessionTable.count, 10);
+  const kept = b.sessions(100, 2100).map((s) => s.sport);
+  assert.deepEqual(kept, [2099, 2098, 2097, 2096, 2095, 2094, 2093, 2092, 2091, 2090]);
+  for (const s of b.sessions(100, 2100)) assert.equal(s.backend, owner.get(s.sport));
+});

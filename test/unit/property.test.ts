@@ -67,7 +67,7 @@ const POOL = [
 ];
 const POOL_IDS = POOL.map((b) => b.id);
 
-function config(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION'): InstanceConfig {
+function config(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION', capacity = 10_000): InstanceConfig {
   return {
     name: 'prop',
     loglevel: 'INFO',
@@ -75,13 +75,13 @@ function config(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION'): Instan
     ports: [],
     frontend: { vip: VIP, mac: FE_MAC },
     backend: { pool: POOL },
-    sessions: DEFAULT_SESSION_SETTINGS,
+    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity },
   };
 }
 
 function balancer(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION', capacity = 10_000): Balancer {
   const b = new Balancer({ capacity });
-  b.configure(config(algorithm), BP_MAC);
+  b.configure(config(algorithm, capacity), BP_MAC);
   return b;
 }
 
