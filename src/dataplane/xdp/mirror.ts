@@ -74,29 +74,40 @@ export class XdpMirror {
    */
   sync(control: ControlState, backendIfindex: number, devmapIfindex = backendIfindex): MirrorWrites {
     const w: MirrorWrites = { backends: 0, maglevEntries: 0, services: 0, config: false };
-    const wanted = new Map<number, Uint8Array>();
-    for (const s of control.slots) if (s) wanted.set(s.id, s.mac);
+    const wanted = new Set<number>();
+    for (const s of control.slots) if (s) wanted.add(s.id);
 
-    // 1. Backends that are new or whose MAC changed.
-    for (const [id, mac] of wanted) {
-      let slot = this.kslotOf.get(id);
-      if (slot === undefined) {
-        slot = this.kslots.indexOf(null);
-        if (slot < 0) throw new LbdsrError('LBDSR_TOO_MANY', `no free backend slot for backend ${id}`);
-        this.kslots[slot] = { id, mac };
-        this.kslotOf.set(id, slot);
-      } else if (macEq(this.kslots[slot]!.mac, mac)) {
-        continue;
-      } else {
-        this.kslots[slot] = { id, mac };
-      }
-      if (this.statsOwner[slot] !== id) {
-        this.maps.resetBackendStats(slot);
-        this.statsOwner[slot] = id;
-      }
-      this.maps.writeBackend(slot, id, mac, true);
-      w.backends++;
+    // 1. Slots: those of removed backends are freed first, then new backends take the control
+    // plane's slot when it is free here (always, unless slots were adopted), else the lowest free
+    // one. A slot's counters restart when it gets another owner than its last one (as the pipeline's).
+    const removed: { slot: number; id: number; mac: Uint8Array }[] = [];
+    for (const [id, slot] of [...this.kslotOf]) {
+      if (wanted.has(id)) continue;
+      removed.push({ slot, id, mac: this.kslots[slot]!.mac });
+      this.kslots[slot] = null;
+      this.kslotOf.delete(id);
+      this.statsOwner[slot] = -1;
     }
+    const reused = new Set<number>();
+    control.slots.forEach((b, ctlSlot) => {
+      if (!b) return;
+      let slot = this.kslotOf.get(b.id);
+      if (slot === undefined) {
+        slot = this.kslots[ctlSlot] === null ? ctlSlot : this.kslots.indexOf(null);
+        if (slot < 0) throw new LbdsrError('LBDSR_TOO_MANY', `no free backend slot for backend ${b.id}`);
+        this.kslotOf.set(b.id, slot);
+        reused.add(slot);
+      } else if (macEq(this.kslots[slot]!.mac, b.mac)) {
+        return;
+      }
+      this.kslots[slot] = { id: b.id, mac: b.mac };
+      if (this.statsOwner[slot] !== b.id) {
+        this.maps.resetBackendStats(slot);
+        this.statsOwner[slot] = b.id;
+      }
+      this.maps.writeBackend(slot, b.id, b.mac, true);
+      w.backends++;
+    });
 
     // 2. Services: tables (translated to kernel slots) first, then the entry.
     const translated = new Uint32Array(MAGLEV_SIZE);
@@ -132,13 +143,11 @@ export class XdpMirror {
       }
     }
 
-    // 3. Backends that left the pool: dead, their sessions turn stale.
-    for (const [id, slot] of [...this.kslotOf]) {
-      if (wanted.has(id)) continue;
-      const mac = this.kslots[slot]!.mac;
-      this.maps.writeBackend(slot, id, mac, false);
-      this.kslots[slot] = null;
-      this.kslotOf.delete(id);
+    // 3. Backends that left the pool (and whose slot was not taken again): dead, their sessions
+    // turn stale.
+    for (const r of removed) {
+      if (reused.has(r.slot)) continue;
+      this.maps.writeBackend(r.slot, r.id, r.mac, false);
       w.backends++;
     }
 
