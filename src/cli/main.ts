@@ -99,6 +99,14 @@ async function request(
   return data;
 }
 
+function stdinOffset(): number {
+  try {
+    return Number(/^pos:\s*(\d+)/m.exec(readFileSync('/proc/self/fdinfo/0', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** Reads a body from stdin when it is a file or a pipe that carries data. */
 async function readStdin(): Promise<string | undefined> {
   if (process.stdin.isTTY) return undefined;
@@ -108,7 +116,8 @@ async function readStdin(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-  if (st.isFile()) return readFileSync(0, 'utf8');
+  // a file already partly read belongs to someone else (a `while read` loop feeding lbdsrctl's caller)
+  if (st.isFile()) return stdinOffset() > 0 ? undefined : readFileSync(0, 'utf8');
   if (!st.isFIFO() && !st.isSocket()) return undefined;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

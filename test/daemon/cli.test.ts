@@ -142,6 +142,15 @@ describe('lbdsrctl against a real daemon', () => {
     });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(showJson('lb2').backend, lb2.backend);
+    // a file that a `while read` loop is consuming is not taken as a body
+    const names = join(state.dir, 'names');
+    writeFileSync(names, 'lb5\nlb6\n');
+    const loop = sh(d.url, `while read n; do lbdsrctl lbdsr add "$n" || exit 1; done < "${names}"`);
+    assert.equal(loop.code, 0, loop.stderr);
+    assert.equal(showJson('lb5').name, 'lb5');
+    assert.equal(showJson('lb6').name, 'lb6');
+    ok(['lbdsr', 'del', 'lb5']);
+    ok(['lbdsr', 'del', 'lb6']);
     fails(['lbdsr', 'add', 'lb4'], 2, /not valid YAML or JSON/, 'algorithm: [unclosed\n');
     fails(['lbdsr', 'add', 'lb4'], 1, /unknown key 'colour'.*LBDSR_UNKNOWN_KEY/, 'colour: red\n');
     assert.equal(run(['lbdsr', 'lb4', 'show']).code, 1, 'failed adds created nothing');
