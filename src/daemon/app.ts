@@ -507,7 +507,7 @@ function openapi(specs: RouteSpec[]): Json {
     paths[path] = entry;
   }
   return {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: {
       title: 'lbdsr',
       version: '0.1.0',
