@@ -10,7 +10,7 @@ import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/mo
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { BPFFS_ROOT } from '../../src/kernel/bpffs.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
-import { XDP_FLAGS_SKB_MODE, xdpQueryId } from '../../src/kernel/libbpf.js';
+import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, xdpQueryId } from '../../src/kernel/libbpf.js';
 import { xdpSkipReason } from './env.js';
 import { buildLab, type Lab, sendUdp, UdpSink } from './netns.js';
 
@@ -144,6 +144,41 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
       await inNetns(lab.lb, () => p.close()).catch(() => {});
     }
     rmSync(dir, { recursive: true, force: true });
+    await lab.destroy();
+  }
+});
+
+test('XDP_DRV plane on veth ports: forwards once the peers are prepared with an XDP program', {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const lab = await buildLab();
+  const name = `d${process.pid}`;
+  const sink = new UdpSink(lab.server, lab.vip);
+  const plane = new XdpPlane(name, 'XDP_DRV');
+  try {
+    await sink.start();
+    // Native XDP_TX (ARP replies) and redirects into a veth need the receiving peer's NAPI: an XDP
+    // program on the peer provides it (GRO on the peer would too).
+    const pass = new URL('../../../bpf/pass.bpf.o', import.meta.url).pathname;
+    for (const ns of [lab.client, lab.server]) {
+      await must('ip', ['-n', ns, 'link', 'set', 'dev', 'eth0', 'xdpdrv', 'obj', pass, 'sec', 'xdp']);
+    }
+    // A veth leaves checksums to "hardware" (CHECKSUM_PARTIAL); native XDP turns the frame into raw
+    // bytes and the server would see a bad UDP checksum. A real NIC fills it in on transmit.
+    await must('ip', ['netns', 'exec', lab.client, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+    const cfg = { ...config(lab, name, [{ id: 7, mac: lab.serverMac }]), type: 'XDP_DRV' as const };
+    await inNetns(lab.lb, () => plane.apply(cfg, lab.ports));
+    const fe = lab.ports.frontend!.ifindex;
+    assert.ok(inNetns(lab.lb, () => xdpQueryId(fe, XDP_FLAGS_DRV_MODE)) > 0, 'attached in native mode');
+    await sendUdp(lab.client, lab.vip, 20);
+    assert.equal(await sink.waitFor(20), 20, 'every datagram reached the server');
+    const st = await plane.stats();
+    assert.equal(st.backends.find((b) => b.id === 7)?.packets, 20);
+    assert.ok(st.arpReplies >= 1);
+  } finally {
+    sink.stop();
+    await inNetns(lab.lb, () => plane.close()).catch(() => {});
     await lab.destroy();
   }
 });
