@@ -141,7 +141,7 @@ async function workers(
   await Promise.all(Array.from({ length: conc }, worker));
 }
 
-/** N new connections (Connection: close), `concurrency` at a time. */
+/** N new connections (Connection: close), `concurrency` at a time, optionally from `local-address`. */
 async function httpBurst(o: Opts): Promise<ClientResult> {
   const url = o.url ?? 'http://10.0.0.100/';
   const count = num(o, 'count', 100);

@@ -9,6 +9,6 @@ export function skipReason(): string | undefined {
   if (isRoot()) return undefined;
   const reason = 'e2e tests need root (network namespaces); run as root';
   if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.log(`# skipping: ${reason}`);
+  console.log(`skipping: ${reason}`);
   return reason;
 }

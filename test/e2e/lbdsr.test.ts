@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, type InstanceView, REPO } from '../../scripts/lib/daemon.js';
-import { sleep } from '../../scripts/lib/exec.js';
+import { must, sleep } from '../../scripts/lib/exec.js';
 import { repointPool, SEED_COMMANDS, seedCommandsFor } from '../../scripts/lib/seed.js';
 import { buildTopology, ifStats, neighbourMac, type Topology, teardown } from '../../scripts/lib/topology.js';
 import {
@@ -223,12 +223,19 @@ for (const type of TYPES) {
 
     it('set algorithm=HASH_SRC_IP: every new connection of one client reaches one backend', T, () =>
       withLog(async () => {
+        // Source addresses that never talked to the VIP: no earlier session (a reused source port would
+        // otherwise hit one, which correctly keeps its backend) decides where a connection goes.
+        const fresh = [
+          { ns: c1(), ip: '10.0.0.31' },
+          { ns: c2(), ip: '10.0.0.32' },
+        ];
+        for (const f of fresh) await must('ip', ['-n', f.ns, 'addr', 'add', `${f.ip}/24`, 'dev', 'eth0']);
         await d!.mustCtl('lbdsr', 'lb1', 'set', 'algorithm=HASH_SRC_IP');
         try {
-          for (const ns of [c1(), c2()]) {
-            const r = await http(ns, 40);
+          for (const f of fresh) {
+            const r = await http(f.ns, 40, { 'local-address': f.ip });
             noFailures(r);
-            assert.equal(reached(r).length, 1, JSON.stringify(r.counts));
+            assert.equal(reached(r).length, 1, `${f.ip}: ${JSON.stringify(r.counts)}`);
           }
         } finally {
           await d!.mustCtl('lbdsr', 'lb1', 'set', 'algorithm=HASH_SESSION');
@@ -241,23 +248,45 @@ for (const type of TYPES) {
 
     it('backend pool del at runtime: no new connection reaches that backend, nothing fails', T, () =>
       withLog(async () => {
-        const b3 = topo!.backends[2]!;
-        await d!.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'del', String(b3.id));
-        const [a, b] = await Promise.all([http(c1(), 90), http(c2(), 90)]);
-        noFailures(a, b);
-        assert.deepEqual(
-          Object.keys(mergeCounts(a, b)).sort(),
-          ['b1', 'b2'],
-          JSON.stringify(mergeCounts(a, b)),
+        // A keep-alive connection runs across the deletion; the deleted backend is one it does not use.
+        let kaCounts: Record<string, number> = {};
+        const ka = clientStreaming(
+          c2(),
+          'keepalive',
+          { count: 1000, 'interval-ms': 20, 'duration-ms': 5000, 'timeout-ms': 2000, 'deadline-ms': 20_000 },
+          (p) => {
+            kaCounts = p.counts;
+          },
         );
-        const u = await client(c1(), 'udp-many', { count: 60 });
-        noFailures(u);
-        assert.ok(!('b3' in u.counts), JSON.stringify(u.counts));
-        // Back in the pool: it gets new connections again.
-        await d!.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'add', String(b3.id), `mac=${b3.mac}`);
-        const r = await http(c2(), 90);
-        noFailures(r);
-        assert.deepEqual(reached(r), ALL, JSON.stringify(r.counts));
+        try {
+          await sleep(800);
+          const kaBackend = Object.keys(kaCounts)[0];
+          assert.ok(kaBackend, 'the keep-alive connection got answers');
+          const victim = topo!.backends.find((b) => b.name !== kaBackend)!;
+          await d!.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'del', String(victim.id));
+          const [a, b] = await Promise.all([http(c1(), 90), http(c2(), 90)]);
+          noFailures(a, b);
+          const left = ALL.filter((n) => n !== victim.name);
+          assert.deepEqual(Object.keys(mergeCounts(a, b)).sort(), left, JSON.stringify(mergeCounts(a, b)));
+          const u = await client(c1(), 'udp-many', { count: 60 });
+          noFailures(u);
+          assert.ok(!(victim.name in u.counts), JSON.stringify(u.counts));
+          const k = await ka.done;
+          noFailures(k);
+          assert.equal(k.sockets, 1);
+          assert.deepEqual(
+            reached(k),
+            [kaBackend],
+            'the established keep-alive connection stayed where it was',
+          );
+          // Back in the pool: it gets new connections again.
+          await d!.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'add', String(victim.id), `mac=${victim.mac}`);
+          const r = await http(c1(), 90);
+          noFailures(r);
+          assert.deepEqual(reached(r), ALL, JSON.stringify(r.counts));
+        } finally {
+          ka.kill();
+        }
       }),
     );
 
