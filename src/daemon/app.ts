@@ -44,6 +44,8 @@ export interface AppOptions {
   netdev?: (name: string) => NetDev | undefined;
   /** Period of the interface watch in ms (0 = off). Default 2000. */
   watchMs?: number;
+  /** Time a data plane gets to apply a change before the request fails. Default 20000. */
+  planeTimeoutMs?: number;
 }
 
 const STATUS: Record<ErrorCode, number> = {
@@ -133,7 +135,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     create: (kind: PlaneType, instance: string) => createDataPlane(kind, instance),
     detect: detectPlane,
   };
-  const planes = new PlaneManager(factory, log);
+  const planes = new PlaneManager(factory, log, opts.planeTimeoutMs);
   const instances = new Map<string, StoredInstance>();
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {

@@ -90,7 +90,25 @@ export class PlaneManager {
   constructor(
     private readonly factory: PlaneFactory,
     private readonly log: Logger,
+    /** A plane operation that takes longer fails the request (the plane is then dropped). */
+    private readonly timeoutMs = 20_000,
   ) {}
+
+  private bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            Object.assign(new Error(`${what} did not finish within ${this.timeoutMs} ms`), {
+              timedOut: true,
+            }),
+          ),
+        this.timeoutMs,
+      );
+    });
+    return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+  }
 
   kind(name: string): PlaneType | undefined {
     return this.running.get(name)?.plane.kind;
@@ -117,12 +135,18 @@ export class PlaneManager {
       config.type ?? (cur && samePorts(cur.ports, ports) ? cur.plane.kind : await this.factory.detect(ports));
     if (cur && cur.plane.kind === want) {
       try {
-        await cur.plane.apply(config, ports);
+        await this.bounded(cur.plane.apply(config, ports), 'applying the change');
         this.running.set(name, { plane: cur.plane, config, ports });
       } catch (e) {
+        if ((e as { timedOut?: boolean }).timedOut) {
+          this.log.error({ instance: name, err: message(e) }, 'data plane hung; dropping it');
+          this.running.delete(name);
+          await this.bounded(cur.plane.close(), 'closing').catch(() => {});
+          throw failed(want, e);
+        }
         this.log.error({ instance: name, err: message(e) }, 'data plane refused the change; rolling back');
         try {
-          await cur.plane.apply(cur.config, cur.ports);
+          await this.bounded(cur.plane.apply(cur.config, cur.ports), 'rolling back');
         } catch (e2) {
           this.log.error({ instance: name, err: message(e2) }, 'rollback of the data plane failed');
         }
@@ -138,9 +162,9 @@ export class PlaneManager {
     }
     if (cur) await this.stop(name, false);
     try {
-      await next.apply(config, ports);
+      await this.bounded(next.apply(config, ports), 'attaching');
     } catch (e) {
-      await next.close().catch(() => {});
+      await this.bounded(next.close(), 'closing').catch(() => {});
       if (cur) await this.restore(cur, name);
       throw failed(want, e);
     }
@@ -161,7 +185,7 @@ export class PlaneManager {
   private async restore(prev: Running, name: string): Promise<void> {
     try {
       const again = await this.factory.create(prev.plane.kind, name);
-      await again.apply(prev.config, prev.ports);
+      await this.bounded(again.apply(prev.config, prev.ports), 'restoring');
       this.running.set(name, { plane: again, config: prev.config, ports: prev.ports });
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'could not restore the previous data plane');

@@ -129,6 +129,58 @@ describe('data planes driven by the daemon', () => {
   });
 });
 
+describe('a data plane that hangs', () => {
+  test('the request fails after the timeout, the config stays, later requests are served', async () => {
+    const state = tempDir('hang');
+    const made: RecordingPlane[] = [];
+    const app = await buildApp({
+      stateDir: state.dir,
+      logLevel: 'silent',
+      watchMs: 0,
+      planeTimeoutMs: 300,
+      planes: {
+        async create(kind) {
+          const p = new RecordingPlane(kind, () => false);
+          const apply = p.apply.bind(p);
+          p.apply = (c, ports) => (c.loglevel === 'DEBUG' ? new Promise<void>(() => {}) : apply(c, ports));
+          made.push(p);
+          return p;
+        },
+        async detect() {
+          return 'USERSPACE';
+        },
+      },
+    });
+    const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
+      const r = await app.inject({ method, url: `${BASE}${path}`, payload: body as object });
+      return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+    };
+    try {
+      await call('POST', '/lb1/', { ports: [{ name: 'fp', type: 'FRONTEND', peer: 'lo' }] });
+      assert.equal(made.length, 1);
+      const t0 = Date.now();
+      const hung = await call('PATCH', '/lb1/', { loglevel: 'DEBUG' });
+      assert.ok(Date.now() - t0 < 5000);
+      assert.equal(hung.status, 409);
+      assert.equal(hung.body.code, 'LBDSR_NOT_AVAILABLE');
+      assert.match(hung.body.message, /did not finish within 300 ms/);
+      const after = (await call('GET', '/lb1/')).body;
+      assert.equal(after.loglevel, 'INFO', 'config unchanged');
+      assert.equal(after.plane, 'NONE', 'the hung plane was dropped');
+      assert.deepEqual(made[0]!.closed, [undefined]);
+      assert.equal(
+        (await call('PATCH', '/lb1/', { algorithm: 'HASH_SRC_IP' })).status,
+        200,
+        'the daemon still serves',
+      );
+      assert.equal((await call('GET', '/lb1/')).body.plane, 'USERSPACE', 'a fresh plane took over');
+    } finally {
+      await app.close();
+      state.cleanup();
+    }
+  });
+});
+
 describe('interfaces that come and go (real USERSPACE plane, as root)', () => {
   test('a peer that disappears and comes back is re-attached without a restart', async (t) => {
     const why = needRoot();
