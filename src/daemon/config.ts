@@ -2,7 +2,7 @@
 // (GET/POST/PUT/PATCH/DELETE at a location) and the whole-instance validation that runs before any
 // change is applied. A change is computed on a copy, validated whole, and only then committed.
 import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { checkVip, isGroupMac, isZeroMac, normalizeMac, parseMac } from '../core/addr.js';
 import { MAX_BACKENDS } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
@@ -77,7 +77,7 @@ export function checkBody(schema: TSchema, value: Json, where: string): void {
   if (!err) return;
   const field = fieldName(err.path, where);
   const last = field.split('.').pop()!;
-  if (err.type === 42 /* ObjectAdditionalProperties */) {
+  if (err.type === ValueErrorType.ObjectAdditionalProperties) {
     const parentPath = err.path.slice(0, err.path.lastIndexOf('/'));
     const props = findProps(schema, parentPath, value);
     const valid = props ? Object.keys(props).join(', ') : '';
