@@ -3,10 +3,18 @@
 // applies the seed's commands (showing each), drives traffic from both clients with a live per-backend
 // table, measures that replies bypass the balancer, and removes everything (also on Ctrl-C or an error).
 // Options: --type USERSPACE|XDP_SKB|XDP_DRV (default: the daemon's automatic choice), --connections N.
-import { Daemon } from './lib/daemon.js';
+import { join } from 'node:path';
+import { Daemon, REPO } from './lib/daemon.js';
 import { isRoot } from './lib/exec.js';
 import { seedCommandsWithBackends } from './lib/seed.js';
-import { buildTopology, ifStats, installHandlers, type Topology, teardown } from './lib/topology.js';
+import {
+  buildTopology,
+  ifStats,
+  installHandlers,
+  prepareNativeXdp,
+  type Topology,
+  teardown,
+} from './lib/topology.js';
 import { type ClientResult, client, clientStreaming, ping, reached, startServers } from './lib/traffic.js';
 
 const tty = process.stdout.isTTY === true;
@@ -96,6 +104,10 @@ async function main(): Promise<void> {
         `  backend ${b.name} ${b.ip.padEnd(10)} ${b.mac}  VIP ${t.vip} on lo, arp_ignore=1, arp_announce=2`,
       );
     servers = await startServers(t);
+    if (type === 'XDP_DRV') {
+      await prepareNativeXdp(t, join(REPO, 'bpf/pass.bpf.o'));
+      say('  native XDP on veth: XDP_PASS on the switch-side peers, client checksums computed in software');
+    }
     say('  each backend runs an HTTP server on :80 and a UDP echo server on VIP:7000, answering its name');
     say();
     say(bold('2. The daemon and the seed commands'));

@@ -234,3 +234,18 @@ if (process.argv[1]?.endsWith('/topology.js') && process.argv[2] === 'cleanup') 
     },
   );
 }
+
+/**
+ * Prepares the topology for native XDP (XDP_DRV) on the balancer's veths: an XDP_PASS program on the
+ * switch-side peers gives them the NAPI that frames sent by XDP_TX / redirect into a veth need, and the
+ * clients compute checksums in software (native XDP hands on raw bytes, a CHECKSUM_PARTIAL frame would
+ * reach the backend with a bad checksum; a real NIC would fill it in on transmit). `passObject` is the
+ * compiled bpf/pass.bpf.o.
+ */
+export async function prepareNativeXdp(topo: Topology, passObject: string): Promise<void> {
+  for (const swPort of ['fe', 'be']) {
+    await ns(topo.switchNs, 'link', 'set', 'dev', swPort, 'xdpdrv', 'obj', passObject, 'sec', 'xdp');
+  }
+  for (const c of topo.clients)
+    await must('ip', ['netns', 'exec', c.ns, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+}

@@ -8,7 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { Daemon, type InstanceView, REPO } from '../../scripts/lib/daemon.js';
 import { must, sleep } from '../../scripts/lib/exec.js';
 import { repointPool, SEED_COMMANDS, seedCommandsFor } from '../../scripts/lib/seed.js';
-import { buildTopology, ifStats, neighbourMac, type Topology, teardown } from '../../scripts/lib/topology.js';
+import {
+  buildTopology,
+  ifStats,
+  neighbourMac,
+  prepareNativeXdp,
+  type Topology,
+  teardown,
+} from '../../scripts/lib/topology.js';
 import {
   type ClientResult,
   client,
@@ -95,6 +102,7 @@ for (const type of TYPES) {
           throw new Error(`seed command failed: ${cmd}\n${r.stderr}${r.stdout}\n${d.logTail()}`);
       }
       seedView = await d.showJson();
+      if (type === 'XDP_DRV') await prepareNativeXdp(topo, join(REPO, 'bpf/pass.bpf.o'));
       const r = await d.ctl('lbdsr', 'lb1', 'set', `type=${type}`);
       if (r.code !== 0) throw new Error(`plane ${type} is not available: ${r.stderr.trim()}\n${d.logTail()}`);
       for (const cmd of repointPool(topo)) {
