@@ -328,24 +328,25 @@ describe("the seed's command list, verbatim", () => {
       ip(['-n', ns, 'link', 'set', 'veth1', 'up']);
       ip(['-n', ns, 'link', 'set', 'veth2', 'up']);
       // the namespace is ours alone: the daemon uses its default address 127.0.0.1:9000 there
-      proc = spawn(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, LBDSRD, '--state-dir', state.dir, '--log-level', 'warn'],
-        {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
       let err = '';
-      proc.stderr!.on('data', (c) => {
-        err += c;
-      });
       const inNs = (line: string) =>
         sh('', `ip netns exec ${ns} env -u LBDSR_URL PATH="$PATH" bash -c '${line}'`);
-      const deadline = Date.now() + 15_000;
-      while (inNs('lbdsrctl lbdsr show').code !== 0) {
-        assert.ok(Date.now() < deadline, `daemon did not start: ${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const launch = async () => {
+        proc = spawn(
+          'ip',
+          ['netns', 'exec', ns, process.execPath, LBDSRD, '--state-dir', state.dir, '--log-level', 'warn'],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        proc.stderr!.on('data', (c) => {
+          err += c;
+        });
+        const deadline = Date.now() + 15_000;
+        while (inNs('lbdsrctl lbdsr show').code !== 0) {
+          assert.ok(Date.now() < deadline, `daemon did not start: ${err}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await launch();
       const seed = [
         '# create loadbalancer',
         'polycubectl lbdsr add lb1',
@@ -388,6 +389,15 @@ describe("the seed's command list, verbatim", () => {
       );
       assert.notEqual(shown.plane, 'NONE', 'a data plane is attached');
       assert.equal(inNs('lbdsrctl lbdsr lb1 stats show').code, 0);
+
+      // killed outright and restarted: the same configuration, the data plane attached again
+      const killed = proc!;
+      killed.kill('SIGKILL');
+      if (killed.exitCode === null && killed.signalCode === null)
+        await new Promise((r) => killed.once('exit', r));
+      await launch();
+      const again = JSON.parse(inNs('lbdsrctl lbdsr lb1 show -json').stdout);
+      assert.deepEqual(again, shown);
     } finally {
       proc?.kill('SIGTERM');
       if (proc && proc.exitCode === null) await new Promise((r) => proc!.once('exit', r));
