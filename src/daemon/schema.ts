@@ -121,13 +121,22 @@ function leaf(segment: string, schema: TSchema, optional = false): ResourceNode 
   return { segment, kind: 'leaf', description: String(schema.description ?? segment), schema, optional };
 }
 
+function readOnlyLeaf(segment: string, description: string): ResourceNode {
+  return { segment, kind: 'leaf', description, schema: ReadOnlyString(description), readOnly: true };
+}
+
 export const PORTS_NODE: ResourceNode = {
   segment: 'ports',
   kind: 'list',
   description: 'ports of the load balancer (one FRONTEND, one BACKEND)',
   schema: PortSchema,
   key: { field: 'name', param: 'port', schema: Type.String({ pattern: NAME_PATTERN }) },
-  children: [leaf('peer', PeerSchema, true), leaf('type', PortTypeSchema)],
+  children: [
+    leaf('peer', PeerSchema, true),
+    leaf('type', PortTypeSchema),
+    readOnlyLeaf('status', 'UP or DOWN: the peer interface is up (read-only)'),
+    readOnlyLeaf('uuid', 'port identifier (read-only)'),
+  ],
 };
 
 export const POOL_NODE: ResourceNode = {
@@ -147,6 +156,7 @@ export const INSTANCE_NODE: ResourceNode = {
   key: { field: 'name', param: 'name', schema: Type.String({ pattern: NAME_PATTERN }) },
   children: [
     leaf('type', PlaneTypeSchema, true),
+    readOnlyLeaf('plane', 'data plane in use, NONE without ports (read-only)'),
     leaf('loglevel', LogLevelSchema),
     leaf('algorithm', AlgorithmSchema),
     PORTS_NODE,

@@ -68,6 +68,10 @@ describe('lbdsrd REST API', () => {
     assert.deepEqual(r.body.backend, { pool: [] });
     assert.equal(r.body.ports[0].status, 'DOWN');
     assert.match(r.body.ports[0].uuid, /^[0-9a-f-]{36}$/);
+    assert.equal((await call('GET', '/lb1/ports/fp/status/')).body, 'DOWN');
+    assert.equal((await call('GET', '/lb1/ports/fp/uuid/')).body, r.body.ports[0].uuid);
+    assert.equal((await call('GET', '/lb1/plane/')).body, 'NONE');
+    assert.equal((await call('PUT', '/lb1/ports/fp/status/', '"UP"')).status, 404, 'read-only');
     assert.equal((await call('POST', '/', { name: 'lb2', algorithm: 'hash_src_ip' })).status, 201);
     const list = (await call('GET', '/')).body;
     assert.deepEqual(
