@@ -39,7 +39,7 @@ const BACKENDS = [
 const FLOWS = 256;
 const TRIAL_MS = 700;
 const MAX_LOSS = 0.01;
-const BUDGET_MS = 22_000; // per plane
+const BUDGET_MS = 14_000; // per forwarder
 
 // ---- generator (child process) -----------------------------------------------------------------
 
@@ -89,7 +89,7 @@ async function generator(ifindex: number): Promise<void> {
     while (sent < total && now - t0 < ms * 2) {
       const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000));
       let queued = 0;
-      while (sent < due && queued < 1024) {
+      while (sent < due && queued < 256) {
         const s = (off + idx * fs) >> 2;
         if (Atomics.load(i32, s) !== TP_STATUS_AVAILABLE) {
           full++;
@@ -123,6 +123,10 @@ interface Trial {
   fps: number;
   planeCpu?: number;
   cpu: { busy: number; softirq: number }[];
+  /** Frames the generator sent that never reached the balancer's frontend interface. */
+  lostBefore: number;
+  /** Frames the kernel could not put into the plane's full RX ring. */
+  ringDrops: number;
 }
 
 function linkPackets(ns: string, dev: string, dir: 'rx' | 'tx'): number {
@@ -176,13 +180,15 @@ class Gen {
 
 async function trial(t: Topo, gen: Gen, rate: number, plane?: UserspacePlane): Promise<Trial> {
   const d0 = linkPackets(t.bk, t.bkIf, 'rx');
+  const a0 = linkPackets(t.lb, t.fe, 'rx');
   const c0 = cpuTimes();
-  const p0 = plane ? (await plane.health())?.cpuMs : undefined;
+  const h0 = plane ? await plane.health() : null;
   const g = await gen.send(rate, TRIAL_MS);
   await sleep(60); // let the rings drain
-  const p1 = plane ? (await plane.health())?.cpuMs : undefined;
+  const h1 = plane ? await plane.health() : null;
   const c1 = cpuTimes();
   const delivered = linkPackets(t.bk, t.bkIf, 'rx') - d0;
+  const arrived = linkPackets(t.lb, t.fe, 'rx') - a0;
   const cpu = c1.map((c, i) => {
     const dt = c.total - c0[i]!.total || 1;
     return { busy: (c.busy - c0[i]!.busy) / dt, softirq: (c.softirq - c0[i]!.softirq) / dt };
@@ -195,8 +201,10 @@ async function trial(t: Topo, gen: Gen, rate: number, plane?: UserspacePlane): P
     loss: g.sent > 0 ? Math.max(0, 1 - delivered / g.sent) : 1,
     fps: (delivered * 1000) / g.elapsed,
     cpu,
+    lostBefore: Math.max(0, g.sent - arrived),
+    ringDrops: h0 && h1 ? h1.rxRingDrops - h0.rxRingDrops : 0,
   };
-  if (p0 !== undefined && p1 !== undefined) tr.planeCpu = (p1 - p0) / (g.elapsed + 60);
+  if (h0 && h1) tr.planeCpu = (h1.cpuMs - h0.cpuMs) / (g.elapsed + 60);
   return tr;
 }
 
@@ -224,6 +232,8 @@ interface Result {
   planeCpu?: number;
   cpu: { busy: number; softirq: number }[];
   trials: number;
+  /** Over the confirmation runs: sent, lost before the interface, RX ring drops, delivered. */
+  sums: { sent: number; lostBefore: number; ringDrops: number; delivered: number };
 }
 
 async function search(name: string, t: Topo, gen: Gen, plane?: UserspacePlane): Promise<Result> {
@@ -265,6 +275,12 @@ async function search(name: string, t: Topo, gen: Gen, plane?: UserspacePlane): 
       softirq: median(confirm.map((c) => c.cpu[i]!.softirq)),
     })),
     trials,
+    sums: {
+      sent: confirm.reduce((a, c) => a + c.sent, 0),
+      lostBefore: confirm.reduce((a, c) => a + c.lostBefore, 0),
+      ringDrops: confirm.reduce((a, c) => a + c.ringDrops, 0),
+      delivered: confirm.reduce((a, c) => a + c.delivered, 0),
+    },
   };
   if (plane) r.planeCpu = median(confirm.map((c) => c.planeCpu ?? 0));
   return r;
@@ -285,6 +301,24 @@ function loadNft(t: Topo): void {
   execFileSync('ip', ['netns', 'exec', t.lb, 'nft', '-f', '-'], { input: nftRules(t), timeout: 10_000 });
 }
 
+/** GRO on (veth then uses NAPI), NAPI threaded, its kthread pinned to `cpu`. False when not possible. */
+function threadedNapi(t: Topo, cpu: number): boolean {
+  try {
+    nsExec(t.lb, 'ethtool', '-K', t.fe, 'gro', 'on');
+    nsExec(t.lb, 'sh', '-c', `echo 1 > /sys/class/net/${t.fe}/threaded`);
+    const pids = execFileSync('pgrep', [`^napi/${t.fe}-`], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/);
+    // Several namespaces may hold an interface of that name; pin every such thread (all are idle but ours).
+    for (const pid of pids) {
+      execFileSync('taskset', ['-pc', String(cpu), pid], { stdio: 'ignore' });
+    }
+    return pids.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 function pct(x: number): string {
   return `${(x * 100).toFixed(0)}%`;
 }
@@ -296,6 +330,14 @@ function show(r: Result): void {
       `${r.planeCpu !== undefined ? `, plane thread ${pct(r.planeCpu)} of a core` : ''}; ${cpu} [${r.trials} runs]` +
       `${r.genBound ? ' (GENERATOR-BOUND: the generator core could not offer more; a lower bound)' : ''}`,
   );
+  const u = r.sums;
+  if (u.sent > u.delivered) {
+    const after = u.sent - u.lostBefore - u.ringDrops - u.delivered;
+    console.log(
+      `    confirmation runs lost ${u.sent - u.delivered} of ${u.sent}: ${u.lostBefore} before the frontend interface, ` +
+        `${u.ringDrops} at the RX ring (full), ${Math.max(0, after)} after it`,
+    );
+  }
 }
 
 export async function run(): Promise<void> {
@@ -361,8 +403,23 @@ export async function run(): Promise<void> {
     await sleep(300);
     const nft = await search('nftables netdev ingress', t, gen);
     show(nft);
+    let best = nft;
+    if (planeCpu !== undefined) {
+      // The same rule with the frontend veth's receive work moved off the generator's core: NAPI made
+      // threaded and its thread pinned to the other core, so nftables gets a core of its own too.
+      const napi = threadedNapi(t, planeCpu);
+      if (napi) {
+        await sleep(200);
+        const nft2 = await search(`nftables, NAPI on cpu${planeCpu}`, t, gen);
+        show(nft2);
+        if (nft2.fps > best.fps) best = nft2;
+      } else {
+        console.log('  (threaded NAPI not available on this veth; the second baseline is skipped)');
+      }
+    }
     console.log(
-      `  ratio USERSPACE / nftables: ${(us.fps / Math.max(1, nft.fps)).toFixed(2)}x (goal >= 0.5x)`,
+      `  ratio USERSPACE / nftables: ${(us.fps / Math.max(1, best.fps)).toFixed(2)}x against the faster baseline ` +
+        `(${(us.fps / Math.max(1, nft.fps)).toFixed(2)}x against the default one; goal >= 0.5x)`,
     );
   } finally {
     process.removeListener('SIGINT', onSignal);

@@ -26,6 +26,20 @@ export const PACKET_MR_ALLMULTI = 2;
 export const PACKET_MR_UNICAST = 3;
 
 export const TPACKET_V2 = 1;
+export const TPACKET_V3 = 2;
+
+/** struct tpacket_block_desc (TPACKET_V3 RX blocks): version, offset_to_priv, then tpacket_hdr_v1. */
+export const BLK_STATUS = 8;
+export const BLK_NUM_PKTS = 12;
+export const BLK_FIRST_PKT = 16;
+/** struct tpacket3_hdr field offsets. */
+export const TP3_NEXT = 0;
+export const TP3_SNAPLEN = 12;
+export const TP3_LEN = 16;
+export const TP3_STATUS = 20;
+export const TP3_MAC = 24;
+export const TP3_VLAN_TCI = 32;
+export const TP3_VLAN_TPID = 36;
 
 /** tpacket2_hdr status bits. RX: KERNEL=0 owned by the kernel, USER=1 filled for us. */
 export const TP_STATUS_KERNEL = 0;
@@ -64,12 +78,40 @@ export function ringBytes(r: RingSpec | undefined): number {
   return r ? r.frames * r.frameSize : 0;
 }
 
+/**
+ * A TPACKET_V3 receive ring: frames are packed one after the other in blocks, so a block holds many
+ * small frames; the kernel hands a block over when it is full or `retireMs` after its first frame.
+ */
+export interface BlockRingSpec {
+  blockSize: number;
+  blocks: number;
+  retireMs: number;
+}
+
+export function blockRingBytes(r: BlockRingSpec | undefined): number {
+  return r ? r.blockSize * r.blocks : 0;
+}
+
+function tpacketReq3(r: BlockRingSpec): Uint8Array {
+  const b = new Uint8Array(28);
+  const d = new DataView(b.buffer);
+  const frameSize = 2048;
+  d.setUint32(0, r.blockSize, true);
+  d.setUint32(4, r.blocks, true);
+  d.setUint32(8, frameSize, true);
+  d.setUint32(12, (r.blockSize / frameSize) * r.blocks, true);
+  d.setUint32(16, r.retireMs, true);
+  return b;
+}
+
 export interface PacketSocketOptions {
   ifindex: number;
   /** Receive frames (protocol ETH_P_ALL); false opens a send-only socket that never gets a copy. */
   receive: boolean;
   rx?: RingSpec;
   tx?: RingSpec;
+  /** A TPACKET_V3 block RX ring instead of `rx`/`tx` (V3 applies to the whole socket: no TX ring then). */
+  rxBlocks?: BlockRingSpec;
   /** Frames carry a virtio_net_hdr (checksum offload state travels with them). */
   vnetHdr?: boolean;
   /** Do not receive the frames this host sends on the interface. */
@@ -149,8 +191,8 @@ export class PacketSocket {
   }
 
   /** Bytes of address space the rings of `opts` need. */
-  static mapBytes(opts: Pick<PacketSocketOptions, 'rx' | 'tx'>): number {
-    return ringBytes(opts.rx) + ringBytes(opts.tx);
+  static mapBytes(opts: Pick<PacketSocketOptions, 'rx' | 'tx' | 'rxBlocks'>): number {
+    return ringBytes(opts.rx) + ringBytes(opts.tx) + blockRingBytes(opts.rxBlocks);
   }
 
   /**
@@ -164,7 +206,9 @@ export class PacketSocket {
     let mapped = 0;
     const mapLen = PacketSocket.mapBytes(opts);
     try {
-      libc.setsockoptInt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, `${what} TPACKET_V2`);
+      if (opts.rxBlocks && (opts.rx || opts.tx)) throw new Error(`${what}: a V3 block ring stands alone`);
+      const version = opts.rxBlocks ? TPACKET_V3 : TPACKET_V2;
+      libc.setsockoptInt(fd, SOL_PACKET, PACKET_VERSION, version, `${what} TPACKET_V${version + 1}`);
       if (opts.vnetHdr) libc.setsockoptInt(fd, SOL_PACKET, PACKET_VNET_HDR, 1, `${what} PACKET_VNET_HDR`);
       if (opts.ignoreOutgoing) {
         libc.setsockoptInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, `${what} PACKET_IGNORE_OUTGOING`);
@@ -181,13 +225,26 @@ export class PacketSocket {
         validate(opts.tx, what);
         libc.setsockopt(fd, SOL_PACKET, PACKET_TX_RING, tpacketReq(opts.tx), `${what} PACKET_TX_RING`);
       }
+      if (opts.rxBlocks) {
+        const r = opts.rxBlocks;
+        if (r.blockSize % 4096 !== 0 || r.blockSize % 2048 !== 0 || r.blocks <= 0) {
+          throw new Error(`${what}: bad block ring geometry ${JSON.stringify(r)}`);
+        }
+        libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, tpacketReq3(r), `${what} PACKET_RX_RING (V3)`);
+      }
       if (mapLen > 0) {
         libc.mmapFixed(addr, mapLen, fd, `${what} rings`);
         mapped = mapLen;
       }
       // Bind last: frames only start arriving once the ring exists.
       libc.bind(fd, sockaddrLl(opts.ifindex, proto), what);
-      return new PacketSocket(fd, opts.ifindex, addr, mapLen, ringBytes(opts.rx));
+      return new PacketSocket(
+        fd,
+        opts.ifindex,
+        addr,
+        mapLen,
+        ringBytes(opts.rx) + blockRingBytes(opts.rxBlocks),
+      );
     } catch (e) {
       if (mapped) libc.unmapToReserved(addr, mapped);
       libc.close(fd);
@@ -207,11 +264,16 @@ export class PacketSocket {
   }
 
   /** PACKET_STATISTICS: frames received and dropped (ring full) since the last call (the kernel resets). */
-  takeStats(): { packets: number; drops: number } {
-    const b = new Uint8Array(8);
-    libc.getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, 'PACKET_STATISTICS');
+  takeStats(): { packets: number; drops: number; freezes: number } {
+    const b = new Uint8Array(12);
+    const n = libc.getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, 'PACKET_STATISTICS');
     const d = new DataView(b.buffer);
-    return { packets: d.getUint32(0, true), drops: d.getUint32(4, true) };
+    // tpacket_stats_v3 adds tp_freeze_q_cnt: times the V3 ring stalled because user space held every block.
+    return {
+      packets: d.getUint32(0, true),
+      drops: d.getUint32(4, true),
+      freezes: n >= 12 ? d.getUint32(8, true) : 0,
+    };
   }
 
   /** Reads and clears the pending socket error (SO_ERROR), e.g. ENETDOWN after the device went down. */

@@ -197,6 +197,12 @@ export function send(fd: number, buf: Uint8Array, len: number, what?: string): n
   return check('send', c3.send(fd, buf, len, 0) as number, what);
 }
 
+/** Non-blocking send of `buf[0..len)`; returns the result or -errno (never throws, allocates nothing). */
+export function sendNow(fd: number, buf: Uint8Array, len: number): number {
+  const r = c3.send(fd, buf, len, MSG_DONTWAIT) as number;
+  return r < 0 ? -koffi.errno() : r;
+}
+
 /** Non-blocking recv into `buf`; returns the length, or -1 when nothing is queued. */
 export function recvNow(fd: number, buf: Uint8Array): number {
   const r = c3.recv(fd, buf, buf.length, MSG_DONTWAIT) as number;
@@ -227,4 +233,13 @@ export function threadCpuMs(): number {
   const d = new DataView(ru.buffer);
   const tv = (o: number) => Number(d.getBigInt64(o, true)) * 1000 + Number(d.getBigInt64(o + 8, true)) / 1000;
   return tv(0) + tv(16);
+}
+
+const c5 = {
+  setpriority: libc.func('int setpriority(int which, uint32_t who, int prio)'),
+};
+
+/** Sets the nice value of the calling thread (Linux: the priority is per thread). */
+export function niceThread(nice: number): void {
+  check('setpriority', c5.setpriority(0 /* PRIO_PROCESS */, 0, nice) as number, `nice ${nice}`);
 }

@@ -19,8 +19,10 @@ export interface UserspacePlaneOptions {
   /** Run the worker inside this network namespace (/run/netns/NAME); default: the daemon's own. */
   netns?: string;
   rings?: Partial<RingSettings>;
-  /** Pin the worker thread to this CPU (benchmarks). */
+  /** Pin the worker thread to this CPU (benchmarks, dedicated cores). */
   cpu?: number;
+  /** Nice value of the worker thread, e.g. -10 to keep frames flowing when other work competes. */
+  nice?: number;
   /** Where the worker's log lines go (default: stderr for warnings and errors). */
   log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** How long a request to the worker may take before it fails. */
@@ -62,7 +64,10 @@ export class UserspacePlane implements DataPlane {
   private start(): void {
     const rings: RingSettings = { ...DEFAULT_RINGS, ...this.opts.rings };
     if (
-      !isPow2(rings.rxFrames) ||
+      !isPow2(rings.rxBlockSize) ||
+      rings.rxBlockSize < 65536 ||
+      !Number.isInteger(rings.rxBlocks) ||
+      rings.rxBlocks < 2 ||
       !isPow2(rings.txFrames) ||
       !isPow2(rings.frameSize) ||
       rings.frameSize < 2048
@@ -75,6 +80,7 @@ export class UserspacePlane implements DataPlane {
     const init: WorkerInit = { instance: this.instance, rings };
     if (this.opts.netns) init.netns = this.opts.netns;
     if (this.opts.cpu !== undefined) init.cpu = this.opts.cpu;
+    if (this.opts.nice !== undefined) init.nice = this.opts.nice;
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: { init, port: port2 },

@@ -2,15 +2,24 @@
 import type { InstanceConfig, SessionEntry, StatsSnapshot } from '../../core/model.js';
 
 export interface RingSettings {
-  /** Frames of the frontend RX ring (power of two). */
-  rxFrames: number;
-  /** Frames of each TX ring (power of two). */
+  /** Frontend RX ring (TPACKET_V3): blocks of rxBlockSize bytes (power of two, >= 64 KiB). */
+  rxBlocks: number;
+  rxBlockSize: number;
+  /** A partly filled block is handed over this long after its first frame. */
+  retireMs: number;
+  /** Frames of the backend TX ring (power of two). */
   txFrames: number;
-  /** Bytes per ring frame (power of two, >= 2048). */
+  /** Bytes per TX ring frame (power of two, >= 2048): the largest frame forwarded is this minus 42. */
   frameSize: number;
 }
 
-export const DEFAULT_RINGS: RingSettings = { rxFrames: 4096, txFrames: 2048, frameSize: 2048 };
+export const DEFAULT_RINGS: RingSettings = {
+  rxBlocks: 128,
+  rxBlockSize: 1 << 16,
+  retireMs: 1,
+  txFrames: 2048,
+  frameSize: 2048,
+};
 
 export interface WorkerInit {
   instance: string;
@@ -19,6 +28,8 @@ export interface WorkerInit {
   rings: RingSettings;
   /** Pin the worker thread to this CPU. */
   cpu?: number;
+  /** Nice value of the worker thread (negative: favoured by the scheduler; needs root). */
+  nice?: number;
 }
 
 export interface PortStatus {
@@ -39,12 +50,19 @@ export interface PlaneHealth {
   backend: PortStatus;
   /** Frames the kernel dropped because the frontend RX ring was full. */
   rxRingDrops: number;
+  /** Times the kernel found every RX block still held by the worker (the ring was full). */
+  rxRingFreezes: number;
   /** Frames not sent because a TX ring was full or the port was down (counted as REDIRECT drops too). */
   txFailures: number;
   /** Worker loop iterations that hit an unexpected exception (should stay 0). */
   errors: number;
   /** CPU time (user + system, ms) the worker thread used so far, kernel work it does in syscalls included. */
   cpuMs: number;
+  /**
+   * Longest gap between two passes over the RX ring while traffic was flowing, since the previous
+   * health() (the thread was descheduled, or a pass took that long).
+   */
+  maxStallMs: number;
 }
 
 export type Request =

@@ -15,22 +15,30 @@ import {
 } from '../../core/constants.js';
 import type { InstanceConfig } from '../../core/model.js';
 import {
+  BLK_FIRST_PKT,
+  BLK_NUM_PKTS,
+  BLK_STATUS,
+  type BlockRingSpec,
   PACKET_MR_UNICAST,
   PacketSocket,
   parseMac,
   RingArena,
   type RingSpec,
   TP_STATUS_AVAILABLE,
+  TP_STATUS_KERNEL,
   TP_STATUS_SEND_REQUEST,
   TP_STATUS_USER,
   TP_STATUS_VLAN_VALID,
   TP_STATUS_WRONG_FORMAT,
   TP2_LEN,
-  TP2_MAC,
-  TP2_SNAPLEN,
   TP2_TX_DATA,
-  TP2_VLAN_TCI,
-  TP2_VLAN_TPID,
+  TP3_LEN,
+  TP3_MAC,
+  TP3_NEXT,
+  TP3_SNAPLEN,
+  TP3_STATUS,
+  TP3_VLAN_TCI,
+  TP3_VLAN_TPID,
   VNET_HDR_LEN,
 } from '../../kernel/afpacket.js';
 import { enterNetns, IfProber } from '../../kernel/ifinfo.js';
@@ -46,42 +54,49 @@ function log(level: 'info' | 'warn' | 'error', msg: string): void {
   port.postMessage(r);
 }
 
-const BATCH = 256;
+/** Frames queued on the backend TX ring before it is kicked; frames decided between request checks. */
+const KICK_EVERY = 256;
+const MAX_PER_PASS = 8192;
 const POLL_MS = 20;
 const CHECK_MS = 1000;
 /** After a frame, empty-ring waits are naps of NAP_MS for BUSY_MS before blocking in poll() again. */
 const BUSY_MS = 50;
 const NAP_MS = 0.1;
 const napCell = new Int32Array(new SharedArrayBuffer(4));
-/** Where a received frame starts in its ring frame: TPACKET_ALIGN(52 + 16) + 10 (vnet) + 12 ... = 76. */
-const EXPECTED_MAC = 76;
 
 const R = init.rings;
 const fs = R.frameSize;
-const rxSpec: RingSpec = { frames: R.rxFrames, frameSize: fs, blockSize: Math.max(65536, fs) };
+const rxSpec: BlockRingSpec = { blockSize: R.rxBlockSize, blocks: R.rxBlocks, retireMs: R.retireMs };
 const txSpec: RingSpec = { frames: R.txFrames, frameSize: fs, blockSize: Math.max(65536, fs) };
-const rxMask = R.rxFrames - 1;
 const txMask = R.txFrames - 1;
+/** The largest frame (without the vnet header) a TX slot holds. */
+const TX_MAX = fs - TP2_TX_DATA - VNET_HDR_LEN;
 
-const feBytes = PacketSocket.mapBytes({ rx: rxSpec, tx: txSpec });
+const feBytes = PacketSocket.mapBytes({ rxBlocks: rxSpec });
 const beBytes = PacketSocket.mapBytes({ tx: txSpec });
 const SCRATCH = 65536;
 const arena = new RingArena(feBytes + beBytes + SCRATCH + 3 * 4096);
 const feOff = arena.carve(feBytes);
-const feTxOff = feOff + rxSpec.frames * fs;
 const beOff = arena.carve(beBytes);
 const scratchOff = arena.carve(SCRATCH);
 arena.mapScratch(scratchOff, SCRATCH);
 const u8 = arena.u8;
 const i32 = arena.i32;
 const dv = arena.dv;
-/** Scratch: vnet header at +6, frame at +16 (for frames that need reshaping before the pipeline). */
-const scratchFrame = new Uint8Array(arena.buffer, scratchOff + 16, SCRATCH - 16);
+/** Scratch: vnet header at +6, frame at +16 (frames decided outside a TX slot). */
+const scratchFrame = new Uint8Array(arena.buffer, scratchOff + 16, 32768 - 16);
+/** Where frames sent with send() (ARP replies) are assembled: vnet header + frame. */
+const sendOff = scratchOff + 32768;
+const sendBuf = new Uint8Array(arena.buffer, sendOff, 32768);
 
-/** One view per RX slot over the frame as the kernel places it (no allocation per frame). */
-const rxViews: Uint8Array[] = [];
-for (let i = 0; i < R.rxFrames; i++)
-  rxViews.push(new Uint8Array(arena.buffer, feOff + i * fs + EXPECTED_MAC, fs - EXPECTED_MAC));
+/**
+ * One view per backend TX slot over the frame it will carry. A received frame is copied once, into the
+ * next free TX slot, and decided there: the bytes the pipeline rewrites are the bytes the kernel sends.
+ */
+const txViews: Uint8Array[] = [];
+for (let i = 0; i < R.txFrames; i++) {
+  txViews.push(new Uint8Array(arena.buffer, beOff + i * fs + TP2_TX_DATA + VNET_HDR_LEN, TX_MAX));
+}
 
 interface Port {
   ifname: string | undefined;
@@ -108,20 +123,22 @@ let backendMacHint: string | undefined;
 /** Frontend MACs currently joined with PACKET_MR_UNICAST on the frontend socket. */
 let joined: string[] = [];
 
-let rxIdx = 0;
-let feTxIdx = 0;
+let blkIdx = 0;
 let beTxIdx = 0;
-let fePending = 0;
 let bePending = 0;
 let txFailures = 0;
 let rxRingDrops = 0;
 let errors = 0;
 let running = true;
+/** Longest time between two passes over the RX ring while traffic flowed, since the last health(). */
+let maxStallMs = 0;
+let rxRingFreezes = 0;
 
 // Enter the namespace first: every socket below (the prober's included) belongs to the namespace its
 // creating thread was in.
 if (init.netns) enterNetns(init.netns);
 if (init.cpu !== undefined) libc.pinThread(init.cpu);
+if (init.nice !== undefined) libc.niceThread(init.nice);
 const prober = new IfProber();
 const pollfd = new Uint8Array(8);
 const pollDv = new DataView(pollfd.buffer);
@@ -139,9 +156,7 @@ function closePort(p: Port): void {
   }
   p.status.attached = false;
   if (p === fe) {
-    rxIdx = 0;
-    feTxIdx = 0;
-    fePending = 0;
+    blkIdx = 0;
     joined = [];
   } else {
     beTxIdx = 0;
@@ -156,8 +171,7 @@ function openPort(p: Port, ifindex: number): void {
         {
           ifindex,
           receive: true,
-          rx: rxSpec,
-          tx: txSpec,
+          rxBlocks: rxSpec,
           vnetHdr: true,
           ignoreOutgoing: true,
           qdiscBypass: true,
@@ -174,8 +188,7 @@ function openPort(p: Port, ifindex: number): void {
   p.status.opens++;
   p.status.lastError = undefined;
   if (isFe) {
-    rxIdx = 0;
-    feTxIdx = 0;
+    blkIdx = 0;
     joined = [];
     pollDv.setInt32(0, sock.fd, true);
     pollDv.setInt16(4, libc.POLLIN, true);
@@ -252,12 +265,17 @@ function checkPorts(): void {
   const beMacChanged = checkPort(be);
   if (beMacChanged && config) configure(config);
   if (feMacChanged) syncMembership();
-  if (fe.sock) {
-    try {
-      rxRingDrops += fe.sock.takeStats().drops;
-    } catch {
-      // The socket lost its device; the next check re-opens it.
-    }
+  takeRingDrops();
+}
+
+function takeRingDrops(): void {
+  if (!fe.sock) return;
+  try {
+    const st = fe.sock.takeStats();
+    rxRingDrops += st.drops;
+    rxRingFreezes += st.freezes;
+  } catch {
+    // The socket lost its device; the next check re-opens it.
   }
 }
 
@@ -279,18 +297,6 @@ function configure(cfg: InstanceConfig): void {
 
 // ---- frames ------------------------------------------------------------------------------------
 
-/** Copies [src, src+n) (vnet header + frame) into the next slot of a TX ring. False when it is full. */
-function enqueue(ringOff: number, idx: number, src: number, n: number): boolean {
-  const base = ringOff + idx * fs;
-  const st = i32[base >> 2]!;
-  if (st !== TP_STATUS_AVAILABLE && st !== TP_STATUS_WRONG_FORMAT) return false;
-  if (n > fs - TP2_TX_DATA) return false;
-  u8.copyWithin(base + TP2_TX_DATA, src, src + n);
-  dv.setUint32(base + TP2_LEN, n, true);
-  Atomics.store(i32, base >> 2, TP_STATUS_SEND_REQUEST);
-  return true;
-}
-
 function txFailed(port: number): void {
   const b = balancer!;
   b.counters[DROP_REDIRECT]!++;
@@ -298,85 +304,115 @@ function txFailed(port: number): void {
   txFailures++;
 }
 
-/** Sends one decided frame (vnet header at `src`, frame at `src + 10`) where the verdict says. */
-function transmit(verdict: number, src: number, len: number): void {
+/** The backend TX slot at `idx` can be written (free, or rejected earlier). */
+function txSlotFree(idx: number): boolean {
+  const st = i32[(beOff + idx * fs) >> 2]!;
+  return st === TP_STATUS_AVAILABLE || st === TP_STATUS_WRONG_FORMAT;
+}
+
+/** Queues the frame already in the current backend TX slot (`len` bytes after its vnet header). */
+function queueBackend(len: number): void {
+  const base = beOff + beTxIdx * fs;
+  dv.setUint32(base + TP2_LEN, len + VNET_HDR_LEN, true);
+  Atomics.store(i32, base >> 2, TP_STATUS_SEND_REQUEST);
+  beTxIdx = (beTxIdx + 1) & txMask;
+  if (++bePending >= KICK_EVERY) flush();
+}
+
+/** Sends `n` bytes (vnet header + frame) at `src` out of the frontend port (ARP replies: rare). */
+function sendFrontend(src: number, n: number): void {
+  if (!fe.sock) return txFailed(0);
+  u8.copyWithin(sendOff, src, src + n);
+  if (libc.sendNow(fe.sock.fd, sendBuf, n) < 0) txFailed(0);
+}
+
+/** Transmits a frame decided in the scratch area (vnet header at `src`, frame after it). */
+function emit(verdict: number, src: number, len: number): void {
   const action = verdict & 0xff;
   if (action === ACT_TX_BACKEND) {
-    if (be.sock && enqueue(beOff, beTxIdx, src, len + VNET_HDR_LEN)) {
-      beTxIdx = (beTxIdx + 1) & txMask;
-      bePending++;
+    if (be.sock && len <= TX_MAX && txSlotFree(beTxIdx)) {
+      const base = beOff + beTxIdx * fs + TP2_TX_DATA;
+      u8.copyWithin(base, src, src + len + VNET_HDR_LEN);
+      queueBackend(len);
     } else txFailed(1);
   } else if (action === ACT_TX_FRONTEND) {
-    if (fe.sock && enqueue(feTxOff, feTxIdx, src, len + VNET_HDR_LEN)) {
-      feTxIdx = (feTxIdx + 1) & txMask;
-      fePending++;
-    } else txFailed(0);
+    sendFrontend(src, len + VNET_HDR_LEN);
   }
 }
 
-/** A frame that is not where the pipeline expects it (VLAN tag taken out by the kernel, odd offset). */
-function slowPath(base: number, st: number, mac: number, len: number, snap: number, nowMs: number): void {
+function countTruncated(len: number): void {
+  const c = balancer!.counters;
+  c[CNT_RX_PACKETS]!++;
+  c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
+  c[DROP_TRUNCATED]!++;
+}
+
+/** Decides one received frame at `frame` (its vnet header just before it). */
+function handleFrame(pkt: number, st: number, frame: number, len: number, snap: number, nowMs: number): void {
   const b = balancer!;
-  if (snap < len || len + 4 > SCRATCH - 16) {
-    // Larger than a ring frame (MTU above the frame size, or GRO/GSO): cannot be forwarded whole.
-    b.counters[CNT_RX_PACKETS]!++;
-    b.counters[CNT_RX_BYTES] = b.counters[CNT_RX_BYTES]! + len;
-    b.counters[DROP_TRUNCATED]!++;
+  if (snap < len || len > 32768 - 16 - 4) {
+    // Not whole in the ring (larger than a block allows): cannot be forwarded.
+    countTruncated(len);
     return;
   }
-  const s = scratchOff + 16;
-  u8.copyWithin(scratchOff + 6, base + mac - VNET_HDR_LEN, base + mac);
-  let n = len;
-  if (st & TP_STATUS_VLAN_VALID) {
-    // Put the tag back where it was on the wire so that the pipeline sees (and drops) a VLAN frame.
-    u8.copyWithin(s, base + mac, base + mac + 12);
-    const tpid = dv.getUint16(base + TP2_VLAN_TPID, true) || 0x8100;
-    dv.setUint16(s + 12, tpid, false);
-    dv.setUint16(s + 14, dv.getUint16(base + TP2_VLAN_TCI, true), false);
-    u8.copyWithin(s + 16, base + mac + 12, base + mac + len);
-    n = len + 4;
-  } else {
-    u8.copyWithin(s, base + mac, base + mac + len);
+  if ((st & TP_STATUS_VLAN_VALID) !== 0) {
+    // The kernel took the 802.1Q tag out into the header: put it back where it was on the wire so that
+    // the pipeline sees (and drops) a VLAN frame, as the semantics say.
+    const s = scratchOff + 16;
+    u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame);
+    u8.copyWithin(s, frame, frame + 12);
+    dv.setUint16(s + 12, dv.getUint16(pkt + TP3_VLAN_TPID, true) || 0x8100, false);
+    dv.setUint16(s + 14, dv.getUint32(pkt + TP3_VLAN_TCI, true) & 0xffff, false);
+    u8.copyWithin(s + 16, frame + 12, frame + len);
+    emit(b.process(scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
+    return;
   }
-  const v = b.process(scratchFrame, n, PORT_FRONTEND, nowMs);
-  transmit(v, scratchOff + 6, n);
+  if (be.sock !== null && len <= TX_MAX && txSlotFree(beTxIdx)) {
+    // The common case: one copy into the TX slot, decided in place there.
+    const base = beOff + beTxIdx * fs + TP2_TX_DATA;
+    u8.copyWithin(base, frame - VNET_HDR_LEN, frame + len);
+    const v = b.process(txViews[beTxIdx]!, len, PORT_FRONTEND, nowMs);
+    const action = v & 0xff;
+    if (action === ACT_TX_BACKEND) queueBackend(len);
+    else if (action === ACT_TX_FRONTEND) sendFrontend(base, len + VNET_HDR_LEN);
+    return;
+  }
+  // No TX slot to decide in (backend port down, ring full, frame larger than a slot): decide anyway.
+  u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame + len);
+  emit(b.process(scratchFrame, len, PORT_FRONTEND, nowMs), scratchOff + 6, len);
 }
 
-function rxBatch(nowMs: number): number {
-  const b = balancer!;
+/** Decides the frames of the blocks the kernel has handed over; returns how many. */
+function rxPass(nowMs: number): number {
   let n = 0;
-  while (n < BATCH) {
-    const base = feOff + rxIdx * fs;
-    const st = Atomics.load(i32, base >> 2);
-    if ((st & TP_STATUS_USER) === 0) break;
-    const len = dv.getUint32(base + TP2_LEN, true);
-    const snap = dv.getUint32(base + TP2_SNAPLEN, true);
-    const mac = dv.getUint16(base + TP2_MAC, true);
-    if (mac === EXPECTED_MAC && snap === len && (st & TP_STATUS_VLAN_VALID) === 0) {
-      const v = b.process(rxViews[rxIdx]!, len, PORT_FRONTEND, nowMs);
-      if ((v & 0xff) !== 0) transmit(v, base + mac - VNET_HDR_LEN, len);
-    } else {
-      slowPath(base, st, mac, len, snap, nowMs);
+  while (n < MAX_PER_PASS) {
+    const bb = feOff + blkIdx * rxSpec.blockSize;
+    if ((Atomics.load(i32, (bb + BLK_STATUS) >> 2) & TP_STATUS_USER) === 0) break;
+    const num = dv.getUint32(bb + BLK_NUM_PKTS, true);
+    let pkt = bb + dv.getUint32(bb + BLK_FIRST_PKT, true);
+    try {
+      for (let i = 0; i < num; i++) {
+        const st = dv.getUint32(pkt + TP3_STATUS, true);
+        const len = dv.getUint32(pkt + TP3_LEN, true);
+        const snap = dv.getUint32(pkt + TP3_SNAPLEN, true);
+        handleFrame(pkt, st, pkt + dv.getUint16(pkt + TP3_MAC, true), len, snap, nowMs);
+        pkt += dv.getUint32(pkt + TP3_NEXT, true);
+      }
+    } finally {
+      // Give the block back even if deciding a frame threw (the rest of that block is lost then).
+      Atomics.store(i32, (bb + BLK_STATUS) >> 2, TP_STATUS_KERNEL);
+      blkIdx = (blkIdx + 1) % rxSpec.blocks;
     }
-    Atomics.store(i32, base >> 2, 0);
-    rxIdx = (rxIdx + 1) & rxMask;
-    n++;
+    n += num;
   }
   return n;
 }
 
-/** Hands queued TX frames to the kernel. A failing kick means the interface went away: check it now. */
+/** Hands queued TX frames to the kernel. False when the interface went away (check it now). */
 function flush(): boolean {
-  let ok = true;
-  if (bePending > 0 && be.sock) {
-    if (libc.kick(be.sock.fd, libc.MSG_DONTWAIT) < 0 && isFatal(libc.lastErrno())) ok = false;
-    bePending = 0;
-  }
-  if (fePending > 0 && fe.sock) {
-    if (libc.kick(fe.sock.fd, libc.MSG_DONTWAIT) < 0 && isFatal(libc.lastErrno())) ok = false;
-    fePending = 0;
-  }
-  return ok;
+  if (bePending === 0 || !be.sock) return true;
+  bePending = 0;
+  return !(libc.kick(be.sock.fd, libc.MSG_DONTWAIT) < 0 && isFatal(libc.lastErrno()));
 }
 
 function isFatal(errno: number): boolean {
@@ -412,14 +448,18 @@ function handle(req: Request): ReplyBody {
     case 'sessions':
       return balancer ? balancer.sessions(req.limit, now) : [];
     case 'health': {
+      takeRingDrops();
       const h: PlaneHealth = {
         frontend: { ...fe.status },
         backend: { ...be.status },
         rxRingDrops,
+        rxRingFreezes,
         txFailures,
         errors,
         cpuMs: libc.threadCpuMs(),
+        maxStallMs,
       };
+      maxStallMs = 0;
       return h;
     }
     case 'stop':
@@ -449,8 +489,11 @@ function drainRequests(): void {
 function loop(): void {
   let lastCheck = 0;
   let lastFrame = -1e9;
+  let prev = performance.now();
   while (running) {
     const now = performance.now();
+    if (now - prev > maxStallMs && now - lastFrame < BUSY_MS) maxStallMs = now - prev;
+    prev = now;
     drainRequests();
     if (!running) break;
     if (now - lastCheck >= CHECK_MS) {
@@ -460,13 +503,10 @@ function loop(): void {
     let n = 0;
     if (fe.sock && balancer) {
       try {
-        n = rxBatch(Math.floor(now));
+        n = rxPass(Math.floor(now));
       } catch (e) {
         errors++;
         if (errors < 10) log('error', `frame loop: ${(e as Error).stack ?? e}`);
-        // Give the slot back so the ring keeps moving.
-        Atomics.store(i32, (feOff + rxIdx * fs) >> 2, 0);
-        rxIdx = (rxIdx + 1) & rxMask;
       }
       if (!flush()) lastCheck = 0;
     }
