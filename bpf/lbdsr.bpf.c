@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * lbdsr XDP program: docs/semantics.md in the kernel. Attached to the FRONTEND port (and the
- * BACKEND port, where every frame is dropped); balanced frames leave through the devmap.
+ * lbdsr XDP programs: docs/semantics.md in the kernel. lbdsr_xdp runs on the FRONTEND port,
+ * lbdsr_backend on the BACKEND port (where every frame is dropped); balanced frames leave through
+ * the devmap.
  * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), session.h (sessions
  * and Maglev), jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
  */
@@ -30,8 +31,6 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	__u16 type;
 	__u8 *eth;
 
-	if (cfg->backend_ifindex && ctx->ingress_ifindex == cfg->backend_ifindex)
-		return LBDSR_DROP_BACKEND_PORT;
 	eth = cursor_at(&c, 0, ETH_HLEN_);
 	if (!eth)
 		return LBDSR_DROP_TRUNCATED;
@@ -55,9 +54,11 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	if (!cfg->ready)
 		return LBDSR_DROP_NOT_READY;
 
+	/* Idle timeouts are seconds: the coarse clock (a tick's resolution) is plenty and costs a
+	 * fraction of bpf_ktime_get_ns() (~25 ns less per frame in a VM). */
 	now = lbdsr_clock_ns;
 	if (likely(!now))
-		now = bpf_ktime_get_ns();
+		now = bpf_ktime_get_coarse_ns();
 	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, now, cnt, &ch);
 	if (reason)
 		return reason;
@@ -95,6 +96,21 @@ int lbdsr_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	return action;
+}
+
+/* The BACKEND port: every frame is counted and dropped (docs/semantics.md, rule 1). A program of its
+ * own, so that the FRONTEND program needs no per-frame port check. */
+SEC("xdp")
+int lbdsr_backend(struct xdp_md *ctx)
+{
+	struct lbdsr_counters *cnt = counters_get();
+
+	if (!cnt)
+		return XDP_ABORTED;
+	cnt->v[LBDSR_CNT_RX_PACKETS]++;
+	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
+	cnt->v[LBDSR_DROP_BACKEND_PORT]++;
+	return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

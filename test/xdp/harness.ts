@@ -18,7 +18,7 @@ import { ControlState } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
 export const BASE_NS = 1_000_000_000_000n;
-/** Loopback: the ingress device of BPF_PROG_TEST_RUN and the devmap target in tests. */
+/** Loopback: the devmap target in tests (BPF_PROG_TEST_RUN does not transmit). */
 const LO = 1;
 /** Verdict action for an XDP_ABORTED or unknown return (never equal to a pipeline verdict). */
 export const ACT_ABORTED = 0xff;
@@ -35,6 +35,8 @@ export class XdpBalancer {
   readonly maps: XdpMaps;
   readonly mirror: XdpMirror;
   readonly runner: TestRunner;
+  /** The BACKEND port's program. */
+  readonly backendRunner: TestRunner;
   lastBackendId = 0;
   private readonly zero = new Uint8Array(4);
   private readonly clock = new Uint8Array(8);
@@ -47,6 +49,7 @@ export class XdpBalancer {
     this.maps = new XdpMaps(this.loaded.fds); // fds owned by the object: closed by close();
     this.mirror = new XdpMirror(this.maps);
     this.runner = new TestRunner(this.loaded.progFd);
+    this.backendRunner = new TestRunner(this.loaded.backendProgFd, 4096);
     const t = settings.timeouts;
     this.control.timeoutsMs = { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 };
   }
@@ -68,27 +71,21 @@ export class XdpBalancer {
   /** Runs one frame; `frame[0,len)` is overwritten with the program's output when transmitted. */
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number {
     this.setClock(nowMs);
-    // Frames "arrive on the backend port" when xdp_md.ingress_ifindex is the configured backend
-    // ifindex: point it at loopback (the test-run ingress) for this frame only.
-    if (port === PORT_BACKEND) this.mirror.sync(this.control, LO, LO);
+    // Each port has its program, as the plane attaches them.
+    const runner = port === PORT_BACKEND ? this.backendRunner : this.runner;
     this.maps.readCounters(this.before);
     const slots = this.mirror.liveSlots();
     const packetsBefore = slots.map((s) => this.maps.readBackendStats(s.slot).packets);
-    this.runner.input.set(frame.subarray(0, len));
-    let act: number;
-    try {
-      act = this.runner.run(len);
-    } finally {
-      if (port === PORT_BACKEND) this.mirror.sync(this.control, 0, LO);
-    }
+    runner.input.set(frame.subarray(0, len));
+    const act = runner.run(len);
     this.maps.readCounters(this.after);
     if (act === XDP_DROP) {
       for (let r = 1; r < DROP_MAX; r++) if (this.after[r] !== this.before[r]) return ACT_DROP | (r << 8);
       return ACT_ABORTED;
     }
     if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
-    if (this.runner.outLen !== len) return ACT_ABORTED;
-    frame.set(this.runner.output.subarray(0, len));
+    if (runner.outLen !== len) return ACT_ABORTED;
+    frame.set(runner.output.subarray(0, len));
     if (act === XDP_TX) return ACT_TX_FRONTEND;
     this.lastBackendId = -1;
     for (let i = 0; i < slots.length; i++) {

@@ -50,7 +50,10 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
     const fe = lab.ports.frontend!.ifindex;
     const progId = inNetns(lab.lb, () => xdpQueryId(fe, XDP_FLAGS_SKB_MODE));
     assert.ok(progId > 0, 'the program runs on the frontend port in generic mode');
-    assert.ok(existsSync(`${dir}/prog`) && existsSync(`${dir}/map_sessions`), 'program and maps are pinned');
+    assert.ok(
+      existsSync(`${dir}/prog_frontend`) && existsSync(`${dir}/map_sessions`),
+      'program and maps are pinned',
+    );
 
     await sendUdp(lab.client, lab.vip, 20);
     assert.equal(await sink.waitFor(20), 20, 'every datagram reached the server through the balancer');
@@ -115,7 +118,7 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
       'adopted from the running program',
     );
     assert.equal((await p3.stats()).backends.find((b) => b.id === 7)?.packets, 30);
-    assert.ok(existsSync(`${dir}/prog`), 're-pinned');
+    assert.ok(existsSync(`${dir}/prog_frontend`), 're-pinned');
 
     // Capacity change: a new session map, sessions carried over, still the same backend.
     await inNetns(lab.lb, () =>

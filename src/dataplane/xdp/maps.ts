@@ -38,6 +38,8 @@ export const MAP_KEYS = Object.keys(MAP_NAMES) as MapKey[];
 export type MapFds = Record<MapKey, number>;
 
 export const PROGRAM_NAME = 'lbdsr_xdp';
+/** The BACKEND port's program (counts and drops every frame). */
+export const BACKEND_PROGRAM_NAME = 'lbdsr_backend';
 
 /** Per-CPU values are rounded up to 8 bytes per CPU. */
 function round8(n: number): number {

@@ -2,7 +2,7 @@
 // file, program and map names) and a loader that can resize the session map and reuse maps.
 import { fileURLToPath } from 'node:url';
 import { BpfObject } from '../../kernel/libbpf.js';
-import { MAP_KEYS, MAP_NAMES, type MapFds, PROGRAM_NAME } from './maps.js';
+import { BACKEND_PROGRAM_NAME, MAP_KEYS, MAP_NAMES, type MapFds, PROGRAM_NAME } from './maps.js';
 
 /** Path of a committed object under bpf/ (dist/src/dataplane/xdp -> repository root). */
 export function bpfObjectPath(file: string): string {
@@ -14,7 +14,10 @@ export const CEILING_OBJECT = 'ceiling.bpf.o';
 
 export interface LoadedLbdsr {
   obj: BpfObject;
+  /** The FRONTEND port's program. */
   progFd: number;
+  /** The BACKEND port's program. */
+  backendProgFd: number;
   /** Map fds owned by `obj` (valid until obj.close()). */
   fds: MapFds;
   /** The program's .bss (the test clock); not pinned. */
@@ -40,7 +43,13 @@ export function loadLbdsr(opts: LoadOptions): LoadedLbdsr {
     obj.load();
     const fds = {} as MapFds;
     for (const k of MAP_KEYS) fds[k] = obj.mapFd(MAP_NAMES[k]);
-    return { obj, progFd: obj.programFd(PROGRAM_NAME), fds, bssFd: obj.mapFd('.bss') };
+    return {
+      obj,
+      progFd: obj.programFd(PROGRAM_NAME),
+      backendProgFd: obj.programFd(BACKEND_PROGRAM_NAME),
+      fds,
+      bssFd: obj.mapFd('.bss'),
+    };
   } catch (e) {
     obj.close();
     throw e;

@@ -53,7 +53,15 @@ import {
 } from '../../kernel/libbpf.js';
 import { ControlState } from '../../pipeline/control.js';
 import type { DataPlane } from '../types.js';
-import { MAP_KEYS, MAP_NAMES, type MapFds, type MapKey, PROGRAM_NAME, XdpMaps } from './maps.js';
+import {
+  BACKEND_PROGRAM_NAME,
+  MAP_KEYS,
+  MAP_NAMES,
+  type MapFds,
+  type MapKey,
+  PROGRAM_NAME,
+  XdpMaps,
+} from './maps.js';
 import { XdpMirror } from './mirror.js';
 import { bpfObjectPath, loadLbdsr } from './object.js';
 import { snapshot } from './stats.js';
@@ -61,7 +69,8 @@ import { snapshot } from './stats.js';
 export type XdpKind = 'XDP_DRV' | 'XDP_SKB';
 type PortRole = 'frontend' | 'backend';
 
-const PIN_PROG = 'prog';
+const pinProg = (role: PortRole) => `prog_${role}`;
+const ROLES: readonly PortRole[] = ['frontend', 'backend'];
 const pinMap = (k: MapKey) => `map_${k}`;
 
 /** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
@@ -77,7 +86,8 @@ const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> =
 };
 
 interface Loaded {
-  progFd: number;
+  /** Program fds by the port they run on (-1: not known yet). */
+  progs: Record<PortRole, number>;
   fds: MapFds;
   maps: XdpMaps;
   mirror: XdpMirror;
@@ -160,11 +170,11 @@ export class XdpPlane implements DataPlane {
     } else {
       const ld = loadLbdsr({ capacity });
       try {
-        const progFd = dupFd(ld.progFd);
+        const progs = { frontend: dupFd(ld.progFd), backend: dupFd(ld.backendProgFd) };
         const fds = {} as MapFds;
         for (const k of MAP_KEYS) fds[k] = dupFd(ld.fds[k]);
         const maps = new XdpMaps(fds);
-        l = { progFd, fds, maps, mirror: new XdpMirror(maps), capacity };
+        l = { progs, fds, maps, mirror: new XdpMirror(maps), capacity };
       } finally {
         ld.obj.close();
       }
@@ -178,7 +188,7 @@ export class XdpPlane implements DataPlane {
   private pinAll(dir: string): void {
     const l = this.loaded!;
     const want: [string, number][] = [
-      [PIN_PROG, l.progFd],
+      ...ROLES.map((r) => [pinProg(r), l.progs[r]] as [string, number]),
       ...MAP_KEYS.map((k) => [pinMap(k), l.fds[k]] as [string, number]),
     ];
     for (const [name, fd] of want) {
@@ -190,47 +200,44 @@ export class XdpPlane implements DataPlane {
 
   /** The pinned program and maps when they are all there with the expected layouts. */
   private adoptPinned(dir: string): Loaded | null {
-    const progFd = objGet(`${dir}/${PIN_PROG}`);
-    if (progFd < 0) return null;
+    const progs = {
+      frontend: objGet(`${dir}/${pinProg('frontend')}`),
+      backend: objGet(`${dir}/${pinProg('backend')}`),
+    };
+    if (progs.frontend < 0) {
+      closeFd(progs.backend);
+      return null;
+    }
     const fds: Partial<MapFds> = {};
     for (const k of MAP_KEYS) {
       const fd = objGet(`${dir}/${pinMap(k)}`);
       if (fd >= 0) fds[k] = fd;
     }
-    return this.adoptFds(progFd, fds);
+    return this.adoptFds(progs, fds);
   }
 
-  /** The lbdsr program attached to one of the ports and the maps it uses. */
+  /** The lbdsr programs running on the ports and the maps the frontend one uses. */
   private adoptAttached(ports: ResolvedPorts): Loaded | null {
-    for (const p of [ports.frontend, ports.backend]) {
-      if (!p) continue;
-      let id = 0;
-      try {
-        id = xdpQueryId(p.ifindex, 0);
-      } catch {
-        continue;
-      }
-      if (id === 0) continue;
-      const progFd = progFdById(id);
-      const info = progInfo(progFd);
-      if (info.name !== PROGRAM_NAME) {
-        closeFd(progFd);
-        continue;
-      }
-      const byName = new Map<string, MapKey>(MAP_KEYS.map((k) => [MAP_NAMES[k], k]));
-      const fds: Partial<MapFds> = {};
-      for (const mid of info.mapIds) {
-        const fd = mapFdById(mid);
-        const k = byName.get(mapInfo(fd).name);
-        if (k && fds[k] === undefined) fds[k] = fd;
-        else closeFd(fd);
-      }
-      return this.adoptFds(progFd, fds);
+    const progs = {
+      frontend: attachedProgram(ports.frontend, PROGRAM_NAME),
+      backend: attachedProgram(ports.backend, BACKEND_PROGRAM_NAME),
+    };
+    if (progs.frontend < 0) {
+      closeFd(progs.backend);
+      return null;
     }
-    return null;
+    const byName = new Map<string, MapKey>(MAP_KEYS.map((k) => [MAP_NAMES[k], k]));
+    const fds: Partial<MapFds> = {};
+    for (const mid of progInfo(progs.frontend).mapIds) {
+      const fd = mapFdById(mid);
+      const k = byName.get(mapInfo(fd).name);
+      if (k && fds[k] === undefined) fds[k] = fd;
+      else closeFd(fd);
+    }
+    return this.adoptFds(progs, fds);
   }
 
-  private adoptFds(progFd: number, fds: Partial<MapFds>): Loaded | null {
+  private adoptFds(progs: Record<PortRole, number>, fds: Partial<MapFds>): Loaded | null {
     const ok = MAP_KEYS.every((k) => {
       const fd = fds[k];
       if (fd === undefined) return false;
@@ -244,7 +251,7 @@ export class XdpPlane implements DataPlane {
     });
     if (!ok) {
       // A partial or incompatible set (an upgrade changed a layout): start afresh.
-      closeFd(progFd);
+      for (const r of ROLES) closeFd(progs[r]);
       for (const k of MAP_KEYS) if (fds[k] !== undefined) closeFd(fds[k]!);
       return null;
     }
@@ -252,7 +259,7 @@ export class XdpPlane implements DataPlane {
     const maps = new XdpMaps(all);
     const mirror = new XdpMirror(maps);
     mirror.adopt();
-    return { progFd, fds: all, maps, mirror, capacity: mapInfo(all.sessions).maxEntries };
+    return { progs, fds: all, maps, mirror, capacity: mapInfo(all.sessions).maxEntries };
   }
 
   /**
@@ -262,26 +269,28 @@ export class XdpPlane implements DataPlane {
   private upgradeProgram(l: Loaded): void {
     const ld = loadLbdsr({ capacity: l.capacity, reuse: l.fds });
     try {
-      if (progTag(ld.progFd) === progTag(l.progFd)) return;
-      this.replaceProgram(l, dupFd(ld.progFd));
+      const fresh = { frontend: ld.progFd, backend: ld.backendProgFd };
+      for (const r of ROLES) {
+        if (l.progs[r] < 0) l.progs[r] = dupFd(fresh[r]);
+        else if (progTag(fresh[r]) !== progTag(l.progs[r])) this.replaceProgram(l, r, dupFd(fresh[r]));
+      }
     } finally {
       ld.obj.close();
     }
   }
 
-  /** Swaps the program on every interface it runs on (atomic per interface) and re-pins it. */
-  private replaceProgram(l: Loaded, newProgFd: number): void {
-    const oldId = progId(l.progFd);
-    const mode = modeFlag(this.kind);
-    for (const ifindex of Object.values(this.attached)) {
-      if (ifindex !== undefined && xdpQueryId(ifindex, 0) === oldId) xdpAttach(ifindex, newProgFd, mode);
-    }
-    closeFd(l.progFd);
-    l.progFd = newProgFd;
+  /** Swaps the program of a port (atomic on the interface) and re-pins it. */
+  private replaceProgram(l: Loaded, role: PortRole, newProgFd: number): void {
+    const oldId = progId(l.progs[role]);
+    const ifindex = this.attached[role];
+    if (ifindex !== undefined && xdpQueryId(ifindex, 0) === oldId)
+      xdpAttach(ifindex, newProgFd, modeFlag(this.kind));
+    closeFd(l.progs[role]);
+    l.progs[role] = newProgFd;
     const dir = this.dir;
     if (existsSync(dir)) {
-      unpin(`${dir}/${PIN_PROG}`);
-      objPin(newProgFd, `${dir}/${PIN_PROG}`);
+      unpin(`${dir}/${pinProg(role)}`);
+      objPin(newProgFd, `${dir}/${pinProg(role)}`);
     }
   }
 
@@ -301,7 +310,7 @@ export class XdpPlane implements DataPlane {
         return copied < capacity;
       });
       const sfd = dupFd(newSessions);
-      this.replaceProgram(l, dupFd(ld.progFd));
+      this.replaceProgram(l, 'frontend', dupFd(ld.progFd));
       closeFd(l.fds.sessions);
       l.fds.sessions = sfd;
       l.capacity = capacity;
@@ -326,7 +335,7 @@ export class XdpPlane implements DataPlane {
     const cur = this.attached[role];
     if (cur !== undefined && cur !== port?.ifindex) this.detach(role);
     if (!port) return;
-    const myId = progId(l.progFd);
+    const myId = progId(l.progs[role]);
     if (xdpQueryId(port.ifindex, mode) === myId) {
       this.attached[role] = port.ifindex;
       return;
@@ -342,7 +351,7 @@ export class XdpPlane implements DataPlane {
       );
     }
     try {
-      xdpAttach(port.ifindex, l.progFd, mode);
+      xdpAttach(port.ifindex, l.progs[role], mode);
     } catch (e) {
       throw attachError(e, port, this.kind);
     }
@@ -353,7 +362,8 @@ export class XdpPlane implements DataPlane {
     try {
       const fd = progFdById(id);
       try {
-        return progInfo(fd).name === PROGRAM_NAME;
+        const name = progInfo(fd).name;
+        return name === PROGRAM_NAME || name === BACKEND_PROGRAM_NAME;
       } finally {
         closeFd(fd);
       }
@@ -366,7 +376,7 @@ export class XdpPlane implements DataPlane {
     const ifindex = this.attached[role];
     delete this.attached[role];
     if (ifindex === undefined || !this.loaded) return;
-    const myId = progId(this.loaded.progFd);
+    const myId = progId(this.loaded.progs[role]);
     for (const mode of [XDP_FLAGS_SKB_MODE, XDP_FLAGS_DRV_MODE]) {
       try {
         if (xdpQueryId(ifindex, mode) === myId) xdpDetach(ifindex, mode);
@@ -443,11 +453,27 @@ export class XdpPlane implements DataPlane {
     }
     const l = this.loaded;
     if (l) {
-      closeFd(l.progFd);
+      for (const r of ROLES) closeFd(l.progs[r]);
       l.maps.close();
     }
     this.loaded = null;
   }
+}
+
+/** An fd of the program named `name` running on the port, -1 when there is none. */
+function attachedProgram(port: ResolvedPort | undefined, name: string): number {
+  if (!port) return -1;
+  let id = 0;
+  try {
+    id = xdpQueryId(port.ifindex, 0);
+  } catch {
+    return -1;
+  }
+  if (id === 0) return -1;
+  const fd = progFdById(id);
+  if (progInfo(fd).name === name) return fd;
+  closeFd(fd);
+  return -1;
 }
 
 function timeoutOf(t: { tcp: bigint; udp: bigint; icmp: bigint }, proto: number): bigint {
