@@ -1,6 +1,8 @@
 // The topology on its own (no balancer): the backends are set up the way the seed says, answer the VIP
 // when a frame reaches them, never answer ARP for it, and everything is removed afterwards.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../scripts/lib/exec.js';
 import { buildTopology, neighbourMac, type Topology, teardown } from '../../scripts/lib/topology.js';
@@ -89,6 +91,39 @@ describe('e2e topology (no balancer)', { skip }, () => {
       await run('ip', ['-n', c.ns, 'neigh', 'del', topo.vip, 'dev', 'eth0']);
     }
   });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a process killed with ${signal} while its topology is up removes it`, {
+      timeout: 60_000,
+    }, async () => {
+      const mod = new URL('../../scripts/lib/topology.js', import.meta.url).href;
+      const script = `const m = await import(${JSON.stringify(mod)}); const t = await m.buildTopology(); console.log(t.prefix); setInterval(() => {}, 1000);`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        const prefix = await new Promise<string>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error('child did not build its topology in 30 s')), 30_000);
+          createInterface({ input: child.stdout! }).once('line', (l) => {
+            clearTimeout(t);
+            resolve(l.trim());
+          });
+        });
+        assert.match(prefix, /^lbdsr-/);
+        assert.ok(
+          (await run('ip', ['netns', 'list'])).stdout.includes(prefix),
+          'namespaces exist while it runs',
+        );
+        child.kill(signal);
+        assert.equal(await exited, signal === 'SIGINT' ? 130 : 143);
+        const list = await run('ip', ['netns', 'list']);
+        assert.ok(!list.stdout.includes(prefix), list.stdout);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+  }
 
   it('teardown removes every namespace of the run', async () => {
     const t2 = await buildTopology();
