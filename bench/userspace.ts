@@ -258,11 +258,17 @@ async function search(name: string, t: Topo, gen: Gen, plane?: UserspacePlane): 
       if (rate < 10_000) break;
     }
   }
-  const confirm: Trial[] = [];
-  const at = lo > 0 ? lo : 10_000;
-  for (let i = 0; i < 5; i++) {
-    confirm.push(await trial(t, gen, at, plane));
-    trials++;
+  // Confirm: the median of three runs must keep the loss below the bar, else 10% less, a few times.
+  let confirm: Trial[] = [];
+  let at = lo > 0 ? lo : 10_000;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    confirm = [];
+    for (let i = 0; i < 3; i++) {
+      confirm.push(await trial(t, gen, at, plane));
+      trials++;
+    }
+    if (median(confirm.map((c) => c.loss)) < MAX_LOSS || at <= 10_000) break;
+    at = Math.floor(at * 0.9);
   }
   const r: Result = {
     name,
@@ -305,6 +311,9 @@ function loadNft(t: Topo): void {
 function threadedNapi(t: Topo, cpu: number): boolean {
   try {
     nsExec(t.lb, 'ethtool', '-K', t.fe, 'gro', 'on');
+    // veth only queues to its NAPI frames it may GRO: with TSO on the sending side, generator frames
+    // (not from a UDP socket) would still take the sender's backlog.
+    nsExec(t.cl, 'ethtool', '-K', t.clIf, 'tso', 'off');
     nsExec(t.lb, 'sh', '-c', `echo 1 > /sys/class/net/${t.fe}/threaded`);
     const pids = execFileSync('pgrep', [`^napi/${t.fe}-`], { encoding: 'utf8' })
       .trim()

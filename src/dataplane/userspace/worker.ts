@@ -321,7 +321,10 @@ function queueBackend(len: number): void {
 
 /** Sends `n` bytes (vnet header + frame) at `src` out of the frontend port (ARP replies: rare). */
 function sendFrontend(src: number, n: number): void {
-  if (!fe.sock) return txFailed(0);
+  if (!fe.sock) {
+    txFailed(0);
+    return;
+  }
   u8.copyWithin(sendOff, src, src + n);
   if (libc.sendNow(fe.sock.fd, sendBuf, n) < 0) txFailed(0);
 }
