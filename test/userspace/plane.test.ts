@@ -17,7 +17,7 @@ import {
   padTo,
   udp,
 } from '../../src/packet/build.js';
-import { ip, makeTopo, skipUnlessRoot, sleep, type Topo } from './topo.js';
+import { ip, makeTopo, nsExec, skipUnlessRoot, sleep, type Topo } from './topo.js';
 
 const skip = skipUnlessRoot('the USERSPACE plane test');
 
@@ -296,5 +296,37 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     await sleep(200);
     const after = await plane.stats();
     assert.equal(after.rx.packets, before.rx.packets);
+  });
+});
+
+describe('USERSPACE plane lifecycle', { skip, timeout: 60_000 }, () => {
+  it('waits for interfaces that do not exist yet, and close() leaves no packet socket behind', async () => {
+    const t = makeTopo('uu');
+    const plane = new UserspacePlane('uu', { netns: t.lb, log: () => {} });
+    try {
+      const c = config(t);
+      c.ports = [
+        { name: 'fp', type: 'FRONTEND', peer: 'later0' },
+        { name: 'bp', type: 'BACKEND', peer: t.be },
+      ];
+      await plane.apply(c, {});
+      let h = await plane.health();
+      assert.equal(h?.frontend.attached, false);
+      assert.equal(h?.backend.attached, true);
+      ip('-n', t.lb, 'link', 'add', 'later0', 'type', 'veth', 'peer', 'name', 'later1');
+      ip('-n', t.lb, 'link', 'set', 'later1', 'up');
+      ip('-n', t.lb, 'link', 'set', 'later0', 'up');
+      assert.equal(await waitFor(async () => (await plane.health())?.frontend.attached === true), true);
+      h = await plane.health();
+      assert.equal(h?.frontend.opens, 1);
+      const sockets = () => nsExec(t.lb, 'cat', '/proc/net/packet').trim().split('\n').length - 1;
+      assert.equal(sockets(), 2, 'a frontend and a backend socket');
+      await plane.close();
+      assert.equal(sockets(), 0, 'every packet socket closed');
+      await assert.rejects(plane.apply(c, {}), /closed/);
+    } finally {
+      await plane.close();
+      t.destroy();
+    }
   });
 });
