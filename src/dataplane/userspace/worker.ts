@@ -61,7 +61,7 @@ const POLL_MS = 20;
 const CHECK_MS = 1000;
 /** After a frame, empty-ring waits are naps of NAP_MS for BUSY_MS before blocking in poll() again. */
 const BUSY_MS = 50;
-const NAP_MS = 0.1;
+const NAP_MS = 0.25;
 const napCell = new Int32Array(new SharedArrayBuffer(4));
 
 const R = init.rings;
@@ -495,13 +495,19 @@ function loop(): void {
   let prev = performance.now();
   while (running) {
     const now = performance.now();
-    if (now - prev > maxStallMs && now - lastFrame < BUSY_MS) maxStallMs = now - prev;
+    if (now - prev > maxStallMs && prev - lastFrame < BUSY_MS) maxStallMs = now - prev;
     prev = now;
     drainRequests();
     if (!running) break;
     if (now - lastCheck >= CHECK_MS) {
       lastCheck = now;
-      checkPorts();
+      try {
+        checkPorts();
+      } catch (e) {
+        // Never let the interface watch stop the plane; it is tried again at the next check.
+        errors++;
+        if (errors < 10) log('error', `checking interfaces: ${(e as Error).stack ?? e}`);
+      }
     }
     let n = 0;
     if (fe.sock && balancer) {
@@ -522,7 +528,11 @@ function loop(): void {
       const r = libc.poll(pollfd, fe.sock ? 1 : 0, POLL_MS);
       if (r > 0 && (pollDv.getInt16(6, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) !== 0) {
         // The device went down or away: clear the socket error and look at the interfaces soon.
-        fe.sock?.takeError();
+        try {
+          fe.sock?.takeError();
+        } catch {
+          // The socket is being replaced at the next check anyway.
+        }
         if (now - lastCheck > 100) lastCheck = 0;
       }
     }
