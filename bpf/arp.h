@@ -24,6 +24,8 @@ static __always_inline __u32 arp_reply(const struct cursor *c, __u32 len)
 	    arp[ARP_HLEN] != 6 || arp[ARP_PLEN] != 4 || rd16(arp + ARP_OP) != lbdsr_htons(1))
 		return LBDSR_DROP_ARP;
 	vip = rd32(arp + ARP_TPA);
+	/* The hash keyed by VIP (ARP is rare; it also keeps lbdsr_services among the maps the program
+	 * uses, where a restarted daemon finds it). */
 	svc = bpf_map_lookup_elem(&lbdsr_services, &vip);
 	if (!svc)
 		return LBDSR_DROP_ARP;

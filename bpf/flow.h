@@ -81,7 +81,7 @@ static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, struc
 		return LBDSR_DROP_IP_MALFORMED;
 
 	vip = rd32(ip + IP_DADDR);
-	f->svc = bpf_map_lookup_elem(&lbdsr_services, &vip);
+	f->svc = service_of(vip);
 	if (!f->svc)
 		return LBDSR_DROP_NOT_VIP;
 	if (!mac_eq(eth + ETH_DST, f->svc->mac))

@@ -76,7 +76,9 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 		b = backend_live(s->slot, s->backend_id);
 		if (fresh && b) {
 			if (!read_only) {
-				s->last_seen_ns = now;
+				/* The coarse clock moves once a tick: most hits need no store. */
+				if (s->last_seen_ns != now)
+					s->last_seen_ns = now;
 				count(cnt, LBDSR_CNT_SESSION_HIT);
 			}
 			out->backend = b;

@@ -5,6 +5,7 @@ import {
   CNT_MAX,
   MAGLEV_SIZE,
   MAX_BACKENDS,
+  MAX_SERVICES,
   SIZEOF_BACKEND,
   SIZEOF_BACKEND_STATS,
   SIZEOF_CONFIG,
@@ -24,6 +25,7 @@ import {
 
 /** Map names in the object (bpf/maps.h) and, without the prefix, the names of their pins. */
 export const MAP_NAMES = {
+  vips: 'lbdsr_vips',
   services: 'lbdsr_services',
   maglev: 'lbdsr_maglev',
   backends: 'lbdsr_backends',
@@ -36,6 +38,9 @@ export const MAP_NAMES = {
 export type MapKey = keyof typeof MAP_NAMES;
 export const MAP_KEYS = Object.keys(MAP_NAMES) as MapKey[];
 export type MapFds = Record<MapKey, number>;
+
+/** struct lbdsr_vip_table (bpf/maps.h): vip[MAX_SERVICES] then svc[MAX_SERVICES]. */
+export const SIZEOF_VIP_TABLE = MAX_SERVICES * 4 + MAX_SERVICES * SIZEOF_SERVICE;
 
 export const PROGRAM_NAME = 'lbdsr_xdp';
 /** The BACKEND port's program (counts and drops every frame). */
@@ -167,6 +172,22 @@ export class XdpMaps {
     v[7] = s.index;
     new DataView(v.buffer).setUint32(8, s.backends, LE);
     mapUpdate(this.fds.services, key, v);
+  }
+
+  /** Writes the table the program reads per frame: each service at its index, VIP 0 = empty. */
+  writeVipTable(services: Iterable<KernelService>): void {
+    const v = new Uint8Array(SIZEOF_VIP_TABLE);
+    const dv = new DataView(v.buffer);
+    for (const s of services) {
+      if (s.index >= MAX_SERVICES) continue;
+      dv.setUint32(s.index * 4, s.vip, false);
+      const o = MAX_SERVICES * 4 + s.index * SIZEOF_SERVICE;
+      v.set(s.mac, o);
+      v[o + 6] = s.algorithm;
+      v[o + 7] = s.index;
+      dv.setUint32(o + 8, s.backends, LE);
+    }
+    mapUpdate(this.fds.vips, this.key32(0), v);
   }
 
   deleteService(vip: number): void {

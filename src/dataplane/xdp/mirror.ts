@@ -43,6 +43,8 @@ export class XdpMirror {
   private readonly tables = new Map<number, Uint32Array>();
   private readonly services = new Map<number, KernelService>();
   private lastConfig = '';
+  /** The VIP table is written at the first sync whatever was adopted (it is derived). */
+  private vipTableWritten = false;
   private lastDevmap = -1;
 
   constructor(private readonly maps: XdpMaps) {}
@@ -111,6 +113,7 @@ export class XdpMirror {
 
     // 2. Services: tables (translated to kernel slots) first, then the entry.
     const translated = new Uint32Array(MAGLEV_SIZE);
+    const changed: KernelService[] = [];
     for (const svc of control.services.values()) {
       for (let i = 0; i < MAGLEV_SIZE; i++) {
         const cs = svc.table[i]!;
@@ -129,18 +132,18 @@ export class XdpMirror {
         backends: svc.backends,
       };
       const old = this.services.get(svc.vip);
-      if (!old || !serviceEq(old, entry)) {
-        this.maps.writeService(entry);
-        this.services.set(svc.vip, entry);
-        w.services++;
-      }
+      if (!old || !serviceEq(old, entry)) changed.push(entry);
     }
-    for (const vip of [...this.services.keys()]) {
-      if (!control.services.has(vip)) {
-        this.maps.deleteService(vip);
-        this.services.delete(vip);
-        w.services++;
-      }
+    const removedVips = [...this.services.keys()].filter((vip) => !control.services.has(vip));
+    if (changed.length > 0 || removedVips.length > 0 || !this.vipTableWritten) {
+      // The program's table first (one write), then the per-VIP entries.
+      for (const vip of removedVips) this.services.delete(vip);
+      for (const e of changed) this.services.set(e.vip, e);
+      this.maps.writeVipTable(this.services.values());
+      this.vipTableWritten = true;
+      for (const e of changed) this.maps.writeService(e);
+      for (const vip of removedVips) this.maps.deleteService(vip);
+      w.services += changed.length + removedVips.length;
     }
 
     // 3. Backends that left the pool (and whose slot was not taken again): dead, their sessions

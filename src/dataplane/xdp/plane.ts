@@ -60,6 +60,7 @@ import {
   type MapFds,
   type MapKey,
   PROGRAM_NAME,
+  SIZEOF_VIP_TABLE,
   XdpMaps,
 } from './maps.js';
 import { XdpMirror } from './mirror.js';
@@ -75,6 +76,7 @@ const pinMap = (k: MapKey) => `map_${k}`;
 
 /** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
 const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> = {
+  vips: { key: 4, value: SIZEOF_VIP_TABLE, max: 1 },
   services: { key: 4, value: SIZEOF_SERVICE, max: MAX_SERVICES },
   maglev: { key: 4, value: 4, max: MAX_SERVICES * MAGLEV_SIZE },
   backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
