@@ -444,6 +444,9 @@ export class XdpPlane implements DataPlane {
   async close(opts: { keep?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A plane that never applied anything owns nothing (the daemon also creates planes only to
+    // probe that a kind can be created): it must not touch what another daemon left.
+    if (!this.loaded) return;
     if (!opts.keep) {
       this.detach('frontend');
       this.detach('backend');
