@@ -55,6 +55,7 @@ import { ControlState } from '../../pipeline/control.js';
 import type { DataPlane } from '../types.js';
 import {
   BACKEND_PROGRAM_NAME,
+  type KernelSession,
   MAP_KEYS,
   MAP_NAMES,
   type MapFds,
@@ -416,25 +417,53 @@ export class XdpPlane implements DataPlane {
     if (!l || limit <= 0) return [];
     const now = process.hrtime.bigint();
     const t = this.timeoutsNs();
-    const found: { e: SessionEntry; idle: bigint }[] = [];
+    // The `limit` least idle of up to millions of entries: a bounded max-heap on idle time, so only
+    // the kept entries become objects.
+    const heap: { idle: bigint; s: KernelSession }[] = [];
+    const less = (i: number, j: number) => heap[i]!.idle > heap[j]!.idle;
+    const swap = (i: number, j: number) => {
+      const x = heap[i]!;
+      heap[i] = heap[j]!;
+      heap[j] = x;
+    };
+    const down = (i: number) => {
+      for (;;) {
+        const a = 2 * i + 1;
+        const b = a + 1;
+        let m = i;
+        if (a < heap.length && less(a, m)) m = a;
+        if (b < heap.length && less(b, m)) m = b;
+        if (m === i) return;
+        swap(i, m);
+        i = m;
+      }
+    };
     l.maps.forEachSession((s) => {
       const idle = now - s.lastSeenNs;
       if (idle > timeoutOf(t, s.proto)) return;
-      found.push({
-        idle,
-        e: {
-          src: formatIpv4(s.src),
-          dst: formatIpv4(s.dst),
-          sport: s.sport,
-          dport: s.dport,
-          proto: s.proto === PROTO_TCP ? 'TCP' : s.proto === PROTO_UDP ? 'UDP' : 'ICMP',
-          backend: s.backendId,
-          idleMs: idle < 0n ? 0 : Number(idle / 1_000_000n),
-        },
-      });
+      if (heap.length < limit) {
+        heap.push({ idle, s: { ...s } });
+        for (let i = heap.length - 1; i > 0; ) {
+          const p = (i - 1) >> 1;
+          if (!less(i, p)) break;
+          swap(i, p);
+          i = p;
+        }
+      } else if (idle < heap[0]!.idle) {
+        heap[0] = { idle, s: { ...s } };
+        down(0);
+      }
     });
-    found.sort((a, b) => (a.idle < b.idle ? -1 : a.idle > b.idle ? 1 : 0));
-    return found.slice(0, limit).map((f) => f.e);
+    heap.sort((a, b) => (a.idle < b.idle ? -1 : a.idle > b.idle ? 1 : 0));
+    return heap.map(({ idle, s }) => ({
+      src: formatIpv4(s.src),
+      dst: formatIpv4(s.dst),
+      sport: s.sport,
+      dport: s.dport,
+      proto: s.proto === PROTO_TCP ? 'TCP' : s.proto === PROTO_UDP ? 'UDP' : 'ICMP',
+      backend: s.backendId,
+      idleMs: idle < 0n ? 0 : Number(idle / 1_000_000n),
+    }));
   }
 
   /**
