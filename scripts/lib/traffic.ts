@@ -149,6 +149,8 @@ export function clientStreaming(
       else reject(new Error(`${kind} client in ${nsName} failed (exit ${code}): ${stderr.trim()}`));
     });
   });
+  // A caller that kills the client after a failed assertion does not await `done`: not an unhandled rejection.
+  done.catch(() => {});
   return { done, kill: () => p.kill('SIGKILL') };
 }
 

@@ -26,6 +26,7 @@ import {
   type Servers,
   startServers,
 } from '../../scripts/lib/traffic.js';
+import type { SessionEntry, StatsSnapshot } from '../../src/core/model.js';
 import { skipReason } from './env.js';
 
 const skip = skipReason();
@@ -82,6 +83,8 @@ for (const type of TYPES) {
     const c2 = () => topo!.clients[1]!.ns;
     const http = (ns: string, count: number, extra: Record<string, number | string> = {}) =>
       client(ns, 'http', { count, concurrency: 6, 'timeout-ms': 3000, 'deadline-ms': 60_000, ...extra });
+    const statsJson = async () =>
+      JSON.parse(await d!.mustCtl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
     const withLog = async (fn: () => Promise<void>) => {
       try {
         await fn();
@@ -209,10 +212,12 @@ for (const type of TYPES) {
         const lb = topo!.lbNs;
         const fe0 = await ifStats(lb, topo!.frontendIf);
         const be0 = await ifStats(lb, topo!.backendIf);
+        const st0 = await statsJson();
         const [a, b] = await Promise.all([http(c1(), 100), http(c2(), 100)]);
         noFailures(a, b);
         const fe1 = await ifStats(lb, topo!.frontendIf);
         const be1 = await ifStats(lb, topo!.backendIf);
+        const st1 = await statsJson();
         const rx = fe1.rx - fe0.rx;
         const tx = fe1.tx - fe0.tx;
         const beTx = be1.tx - be0.tx;
@@ -221,11 +226,37 @@ for (const type of TYPES) {
         assert.ok(rx >= 500, msg);
         assert.ok(tx <= Math.max(10, rx * 0.02), msg);
         assert.ok(beTx >= rx * 0.9, `balanced frames leave through the backend port: ${msg}`);
-        const stats = await d!.ctl('lbdsr', 'lb1', 'stats', 'show');
-        assert.equal(stats.code, 0, stats.stderr);
-        assert.ok(stats.stdout.trim().length > 0);
+        // The daemon's counters (stats show -json) agree with the interfaces'.
+        const stTx = st1.tx.backend - st0.tx.backend;
+        assert.ok(Math.abs(stTx - beTx) <= Math.max(5, beTx * 0.02), `stats tx.backend ${stTx} vs ${msg}`);
+        for (const id of [1, 2, 3]) {
+          const p0 = st0.backends.find((x) => x.id === id)?.packets ?? 0;
+          const p1 = st1.backends.find((x) => x.id === id)?.packets ?? 0;
+          assert.ok(p1 - p0 > 0, `backend ${id} counted packets: ${JSON.stringify(st1.backends)}`);
+        }
+        const human = await d!.ctl('lbdsr', 'lb1', 'stats', 'show');
+        assert.equal(human.code, 0, human.stderr);
+        assert.ok(human.stdout.trim().length > 0);
         const sessions = await d!.ctl('lbdsr', 'lb1', 'sessions', 'show');
         assert.equal(sessions.code, 0, sessions.stderr);
+        // The session table (the CLI shows up to 100) lists the clients' flows to the VIP.
+        const sj = JSON.parse(await d!.mustCtl('lbdsr', 'lb1', 'sessions', 'show', '-json')) as {
+          entries?: SessionEntry[];
+        };
+        const entries = sj.entries ?? [];
+        assert.ok(entries.length >= 50, `${entries.length} sessions listed after 200 connections`);
+        const clientIps = topo!.clients.map((c) => c.ip);
+        for (const e of entries) {
+          assert.ok(
+            clientIps.includes(e.src) && e.dst === topo!.vip,
+            `unexpected session ${JSON.stringify(e)}`,
+          );
+          assert.ok([1, 2, 3].includes(e.backend), `session on backend ${e.backend}`);
+        }
+        assert.ok(
+          entries.some((e) => e.proto === 'TCP' && e.dport === 80),
+          'TCP sessions to port 80 listed',
+        );
       }),
     );
 
