@@ -389,10 +389,12 @@ function lbdsrForwarder(lab: Lab, fill: number): { progFd: number; close: () => 
 
 const VETH_ROUNDS = 5;
 
+/** The same forwarding by nftables: match, hash the flow onto a backend MAC (a 3-backend map, all the
+ * frontend MAC for the identity rewrite), rewrite, forward. */
 const NFT_RULES = `table netdev lbbench {
   chain ingress {
     type filter hook ingress device "fe" priority 0; policy accept;
-    ether daddr ${FE_MAC} ip daddr ${VIP} ether saddr set ${CLIENT_MAC} ether daddr set ${FE_MAC} fwd to "be"
+    ether daddr ${FE_MAC} ip daddr ${VIP} ether saddr set ${CLIENT_MAC} ether daddr set jhash ip saddr . ip daddr . tcp sport . tcp dport mod 3 map { 0 : ${FE_MAC}, 1 : ${FE_MAC}, 2 : ${FE_MAC} } fwd to "be"
   }
 }
 `;
