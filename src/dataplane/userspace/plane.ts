@@ -1,6 +1,7 @@
 // The USERSPACE data plane: the TypeScript pipeline on AF_PACKET rings, in a worker thread per instance
 // so that the daemon's event loop stays free while frames flow. See docs/dataplanes.md (USERSPACE).
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { DROP_REASON_NAMES } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { InstanceConfig, ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
 import type { DataPlane } from '../types.js';
@@ -37,7 +38,7 @@ const EMPTY_STATS = (): StatsSnapshot => ({
   rx: { packets: 0, bytes: 0 },
   tx: { frontend: 0, backend: 0 },
   arpReplies: 0,
-  drops: {},
+  drops: Object.fromEntries(DROP_REASON_NAMES.slice(1).map((n) => [n, 0])),
   sessions: { hit: 0, miss: 0, expired: 0, stale: 0, evicted: 0, active: 0 },
   backends: [],
 });
