@@ -60,7 +60,8 @@ static __always_inline __u32 flow_icmp_inner(const struct cursor *c, __u32 off, 
 }
 
 /* Returns 0 with `f` filled, or the drop reason. */
-static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, struct flow *f)
+static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, const struct lbdsr_vip_table *vips,
+					 struct flow *f)
 {
 	__u32 ihl, hlen, tot, l4len, vip;
 	__u8 *eth, *ip, *l4;
@@ -81,7 +82,7 @@ static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, struc
 		return LBDSR_DROP_IP_MALFORMED;
 
 	vip = rd32(ip + IP_DADDR);
-	f->svc = service_of(vip);
+	f->svc = service_of(vips, vip);
 	if (!f->svc)
 		return LBDSR_DROP_NOT_VIP;
 	if (!mac_eq(eth + ETH_DST, f->svc->mac))

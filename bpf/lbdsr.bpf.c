@@ -13,14 +13,9 @@
 #include "parse.h"
 #include "session.h"
 
-/*
- * When non-zero, used instead of bpf_ktime_get_ns(): the equality tests run frames at chosen
- * instants through BPF_PROG_TEST_RUN. Never written in production.
- */
-volatile __u64 lbdsr_clock_ns = 0;
-
 static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr_config *cfg,
-					  struct lbdsr_counters *cnt, __u32 *action)
+					  const struct lbdsr_vip_table *vips, struct lbdsr_counters *cnt,
+					  __u32 *action)
 {
 	struct cursor c = { .data = (__u8 *)(long)ctx->data, .end = (__u8 *)(long)ctx->data_end };
 	__u32 len = c.end - c.data;
@@ -48,7 +43,7 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	if (type != lbdsr_htons(ETH_P_IPV4_))
 		return LBDSR_DROP_ETHERTYPE;
 
-	reason = flow_parse(&c, len, &f);
+	reason = flow_parse(&c, len, vips, &f);
 	if (reason)
 		return reason;
 	if (!cfg->ready)
@@ -56,7 +51,7 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 
 	/* Idle timeouts are seconds: the coarse clock (a tick's resolution) is plenty and costs a
 	 * fraction of bpf_ktime_get_ns() (~25 ns less per frame in a VM). */
-	now = lbdsr_clock_ns;
+	now = vips->test_clock_ns;
 	if (likely(!now))
 		now = bpf_ktime_get_coarse_ns();
 	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, now, cnt, &ch);
@@ -80,17 +75,19 @@ SEC("xdp")
 int lbdsr_xdp(struct xdp_md *ctx)
 {
 	__u32 zero = 0, action = XDP_DROP, reason;
+	const struct lbdsr_vip_table *vips;
 	struct lbdsr_counters *cnt;
 	struct lbdsr_config *cfg;
 
 	cnt = counters_get();
 	cfg = bpf_map_lookup_elem(&lbdsr_config, &zero);
-	if (!cnt || !cfg)
+	vips = vip_table();
+	if (!cnt || !cfg || !vips)
 		return XDP_ABORTED;
 	cnt->v[LBDSR_CNT_RX_PACKETS]++;
 	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
 
-	reason = lbdsr_decide(ctx, cfg, cnt, &action);
+	reason = lbdsr_decide(ctx, cfg, vips, cnt, &action);
 	if (reason) {
 		count(cnt, reason);
 		return XDP_DROP;

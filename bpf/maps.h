@@ -23,6 +23,10 @@ struct lbdsr_counters {
  * lookup. Slot i holds the service whose index is i; vip[i] == 0 means empty (0/8 is never a VIP).
  */
 struct lbdsr_vip_table {
+	/* When non-zero, used instead of the kernel's clock: the equality tests run frames at chosen
+	 * instants through BPF_PROG_TEST_RUN. Always 0 in production. Here because this cache line
+	 * is read for every frame anyway. */
+	__u64 test_clock_ns;
 	__u32 vip[LBDSR_MAX_SERVICES];
 	struct lbdsr_service svc[LBDSR_MAX_SERVICES];
 };
@@ -97,13 +101,17 @@ struct {
 	__type(value, __u32);
 } lbdsr_devmap SEC(".maps");
 
-/* The service of a VIP (network byte order), or NULL. */
-static __always_inline const struct lbdsr_service *service_of(__u32 vip)
+static __always_inline const struct lbdsr_vip_table *vip_table(void)
 {
 	__u32 zero = 0;
-	const struct lbdsr_vip_table *t = bpf_map_lookup_elem(&lbdsr_vips, &zero);
 
-	if (!t || !vip)
+	return bpf_map_lookup_elem(&lbdsr_vips, &zero);
+}
+
+/* The service of a VIP (network byte order), or NULL. */
+static __always_inline const struct lbdsr_service *service_of(const struct lbdsr_vip_table *t, __u32 vip)
+{
+	if (!vip)
 		return 0;
 #pragma unroll
 	for (int i = 0; i < LBDSR_MAX_SERVICES; i++)

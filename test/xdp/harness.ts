@@ -13,7 +13,7 @@ import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
-import { mapUpdate, TestRunner, XDP_DROP, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import { TestRunner, XDP_DROP, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { ControlState } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
@@ -38,9 +38,6 @@ export class XdpBalancer {
   /** The BACKEND port's program. */
   readonly backendRunner: TestRunner;
   lastBackendId = 0;
-  private readonly zero = new Uint8Array(4);
-  private readonly clock = new Uint8Array(8);
-  private readonly clockView = new DataView(this.clock.buffer);
   private readonly before = new Float64Array(64);
   private readonly after = new Float64Array(64);
 
@@ -64,8 +61,7 @@ export class XdpBalancer {
   }
 
   setClock(nowMs: number): void {
-    this.clockView.setBigUint64(0, BASE_NS + BigInt(Math.round(nowMs * 1e6)), true);
-    mapUpdate(this.loaded.bssFd, this.zero, this.clock);
+    this.maps.writeVipTable(this.mirror.serviceEntries(), BASE_NS + BigInt(Math.round(nowMs * 1e6)));
   }
 
   /** Runs one frame; `frame[0,len)` is overwritten with the program's output when transmitted. */

@@ -39,8 +39,10 @@ export type MapKey = keyof typeof MAP_NAMES;
 export const MAP_KEYS = Object.keys(MAP_NAMES) as MapKey[];
 export type MapFds = Record<MapKey, number>;
 
-/** struct lbdsr_vip_table (bpf/maps.h): vip[MAX_SERVICES] then svc[MAX_SERVICES]. */
-export const SIZEOF_VIP_TABLE = MAX_SERVICES * 4 + MAX_SERVICES * SIZEOF_SERVICE;
+/** struct lbdsr_vip_table (bpf/maps.h): test_clock_ns, vip[MAX_SERVICES], svc[MAX_SERVICES]. */
+const VT_VIPS = 8;
+const VT_SVCS = VT_VIPS + MAX_SERVICES * 4;
+export const SIZEOF_VIP_TABLE = VT_SVCS + MAX_SERVICES * SIZEOF_SERVICE;
 
 export const PROGRAM_NAME = 'lbdsr_xdp';
 /** The BACKEND port's program (counts and drops every frame). */
@@ -174,14 +176,18 @@ export class XdpMaps {
     mapUpdate(this.fds.services, key, v);
   }
 
-  /** Writes the table the program reads per frame: each service at its index, VIP 0 = empty. */
-  writeVipTable(services: Iterable<KernelService>): void {
+  /**
+   * Writes the table the program reads per frame: each service at its index, VIP 0 = empty.
+   * `testClockNs` replaces the kernel's clock when non-zero (tests only).
+   */
+  writeVipTable(services: Iterable<KernelService>, testClockNs = 0n): void {
     const v = new Uint8Array(SIZEOF_VIP_TABLE);
     const dv = new DataView(v.buffer);
+    dv.setBigUint64(0, testClockNs, LE);
     for (const s of services) {
       if (s.index >= MAX_SERVICES) continue;
-      dv.setUint32(s.index * 4, s.vip, false);
-      const o = MAX_SERVICES * 4 + s.index * SIZEOF_SERVICE;
+      dv.setUint32(VT_VIPS + s.index * 4, s.vip, false);
+      const o = VT_SVCS + s.index * SIZEOF_SERVICE;
       v.set(s.mac, o);
       v[o + 6] = s.algorithm;
       v[o + 7] = s.index;

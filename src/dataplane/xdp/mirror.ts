@@ -182,6 +182,11 @@ export class XdpMirror {
     return w;
   }
 
+  /** The services as written (e.g. to rewrite the VIP table with a test clock). */
+  serviceEntries(): KernelService[] {
+    return [...this.services.values()];
+  }
+
   /** Kernel slots and the ids in them. */
   liveSlots(): { slot: number; id: number }[] {
     return [...this.kslotOf].map(([id, slot]) => ({ id, slot }));

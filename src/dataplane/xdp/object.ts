@@ -20,8 +20,6 @@ export interface LoadedLbdsr {
   backendProgFd: number;
   /** Map fds owned by `obj` (valid until obj.close()). */
   fds: MapFds;
-  /** The program's .bss (the test clock); not pinned. */
-  bssFd: number;
 }
 
 export interface LoadOptions {
@@ -48,7 +46,6 @@ export function loadLbdsr(opts: LoadOptions): LoadedLbdsr {
       progFd: obj.programFd(PROGRAM_NAME),
       backendProgFd: obj.programFd(BACKEND_PROGRAM_NAME),
       fds,
-      bssFd: obj.mapFd('.bss'),
     };
   } catch (e) {
     obj.close();
