@@ -269,7 +269,7 @@ async function testRunCosts(): Promise<void> {
     console.log(`  lbdsr session hit               ${f1(empty.hit)}     ${f1(full.hit)}`);
     console.log(`  ceiling (one hash lookup)       ${f1(empty.ceiling)}     ${f1(full.ceiling)}`);
     console.log(
-      `  ratio lbdsr / ceiling           ${f1(empty.hit / empty.ceiling)}x    ${f1(full.hit / full.ceiling)}x   (goal <= 1.3x)`,
+      `  ratio lbdsr / ceiling           ${(empty.hit / empty.ceiling).toFixed(2).padStart(8)}x    ${(full.hit / full.ceiling).toFixed(2).padStart(8)}x   (goal <= 1.3x)`,
     );
     console.log(
       `  lbdsr session miss (new flow)   ${f1(empty.miss)}     ${f1(full.miss)}   (table full: each miss evicts)`,
