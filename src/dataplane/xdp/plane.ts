@@ -132,8 +132,14 @@ export class XdpPlane implements DataPlane {
     this.kind = kind;
   }
 
-  private get dir(): string {
-    return pinDir(this.instance, false);
+  /** The pin directory when it exists (bpffs mounted, a name bpffs can hold, pins made). */
+  private get dir(): string | undefined {
+    try {
+      const dir = pinDir(this.instance, false);
+      return existsSync(dir) ? dir : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async apply(config: InstanceConfig, ports: ResolvedPorts): Promise<void> {
@@ -291,7 +297,7 @@ export class XdpPlane implements DataPlane {
     closeFd(l.progs[role]);
     l.progs[role] = newProgFd;
     const dir = this.dir;
-    if (existsSync(dir)) {
+    if (dir) {
       unpin(`${dir}/${pinProg(role)}`);
       objPin(newProgFd, `${dir}/${pinProg(role)}`);
     }
@@ -318,7 +324,7 @@ export class XdpPlane implements DataPlane {
       l.fds.sessions = sfd;
       l.capacity = capacity;
       const dir = this.dir;
-      if (existsSync(dir)) {
+      if (dir) {
         unpin(`${dir}/${pinMap('sessions')}`);
         objPin(sfd, `${dir}/${pinMap('sessions')}`);
       }
@@ -479,11 +485,8 @@ export class XdpPlane implements DataPlane {
     if (!opts.keep) {
       this.detach('frontend');
       this.detach('backend');
-      try {
-        if (existsSync(this.dir)) unpinAll(this.dir);
-      } catch {
-        // bad instance name: nothing was pinned
-      }
+      const dir = this.dir;
+      if (dir) unpinAll(dir);
     }
     const l = this.loaded;
     if (l) {
