@@ -191,16 +191,31 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     assert.deepEqual(Array.from(r.subarray(28, 32)), [10, 0, 0, 100], 'sender IP = VIP');
   });
 
-  it('drops frames for another IP or another MAC, and counts them', async () => {
+  it('drops frames for another IP, another MAC or with a VLAN tag, and counts them', async () => {
     const before = await plane.stats();
     client.send(udpFrame(42000, { dst: '10.0.0.99', marker: 0x4001 }));
     client.send(udpFrame(42001, { dstMac: '02:99:00:00:00:99', marker: 0x4002 }));
     const got = await collect(backend, 500, (f) => (markerOf(f) & 0xff00) === 0x4000);
     assert.equal(got.length, 0);
+    // An 802.1Q-tagged frame: the kernel moves the tag into the ring header, the plane puts it back,
+    // and the pipeline drops it as VLAN (with the tag counted in the bytes).
+    const tagged = udpFrame(42002, { marker: 0x4003 });
+    client.send(
+      ethernet({
+        dst: FE_MAC,
+        src: CLIENT_MAC,
+        type: ETH_P_IPV4,
+        vlans: [{ tci: 7 }],
+        payload: tagged.subarray(14),
+      }),
+    );
+    assert.equal((await collect(backend, 500, (f) => (markerOf(f) & 0xff00) === 0x4000)).length, 0);
     const after = await plane.stats();
     assert.equal(after.drops.NOT_VIP! - before.drops.NOT_VIP!, 1);
     assert.equal(after.drops.DST_MAC! - before.drops.DST_MAC!, 1);
-    assert.equal(after.rx.packets - before.rx.packets, 2);
+    assert.equal(after.drops.VLAN! - before.drops.VLAN!, 1);
+    assert.equal(after.rx.packets - before.rx.packets, 3);
+    assert.equal(after.rx.bytes - before.rx.bytes, tagged.length * 2 + tagged.length + 4);
   });
 
   it('reports counters and sessions', async () => {
