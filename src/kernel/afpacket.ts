@@ -1,7 +1,8 @@
-// AF_PACKET sockets with TPACKET_V2 memory-mapped rings (packet(7), Documentation/networking/packet_mmap).
-// Rings of several sockets are mapped side by side inside one reserved address range (RingArena), so that
-// a single ArrayBuffer covers them all: a frame moves from an RX ring to a TX ring with copyWithin, and
-// the pipeline runs on the ring memory itself. No copy into JS, no allocation per frame.
+// AF_PACKET sockets with memory-mapped rings (packet(7), Documentation/networking/packet_mmap.rst):
+// TPACKET_V2 frame rings (RX and TX) and TPACKET_V3 block RX rings. Rings of several sockets are mapped
+// side by side inside one reserved address range (RingArena), so that a single ArrayBuffer covers them
+// all: a frame moves from an RX ring to a TX ring with copyWithin, and the pipeline runs on the ring
+// memory itself. No copy into JS heap memory, no allocation per frame.
 import * as libc from './libc.js';
 
 export const AF_PACKET = 17;
