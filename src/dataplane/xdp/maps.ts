@@ -44,6 +44,19 @@ const VT_VIPS = 8;
 const VT_SVCS = VT_VIPS + MAX_SERVICES * 4;
 export const SIZEOF_VIP_TABLE = VT_SVCS + MAX_SERVICES * SIZEOF_SERVICE;
 
+/** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
+export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> = {
+  vips: { key: 4, value: SIZEOF_VIP_TABLE, max: 1 },
+  services: { key: 4, value: SIZEOF_SERVICE, max: MAX_SERVICES },
+  maglev: { key: 4, value: 4, max: MAX_SERVICES * MAGLEV_SIZE },
+  backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
+  config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
+  sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
+  counters: { key: 4, value: CNT_MAX * 8, max: 1 },
+  bstats: { key: 4, value: SIZEOF_BACKEND_STATS, max: MAX_BACKENDS },
+  devmap: { key: 4, value: 4, max: 1 },
+};
+
 export const PROGRAM_NAME = 'lbdsr_xdp';
 /** The BACKEND port's program (counts and drops every frame). */
 export const BACKEND_PROGRAM_NAME = 'lbdsr_backend';

@@ -5,19 +5,7 @@
 // only a new session capacity replaces the program (atomically, sessions copied). See docs/xdp.md.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { formatIpv4 } from '../../core/addr.js';
-import {
-  CNT_MAX,
-  MAGLEV_SIZE,
-  MAX_BACKENDS,
-  MAX_SERVICES,
-  PROTO_TCP,
-  PROTO_UDP,
-  SIZEOF_BACKEND,
-  SIZEOF_CONFIG,
-  SIZEOF_FLOW_KEY,
-  SIZEOF_SERVICE,
-  SIZEOF_SESSION,
-} from '../../core/constants.js';
+import { CNT_MAX, PROTO_TCP, PROTO_UDP, SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type {
   InstanceConfig,
@@ -57,11 +45,11 @@ import {
   BACKEND_PROGRAM_NAME,
   type KernelSession,
   MAP_KEYS,
+  MAP_LAYOUT,
   MAP_NAMES,
   type MapFds,
   type MapKey,
   PROGRAM_NAME,
-  SIZEOF_VIP_TABLE,
   XdpMaps,
 } from './maps.js';
 import { XdpMirror } from './mirror.js';
@@ -74,19 +62,6 @@ type PortRole = 'frontend' | 'backend';
 const pinProg = (role: PortRole) => `prog_${role}`;
 const ROLES: readonly PortRole[] = ['frontend', 'backend'];
 const pinMap = (k: MapKey) => `map_${k}`;
-
-/** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
-const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> = {
-  vips: { key: 4, value: SIZEOF_VIP_TABLE, max: 1 },
-  services: { key: 4, value: SIZEOF_SERVICE, max: MAX_SERVICES },
-  maglev: { key: 4, value: 4, max: MAX_SERVICES * MAGLEV_SIZE },
-  backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
-  config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
-  sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
-  counters: { key: 4, value: CNT_MAX * 8, max: 1 },
-  bstats: { key: 4, value: 24, max: MAX_BACKENDS },
-  devmap: { key: 4, value: 4, max: 1 },
-};
 
 interface Loaded {
   /** Program fds by the port they run on (-1: not known yet). */
