@@ -123,13 +123,9 @@ export async function buildTopology(prefix = newPrefix()): Promise<Topology> {
     const sw = topo.switchNs;
     await ns(sw, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0');
     await ns(sw, 'link', 'set', 'br0', 'up');
-    const plug = async (swPort: string) => {
-      await ns(sw, 'link', 'set', swPort, 'master', 'br0');
-      await ns(sw, 'link', 'set', swPort, 'up');
-    };
     for (const h of hosts) {
       await ns(h.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', h.name, 'netns', sw);
-      await plug(h.name);
+      await plug(sw, h.name);
       await ns(h.ns, 'addr', 'add', `${h.ip}/${SUBNET_PREFIX}`, 'dev', 'eth0');
       await ns(h.ns, 'link', 'set', 'eth0', 'up');
       h.mac = await macOf(h.ns, 'eth0');
@@ -139,19 +135,33 @@ export async function buildTopology(prefix = newPrefix()): Promise<Topology> {
       await ns(b.ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
       await sysctl(b.ns, { 'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.all.arp_announce': 2 });
     }
-    for (const [lbIf, swPort] of [
-      [topo.frontendIf, 'fe'],
-      [topo.backendIf, 'be'],
-    ] as const) {
-      await ns(topo.lbNs, 'link', 'add', lbIf, 'type', 'veth', 'peer', 'name', swPort, 'netns', sw);
-      await plug(swPort);
-      await ns(topo.lbNs, 'link', 'set', lbIf, 'up');
-    }
+    await addBalancerPort(topo, 'frontend');
+    await addBalancerPort(topo, 'backend');
     return topo;
   } catch (err) {
     await teardown(topo).catch(() => {});
     throw err;
   }
+}
+
+/** Puts a switch-side veth into the bridge and brings it up. */
+async function plug(switchNs: string, swPort: string): Promise<void> {
+  await ns(switchNs, 'link', 'set', swPort, 'master', 'br0');
+  await ns(switchNs, 'link', 'set', swPort, 'up');
+}
+
+/** Creates one of the balancer's veths and plugs its peer (`fe` or `be`) into the bridge. */
+export async function addBalancerPort(topo: Topology, which: 'frontend' | 'backend'): Promise<void> {
+  const lbIf = which === 'frontend' ? topo.frontendIf : topo.backendIf;
+  const swPort = which === 'frontend' ? 'fe' : 'be';
+  await ns(topo.lbNs, 'link', 'add', lbIf, 'type', 'veth', 'peer', 'name', swPort, 'netns', topo.switchNs);
+  await plug(topo.switchNs, swPort);
+  await ns(topo.lbNs, 'link', 'set', lbIf, 'up');
+}
+
+/** Deletes one of the balancer's veths (its bridge-side peer goes with it). */
+export async function removeBalancerPort(topo: Topology, which: 'frontend' | 'backend'): Promise<void> {
+  await ns(topo.lbNs, 'link', 'del', which === 'frontend' ? topo.frontendIf : topo.backendIf);
 }
 
 function namespacesWithPrefix(list: string, prefix: string): string[] {
@@ -242,8 +252,12 @@ if (process.argv[1]?.endsWith('/topology.js') && process.argv[2] === 'cleanup') 
  * reach the backend with a bad checksum; a real NIC would fill it in on transmit). `passObject` is the
  * compiled bpf/pass.bpf.o.
  */
-export async function prepareNativeXdp(topo: Topology, passObject: string): Promise<void> {
-  for (const swPort of ['fe', 'be']) {
+export async function prepareNativeXdp(
+  topo: Topology,
+  passObject: string,
+  swPorts: readonly string[] = ['fe', 'be'],
+): Promise<void> {
+  for (const swPort of swPorts) {
     await ns(topo.switchNs, 'link', 'set', 'dev', swPort, 'xdpdrv', 'obj', passObject, 'sec', 'xdp');
   }
   for (const c of topo.clients)
