@@ -162,7 +162,7 @@ test('XDP_DRV plane on veth ports: forwards once the peers are prepared with an 
   try {
     await sink.start();
     // Native XDP_TX (ARP replies) and redirects into a veth need the receiving peer's NAPI: an XDP
-    // program on the peer provides it (GRO on the peer would too).
+    // program on the peer provides it (see docs/xdp.md about GRO).
     const pass = new URL('../../../bpf/pass.bpf.o', import.meta.url).pathname;
     for (const ns of [lab.client, lab.server]) {
       await must('ip', ['-n', ns, 'link', 'set', 'dev', 'eth0', 'xdpdrv', 'obj', pass, 'sec', 'xdp']);
