@@ -8,9 +8,19 @@ import { test } from 'node:test';
 import { must } from '../../scripts/lib/exec.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
-import { BPFFS_ROOT } from '../../src/kernel/bpffs.js';
+import { BPFFS_ROOT, unpin } from '../../src/kernel/bpffs.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
-import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, xdpQueryId } from '../../src/kernel/libbpf.js';
+import {
+  BpfObject,
+  closeFd,
+  objPin,
+  progFdById,
+  progInfo,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+  xdpAttach,
+  xdpQueryId,
+} from '../../src/kernel/libbpf.js';
 import { xdpSkipReason } from './env.js';
 import { buildLab, type Lab, sendUdp, UdpSink } from './netns.js';
 
@@ -182,6 +192,62 @@ test('XDP_DRV plane on veth ports: forwards once the peers are prepared with an 
   } finally {
     sink.stop();
     await inNetns(lab.lb, () => plane.close()).catch(() => {});
+    await lab.destroy();
+  }
+});
+
+test('upgrade: a restarted daemon swaps a different pinned program for the shipped one, keeping the maps', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const lab = await buildLab();
+  const name = `u${process.pid}`;
+  const dir = `${BPFFS_ROOT}/lbdsr/${name}`;
+  const cfg = config(lab, name, [{ id: 7, mac: lab.serverMac }]);
+  const sink = new UdpSink(lab.server, lab.vip);
+  let plane: XdpPlane | undefined;
+  const old = BpfObject.openFile(new URL('../../../bpf/pass.bpf.o', import.meta.url).pathname);
+  try {
+    await sink.start();
+    const p1 = new XdpPlane(name, 'XDP_SKB');
+    plane = p1;
+    await inNetns(lab.lb, () => p1.apply(cfg, lab.ports));
+    await sendUdp(lab.client, lab.vip, 5);
+    assert.equal(await sink.waitFor(5), 5);
+    await p1.close({ keep: true });
+    plane = undefined;
+    // "The previous version" runs on the frontend port and is pinned as the instance's program.
+    old.load();
+    const oldFd = old.programFd('pass_xdp');
+    const fe = lab.ports.frontend!.ifindex;
+    inNetns(lab.lb, () => xdpAttach(fe, oldFd, XDP_FLAGS_SKB_MODE));
+    unpin(`${dir}/prog_frontend`);
+    objPin(oldFd, `${dir}/prog_frontend`);
+    const oldId = inNetns(lab.lb, () => xdpQueryId(fe, 0));
+
+    const p2 = new XdpPlane(name, 'XDP_SKB');
+    plane = p2;
+    await inNetns(lab.lb, () => p2.apply(cfg, lab.ports));
+    const nowId = inNetns(lab.lb, () => xdpQueryId(fe, 0));
+    assert.notEqual(nowId, oldId, 'the shipped program replaced the old one');
+    const fd = progFdById(nowId);
+    try {
+      assert.equal(progInfo(fd).name, 'lbdsr_xdp');
+    } finally {
+      closeFd(fd);
+    }
+    assert.equal((await p2.sessions(10))[0]?.backend, 7, 'the session table was kept');
+    await sendUdp(lab.client, lab.vip, 5);
+    assert.equal(await sink.waitFor(10), 10);
+    assert.equal((await p2.stats()).sessions.hit, 9, 'the old session is hit after the swap');
+  } finally {
+    sink.stop();
+    old.close();
+    if (plane) {
+      const p = plane;
+      await inNetns(lab.lb, () => p.close()).catch(() => {});
+    }
+    rmSync(dir, { recursive: true, force: true });
     await lab.destroy();
   }
 });

@@ -98,6 +98,8 @@ export class XdpPlane implements DataPlane {
   readonly instance: string;
   private loaded: Loaded | null = null;
   private readonly control = new ControlState();
+  /** Ids of programs that are this instance's (adopted ones, maybe of an older version). */
+  private readonly ownIds = new Set<number>();
   /** Interfaces the program is attached to, by port role. */
   private readonly attached: Partial<Record<PortRole, number>> = {};
   private closed = false;
@@ -222,6 +224,7 @@ export class XdpPlane implements DataPlane {
   }
 
   private adoptFds(progs: Record<PortRole, number>, fds: Partial<MapFds>): Loaded | null {
+    for (const r of ROLES) if (progs[r] >= 0) this.ownIds.add(progId(progs[r]));
     const ok = MAP_KEYS.every((k) => {
       const fd = fds[k];
       if (fd === undefined) return false;
@@ -328,7 +331,7 @@ export class XdpPlane implements DataPlane {
     const other = mode === XDP_FLAGS_DRV_MODE ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
     if (xdpQueryId(port.ifindex, other) === myId) xdpDetach(port.ifindex, other);
     const existing = xdpQueryId(port.ifindex, 0);
-    if (existing !== 0 && !this.isLbdsr(existing)) {
+    if (existing !== 0 && !this.ownIds.has(existing) && !this.isLbdsr(existing)) {
       throw new LbdsrError(
         'LBDSR_CONFLICT',
         `${port.ifname} already runs another XDP program (id ${existing})`,
