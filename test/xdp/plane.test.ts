@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { must } from '../../scripts/lib/exec.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
+import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ResolvedPorts } from '../../src/core/model.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { BPFFS_ROOT, unpin } from '../../src/kernel/bpffs.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
@@ -252,26 +252,55 @@ test('upgrade: a restarted daemon swaps a different pinned program for the shipp
   }
 });
 
-test('automatic choice: generic XDP for veth ports whose peers are not prepared', {
+/** xdpSupport as the daemon runs it: inside the balancer's namespace (with its own sysfs). */
+async function autoChoice(lab: Lab, ports: ResolvedPorts): Promise<string> {
+  const mod = new URL('../../src/dataplane/xdp/plane.js', import.meta.url).href;
+  const script = `const { xdpSupport } = await import(${JSON.stringify(mod)}); console.log(await xdpSupport(${JSON.stringify(ports)}));`;
+  const out = await must('ip', [
+    'netns',
+    'exec',
+    lab.lb,
+    process.execPath,
+    '--input-type=module',
+    '-e',
+    script,
+  ]);
+  return out.trim();
+}
+
+test('automatic choice: generic XDP for veth ports whose peers cannot be seen, native when they are prepared', {
   skip,
   timeout: 60_000,
 }, async () => {
   const lab = await buildLab();
   try {
-    // As the daemon runs it: inside the balancer's namespace (with its own sysfs). The veth peers
-    // are in other namespaces, so native transmission into them cannot be verified.
-    const mod = new URL('../../src/dataplane/xdp/plane.js', import.meta.url).href;
-    const script = `const { xdpSupport } = await import(${JSON.stringify(mod)}); console.log(await xdpSupport(${JSON.stringify(lab.ports)}));`;
-    const out = await must('ip', [
-      'netns',
-      'exec',
-      lab.lb,
-      process.execPath,
-      '--input-type=module',
-      '-e',
-      script,
-    ]);
-    assert.equal(out.trim(), 'XDP_SKB');
+    // The lab's veth peers are in other namespaces: native transmission into them cannot be verified.
+    assert.equal(await autoChoice(lab, lab.ports), 'XDP_SKB');
+    // Two veth pairs inside the balancer's namespace, each peer with an XDP program: native.
+    const pass = new URL('../../../bpf/pass.bpf.o', import.meta.url).pathname;
+    for (const [a, b] of [
+      ['xf', 'xfp'],
+      ['xb', 'xbp'],
+    ] as const) {
+      await must('ip', ['-n', lab.lb, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+      await must('ip', ['-n', lab.lb, 'link', 'set', a, 'up']);
+      await must('ip', ['-n', lab.lb, 'link', 'set', b, 'up']);
+    }
+    const j = JSON.parse(await must('ip', ['-n', lab.lb, '-j', 'link', 'show'])) as {
+      ifname: string;
+      ifindex: number;
+      address: string;
+    }[];
+    const port = (n: string) => {
+      const d = j.find((x) => x.ifname === n)!;
+      return { name: n, ifname: n, ifindex: d.ifindex, mac: d.address };
+    };
+    const ports = { frontend: port('xf'), backend: port('xb') };
+    assert.equal(await autoChoice(lab, ports), 'XDP_SKB', 'peers without XDP program');
+    for (const b of ['xfp', 'xbp']) {
+      await must('ip', ['-n', lab.lb, 'link', 'set', 'dev', b, 'xdpdrv', 'obj', pass, 'sec', 'xdp']);
+    }
+    assert.equal(await autoChoice(lab, ports), 'XDP_DRV', 'peers prepared');
   } finally {
     await lab.destroy();
   }

@@ -3,7 +3,7 @@
 // /sys/fs/bpf/lbdsr/<instance>/ so that forwarding continues while the daemon is stopped and a
 // restarted daemon adopts it. Configuration changes are map writes (src/dataplane/xdp/mirror.ts);
 // only a new session capacity replaces the program (atomically, sessions copied). See docs/xdp.md.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { formatIpv4 } from '../../core/addr.js';
 import { CNT_MAX, PROTO_TCP, PROTO_UDP, SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
@@ -18,7 +18,6 @@ import type {
 import { pinDir, unpin, unpinAll } from '../../kernel/bpffs.js';
 import {
   BpfError,
-  BpfObject,
   closeFd,
   dupFd,
   libbpfAvailable,
@@ -34,7 +33,6 @@ import {
   progTag,
   XDP_FLAGS_DRV_MODE,
   XDP_FLAGS_SKB_MODE,
-  XDP_FLAGS_UPDATE_IF_NOEXIST,
   xdpAttach,
   xdpDetach,
   xdpQueryId,
@@ -53,7 +51,7 @@ import {
   XdpMaps,
 } from './maps.js';
 import { XdpMirror } from './mirror.js';
-import { bpfObjectPath, loadLbdsr } from './object.js';
+import { loadLbdsr } from './object.js';
 import { snapshot } from './stats.js';
 
 export type XdpKind = 'XDP_DRV' | 'XDP_SKB';
@@ -522,27 +520,62 @@ function vethPeer(ifname: string): { paired: boolean; peer?: number } {
   return { paired: true };
 }
 
-let passProg: { obj: BpfObject; fd: number } | undefined;
-function passProgramFd(): number {
-  if (!passProg) {
-    const obj = BpfObject.openFile(bpfObjectPath('pass.bpf.o'));
-    obj.load();
-    passProg = { obj, fd: obj.programFd('pass_xdp') };
+/**
+ * Drivers with native XDP (ndo_bpf and ndo_xdp_xmit) in Linux 6.x. Probing by attaching a program
+ * would be simpler, but on many NICs attaching XDP resets the rings: a traffic blip on a port that
+ * may already carry traffic.
+ */
+const NATIVE_XDP_DRIVERS = new Set([
+  'veth',
+  'virtio_net',
+  'tun',
+  'ixgbe',
+  'ixgbevf',
+  'i40e',
+  'ice',
+  'igb',
+  'igc',
+  'mlx4_core',
+  'mlx5_core',
+  'bnxt_en',
+  'nfp',
+  'ena',
+  'qede',
+  'thunder_nicvf',
+  'mvneta',
+  'mvpp2',
+  'stmmac',
+  'fec',
+  'sfc',
+  'cpsw',
+  'netsec',
+  'dpaa2_eth',
+  'enetc',
+  'hv_netvsc',
+  'xen-netfront',
+  'atlantic',
+  'lan966x-switch',
+  'nfp_netvf',
+]);
+
+function driverOf(ifname: string): string | undefined {
+  if (vethPeer(ifname).paired) return 'veth';
+  try {
+    return readlinkSync(`/sys/class/net/${ifname}/device/driver`).split('/').pop();
+  } catch {
+    return undefined;
   }
-  return passProg.fd;
 }
 
-/** Whether the interface runs XDP in its driver (a program is there natively, or one can be). */
-function nativeXdp(ifindex: number): boolean {
+/** Whether the interface runs XDP in its driver: a program runs there natively, or the driver can. */
+function nativeXdp(port: ResolvedPort): boolean {
   try {
-    if (xdpQueryId(ifindex, XDP_FLAGS_DRV_MODE) > 0) return true;
-    if (xdpQueryId(ifindex, 0) > 0) return false; // something else is attached: do not disturb it
-    xdpAttach(ifindex, passProgramFd(), XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST);
-    xdpDetach(ifindex, XDP_FLAGS_DRV_MODE);
-    return true;
+    if (xdpQueryId(port.ifindex, XDP_FLAGS_DRV_MODE) > 0) return true;
   } catch {
     return false;
   }
+  const d = driverOf(port.ifname);
+  return d !== undefined && NATIVE_XDP_DRIVERS.has(d);
 }
 
 /**
@@ -562,20 +595,15 @@ function receiverReady(port: ResolvedPort): boolean {
 }
 
 /**
- * The automatic plane: XDP_DRV when both ports run XDP in their drivers and can receive what is
- * sent into them natively, XDP_SKB (generic XDP, works on any interface) otherwise, USERSPACE
+ * The automatic plane: XDP_DRV when both ports' drivers run XDP natively (known drivers, nothing is
+ * attached to find out) and can receive what is sent into them natively, XDP_SKB (generic XDP, works on any interface) otherwise, USERSPACE
  * when XDP cannot be used at all (not root, no libbpf, no bpffs).
  */
 export async function xdpSupport(ports: ResolvedPorts): Promise<PlaneType> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'USERSPACE';
   if (!libbpfAvailable()) return 'USERSPACE';
-  try {
-    passProgramFd();
-  } catch {
-    return 'USERSPACE';
-  }
   const list = [ports.frontend, ports.backend].filter((p): p is ResolvedPort => p !== undefined);
   if (list.length === 0) return 'XDP_SKB';
-  for (const p of list) if (!nativeXdp(p.ifindex) || !receiverReady(p)) return 'XDP_SKB';
+  for (const p of list) if (!nativeXdp(p) || !receiverReady(p)) return 'XDP_SKB';
   return 'XDP_DRV';
 }
