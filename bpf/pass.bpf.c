@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * XDP_PASS and nothing else. Used to probe whether an interface supports native XDP, and to
- * prepare the peer of a veth so that it accepts frames redirected into the veth in native mode
- * (an XDP program on the receiving side enables its NAPI; see docs/xdp.md).
+ * XDP_PASS and nothing else. Prepares the peer of a veth so that it accepts frames sent into the
+ * veth in native mode (an XDP program on the receiving side enables its NAPI; see docs/xdp.md).
  */
 #include "bpf_defs.h"
 
