@@ -12,7 +12,7 @@
 // 2. Frames per second forwarded veth to veth (see vethForwarding below) by lbdsr, the ceiling and an
 //    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator.
 //
-// Run alone: `node dist/bench/xdp.js` (root).
+// Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part.
 import { pathToFileURL } from 'node:url';
 import { must, runSync } from '../scripts/lib/exec.js';
 import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
