@@ -376,12 +376,14 @@ export class XdpPlane implements DataPlane {
     if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
     const backends = l.mirror.liveSlots().map((s) => ({ id: s.id, ...l.maps.readBackendStats(s.slot) }));
     let active = 0;
+    let present = 0;
     const now = process.hrtime.bigint();
     const t = this.timeoutsNs();
     l.maps.forEachSession((s) => {
+      present++;
       if (now - s.lastSeenNs <= timeoutOf(t, s.proto)) active++;
     });
-    return snapshot(l.maps.readCounters(), backends, active);
+    return snapshot(l.maps.readCounters(), backends, active, present);
   }
 
   private timeoutsNs(): { tcp: bigint; udp: bigint; icmp: bigint } {

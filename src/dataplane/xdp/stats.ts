@@ -16,10 +16,16 @@ import type { BackendStats, StatsSnapshot } from '../../core/model.js';
 /**
  * Every frame is dropped, answered (ARP) or sent to a backend, so frames sent to backends are
  * rx - drops - ARP replies; this stays exact when a slot's counters are reset for a new backend.
- * `evicted` is not counted by the kernel's LRU map: it is estimated as the sessions created that
- * are no longer in the table.
+ * `evicted` is not counted by the kernel's LRU map; entries are only ever removed by eviction (expiry
+ * and re-balancing overwrite in place), so it is the sessions created minus the entries present.
+ * `active` counts the present entries that have not idled out.
  */
-export function snapshot(counters: Float64Array, backends: BackendStats[], active: number): StatsSnapshot {
+export function snapshot(
+  counters: Float64Array,
+  backends: BackendStats[],
+  active: number,
+  present = active,
+): StatsSnapshot {
   const drops: Record<string, number> = {};
   let dropped = 0;
   for (let r = 1; r < DROP_MAX; r++) {
@@ -39,7 +45,7 @@ export function snapshot(counters: Float64Array, backends: BackendStats[], activ
       miss,
       expired: counters[CNT_SESSION_EXPIRED]!,
       stale: counters[CNT_SESSION_STALE]!,
-      evicted: Math.max(0, miss - active),
+      evicted: Math.max(0, miss - present),
       active,
     },
     backends: [...backends].sort((a, b) => a.id - b.id),
