@@ -4,6 +4,7 @@
 // table, measures that replies bypass the balancer, and removes everything (also on Ctrl-C or an error).
 // Options: --type USERSPACE|XDP_SKB|XDP_DRV (default: the daemon's automatic choice), --connections N.
 import { join } from 'node:path';
+import type { StatsSnapshot } from '../src/core/model.js';
 import { Daemon, REPO } from './lib/daemon.js';
 import { isRoot } from './lib/exec.js';
 import { seedCommandsWithBackends } from './lib/seed.js';
@@ -33,6 +34,14 @@ const INTRO = `lbdsr demo: Direct Server Return load balancing at layer 2.
   its backend port. Every backend holds the VIP on lo, so it answers the client DIRECTLY through the
   bridge: the return path bypasses the balancer. We measure that as frames the balancer's frontend
   interface receives vs transmits.`;
+
+/** Why the usual drops of this topology happen (the bridge floods broadcasts and unknown unicast). */
+const DROP_HINTS: Record<string, string> = {
+  BACKEND_PORT: ' (broadcasts the bridge floods to the backend port)',
+  ARP: ' (ARP requests for other addresses, flooded by the bridge)',
+  DST_MAC: ' (frames for other hosts, flooded by the bridge)',
+  ETHERTYPE: ' (non-IPv4 frames)',
+};
 
 function bar(n: number, max: number, width = 30): string {
   const w = max > 0 ? Math.round((n / max) * width) : 0;
@@ -197,9 +206,20 @@ async function main(): Promise<void> {
     say(`  ping -c 3 ${t.vip}:                   ${p.received}/${p.sent} replies`);
     say();
 
-    say(bold('5. What the balancer counted'));
-    const stats = await daemon.ctl('lbdsr', 'lb1', 'stats', 'show');
-    for (const l of (stats.stdout || stats.stderr).trim().split('\n').slice(0, 30)) say(`  ${l}`);
+    say(bold('5. What the balancer counted') + dim('  (summary of: lbdsrctl lbdsr lb1 stats show)'));
+    const st = JSON.parse(await daemon.mustCtl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
+    say(
+      `  received ${st.rx.packets} frames; sent ${st.tx.backend} to backends, ${st.tx.frontend} on the frontend (ARP replies: ${st.arpReplies})`,
+    );
+    const drops = Object.entries(st.drops).filter(([, n]) => n > 0);
+    say(
+      `  dropped: ${drops.length ? drops.map(([k, n]) => `${k} ${n}${DROP_HINTS[k] ?? ''}`).join(', ') : 'nothing'}`,
+    );
+    say(`  sessions: ${st.sessions.miss} created, ${st.sessions.hit} hits, ${st.sessions.active} active`);
+    const byId = new Map(t.backends.map((b) => [b.id, b.name]));
+    say(
+      `  per backend: ${st.backends.map((b) => `${byId.get(b.id) ?? b.id} ${b.packets} frames / ${b.sessions} sessions`).join(', ')}`,
+    );
     say();
 
     const total = [...live.results.values()].reduce((n, r) => n + r.done, 0);
