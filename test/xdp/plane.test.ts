@@ -298,6 +298,11 @@ test('automatic choice: generic XDP for veth ports whose peers cannot be seen, n
     const ports = { frontend: port('xf'), backend: port('xb') };
     assert.equal(await autoChoice(lab, ports), 'XDP_SKB', 'peers without XDP program');
     for (const b of ['xfp', 'xbp']) {
+      await must('ip', ['-n', lab.lb, 'link', 'set', 'dev', b, 'xdpgeneric', 'obj', pass, 'sec', 'xdp']);
+    }
+    assert.equal(await autoChoice(lab, ports), 'XDP_SKB', 'a generic program does not prepare a peer');
+    for (const b of ['xfp', 'xbp']) {
+      await must('ip', ['-n', lab.lb, 'link', 'set', 'dev', b, 'xdpgeneric', 'off']);
       await must('ip', ['-n', lab.lb, 'link', 'set', 'dev', b, 'xdpdrv', 'obj', pass, 'sec', 'xdp']);
     }
     assert.equal(await autoChoice(lab, ports), 'XDP_DRV', 'peers prepared');

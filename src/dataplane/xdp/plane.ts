@@ -590,7 +590,8 @@ function receiverReady(port: ResolvedPort): boolean {
   if (!v.paired) return true;
   if (v.peer === undefined) return false;
   try {
-    return xdpQueryId(v.peer, 0) > 0;
+    // Only a program in the driver turns the peer's NAPI on; a generic (skb) one does not.
+    return xdpQueryId(v.peer, XDP_FLAGS_DRV_MODE) > 0;
   } catch {
     return false;
   }
