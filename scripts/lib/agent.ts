@@ -97,11 +97,12 @@ function httpGet(
   url: string,
   agent: http.Agent | false,
   timeoutMs: number,
+  localAddress?: string,
 ): Promise<{ body: string; port: number }> {
   return new Promise((resolve, reject) => {
     const req = http.get(
       url,
-      { agent, timeout: timeoutMs, headers: agent ? {} : { connection: 'close' } },
+      { agent, timeout: timeoutMs, headers: agent ? {} : { connection: 'close' }, localAddress },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -154,7 +155,7 @@ async function httpBurst(o: Opts): Promise<ClientResult> {
   const stopTicker = progressTicker(r, o, t0);
   await workers(count, conc, deadline, async () => {
     try {
-      const { body } = await httpGet(url, false, timeoutMs);
+      const { body } = await httpGet(url, false, timeoutMs, o['local-address']);
       ok(r, body);
       r.sockets++;
     } catch (e) {
