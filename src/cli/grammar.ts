@@ -107,6 +107,11 @@ export function parseWords(words: string[]): Parsed {
       continue;
     }
     if (w === 'show') {
+      // `sessions show limit=N`: how many sessions to list (the daemon's default is 100).
+      const limit = /^limit=(\d{1,7})$/.exec(words[i + 1] ?? '');
+      if (pos.node.segment === 'sessions' && limit && words.length === i + 2) {
+        return { kind: 'request', method: 'GET', path: `${pos.path}?limit=${limit[1]}`, pos, params: [] };
+      }
       noMore(words, i + 1, trail);
       return { kind: 'request', method: 'GET', path: pos.path, pos, params: [] };
     }

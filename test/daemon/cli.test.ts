@@ -90,6 +90,9 @@ describe('lbdsrctl against a real daemon', () => {
     const sessions = ok(['lbdsr', 'lb1', 'sessions', 'show']).stdout;
     assert.match(sessions, /entries: \(none\)/);
     assert.match(sessions, /tcp:\s+300/);
+    assert.match(ok(['lbdsr', 'lb1', 'sessions', 'show', 'limit=5']).stdout, /entries: \(none\)/);
+    fails(['lbdsr', 'lb1', 'sessions', 'show', 'limit=x'], 2, /limit=x/);
+    fails(['lbdsr', 'lb1', 'stats', 'show', 'limit=5'], 2, /limit=5/);
   });
 
   test("'?' lists what may follow, anywhere", () => {
