@@ -7,7 +7,9 @@ import { SessionTable } from '../../src/pipeline/session-table.js';
 type Row = [number, number, number, number, number, number, number, number];
 function rows(t: SessionTable, limit?: number): Row[] {
   const out: Row[] = [];
-  t.forEach((...r) => out.push(r), limit);
+  t.forEach((...r) => {
+    out.push(r);
+  }, limit);
   return out;
 }
 
