@@ -141,7 +141,10 @@ class VectorBuilder {
       frontend: { ...this.cfg.frontend, ...r.frontend },
       algorithm: r.algorithm ?? this.algorithm,
       backend: { pool },
-      sessions: { ...this.cfg.sessions, timeouts: { ...this.cfg.sessions?.timeouts, ...r.sessions?.timeouts } },
+      sessions: {
+        ...this.cfg.sessions,
+        timeouts: { ...this.cfg.sessions?.timeouts, ...r.sessions?.timeouts },
+      },
     };
     if (r.backendPortMac !== undefined) this.portMac = r.backendPortMac;
     return this;
@@ -155,7 +158,12 @@ class VectorBuilder {
     return this;
   }
 
-  private push(comment: string, frame: Uint8Array, expect: VectorExpect, port: 'FRONTEND' | 'BACKEND'): number {
+  private push(
+    comment: string,
+    frame: Uint8Array,
+    expect: VectorExpect,
+    port: 'FRONTEND' | 'BACKEND',
+  ): number {
     const s: VectorStep = { comment, port, frame: toHex(frame), expect };
     if (this.pendingNow !== undefined) s.nowMs = this.pendingNow;
     if (this.pending) s.reconfigure = this.pending;
@@ -165,12 +173,22 @@ class VectorBuilder {
     return this.steps.length - 1;
   }
 
-  drop(comment: string, frame: Uint8Array, reason: string, port: 'FRONTEND' | 'BACKEND' = 'FRONTEND'): number {
+  drop(
+    comment: string,
+    frame: Uint8Array,
+    reason: string,
+    port: 'FRONTEND' | 'BACKEND' = 'FRONTEND',
+  ): number {
     return this.push(comment, frame, { action: 'DROP', reason, session: 'NONE' }, port);
   }
 
   arpReply(comment: string, frame: Uint8Array, expected: Uint8Array): number {
-    return this.push(comment, frame, { action: 'TX_FRONTEND', frame: toHex(expected), session: 'NONE' }, 'FRONTEND');
+    return this.push(
+      comment,
+      frame,
+      { action: 'TX_FRONTEND', frame: toHex(expected), session: 'NONE' },
+      'FRONTEND',
+    );
   }
 
   private macOf(id: number): string {
@@ -232,7 +250,12 @@ class VectorBuilder {
     // A drop changes nothing but its reason's counter: no session counter even for a stale entry.
     if (backend === undefined) return this.drop(comment, frame, 'NO_BACKEND');
     const out = withMacs(frame, this.macOf(backend), this.portMac);
-    return this.push(comment, frame, { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect }, 'FRONTEND');
+    return this.push(
+      comment,
+      frame,
+      { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect },
+      'FRONTEND',
+    );
   }
 
   /** Adds a constraint on the last step (beyond what the model derives). */
@@ -276,7 +299,11 @@ function vb(name: string, description: string, config: VectorConfig, backendPort
   return new VectorBuilder(name, description, config, backendPortMac);
 }
 
-const BASE: VectorConfig = { frontend: { vip: VIP, mac: FE_MAC }, algorithm: 'HASH_SESSION', backend: { pool: POOL3 } };
+const BASE: VectorConfig = {
+  frontend: { vip: VIP, mac: FE_MAC },
+  algorithm: 'HASH_SESSION',
+  backend: { pool: POOL3 },
+};
 
 /** First value in [from, from+n) satisfying `pred`; throws when none does (a scenario that cannot hold). */
 function find(what: string, pred: (x: number) => boolean, from = 40000, n = 20000): number {
@@ -294,7 +321,11 @@ function pattern(n: number, seed = 0x30): Uint8Array {
 // Scenarios
 
 function arpVector(): Vector {
-  const v = vb('arp', 'ARP for the VIP is answered on the FRONTEND port; every other ARP is dropped (rule 4)', BASE);
+  const v = vb(
+    'arp',
+    'ARP for the VIP is answered on the FRONTEND port; every other ARP is dropped (rule 4)',
+    BASE,
+  );
   const client = CLIENTS[0]!;
   const reply = (req: Uint8Array, sha: string, spa: string): Uint8Array =>
     concat(
@@ -311,14 +342,24 @@ function arpVector(): Vector {
   v.arpReply('broadcast who-has VIP tell client (padding preserved)', req, reply(req, CLIENT_MAC, client));
   const uni = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP, ethDst: FE_MAC });
   v.arpReply('unicast who-has VIP to the frontend MAC (ARP refresh)', uni, reply(uni, CLIENT_MAC, client));
-  const short = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '10.0.0.2', targetIp: VIP, padding: false });
+  const short = arpRequestFrame({
+    senderMac: CLIENT_MAC,
+    senderIp: '10.0.0.2',
+    targetIp: VIP,
+    padding: false,
+  });
   v.arpReply('unpadded 42-byte request', short, reply(short, CLIENT_MAC, '10.0.0.2'));
   // ARP sender hw differs from the Ethernet source: eth dst <- eth src, target hw <- ARP sender hw.
   const proxied = ethernet({
     dst: 'ff:ff:ff:ff:ff:ff',
     src: ROUTER_MAC,
     type: ETH_P_ARP,
-    payload: arp({ op: ARP_OP_REQUEST, senderMac: '52:54:00:00:00:77', senderIp: '10.0.0.77', targetIp: VIP }),
+    payload: arp({
+      op: ARP_OP_REQUEST,
+      senderMac: '52:54:00:00:00:77',
+      senderIp: '10.0.0.77',
+      targetIp: VIP,
+    }),
     padding: 18,
   });
   v.arpReply(
@@ -328,8 +369,16 @@ function arpVector(): Vector {
   );
   const probe = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '0.0.0.0', targetIp: VIP });
   v.arpReply('ARP probe (sender IP 0.0.0.0) for the VIP', probe, reply(probe, CLIENT_MAC, '0.0.0.0'));
-  v.drop('who-has another IP', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: '10.0.0.101' }), 'ARP');
-  v.drop('who-has the client itself (gratuitous)', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: client }), 'ARP');
+  v.drop(
+    'who-has another IP',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: '10.0.0.101' }),
+    'ARP',
+  );
+  v.drop(
+    'who-has the client itself (gratuitous)',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: client }),
+    'ARP',
+  );
   v.drop(
     'who-has VIP unicast to another MAC',
     arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: client, targetIp: VIP, ethDst: '52:54:00:00:00:99' }),
@@ -366,7 +415,11 @@ function arpVector(): Vector {
 }
 
 function l2Vector(): Vector {
-  const v = vb('ethernet', 'Ethernet-level drops: truncated, VLAN, other EtherTypes, destination MAC (rules 2, 3, 5, 7, 8)', BASE);
+  const v = vb(
+    'ethernet',
+    'Ethernet-level drops: truncated, VLAN, other EtherTypes, destination MAC (rules 2, 3, 5, 7, 8)',
+    BASE,
+  );
   const c = CLIENTS[0]!;
   const good = tcpFrame(fe(c), { sport: 40001, dport: 80 });
   v.drop('empty frame', new Uint8Array(0), 'TRUNCATED');
@@ -402,14 +455,26 @@ function l2Vector(): Vector {
   v.drop('EtherType LLDP 0x88cc', other(0x88cc), 'ETHERTYPE');
   v.drop('802.3 length field 0x002e', other(0x002e), 'ETHERTYPE');
   v.drop('EtherType 0x0801', other(0x0801), 'ETHERTYPE');
-  v.drop('IPv4 to the frontend MAC, not to the VIP', tcpFrame({ ...fe(c), dst: '10.0.0.101' }, { sport: 1, dport: 80 }), 'NOT_VIP');
+  v.drop(
+    'IPv4 to the frontend MAC, not to the VIP',
+    tcpFrame({ ...fe(c), dst: '10.0.0.101' }, { sport: 1, dport: 80 }),
+    'NOT_VIP',
+  );
   v.drop(
     'IPv4 to another IP and another MAC (NOT_VIP comes first)',
     tcpFrame({ ...fe(c, '52:54:00:00:00:99'), dst: '10.0.0.101' }, { sport: 1, dport: 80 }),
     'NOT_VIP',
   );
-  v.drop('IPv4 to the VIP, broadcast MAC', tcpFrame(fe(c, 'ff:ff:ff:ff:ff:ff'), { sport: 40001, dport: 80 }), 'DST_MAC');
-  v.drop('IPv4 to the VIP, another unicast MAC', tcpFrame(fe(c, '52:54:00:00:00:99'), { sport: 40001, dport: 80 }), 'DST_MAC');
+  v.drop(
+    'IPv4 to the VIP, broadcast MAC',
+    tcpFrame(fe(c, 'ff:ff:ff:ff:ff:ff'), { sport: 40001, dport: 80 }),
+    'DST_MAC',
+  );
+  v.drop(
+    'IPv4 to the VIP, another unicast MAC',
+    tcpFrame(fe(c, '52:54:00:00:00:99'), { sport: 40001, dport: 80 }),
+    'DST_MAC',
+  );
   v.drop(
     'IPv4 to the VIP, backend port MAC as destination',
     tcpFrame(fe(c, BP_MAC), { sport: 40001, dport: 80 }),
@@ -425,7 +490,11 @@ function l2Vector(): Vector {
 }
 
 function ipMalformedVector(): Vector {
-  const v = vb('ipv4-malformed', 'Malformed IPv4 headers are dropped (rule 6); padding and bad checksums are not errors', BASE);
+  const v = vb(
+    'ipv4-malformed',
+    'Malformed IPv4 headers are dropped (rule 6); padding and bad checksums are not errors',
+    BASE,
+  );
   const c = CLIENTS[1]!;
   const a = fe(c);
   const seg = tcp({ sport: 40002, dport: 80, pseudo: { src: c, dst: VIP } });
@@ -434,10 +503,18 @@ function ipMalformedVector(): Vector {
   v.drop('version 0', ipv4Frame(a, 6, seg, { version: 0 }), 'IP_MALFORMED');
   v.drop('IHL 4', ipv4Frame(a, 6, seg, { ihl: 4 }), 'IP_MALFORMED');
   v.drop('IHL 0', ipv4Frame(a, 6, seg, { ihl: 0 }), 'IP_MALFORMED');
-  v.drop('IHL 15 but only 20 header + 20 TCP bytes in the frame... (54 < 14 + 60)', ipv4Frame(a, 6, seg, { ihl: 15 }).slice(0, 54), 'IP_MALFORMED');
+  v.drop(
+    'IHL 15 but only 20 header + 20 TCP bytes in the frame... (54 < 14 + 60)',
+    ipv4Frame(a, 6, seg, { ihl: 15 }).slice(0, 54),
+    'IP_MALFORMED',
+  );
   v.drop('total length 19 (< IHL*4)', ipv4Frame(a, 6, seg, { totalLength: 19 }), 'IP_MALFORMED');
   v.drop('total length 0', ipv4Frame(a, 6, seg, { totalLength: 0 }), 'IP_MALFORMED');
-  v.drop('total length one byte longer than the frame', ipv4Frame(a, 6, seg, { totalLength: 41 }), 'IP_MALFORMED');
+  v.drop(
+    'total length one byte longer than the frame',
+    ipv4Frame(a, 6, seg, { totalLength: 41 }),
+    'IP_MALFORMED',
+  );
   v.drop('total length 1500 in a 54-byte frame', ipv4Frame(a, 6, seg, { totalLength: 1500 }), 'IP_MALFORMED');
   v.drop(
     'malformed IP to the wrong MAC: IP_MALFORMED comes before DST_MAC',
@@ -449,17 +526,29 @@ function ipMalformedVector(): Vector {
     ipv4Frame({ ...a, dst: '10.0.0.101' }, 6, seg, { totalLength: 19 }),
     'IP_MALFORMED',
   );
-  v.balanced('bad IP header checksum: not verified, balanced unchanged', ipv4Frame(a, 6, seg, { checksum: 0xbeef }), key(c, 40002, 80, 6));
+  v.balanced(
+    'bad IP header checksum: not verified, balanced unchanged',
+    ipv4Frame(a, 6, seg, { checksum: 0xbeef }),
+    key(c, 40002, 80, 6),
+  );
   const u = udp({ sport: 5353, dport: 53, payload: pattern(4), pseudo: { src: c, dst: VIP } });
   const padded = ipv4Frame(a, 17, u, {}, 14);
   padded.fill(0xa5, padded.length - 14);
-  v.balanced('UDP in a 60-byte frame: trailing padding after total length kept as is', padded, key(c, 5353, 53, 17));
+  v.balanced(
+    'UDP in a 60-byte frame: trailing padding after total length kept as is',
+    padded,
+    key(c, 5353, 53, 17),
+  );
   v.balanced('total length == frame length - 14 exactly', ipv4Frame(a, 6, seg), key(c, 40002, 80, 6));
   return v.build();
 }
 
 function tcpUdpVector(): Vector {
-  const v = vb('tcp-udp', 'TCP and UDP flows use the 5-tuple; ports are read after IP options; short L4 headers are dropped', BASE);
+  const v = vb(
+    'tcp-udp',
+    'TCP and UDP flows use the 5-tuple; ports are read after IP options; short L4 headers are dropped',
+    BASE,
+  );
   const c = CLIENTS[0]!;
   const a = fe(c);
   // Two flows of one client that Maglev sends to different backends: ports are part of the key.
@@ -467,9 +556,17 @@ function tcpUdpVector(): Vector {
   const b1 = v.pick(key(c, p1, 80, 6));
   const p2 = find('a sport with another backend', (s) => v.pick(key(c, s, 80, 6)) !== b1, p1 + 1);
   v.balanced('TCP SYN, flow 1', tcpFrame(a, { sport: p1, dport: 80, flags: TCP_SYN }), key(c, p1, 80, 6));
-  v.balanced('TCP SYN, flow 2 (same client, other port, other backend)', tcpFrame(a, { sport: p2, dport: 80 }), key(c, p2, 80, 6));
+  v.balanced(
+    'TCP SYN, flow 2 (same client, other port, other backend)',
+    tcpFrame(a, { sport: p2, dport: 80 }),
+    key(c, p2, 80, 6),
+  );
   v.also({ notBackend: b1 });
-  v.balanced('TCP ACK, flow 1', tcpFrame(a, { sport: p1, dport: 80, flags: TCP_ACK, seq: 2, ack: 99 }), key(c, p1, 80, 6));
+  v.balanced(
+    'TCP ACK, flow 1',
+    tcpFrame(a, { sport: p1, dport: 80, flags: TCP_ACK, seq: 2, ack: 99 }),
+    key(c, p1, 80, 6),
+  );
   v.also({ sameBackendAs: 0 });
   v.balanced(
     'TCP data, flow 1',
@@ -477,11 +574,39 @@ function tcpUdpVector(): Vector {
     key(c, p1, 80, 6),
   );
   v.balanced('TCP to another port of the VIP', tcpFrame(a, { sport: p1, dport: 443 }), key(c, p1, 443, 6));
-  v.balanced('UDP datagram', udpFrame(a, { sport: 5000, dport: 53, payload: pattern(30) }), key(c, 5000, 53, 17));
-  v.balanced('UDP with the same ports as a TCP flow is another flow', udpFrame(a, { sport: p1, dport: 80 }), key(c, p1, 80, 17));
-  v.balanced('UDP with no payload (8-byte header)', udpFrame(a, { sport: 5001, dport: 53 }), key(c, 5001, 53, 17));
-  v.balanced('UDP with a wrong UDP length field (not checked)', udpFrame(a, { sport: 5002, dport: 53, length: 3 }), key(c, 5002, 53, 17));
-  v.balanced('TCP with data offset 15 in a 20-byte segment (not checked)', ipv4Frame(a, 6, (() => { const t = tcp({ sport: 5003, dport: 80 }); t[12] = 0xf0; return t; })()), key(c, 5003, 80, 6));
+  v.balanced(
+    'UDP datagram',
+    udpFrame(a, { sport: 5000, dport: 53, payload: pattern(30) }),
+    key(c, 5000, 53, 17),
+  );
+  v.balanced(
+    'UDP with the same ports as a TCP flow is another flow',
+    udpFrame(a, { sport: p1, dport: 80 }),
+    key(c, p1, 80, 17),
+  );
+  v.balanced(
+    'UDP with no payload (8-byte header)',
+    udpFrame(a, { sport: 5001, dport: 53 }),
+    key(c, 5001, 53, 17),
+  );
+  v.balanced(
+    'UDP with a wrong UDP length field (not checked)',
+    udpFrame(a, { sport: 5002, dport: 53, length: 3 }),
+    key(c, 5002, 53, 17),
+  );
+  v.balanced(
+    'TCP with data offset 15 in a 20-byte segment (not checked)',
+    ipv4Frame(
+      a,
+      6,
+      (() => {
+        const t = tcp({ sport: 5003, dport: 80 });
+        t[12] = 0xf0;
+        return t;
+      })(),
+    ),
+    key(c, 5003, 80, 6),
+  );
   // IP options: ports follow the options. Choose a port whose backend differs from what reading
   // at offset 20 (the options) would give.
   const nops = Uint8Array.from([1, 1, 1, 0]); // NOP NOP NOP EOL -> a misread gives ports 0x0101/0x0100
@@ -490,7 +615,11 @@ function tcpUdpVector(): Vector {
     (s) => v.pick(key(c, s, 80, 6)) !== v.pick(key(c, 0x0101, 0x0100, 6)),
     30000,
   );
-  v.balanced('TCP with 4 bytes of IP options (IHL 6)', tcpFrame(a, { sport: po, dport: 80 }, { options: nops }), key(c, po, 80, 6));
+  v.balanced(
+    'TCP with 4 bytes of IP options (IHL 6)',
+    tcpFrame(a, { sport: po, dport: 80 }, { options: nops }),
+    key(c, po, 80, 6),
+  );
   const rr = new Uint8Array(40);
   rr.set([7, 39, 4]); // record route, 9 empty slots, then EOL padding
   const pm = find(
@@ -498,37 +627,89 @@ function tcpUdpVector(): Vector {
     (s) => v.pick(key(c, s, 8080, 17)) !== v.pick(key(c, 0x0727, 0x0400, 17)),
     20000,
   );
-  v.balanced('UDP with 40 bytes of IP options (IHL 15)', udpFrame(a, { sport: pm, dport: 8080, payload: pattern(3) }, { options: rr }), key(c, pm, 8080, 17));
-  v.balanced('TCP SYN from a second client', tcpFrame(fe(CLIENTS[1]!), { sport: p1, dport: 80 }), key(CLIENTS[1]!, p1, 80, 6));
+  v.balanced(
+    'UDP with 40 bytes of IP options (IHL 15)',
+    udpFrame(a, { sport: pm, dport: 8080, payload: pattern(3) }, { options: rr }),
+    key(c, pm, 8080, 17),
+  );
+  v.balanced(
+    'TCP SYN from a second client',
+    tcpFrame(fe(CLIENTS[1]!), { sport: p1, dport: 80 }),
+    key(CLIENTS[1]!, p1, 80, 6),
+  );
   const seg19 = tcp({ sport: 40000, dport: 80 }).slice(0, 19);
   v.drop('TCP header of 19 bytes', ipv4Frame(a, 6, seg19), 'L4_TRUNCATED');
-  v.drop('TCP: 20 bytes in the frame but total length leaves 19', ipv4Frame(a, 6, tcp({ sport: 40000, dport: 80 }), { totalLength: 39 }), 'L4_TRUNCATED');
-  v.drop('TCP with IP options: l4len = total length - IHL*4 = 19', ipv4Frame(a, 6, seg19, { options: nops }), 'L4_TRUNCATED');
+  v.drop(
+    'TCP: 20 bytes in the frame but total length leaves 19',
+    ipv4Frame(a, 6, tcp({ sport: 40000, dport: 80 }), { totalLength: 39 }),
+    'L4_TRUNCATED',
+  );
+  v.drop(
+    'TCP with IP options: l4len = total length - IHL*4 = 19',
+    ipv4Frame(a, 6, seg19, { options: nops }),
+    'L4_TRUNCATED',
+  );
   v.drop('TCP, no L4 bytes at all', ipv4Frame(a, 6, new Uint8Array(0)), 'L4_TRUNCATED');
   v.drop('UDP header of 7 bytes', ipv4Frame(a, 17, udp({ sport: 1, dport: 53 }).slice(0, 7)), 'L4_TRUNCATED');
   const u8 = udp({ sport: 1, dport: 53 });
-  v.drop('UDP, padded frame but total length leaves 7', ipv4Frame(a, 17, u8, { totalLength: 27 }, 10), 'L4_TRUNCATED');
+  v.drop(
+    'UDP, padded frame but total length leaves 7',
+    ipv4Frame(a, 17, u8, { totalLength: 27 }, 10),
+    'L4_TRUNCATED',
+  );
   v.balanced('flow 2 again', tcpFrame(a, { sport: p2, dport: 80, flags: TCP_ACK }), key(c, p2, 80, 6));
   v.also({ sameBackendAs: 1 });
-  v.balanced('flow 1 FIN', tcpFrame(a, { sport: p1, dport: 80, flags: TCP_FIN | TCP_ACK }), key(c, p1, 80, 6));
+  v.balanced(
+    'flow 1 FIN',
+    tcpFrame(a, { sport: p1, dport: 80, flags: TCP_FIN | TCP_ACK }),
+    key(c, p1, 80, 6),
+  );
   return v.build();
 }
 
 function icmpVector(): Vector {
-  const v = vb('icmp', 'ICMP echo request and reply use {src, dst, 0, 0, 1}; other ICMP types are dropped', BASE);
+  const v = vb(
+    'icmp',
+    'ICMP echo request and reply use {src, dst, 0, 0, 1}; other ICMP types are dropped',
+    BASE,
+  );
   const c = CLIENTS[2]!;
   const a = fe(c);
   const k = key(c, 0, 0, 1);
-  v.balanced('echo request', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, id: 7, seq: 1, payload: pattern(56) }), k);
-  v.balanced('echo request, next sequence, other id: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, id: 8, seq: 2 }), k);
+  v.balanced(
+    'echo request',
+    icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, id: 7, seq: 1, payload: pattern(56) }),
+    k,
+  );
+  v.balanced(
+    'echo request, next sequence, other id: same key',
+    icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, id: 8, seq: 2 }),
+    k,
+  );
   v.also({ sameBackendAs: 0 });
-  v.balanced('echo reply from the same client: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REPLY, id: 9, seq: 1 }), k);
+  v.balanced(
+    'echo reply from the same client: same key',
+    icmpEchoFrame(a, { type: ICMP_ECHO_REPLY, id: 9, seq: 1 }),
+    k,
+  );
   v.also({ sameBackendAs: 0 });
-  v.balanced('echo request with a non-zero code (code is not checked)', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, code: 5 }), k);
-  v.balanced('echo request from another client', icmpEchoFrame(fe(CLIENTS[3]!), { type: ICMP_ECHO_REQUEST }), key(CLIENTS[3]!, 0, 0, 1));
+  v.balanced(
+    'echo request with a non-zero code (code is not checked)',
+    icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST, code: 5 }),
+    k,
+  );
+  v.balanced(
+    'echo request from another client',
+    icmpEchoFrame(fe(CLIENTS[3]!), { type: ICMP_ECHO_REQUEST }),
+    key(CLIENTS[3]!, 0, 0, 1),
+  );
   v.balanced('ICMP with exactly 8 bytes', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST }), k);
   v.drop('ICMP of 7 bytes', ipv4Frame(a, 1, icmpEcho({ type: 8 }).slice(0, 7)), 'L4_TRUNCATED');
-  v.drop('ICMP, total length leaves 4 bytes', ipv4Frame(a, 1, icmpEcho({ type: 8 }), { totalLength: 24 }), 'L4_TRUNCATED');
+  v.drop(
+    'ICMP, total length leaves 4 bytes',
+    ipv4Frame(a, 1, icmpEcho({ type: 8 }), { totalLength: 24 }),
+    'L4_TRUNCATED',
+  );
   for (const [t, name] of [
     [13, 'timestamp request'],
     [14, 'timestamp reply'],
@@ -554,10 +735,21 @@ function icmpErrorsVector(): Vector {
   const r: FrameAddressing = { ethDst: FE_MAC, ethSrc: ROUTER_MAC, src: ROUTER_IP, dst: VIP };
   const b = v.pick(key(c, 0, 0, 6));
   // A flow recorded under HASH_SRC_IP whose 5-tuple Maglev choice differs: only the session knows it.
-  const sp = find('flow whose 5-tuple pick differs from its src-ip pick', (s) => referencePick([1, 2, 3], 'HASH_SESSION', key(c, s, 80, 6)) !== b);
-  v.balanced('TCP SYN recorded under HASH_SRC_IP', tcpFrame(fe(c), { sport: sp, dport: 80 }), key(c, sp, 80, 6));
-  const fromVip = (proto: number, l4: Uint8Array, extra = {}) => ipv4({ src: VIP, dst: c, proto, payload: l4, ...extra });
-  const synack = fromVip(6, tcp({ sport: 80, dport: sp, flags: TCP_SYN | TCP_ACK, pseudo: { src: VIP, dst: c } }));
+  const sp = find(
+    'flow whose 5-tuple pick differs from its src-ip pick',
+    (s) => referencePick([1, 2, 3], 'HASH_SESSION', key(c, s, 80, 6)) !== b,
+  );
+  v.balanced(
+    'TCP SYN recorded under HASH_SRC_IP',
+    tcpFrame(fe(c), { sport: sp, dport: 80 }),
+    key(c, sp, 80, 6),
+  );
+  const fromVip = (proto: number, l4: Uint8Array, extra = {}) =>
+    ipv4({ src: VIP, dst: c, proto, payload: l4, ...extra });
+  const synack = fromVip(
+    6,
+    tcp({ sport: 80, dport: sp, flags: TCP_SYN | TCP_ACK, pseudo: { src: VIP, dst: c } }),
+  );
   v.reconfigure({ algorithm: 'HASH_SESSION' });
   v.balanced(
     'fragmentation needed quoting the SYN-ACK: the session backend, not Maglev',
@@ -582,11 +774,22 @@ function icmpErrorsVector(): Vector {
     key(c, sq, 80, 6),
     { readOnly: true },
   );
-  v.balanced('that flow then starts: a MISS (the error recorded nothing), same backend', tcpFrame(fe(c), { sport: sq, dport: 80 }), key(c, sq, 80, 6));
+  v.balanced(
+    'that flow then starts: a MISS (the error recorded nothing), same backend',
+    tcpFrame(fe(c), { sport: sq, dport: 80 }),
+    key(c, sq, 80, 6),
+  );
   v.also({ sameBackendAs: e1 });
   // UDP under time exceeded.
-  v.balanced('UDP flow', udpFrame(fe(c), { sport: 6000, dport: 53, payload: pattern(20) }), key(c, 6000, 53, 17));
-  const udpOut = fromVip(17, udp({ sport: 53, dport: 6000, payload: pattern(40), pseudo: { src: VIP, dst: c } }));
+  v.balanced(
+    'UDP flow',
+    udpFrame(fe(c), { sport: 6000, dport: 53, payload: pattern(20) }),
+    key(c, 6000, 53, 17),
+  );
+  const udpOut = fromVip(
+    17,
+    udp({ sport: 53, dport: 6000, payload: pattern(40), pseudo: { src: VIP, dst: c } }),
+  );
   v.balanced(
     'time exceeded quoting the UDP answer',
     icmpErrorFrame(r, { type: ICMP_TIME_EXCEEDED, inner: quote(udpOut) }),
@@ -639,12 +842,21 @@ function icmpErrorsVector(): Vector {
     'ICMP_INNER',
   );
   // Drops.
-  const err = (inner: Uint8Array, type: number = ICMP_DEST_UNREACH) => icmpErrorFrame(r, { type, code: 4, inner });
+  const err = (inner: Uint8Array, type: number = ICMP_DEST_UNREACH) =>
+    icmpErrorFrame(r, { type, code: 4, inner });
   const foreign = ipv4({ src: '10.0.0.50', dst: c, proto: 6, payload: tcp({ sport: 80, dport: sp }) });
   v.drop('quoted packet not from the VIP', err(quote(foreign)), 'ICMP_INNER');
-  v.drop('quoted packet from the client to the VIP (not sent by the VIP)', err(quote(ipv4({ src: c, dst: VIP, proto: 6, payload: tcp({ sport: sp, dport: 80 }) }))), 'ICMP_INNER');
+  v.drop(
+    'quoted packet from the client to the VIP (not sent by the VIP)',
+    err(quote(ipv4({ src: c, dst: VIP, proto: 6, payload: tcp({ sport: sp, dport: 80 }) }))),
+    'ICMP_INNER',
+  );
   v.drop('quoted GRE packet from the VIP', err(quote(fromVip(47, pattern(8)))), 'ICMP_INNER');
-  v.drop('quoted ICMP from the VIP with type 3 (an error about an error)', err(quote(fromVip(1, icmpEcho({ type: 3 })))), 'ICMP_INNER');
+  v.drop(
+    'quoted ICMP from the VIP with type 3 (an error about an error)',
+    err(quote(fromVip(1, icmpEcho({ type: 3 })))),
+    'ICMP_INNER',
+  );
   v.drop('quoted ICMP timestamp from the VIP', err(quote(fromVip(1, icmpEcho({ type: 13 })))), 'ICMP_INNER');
   v.drop('only 19 bytes quoted', err(quote(synack).slice(0, 19)), 'ICMP_INNER');
   v.drop('inner header and 7 bytes of L4 (8 needed)', err(quote(synack).slice(0, 27)), 'ICMP_INNER');
@@ -655,12 +867,42 @@ function icmpErrorsVector(): Vector {
     f(q);
     return err(q);
   };
-  v.drop('inner version 6', bad((q) => { q[0] = 0x65; }), 'ICMP_INNER');
-  v.drop('inner IHL 4', bad((q) => { q[0] = 0x44; }), 'ICMP_INNER');
-  v.drop('inner IHL 6 with 8 bytes of L4 after 20 (needs 32)', bad((q) => { q[0] = 0x46; }), 'ICMP_INNER');
-  v.drop('outer ICMP error of 7 bytes', ipv4Frame(r, 1, icmpError({ type: 3, inner: quote(synack) }).slice(0, 7)), 'L4_TRUNCATED');
-  v.drop('ICMP error about a packet to the VIP from elsewhere, outer dst not the VIP', icmpErrorFrame({ ...r, dst: '10.0.0.101' }, { type: 3, inner: quote(synack) }), 'NOT_VIP');
-  v.balanced('the flow itself is still a session hit on its first backend', tcpFrame(fe(c), { sport: sp, dport: 80, flags: TCP_ACK }), key(c, sp, 80, 6));
+  v.drop(
+    'inner version 6',
+    bad((q) => {
+      q[0] = 0x65;
+    }),
+    'ICMP_INNER',
+  );
+  v.drop(
+    'inner IHL 4',
+    bad((q) => {
+      q[0] = 0x44;
+    }),
+    'ICMP_INNER',
+  );
+  v.drop(
+    'inner IHL 6 with 8 bytes of L4 after 20 (needs 32)',
+    bad((q) => {
+      q[0] = 0x46;
+    }),
+    'ICMP_INNER',
+  );
+  v.drop(
+    'outer ICMP error of 7 bytes',
+    ipv4Frame(r, 1, icmpError({ type: 3, inner: quote(synack) }).slice(0, 7)),
+    'L4_TRUNCATED',
+  );
+  v.drop(
+    'ICMP error about a packet to the VIP from elsewhere, outer dst not the VIP',
+    icmpErrorFrame({ ...r, dst: '10.0.0.101' }, { type: 3, inner: quote(synack) }),
+    'NOT_VIP',
+  );
+  v.balanced(
+    'the flow itself is still a session hit on its first backend',
+    tcpFrame(fe(c), { sport: sp, dport: 80, flags: TCP_ACK }),
+    key(c, sp, 80, 6),
+  );
   v.also({ sameBackendAs: 0 });
   return v.build();
 }
@@ -674,33 +916,85 @@ function fragmentsVector(): Vector {
   const c = CLIENTS[1]!;
   const a = fe(c);
   const fragB = v.pick(key(c, 0, 0, 17));
-  const sp = find('UDP flow whose 5-tuple pick differs from the 3-tuple', (s) => v.pick(key(c, s, 4789, 17)) !== fragB);
+  const sp = find(
+    'UDP flow whose 5-tuple pick differs from the 3-tuple',
+    (s) => v.pick(key(c, s, 4789, 17)) !== fragB,
+  );
   const whole = udp({ sport: sp, dport: 4789, payload: pattern(40), pseudo: { src: c, dst: VIP } }); // 48 bytes
   const k3 = key(c, 0, 0, 17);
-  const f0 = v.balanced('first fragment (offset 0, MF), carries the UDP header', ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x777, mf: true }), k3);
-  v.balanced('middle fragment (offset 3, MF)', ipv4Frame(a, 17, whole.slice(24, 40), { id: 0x777, mf: true, fragOffset: 3 }), k3);
+  const f0 = v.balanced(
+    'first fragment (offset 0, MF), carries the UDP header',
+    ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x777, mf: true }),
+    k3,
+  );
+  v.balanced(
+    'middle fragment (offset 3, MF)',
+    ipv4Frame(a, 17, whole.slice(24, 40), { id: 0x777, mf: true, fragOffset: 3 }),
+    k3,
+  );
   v.also({ sameBackendAs: f0 });
   v.balanced('last fragment (offset 5)', ipv4Frame(a, 17, whole.slice(40), { id: 0x777, fragOffset: 5 }), k3);
   v.also({ sameBackendAs: f0 });
-  v.balanced('an unfragmented datagram of the same UDP flow: 5-tuple, another backend (documented trade-off)', udpFrame(a, { sport: sp, dport: 4789, payload: pattern(40) }), key(c, sp, 4789, 17));
+  v.balanced(
+    'an unfragmented datagram of the same UDP flow: 5-tuple, another backend (documented trade-off)',
+    udpFrame(a, { sport: sp, dport: 4789, payload: pattern(40) }),
+    key(c, sp, 4789, 17),
+  );
   v.also({ notBackend: fragB });
-  v.balanced('DF set and not fragmented: an ordinary 5-tuple packet', udpFrame(a, { sport: sp, dport: 4789 }, { df: true }), key(c, sp, 4789, 17));
+  v.balanced(
+    'DF set and not fragmented: an ordinary 5-tuple packet',
+    udpFrame(a, { sport: sp, dport: 4789 }, { df: true }),
+    key(c, sp, 4789, 17),
+  );
   const t = tcp({ sport: 40100, dport: 80, payload: pattern(64), pseudo: { src: c, dst: VIP } });
   const k6 = key(c, 0, 0, 6);
-  const t0 = v.balanced('TCP first fragment of only 8 bytes (no full TCP header; L4 not read)', ipv4Frame(a, 6, t.slice(0, 8), { id: 9, mf: true }), k6);
+  const t0 = v.balanced(
+    'TCP first fragment of only 8 bytes (no full TCP header; L4 not read)',
+    ipv4Frame(a, 6, t.slice(0, 8), { id: 9, mf: true }),
+    k6,
+  );
   v.balanced('TCP last fragment of 4 bytes', ipv4Frame(a, 6, t.slice(80, 84), { id: 9, fragOffset: 10 }), k6);
   v.also({ sameBackendAs: t0 });
-  v.balanced('TCP fragment with no payload at all', ipv4Frame(a, 6, new Uint8Array(0), { id: 9, fragOffset: 1, mf: true }), k6);
+  v.balanced(
+    'TCP fragment with no payload at all',
+    ipv4Frame(a, 6, new Uint8Array(0), { id: 9, fragOffset: 1, mf: true }),
+    k6,
+  );
   v.also({ sameBackendAs: t0 });
-  v.balanced('fragment with IP options (IHL 6)', ipv4Frame(a, 6, t.slice(8, 16), { id: 9, fragOffset: 1, mf: true, options: Uint8Array.from([1, 1, 1, 0]) }), k6);
+  v.balanced(
+    'fragment with IP options (IHL 6)',
+    ipv4Frame(a, 6, t.slice(8, 16), {
+      id: 9,
+      fragOffset: 1,
+      mf: true,
+      options: Uint8Array.from([1, 1, 1, 0]),
+    }),
+    k6,
+  );
   const ping = icmpEcho({ type: ICMP_ECHO_REQUEST, payload: pattern(1500) });
   const k1 = key(c, 0, 0, 1);
-  v.balanced('first fragment of a large ping: ICMP fragments share the echo key', ipv4Frame(a, 1, ping.slice(0, 1480), { id: 5, mf: true }), k1);
+  v.balanced(
+    'first fragment of a large ping: ICMP fragments share the echo key',
+    ipv4Frame(a, 1, ping.slice(0, 1480), { id: 5, mf: true }),
+    k1,
+  );
   v.balanced('last fragment of the ping', ipv4Frame(a, 1, ping.slice(1480), { id: 5, fragOffset: 185 }), k1);
   v.balanced('an unfragmented ping: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST }), k1);
-  v.balanced('non-first fragment whose payload looks like an ICMP timestamp: L4 not read', ipv4Frame(a, 1, icmpEcho({ type: 13 }), { id: 6, fragOffset: 2 }), k1);
-  v.drop('fragment of GRE: protocol checked first', ipv4Frame(a, 47, pattern(16), { id: 3, mf: true }), 'PROTO');
-  v.drop('fragment to another IP', ipv4Frame({ ...a, dst: '10.0.0.101' }, 17, pattern(16), { mf: true }), 'NOT_VIP');
+  v.balanced(
+    'non-first fragment whose payload looks like an ICMP timestamp: L4 not read',
+    ipv4Frame(a, 1, icmpEcho({ type: 13 }), { id: 6, fragOffset: 2 }),
+    k1,
+  );
+  v.drop(
+    'fragment of GRE: protocol checked first',
+    ipv4Frame(a, 47, pattern(16), { id: 3, mf: true }),
+    'PROTO',
+  );
+  v.drop(
+    'fragment to another IP',
+    ipv4Frame({ ...a, dst: '10.0.0.101' }, 17, pattern(16), { mf: true }),
+    'NOT_VIP',
+  );
   v.balanced('first fragment again', ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x778, mf: true }), k3);
   v.also({ sameBackendAs: f0 });
   return v.build();
@@ -727,15 +1021,41 @@ function protocolsVector(): Vector {
 }
 
 function backendPortVector(): Vector {
-  const v = vb('backend-port', 'Every frame that arrives on the BACKEND port is dropped (rule 1), before any other check', BASE);
+  const v = vb(
+    'backend-port',
+    'Every frame that arrives on the BACKEND port is dropped (rule 1), before any other check',
+    BASE,
+  );
   const c = CLIENTS[0]!;
   v.drop('TCP to the VIP', tcpFrame(fe(c), { sport: 1234, dport: 80 }), 'BACKEND_PORT', 'BACKEND');
-  v.drop('server reply (DSR return traffic)', tcpFrame({ ethDst: CLIENT_MAC, ethSrc: '02:02:02:02:02:02', src: VIP, dst: c }, { sport: 80, dport: 1234 }), 'BACKEND_PORT', 'BACKEND');
-  v.drop('ARP request for the VIP', arpRequestFrame({ senderMac: '02:02:02:02:02:02', senderIp: '10.0.1.2', targetIp: VIP }), 'BACKEND_PORT', 'BACKEND');
+  v.drop(
+    'server reply (DSR return traffic)',
+    tcpFrame(
+      { ethDst: CLIENT_MAC, ethSrc: '02:02:02:02:02:02', src: VIP, dst: c },
+      { sport: 80, dport: 1234 },
+    ),
+    'BACKEND_PORT',
+    'BACKEND',
+  );
+  v.drop(
+    'ARP request for the VIP',
+    arpRequestFrame({ senderMac: '02:02:02:02:02:02', senderIp: '10.0.1.2', targetIp: VIP }),
+    'BACKEND_PORT',
+    'BACKEND',
+  );
   v.drop('empty frame', new Uint8Array(0), 'BACKEND_PORT', 'BACKEND');
   v.drop('5 bytes', pattern(5), 'BACKEND_PORT', 'BACKEND');
-  v.drop('VLAN frame', ethernet({ dst: FE_MAC, src: CLIENT_MAC, type: ETH_P_IPV4, vlans: [{ tci: 1 }], payload: pattern(40) }), 'BACKEND_PORT', 'BACKEND');
-  v.balanced('the same TCP frame on the FRONTEND port is balanced', tcpFrame(fe(c), { sport: 1234, dport: 80 }), key(c, 1234, 80, 6));
+  v.drop(
+    'VLAN frame',
+    ethernet({ dst: FE_MAC, src: CLIENT_MAC, type: ETH_P_IPV4, vlans: [{ tci: 1 }], payload: pattern(40) }),
+    'BACKEND_PORT',
+    'BACKEND',
+  );
+  v.balanced(
+    'the same TCP frame on the FRONTEND port is balanced',
+    tcpFrame(fe(c), { sport: 1234, dport: 80 }),
+    key(c, 1234, 80, 6),
+  );
   return v.build();
 }
 
@@ -754,7 +1074,13 @@ function notReadyVector(): Vector {
       dst: CLIENT_MAC,
       src: FE_MAC,
       type: ETH_P_ARP,
-      payload: arp({ op: ARP_OP_REPLY, senderMac: FE_MAC, senderIp: VIP, targetMac: CLIENT_MAC, targetIp: c }),
+      payload: arp({
+        op: ARP_OP_REPLY,
+        senderMac: FE_MAC,
+        senderIp: VIP,
+        targetMac: CLIENT_MAC,
+        targetIp: c,
+      }),
     }),
     req.slice(42),
   );
@@ -768,26 +1094,60 @@ function notReadyVector(): Vector {
   v.drop('GRE: PROTO comes before NOT_READY', ipv4Frame(a, 47, pattern(8)), 'PROTO');
   v.drop('ICMP timestamp: ICMP_TYPE comes before NOT_READY', icmpEchoFrame(a, { type: 13 }), 'ICMP_TYPE');
   v.drop('truncated TCP: L4_TRUNCATED comes before NOT_READY', ipv4Frame(a, 6, pattern(10)), 'L4_TRUNCATED');
-  v.drop('ICMP error with a foreign quote: ICMP_INNER before NOT_READY', icmpErrorFrame(a, { type: 3, inner: quote(ipv4({ src: '1.2.3.4', dst: c, proto: 6, payload: tcp({ sport: 80, dport: 2000 }) })) }), 'ICMP_INNER');
+  v.drop(
+    'ICMP error with a foreign quote: ICMP_INNER before NOT_READY',
+    icmpErrorFrame(a, {
+      type: 3,
+      inner: quote(ipv4({ src: '1.2.3.4', dst: c, proto: 6, payload: tcp({ sport: 80, dport: 2000 }) })),
+    }),
+    'ICMP_INNER',
+  );
   v.reconfigure({ backendPortMac: BP_MAC });
-  v.balanced('backend port MAC learnt: the SYN is balanced, source MAC = backend port MAC', tcpFrame(a, { sport: 2000, dport: 80 }), key(c, 2000, 80, 6));
+  v.balanced(
+    'backend port MAC learnt: the SYN is balanced, source MAC = backend port MAC',
+    tcpFrame(a, { sport: 2000, dport: 80 }),
+    key(c, 2000, 80, 6),
+  );
   v.reconfigure({ backendPortMac: '02:00:00:00:be:02' });
-  v.balanced('backend port MAC changed: new source MAC, same session', tcpFrame(a, { sport: 2000, dport: 80, flags: TCP_ACK }), key(c, 2000, 80, 6));
+  v.balanced(
+    'backend port MAC changed: new source MAC, same session',
+    tcpFrame(a, { sport: 2000, dport: 80, flags: TCP_ACK }),
+    key(c, 2000, 80, 6),
+  );
   v.reconfigure({ backendPortMac: null });
   v.drop('backend port MAC lost again', tcpFrame(a, { sport: 2000, dport: 80, flags: TCP_ACK }), 'NOT_READY');
   return v.build();
 }
 
 function unconfiguredVector(): Vector {
-  const v = vb('unconfigured', 'An instance with no VIP and no frontend MAC answers nothing and balances nothing', {
-    frontend: {},
-    backend: { pool: POOL3 },
-  });
+  const v = vb(
+    'unconfigured',
+    'An instance with no VIP and no frontend MAC answers nothing and balances nothing',
+    {
+      frontend: {},
+      backend: { pool: POOL3 },
+    },
+  );
   const c = CLIENTS[0]!;
-  v.drop('ARP for the would-be VIP', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP }), 'ARP');
-  v.drop('ARP for 0.0.0.0', arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: '0.0.0.0' }), 'ARP');
+  v.drop(
+    'ARP for the would-be VIP',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP }),
+    'ARP',
+  );
+  v.drop(
+    'ARP for 0.0.0.0',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: '0.0.0.0' }),
+    'ARP',
+  );
   v.drop('TCP to the would-be VIP', tcpFrame(fe(c), { sport: 1, dport: 80 }), 'NOT_VIP');
-  v.drop('TCP to 0.0.0.0 with a zero MAC', tcpFrame({ ethDst: '00:00:00:00:00:00', ethSrc: CLIENT_MAC, src: c, dst: '0.0.0.0' }, { sport: 1, dport: 80 }), 'NOT_VIP');
+  v.drop(
+    'TCP to 0.0.0.0 with a zero MAC',
+    tcpFrame(
+      { ethDst: '00:00:00:00:00:00', ethSrc: CLIENT_MAC, src: c, dst: '0.0.0.0' },
+      { sport: 1, dport: 80 },
+    ),
+    'NOT_VIP',
+  );
   v.reconfigure({ frontend: { vip: VIP, mac: FE_MAC } });
   v.balanced('VIP and MAC set: balanced', tcpFrame(fe(c), { sport: 1, dport: 80 }), key(c, 1, 80, 6));
   v.reconfigure({ frontend: { mac: '0a:bb:cc:dd:ee:01' } });
@@ -800,54 +1160,118 @@ function unconfiguredVector(): Vector {
         dst: CLIENT_MAC,
         src: '0a:bb:cc:dd:ee:01',
         type: ETH_P_ARP,
-        payload: arp({ op: ARP_OP_REPLY, senderMac: '0a:bb:cc:dd:ee:01', senderIp: VIP, targetMac: CLIENT_MAC, targetIp: c }),
+        payload: arp({
+          op: ARP_OP_REPLY,
+          senderMac: '0a:bb:cc:dd:ee:01',
+          senderIp: VIP,
+          targetMac: CLIENT_MAC,
+          targetIp: c,
+        }),
       }),
       req.slice(42),
     ),
   );
-  v.drop('frontend MAC changed: frames to the old MAC are dropped', tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }), 'DST_MAC');
-  v.balanced('frames to the new MAC hit the session', tcpFrame(fe(c, '0a:bb:cc:dd:ee:01'), { sport: 1, dport: 80, flags: TCP_ACK }), key(c, 1, 80, 6));
+  v.drop(
+    'frontend MAC changed: frames to the old MAC are dropped',
+    tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }),
+    'DST_MAC',
+  );
+  v.balanced(
+    'frames to the new MAC hit the session',
+    tcpFrame(fe(c, '0a:bb:cc:dd:ee:01'), { sport: 1, dport: 80, flags: TCP_ACK }),
+    key(c, 1, 80, 6),
+  );
   v.reconfigure({ frontend: { vip: '10.0.0.200', mac: FE_MAC } });
-  v.drop('VIP moved: the old VIP is not served', tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }), 'NOT_VIP');
-  v.balanced('the new VIP is', tcpFrame({ ...fe(c), dst: '10.0.0.200' }, { sport: 1, dport: 80 }), key(c, 1, 80, 6, '10.0.0.200'));
+  v.drop(
+    'VIP moved: the old VIP is not served',
+    tcpFrame(fe(c), { sport: 1, dport: 80, flags: TCP_ACK }),
+    'NOT_VIP',
+  );
+  v.balanced(
+    'the new VIP is',
+    tcpFrame({ ...fe(c), dst: '10.0.0.200' }, { sport: 1, dport: 80 }),
+    key(c, 1, 80, 6, '10.0.0.200'),
+  );
   return v.build();
 }
 
 function noBackendVector(): Vector {
-  const v = vb('no-backend', 'An empty pool drops with NO_BACKEND and records nothing; sessions follow pool changes', {
-    ...BASE,
-    backend: { pool: [] },
-  });
+  const v = vb(
+    'no-backend',
+    'An empty pool drops with NO_BACKEND and records nothing; sessions follow pool changes',
+    {
+      ...BASE,
+      backend: { pool: [] },
+    },
+  );
   const c = CLIENTS[0]!;
   const a = fe(c);
   v.drop('TCP SYN, empty pool', tcpFrame(a, { sport: 3000, dport: 80 }), 'NO_BACKEND');
   v.drop('ping, empty pool', icmpEchoFrame(a, { type: 8 }), 'NO_BACKEND');
   v.drop(
     'ICMP error for a flow, empty pool',
-    icmpErrorFrame(a, { type: 3, code: 4, inner: quote(ipv4({ src: VIP, dst: c, proto: 6, payload: tcp({ sport: 80, dport: 3000 }) })) }),
+    icmpErrorFrame(a, {
+      type: 3,
+      code: 4,
+      inner: quote(ipv4({ src: VIP, dst: c, proto: 6, payload: tcp({ sport: 80, dport: 3000 }) })),
+    }),
     'NO_BACKEND',
   );
   const arpReq = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: VIP });
   v.arpReply(
     'ARP is still answered',
     arpReq,
-    concat(ethernet({ dst: CLIENT_MAC, src: FE_MAC, type: ETH_P_ARP, payload: arp({ op: ARP_OP_REPLY, senderMac: FE_MAC, senderIp: VIP, targetMac: CLIENT_MAC, targetIp: c }) }), arpReq.slice(42)),
+    concat(
+      ethernet({
+        dst: CLIENT_MAC,
+        src: FE_MAC,
+        type: ETH_P_ARP,
+        payload: arp({
+          op: ARP_OP_REPLY,
+          senderMac: FE_MAC,
+          senderIp: VIP,
+          targetMac: CLIENT_MAC,
+          targetIp: c,
+        }),
+      }),
+      arpReq.slice(42),
+    ),
   );
   v.reconfigure({ addBackends: [{ id: 4000000000, mac: '0e:00:00:00:00:01' }] });
-  v.balanced('one backend with a large id: the SYN is a MISS (nothing was recorded before)', tcpFrame(a, { sport: 3000, dport: 80 }), key(c, 3000, 80, 6));
+  v.balanced(
+    'one backend with a large id: the SYN is a MISS (nothing was recorded before)',
+    tcpFrame(a, { sport: 3000, dport: 80 }),
+    key(c, 3000, 80, 6),
+  );
   v.also({ backend: 4000000000 });
-  v.balanced('second packet hits', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), key(c, 3000, 80, 6));
+  v.balanced(
+    'second packet hits',
+    tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }),
+    key(c, 3000, 80, 6),
+  );
   v.reconfigure({ removeBackends: [4000000000] });
-  v.drop('pool emptied: the session is stale and nothing can take it (no session counter moves)', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), 'NO_BACKEND');
+  v.drop(
+    'pool emptied: the session is stale and nothing can take it (no session counter moves)',
+    tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }),
+    'NO_BACKEND',
+  );
   v.drop('a new flow, empty pool', tcpFrame(a, { sport: 3001, dport: 80 }), 'NO_BACKEND');
   v.reconfigure({ addBackends: [{ id: 0, mac: '0e:00:00:00:00:02' }] });
-  v.balanced('backend id 0 added: the old flow is re-balanced to it', tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }), key(c, 3000, 80, 6));
+  v.balanced(
+    'backend id 0 added: the old flow is re-balanced to it',
+    tcpFrame(a, { sport: 3000, dport: 80, flags: TCP_ACK }),
+    key(c, 3000, 80, 6),
+  );
   v.also({ backend: 0 });
   return v.build();
 }
 
 function persistenceVector(): Vector {
-  const v = vb('persistence', 'Sessions persist over interleaved sequences of many flows: the first packet misses, the rest hit', BASE);
+  const v = vb(
+    'persistence',
+    'Sessions persist over interleaved sequences of many flows: the first packet misses, the rest hit',
+    BASE,
+  );
   const flows: { c: string; sport: number; proto: number }[] = [];
   for (const c of CLIENTS) for (const sport of [33000, 33001, 44444]) flows.push({ c, sport, proto: 6 });
   for (const c of CLIENTS.slice(0, 2)) flows.push({ c, sport: 53000, proto: 17 }, { c, sport: 0, proto: 1 });
@@ -857,7 +1281,13 @@ function persistenceVector(): Vector {
       const a = fe(f.c);
       const frame =
         f.proto === 6
-          ? tcpFrame(a, { sport: f.sport, dport: 80, flags: round === 0 ? TCP_SYN : TCP_ACK, seq: round + 1, payload: pattern(round * 10) })
+          ? tcpFrame(a, {
+              sport: f.sport,
+              dport: 80,
+              flags: round === 0 ? TCP_SYN : TCP_ACK,
+              seq: round + 1,
+              payload: pattern(round * 10),
+            })
           : f.proto === 17
             ? udpFrame(a, { sport: f.sport, dport: 53, payload: pattern(round + 5) })
             : icmpEchoFrame(a, { type: 8, seq: round });
@@ -884,36 +1314,74 @@ function algorithmSwitchVector(): Vector {
   const old = [41000, 41001, 41002, 41003];
   const off = find('a flow of c not on its src-ip backend', (s) => v.pick(key(c, s, 80, 6)) !== srcB, 41004);
   old.push(off);
-  const firstSteps = old.map((s) => v.balanced(`HASH_SESSION: flow ${s}`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
+  const firstSteps = old.map((s) =>
+    v.balanced(`HASH_SESSION: flow ${s}`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)),
+  );
   v.reconfigure({ algorithm: 'HASH_SRC_IP' });
   old.forEach((s, i) => {
-    v.balanced(`after the switch: old flow ${s} keeps its backend`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }), key(c, s, 80, 6));
+    v.balanced(
+      `after the switch: old flow ${s} keeps its backend`,
+      tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }),
+      key(c, s, 80, 6),
+    );
     v.also({ sameBackendAs: firstSteps[i]! });
   });
   let firstNew = -1;
   for (const s of [50000, 50001, 50002, 50003, 50004, 50005]) {
-    const st = v.balanced(`HASH_SRC_IP: new flow ${s} of the same client`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6));
+    const st = v.balanced(
+      `HASH_SRC_IP: new flow ${s} of the same client`,
+      tcpFrame(fe(c), { sport: s, dport: 80 }),
+      key(c, s, 80, 6),
+    );
     v.also({ backend: srcB! });
     if (firstNew < 0) firstNew = st;
     else v.also({ sameBackendAs: firstNew });
   }
-  v.balanced('HASH_SRC_IP: a UDP flow of the same client', udpFrame(fe(c), { sport: 7, dport: 53 }), key(c, 7, 53, 17));
+  v.balanced(
+    'HASH_SRC_IP: a UDP flow of the same client',
+    udpFrame(fe(c), { sport: 7, dport: 53 }),
+    key(c, 7, 53, 17),
+  );
   v.also({ sameBackendAs: firstNew });
   v.balanced('HASH_SRC_IP: a ping of the same client', icmpEchoFrame(fe(c), { type: 8 }), key(c, 0, 0, 1));
   v.also({ sameBackendAs: firstNew });
-  v.balanced('HASH_SRC_IP: a fragment of the same client', ipv4Frame(fe(c), 17, pattern(16), { mf: true }), key(c, 0, 0, 17));
+  v.balanced(
+    'HASH_SRC_IP: a fragment of the same client',
+    ipv4Frame(fe(c), 17, pattern(16), { mf: true }),
+    key(c, 0, 0, 17),
+  );
   v.also({ sameBackendAs: firstNew });
-  const dFirst = v.balanced('HASH_SRC_IP: another client', tcpFrame(fe(d), { sport: 50000, dport: 80 }), key(d, 50000, 80, 6));
-  v.balanced('HASH_SRC_IP: another flow of that client', tcpFrame(fe(d), { sport: 50001, dport: 443 }), key(d, 50001, 443, 6));
+  const dFirst = v.balanced(
+    'HASH_SRC_IP: another client',
+    tcpFrame(fe(d), { sport: 50000, dport: 80 }),
+    key(d, 50000, 80, 6),
+  );
+  v.balanced(
+    'HASH_SRC_IP: another flow of that client',
+    tcpFrame(fe(d), { sport: 50001, dport: 443 }),
+    key(d, 50001, 443, 6),
+  );
   v.also({ sameBackendAs: dFirst });
   v.reconfigure({ algorithm: 'HASH_SESSION' });
   for (let i = 0; i < 3; i++) {
     const s = 50000 + i;
-    v.balanced(`back to HASH_SESSION: src-ip flow ${s} keeps its backend`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }), key(c, s, 80, 6));
+    v.balanced(
+      `back to HASH_SESSION: src-ip flow ${s} keeps its backend`,
+      tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }),
+      key(c, s, 80, 6),
+    );
     v.also({ backend: srcB! });
   }
-  const n = find('a new flow of c whose 5-tuple pick differs from src-ip', (s) => v.pick(key(c, s, 80, 6)) !== srcB, 60000);
-  v.balanced('back to HASH_SESSION: a new flow of c uses the 5-tuple', tcpFrame(fe(c), { sport: n, dport: 80 }), key(c, n, 80, 6));
+  const n = find(
+    'a new flow of c whose 5-tuple pick differs from src-ip',
+    (s) => v.pick(key(c, s, 80, 6)) !== srcB,
+    60000,
+  );
+  v.balanced(
+    'back to HASH_SESSION: a new flow of c uses the 5-tuple',
+    tcpFrame(fe(c), { sport: n, dport: 80 }),
+    key(c, n, 80, 6),
+  );
   v.also({ notBackend: srcB! });
   return v.build();
 }
@@ -949,12 +1417,15 @@ function backendRemovalVector(): Vector {
   );
   sports.push(moved);
   const first = new Map<number, number>();
-  for (const s of sports) first.set(s, v.balanced(`flow ${s} starts`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
+  for (const s of sports)
+    first.set(s, v.balanced(`flow ${s} starts`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
   v.reconfigure({ removeBackends: [2] });
   for (const s of sports) {
     const owner = v.steps[first.get(s)!]!.expect.backend!;
     v.balanced(
-      owner === 2 ? `flow ${s} of removed backend 2: stale, re-balanced` : `flow ${s} of backend ${owner}: untouched`,
+      owner === 2
+        ? `flow ${s} of removed backend 2: stale, re-balanced`
+        : `flow ${s} of backend ${owner}: untouched`,
       tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }),
       key(c, s, 80, 6),
     );
@@ -962,14 +1433,26 @@ function backendRemovalVector(): Vector {
     else v.also({ sameBackendAs: first.get(s)! });
   }
   const nf = find('a new flow', (s) => v.pick(key(c, s, 80, 6)) !== undefined, 30000);
-  v.balanced('a new flow uses the table over {1,3}', tcpFrame(fe(c), { sport: nf, dport: 80 }), key(c, nf, 80, 6));
+  v.balanced(
+    'a new flow uses the table over {1,3}',
+    tcpFrame(fe(c), { sport: nf, dport: 80 }),
+    key(c, nf, 80, 6),
+  );
   v.also({ notBackend: 2 });
   v.reconfigure({ addBackends: [{ id: 2, mac: '02:02:02:02:02:22' }] });
   for (const s of sports) {
-    v.balanced(`backend 2 back (new MAC): flow ${s} stays where it is`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK | TCP_PSH }), key(c, s, 80, 6));
+    v.balanced(
+      `backend 2 back (new MAC): flow ${s} stays where it is`,
+      tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK | TCP_PSH }),
+      key(c, s, 80, 6),
+    );
   }
   const to2 = find('a new flow Maglev sends to 2', (s) => v.pick(key(c, s, 80, 6)) === 2, 31000);
-  v.balanced('a new flow reaches backend 2 at its new MAC', tcpFrame(fe(c), { sport: to2, dport: 80 }), key(c, to2, 80, 6));
+  v.balanced(
+    'a new flow reaches backend 2 at its new MAC',
+    tcpFrame(fe(c), { sport: to2, dport: 80 }),
+    key(c, to2, 80, 6),
+  );
   v.also({ backend: 2 });
   return v.build();
 }
@@ -986,13 +1469,27 @@ function backendReplaceVector(): Vector {
   const a = v.balanced('flow on backend 2', tcpFrame(fe(c), { sport: s2, dport: 80 }), key(c, s2, 80, 6));
   const b = v.balanced('flow on backend 1', tcpFrame(fe(c), { sport: s1, dport: 80 }), key(c, s1, 80, 6));
   v.reconfigure({ removeBackends: [2], addBackends: [{ id: 4, mac: '04:04:04:04:04:04' }] });
-  v.balanced('flow of 2: stale, re-balanced over {1,3,4}', tcpFrame(fe(c), { sport: s2, dport: 80, flags: TCP_ACK }), key(c, s2, 80, 6));
+  v.balanced(
+    'flow of 2: stale, re-balanced over {1,3,4}',
+    tcpFrame(fe(c), { sport: s2, dport: 80, flags: TCP_ACK }),
+    key(c, s2, 80, 6),
+  );
   v.also({ notBackend: 2 });
   void a;
-  v.balanced('flow of 1: untouched', tcpFrame(fe(c), { sport: s1, dport: 80, flags: TCP_ACK }), key(c, s1, 80, 6));
+  v.balanced(
+    'flow of 1: untouched',
+    tcpFrame(fe(c), { sport: s1, dport: 80, flags: TCP_ACK }),
+    key(c, s1, 80, 6),
+  );
   v.also({ sameBackendAs: b });
-  v.reconfigure({ pool: [{ id: 1, mac: '01:01:01:01:01:11' }, ...POOL3.slice(2), { id: 4, mac: '04:04:04:04:04:04' }] });
-  v.balanced("backend 1's MAC changed: its session follows the new MAC", tcpFrame(fe(c), { sport: s1, dport: 80, flags: TCP_ACK }), key(c, s1, 80, 6));
+  v.reconfigure({
+    pool: [{ id: 1, mac: '01:01:01:01:01:11' }, ...POOL3.slice(2), { id: 4, mac: '04:04:04:04:04:04' }],
+  });
+  v.balanced(
+    "backend 1's MAC changed: its session follows the new MAC",
+    tcpFrame(fe(c), { sport: s1, dport: 80, flags: TCP_ACK }),
+    key(c, s1, 80, 6),
+  );
   v.also({ backend: 1 });
   return v.build();
 }
@@ -1004,12 +1501,22 @@ function backendAddVector(): Vector {
   });
   const c = CLIENTS[1]!;
   const ids = [1, 2, 3];
-  const m = find('a flow Maglev over {1,2,3} would send to 3', (s) => referencePick(ids, 'HASH_SESSION', key(c, s, 80, 6)) === 3, 15000);
+  const m = find(
+    'a flow Maglev over {1,2,3} would send to 3',
+    (s) => referencePick(ids, 'HASH_SESSION', key(c, s, 80, 6)) === 3,
+    15000,
+  );
   const flows = [15000, 15001, 15002, m];
-  const first = flows.map((s) => v.balanced(`flow ${s} over {1,2}`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)));
+  const first = flows.map((s) =>
+    v.balanced(`flow ${s} over {1,2}`, tcpFrame(fe(c), { sport: s, dport: 80 }), key(c, s, 80, 6)),
+  );
   v.reconfigure({ addBackends: [POOL3[2]!] });
   flows.forEach((s, i) => {
-    v.balanced(`after adding 3: flow ${s} keeps its backend`, tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }), key(c, s, 80, 6));
+    v.balanced(
+      `after adding 3: flow ${s} keeps its backend`,
+      tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK }),
+      key(c, s, 80, 6),
+    );
     v.also({ sameBackendAs: first[i]!, notBackend: 3 });
   });
   const n = find('a new flow for 3', (s) => v.pick(key(c, s, 80, 6)) === 3, m + 1);
@@ -1026,8 +1533,14 @@ function idleTimeoutVector(): Vector {
   );
   const c = CLIENTS[0]!;
   const srcB = referencePick([1, 2, 3], 'HASH_SRC_IP', key(c, 0, 0, 17));
-  const su = find('UDP flow whose 5-tuple pick differs from src-ip', (s) => v.pick(key(c, s, 53, 17)) !== srcB);
-  const st = find('TCP flow whose 5-tuple pick differs from src-ip', (s) => v.pick(key(c, s, 80, 6)) !== srcB);
+  const su = find(
+    'UDP flow whose 5-tuple pick differs from src-ip',
+    (s) => v.pick(key(c, s, 53, 17)) !== srcB,
+  );
+  const st = find(
+    'TCP flow whose 5-tuple pick differs from src-ip',
+    (s) => v.pick(key(c, s, 80, 6)) !== srcB,
+  );
   const u = (n: number) => udpFrame(fe(c), { sport: su, dport: 53, payload: pattern(n) });
   const t = (n: number) => tcpFrame(fe(c), { sport: st, dport: 80, flags: TCP_ACK, seq: n });
   const p = () => icmpEchoFrame(fe(c), { type: 8 });
@@ -1057,14 +1570,22 @@ function idleTimeoutVector(): Vector {
   v.also({ backend: srcB! });
   v.reconfigure({ sessions: { timeouts: { udp: 5 } } });
   v.at(1_400_000);
-  const u5 = v.balanced('new UDP flow under a 5 s UDP timeout', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
+  const u5 = v.balanced(
+    'new UDP flow under a 5 s UDP timeout',
+    udpFrame(fe(c), { sport: 9999, dport: 53 }),
+    key(c, 9999, 53, 17),
+  );
   v.at(1_405_000);
   v.balanced('idle 5 s: valid', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
   v.also({ sameBackendAs: u5 });
   v.at(1_410_001);
   v.balanced('idle 5.001 s: expired', udpFrame(fe(c), { sport: 9999, dport: 53 }), key(c, 9999, 53, 17));
   v.at(2_000_000);
-  const tb = v.balanced('a TCP flow starts', tcpFrame(fe(c), { sport: 7777, dport: 80 }), key(c, 7777, 80, 6));
+  const tb = v.balanced(
+    'a TCP flow starts',
+    tcpFrame(fe(c), { sport: 7777, dport: 80 }),
+    key(c, 7777, 80, 6),
+  );
   const owner = v.steps[tb]!.expect.backend!;
   v.reconfigure({ removeBackends: [owner] });
   v.at(2_000_000 + 600_001);
@@ -1097,7 +1618,19 @@ function lruVector(): Vector {
   v.balanced('D: hit', f(4, TCP_ACK), k(4));
   v.balanced('C: evicted, misses (evicts A)', f(3, TCP_ACK), k(3));
   v.balanced('A: evicted, misses (evicts B)', f(1, TCP_ACK), k(1));
-  v.balanced('ICMP error about D is read-only and does not refresh D', icmpErrorFrame({ ethDst: FE_MAC, ethSrc: ROUTER_MAC, src: ROUTER_IP, dst: VIP }, { type: 3, code: 4, inner: quote(ipv4({ src: VIP, dst: c, proto: 6, payload: tcp({ sport: 80, dport: 4 }) })) }), k(4), { readOnly: true });
+  v.balanced(
+    'ICMP error about D is read-only and does not refresh D',
+    icmpErrorFrame(
+      { ethDst: FE_MAC, ethSrc: ROUTER_MAC, src: ROUTER_IP, dst: VIP },
+      {
+        type: 3,
+        code: 4,
+        inner: quote(ipv4({ src: VIP, dst: c, proto: 6, payload: tcp({ sport: 80, dport: 4 }) })),
+      },
+    ),
+    k(4),
+    { readOnly: true },
+  );
   v.balanced('E: evicts D, the least recently used', f(5), k(5));
   v.balanced('C: still there, hit', f(3, TCP_ACK), k(3));
   v.balanced('D: evicted, misses', f(4, TCP_ACK), k(4));
