@@ -128,6 +128,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 4 * 1024 * 1024,
+    // malformed URL encoding or an over-long path segment: a {code, message} error like every other
+    frameworkErrors: (err, _req, reply) => {
+      (reply as unknown as FastifyReply)
+        .status(400)
+        .send({ code: 'LBDSR_BAD_VALUE', message: `bad request path: ${err.message}` });
+    },
   });
   const log = app.log;
   const netdev = opts.netdev ?? getNetDev;
@@ -286,16 +292,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     (kind: 'json' | 'yaml') =>
     (_req: FastifyRequest, text: string, done: (e: Error | null, v?: unknown) => void) => {
       if (text.trim() === '') return done(null, undefined);
+      let value: unknown;
       try {
-        done(null, kind === 'json' ? JSON.parse(text) : parseYaml(text));
+        // YAML goes through JSON: aliases can build a circular document (`x: &a [*a]`) nothing else handles
+        const doc = kind === 'json' ? JSON.parse(text) : parseYaml(text);
+        value = kind === 'json' || doc === undefined ? doc : JSON.parse(JSON.stringify(doc));
       } catch (e) {
-        done(
+        return done(
           new LbdsrError(
             'LBDSR_BAD_BODY',
             `the body is not valid ${kind.toUpperCase()}: ${(e as Error).message.split('\n')[0]}`,
           ),
         );
       }
+      done(null, value);
     };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseText('json'));
   app.addContentTypeParser(

@@ -49,9 +49,16 @@ export function normalizeBody(schema: TSchema, value: Json): Json {
   if (props && isObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const p = props[k];
+      // own properties only: a key like '__proto__' is an unknown key, not Object.prototype's
+      const p = Object.hasOwn(props, k) ? props[k] : undefined;
       if (p?.readOnly) continue;
-      out[k] = p ? normalizeBody(p, v) : v;
+      // defined, not assigned: `out['__proto__'] = v` would set the prototype and hide the key from checks
+      Object.defineProperty(out, k, {
+        value: p ? normalizeBody(p, v) : v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
