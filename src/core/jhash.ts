@@ -7,11 +7,29 @@ function rol32(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+const RESULT = new Uint32Array(1);
+
 /**
  * jhash2(k, length, initval): hashes `length` u32 words of `k` starting at `off`.
- * Allocation-free; all arithmetic is kept in uint32 with `| 0` / `>>> 0`.
+ * Allocation-free; all arithmetic is kept in uint32 with `>>> 0`.
  */
 export function jhash2(k: Uint32Array, off: number, length: number, initval: number): number {
+  jhash2Into(k, off, length, initval, RESULT, 0);
+  return RESULT[0]!;
+}
+
+/**
+ * The same hash, written to `out[outIdx]` instead of returned. The per-frame path uses this form: a
+ * uint32 above 2^30 returned from a call V8 did not inline is boxed into a heap number, i.e. allocated.
+ */
+export function jhash2Into(
+  k: Uint32Array,
+  off: number,
+  length: number,
+  initval: number,
+  out: Uint32Array,
+  outIdx: number,
+): void {
   let a = (JHASH_INITVAL + (length << 2) + initval) >>> 0;
   let b = a;
   let c = a;
@@ -43,7 +61,10 @@ export function jhash2(k: Uint32Array, off: number, length: number, initval: num
     n -= 3;
     i += 3;
   }
-  if (n === 0) return c >>> 0;
+  if (n === 0) {
+    out[outIdx] = c;
+    return;
+  }
   // The tail: up to 3 remaining words, then __jhash_final.
   if (n === 3) c = (c + k[i + 2]!) >>> 0;
   if (n >= 2) b = (b + k[i + 1]!) >>> 0;
@@ -62,5 +83,5 @@ export function jhash2(k: Uint32Array, off: number, length: number, initval: num
   b = (b - rol32(a, 14)) >>> 0;
   c = (c ^ b) >>> 0;
   c = (c - rol32(b, 24)) >>> 0;
-  return c >>> 0;
+  out[outIdx] = c;
 }

@@ -37,7 +37,7 @@ import {
   PROTO_UDP,
   SLOT_NONE,
 } from '../core/constants.js';
-import { jhash2 } from '../core/jhash.js';
+import { jhash2Into } from '../core/jhash.js';
 import {
   DEFAULT_SESSION_SETTINGS,
   type InstanceConfig,
@@ -112,12 +112,12 @@ export class Balancer {
   /** Backend id of the last TX_BACKEND verdict. */
   lastBackendId = 0;
 
-  // Flow key of the frame being decided (scratch, reused for every frame).
-  private kSrc = 0;
-  private kDst = 0;
-  private kPorts = 0;
-  private kProto = 0;
-  private readonly hashWords = new Uint32Array(4);
+  /**
+   * Flow key of the frame being decided, reused for every frame: [src, dst, sport << 16 | dport, proto],
+   * then scratch for the hash. A typed array, not fields or arguments: V8 boxes (allocates) a uint32 above
+   * 2^30 stored in a field or passed to a call it did not inline; a typed array holds it unboxed.
+   */
+  private readonly key = new Uint32Array(8);
 
   constructor(settings: Partial<SessionSettings> = {}) {
     this.sessionTable = new SessionTable(settings.capacity ?? DEFAULT_SESSION_SETTINGS.capacity);
@@ -183,37 +183,39 @@ export class Balancer {
     const totLen = readU16(frame, l3 + IP_TOT_LEN);
     if (totLen < ihl || l3 + totLen > len) return this.drop(DROP_IP_MALFORMED);
 
-    const dst = readU32(frame, l3 + IP_DST);
-    const svc = this.control.services.get(dst);
+    const svc = this.control.serviceAt(frame, l3 + IP_DST);
     if (svc === undefined) return this.drop(DROP_NOT_VIP);
     if (!macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_DST_MAC);
 
     const proto = frame[l3 + IP_PROTO]!;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMP) return this.drop(DROP_PROTO);
-    const src = readU32(frame, l3 + IP_SRC);
+    const k = this.key;
+    k[0] = readU32(frame, l3 + IP_SRC);
+    k[1] = readU32(frame, l3 + IP_DST);
+    k[3] = proto;
     const l4 = l3 + ihl;
     const l4len = totLen - ihl;
     let icmpError = false;
 
     if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      this.setKey(src, dst, 0, proto);
+      k[2] = 0;
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      this.setKey(src, dst, readU32(frame, l4), proto);
+      k[2] = readU32(frame, l4);
     } else if (proto === PROTO_UDP) {
       if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      this.setKey(src, dst, readU32(frame, l4), proto);
+      k[2] = readU32(frame, l4);
     } else {
       if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
       const type = frame[l4]!;
       if (type === ICMP_ECHO_REQUEST || type === ICMP_ECHO_REPLY) {
-        this.setKey(src, dst, 0, proto);
+        k[2] = 0;
       } else if (
         type === ICMP_DEST_UNREACH ||
         type === ICMP_TIME_EXCEEDED ||
         type === ICMP_PARAMETER_PROBLEM
       ) {
-        const reason = this.icmpErrorKey(frame, l4 + ICMP_HLEN, l4len - ICMP_HLEN, dst);
+        const reason = this.icmpErrorKey(frame, l4 + ICMP_HLEN, l4len - ICMP_HLEN);
         if (reason !== 0) return this.drop(reason);
         icmpError = true;
       } else {
@@ -242,35 +244,28 @@ export class Balancer {
     return reason << 8;
   }
 
-  private setKey(src: number, dst: number, ports: number, proto: number): void {
-    this.kSrc = src;
-    this.kDst = dst;
-    this.kPorts = ports >>> 0;
-    this.kProto = proto;
-  }
-
   /** Sets the key of the flow an ICMP error is about; returns 0 or a drop reason. */
-  private icmpErrorKey(frame: Uint8Array, inner: number, avail: number, vip: number): number {
+  private icmpErrorKey(frame: Uint8Array, inner: number, avail: number): number {
     if (avail < IP_MIN_HLEN) return DROP_ICMP_INNER;
     const verIhl = frame[inner]!;
     const ihl = (verIhl & 0x0f) << 2;
     if (verIhl >>> 4 !== 4 || ihl < IP_MIN_HLEN || ihl + 8 > avail) return DROP_ICMP_INNER;
-    const isrc = readU32(frame, inner + IP_SRC);
-    if (isrc !== vip) return DROP_ICMP_INNER;
+    const k = this.key;
+    // The inner source must be the VIP, i.e. the outer destination (k[1], set by the caller).
+    if (readU32(frame, inner + IP_SRC) !== k[1]) return DROP_ICMP_INNER;
     const iproto = frame[inner + IP_PROTO]!;
     if (iproto !== PROTO_TCP && iproto !== PROTO_UDP && iproto !== PROTO_ICMP) return DROP_ICMP_INNER;
-    const idst = readU32(frame, inner + IP_DST);
+    k[0] = readU32(frame, inner + IP_DST);
+    k[3] = iproto;
     if ((readU16(frame, inner + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      this.setKey(idst, isrc, 0, iproto);
+      k[2] = 0;
     } else if (iproto === PROTO_ICMP) {
       const itype = frame[inner + ihl]!;
       if (itype !== ICMP_ECHO_REPLY && itype !== ICMP_ECHO_REQUEST) return DROP_ICMP_INNER;
-      this.setKey(idst, isrc, 0, iproto);
+      k[2] = 0;
     } else {
       // The inner packet went VIP:sport -> client:dport; the flow's key is client:dport -> VIP:sport.
-      const isport = readU16(frame, inner + ihl);
-      const idport = readU16(frame, inner + ihl + 2);
-      this.setKey(idst, isrc, ((idport << 16) | isport) >>> 0, iproto);
+      k[2] = (readU16(frame, inner + ihl + 2) << 16) | readU16(frame, inner + ihl);
     }
     return 0;
   }
@@ -283,39 +278,29 @@ export class Balancer {
   /** True when entry `e` still points at a live backend and has not idled out. */
   private validEntry(e: number, nowMs: number): number {
     const st = this.sessionTable;
-    if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.kProto)) return CNT_SESSION_EXPIRED;
-    const slot = st.slotAt(e);
-    const b = this.control.slots[slot];
-    if (b === null || b === undefined || b.id !== st.backendIdAt(e)) return CNT_SESSION_STALE;
+    if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.key[3]!)) return CNT_SESSION_EXPIRED;
+    const b = this.control.slots[st.slotAt(e)];
+    if (b === null || b === undefined || !st.backendIs(e, b.id)) return CNT_SESSION_STALE;
     return CNT_SESSION_HIT;
   }
 
   private maglev(svc: ServiceState): number {
-    const w = this.hashWords;
-    let h: number;
-    if (svc.algorithm === ALG_HASH_SRC_IP) {
-      w[0] = this.kSrc;
-      h = jhash2(w, 0, 1, 0);
-    } else {
-      w[0] = this.kSrc;
-      w[1] = this.kDst;
-      w[2] = this.kPorts;
-      w[3] = this.kProto;
-      h = jhash2(w, 0, 4, 0);
-    }
-    return svc.table[h % MAGLEV_SIZE]!;
+    // HASH_SRC_IP hashes the word [src], HASH_SESSION the 4 key words; the hash lands in key[4].
+    const k = this.key;
+    jhash2Into(k, 0, svc.algorithm === ALG_HASH_SRC_IP ? 1 : 4, 0, k, 4);
+    return svc.table[k[4]! % MAGLEV_SIZE]!;
   }
 
   /** ICMP errors: a valid session's backend, else Maglev; writes nothing. */
   private peekBackend(svc: ServiceState, nowMs: number): number {
-    const e = this.sessionTable.find(this.kSrc, this.kDst, this.kPorts, this.kProto);
+    const e = this.sessionTable.findKey(this.key);
     if (e >= 0 && this.validEntry(e, nowMs) === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
     return this.maglev(svc);
   }
 
   private chooseBackend(svc: ServiceState, nowMs: number): number {
     const st = this.sessionTable;
-    const e = st.find(this.kSrc, this.kDst, this.kPorts, this.kProto);
+    const e = st.findKey(this.key);
     let outcome = CNT_SESSION_MISS;
     if (e >= 0) {
       outcome = this.validEntry(e, nowMs);
@@ -329,7 +314,7 @@ export class Balancer {
     if (slot === SLOT_NONE) return SLOT_NONE;
     const id = this.control.slots[slot]!.id;
     if (e >= 0) st.retarget(e, id, slot, nowMs);
-    else st.insert(this.kSrc, this.kDst, this.kPorts, this.kProto, id, slot, nowMs);
+    else st.insertKey(this.key, id, slot, nowMs);
     this.counters[outcome]!++;
     this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
     return slot;
@@ -347,11 +332,14 @@ export class Balancer {
     ) {
       return this.drop(DROP_ARP);
     }
-    const tpa = readU32(frame, a + ARP_TPA);
-    const svc = this.control.services.get(tpa);
+    const svc = this.control.serviceAt(frame, a + ARP_TPA);
     if (svc === undefined) return this.drop(DROP_ARP);
     if (!isBroadcastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_ARP);
     // Reply in place.
+    const t0 = frame[a + ARP_TPA]!;
+    const t1 = frame[a + ARP_TPA + 1]!;
+    const t2 = frame[a + ARP_TPA + 2]!;
+    const t3 = frame[a + ARP_TPA + 3]!;
     copyMac(frame, ETH_DST, ETH_SRC);
     writeMac(frame, ETH_SRC, svc.mac);
     writeU16(frame, a + ARP_OP, ARP_OP_REPLY);
@@ -361,10 +349,11 @@ export class Balancer {
     frame[a + ARP_TPA + 2] = frame[a + ARP_SPA + 2]!;
     frame[a + ARP_TPA + 3] = frame[a + ARP_SPA + 3]!;
     writeMac(frame, a + ARP_SHA, svc.mac);
-    frame[a + ARP_SPA] = (tpa >>> 24) & 0xff;
-    frame[a + ARP_SPA + 1] = (tpa >>> 16) & 0xff;
-    frame[a + ARP_SPA + 2] = (tpa >>> 8) & 0xff;
-    frame[a + ARP_SPA + 3] = tpa & 0xff;
+    // Sender IP = the VIP, which is what the request asked for: the saved target address bytes.
+    frame[a + ARP_SPA] = t0;
+    frame[a + ARP_SPA + 1] = t1;
+    frame[a + ARP_SPA + 2] = t2;
+    frame[a + ARP_SPA + 3] = t3;
     this.counters[CNT_ARP_REPLY]!++;
     this.tx[0]!++;
     return ACT_TX_FRONTEND;

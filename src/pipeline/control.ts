@@ -64,6 +64,9 @@ export class ControlState {
     icmp: DEFAULT_SESSION_SETTINGS.timeouts.icmp * 1000,
   };
   private readonly idToSlot = new Map<number, number>();
+  /** The VIPs in a typed array, for the per-frame lookup (see serviceAt). */
+  private readonly vipWords = new Uint32Array(MAX_SERVICES);
+  private vipServices: ServiceState[] = [];
 
   slotOf(id: number): number {
     return this.idToSlot.get(id) ?? SLOT_NONE;
@@ -164,6 +167,11 @@ export class ControlState {
       }
     }
 
+    this.vipServices = [...this.services.values()];
+    this.vipServices.forEach((svc, i) => {
+      this.vipWords[i] = svc.vip;
+    });
+
     if (!macEq(this.backendPortMac, portMac)) {
       this.backendPortMac = portMac;
       diff.config = true;
@@ -178,6 +186,19 @@ export class ControlState {
       diff.config = true;
     }
     return diff;
+  }
+
+  /**
+   * The service whose VIP is the 4 bytes of `frame` at `off`, or undefined. Reads the address itself so
+   * that no uint32 crosses a call boundary on the per-frame path (a Map keyed by a number above 2^30
+   * would box, i.e. allocate, on every lookup).
+   */
+  serviceAt(frame: Uint8Array, off: number): ServiceState | undefined {
+    const ip =
+      ((frame[off]! << 24) | (frame[off + 1]! << 16) | (frame[off + 2]! << 8) | frame[off + 3]!) >>> 0;
+    const n = this.vipServices.length;
+    for (let i = 0; i < n; i++) if (this.vipWords[i] === ip) return this.vipServices[i];
+    return undefined;
   }
 
   /** Backend ids in slot order, for reporting. */

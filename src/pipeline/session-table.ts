@@ -33,12 +33,13 @@ export type SessionVisitor = (
   lastSeenMs: number,
 ) => void;
 
-function mix(a: number, b: number, c: number, d: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 15) ^ b, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13) ^ c, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 16) ^ d, 0x27d4eb2f);
-  return (h ^ (h >>> 15)) >>> 0;
+/** Bucket hash of the key words k[0..3]; kept below 2^30 so it is never boxed. */
+function mix(k: Uint32Array): number {
+  let h = Math.imul(k[0]! ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ k[1]!, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ k[2]!, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16) ^ k[3]!, 0x27d4eb2f);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 function bucketCount(n: number): number {
@@ -82,15 +83,21 @@ export class SessionTable {
     return this.size;
   }
 
-  /** Index of the entry for the key, or -1. Does not touch recency. */
-  find(src: number, dst: number, portsWord: number, proto: number): number {
-    const ports = portsWord >>> 0;
+  /** Scratch key for the number-argument convenience forms. */
+  private readonly scratch = new Uint32Array(4);
+
+  /**
+   * Index of the entry for the key `k[0..3]` = (src, dst, sport << 16 | dport, proto), or -1. Does not
+   * touch recency. Keys travel in a Uint32Array so that no uint32 above 2^30 is boxed (allocated) on the
+   * per-frame path.
+   */
+  findKey(k: Uint32Array): number {
     const u = this.u32;
-    for (
-      let e = this.buckets[mix(src, dst, ports, proto) & this.mask]!;
-      e !== NIL;
-      e = this.i32[e * STRIDE + W_CHAIN]!
-    ) {
+    const src = k[0]!;
+    const dst = k[1]!;
+    const ports = k[2]!;
+    const proto = k[3]!;
+    for (let e = this.buckets[mix(k) & this.mask]!; e !== NIL; e = this.i32[e * STRIDE + W_CHAIN]!) {
       const o = e * STRIDE;
       if (
         u[o + W_SRC] === src &&
@@ -102,6 +109,39 @@ export class SessionTable {
       }
     }
     return NIL;
+  }
+
+  /** findKey with the key as numbers (control plane and tests). */
+  find(src: number, dst: number, portsWord: number, proto: number): number {
+    this.setScratch(src, dst, portsWord, proto);
+    return this.findKey(this.scratch);
+  }
+
+  /** insertKey with the key as numbers (control plane and tests). */
+  insert(
+    src: number,
+    dst: number,
+    portsWord: number,
+    proto: number,
+    backendId: number,
+    slot: number,
+    nowMs: number,
+  ): number {
+    this.setScratch(src, dst, portsWord, proto);
+    return this.insertKey(this.scratch, backendId, slot, nowMs);
+  }
+
+  private setScratch(src: number, dst: number, ports: number, proto: number): void {
+    const k = this.scratch;
+    k[0] = src;
+    k[1] = dst;
+    k[2] = ports;
+    k[3] = proto;
+  }
+
+  /** True when entry `e` points at backend `id`. */
+  backendIs(e: number, id: number): boolean {
+    return this.u32[e * STRIDE + W_BACKEND] === id;
   }
 
   backendIdAt(e: number): number {
@@ -130,16 +170,8 @@ export class SessionTable {
     this.touch(e, nowMs);
   }
 
-  /** Inserts a key known to be absent; evicts the least recently used entry when full. */
-  insert(
-    src: number,
-    dst: number,
-    ports: number,
-    proto: number,
-    backendId: number,
-    slot: number,
-    nowMs: number,
-  ): number {
+  /** Inserts the key `k[0..3]`, known to be absent; evicts the least recently used entry when full. */
+  insertKey(k: Uint32Array, backendId: number, slot: number, nowMs: number): number {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
@@ -158,13 +190,13 @@ export class SessionTable {
     }
     const u = this.u32;
     const o = e * STRIDE;
-    u[o + W_SRC] = src;
-    u[o + W_DST] = dst;
-    u[o + W_PORTS] = ports;
-    u[o + W_PROTO] = proto;
+    u[o + W_SRC] = k[0]!;
+    u[o + W_DST] = k[1]!;
+    u[o + W_PORTS] = k[2]!;
+    u[o + W_PROTO] = k[3]!;
     u[o + W_BACKEND] = backendId;
     u[o + W_SLOT] = slot;
-    const h = mix(src, dst, ports, proto);
+    const h = mix(k);
     u[o + W_HASH] = h;
     const b = h & this.mask;
     this.i32[o + W_CHAIN] = this.buckets[b]!;
