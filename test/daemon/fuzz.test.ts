@@ -473,3 +473,238 @@ describe('REST fuzz: bad input gets a clear error and changes nothing', () => {
     assert.ok(total >= 200, `only ${total} requests ran within the time cap`);
   });
 });
+
+// ---- sequences of operations against a model ----
+
+interface Model {
+  algorithm: string;
+  vip?: string;
+  pool: Array<{ id: number; mac: string }>;
+}
+
+type Op =
+  | { op: 'addPool'; via: 'entry' | 'list'; id: string | number | null; mac: unknown }
+  | { op: 'delPool'; id: string }
+  | { op: 'setAlgorithm'; via: 'leaf' | 'instance'; value: unknown }
+  | { op: 'setVip'; via: 'leaf' | 'frontend'; value: unknown };
+
+const ALGORITHMS = ['HASH_SESSION', 'HASH_SRC_IP'];
+
+const validMac = fc
+  .tuple(fc.uint8Array({ minLength: 6, maxLength: 6 }), fc.constantFrom(':', '-'), fc.boolean())
+  .filter(([b]) => b.some((x) => x !== 0))
+  .map(([b, sep, upper]) => {
+    const s = [...b].map((x) => x.toString(16).padStart(2, '0')).join(sep);
+    return upper ? s.toUpperCase() : s;
+  });
+const mac: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: validMac },
+  fc.constantFrom(
+    '00:00:00:00:00:00',
+    'zz:00:00:00:00:01',
+    'aa:bb:cc:dd:ee',
+    'aa:bb-cc:dd:ee:ff',
+    'aabbccddeeff',
+    '',
+    5,
+    null,
+  ),
+);
+const idSegment = fc.oneof(
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 5 }).map(String) },
+  fc.constantFrom('4294967295', '4294967296', '-1', '1e3', '1.5', 'x', '0x1', '99999999999'),
+);
+const idValue: fc.Arbitrary<string | number | null> = fc.oneof(
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 5 }) },
+  fc.constantFrom(4294967295, 4294967296, -1, 1.5, '3', null),
+);
+const vip: fc.Arbitrary<unknown> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255))
+      .filter(([a]) => a !== 127)
+      .map((o) => o.join('.')),
+  },
+  fc.constantFrom(
+    '10.0.0',
+    '10.0.0.256',
+    '224.0.0.1',
+    '127.0.0.1',
+    '0.1.2.3',
+    '255.255.255.255',
+    '1.2.3.4.5',
+    '01.2.3.4',
+    'abc',
+    '',
+    42,
+    null,
+  ),
+);
+const operation: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    op: fc.constant('addPool' as const),
+    via: fc.constant('entry' as const),
+    id: idSegment,
+    mac,
+  }),
+  fc.record({ op: fc.constant('addPool' as const), via: fc.constant('list' as const), id: idValue, mac }),
+  fc.record({ op: fc.constant('delPool' as const), id: idSegment }),
+  fc.record({
+    op: fc.constant('setAlgorithm' as const),
+    via: fc.constantFrom('leaf' as const, 'instance' as const),
+    value: fc.constantFrom(
+      'HASH_SESSION',
+      'hash_src_ip',
+      'Hash_Session',
+      'ROUND_ROBIN',
+      '',
+      'hash-src-ip',
+      7,
+      null,
+    ),
+  }),
+  fc.record({
+    op: fc.constant('setVip' as const),
+    via: fc.constantFrom('leaf' as const, 'frontend' as const),
+    value: vip,
+  }),
+);
+
+// The model's own reading of the rules (written from the issue, not taken from the daemon's code).
+function modelMac(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.exec(v);
+  if (!m || /^0{2}([:-]0{2}){5}$/.test(v)) return undefined;
+  return v.toLowerCase().replaceAll('-', ':');
+}
+function modelVip(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const parts = v.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255))
+    return undefined;
+  const a = Number(parts[0]);
+  if (a === 0 || a === 127 || a >= 224) return undefined;
+  return v;
+}
+function modelId(v: unknown, fromPath: boolean): number | undefined {
+  if (fromPath) {
+    if (typeof v !== 'string' || !/^\d{1,10}$/.test(v)) return undefined;
+    v = Number(v);
+  }
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : undefined;
+}
+
+/** Applies `o` to the model; returns whether the daemon must accept it. */
+function applyModel(m: Model, o: Op): boolean {
+  switch (o.op) {
+    case 'addPool': {
+      const id = modelId(o.id, o.via === 'entry');
+      const mac = modelMac(o.mac);
+      if (id === undefined || mac === undefined || m.pool.some((e) => e.id === id)) return false;
+      m.pool.push({ id, mac });
+      return true;
+    }
+    case 'delPool': {
+      const id = modelId(o.id, true);
+      const i = m.pool.findIndex((e) => e.id === id);
+      if (i < 0) return false;
+      m.pool.splice(i, 1);
+      return true;
+    }
+    case 'setAlgorithm': {
+      const v = typeof o.value === 'string' ? o.value.toUpperCase() : undefined;
+      if (!v || !ALGORITHMS.includes(v)) return false;
+      m.algorithm = v;
+      return true;
+    }
+    case 'setVip': {
+      const v = modelVip(o.value);
+      if (v === undefined) return false;
+      m.vip = v;
+      return true;
+    }
+  }
+}
+
+function toRequest(o: Op): Req {
+  const json = (v: unknown) => ({ payload: JSON.stringify(v), contentType: 'application/json' });
+  switch (o.op) {
+    case 'addPool':
+      return o.via === 'entry'
+        ? { method: 'POST', url: `${BASE}/lb1/backend/pool/${o.id}/`, ...json({ mac: o.mac }) }
+        : { method: 'POST', url: `${BASE}/lb1/backend/pool/`, ...json([{ id: o.id, mac: o.mac }]) };
+    case 'delPool':
+      return { method: 'DELETE', url: `${BASE}/lb1/backend/pool/${o.id}/` };
+    case 'setAlgorithm':
+      return o.via === 'leaf'
+        ? { method: 'PUT', url: `${BASE}/lb1/algorithm/`, ...json(o.value) }
+        : { method: 'PATCH', url: `${BASE}/lb1/`, ...json({ algorithm: o.value }) };
+    case 'setVip':
+      return o.via === 'leaf'
+        ? { method: 'PUT', url: `${BASE}/lb1/frontend/vip/`, ...json(o.value) }
+        : { method: 'PATCH', url: `${BASE}/lb1/frontend/`, ...json({ vip: o.value }) };
+  }
+}
+
+describe('sequence fuzz: the configuration follows a model through valid and invalid operations', () => {
+  let app: FastifyInstance;
+  let state: ReturnType<typeof tempDir>;
+  const START = { algorithm: 'HASH_SESSION', frontend: {}, backend: { pool: [] } };
+
+  before(async () => {
+    state = tempDir('fuzzseq');
+    app = await buildApp({ stateDir: state.dir, logLevel: 'silent', watchMs: 0, netdev: () => undefined });
+  });
+  after(async () => {
+    await app.close();
+    state.cleanup();
+  });
+
+  test('random operation sequences', async () => {
+    const started = Date.now();
+    let steps = 0;
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 10, maxLength: 40 }), async (ops) => {
+        const r0 = await app.inject({ method: 'PUT', url: `${BASE}/lb1/`, payload: START });
+        assert.ok(r0.statusCode === 200, r0.body);
+        const model: Model = { algorithm: 'HASH_SESSION', pool: [] };
+        for (const o of ops) {
+          const want = applyModel(model, o);
+          const r = await send(app, toRequest(o));
+          steps++;
+          const ok = r.statusCode >= 200 && r.statusCode < 300;
+          if (ok) accepted++;
+          assert.equal(ok, want, `${JSON.stringify(o)} answered ${r.statusCode} ${r.body}`);
+          if (!ok) assert.match(JSON.parse(r.body).code, /^LBDSR_[A-Z0-9_]+$/);
+          const got = JSON.parse((await app.inject({ method: 'GET', url: `${BASE}/lb1/` })).body);
+          const expected = {
+            algorithm: model.algorithm,
+            frontend: model.vip === undefined ? {} : { vip: model.vip },
+            pool: model.pool,
+          };
+          assert.deepEqual(
+            { algorithm: got.algorithm, frontend: got.frontend, pool: got.backend.pool },
+            expected,
+            `after ${JSON.stringify(o)}`,
+          );
+          const saved = JSON.parse(readFileSync(join(state.dir, 'config.json'), 'utf8')).instances[0];
+          assert.deepEqual(
+            { algorithm: saved.algorithm, frontend: saved.frontend, pool: saved.backend.pool },
+            expected,
+            `config.json after ${JSON.stringify(o)}`,
+          );
+        }
+      }),
+      {
+        numRuns: 150,
+        interruptAfterTimeLimit: 15_000,
+        markInterruptAsFailure: false,
+        includeErrorInReport: true,
+      },
+    );
+    console.log(`# sequence fuzz: ${steps} operations (${accepted} accepted) in ${Date.now() - started} ms`);
+    assert.ok(steps >= 100, `only ${steps} operations ran within the time cap`);
+  });
+});
