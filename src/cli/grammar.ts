@@ -117,7 +117,9 @@ export function parseWords(words: string[]): Parsed {
     }
     if (w === 'set' && !pos.node.readOnly) {
       const params = words.slice(i + 1);
-      if (params.includes('?')) return { kind: 'help', pos, context: 'set' };
+      // a leaf takes a value, not parameters: its own help says which
+      if (params.includes('?'))
+        return { kind: 'help', pos, context: pos.node.kind === 'leaf' ? 'node' : 'set' };
       if (pos.node.kind === 'leaf') {
         if (params.length !== 1) throw new UsageError(`'${trail.join(' ')}' takes one value`);
         const p = params[0]!;
@@ -173,12 +175,18 @@ export function paramsToBody(params: string[], schema: TSchema | undefined): Rec
       s && (s.type === 'integer' || s.type === 'number') && /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
     let target = body;
     for (const k of keys.slice(0, -1)) {
-      if (typeof target[k] !== 'object' || target[k] === null) target[k] = {};
+      const own = Object.hasOwn(target, k) ? target[k] : undefined;
+      if (typeof own !== 'object' || own === null) setOwn(target, k, {});
       target = target[k] as Record<string, unknown>;
     }
-    target[keys[keys.length - 1]!] = value;
+    setOwn(target, keys[keys.length - 1]!, value);
   }
   return body;
+}
+
+/** Sets an own property: `o['__proto__'] = v` would set the prototype (and walk into Object.prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 /** The k=v parameters a schema accepts, dotted for nested objects; lists and read-only fields left out. */
@@ -197,6 +205,7 @@ export function paramList(
 }
 
 function table(rows: string[][]): string {
+  if (rows.length === 0) return '  (none)';
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd()).join('\n');
 }
