@@ -142,7 +142,9 @@ async function readStdin(): Promise<string | undefined> {
 
 function parseBody(text: string): unknown {
   try {
-    return parseYaml(text);
+    // through JSON: YAML aliases can build a circular document (`x: &a [*a]`) that cannot be sent
+    const doc = parseYaml(text);
+    return doc === undefined ? doc : JSON.parse(JSON.stringify(doc));
   } catch (e) {
     throw new UsageError(
       `the body on stdin is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]!.replace(/:$/, '')}`,

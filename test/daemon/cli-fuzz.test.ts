@@ -1,6 +1,7 @@
 // Property-based fuzzing of lbdsrctl's pure grammar (no daemon): any list of words either parses into a
 // request or a help request, or is refused with a UsageError; nothing else is thrown, and what comes out
-// is usable (paths decode, bodies serialise, help renders, completion answers).
+// is usable (paths decode, bodies serialise, help renders, completion answers). One test runs bin/lbdsrctl
+// on a stdin body that cannot be sent (it fails before contacting any daemon).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -14,6 +15,7 @@ import {
   UsageError,
 } from '../../src/cli/grammar.js';
 import { INSTANCE_NODE, type ResourceNode } from '../../src/daemon/schema.js';
+import { ctl } from './helpers.js';
 
 function segments(n: ResourceNode, out = new Set<string>()): Set<string> {
   out.add(n.segment);
@@ -201,5 +203,20 @@ describe('CLI grammar fuzz', () => {
     );
     console.log(`# CLI fuzz: ${JSON.stringify(outcomes)} in ${Date.now() - started} ms`);
     assert.ok(outcomes.request > 100 && outcomes.help > 100, JSON.stringify(outcomes));
+  });
+});
+
+describe('lbdsrctl: a body on stdin that cannot be sent', () => {
+  test('a YAML alias containing itself is a usage error on one line, not "daemon not reachable"', () => {
+    // the body is refused before any request: the URL points at a loopback port nobody serves
+    for (const [args, input] of [
+      [['lbdsr', 'add', 'lb9'], 'x: &a [*a]\n'],
+      [['lbdsr', 'lb1', 'set'], '&a [*a]\n'],
+    ] as Array<[string[], string]>) {
+      const r = ctl('http://127.0.0.1:9', args, input);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^lbdsrctl: the body on stdin is not valid YAML or JSON: .*circular/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
   });
 });
