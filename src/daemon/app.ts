@@ -295,7 +295,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       let value: unknown;
       try {
         // YAML goes through JSON: aliases can build a circular document (`x: &a [*a]`) nothing else handles
-        const doc = kind === 'json' ? JSON.parse(text) : parseYaml(text);
+        // (logLevel error: YAML warnings would print client text on stderr, outside the log)
+        const doc = kind === 'json' ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' });
         value = kind === 'json' || doc === undefined ? doc : JSON.parse(JSON.stringify(doc));
       } catch (e) {
         return done(
