@@ -118,6 +118,9 @@ function polluted(): boolean {
   return true;
 }
 
+/** Deeper runs on demand: LBDSR_FUZZ_SCALE=20 runs twenty times as many cases. */
+const SCALE = Math.max(1, Number(process.env.LBDSR_FUZZ_SCALE) || 1);
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** Checks what a successful parse gives; throws on anything unusable. */
@@ -195,8 +198,8 @@ describe('CLI grammar fuzz', () => {
         assert.ok(!polluted(), `${JSON.stringify(w)} polluted Object.prototype`);
       }),
       {
-        numRuns: 20_000,
-        interruptAfterTimeLimit: 15_000,
+        numRuns: 20_000 * SCALE,
+        interruptAfterTimeLimit: 15_000 * SCALE,
         markInterruptAsFailure: false,
         includeErrorInReport: true,
       },

@@ -15,6 +15,8 @@ import { buildApp } from '../../src/daemon/app.js';
 import { tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
+/** Deeper runs on demand: LBDSR_FUZZ_SCALE=20 runs twenty times as many cases with twenty times the cap. */
+const SCALE = Math.max(1, Number(process.env.LBDSR_FUZZ_SCALE) || 1);
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 const METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -498,8 +500,8 @@ describe('REST fuzz: bad input gets a clear error and changes nothing', () => {
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
         }),
         {
-          numRuns: 6000,
-          interruptAfterTimeLimit: 30_000,
+          numRuns: 6000 * SCALE,
+          interruptAfterTimeLimit: 30_000 * SCALE,
           markInterruptAsFailure: false,
           endOnFailure: true,
           includeErrorInReport: true,
@@ -513,6 +515,49 @@ describe('REST fuzz: bad input gets a clear error and changes nothing', () => {
       `# REST fuzz: ${total} requests in ${ms} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     );
     assert.ok(total >= 200, `only ${total} requests ran within the time cap`);
+  });
+  test('concurrent random requests: no 5xx, and config.json always equals what the API shows', async () => {
+    const started = Date.now();
+    let sent = 0;
+    // what GET shows, reduced to what is persisted (no plane, no port status, AUTO = no type)
+    const shown = (list: Array<Record<string, unknown>>) =>
+      JSON.parse(
+        JSON.stringify(
+          list.map((i) => ({
+            ...i,
+            plane: undefined,
+            type: i.type === 'AUTO' ? undefined : i.type,
+            ports: (i.ports as Array<Record<string, unknown>>).map((p) => ({ ...p, status: undefined })),
+          })),
+        ),
+      );
+    await fc.assert(
+      fc.asyncProperty(fc.array(request, { minLength: 2, maxLength: 8 }), async (reqs) => {
+        const answers = await Promise.all(reqs.map((r) => send(app, r)));
+        sent += reqs.length;
+        answers.forEach((r, i) => {
+          const problem = checkResponse(
+            reqs[i]!.method,
+            r.statusCode,
+            r.body,
+            r.headers['content-type'] as string,
+          );
+          assert.equal(problem, '', `${reqs[i]!.method} ${reqs[i]!.url.slice(0, 200)}`);
+        });
+        const saved = JSON.parse(configFile().toString()).instances;
+        assert.deepEqual(shown(JSON.parse(await all())), saved, 'config.json differs from the API');
+        await reset();
+      }),
+      {
+        numRuns: 300 * SCALE,
+        interruptAfterTimeLimit: 10_000 * SCALE,
+        markInterruptAsFailure: false,
+        endOnFailure: true,
+        includeErrorInReport: true,
+      },
+    );
+    console.log(`# concurrent REST fuzz: ${sent} requests in ${Date.now() - started} ms`);
+    assert.ok(sent >= 100, `only ${sent} requests ran within the time cap`);
   });
 });
 
@@ -740,8 +785,8 @@ describe('sequence fuzz: the configuration follows a model through valid and inv
         }
       }),
       {
-        numRuns: 150,
-        interruptAfterTimeLimit: 15_000,
+        numRuns: 150 * SCALE,
+        interruptAfterTimeLimit: 15_000 * SCALE,
         markInterruptAsFailure: false,
         includeErrorInReport: true,
       },
