@@ -795,3 +795,92 @@ describe('sequence fuzz: the configuration follows a model through valid and inv
     assert.ok(steps >= 100, `only ${steps} operations ran within the time cap`);
   });
 });
+
+describe('token fuzz: only the exact bearer token passes', () => {
+  const TOKEN = 's3cret-Tok3n';
+  let app: FastifyInstance;
+  let state: ReturnType<typeof tempDir>;
+  const auth = (h?: string) => (h === undefined ? {} : { authorization: h });
+
+  before(async () => {
+    state = tempDir('fuzztok');
+    app = await buildApp({
+      stateDir: state.dir,
+      logLevel: 'silent',
+      watchMs: 0,
+      token: TOKEN,
+      netdev: () => undefined,
+    });
+    const r = await app.inject({
+      method: 'POST',
+      url: `${BASE}/lb1/`,
+      payload: BASELINE,
+      headers: auth(`Bearer ${TOKEN}`),
+    });
+    assert.equal(r.statusCode, 201, r.body);
+  });
+  after(async () => {
+    await app.close();
+    state.cleanup();
+  });
+
+  test('random Authorization headers on random requests', async () => {
+    const printable = fc.string({
+      unit: fc
+        .integer({ min: 0x20, max: 0xff })
+        .filter((c) => c < 0x7f || c >= 0xa0)
+        .map((c) => String.fromCharCode(c)),
+      maxLength: 30,
+    });
+    const header: fc.Arbitrary<string | undefined> = fc.oneof(
+      fc.constant(undefined),
+      printable,
+      printable.map((s) => `Bearer ${s}`),
+      fc.constantFrom(
+        '',
+        'Bearer',
+        'Bearer ',
+        `bearer ${TOKEN}`,
+        `Bearer  ${TOKEN}`,
+        `Bearer ${TOKEN} `,
+        `Bearer ${TOKEN.toUpperCase()}`,
+        `Bearer ${TOKEN.slice(0, -1)}`,
+        `Bearer ${TOKEN}x`,
+        `Basic ${TOKEN}`,
+        `Bearer ${TOKEN.slice(0, -1)}\u00e9`,
+        TOKEN,
+      ),
+    );
+    const file = () => readFileSync(join(state.dir, 'config.json'));
+    const before = file();
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(request, header, async (req, h) => {
+        const r = await app.inject({
+          method: req.method,
+          url: req.url,
+          payload: req.payload,
+          headers: { ...auth(h), ...(req.contentType ? { 'content-type': req.contentType } : {}) },
+        });
+        sent++;
+        const problem = checkResponse(req.method, r.statusCode, r.body, r.headers['content-type'] as string);
+        assert.equal(problem, '', `${req.method} ${req.url.slice(0, 200)} with ${h}`);
+        const code = req.method === 'HEAD' ? undefined : JSON.parse(r.body).code;
+        if (r.statusCode !== 401) {
+          // the router answers malformed paths before any hook; nothing else may pass without the token
+          assert.equal(r.statusCode, 400, `${h}: ${r.statusCode} ${r.body}`);
+          if (code !== undefined) assert.equal(code, 'LBDSR_BAD_VALUE');
+        } else if (code !== undefined) assert.equal(code, 'LBDSR_UNAUTHORIZED');
+        assert.ok(file().equals(before), 'a request without the token changed config.json');
+      }),
+      {
+        numRuns: 1000 * SCALE,
+        interruptAfterTimeLimit: 10_000 * SCALE,
+        markInterruptAsFailure: false,
+        endOnFailure: true,
+        includeErrorInReport: true,
+      },
+    );
+    console.log(`# token fuzz: ${sent} requests`);
+  });
+});
