@@ -278,26 +278,8 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
 
   it('a re-created backend interface with a new MAC is re-attached and its MAC becomes the source MAC', async () => {
     backend.close();
-    ip('-n', t.lb, 'link', 'del', t.be);
     const newMac = '02:be:00:00:00:02';
-    ip(
-      'link',
-      'add',
-      t.be,
-      'netns',
-      t.lb,
-      'address',
-      newMac,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      t.bkIf,
-      'netns',
-      t.bk,
-    );
-    ip('-n', t.lb, 'link', 'set', t.be, 'up');
-    ip('-n', t.bk, 'link', 'set', t.bkIf, 'up');
+    t.recreateBackend(newMac);
     backend = rawIn(t.bk, t.bkIf, true);
     assert.equal(await waitFor(async () => (await plane.health())?.backend.opens === 2), true);
     client.send(udpFrame(40000, { marker: 0x8001 }));

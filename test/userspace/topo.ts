@@ -15,6 +15,7 @@ export interface Topo {
   beMac: string;
   /** Re-creates the frontend veth pair (both ends, same names). */
   recreateFrontend(): void;
+  recreateBackend(mac: string): void;
   destroy(): void;
 }
 
@@ -67,6 +68,32 @@ export function makeTopo(tag: string): Topo {
       ip('-n', t.lb, 'link', 'set', t.fe, 'up');
       ip('-n', t.cl, 'link', 'set', t.clIf, 'up');
     },
+    /** (Re)creates the backend veth pair, the balancer's end with `mac`. */
+    recreateBackend(mac: string) {
+      try {
+        ip('-n', t.lb, 'link', 'del', t.be);
+      } catch {
+        // already gone
+      }
+      ip(
+        'link',
+        'add',
+        t.be,
+        'netns',
+        t.lb,
+        'address',
+        mac,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        t.bkIf,
+        'netns',
+        t.bk,
+      );
+      ip('-n', t.lb, 'link', 'set', t.be, 'up');
+      ip('-n', t.bk, 'link', 'set', t.bkIf, 'up');
+    },
     destroy() {
       for (const ns of [t.lb, t.cl, t.bk]) {
         try {
@@ -84,24 +111,7 @@ export function makeTopo(tag: string): Topo {
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
     t.recreateFrontend();
-    ip(
-      'link',
-      'add',
-      t.be,
-      'netns',
-      t.lb,
-      'address',
-      t.beMac,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      t.bkIf,
-      'netns',
-      t.bk,
-    );
-    ip('-n', t.lb, 'link', 'set', t.be, 'up');
-    ip('-n', t.bk, 'link', 'set', t.bkIf, 'up');
+    t.recreateBackend(t.beMac);
   } catch (e) {
     t.destroy();
     throw e;
