@@ -18,8 +18,9 @@ export type ErrorCode =
 
 export class LbdsrError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  /** `cause`: the error this one wraps (a kernel errno, a file system error), kept for logs and callers. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'LbdsrError';
     this.code = code;
   }
