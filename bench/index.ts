@@ -1,23 +1,55 @@
-// `npm run bench`: runs every benchmark of the project in one process, in a fixed order, and prints
-// medians with ratios against a baseline measured in the same run. Sections that need root (veth
-// forwarding, XDP) print why they are skipped when not root.
-const sections: { name: string; module: string }[] = [
-  { name: 'pipeline (TypeScript decisions, Maglev build)', module: './pipeline.js' },
-  { name: 'USERSPACE data plane (AF_PACKET forwarding vs nftables)', module: './userspace.js' },
-  { name: 'XDP data plane (BPF_PROG_TEST_RUN, veth forwarding vs ceiling and nftables)', module: './xdp.js' },
+// `npm run bench [-- [--json] [--quick] [SECTION...]]`: runs every benchmark of the project in one process,
+// in a fixed order, and prints medians with ratios against a baseline measured in the same run. Sections
+// that need root (veth forwarding, XDP) print why they are skipped when not root. --json prints one JSON
+// object of every figure on stdout (human lines on stderr; see report.ts); --quick runs a short version.
+// Adding a section: a module exporting `run(section: Section)` and one line in SECTIONS below.
+import { parseArgs } from 'node:util';
+import { Reporter, type Section } from './report.js';
+
+interface SectionModule {
+  run(section: Section): Promise<void>;
+}
+
+const SECTIONS: { key: string; title: string; load: () => Promise<SectionModule> }[] = [
+  {
+    key: 'pipeline',
+    title: 'pipeline (TypeScript decisions, Maglev build)',
+    load: () => import('./pipeline.js'),
+  },
+  {
+    key: 'userspace',
+    title: 'USERSPACE data plane (AF_PACKET forwarding vs nftables)',
+    load: () => import('./userspace.js'),
+  },
+  {
+    key: 'xdp',
+    title: 'XDP data plane (BPF_PROG_TEST_RUN, veth forwarding vs ceiling and nftables)',
+    load: () => import('./xdp.js'),
+  },
 ];
 
-const only = process.argv.slice(2);
+const { values, positionals } = parseArgs({
+  options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
+  allowPositionals: true,
+});
+const quick = values.quick || process.env.LBDSR_BENCH_QUICK === '1';
+if (quick) process.env.LBDSR_BENCH_QUICK = '1';
+const unknown = positionals.filter((p) => !SECTIONS.some((s) => s.key.includes(p)));
+if (unknown.length > 0) {
+  console.error(`unknown section ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.key).join(', ')}`);
+  process.exit(2);
+}
+const report = new Reporter({ json: values.json, quick });
 let failed = false;
-for (const s of sections) {
-  if (only.length > 0 && !only.some((o) => s.module.includes(o))) continue;
-  console.log(`\n=== ${s.name} ===`);
+for (const s of SECTIONS) {
+  if (positionals.length > 0 && !positionals.some((o) => s.key.includes(o))) continue;
+  report.say(`\n=== ${s.title} ===`);
   try {
-    const mod = (await import(s.module)) as { run: () => Promise<void> };
-    await mod.run();
+    await (await s.load()).run(report.section(s.key));
   } catch (err) {
     failed = true;
-    console.error(`benchmark ${s.module} failed: ${(err as Error).stack ?? err}`);
+    console.error(`benchmark ${s.key} failed: ${(err as Error).stack ?? err}`);
   }
 }
+if (values.json) process.stdout.write(`${JSON.stringify(report.toJSON(), null, 1)}\n`);
 process.exitCode = failed ? 1 : 0;

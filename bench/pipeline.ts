@@ -5,7 +5,8 @@
 // same keys (number keys, and string keys built per lookup as a naive implementation would).
 // Frames are built before timing; the timed loops allocate nothing: each iteration only writes the
 // varying key bytes into one frame buffer (as a NIC would fill a ring slot) and restores the
-// destination MAC that the previous decision rewrote.
+// destination MAC that the previous decision rewrote. A quick run (--quick) keeps the keys with one
+// round and 20,000 live sessions instead of 1,000,000.
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ACT_TX_BACKEND, PORT_FRONTEND, verdictAction } from '../src/core/constants.js';
@@ -13,12 +14,17 @@ import { buildMaglev } from '../src/core/maglev.js';
 import type { InstanceConfig } from '../src/core/model.js';
 import { tcpFrame } from '../src/packet/build.js';
 import { Balancer } from '../src/pipeline/balancer.js';
+import { median } from '../testkit/timing.js';
+import { type Section, standalone } from './report.js';
 
 const VIP = '10.0.0.100';
 const FE_MAC = 'aa:bb:cc:dd:ee:ff';
 const FE = [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
-const LIVE = 1_000_000;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const QUICK = process.env.LBDSR_BENCH_QUICK === '1';
+const LIVE = QUICK ? 20_000 : 1_000_000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
+/** Scales the iteration counts of a quick run. */
+const SCALE = QUICK ? 0.02 : 1;
 const SRC_BASE = 0x0b000000; // 11.0.0.0: flow i comes from 11.0.0.0 + i
 
 function config(backends: number): InstanceConfig {
@@ -51,12 +57,6 @@ function frame(): Uint8Array {
     { ethDst: FE_MAC, ethSrc: '52:54:00:00:00:01', src: '11.0.0.0', dst: VIP },
     { sport: 40000, dport: 80, flags: 0x10 },
   );
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
@@ -108,10 +108,6 @@ function fmt(x: number): string {
   return `${x.toFixed(0)} /s`;
 }
 
-function row(name: string, value: string, note = ''): void {
-  console.log(`  ${name.padEnd(52)} ${value.padStart(12)}  ${note}`);
-}
-
 export interface PipelineBenchResult {
   hit: number;
   miss: number;
@@ -129,7 +125,7 @@ export async function measure(): Promise<PipelineBenchResult> {
 
   // Session hit: one flow.
   const bh = balancer();
-  const hit = rate(5_000_000, (n) => {
+  const hit = rate(5_000_000 * SCALE, (n) => {
     let ok = 0;
     for (let i = 0; i < n; i++) {
       restoreDst(f);
@@ -168,7 +164,7 @@ export async function measure(): Promise<PipelineBenchResult> {
     setSrc(f, SRC_BASE + i);
     bl.process(f, len, PORT_FRONTEND, now);
   }
-  const N = 2_000_000;
+  const N = 2_000_000 * SCALE;
   const order = new Uint32Array(N);
   let x = 0x12345678;
   for (let i = 0; i < N; i++) {
@@ -190,7 +186,7 @@ export async function measure(): Promise<PipelineBenchResult> {
   if (bl.stats().sessions.hit - hitsBefore < N * ROUNDS) throw new Error('random lookups did not all hit');
 
   let next = SRC_BASE + LIVE;
-  const flood = rate(1_000_000, (n) => {
+  const flood = rate(1_000_000 * SCALE, (n) => {
     let ok = 0;
     for (let i = 0; i < n; i++) {
       restoreDst(f);
@@ -235,36 +231,63 @@ export async function measure(): Promise<PipelineBenchResult> {
   return { hit, miss, flood, random1M, mapNumber, mapString, maglevMs };
 }
 
-export async function run(): Promise<void> {
-  const load = () => loadavg()[0]!.toFixed(1);
-  console.log(
+export async function run(r: Section = standalone('pipeline')): Promise<void> {
+  const load = () => loadavg()[0]?.toFixed(1);
+  const row = (name: string, value: string, note = '') =>
+    r.say(`  ${name.padEnd(52)} ${value.padStart(12)}  ${note}`);
+  r.say(
     `  (medians of ${ROUNDS} rounds, one core, ${CPU_TIMING ? 'CPU' : 'wall-clock'} time; node ${process.version}; load average ${load()})`,
   );
-  const r = await measure();
+  const m = await measure();
   const vsMap = (x: number) =>
-    `${(x / r.mapNumber).toFixed(2)}x Map<number>, ${(x / r.mapString).toFixed(1)}x Map<string>`;
+    `${(x / m.mapNumber).toFixed(2)}x Map<number>, ${(x / m.mapString).toFixed(1)}x Map<string>`;
   row(
     'baseline: Map<number> random get, 1M keys',
-    fmt(r.mapNumber),
-    `${(1e9 / r.mapNumber).toFixed(0)} ns/lookup`,
+    fmt(m.mapNumber),
+    `${(1e9 / m.mapNumber).toFixed(0)} ns/lookup`,
   );
   row(
     'baseline: Map<string> random get (key built), 1M keys',
-    fmt(r.mapString),
-    `${(1e9 / r.mapString).toFixed(0)} ns/lookup`,
+    fmt(m.mapString),
+    `${(1e9 / m.mapString).toFixed(0)} ns/lookup`,
   );
-  row('decide: session hit, one flow', fmt(r.hit), `target >= 5 M/s; ${vsMap(r.hit)}`);
+  row('decide: session hit, one flow', fmt(m.hit), `target >= 5 M/s; ${vsMap(m.hit)}`);
   row(
     'decide: hits at random over 1,000,000 sessions',
-    fmt(r.random1M),
-    `target >= 1.5 M/s; ${vsMap(r.random1M)}`,
+    fmt(m.random1M),
+    `target >= 1.5 M/s; ${vsMap(m.random1M)}`,
   );
-  row('decide: miss, new flow each frame (table filling)', fmt(r.miss), vsMap(r.miss));
-  row('decide: miss at capacity, each evicts the LRU entry', fmt(r.flood), vsMap(r.flood));
-  for (const [n, ms] of Object.entries(r.maglevMs)) {
+  row('decide: miss, new flow each frame (table filling)', fmt(m.miss), vsMap(m.miss));
+  row('decide: miss at capacity, each evicts the LRU entry', fmt(m.flood), vsMap(m.flood));
+  for (const [n, ms] of Object.entries(m.maglevMs)) {
     row(`Maglev table build (65537 entries), ${n} backends`, `${ms.toFixed(2)} ms`);
   }
-  console.log(`  (load average after: ${load()}; other processes on the machine skew every figure)`);
+  r.say(`  (load average after: ${load()}; other processes on the machine skew every figure)`);
+  // Every decision figure against the Map<number> lookup of the same keys (the baseline of the run).
+  const decisions = (value: number, note: string) => ({
+    value,
+    unit: 'decisions/s',
+    baseline: m.mapNumber,
+    baseline_unit: 'Map<number> gets/s',
+    note,
+  });
+  r.figure('map_number_get', {
+    value: m.mapNumber,
+    unit: 'gets/s',
+    note: 'baseline: Map<number>, random keys',
+  });
+  r.figure('map_string_get', {
+    value: m.mapString,
+    unit: 'gets/s',
+    note: 'baseline: Map<string>, key built',
+  });
+  r.figure('hit_one_flow', decisions(m.hit, 'session hit, one flow'));
+  r.figure('hit_random_live', decisions(m.random1M, `hits at random over ${LIVE} sessions`));
+  r.figure('miss_filling', decisions(m.miss, 'a new flow each frame, table filling'));
+  r.figure('miss_at_capacity', decisions(m.flood, 'a new flow each frame, each evicts the LRU entry'));
+  for (const [n, ms] of Object.entries(m.maglevMs)) {
+    r.figure(`maglev_build_${n}`, { value: ms, unit: 'ms', note: `65537 entries, ${n} backends` });
+  }
 }
 
 if (process.argv[1]?.endsWith('/bench/pipeline.js')) await run();

@@ -1,115 +1,37 @@
 // USERSPACE data plane throughput between veth interfaces in namespaces, beside a kernel baseline (an
 // nftables netdev ingress rule doing the same jhash, MAC rewrite and fwd), in the same run.
 //
-// Topology: gen ns [cl0] --veth-- [lbfe0] lb ns [lbbe0] --veth-- [bk0] sink ns.
-// The generator is a separate process in the gen ns, pinned to CPU 0: an AF_PACKET socket whose TX ring is
-// filled once with 60-byte UDP frames of 256 flows to the VIP; sending is only flipping ring statuses and
-// one sendto() per burst, so it costs little next to what it measures (no pktgen module here, and a C
-// tool would need a compiler step). The plane's worker is pinned to CPU 1. Delivered frames are read
-// from the sink veth's kernel counters. Each plane is paced: the rate doubles until loss exceeds 1%,
-// then bisects; the reported figure is the median of three confirmation runs at the highest passing rate.
+// Topology (testkit/line.ts): gen ns [cl0] --veth-- [lbfe0] lb ns [lbbe0] --veth-- [bk0] sink ns.
+// The generator (testkit/afgen.ts) is a separate process in the gen ns, pinned to CPU 0, sending 60-byte
+// UDP frames of 256 flows to the VIP from an AF_PACKET TX ring. The plane's worker is pinned to CPU 1.
+// Delivered frames are read from the sink veth's kernel counters. Each plane is paced: the rate doubles
+// until loss exceeds 1%, then bisects; the reported figure is the median of three confirmation runs at
+// the highest passing rate.
 //
-// Run alone: `node dist/bench/userspace.js` (root). `node dist/bench/userspace.js gen IFINDEX` is the
-// generator (started by the benchmark itself).
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+// Run alone: `node dist/bench/userspace.js` (root).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { UserspacePlane } from '../src/dataplane/userspace/plane.js';
-import {
-  PacketSocket,
-  RingArena,
-  TP_STATUS_AVAILABLE,
-  TP_STATUS_SEND_REQUEST,
-  TP2_LEN,
-  TP2_TX_DATA,
-} from '../src/kernel/afpacket.js';
-import * as libc from '../src/kernel/libc.js';
-import { ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../src/packet/build.js';
-import { ip, makeTopo, nsExec, sleep, type Topo } from '../test/userspace/topo.js';
+import { DEFAULT_FRAMES, FrameGenerator } from '../testkit/afgen.js';
+import { nsExec } from '../testkit/exec.js';
+import { makeTopo, type Topo } from '../testkit/line.js';
+import { isRoot } from '../testkit/root.js';
+import { median, sleep } from '../testkit/timing.js';
+import { type Section, standalone } from './report.js';
 
-const VIP = '10.0.0.100';
-const FE_MAC = '02:fe:00:00:00:01';
+const VIP = DEFAULT_FRAMES.vip;
+const FE_MAC = DEFAULT_FRAMES.dstMac;
 const BACKENDS = [
   { id: 1, mac: '02:b0:00:00:00:01' },
   { id: 2, mac: '02:b0:00:00:00:02' },
   { id: 3, mac: '02:b0:00:00:00:03' },
 ];
-const FLOWS = 256;
+const FLOWS = DEFAULT_FRAMES.flows;
 const TRIAL_MS = 500;
 const MAX_LOSS = 0.01;
 const BUDGET_MS = 14_000; // per forwarder
-
-// ---- generator (child process) -----------------------------------------------------------------
-
-function frameFor(flow: number): Uint8Array {
-  const seg = udp({
-    sport: 1024 + flow,
-    dport: 5000,
-    payload: new Uint8Array(18),
-    pseudo: { src: '10.0.0.1', dst: VIP },
-  });
-  return padTo(
-    ethernet({
-      dst: FE_MAC,
-      src: '02:c1:00:00:00:01',
-      type: ETH_P_IPV4,
-      payload: ipv4({ src: '10.0.0.1', dst: VIP, proto: 17, payload: seg }),
-    }),
-  );
-}
-
-async function generator(ifindex: number): Promise<void> {
-  const frames = 8192;
-  const fs = 128;
-  const tx = { frames, frameSize: fs, blockSize: 4096 };
-  const arena = new RingArena(PacketSocket.mapBytes({ tx }));
-  const off = arena.carve(PacketSocket.mapBytes({ tx }));
-  const sock = PacketSocket.open(
-    { ifindex, receive: false, tx, qdiscBypass: true, label: 'generator' },
-    arena.addr(off),
-  );
-  for (let i = 0; i < frames; i++) {
-    const f = frameFor(i % FLOWS);
-    arena.u8.set(f, off + i * fs + TP2_TX_DATA);
-    arena.dv.setUint32(off + i * fs + TP2_LEN, f.length, true);
-  }
-  const i32 = arena.i32;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  let idx = 0;
-  const rl = createInterface({ input: process.stdin });
-  for await (const line of rl) {
-    const { rate, ms } = JSON.parse(line) as { rate: number; ms: number };
-    const total = Math.floor((rate * ms) / 1000);
-    let sent = 0;
-    let full = 0;
-    const t0 = performance.now();
-    let now = t0;
-    while (sent < total && now - t0 < ms * 2) {
-      const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000));
-      let queued = 0;
-      while (sent < due && queued < 256) {
-        const s = (off + idx * fs) >> 2;
-        if (Atomics.load(i32, s) !== TP_STATUS_AVAILABLE) {
-          full++;
-          break;
-        }
-        Atomics.store(i32, s, TP_STATUS_SEND_REQUEST);
-        idx = (idx + 1) % frames;
-        sent++;
-        queued++;
-      }
-      if (queued > 0) libc.kick(sock.fd, libc.MSG_DONTWAIT);
-      else Atomics.wait(sleeper, 0, 0, 0.2);
-      now = performance.now();
-    }
-    const elapsed = performance.now() - t0;
-    process.stdout.write(`${JSON.stringify({ sent, elapsed, full })}\n`);
-  }
-  sock.close();
-  arena.free();
-}
 
 // ---- measurement -------------------------------------------------------------------------------
 
@@ -129,13 +51,6 @@ interface Trial {
   ringDrops: number;
 }
 
-function linkPackets(ns: string, dev: string, dir: 'rx' | 'tx'): number {
-  const j = JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show', 'dev', dev)) as {
-    stats64: Record<string, { packets: number }>;
-  }[];
-  return j[0]!.stats64[dir]!.packets;
-}
-
 function cpuTimes(): { busy: number; softirq: number; total: number }[] {
   const out: { busy: number; softirq: number; total: number }[] = [];
   for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
@@ -149,46 +64,17 @@ function cpuTimes(): { busy: number; softirq: number; total: number }[] {
   return out;
 }
 
-class Gen {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-
-  constructor(t: Topo, cpu: number | undefined) {
-    const self = fileURLToPath(import.meta.url);
-    const ifindex = Number(nsExec(t.cl, 'cat', `/sys/class/net/${t.clIf}/ifindex`).trim());
-    const cmd = ['netns', 'exec', t.cl, ...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)])];
-    this.child = spawn('ip', [...cmd, process.execPath, self, 'gen', String(ifindex)], { stdio: 'pipe' });
-    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`generator: ${d}`));
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async send(rate: number, ms: number): Promise<{ sent: number; elapsed: number; full: number }> {
-    this.child.stdin.write(`${JSON.stringify({ rate, ms })}\n`);
-    const r = await Promise.race([
-      this.lines.next(),
-      sleep(ms * 3 + 5000).then(() => ({ done: true, value: undefined })),
-    ]);
-    if (r.done || r.value === undefined) throw new Error('the generator did not answer');
-    return JSON.parse(r.value as string);
-  }
-
-  close(): void {
-    this.child.stdin.end();
-    this.child.kill();
-  }
-}
-
-async function trial(t: Topo, gen: Gen, rate: number, plane?: UserspacePlane): Promise<Trial> {
-  const d0 = linkPackets(t.bk, t.bkIf, 'rx');
-  const a0 = linkPackets(t.lb, t.fe, 'rx');
+async function trial(t: Topo, gen: FrameGenerator, rate: number, plane?: UserspacePlane): Promise<Trial> {
+  const d0 = t.line.packets(t.bk, t.bkIf, 'rx');
+  const a0 = t.line.packets(t.lb, t.fe, 'rx');
   const c0 = cpuTimes();
   const h0 = plane ? await plane.health() : null;
   const g = await gen.send(rate, TRIAL_MS);
   await sleep(60); // let the rings drain
   const h1 = plane ? await plane.health() : null;
   const c1 = cpuTimes();
-  const delivered = linkPackets(t.bk, t.bkIf, 'rx') - d0;
-  const arrived = linkPackets(t.lb, t.fe, 'rx') - a0;
+  const delivered = t.line.packets(t.bk, t.bkIf, 'rx') - d0;
+  const arrived = t.line.packets(t.lb, t.fe, 'rx') - a0;
   const cpu = c1.map((c, i) => {
     const dt = c.total - c0[i]!.total || 1;
     return { busy: (c.busy - c0[i]!.busy) / dt, softirq: (c.softirq - c0[i]!.softirq) / dt };
@@ -217,11 +103,6 @@ function genBound(tr: Trial): boolean {
   return (tr.sent * 1000) / tr.elapsed < 0.9 * tr.rate;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]!;
-}
-
 interface Result {
   name: string;
   rate: number;
@@ -238,7 +119,7 @@ interface Result {
   sums: { sent: number; lostBefore: number; ringDrops: number; delivered: number };
 }
 
-async function search(name: string, t: Topo, gen: Gen, plane?: UserspacePlane): Promise<Result> {
+async function search(name: string, t: Topo, gen: FrameGenerator, plane?: UserspacePlane): Promise<Result> {
   const deadline = Date.now() + BUDGET_MS;
   let lo = 0;
   let hi = 0;
@@ -335,9 +216,9 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(0)}%`;
 }
 
-function show(r: Result): void {
+function show(say: (l: string) => void, r: Result): void {
   const cpu = r.cpu.map((c, i) => `cpu${i} ${pct(c.busy)} (softirq ${pct(c.softirq)})`).join(', ');
-  console.log(
+  say(
     `  ${r.name.padEnd(24)} ${(r.fps / 1e6).toFixed(3)} Mfps delivered at ${(r.rate / 1e6).toFixed(3)} Mfps offered, loss ${(r.loss * 100).toFixed(2)}% (runs ${r.losses.map((l) => `${(l * 100).toFixed(1)}%`).join(' ')})` +
       `${r.planeCpu !== undefined ? `, plane thread ${pct(r.planeCpu)} of a core` : ''}; ${cpu} [${r.trials} runs]` +
       `${r.genBound ? ' (GENERATOR-BOUND: the generator core could not offer more; a lower bound)' : ''}`,
@@ -346,76 +227,81 @@ function show(r: Result): void {
   // Only for the plane: with veth GRO (threaded NAPI) the interface counters count merged frames.
   if (r.planeCpu !== undefined && u.sent > u.delivered) {
     const after = u.sent - u.lostBefore - u.ringDrops - u.delivered;
-    console.log(
+    say(
       `    confirmation runs lost ${u.sent - u.delivered} of ${u.sent}: ${u.lostBefore} before the frontend interface, ` +
         `${u.ringDrops} at the RX ring (full), ${Math.max(0, after)} after it`,
     );
   }
 }
 
-export async function run(): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    console.log('  skipped: needs root (network namespaces, AF_PACKET, nftables)');
+function config(t: Topo) {
+  return {
+    name: 'bench',
+    type: 'USERSPACE' as const,
+    loglevel: 'INFO' as const,
+    algorithm: 'HASH_SESSION' as const,
+    ports: [
+      { name: 'fp', type: 'FRONTEND' as const, peer: t.fe },
+      { name: 'bp', type: 'BACKEND' as const, peer: t.be },
+    ],
+    frontend: { vip: VIP, mac: FE_MAC },
+    backend: { pool: BACKENDS },
+    sessions: { capacity: 65536, timeouts: { tcp: 600, udp: 60, icmp: 30 } },
+  };
+}
+
+/** Registers a forwarding result: delivered frames/s, against the nftables baseline when given. */
+function figure(r: Section, key: string, res: Result, baseline?: Result): void {
+  r.figure(key, {
+    value: res.fps,
+    unit: 'frames/s',
+    ...(baseline ? { baseline: baseline.fps, baseline_unit: 'frames/s (nftables)' } : {}),
+    note: `${res.name}; loss ${(res.loss * 100).toFixed(2)}% at ${res.rate} frames/s offered${res.genBound ? '; generator-bound (a lower bound)' : ''}`,
+  });
+}
+
+export async function run(r: Section = standalone('userspace')): Promise<void> {
+  if (!isRoot()) {
+    r.skipped('needs root (network namespaces, AF_PACKET, nftables)');
     return;
   }
   const ncpu = cpus().length;
   const genCpu = ncpu >= 2 ? 0 : undefined;
   const planeCpu = ncpu >= 2 ? 1 : undefined;
   const t = makeTopo('ub');
-  let gen: Gen | undefined;
+  let gen: FrameGenerator | undefined;
   let plane: UserspacePlane | undefined;
-  const onSignal = () => {
-    gen?.close();
-    t.destroy();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
   try {
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(`  load average before: ${load} (other work on these ${ncpu} cores skews the figures)`);
-    console.log(
+    r.say(`  load average before: ${load} (other work on these ${ncpu} cores skews the figures)`);
+    r.say(
       `  veth, 60-byte UDP frames, ${FLOWS} flows, ${TRIAL_MS} ms per run, pass = loss < ${MAX_LOSS * 100}%; generator on cpu${genCpu ?? '?'}, plane worker on cpu${planeCpu ?? '?'}`,
     );
-    console.log(
+    r.say(
       '  (veth receive work runs on the sending CPU: the frontend RX copy into the ring is billed to the generator core)',
     );
-    gen = new Gen(t, genCpu);
+    gen = new FrameGenerator(t.cl, t.clIf, genCpu === undefined ? {} : { cpu: genCpu });
     plane = new UserspacePlane('bench', {
       netns: t.lb,
       ...(planeCpu === undefined ? {} : { cpu: planeCpu }),
       log: () => {},
     });
-    await plane.apply(
-      {
-        name: 'bench',
-        type: 'USERSPACE',
-        loglevel: 'INFO',
-        algorithm: 'HASH_SESSION',
-        ports: [
-          { name: 'fp', type: 'FRONTEND', peer: t.fe },
-          { name: 'bp', type: 'BACKEND', peer: t.be },
-        ],
-        frontend: { vip: VIP, mac: FE_MAC },
-        backend: { pool: BACKENDS },
-        sessions: { capacity: 65536, timeouts: { tcp: 600, udp: 60, icmp: 30 } },
-      },
-      {},
-    );
+    await plane.apply(config(t), {});
     await sleep(200);
     const us = await search('USERSPACE (this plane)', t, gen, plane);
     const health = await plane.health();
     await plane.close();
     plane = undefined;
-    show(us);
+    show(r.say, us);
     if (health && (health.rxRingDrops > 0 || health.txFailures > 0)) {
-      console.log(
+      r.say(
         `  plane: ${health.rxRingDrops} RX ring drops, ${health.txFailures} TX failures over all runs (overload probes)`,
       );
     }
     loadNft(t);
     await sleep(300);
     const nft = await search('nftables netdev ingress', t, gen);
-    show(nft);
+    show(r.say, nft);
     let best = nft;
     if (planeCpu !== undefined) {
       // The same rule with the frontend veth's receive work moved off the generator's core: NAPI made
@@ -424,18 +310,20 @@ export async function run(): Promise<void> {
       if (napi) {
         await sleep(200);
         const nft2 = await search(`nftables, NAPI on cpu${planeCpu}`, t, gen);
-        show(nft2);
+        show(r.say, nft2);
         if (nft2.fps > best.fps) best = nft2;
       } else {
-        console.log('  (threaded NAPI not available on this veth; the second baseline is skipped)');
+        r.say('  (threaded NAPI not available on this veth; the second baseline is skipped)');
       }
     }
-    console.log(
+    r.say(
       `  ratio USERSPACE / nftables: ${(us.fps / Math.max(1, best.fps)).toFixed(2)}x against the faster baseline ` +
         `(${(us.fps / Math.max(1, nft.fps)).toFixed(2)}x against the default one; goal >= 0.5x)`,
     );
+    figure(r, 'forwarding', us, best);
+    figure(r, 'nftables', nft);
+    if (best !== nft) figure(r, 'nftables_threaded_napi', best);
   } finally {
-    process.removeListener('SIGINT', onSignal);
     gen?.close();
     try {
       await plane?.close();
@@ -446,10 +334,4 @@ export async function run(): Promise<void> {
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
-  if (process.argv[2] === 'gen') {
-    await generator(Number(process.argv[3]));
-  } else {
-    await run();
-  }
-}
+if (isMain) await run();

@@ -14,7 +14,6 @@
 //
 // Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part.
 import { pathToFileURL } from 'node:url';
-import { must, runSync } from '../scripts/lib/exec.js';
 import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../src/core/model.js';
 import { XdpMaps } from '../src/dataplane/xdp/maps.js';
@@ -39,6 +38,11 @@ import {
 } from '../src/kernel/libbpf.js';
 import { arpRequestFrame, tcpFrame } from '../src/packet/build.js';
 import { ControlState } from '../src/pipeline/control.js';
+import { must } from '../testkit/exec.js';
+import { Line } from '../testkit/line.js';
+import { isRoot } from '../testkit/root.js';
+import { median } from '../testkit/timing.js';
+import { type Section, standalone } from './report.js';
 
 const REPEAT = 1_000_000;
 const RUNS = 5;
@@ -47,12 +51,6 @@ const TABLE = 1_000_000;
 const VIP = '10.0.0.100';
 const FE_MAC = 'aa:bb:cc:dd:ee:ff';
 const CLIENT_MAC = '52:54:00:00:00:01';
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function benchConfig(): InstanceConfig {
   return {
@@ -255,30 +253,42 @@ function f1(x: number): string {
   return x.toFixed(1).padStart(8);
 }
 
-async function testRunCosts(): Promise<void> {
+async function testRunCosts(r: Section): Promise<void> {
   const rig = new Rig();
   try {
     const empty = rig.measure(1);
     rig.fill(TABLE);
     const full = rig.measure(1 + RUNS * SINGLES);
-    console.log(
+    r.say(
       `  BPF_PROG_TEST_RUN, ns per frame (median of ${RUNS} runs; hits: repeat ${REPEAT.toLocaleString('en')}, ` +
         `misses and ARP: ${SINGLES.toLocaleString('en')} single runs minus a bare XDP_PASS run)`,
     );
-    console.log(`                                  empty table  1,000,000 sessions`);
-    console.log(`  lbdsr session hit               ${f1(empty.hit)}     ${f1(full.hit)}`);
-    console.log(`  ceiling (one hash lookup)       ${f1(empty.ceiling)}     ${f1(full.ceiling)}`);
-    console.log(
+    r.say(`                                  empty table  1,000,000 sessions`);
+    r.say(`  lbdsr session hit               ${f1(empty.hit)}     ${f1(full.hit)}`);
+    r.say(`  ceiling (one hash lookup)       ${f1(empty.ceiling)}     ${f1(full.ceiling)}`);
+    r.say(
       `  ratio lbdsr / ceiling           ${(empty.hit / empty.ceiling).toFixed(2).padStart(8)}x    ${(full.hit / full.ceiling).toFixed(2).padStart(8)}x   (goal <= 1.3x)`,
     );
-    console.log(
+    r.say(
       `  lbdsr session miss (new flow)   ${f1(empty.miss)}     ${f1(full.miss)}   (table full: each miss evicts)`,
     );
-    console.log(`  lbdsr ARP reply                 ${f1(empty.arp)}     ${f1(full.arp)}`);
-    console.log(
+    r.say(`  lbdsr ARP reply                 ${f1(empty.arp)}     ${f1(full.arp)}`);
+    r.say(
       `  single-run check: hit ${empty.hitSingle.toFixed(1)} / ceiling ${empty.ceilingSingle.toFixed(1)} ns (empty), ` +
         `${full.hitSingle.toFixed(1)} / ${full.ceilingSingle.toFixed(1)} ns (full)`,
     );
+    const ns = (value: number, note: string, baseline?: number) => ({
+      value,
+      unit: 'ns/frame',
+      ...(baseline === undefined ? {} : { baseline, baseline_unit: 'ns/frame (ceiling)' }),
+      note,
+    });
+    r.figure('test_run_hit', ns(empty.hit, 'session hit, empty table', empty.ceiling));
+    r.figure('test_run_hit_full', ns(full.hit, 'session hit, 1,000,000 sessions', full.ceiling));
+    r.figure('test_run_ceiling', ns(empty.ceiling, 'ceiling program, empty table'));
+    r.figure('test_run_miss', ns(empty.miss, 'session miss, empty table'));
+    r.figure('test_run_miss_full', ns(full.miss, 'session miss, table full (each miss evicts)'));
+    r.figure('test_run_arp', ns(empty.arp, 'ARP reply'));
   } finally {
     rig.close();
   }
@@ -299,6 +309,7 @@ async function testRunCosts(): Promise<void> {
 const VETH_FRAMES = 2_000_000;
 
 interface Lab {
+  line: Line;
   gen: string;
   lb: string;
   sink: string;
@@ -308,73 +319,30 @@ interface Lab {
   s0: number;
 }
 
-async function ifindex(ns: string, dev: string): Promise<number> {
-  const j = JSON.parse(await must('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])) as {
-    ifindex: number;
-  }[];
-  return j[0]!.ifindex;
-}
-
-async function buildLab(): Promise<Lab> {
-  const p = `lbxb${process.pid.toString(36)}`;
-  const lab = { gen: `${p}g`, lb: `${p}l`, sink: `${p}s` };
-  for (const ns of [lab.gen, lab.lb, lab.sink]) {
-    await must('ip', ['netns', 'add', ns]);
-    labs.add(ns);
-    await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+function buildLab(): Lab {
+  const line = Line.build({
+    tag: 'xb',
+    fe: 'fe',
+    be: 'be',
+    left: { role: 'g', ifname: 'g0', mac: CLIENT_MAC },
+    right: { role: 's', ifname: 's0' },
+  });
+  try {
+    return {
+      line,
+      gen: line.left,
+      lb: line.lb,
+      sink: line.right,
+      fe: line.ifindex(line.lb, 'fe'),
+      be: line.ifindex(line.lb, 'be'),
+      g0: line.ifindex(line.left, 'g0'),
+      s0: line.ifindex(line.right, 's0'),
+    };
+  } catch (e) {
+    line.destroy();
+    throw e;
   }
-  await must('ip', [
-    '-n',
-    lab.lb,
-    'link',
-    'add',
-    'fe',
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'g0',
-    'netns',
-    lab.gen,
-  ]);
-  await must('ip', [
-    '-n',
-    lab.lb,
-    'link',
-    'add',
-    'be',
-    'type',
-    'veth',
-    'peer',
-    'name',
-    's0',
-    'netns',
-    lab.sink,
-  ]);
-  await must('ip', ['-n', lab.gen, 'link', 'set', 'g0', 'address', CLIENT_MAC]);
-  for (const [ns, dev] of [
-    [lab.gen, 'g0'],
-    [lab.lb, 'fe'],
-    [lab.lb, 'be'],
-    [lab.sink, 's0'],
-  ] as const) {
-    await must('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  }
-  return {
-    ...lab,
-    fe: await ifindex(lab.lb, 'fe'),
-    be: await ifindex(lab.lb, 'be'),
-    g0: await ifindex(lab.gen, 'g0'),
-    s0: await ifindex(lab.sink, 's0'),
-  };
 }
-
-const labs = new Set<string>();
-function destroyLabs(): void {
-  for (const ns of labs) runSync('ip', ['netns', 'del', ns]);
-  labs.clear();
-}
-process.on('exit', destroyLabs);
 
 /** An lbdsr program on its own maps, configured for the identity rewrite, devmap -> `be`. */
 function lbdsrForwarder(lab: Lab, fill: number): { progFd: number; close: () => void } {
@@ -399,8 +367,8 @@ const NFT_RULES = `table netdev lbbench {
 }
 `;
 
-async function vethForwarding(): Promise<void> {
-  const lab = await buildLab();
+async function vethForwarding(r: Section): Promise<void> {
+  const lab = buildLab();
   const helpers = BpfObject.openFile(bpfObjectPath('bench.bpf.o'));
   const ceilObj = BpfObject.openFile(bpfObjectPath(CEILING_OBJECT));
   const closers: (() => void)[] = [() => helpers.close(), () => ceilObj.close()];
@@ -465,40 +433,58 @@ async function vethForwarding(): Promise<void> {
       });
     }
     const med = rates.map(median);
-    console.log(
+    r.say(
       `  veth to veth forwarding, one core, generator BPF_PROG_TEST_RUN live frames ` +
         `(median of ${VETH_ROUNDS} interleaved runs of ${VETH_FRAMES.toLocaleString('en')} frames; min-max):`,
     );
     forwarders.forEach((f, i) => {
       const lo = Math.min(...rates[i]!) / 1e6;
       const hi = Math.max(...rates[i]!) / 1e6;
-      console.log(
+      r.say(
         `  ${f.name}   ${(med[i]! / 1e6).toFixed(2).padStart(6)} Mfps  (${lo.toFixed(2)}-${hi.toFixed(2)})`,
       );
     });
-    console.log(
+    r.say(
       `  ratio lbdsr / ceiling ${(med[0]! / med[2]!).toFixed(2)}x (goal >= 0.9x), lbdsr / nftables ` +
         `${(med[0]! / med[3]!).toFixed(2)}x (goal >= 4x)`,
     );
+    const fps = (i: number, note: string, baseline?: number, baselineUnit?: string) => ({
+      value: med[i] ?? Number.NaN,
+      unit: 'frames/s',
+      ...(baseline === undefined ? {} : { baseline, baseline_unit: baselineUnit }),
+      note,
+    });
+    r.figure('veth_lbdsr', fps(0, 'lbdsr XDP_DRV, session hit', med[2], 'frames/s (ceiling)'));
+    r.figure(
+      'veth_lbdsr_full',
+      fps(1, 'lbdsr XDP_DRV, 1,000,000 sessions held', med[2], 'frames/s (ceiling)'),
+    );
+    r.figure('veth_ceiling', fps(2, 'ceiling (bare XDP program)'));
+    r.figure('veth_nftables', fps(3, 'nftables netdev ingress + fwd'));
+    r.figure('veth_lbdsr_vs_nftables', {
+      value: med[0] ?? Number.NaN,
+      unit: 'frames/s',
+      baseline: med[3] ?? Number.NaN,
+      baseline_unit: 'frames/s (nftables)',
+      note: 'goal >= 4x',
+    });
   } finally {
     for (const c of closers) c();
-    destroyLabs();
+    lab.line.destroy();
   }
 }
 
-export async function run(): Promise<void> {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    console.log('  skipped: needs root (loading BPF programs, namespaces)');
+export async function run(r: Section = standalone('xdp')): Promise<void> {
+  if (!isRoot()) {
+    r.skipped('needs root (loading BPF programs, namespaces)');
     return;
   }
   if (!libbpfAvailable()) {
-    console.log('  skipped: libbpf.so.1 is not installed');
+    r.skipped('libbpf.so.1 is not installed');
     return;
   }
-  if (process.env.LBDSR_BENCH_XDP !== 'veth') await testRunCosts();
-  await vethForwarding();
+  if (process.env.LBDSR_BENCH_XDP !== 'veth') await testRunCosts(r);
+  await vethForwarding(r);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await run();
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

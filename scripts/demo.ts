@@ -4,28 +4,51 @@
 // table, measures that replies bypass the balancer, and removes everything (also on Ctrl-C or an error).
 // Options: --type USERSPACE|XDP_SKB|XDP_DRV (default: the daemon's automatic choice), --connections N.
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../src/core/model.js';
-import { Daemon, REPO } from './lib/daemon.js';
-import { isRoot } from './lib/exec.js';
-import { seedCommandsWithBackends } from './lib/seed.js';
+import { buildTopology, prepareNativeXdp, type Topology, teardown } from '../testkit/bridge.js';
+import { Daemon } from '../testkit/daemon.js';
+import { ifStats, installHandlers } from '../testkit/netns.js';
+import { REPO } from '../testkit/paths.js';
+import { isRoot } from '../testkit/root.js';
+import { seedCommandsWithBackends } from '../testkit/seed.js';
 import {
-  buildTopology,
-  ifStats,
-  installHandlers,
-  prepareNativeXdp,
-  type Topology,
-  teardown,
-} from './lib/topology.js';
-import { type ClientResult, client, clientStreaming, ping, reached, startServers } from './lib/traffic.js';
+  type ClientResult,
+  client,
+  clientStreaming,
+  ping,
+  reached,
+  startServers,
+} from '../testkit/traffic.js';
 
 const tty = process.stdout.isTTY === true;
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const USAGE = 'usage: npm run demo [-- --type USERSPACE|XDP_SKB|XDP_DRV] [--connections N]';
+
+function options(): { type: string | undefined; connections: number } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        type: { type: 'string' },
+        connections: { type: 'string', default: '500' },
+        help: { type: 'boolean' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const connections = Number(values.connections);
+    if (!Number.isInteger(connections))
+      throw new Error(`--connections takes a number, not '${values.connections}'`);
+    return { type: values.type?.toUpperCase(), connections };
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
 }
 
 const INTRO = `lbdsr demo: Direct Server Return load balancing at layer 2.
@@ -84,14 +107,15 @@ function table(topo: Topology, live: Live): string[] {
 }
 
 async function main(): Promise<void> {
+  const opts = options();
   if (!isRoot()) {
     console.error(
       'npm run demo needs root (it builds network namespaces): run it as root, e.g. sudo npm run demo',
     );
     process.exit(1);
   }
-  const type = option('type')?.toUpperCase();
-  const perClient = Math.min(5000, Math.max(10, Number(option('connections') ?? 500)));
+  const type = opts.type;
+  const perClient = Math.min(5000, Math.max(10, opts.connections));
   process.on('SIGINT', () => say('\ninterrupted: removing the namespaces and stopping the daemon...'));
   installHandlers();
   const t0 = Date.now();

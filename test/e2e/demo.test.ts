@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { run } from '../../scripts/lib/exec.js';
+import { run } from '../../testkit/exec.js';
 import { skipReason } from './env.js';
 
 const skip = skipReason();

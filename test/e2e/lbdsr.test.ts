@@ -5,19 +5,21 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Daemon, type InstanceView, REPO } from '../../scripts/lib/daemon.js';
-import { must, sleep } from '../../scripts/lib/exec.js';
-import { repointPool, SEED_COMMANDS, seedCommandsFor } from '../../scripts/lib/seed.js';
+import type { SessionEntry, StatsSnapshot } from '../../src/core/model.js';
 import {
   addBalancerPort,
   buildTopology,
-  ifStats,
-  neighbourMac,
   prepareNativeXdp,
   removeBalancerPort,
   type Topology,
   teardown,
-} from '../../scripts/lib/topology.js';
+} from '../../testkit/bridge.js';
+import { Daemon, type InstanceView } from '../../testkit/daemon.js';
+import { must } from '../../testkit/exec.js';
+import { ifStats, neighbourMac } from '../../testkit/netns.js';
+import { REPO } from '../../testkit/paths.js';
+import { repointPool, SEED_COMMANDS, seedCommandsFor } from '../../testkit/seed.js';
+import { sleep } from '../../testkit/timing.js';
 import {
   type ClientResult,
   client,
@@ -27,8 +29,7 @@ import {
   reached,
   type Servers,
   startServers,
-} from '../../scripts/lib/traffic.js';
-import type { SessionEntry, StatsSnapshot } from '../../src/core/model.js';
+} from '../../testkit/traffic.js';
 import { skipReason } from './env.js';
 
 const skip = skipReason();

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../../scripts/lib/exec.js';
-import { buildTopology, neighbourMac, type Topology, teardown } from '../../scripts/lib/topology.js';
-import { client, ping, reached, type Servers, startServers } from '../../scripts/lib/traffic.js';
+import { buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
+import { run } from '../../testkit/exec.js';
+import { neighbourMac } from '../../testkit/netns.js';
+import { client, ping, reached, type Servers, startServers } from '../../testkit/traffic.js';
 import { skipReason } from './env.js';
 
 const skip = skipReason();
@@ -96,7 +97,7 @@ describe('e2e topology (no balancer)', { skip }, () => {
     it(`a process killed with ${signal} while its topology is up removes it`, {
       timeout: 60_000,
     }, async () => {
-      const mod = new URL('../../scripts/lib/topology.js', import.meta.url).href;
+      const mod = new URL('../../testkit/bridge.js', import.meta.url).href;
       const script = `const m = await import(${JSON.stringify(mod)}); const t = await m.buildTopology(); console.log(t.prefix); setInterval(() => {}, 1000);`;
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import { PacketSocket, RingArena } from '../../src/kernel/afpacket.js';
 import { IfProber } from '../../src/kernel/ifinfo.js';
 import { SysError } from '../../src/kernel/libc.js';
-import { skipUnlessRoot } from './topo.js';
+import { rootSkip } from '../../testkit/root.js';
 
-const skip = skipUnlessRoot('the AF_PACKET binding test');
+const skip = rootSkip('the AF_PACKET binding test');
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length;

@@ -2,11 +2,8 @@
 // out rewritten on the backend side, ARP is answered, dropped frames stay dropped, counters follow, and a
 // re-created interface is picked up again.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { InstanceConfig } from '../../src/core/model.js';
 import { UserspacePlane } from '../../src/dataplane/userspace/plane.js';
 import { RawSocket } from '../../src/kernel/afpacket.js';
@@ -21,11 +18,13 @@ import {
   padTo,
   udp,
 } from '../../src/packet/build.js';
-import { ip, makeTopo, nsExec, skipUnlessRoot, sleep, type Topo } from './topo.js';
+import { FrameGenerator } from '../../testkit/afgen.js';
+import { ipSync as ip, nsExec } from '../../testkit/exec.js';
+import { makeTopo, type Topo } from '../../testkit/line.js';
+import { rootSkip } from '../../testkit/root.js';
+import { sleep } from '../../testkit/timing.js';
 
-const skip = skipUnlessRoot('the USERSPACE plane test');
-/** The benchmark's frame generator (an AF_PACKET TX ring in its own process). */
-const GENERATOR = fileURLToPath(new URL('../../bench/userspace.js', import.meta.url));
+const skip = rootSkip('the USERSPACE plane test (network namespaces, AF_PACKET)');
 
 const VIP = '10.0.0.100';
 const FE_MAC = '02:fe:00:00:00:01';
@@ -289,12 +288,8 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
   });
 
   it('keeps the caller responsive under a flood, and accounts for every frame', async () => {
-    const ifindex = Number(nsExec(t.cl, 'cat', `/sys/class/net/${t.clIf}/ifindex`).trim());
-    const gen = spawn('ip', ['netns', 'exec', t.cl, process.execPath, GENERATOR, 'gen', String(ifindex)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const gen = new FrameGenerator(t.cl, t.clIf);
     try {
-      const lines = createInterface({ input: gen.stdout })[Symbol.asyncIterator]();
       const feRx = () =>
         (
           JSON.parse(ip('-n', t.lb, '-s', '-j', 'link', 'show', 'dev', t.fe)) as {
@@ -306,8 +301,7 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
       const a0 = feRx();
       const delay = monitorEventLoopDelay({ resolution: 5 });
       delay.enable();
-      gen.stdin.write(`${JSON.stringify({ rate: 200_000, ms: 600 })}\n`);
-      const done = lines.next();
+      const done = gen.send(200_000, 600);
       let slowest = 0;
       for (let i = 0; i < 5; i++) {
         const t0 = performance.now();
@@ -315,10 +309,8 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
         slowest = Math.max(slowest, performance.now() - t0);
         await sleep(80);
       }
-      const r = await done;
+      const { sent } = await done;
       delay.disable();
-      assert.ok(!r.done, 'the generator answered');
-      const sent = (JSON.parse(r.value as string) as { sent: number }).sent;
       await sleep(200);
       const s1 = await plane.stats();
       const h1 = (await plane.health())!;
@@ -331,7 +323,7 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
       assert.ok(delay.max / 1e6 < 200, `event loop delay up to ${(delay.max / 1e6).toFixed(0)} ms`);
       assert.equal(h1.errors, 0);
     } finally {
-      gen.kill();
+      gen.close();
     }
   });
 

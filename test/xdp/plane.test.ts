@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { must } from '../../scripts/lib/exec.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ResolvedPorts } from '../../src/core/model.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { BPFFS_ROOT, unpin } from '../../src/kernel/bpffs.js';
@@ -21,8 +20,10 @@ import {
   xdpAttach,
   xdpQueryId,
 } from '../../src/kernel/libbpf.js';
+import { must } from '../../testkit/exec.js';
+import { sendUdp, UdpSink } from '../../testkit/udp.js';
 import { xdpSkipReason } from './env.js';
-import { buildLab, type Lab, sendUdp, UdpSink } from './netns.js';
+import { buildLab, type Lab } from './netns.js';
 
 const skip = xdpSkipReason();
 

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClientResult } from './agent.js';
 import { run } from './exec.js';
-import type { Topology } from './topology.js';
+import type { Topology } from './bridge.js';
 
 export type { ClientResult } from './agent.js';
 

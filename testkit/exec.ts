@@ -1,6 +1,6 @@
-// Small process helpers shared by the topology builder, the traffic helpers, the demo and the e2e suite.
-// Every call is bounded by a timeout; nothing here waits forever.
-import { spawn, spawnSync } from 'node:child_process';
+// Process helpers of the testkit (used by test/, bench/ and the demo): run a program to completion,
+// async or sync, always bounded by a timeout; nothing here waits forever.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 
 export interface RunResult {
   code: number;
@@ -63,10 +63,15 @@ export function runSync(cmd: string, args: readonly string[], timeoutMs = 10_000
   return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * `ip ARGS...` run synchronously; returns stdout, throws (with ip's message) on failure. For setup code
+ * that must not interleave with anything else (and for exit paths, which cannot wait for promises).
+ */
+export function ipSync(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
 }
 
-export function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
+/** A command inside a network namespace, synchronously (see ipSync). */
+export function nsExec(ns: string, ...cmd: string[]): string {
+  return ipSync('netns', 'exec', ns, ...cmd);
 }

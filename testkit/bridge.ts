@@ -1,4 +1,4 @@
-// Builds the lbdsr test/demo topology out of network namespaces with `ip`:
+// The demo's and the e2e suite's topology: a switched network in namespaces, built with `ip`:
 //
 //            client c1 (10.0.0.11)   client c2 (10.0.0.12)
 //                         \             /
@@ -6,10 +6,10 @@
 //   (10.0.0.21-23, VIP 10.0.0.100 on lo, arp_ignore=1, arp_announce=2)
 //
 // Every interface is created directly inside its namespace (never in the root namespace), so deleting the
-// namespaces removes everything. Names are unique per run: `lbdsr-<pid36><n>-`.
-import { must, run, runSync, sleep } from './exec.js';
+// namespaces removes everything; names and removal on every exit path come from testkit/netns.ts.
+import { must } from './exec.js';
+import { addNamespace, cleanup, macOf, newPrefix, sysctl, track } from './netns.js';
 
-export const NS_ROOT_PREFIX = 'lbdsr-';
 export const VIP = '10.0.0.100';
 export const FRONTEND_MAC = 'aa:bb:cc:dd:ee:ff';
 export const SUBNET_PREFIX = 24;
@@ -43,54 +43,13 @@ export interface Topology {
   frontendMac: string;
 }
 
-const live = new Set<string>();
-let handlersInstalled = false;
-let counter = 0;
-
-/** A prefix no other run uses: pid and a per-process counter, base 36. */
-export function newPrefix(): string {
-  counter += 1;
-  return `${NS_ROOT_PREFIX}${process.pid.toString(36)}${counter.toString(36)}-`;
-}
-
 async function ns(name: string, ...args: string[]): Promise<string> {
   return must('ip', ['-n', name, ...args]);
 }
 
-async function sysctl(name: string, settings: Record<string, string | number>): Promise<void> {
-  const kv = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
-  await must('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', ...kv]);
-}
-
-/** Reads the MAC of an interface inside a namespace. */
-export async function macOf(nsName: string, ifname: string): Promise<string> {
-  const out = await ns(nsName, '-j', 'link', 'show', 'dev', ifname);
-  const parsed = JSON.parse(out) as Array<{ address?: string }>;
-  const mac = parsed[0]?.address;
-  if (!mac) throw new Error(`no MAC for ${ifname} in ${nsName}`);
-  return mac.toLowerCase();
-}
-
-/** Removes live topologies on exit, SIGINT, SIGTERM and SIGHUP (idempotent; buildTopology calls it). */
-export function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', () => {
-    for (const p of live) cleanupSync(p);
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      for (const p of live) cleanupSync(p);
-      live.clear();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
-  }
-}
-
 /** Builds the topology. On any failure everything created so far is removed before the error is thrown. */
 export async function buildTopology(prefix = newPrefix()): Promise<Topology> {
-  installHandlers();
-  live.add(prefix);
+  track(prefix);
   const topo: Topology = {
     prefix,
     switchNs: `${prefix}sw`,
@@ -114,12 +73,7 @@ export async function buildTopology(prefix = newPrefix()): Promise<Topology> {
   try {
     const hosts: Host[] = [...topo.clients, ...topo.backends];
     const all = [topo.switchNs, topo.lbNs, ...hosts.map((h) => h.ns)];
-    for (const n of all) {
-      await must('ip', ['netns', 'add', n]);
-      // No IPv6: keeps router solicitations and MLD reports out of the counters the DSR check reads.
-      await sysctl(n, { 'net.ipv6.conf.all.disable_ipv6': 1, 'net.ipv6.conf.default.disable_ipv6': 1 });
-      await ns(n, 'link', 'set', 'lo', 'up');
-    }
+    for (const n of all) await addNamespace(n);
     const sw = topo.switchNs;
     await ns(sw, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0');
     await ns(sw, 'link', 'set', 'br0', 'up');
@@ -164,86 +118,10 @@ export async function removeBalancerPort(topo: Topology, which: 'frontend' | 'ba
   await ns(topo.lbNs, 'link', 'del', which === 'frontend' ? topo.frontendIf : topo.backendIf);
 }
 
-function namespacesWithPrefix(list: string, prefix: string): string[] {
-  return list
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((n) => n.startsWith(prefix));
-}
-
-function pidsIn(listOutput: string): number[] {
-  return listOutput
-    .split('\n')
-    .map((s) => Number.parseInt(s.trim(), 10))
-    .filter((n) => Number.isInteger(n) && n > 1 && n !== process.pid);
-}
-
-/** Removes every namespace whose name starts with `prefix`, killing what runs inside first. */
-export async function cleanup(prefix: string): Promise<void> {
-  if (!prefix.startsWith(NS_ROOT_PREFIX)) throw new Error(`refusing to clean up outside ${NS_ROOT_PREFIX}*`);
-  const names = namespacesWithPrefix((await run('ip', ['netns', 'list'])).stdout, prefix);
-  for (const n of names) {
-    for (const pid of pidsIn((await run('ip', ['netns', 'pids', n])).stdout)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
-  }
-  if (names.length > 0) await sleep(50);
-  for (const n of names) await run('ip', ['netns', 'del', n]);
-  live.delete(prefix);
-}
-
-/** Synchronous cleanup for exit and signal handlers. */
-export function cleanupSync(prefix: string): void {
-  if (!prefix.startsWith(NS_ROOT_PREFIX)) return;
-  const names = namespacesWithPrefix(runSync('ip', ['netns', 'list']).stdout, prefix);
-  for (const n of names) {
-    for (const pid of pidsIn(runSync('ip', ['netns', 'pids', n]).stdout)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
-  }
-  for (const n of names) runSync('ip', ['netns', 'del', n]);
-}
-
 export async function teardown(topo: Topology): Promise<void> {
   await cleanup(topo.prefix);
 }
 
-/** Interface counters read from sysfs inside a namespace. */
-export async function ifStats(nsName: string, ifname: string): Promise<{ rx: number; tx: number }> {
-  const out = await must('ip', [
-    'netns',
-    'exec',
-    nsName,
-    'cat',
-    `/sys/class/net/${ifname}/statistics/rx_packets`,
-    `/sys/class/net/${ifname}/statistics/tx_packets`,
-  ]);
-  const [rx, tx] = out.trim().split(/\s+/).map(Number);
-  return { rx: rx ?? Number.NaN, tx: tx ?? Number.NaN };
-}
-
-/** The MAC a client's neighbour table holds for `ip` (undefined when none). */
-export async function neighbourMac(nsName: string, ip: string): Promise<string | undefined> {
-  const out = await must('ip', ['-n', nsName, '-j', 'neigh', 'show', ip]);
-  const entries = JSON.parse(out || '[]') as Array<{ lladdr?: string }>;
-  return entries.find((e) => e.lladdr)?.lladdr?.toLowerCase();
-}
-
-// `node dist/scripts/lib/topology.js cleanup [PREFIX]` removes leftovers of crashed runs.
-if (process.argv[1]?.endsWith('/topology.js') && process.argv[2] === 'cleanup') {
-  const prefix = process.argv[3] ?? NS_ROOT_PREFIX;
-  cleanup(prefix).then(
-    () => console.log(`removed namespaces starting with ${prefix}`),
-    (e: unknown) => {
-      console.error(String(e));
-      process.exit(1);
-    },
-  );
-}
 
 /**
  * Prepares the topology for native XDP (XDP_DRV) on the balancer's veths: an XDP_PASS program on the

@@ -1,6 +1,6 @@
 // The command list of the seed (../shared/spec/polycube-lbdsr-README.md, "Use the load balancer"), with
 // `polycubectl` replaced by `lbdsrctl` and nothing else changed.
-import type { Topology } from './topology.js';
+import type { Topology } from './bridge.js';
 
 export const SEED_COMMANDS: readonly string[] = [
   'lbdsrctl lbdsr add lb1',
