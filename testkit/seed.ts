@@ -1,4 +1,5 @@
-// The command list of the seed (../shared/spec/polycube-lbdsr-README.md, "Use the load balancer"), with
+// The command list of the seed (polycube-lbdsr-README.md, "Use the load balancer"; its lines are kept in
+// test/fixtures/polycube-commands.txt, which test/e2e/lbdsr.test.ts checks this list against), with
 // `polycubectl` replaced by `lbdsrctl` and nothing else changed.
 import type { Topology } from './bridge.js';
 

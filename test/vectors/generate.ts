@@ -55,7 +55,10 @@ import type {
   VectorStep,
 } from '../lib/vectors.js';
 
-const OUT_DIR = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
+/** test/vectors/, or LBDSR_VECTORS_OUT (scripts/check-vectors.sh regenerates into a temp dir). */
+const OUT_DIR = process.env.LBDSR_VECTORS_OUT
+  ? `${process.env.LBDSR_VECTORS_OUT.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
 
 export const VIP = '10.0.0.100';
 export const FE_MAC = 'aa:bb:cc:dd:ee:ff';

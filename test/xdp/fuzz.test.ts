@@ -2,10 +2,16 @@
 // jumping past idle timeouts and the configuration changing now and then) go through the TypeScript
 // Balancer and the compiled XDP program from identical state. Verdict, output bytes, chosen backend
 // and counter movements must agree for every frame, and the session tables after every batch.
-// A disagreement fails the test and is kept: its seed in test/xdp/fuzz-seeds.json (replayed first
-// on every run) and, when the frame disagrees on its own from a fresh state, as a corpus vector.
+// The seed is fixed (FIXED_SEED) so that every run, CI included, checks the same frames;
+// LBDSR_FUZZ_SEED=N replays seed N and LBDSR_FUZZ_SEED=random explores a new one.
+// A disagreement fails the test and is kept: its seed in a fuzz-seeds.json and, when the frame
+// disagrees on its own from a fresh state, as a corpus vector, in a temporary directory named in the
+// failure; with LBDSR_FUZZ_KEEP=1 (never under CI=true) into the tree instead: test/xdp/fuzz-seeds.json
+// (replayed first on every run) and test/vectors/.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -38,6 +44,22 @@ const skip = xdpSkipReason();
 const FRAMES = Number(process.env.LBDSR_FUZZ_FRAMES ?? 100_000);
 const SEEDS_FILE = fileURLToPath(new URL('../../../test/xdp/fuzz-seeds.json', import.meta.url));
 const VECTOR_DIR = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
+const FIXED_SEED = 20261129;
+const KEEP_IN_TREE = process.env.LBDSR_FUZZ_KEEP === '1' && process.env.CI !== 'true';
+
+function fuzzSeed(): number {
+  const v = process.env.LBDSR_FUZZ_SEED;
+  if (v === 'random') return Math.floor(Math.random() * 1_000_000_007);
+  return v === undefined || v === '' ? FIXED_SEED : Number(v);
+}
+
+let keepDir: string | undefined;
+/** Where a disagreement is kept: the tree with LBDSR_FUZZ_KEEP=1, else a temporary directory. */
+function keepPaths(): { seeds: string; vectors: string } {
+  if (KEEP_IN_TREE) return { seeds: SEEDS_FILE, vectors: VECTOR_DIR };
+  keepDir ??= mkdtempSync(join(tmpdir(), 'lbdsr-fuzz-'));
+  return { seeds: join(keepDir, 'fuzz-seeds.json'), vectors: `${keepDir}/` };
+}
 
 /** mulberry32: small, fast, seeded. */
 class Rng {
@@ -259,18 +281,20 @@ function keepAsVector(seed: number, index: number, st: FuzzState, frame: Uint8Ar
         },
       ],
     };
-    writeFileSync(`${VECTOR_DIR}fuzz-${seed}-${index}.json`, `${JSON.stringify(v, null, 1)}\n`);
+    writeFileSync(`${keepPaths().vectors}fuzz-${seed}-${index}.json`, `${JSON.stringify(v, null, 1)}\n`);
   } finally {
     xdp.close();
   }
 }
 
 function recordSeed(seed: number, frames: number): void {
-  const seeds = existsSync(SEEDS_FILE)
-    ? (JSON.parse(readFileSync(SEEDS_FILE, 'utf8')) as { seed: number; frames: number }[])
+  const file = keepPaths().seeds;
+  const seeds = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { seed: number; frames: number }[])
     : [];
   if (!seeds.some((s) => s.seed === seed)) seeds.push({ seed, frames });
-  writeFileSync(SEEDS_FILE, `${JSON.stringify(seeds, null, 1)}\n`);
+  writeFileSync(file, `${JSON.stringify(seeds, null, 1)}\n`);
+  console.log(`# disagreement kept in ${file}`);
 }
 
 /** Verdicts seen in the last run (what the generator covers), by name. */
@@ -349,7 +373,7 @@ test('recorded fuzz seeds still agree', { skip }, () => {
 });
 
 test(`differential fuzz: ${FRAMES} generated frames, XDP == TypeScript`, { skip, timeout: 600_000 }, () => {
-  const seed = Number(process.env.LBDSR_FUZZ_SEED ?? Date.now() % 1_000_000_007);
+  const seed = fuzzSeed();
   console.log(`# fuzz seed ${seed} (LBDSR_FUZZ_SEED=${seed} replays it)`);
   tally.clear();
   const problem = runSeed(seed, FRAMES);

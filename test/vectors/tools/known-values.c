@@ -3,7 +3,8 @@
  * jhash2 written after the Linux kernel's include/linux/jhash.h (lookup3, JHASH_INITVAL 0xdeadbeef);
  * Maglev after docs/semantics.md (NSDI 2016 population, offset/skip seeds 0x4d41474c/0x45563031).
  * Build and run:  gcc -O2 -Wall -o /tmp/known-values test/vectors/tools/known-values.c && /tmp/known-values
- * The values it printed were pasted into the tests (they are not regenerated at test time).
+ * Its output is committed as known-values.out; CI (scripts/check-known-values.sh) rebuilds and reruns it and
+ * compares with that file and with known-values.ts, the same lines printed from the product's TypeScript.
  */
 #include <stdint.h>
 #include <stdio.h>
