@@ -22,7 +22,7 @@ import { FrameGenerator } from '../../testkit/afgen.js';
 import { ipSync as ip, nsExec } from '../../testkit/exec.js';
 import { makeTopo, type Topo } from '../../testkit/line.js';
 import { rootSkip } from '../../testkit/root.js';
-import { sleep } from '../../testkit/timing.js';
+import { sleep, waitFor } from '../../testkit/timing.js';
 
 const skip = rootSkip('the USERSPACE plane test (network namespaces, AF_PACKET)');
 
@@ -89,15 +89,6 @@ async function collect(s: RawSocket, ms: number, pred: (f: Uint8Array) => boolea
     await sleep(5);
   }
   return out;
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await sleep(100);
-  }
-  return false;
 }
 
 function rawIn(ns: string, ifname: string, receive: boolean): RawSocket {
