@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 
 export interface ClientResult {
   /** Answers per backend name. */
@@ -18,18 +19,32 @@ export interface ClientResult {
   done: number;
 }
 
-type Opts = Record<string, string>;
+type Opts = Record<string, string | undefined>;
+
+/** Every option of every command takes a value (`--name VALUE`). */
+const OPTION_NAMES = [
+  'address',
+  'concurrency',
+  'count',
+  'deadline-ms',
+  'duration-ms',
+  'host',
+  'http-port',
+  'interval-ms',
+  'local-address',
+  'name',
+  'pause-ms',
+  'port',
+  'progress-ms',
+  'timeout-ms',
+  'udp-port',
+  'url',
+  'vip',
+] as const;
 
 function parseOpts(argv: string[]): Opts {
-  const o: Opts = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      o[a.slice(2)] = argv[i + 1] ?? '';
-      i++;
-    }
-  }
-  return o;
+  const options = Object.fromEntries(OPTION_NAMES.map((n) => [n, { type: 'string' as const }]));
+  return parseArgs({ args: argv, options, strict: true }).values as Opts;
 }
 
 function num(o: Opts, k: string, dflt: number): number {

@@ -122,7 +122,6 @@ export async function teardown(topo: Topology): Promise<void> {
   await cleanup(topo.prefix);
 }
 
-
 /**
  * Prepares the topology for native XDP (XDP_DRV) on the balancer's veths: an XDP_PASS program on the
  * switch-side peers gives them the NAPI that frames sent by XDP_TX / redirect into a veth need, and the

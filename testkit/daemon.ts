@@ -114,7 +114,8 @@ export class Daemon {
     });
     const up = await waitFor(
       async () => {
-        if (exited !== undefined) throw new Error(`lbdsrd exited (${exited}) during start:\n${this.logTail()}`);
+        if (exited !== undefined)
+          throw new Error(`lbdsrd exited (${exited}) during start:\n${this.logTail()}`);
         return this.answers();
       },
       { timeoutMs, intervalMs: 50 },

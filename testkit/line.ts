@@ -58,7 +58,14 @@ export class Line {
       for (const ns of [l.lb, l.left, l.right]) {
         ipSync('netns', 'add', ns);
         // No IPv6 chatter (router solicitations, DAD, MLD): the counters see only the test's frames.
-        nsExec(ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+        nsExec(
+          ns,
+          'sysctl',
+          '-q',
+          '-w',
+          'net.ipv6.conf.all.disable_ipv6=1',
+          'net.ipv6.conf.default.disable_ipv6=1',
+        );
         ipSync('-n', ns, 'link', 'set', 'lo', 'up');
       }
       l.relinkLeft();
@@ -96,7 +103,21 @@ export class Line {
       // not there (first build)
     }
     const addr = lbMac ? ['address', lbMac] : [];
-    ipSync('-n', this.lb, 'link', 'add', lbIf, ...addr, 'type', 'veth', 'peer', 'name', end.ifname, 'netns', ns);
+    ipSync(
+      '-n',
+      this.lb,
+      'link',
+      'add',
+      lbIf,
+      ...addr,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      end.ifname,
+      'netns',
+      ns,
+    );
     if (end.mac) ipSync('-n', ns, 'link', 'set', end.ifname, 'address', end.mac);
     ipSync('-n', this.lb, 'link', 'set', lbIf, 'up');
     ipSync('-n', ns, 'link', 'set', end.ifname, 'up');

@@ -4,8 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClientResult } from './agent.js';
-import { run } from './exec.js';
 import type { Topology } from './bridge.js';
+import { run } from './exec.js';
 
 export type { ClientResult } from './agent.js';
 
