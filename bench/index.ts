@@ -1,7 +1,8 @@
 // `npm run bench [-- [--json] [--quick] [SECTION...]]`: runs every benchmark of the project in one process,
 // in a fixed order, and prints medians with ratios against a baseline measured in the same run. Sections
 // that need root (veth forwarding, XDP) print why they are skipped when not root. --json prints one JSON
-// object of every figure on stdout (human lines on stderr; see report.ts); --quick runs a short version.
+// object of every figure on stdout (human lines on stderr; see report.ts; `npm run -s bench -- --json`
+// keeps npm's banner lines off stdout); --quick runs a short version.
 // Adding a section: a module exporting `run(section: Section)` and one line in SECTIONS below.
 import { parseArgs } from 'node:util';
 import { Reporter, type Section } from './report.js';
