@@ -1,21 +1,15 @@
 // polycubectl's grammar over the resource tree of schema.ts:
 //   lbdsr add NAME [k=v ...] | lbdsr del NAME | lbdsr show | lbdsr NAME show | lbdsr NAME set k=v ...
 //   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
-// Pure: turns words into a request (or a help request); the caller does the HTTP.
-import type { TSchema } from '@sinclair/typebox';
-import {
-  describeType,
-  enumValues,
-  INSTANCE_NODE,
-  propertiesOf,
-  type ResourceNode,
-  SERVICE,
-} from '../daemon/schema.js';
+// Pure: turns words into a request (or a help request); the caller does the HTTP. It walks the CLI's
+// plain-data copy of the tree (tree.ts), not schema.ts itself, so that lbdsrctl never loads TypeBox.
+import { type CliNode, describeType, enumValues, type JsonSchema, propertiesOf } from './resources.js';
+import { INSTANCE_TREE, SERVICE } from './tree.js';
 
 export class UsageError extends Error {}
 
 export interface Position {
-  node: ResourceNode;
+  node: CliNode;
   /** At a list itself (add/del/show/KEY), not at one of its entries. */
   collection: boolean;
   /** Path below /polycube/v1, ending with '/'. */
@@ -31,7 +25,7 @@ export type Parsed =
       path: string;
       pos: Position;
       /** Schema of the body built from k=v words (absent: no body). */
-      schema?: TSchema;
+      schema?: JsonSchema;
       /** k=v words; an empty list lets the body come from stdin. */
       params: string[];
       /** A leaf value given as `set VALUE`. */
@@ -39,7 +33,7 @@ export type Parsed =
     };
 
 export function rootPosition(): Position {
-  return { node: INSTANCE_NODE, collection: true, path: `/${SERVICE}/`, trail: [SERVICE] };
+  return { node: INSTANCE_TREE, collection: true, path: `/${SERVICE}/`, trail: [SERVICE] };
 }
 
 function commandsAt(pos: Position): string[] {
@@ -157,14 +151,14 @@ export function unquote(v: string): string {
   return v;
 }
 
-function schemaAt(schema: TSchema | undefined, keys: string[]): TSchema | undefined {
+function schemaAt(schema: JsonSchema | undefined, keys: string[]): JsonSchema | undefined {
   let s = schema;
   for (const k of keys) s = s ? propertiesOf(s)?.[k] : undefined;
   return s;
 }
 
 /** Builds a body from k=v words: dotted keys nest, integers become numbers where the schema says so. */
-export function paramsToBody(params: string[], schema: TSchema | undefined): Record<string, unknown> {
+export function paramsToBody(params: string[], schema: JsonSchema | undefined): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const p of params) {
     const eq = p.indexOf('=');
@@ -191,7 +185,7 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
 
 /** The k=v parameters a schema accepts, dotted for nested objects; lists and read-only fields left out. */
 export function paramList(
-  schema: TSchema,
+  schema: JsonSchema,
   skip: string[] = [],
   prefix = '',
 ): Array<{ key: string; type: string; description: string }> {
@@ -213,7 +207,7 @@ function table(rows: string[][]): string {
 /** The help text for '?' at a position; `keys` are the existing entries of a list, when known. */
 export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string[] = []): string {
   const { pos, context } = parsed;
-  if (pos.trail.length === 0) return `services:\n${table([[SERVICE, INSTANCE_NODE.description]])}`;
+  if (pos.trail.length === 0) return `services:\n${table([[SERVICE, INSTANCE_TREE.description]])}`;
   const where = pos.trail.join(' ');
   const node = pos.node;
   if (context === 'add' || context === 'set') {
@@ -258,7 +252,7 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
   return `${where}: ${title}\n${lines.join('\n')}`;
 }
 
-function describeKey(node: ResourceNode): string {
+function describeKey(node: CliNode): string {
   return node.segment === SERVICE ? 'an instance' : node.segment === 'pool' ? 'a backend' : 'a port';
 }
 
