@@ -96,7 +96,16 @@ async function complete(opts: Options, words: string[]): Promise<number> {
   return 0;
 }
 
+/** A reader that stops early (`lbdsrctl ... show -yaml | head`) ends the output, not in a stack trace. */
+function quietOnClosedStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedStdout();
   let opts: Options;
   try {
     opts = parseOptions(argv);
