@@ -1,13 +1,15 @@
-// lbdsrctl's import graph stays light: a command's cost is mostly start-up, so the CLI must not load the
-// daemon's libraries (fastify, pino, TypeBox, koffi) nor, unless a command needs it, yaml. Each command
-// runs under a module-resolution hook (node:module register) that records every module Node resolves;
-// the test asserts on that list, not on time (time is measured by bench/cli.ts).
+// lbdsrctl as a process, against a real lbdsrd on loopback.
+// - Its import graph stays light: a command's cost is mostly start-up, so the CLI must not load the
+//   daemon's libraries (fastify, pino, TypeBox, koffi) nor, unless a command needs it, yaml. Each command
+//   runs under a module-resolution hook (node:module register) that records every module Node resolves;
+//   the test asserts on that list, not on time (time is measured by bench/cli.ts).
+// - Its output into a pipe that the reader closes early (`show -yaml | head`) ends quietly.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Daemon, LBDSRCTL, ROOT, startDaemon, tempDir } from './helpers.js';
+import { ctl, type Daemon, LBDSRCTL, ROOT, sh, startDaemon, tempDir } from './helpers.js';
 
 // Runs in Node's hooks thread: passes every resolved URL to the main thread.
 const HOOKS = `
@@ -41,8 +43,8 @@ interface Loaded {
   modules: string[];
 }
 
-describe('lbdsrctl loads only what a command needs', () => {
-  const state = tempDir('cli-light');
+describe('lbdsrctl as a process', () => {
+  const state = tempDir('cli-process');
   let d: Daemon;
   before(async () => {
     d = await startDaemon(state.dir);
@@ -104,5 +106,23 @@ describe('lbdsrctl loads only what a command needs', () => {
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     assert.deepEqual(packages(fromStdin), ['yaml']);
     for (const l of [shown, fromStdin]) for (const h of HEAVY) assert.ok(!packages(l).includes(h), h);
+  });
+
+  test('a -yaml show larger than a pipe buffer, piped into head -c 1, ends without an error', () => {
+    assert.equal(ctl(d.url, ['lbdsr', 'add', 'big']).code, 0);
+    const mac = (i: number) =>
+      `02:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+    const pool = Array.from({ length: 4096 }, (_, i) => ({ id: i + 1, mac: mac(i + 1) }));
+    // 4,096 backends in one command: a JSON body on stdin
+    const set = ctl(d.url, ['lbdsr', 'big', 'backend', 'set'], JSON.stringify({ pool }));
+    assert.equal(set.code, 0, set.stderr);
+    const file = join(state.dir, 'big.yaml');
+    const full = sh(d.url, `lbdsrctl lbdsr big show -yaml > "${file}"`);
+    assert.equal(full.code, 0, full.stderr);
+    assert.ok(statSync(file).size > 1 << 16, 'the output is larger than a pipe buffer');
+    const r = sh(d.url, 'set -o pipefail; lbdsrctl lbdsr big show -yaml | head -c 1');
+    assert.equal(r.stdout, 'n');
+    assert.equal(r.stderr, '', 'no EPIPE trace');
+    assert.equal(r.code, 0);
   });
 });
