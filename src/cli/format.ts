@@ -33,15 +33,18 @@ export function table(rows: unknown[], columns?: string[]): string {
   });
   const cols = columns ?? [...new Set(flat.flatMap((r) => Object.keys(r)))];
   const grid = [cols.map((c) => c.toUpperCase()), ...flat.map((r) => cols.map((c) => cell(lookup(r, c))))];
-  const widths = cols.map((_, c) => Math.max(...grid.map((g) => g[c]!.length)));
-  return grid
-    .map((g) =>
-      g
-        .map((x, c) => x.padEnd(widths[c]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return align(grid).join('\n');
+}
+
+/** The rows of a grid with their columns padded to one width, two spaces apart. */
+export function align(grid: string[][]): string[] {
+  const widths = (grid[0] ?? []).map((_, c) => Math.max(...grid.map((g) => (g[c] ?? '').length)));
+  return grid.map((g) =>
+    g
+      .map((x, c) => x.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function lookup(row: Record<string, unknown>, col: string): unknown {

@@ -3,6 +3,7 @@
 //   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
 // Pure: turns words into a request (or a help request); the caller does the HTTP. It walks the CLI's
 // plain-data copy of the tree (tree.ts), not schema.ts itself, so that lbdsrctl never loads TypeBox.
+import { align } from './format.js';
 import { type CliNode, describeType, enumValues, type JsonSchema, propertiesOf } from './resources.js';
 import { INSTANCE_TREE, SERVICE } from './tree.js';
 
@@ -69,7 +70,7 @@ export function parseWords(words: string[]): Parsed {
     if (w === '?') return { kind: 'help', pos, context: 'node' };
     const trail = [...pos.trail, w];
     if (pos.collection) {
-      const keyName = pos.node.key!.field;
+      const keyName = keyField(pos.node);
       if (w === 'show') {
         noMore(words, i + 1, trail);
         return { kind: 'request', method: 'GET', path: pos.path, pos, params: [] };
@@ -116,7 +117,7 @@ export function parseWords(words: string[]): Parsed {
         return { kind: 'help', pos, context: pos.node.kind === 'leaf' ? 'node' : 'set' };
       if (pos.node.kind === 'leaf') {
         if (params.length !== 1) throw new UsageError(`'${trail.join(' ')}' takes one value`);
-        const p = params[0]!;
+        const [p = ''] = params;
         const eq = p.indexOf('=');
         const value = eq > 0 && p.slice(0, eq) === pos.node.segment ? p.slice(eq + 1) : p;
         return { kind: 'request', method: 'PUT', path: pos.path, pos, params: [], value: unquote(value) };
@@ -163,17 +164,18 @@ export function paramsToBody(params: string[], schema: JsonSchema | undefined): 
   for (const p of params) {
     const eq = p.indexOf('=');
     const keys = p.slice(0, eq).split('.');
+    const last = keys.pop() ?? '';
     const raw = unquote(p.slice(eq + 1));
-    const s = schemaAt(schema, keys);
+    const s = schemaAt(schema, [...keys, last]);
     const value: unknown =
       s && (s.type === 'integer' || s.type === 'number') && /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
     let target = body;
-    for (const k of keys.slice(0, -1)) {
+    for (const k of keys) {
       const own = Object.hasOwn(target, k) ? target[k] : undefined;
       if (typeof own !== 'object' || own === null) setOwn(target, k, {});
       target = target[k] as Record<string, unknown>;
     }
-    setOwn(target, keys[keys.length - 1]!, value);
+    setOwn(target, last, value);
   }
   return body;
 }
@@ -200,8 +202,9 @@ export function paramList(
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return '  (none)';
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd()).join('\n');
+  return align(rows)
+    .map((line) => `  ${line}`)
+    .join('\n');
 }
 
 /** The help text for '?' at a position; `keys` are the existing entries of a list, when known. */
@@ -215,13 +218,13 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
     const params = paramList(node.schema, skip);
     const head =
       context === 'add'
-        ? `${where} add <${node.key!.field}> [key=value ...]   (or a YAML/JSON body on stdin)`
+        ? `${where} add <${keyField(node)}> [key=value ...]   (or a YAML/JSON body on stdin)`
         : `${where} set key=value ...   (or a YAML/JSON body on stdin)`;
     return `${head}\nparameters:\n${table(params.map((p) => [`${p.key}=<${p.type}>`, p.description]))}`;
   }
   const lines: string[] = [];
   if (pos.collection) {
-    const k = node.key!.field;
+    const k = keyField(node);
     lines.push(
       'commands:',
       table([
@@ -250,6 +253,11 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
   const title =
     node.kind === 'list' ? `${describeKey(node).replace(/^an? /, '')} ${pos.trail.at(-1)}` : node.description;
   return `${where}: ${title}\n${lines.join('\n')}`;
+}
+
+/** The key field of a list's entries (every list of the tree has one). */
+function keyField(node: CliNode): string {
+  return node.key?.field ?? 'key';
 }
 
 function describeKey(node: CliNode): string {
