@@ -1,6 +1,8 @@
 // lbdsrctl: polycubectl's grammar against lbdsrd's REST API. Only speaks HTTP to the daemon.
 // Start-up is most of a command's cost: this module's import graph holds no TypeBox, fastify, pino or
-// koffi (test/daemon/cli-process.test.ts checks it); yaml is imported only for a body on stdin or -yaml output.
+// koffi (test/daemon/cli-process.test.ts checks it); yaml is imported only for a body on stdin or for
+// -yaml output. Around it: options.ts (global options), grammar.ts (words to a request), http.ts (the
+// request), format.ts (human output), tree.ts/resources.ts (the resource tree, as plain data).
 import { fstatSync, readFileSync } from 'node:fs';
 import { human, instancesTable } from './format.js';
 import { candidates, helpText, type Parsed, paramsToBody, parseWords, UsageError } from './grammar.js';
