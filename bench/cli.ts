@@ -152,7 +152,7 @@ export async function run(): Promise<Record<string, CliFigure>> {
     `${figures.write.ratio.toFixed(2)}x node -e 0; target <= ${TARGET_RATIO}x`,
   );
   row(
-    '4,096 backends in one command (backend set < pool.json)',
+    '4,096 backends in one command (set < pool.json)',
     `${m.bulk.toFixed(0)} ms`,
     '(one run; mostly the daemon applying the change)',
   );
