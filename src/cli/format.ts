@@ -1,8 +1,5 @@
 // Human-readable output of lbdsrctl: key/value lines for objects, tables for lists of objects.
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON documents
-type Json = any;
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -24,11 +21,11 @@ function cell(v: unknown): string {
 }
 
 /** A table of objects: one column per key seen (in order), nested objects flattened one level. */
-export function table(rows: Json[], columns?: string[]): string {
+export function table(rows: unknown[], columns?: string[]): string {
   if (rows.length === 0) return '(none)';
   const flat = rows.map((r) => {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r as Record<string, unknown>)) {
+    for (const [k, v] of Object.entries(isObject(r) ? r : {})) {
       if (isObject(v) && !columns) for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = v2;
       else out[k] = v;
     }
@@ -36,22 +33,22 @@ export function table(rows: Json[], columns?: string[]): string {
   });
   const cols = columns ?? [...new Set(flat.flatMap((r) => Object.keys(r)))];
   const grid = [cols.map((c) => c.toUpperCase()), ...flat.map((r) => cols.map((c) => cell(lookup(r, c))))];
-  const widths = cols.map((_, c) => Math.max(...grid.map((g) => g[c]!.length)));
-  return grid
-    .map((g) =>
-      g
-        .map((x, c) => x.padEnd(widths[c]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return align(grid).join('\n');
+}
+
+/** The rows of a grid with their columns padded to one width, two spaces apart. */
+export function align(grid: string[][]): string[] {
+  const widths = (grid[0] ?? []).map((_, c) => Math.max(...grid.map((g) => (g[c] ?? '').length)));
+  return grid.map((g) =>
+    g
+      .map((x, c) => x.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function lookup(row: Record<string, unknown>, col: string): unknown {
-  if (col in row) return row[col];
-  let v: unknown = row;
-  for (const part of col.split('.')) v = isObject(v) ? v[part] : undefined;
-  return v;
+  return col in row ? row[col] : at(row, ...col.split('.'));
 }
 
 function indent(text: string, by: string): string {
@@ -62,7 +59,7 @@ function indent(text: string, by: string): string {
 }
 
 /** Renders any JSON value for people. */
-export function human(v: Json): string {
+export function human(v: unknown): string {
   if (Array.isArray(v)) {
     if (v.length === 0) return '(none)';
     if (v.every(isObject)) return table(v);
@@ -86,17 +83,30 @@ export function human(v: Json): string {
   return lines.join('\n');
 }
 
+/** `v.a.b...`, or undefined where a step is not an object. */
+function at(v: unknown, ...path: string[]): unknown {
+  for (const k of path) v = isObject(v) ? v[k] : undefined;
+  return v;
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
 /** The instances list: one row per instance. */
-export function instancesTable(list: Json[]): string {
-  const rows = list.map((i) => ({
-    name: i.name,
-    type: i.type,
-    plane: i.plane,
-    algorithm: i.algorithm,
-    vip: i.frontend?.vip,
-    mac: i.frontend?.mac,
-    ports: (i.ports ?? []).map((p: Json) => `${p.name}(${p.peer ?? '-'},${p.status})`).join(' ') || '-',
-    backends: (i.backend?.pool ?? []).length,
+export function instancesTable(instances: unknown[]): string {
+  const rows = instances.map((i) => ({
+    name: at(i, 'name'),
+    type: at(i, 'type'),
+    plane: at(i, 'plane'),
+    algorithm: at(i, 'algorithm'),
+    vip: at(i, 'frontend', 'vip'),
+    mac: at(i, 'frontend', 'mac'),
+    ports:
+      list(at(i, 'ports'))
+        .map((p) => `${at(p, 'name')}(${at(p, 'peer') ?? '-'},${at(p, 'status')})`)
+        .join(' ') || '-',
+    backends: list(at(i, 'backend', 'pool')).length,
   }));
   return table(rows, ['name', 'type', 'plane', 'algorithm', 'vip', 'mac', 'ports', 'backends']);
 }

@@ -1,21 +1,16 @@
 // polycubectl's grammar over the resource tree of schema.ts:
 //   lbdsr add NAME [k=v ...] | lbdsr del NAME | lbdsr show | lbdsr NAME show | lbdsr NAME set k=v ...
 //   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
-// Pure: turns words into a request (or a help request); the caller does the HTTP.
-import type { TSchema } from '@sinclair/typebox';
-import {
-  describeType,
-  enumValues,
-  INSTANCE_NODE,
-  propertiesOf,
-  type ResourceNode,
-  SERVICE,
-} from '../daemon/schema.js';
+// Pure: turns words into a request (or a help request); the caller does the HTTP. It walks the CLI's
+// plain-data copy of the tree (tree.ts), not schema.ts itself, so that lbdsrctl never loads TypeBox.
+import { align } from './format.js';
+import { type CliNode, describeType, enumValues, type JsonSchema, propertiesOf } from './resources.js';
+import { INSTANCE_TREE, SERVICE } from './tree.js';
 
 export class UsageError extends Error {}
 
 export interface Position {
-  node: ResourceNode;
+  node: CliNode;
   /** At a list itself (add/del/show/KEY), not at one of its entries. */
   collection: boolean;
   /** Path below /polycube/v1, ending with '/'. */
@@ -31,7 +26,7 @@ export type Parsed =
       path: string;
       pos: Position;
       /** Schema of the body built from k=v words (absent: no body). */
-      schema?: TSchema;
+      schema?: JsonSchema;
       /** k=v words; an empty list lets the body come from stdin. */
       params: string[];
       /** A leaf value given as `set VALUE`. */
@@ -39,7 +34,7 @@ export type Parsed =
     };
 
 export function rootPosition(): Position {
-  return { node: INSTANCE_NODE, collection: true, path: `/${SERVICE}/`, trail: [SERVICE] };
+  return { node: INSTANCE_TREE, collection: true, path: `/${SERVICE}/`, trail: [SERVICE] };
 }
 
 function commandsAt(pos: Position): string[] {
@@ -75,7 +70,7 @@ export function parseWords(words: string[]): Parsed {
     if (w === '?') return { kind: 'help', pos, context: 'node' };
     const trail = [...pos.trail, w];
     if (pos.collection) {
-      const keyName = pos.node.key!.field;
+      const keyName = keyField(pos.node);
       if (w === 'show') {
         noMore(words, i + 1, trail);
         return { kind: 'request', method: 'GET', path: pos.path, pos, params: [] };
@@ -122,7 +117,7 @@ export function parseWords(words: string[]): Parsed {
         return { kind: 'help', pos, context: pos.node.kind === 'leaf' ? 'node' : 'set' };
       if (pos.node.kind === 'leaf') {
         if (params.length !== 1) throw new UsageError(`'${trail.join(' ')}' takes one value`);
-        const p = params[0]!;
+        const [p = ''] = params;
         const eq = p.indexOf('=');
         const value = eq > 0 && p.slice(0, eq) === pos.node.segment ? p.slice(eq + 1) : p;
         return { kind: 'request', method: 'PUT', path: pos.path, pos, params: [], value: unquote(value) };
@@ -157,29 +152,30 @@ export function unquote(v: string): string {
   return v;
 }
 
-function schemaAt(schema: TSchema | undefined, keys: string[]): TSchema | undefined {
+function schemaAt(schema: JsonSchema | undefined, keys: string[]): JsonSchema | undefined {
   let s = schema;
   for (const k of keys) s = s ? propertiesOf(s)?.[k] : undefined;
   return s;
 }
 
 /** Builds a body from k=v words: dotted keys nest, integers become numbers where the schema says so. */
-export function paramsToBody(params: string[], schema: TSchema | undefined): Record<string, unknown> {
+export function paramsToBody(params: string[], schema: JsonSchema | undefined): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const p of params) {
     const eq = p.indexOf('=');
     const keys = p.slice(0, eq).split('.');
+    const last = keys.pop() ?? '';
     const raw = unquote(p.slice(eq + 1));
-    const s = schemaAt(schema, keys);
+    const s = schemaAt(schema, [...keys, last]);
     const value: unknown =
       s && (s.type === 'integer' || s.type === 'number') && /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
     let target = body;
-    for (const k of keys.slice(0, -1)) {
+    for (const k of keys) {
       const own = Object.hasOwn(target, k) ? target[k] : undefined;
       if (typeof own !== 'object' || own === null) setOwn(target, k, {});
       target = target[k] as Record<string, unknown>;
     }
-    setOwn(target, keys[keys.length - 1]!, value);
+    setOwn(target, last, value);
   }
   return body;
 }
@@ -191,7 +187,7 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
 
 /** The k=v parameters a schema accepts, dotted for nested objects; lists and read-only fields left out. */
 export function paramList(
-  schema: TSchema,
+  schema: JsonSchema,
   skip: string[] = [],
   prefix = '',
 ): Array<{ key: string; type: string; description: string }> {
@@ -206,14 +202,15 @@ export function paramList(
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return '  (none)';
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd()).join('\n');
+  return align(rows)
+    .map((line) => `  ${line}`)
+    .join('\n');
 }
 
 /** The help text for '?' at a position; `keys` are the existing entries of a list, when known. */
 export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string[] = []): string {
   const { pos, context } = parsed;
-  if (pos.trail.length === 0) return `services:\n${table([[SERVICE, INSTANCE_NODE.description]])}`;
+  if (pos.trail.length === 0) return `services:\n${table([[SERVICE, INSTANCE_TREE.description]])}`;
   const where = pos.trail.join(' ');
   const node = pos.node;
   if (context === 'add' || context === 'set') {
@@ -221,13 +218,13 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
     const params = paramList(node.schema, skip);
     const head =
       context === 'add'
-        ? `${where} add <${node.key!.field}> [key=value ...]   (or a YAML/JSON body on stdin)`
+        ? `${where} add <${keyField(node)}> [key=value ...]   (or a YAML/JSON body on stdin)`
         : `${where} set key=value ...   (or a YAML/JSON body on stdin)`;
     return `${head}\nparameters:\n${table(params.map((p) => [`${p.key}=<${p.type}>`, p.description]))}`;
   }
   const lines: string[] = [];
   if (pos.collection) {
-    const k = node.key!.field;
+    const k = keyField(node);
     lines.push(
       'commands:',
       table([
@@ -258,7 +255,12 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
   return `${where}: ${title}\n${lines.join('\n')}`;
 }
 
-function describeKey(node: ResourceNode): string {
+/** The key field of a list's entries (every list of the tree has one). */
+function keyField(node: CliNode): string {
+  return node.key?.field ?? 'key';
+}
+
+function describeKey(node: CliNode): string {
   return node.segment === SERVICE ? 'an instance' : node.segment === 'pool' ? 'a backend' : 'a port';
 }
 

@@ -1,7 +1,9 @@
-// lbdsrd: parses its flags, takes the state directory's lock, restores the configuration and serves the
-// REST API. SIGTERM/SIGINT close the data planes with `keep` (XDP keeps forwarding) and release the lock.
+// lbdsrd: parses its flags (node:util parseArgs), takes the state directory's lock, restores the
+// configuration and serves the REST API. SIGTERM/SIGINT close the data planes with `keep` (XDP keeps
+// forwarding) and release the lock.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
 import { acquireLock } from './store.js';
@@ -22,50 +24,53 @@ const USAGE = `usage: lbdsrd [--listen HOST:PORT] [--state-dir DIR] [--log-level
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+const OPTIONS = {
+  listen: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  'token-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The flags (node:util parseArgs); anything it does not know, a stray word included, is refused. */
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
   const out: DaemonArgs = { host: '127.0.0.1', port: 9000, stateDir: '/var/lib/lbdsr', logLevel: 'info' };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = () => {
-      const v = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--listen': {
-        const v = value();
-        const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(v);
-        if (!m || Number(m[2]) > 65535)
-          throw new LbdsrError('LBDSR_BAD_VALUE', `--listen '${v}' is not HOST:PORT`);
-        out.host = m[1]!;
-        out.port = Number(m[2]);
-        break;
-      }
-      case '--state-dir':
-        out.stateDir = value();
-        break;
-      case '--log-level': {
-        const v = value().toLowerCase();
-        if (!LEVELS.includes(v))
-          throw new LbdsrError('LBDSR_BAD_VALUE', `--log-level must be one of ${LEVELS.join(', ')}`);
-        out.logLevel = v;
-        break;
-      }
-      case '--token-file':
-        out.tokenFile = value();
-        break;
-      case '-h':
-      case '--help':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        throw new LbdsrError('LBDSR_UNKNOWN_KEY', `unknown option '${arg}'\n${USAGE}`);
+  const { tokens } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') continue;
+    const raw = argv[t.index] ?? '';
+    if (t.kind === 'positional' || !Object.hasOwn(OPTIONS, t.name))
+      throw new LbdsrError('LBDSR_UNKNOWN_KEY', `unknown option '${raw}'\n${USAGE}`);
+    if (t.name === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
     }
+    if (t.value === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `${t.rawName} needs a value`);
+    setOption(out, t.name, t.value);
   }
   return out;
+}
+
+function setOption(out: DaemonArgs, name: string, v: string): void {
+  if (name === 'listen') {
+    const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) > 65535)
+      throw new LbdsrError('LBDSR_BAD_VALUE', `--listen '${v}' is not HOST:PORT`);
+    out.host = m[1] ?? '';
+    out.port = Number(m[2]);
+  } else if (name === 'log-level') {
+    const level = v.toLowerCase();
+    if (!LEVELS.includes(level))
+      throw new LbdsrError('LBDSR_BAD_VALUE', `--log-level must be one of ${LEVELS.join(', ')}`);
+    out.logLevel = level;
+  } else if (name === 'state-dir') out.stateDir = v;
+  else out.tokenFile = v;
 }
 
 export function isLoopback(host: string): boolean {

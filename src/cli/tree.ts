@@ -1,0 +1,289 @@
+// GENERATED from src/daemon/schema.ts by test/unit/cli-tree.test.ts (LBDSR_WRITE_CLI_TREE=1): do not edit.
+// lbdsrctl's plain-data copy of the resource tree, so that the CLI starts without loading TypeBox.
+import type { CliNode } from './resources.js';
+
+export const API_PREFIX = '/polycube/v1';
+export const SERVICE = 'lbdsr';
+
+export const INSTANCE_TREE: CliNode = {
+  segment: 'lbdsr',
+  kind: 'list',
+  description: 'DSR load balancer instances',
+  schema: {
+    type: 'object',
+    description: 'a load balancer instance',
+    properties: {
+      name: { type: 'string', description: 'instance name' },
+      type: {
+        description: 'data plane: XDP_DRV, XDP_SKB, USERSPACE, or AUTO (the fastest that works on the ports)',
+        anyOf: [
+          { type: 'string', const: 'XDP_DRV' },
+          { type: 'string', const: 'XDP_SKB' },
+          { type: 'string', const: 'USERSPACE' },
+          { type: 'string', const: 'AUTO' },
+        ],
+      },
+      loglevel: {
+        description: 'log level of the instance',
+        anyOf: [
+          { type: 'string', const: 'TRACE' },
+          { type: 'string', const: 'DEBUG' },
+          { type: 'string', const: 'INFO' },
+          { type: 'string', const: 'WARN' },
+          { type: 'string', const: 'ERR' },
+          { type: 'string', const: 'CRITICAL' },
+          { type: 'string', const: 'OFF' },
+        ],
+      },
+      algorithm: {
+        description: 'load-balancing algorithm (case-insensitive); affects new sessions',
+        anyOf: [
+          { type: 'string', const: 'HASH_SESSION' },
+          { type: 'string', const: 'HASH_SRC_IP' },
+        ],
+      },
+      ports: { type: 'array' },
+      frontend: {
+        type: 'object',
+        description: 'the virtual service: VIP and the MAC it answers on',
+        properties: {
+          vip: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+        },
+      },
+      backend: { type: 'object', description: 'backend servers', properties: { pool: { type: 'array' } } },
+      sessions: {
+        type: 'object',
+        description: 'session table settings; GET also lists sessions',
+        properties: {
+          capacity: { type: 'integer', description: 'maximum entries of the session table' },
+          timeouts: {
+            type: 'object',
+            description: 'idle timeouts, seconds',
+            properties: {
+              tcp: { type: 'integer', description: 'TCP idle timeout, seconds' },
+              udp: { type: 'integer', description: 'UDP idle timeout, seconds' },
+              icmp: { type: 'integer', description: 'ICMP idle timeout, seconds' },
+            },
+          },
+        },
+      },
+      plane: {
+        type: 'string',
+        description: 'data plane in use, NONE without ports (read-only)',
+        readOnly: true,
+      },
+    },
+  },
+  key: { field: 'name' },
+  children: [
+    {
+      segment: 'type',
+      kind: 'leaf',
+      description: 'data plane: XDP_DRV, XDP_SKB, USERSPACE, or AUTO (the fastest that works on the ports)',
+      schema: {
+        description: 'data plane: XDP_DRV, XDP_SKB, USERSPACE, or AUTO (the fastest that works on the ports)',
+        anyOf: [
+          { type: 'string', const: 'XDP_DRV' },
+          { type: 'string', const: 'XDP_SKB' },
+          { type: 'string', const: 'USERSPACE' },
+          { type: 'string', const: 'AUTO' },
+        ],
+      },
+      optional: true,
+    },
+    {
+      segment: 'plane',
+      kind: 'leaf',
+      description: 'data plane in use, NONE without ports (read-only)',
+      schema: {
+        type: 'string',
+        description: 'data plane in use, NONE without ports (read-only)',
+        readOnly: true,
+      },
+      readOnly: true,
+    },
+    {
+      segment: 'loglevel',
+      kind: 'leaf',
+      description: 'log level of the instance',
+      schema: {
+        description: 'log level of the instance',
+        anyOf: [
+          { type: 'string', const: 'TRACE' },
+          { type: 'string', const: 'DEBUG' },
+          { type: 'string', const: 'INFO' },
+          { type: 'string', const: 'WARN' },
+          { type: 'string', const: 'ERR' },
+          { type: 'string', const: 'CRITICAL' },
+          { type: 'string', const: 'OFF' },
+        ],
+      },
+    },
+    {
+      segment: 'algorithm',
+      kind: 'leaf',
+      description: 'load-balancing algorithm (case-insensitive); affects new sessions',
+      schema: {
+        description: 'load-balancing algorithm (case-insensitive); affects new sessions',
+        anyOf: [
+          { type: 'string', const: 'HASH_SESSION' },
+          { type: 'string', const: 'HASH_SRC_IP' },
+        ],
+      },
+    },
+    {
+      segment: 'ports',
+      kind: 'list',
+      description: 'ports of the load balancer (one FRONTEND, one BACKEND)',
+      schema: {
+        type: 'object',
+        description: 'a port of the load balancer',
+        properties: {
+          name: { type: 'string', description: 'port name' },
+          type: {
+            description: 'port role: FRONTEND or BACKEND',
+            anyOf: [
+              { type: 'string', const: 'FRONTEND' },
+              { type: 'string', const: 'BACKEND' },
+            ],
+          },
+          peer: { type: 'string', description: 'Linux interface the port is attached to' },
+          status: {
+            type: 'string',
+            description: 'UP or DOWN: the peer interface is up (read-only)',
+            readOnly: true,
+          },
+          uuid: { type: 'string', description: 'port identifier (read-only)', readOnly: true },
+        },
+      },
+      key: { field: 'name' },
+      children: [
+        {
+          segment: 'peer',
+          kind: 'leaf',
+          description: 'Linux interface the port is attached to',
+          schema: { type: 'string', description: 'Linux interface the port is attached to' },
+          optional: true,
+        },
+        {
+          segment: 'type',
+          kind: 'leaf',
+          description: 'port role: FRONTEND or BACKEND',
+          schema: {
+            description: 'port role: FRONTEND or BACKEND',
+            anyOf: [
+              { type: 'string', const: 'FRONTEND' },
+              { type: 'string', const: 'BACKEND' },
+            ],
+          },
+        },
+        {
+          segment: 'status',
+          kind: 'leaf',
+          description: 'UP or DOWN: the peer interface is up (read-only)',
+          schema: {
+            type: 'string',
+            description: 'UP or DOWN: the peer interface is up (read-only)',
+            readOnly: true,
+          },
+          readOnly: true,
+        },
+        {
+          segment: 'uuid',
+          kind: 'leaf',
+          description: 'port identifier (read-only)',
+          schema: { type: 'string', description: 'port identifier (read-only)', readOnly: true },
+          readOnly: true,
+        },
+      ],
+    },
+    {
+      segment: 'frontend',
+      kind: 'container',
+      description: 'the virtual service: VIP and the MAC it answers on',
+      schema: {
+        type: 'object',
+        description: 'the virtual service: VIP and the MAC it answers on',
+        properties: {
+          vip: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+        },
+      },
+      children: [
+        {
+          segment: 'vip',
+          kind: 'leaf',
+          description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100',
+          schema: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          optional: true,
+        },
+        {
+          segment: 'mac',
+          kind: 'leaf',
+          description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff',
+          schema: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+          optional: true,
+        },
+      ],
+    },
+    {
+      segment: 'backend',
+      kind: 'container',
+      description: 'backend servers',
+      schema: { type: 'object', description: 'backend servers', properties: { pool: { type: 'array' } } },
+      children: [
+        {
+          segment: 'pool',
+          kind: 'list',
+          description: 'backend servers, by id',
+          schema: {
+            type: 'object',
+            description: 'a backend server',
+            properties: {
+              id: { type: 'integer', description: 'backend id: an opaque uint32' },
+              mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+            },
+          },
+          key: { field: 'id' },
+          children: [
+            {
+              segment: 'mac',
+              kind: 'leaf',
+              description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff',
+              schema: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+            },
+          ],
+        },
+      ],
+    },
+    {
+      segment: 'sessions',
+      kind: 'container',
+      description: 'session table: settings and the active sessions (?limit=N)',
+      schema: {
+        type: 'object',
+        description: 'session table settings; GET also lists sessions',
+        properties: {
+          capacity: { type: 'integer', description: 'maximum entries of the session table' },
+          timeouts: {
+            type: 'object',
+            description: 'idle timeouts, seconds',
+            properties: {
+              tcp: { type: 'integer', description: 'TCP idle timeout, seconds' },
+              udp: { type: 'integer', description: 'UDP idle timeout, seconds' },
+              icmp: { type: 'integer', description: 'ICMP idle timeout, seconds' },
+            },
+          },
+        },
+      },
+    },
+    {
+      segment: 'stats',
+      kind: 'container',
+      description: 'counters of the data plane (read-only)',
+      schema: { type: 'object', properties: {} },
+      readOnly: true,
+    },
+  ],
+};
