@@ -3,44 +3,19 @@
 // start-up), measured interleaved in the same rounds so that machine load skews all three alike.
 // Target (issue 8): a command costs at most 1.8x `node -e 0`. Also one command that sets a pool of 4,096
 // backends from a body on stdin, against 4,096 one-backend commands. Needs no root.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { Daemon } from '../testkit/daemon.js';
+import { REPO } from '../testkit/paths.js';
+import { median } from '../testkit/timing.js';
+import { type Section, standalone } from './report.js';
 
-const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 20);
+const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? (process.env.LBDSR_BENCH_QUICK === '1' ? 5 : 20));
 const TARGET_RATIO = 1.8;
 const BULK = 4096;
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LBDSRD = join(ROOT, 'bin/lbdsrd');
-const LBDSRCTL = join(ROOT, 'bin/lbdsrctl');
-
-export interface CliFigure {
-  value: number;
-  unit: string;
-  baseline: number;
-  ratio: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+const LBDSRCTL = join(REPO, 'bin/lbdsrctl');
 
 /** Milliseconds from spawning `node ARGS` to its exit; throws when it fails. */
 function timed(args: string[], env: NodeJS.ProcessEnv, input?: string): number {
@@ -57,43 +32,11 @@ function timed(args: string[], env: NodeJS.ProcessEnv, input?: string): number {
   return ms;
 }
 
-interface Loopback {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** lbdsrd on a free loopback port with a temporary state directory, answering before this returns. */
-async function startDaemon(): Promise<Loopback> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'lbdsr-bench-cli-'));
-  const url = `http://127.0.0.1:${await freePort()}`;
-  const listen = url.slice('http://'.length);
-  const proc: ChildProcess = spawn(process.execPath, [LBDSRD, '--listen', listen, '--state-dir', stateDir], {
-    stdio: 'ignore',
-  });
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const gone = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGTERM');
-      await gone;
-    }
-    rmSync(stateDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const r = spawnSync(process.execPath, [LBDSRCTL, '--url', url, 'lbdsr', 'show'], { stdio: 'ignore' });
-    if (r.status === 0) return { url, stop };
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`lbdsrd did not answer on ${url} within 15 s`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Medians in ms of `node -e 0`, a read and a write over ROUNDS interleaved rounds; one bulk write of a pool. */
 export async function measure(): Promise<{ node: number; read: number; write: number; bulk: number }> {
-  const d = await startDaemon();
+  const d = new Daemon({ logLevel: 'warn' });
   try {
+    await d.start();
     const env = { ...process.env, LBDSR_URL: d.url };
     const ctl = (...words: string[]) => [LBDSRCTL, ...words];
     timed(ctl('lbdsr', 'add', 'bench'), env);
@@ -117,39 +60,36 @@ export async function measure(): Promise<{ node: number; read: number; write: nu
     const bulk = timed(ctl('lbdsr', 'bulk', 'backend', 'set'), env, JSON.stringify({ pool }));
     return { node: median(t.node), read: median(t.read), write: median(t.write), bulk };
   } finally {
-    await d.stop();
+    await d.dispose();
   }
 }
 
-export async function run(): Promise<Record<string, CliFigure>> {
+export async function run(r: Section = standalone('cli')): Promise<void> {
   const load = () => (loadavg()[0] ?? 0).toFixed(1);
-  console.log(
+  r.say(
     `  (medians of ${ROUNDS} interleaved rounds, wall-clock; node ${process.version}; load average ${load()})`,
   );
   const m = await measure();
-  const figure = (value: number): CliFigure => ({
-    value,
+  r.figure('read', { value: m.read, unit: 'ms', baseline: m.node, baseline_unit: 'ms (node -e 0)' });
+  r.figure('write', { value: m.write, unit: 'ms', baseline: m.node, baseline_unit: 'ms (node -e 0)' });
+  r.figure('bulk_4096', {
+    value: m.bulk,
     unit: 'ms',
-    baseline: m.node,
-    ratio: value / m.node,
+    baseline: BULK * m.write,
+    baseline_unit: 'ms (4,096 one-backend commands)',
   });
-  const figures = {
-    read: figure(m.read),
-    write: figure(m.write),
-    bulk_4096: { value: m.bulk, unit: 'ms', baseline: BULK * m.write, ratio: m.bulk / (BULK * m.write) },
-  };
   const row = (name: string, value: string, note = '') =>
-    console.log(`  ${name.padEnd(52)} ${value.padStart(12)}  ${note}`);
+    r.say(`  ${name.padEnd(52)} ${value.padStart(12)}  ${note}`);
   row('baseline: node -e 0', `${m.node.toFixed(0)} ms`);
   row(
     'lbdsrctl lbdsr show (read)',
     `${m.read.toFixed(0)} ms`,
-    `${figures.read.ratio.toFixed(2)}x node -e 0; target <= ${TARGET_RATIO}x`,
+    `${(m.read / m.node).toFixed(2)}x node -e 0; target <= ${TARGET_RATIO}x`,
   );
   row(
     'lbdsrctl ... backend pool add ID mac=M (write)',
     `${m.write.toFixed(0)} ms`,
-    `${figures.write.ratio.toFixed(2)}x node -e 0; target <= ${TARGET_RATIO}x`,
+    `${(m.write / m.node).toFixed(2)}x node -e 0; target <= ${TARGET_RATIO}x`,
   );
   row(
     '4,096 backends in one command (set < pool.json)',
@@ -161,8 +101,7 @@ export async function run(): Promise<Record<string, CliFigure>> {
     `${((BULK * m.write) / 1000).toFixed(0)} s`,
     '(a script calling lbdsrctl per backend)',
   );
-  console.log(`  (load average after: ${load()}; other processes on the machine skew every figure)`);
-  return figures;
+  r.say(`  (load average after: ${load()}; other processes on the machine skew every figure)`);
 }
 
 if (process.argv[1]?.endsWith('/bench/cli.js')) await run();

@@ -17,6 +17,7 @@ const SECTIONS: { key: string; title: string; load: () => Promise<SectionModule>
     title: 'pipeline (TypeScript decisions, Maglev build)',
     load: () => import('./pipeline.js'),
   },
+  { key: 'cli', title: 'lbdsrctl (cost per command vs node -e 0)', load: () => import('./cli.js') },
   {
     key: 'userspace',
     title: 'USERSPACE data plane (AF_PACKET forwarding vs nftables)',
