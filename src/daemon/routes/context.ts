@@ -3,8 +3,7 @@
 // before fastify validates a body.
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { TSchema } from '@sinclair/typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -72,16 +71,16 @@ export function asIs<T>() {
   return Type.Unsafe<T>({});
 }
 
+/** Shared answer schemas, added to fastify by id (registerOpenApi) and listed once in /openapi.json. */
+export const SHARED_SCHEMAS = { LbdsrError: ErrorSchema, LbdsrChange: WarningsSchema };
+const shared = <T extends keyof typeof SHARED_SCHEMAS>(id: T) =>
+  Type.Unsafe<Static<(typeof SHARED_SCHEMAS)[T]>>({ $ref: `${id}#` });
+
+const error = shared('LbdsrError');
 /** Error answers every route can give. */
-export const ERRORS = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  404: ErrorSchema,
-  409: ErrorSchema,
-  500: ErrorSchema,
-};
+export const ERRORS = { 400: error, 401: error, 404: error, 409: error, 500: error };
 /** Answers of a change: the warnings, 201 for a creation. */
-export const CHANGED = { 200: WarningsSchema, 201: WarningsSchema, ...ERRORS };
+export const CHANGED = { 200: shared('LbdsrChange'), 201: shared('LbdsrChange'), ...ERRORS };
 
 /** The instance name of a request (validated by the route's params schema). */
 export function nameOf(req: FastifyRequest): string {

@@ -3,10 +3,11 @@
 // `shows` (documentation only: answers are serialised as they are).
 import swagger from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
-import type { Api } from './context.js';
+import { type Api, SHARED_SCHEMAS } from './context.js';
 
 /** Registers the generator; call before the routes are added (it collects them as they come). */
 export async function registerOpenApi(app: Api): Promise<void> {
+  for (const [id, schema] of Object.entries(SHARED_SCHEMAS)) app.addSchema({ ...schema, $id: id });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -17,6 +18,8 @@ export async function registerOpenApi(app: Api): Promise<void> {
       },
     },
     convertConstToEnum: false,
+    // shared schemas keep their ids as names under components.schemas
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const shows = route.config?.shows;
       if (!shows || !schema) return { schema, url };

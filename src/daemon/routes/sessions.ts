@@ -38,7 +38,9 @@ export function sessionRoutes({ app, instances }: RouteContext): void {
     },
     config: {
       where: 'sessions',
-      shows: Type.Composite([SessionsSchema, Type.Object({ entries: Type.Array(SessionEntrySchema) })]),
+      shows: Type.Composite([SessionsSchema, Type.Object({ entries: Type.Array(SessionEntrySchema) })], {
+        description: 'the settings and the active sessions',
+      }),
     },
     handler: async (req) => {
       const name = nameOf(req);
