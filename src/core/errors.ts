@@ -32,14 +32,18 @@ export class LbdsrError extends Error {
   }
 }
 
-/** The message of `e` followed by the messages of its causes, for people (logs, stderr, 500 bodies). */
+/**
+ * The message of `e` followed by the messages of its causes (those it does not already quote), for
+ * people: logs, stderr, the body of a 500.
+ */
 export function describeError(e: unknown): string {
-  const parts: string[] = [];
+  let text = '';
   const seen = new Set<unknown>();
   for (let cur: unknown = e; cur !== undefined && cur !== null && !seen.has(cur); ) {
     seen.add(cur);
-    parts.push(cur instanceof Error ? cur.message : String(cur));
+    const message = cur instanceof Error ? cur.message : String(cur);
+    if (!text.includes(message)) text = text ? `${text}: ${message}` : message;
     cur = cur instanceof Error ? cur.cause : undefined;
   }
-  return parts.join(': ');
+  return text;
 }
