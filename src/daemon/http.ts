@@ -15,7 +15,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { describeError, type ErrorCode, LbdsrError } from '../core/errors.js';
 import { checkName, parsePoolId } from './document.js';
-import { bodyError, lazyValidator } from './validation.js';
+import { bodyError, lazyValidator, shown } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -92,10 +92,9 @@ function validationError(err: FastifyError, req: FastifyRequest): LbdsrError {
   if (err.validationContext === 'body') return bodyError(errors, whereOf(req));
   const first = errors[0];
   const what = first?.instancePath.replace(/^\//, '') || String(err.validationContext);
-  const shown = JSON.stringify(first?.data);
   return new LbdsrError(
     'LBDSR_BAD_VALUE',
-    `${what} ${shown} is not valid (${first?.message ?? err.message})`,
+    `${what} ${shown(first?.data)} is not valid (${first?.message ?? err.message})`,
   );
 }
 

@@ -81,7 +81,8 @@ function primary(errors: ErrorObject[]): ErrorObject | undefined {
   return inner.length ? primary(inner) : last;
 }
 
-function shown(v: unknown): string {
+/** A value as messages quote it: strings in single quotes, anything else as JSON. */
+export function shown(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
 }
 
