@@ -16,7 +16,7 @@ import type {
 import { LbdsrError } from '../../core/errors.js';
 import { whereOf } from '../http.js';
 import type { Instances } from '../instances.js';
-import { ErrorSchema, INSTANCE_NODE, PORTS_NODE, WarningsSchema } from '../schema.js';
+import { ErrorSchema, INSTANCE_NODE, PORTS_NODE, type ResourceNode, WarningsSchema } from '../schema.js';
 import { canonicalEnum } from '../validation.js';
 
 export type Api = FastifyInstance<
@@ -32,7 +32,7 @@ export interface RouteContext {
   instances: Instances;
 }
 
-const key = (node: typeof INSTANCE_NODE): TSchema => {
+const key = (node: ResourceNode): TSchema => {
   if (!node.key) throw new LbdsrError('LBDSR_INTERNAL', `${node.segment} is not a list`);
   return node.key.schema;
 };
