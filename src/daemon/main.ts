@@ -1,9 +1,8 @@
-// lbdsrd: parses its flags (node:util parseArgs), takes the state directory's lock, restores the configuration and serves the
+// lbdsrd: parses its flags, takes the state directory's lock, restores the configuration and serves the
 // REST API. SIGTERM/SIGINT close the data planes with `keep` (XDP keeps forwarding) and release the lock.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
-import { describeError, LbdsrError } from '../core/errors.js';
+import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
 import { acquireLock } from './store.js';
 
@@ -23,44 +22,49 @@ const USAGE = `usage: lbdsrd [--listen HOST:PORT] [--state-dir DIR] [--log-level
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-const OPTIONS = {
-  listen: { type: 'string' },
-  'state-dir': { type: 'string' },
-  'log-level': { type: 'string' },
-  'token-file': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** Parses lbdsrd's flags (`--flag value` or `--flag=value`); -h prints the usage and exits. */
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (e) {
-    // node's messages name the option: "Unknown option '--bogus'", "Option '--listen <value>' argument missing"
-    throw new LbdsrError('LBDSR_UNKNOWN_KEY', `${(e as Error).message}\n${USAGE}`, { cause: e });
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
   const out: DaemonArgs = { host: '127.0.0.1', port: 9000, stateDir: '/var/lib/lbdsr', logLevel: 'info' };
-  if (values.listen !== undefined) {
-    const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(values.listen);
-    if (!m || Number(m[2]) > 65535) {
-      throw new LbdsrError('LBDSR_BAD_VALUE', `--listen '${values.listen}' is not HOST:PORT`);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = () => {
+      const v = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--listen': {
+        const v = value();
+        const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(v);
+        if (!m || Number(m[2]) > 65535)
+          throw new LbdsrError('LBDSR_BAD_VALUE', `--listen '${v}' is not HOST:PORT`);
+        out.host = m[1]!;
+        out.port = Number(m[2]);
+        break;
+      }
+      case '--state-dir':
+        out.stateDir = value();
+        break;
+      case '--log-level': {
+        const v = value().toLowerCase();
+        if (!LEVELS.includes(v))
+          throw new LbdsrError('LBDSR_BAD_VALUE', `--log-level must be one of ${LEVELS.join(', ')}`);
+        out.logLevel = v;
+        break;
+      }
+      case '--token-file':
+        out.tokenFile = value();
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new LbdsrError('LBDSR_UNKNOWN_KEY', `unknown option '${arg}'\n${USAGE}`);
     }
-    out.host = m[1] ?? '';
-    out.port = Number(m[2]);
   }
-  if (values['state-dir'] !== undefined) out.stateDir = values['state-dir'];
-  if (values['log-level'] !== undefined) {
-    const v = values['log-level'].toLowerCase();
-    if (!LEVELS.includes(v))
-      throw new LbdsrError('LBDSR_BAD_VALUE', `--log-level must be one of ${LEVELS.join(', ')}`);
-    out.logLevel = v;
-  }
-  if (values['token-file'] !== undefined) out.tokenFile = values['token-file'];
   return out;
 }
 
@@ -85,14 +89,14 @@ export async function main(argv: string[]): Promise<void> {
       );
     }
   } catch (e) {
-    process.stderr.write(`lbdsrd: ${describeError(e)}\n`);
+    process.stderr.write(`lbdsrd: ${(e as Error).message}\n`);
     process.exit(2);
   }
   let lock: ReturnType<typeof acquireLock>;
   try {
     lock = acquireLock(args.stateDir);
   } catch (e) {
-    process.stderr.write(`lbdsrd: ${describeError(e)}\n`);
+    process.stderr.write(`lbdsrd: ${(e as Error).message}\n`);
     process.exit(1);
   }
   let app: Awaited<ReturnType<typeof buildApp>>;
@@ -101,7 +105,7 @@ export async function main(argv: string[]): Promise<void> {
     await app.listen({ host: args.host, port: args.port });
   } catch (e) {
     lock.release();
-    process.stderr.write(`lbdsrd: ${describeError(e)}\n`);
+    process.stderr.write(`lbdsrd: ${(e as Error).message}\n`);
     process.exit(1);
   }
   let stopping = false;
