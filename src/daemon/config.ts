@@ -6,7 +6,7 @@ import { MAX_BACKENDS } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type PortConfig } from '../core/model.js';
 import { InstanceSchema } from './schema.js';
-import { checkDocument } from './validation.js';
+import { checkBody, normalizeBody } from './validation.js';
 
 export interface StoredPort extends PortConfig {
   uuid: string;
@@ -33,8 +33,8 @@ export function validateInstance(
   input: unknown,
   ctx: ValidateContext,
 ): { config: StoredInstance; warnings: string[] } {
-  const named = typeof input === 'object' && input !== null && 'name' in input ? String(input.name) : '';
-  const doc = checkDocument(InstanceSchema, input, `instance ${named}`.trim());
+  const doc = normalizeBody(InstanceSchema, input);
+  checkBody(InstanceSchema, doc, `instance ${doc?.name ?? ''}`.trim());
   const warnings: string[] = [];
   const name = doc.name ?? '';
   const cfg: StoredInstance = {

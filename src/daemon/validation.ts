@@ -145,13 +145,20 @@ export function lazyValidator({ schema }: { schema: unknown }) {
 }
 
 /**
- * Checks a whole document against `schema` with the rules of the routes and returns a normalised copy
- * (enum values canonical, read-only fields dropped); throws the error a request would get.
+ * A normalised copy of a whole document (enum values canonical, read-only fields dropped), as a route's
+ * validation leaves a body; `checkBody` then checks it. For documents that did not come through a route:
+ * the configuration restored at start, an instance after a change.
  */
-export function checkDocument<T extends TSchema>(schema: T, value: unknown, where: string): Static<T> {
-  if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where}: a body is required`);
+export function normalizeBody<T extends TSchema>(schema: T, value: unknown): Static<T> {
   const copy = structuredClone(value);
-  const validate = validator(schema);
-  if (!validate(copy)) throw bodyError(validate.errors ?? [], where);
+  // the x-lenient keyword normalises while ajv walks the copy; the errors are checkBody's to report
+  validator(schema)(copy);
   return copy as Static<T>;
+}
+
+/** Throws the error a request would get when `value` does not match `schema`; `where` names it. */
+export function checkBody(schema: TSchema, value: unknown, where: string): void {
+  if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where}: a body is required`);
+  const validate = validator(schema);
+  if (!validate(value)) throw bodyError(validate.errors ?? [], where);
 }
