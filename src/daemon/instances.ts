@@ -90,14 +90,15 @@ export class Instances {
   }
 
   /**
-   * Computes the new document of instance `name` from a copy of the old one (undefined = absent),
-   * validates it, applies it to the data plane, persists and commits; returns the warnings.
-   * `compute` returning null deletes the instance.
+   * Computes the new document of instance `name` from the old one (undefined = absent), validates it,
+   * applies it to the data plane, persists and commits; returns the warnings. `compute` returns a new
+   * document and leaves `old` as it is (the operations of document.ts work on copies; an instance of
+   * 4,096 backends is not copied once more); null deletes the instance.
    */
   change(name: string, compute: (old: StoredInstance | undefined) => unknown): Promise<string[]> {
     return this.serial(async () => {
       const old = this.map.get(name);
-      const doc = compute(clone(old));
+      const doc = compute(old);
       if (doc === null) return this.remove(name, old);
       const { config, warnings } = validateInstance(doc, {
         old,
