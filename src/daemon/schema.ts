@@ -1,14 +1,22 @@
-// The REST resources of lbdsrd, declared once. The daemon builds its routes, request validation and
-// /openapi.json from this tree; lbdsrctl walks the same tree for its grammar, value coercion and `?` help.
-// Pure module: TypeBox only, no I/O.
-import { type TSchema, Type } from '@sinclair/typebox';
+// The REST resources of lbdsrd, declared once. The daemon builds its routes, their fastify/ajv
+// validation and /openapi.json (through @fastify/swagger) from this tree; lbdsrctl walks the same tree
+// for its grammar, value coercion and `?` help. Pure module: TypeBox only, no I/O.
+import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { ERROR_CODES } from '../core/errors.js';
 
 export const API_PREFIX = '/polycube/v1';
 export const SERVICE = 'lbdsr';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 
-function literals<T extends string>(values: readonly T[], description: string): TSchema {
+/**
+ * Input keyword of every object schema (see src/daemon/validation.ts): enum values are matched
+ * case-insensitively and read-only fields are dropped before the object is checked.
+ */
+export const LENIENT = 'x-lenient';
+const lenient = { [LENIENT]: true };
+
+function literals<const T extends string>(values: readonly T[], description: string): TUnion<TLiteral<T>[]> {
   return Type.Union(
     values.map((v) => Type.Literal(v)),
     { description },
@@ -46,22 +54,26 @@ export const PortSchema = Type.Object(
     status: Type.Optional(ReadOnlyString('UP or DOWN: the peer interface is up (read-only)')),
     uuid: Type.Optional(ReadOnlyString('port identifier (read-only)')),
   },
-  { additionalProperties: false, description: 'a port of the load balancer' },
+  { ...lenient, additionalProperties: false, description: 'a port of the load balancer' },
 );
 
 export const FrontendSchema = Type.Object(
   { vip: Type.Optional(VipSchema), mac: Type.Optional(MacSchema) },
-  { additionalProperties: false, description: 'the virtual service: VIP and the MAC it answers on' },
+  {
+    ...lenient,
+    additionalProperties: false,
+    description: 'the virtual service: VIP and the MAC it answers on',
+  },
 );
 
 export const BackendEntrySchema = Type.Object(
   { id: Type.Optional(PoolIdSchema), mac: Type.Optional(MacSchema) },
-  { additionalProperties: false, description: 'a backend server' },
+  { ...lenient, additionalProperties: false, description: 'a backend server' },
 );
 
 export const BackendSchema = Type.Object(
   { pool: Type.Optional(Type.Array(BackendEntrySchema)) },
-  { additionalProperties: false, description: 'backend servers' },
+  { ...lenient, additionalProperties: false, description: 'backend servers' },
 );
 
 const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 86400 * 7, description });
@@ -71,7 +83,7 @@ export const TimeoutsSchema = Type.Object(
     udp: Type.Optional(Seconds('UDP idle timeout, seconds')),
     icmp: Type.Optional(Seconds('ICMP idle timeout, seconds')),
   },
-  { additionalProperties: false, description: 'idle timeouts, seconds' },
+  { ...lenient, additionalProperties: false, description: 'idle timeouts, seconds' },
 );
 
 export const SessionsSchema = Type.Object(
@@ -81,7 +93,7 @@ export const SessionsSchema = Type.Object(
     ),
     timeouts: Type.Optional(TimeoutsSchema),
   },
-  { additionalProperties: false, description: 'session table settings; GET also lists sessions' },
+  { ...lenient, additionalProperties: false, description: 'session table settings; GET also lists sessions' },
 );
 
 export const InstanceSchema = Type.Object(
@@ -96,7 +108,7 @@ export const InstanceSchema = Type.Object(
     sessions: Type.Optional(SessionsSchema),
     plane: Type.Optional(ReadOnlyString('data plane in use, NONE without ports (read-only)')),
   },
-  { additionalProperties: false, description: 'a load balancer instance' },
+  { ...lenient, additionalProperties: false, description: 'a load balancer instance' },
 );
 
 /** A node of the resource tree: one URL segment. */
@@ -213,3 +225,21 @@ export function describeType(schema: TSchema): string {
   if (schema.type === 'object') return 'object';
   return String(schema.type ?? 'value');
 }
+
+/** The body of every error answer. */
+export const ErrorSchema = Type.Object(
+  {
+    code: Type.Union(
+      ERROR_CODES.map((c) => Type.Literal(c)),
+      { description: 'stable error code (docs/api.md lists them)' },
+    ),
+    message: Type.String({ description: 'what went wrong, for people' }),
+  },
+  { description: 'an error' },
+);
+
+/** The body of every successful change. */
+export const WarningsSchema = Type.Object(
+  { warnings: Type.Array(Type.String(), { description: 'accepted, but worth knowing' }) },
+  { description: 'the change is live and saved' },
+);

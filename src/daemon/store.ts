@@ -44,7 +44,9 @@ export function loadState(stateDir: string): PersistedState {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new LbdsrError('LBDSR_BAD_BODY', `${path} is not valid JSON (${(e as Error).message})`);
+    throw new LbdsrError('LBDSR_BAD_BODY', `${path} is not valid JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const p = parsed as Partial<PersistedState>;
   if (p?.version !== 1 || !Array.isArray(p.instances)) {

@@ -180,6 +180,28 @@ describe('lbdsrd REST API', () => {
     assert.equal((await call('GET', '/lb1/type/')).body, 'AUTO');
   });
 
+  test('leniency kept from the hand-written checks: enum case, the TC hint, read-only fields of any type', async () => {
+    assert.equal((await call('PUT', '/lb1/ports/fp/type/', '"frontend"')).status, 200);
+    assert.equal((await call('GET', '/lb1/ports/fp/type/')).body, 'FRONTEND');
+    await rejects('PUT', '/lb1/type/', '"tc"', 400, 'LBDSR_BAD_VALUE', /use type=XDP_SKB/);
+    await rejects(
+      'POST',
+      '/lb1/ports/',
+      [{ name: 'p8', type: 'Middle' }],
+      400,
+      'LBDSR_BAD_VALUE',
+      /'Middle'.*FRONTEND, BACKEND/,
+    );
+    const shown = (await call('GET', '/lb1/ports/fp/')).body;
+    assert.equal(
+      (await call('PATCH', '/lb1/ports/fp/', { status: 5, uuid: null })).status,
+      200,
+      'read-only: ignored',
+    );
+    assert.deepEqual((await call('GET', '/lb1/ports/fp/')).body, shown);
+    await rejects('PUT', '/lb1/algorithm/', '', 400, 'LBDSR_BAD_BODY', /lb1 algorithm: a body is required/);
+  });
+
   test('validation: malformed MAC', async () => {
     await rejects(
       'PATCH',

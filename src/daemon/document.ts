@@ -1,0 +1,244 @@
+// Instance documents under REST: locations in a document (`ports/fp/peer`), the generic operations
+// (GET/POST/PUT/PATCH/DELETE at a location) with polycubed's semantics, and the checks of names and ids
+// taken from URL segments. Every operation works on a copy; the caller validates the result whole.
+import { LbdsrError } from '../core/errors.js';
+import { DEFAULT_SESSION_SETTINGS } from '../core/model.js';
+import type { StoredInstance } from './config.js';
+import { LIST_KEYS } from './schema.js';
+
+/** A JSON object of a document. */
+type Obj = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function clone<T>(v: T): T {
+  return v === undefined ? v : structuredClone(v);
+}
+
+/** A step into a document: a property, or a list entry by key. */
+export type Step = string | { field: string; key: string | number };
+export type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type EntryStep = Exclude<Step, string>;
+
+function describe(loc: Step[]): string {
+  return loc.map((s) => (typeof s === 'string' ? s : String(s.key))).join(' ') || 'instance';
+}
+
+function entryIndex(list: unknown[], step: EntryStep): number {
+  return list.findIndex((e) => isObject(e) && e[step.field] === step.key);
+}
+
+function kindOf(loc: Step[]): string {
+  const listName = loc[loc.length - 2];
+  return listName === 'pool' ? 'backend' : listName === 'ports' ? 'port' : 'entry';
+}
+
+function notFound(loc: Step[]): LbdsrError {
+  const last = loc[loc.length - 1];
+  if (last !== undefined && typeof last !== 'string') {
+    return new LbdsrError('LBDSR_NOT_FOUND', `${kindOf(loc)} '${last.key}' does not exist`);
+  }
+  return new LbdsrError('LBDSR_NOT_FOUND', `${describe(loc)} does not exist`);
+}
+
+function exists(loc: Step[]): LbdsrError {
+  const last = loc[loc.length - 1];
+  if (last !== undefined && typeof last !== 'string') {
+    return new LbdsrError('LBDSR_EXISTS', `${kindOf(loc)} '${last.key}' already exists`);
+  }
+  return new LbdsrError('LBDSR_EXISTS', `${describe(loc)} already exists`);
+}
+
+/** Reads the value at `loc`; missing list entries give LBDSR_NOT_FOUND. */
+export function getAt(doc: unknown, loc: Step[]): unknown {
+  let cur = doc;
+  for (let i = 0; i < loc.length; i++) {
+    const step = loc[i];
+    if (step === undefined) break;
+    if (typeof step === 'string') {
+      cur = isObject(cur) ? cur[step] : undefined;
+    } else {
+      const list = Array.isArray(cur) ? cur : [];
+      const idx = entryIndex(list, step);
+      if (idx < 0) throw notFound(loc.slice(0, i + 1));
+      cur = list[idx];
+    }
+  }
+  return cur;
+}
+
+/** Default content of a container (used by PUT/DELETE on it). */
+function defaultsFor(field: string): unknown {
+  if (field === 'frontend') return {};
+  if (field === 'backend') return { pool: [] };
+  if (field === 'sessions') return clone(DEFAULT_SESSION_SETTINGS);
+  if (field === 'ports' || field === 'pool') return [];
+  return undefined;
+}
+
+/** Merges `patch` into `target`: objects key by key, keyed lists entry by entry, anything else replaced. */
+function mergeInto(target: unknown, patch: unknown, field: string): unknown {
+  const keyField = LIST_KEYS[field];
+  if (keyField && Array.isArray(target) && Array.isArray(patch)) {
+    const out = target.slice();
+    for (const e of patch) {
+      const idx = isObject(e) ? out.findIndex((t) => isObject(t) && t[keyField] === e[keyField]) : -1;
+      if (idx >= 0) out[idx] = mergeInto(out[idx], e, '');
+      else out.push(e);
+    }
+    return out;
+  }
+  if (isObject(target) && isObject(patch)) {
+    const out: Obj = { ...target };
+    for (const [k, v] of Object.entries(patch)) out[k] = mergeInto(target[k], v, k);
+    return out;
+  }
+  return patch;
+}
+
+function withKey(body: unknown, step: EntryStep): Obj {
+  if (!isObject(body)) throw new LbdsrError('LBDSR_BAD_BODY', `the body of ${step.key} must be an object`);
+  const given = body[step.field];
+  if (given !== undefined && given !== step.key) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `${step.field} '${String(given)}' in the body does not match '${step.key}' in the path`,
+    );
+  }
+  return { ...body, [step.field]: step.key };
+}
+
+function keyedEntries(body: unknown, field: string, listName: string): Obj[] {
+  const entries = Array.isArray(body) ? body : [body];
+  return entries.map((e) => {
+    if (!isObject(e) || e[field] === undefined) {
+      throw new LbdsrError('LBDSR_BAD_VALUE', `every entry of ${listName} needs a '${field}'`);
+    }
+    return e;
+  });
+}
+
+/** An operation on one entry of a keyed list (`pool/7`). */
+function entryOp(list: unknown[], loc: Step[], last: EntryStep, method: Method, body: unknown): void {
+  const idx = entryIndex(list, last);
+  if (method === 'DELETE' || method === 'PATCH') {
+    if (idx < 0) throw notFound(loc);
+    if (method === 'DELETE') list.splice(idx, 1);
+    else list[idx] = mergeInto(list[idx], withKey(body, last), '');
+  } else if (method === 'POST') {
+    if (idx >= 0) throw exists(loc);
+    list.push(withKey(body, last));
+  } else if (idx >= 0) list[idx] = withKey(body, last);
+  else list.push(withKey(body, last));
+}
+
+/** An operation on a keyed list as a whole (`pool`). */
+function listOp(parent: Obj, loc: Step[], last: string, keyField: string, method: Method, body: unknown) {
+  const current = Array.isArray(parent[last]) ? (parent[last] as unknown[]) : [];
+  if (method === 'DELETE') {
+    parent[last] = [];
+    return;
+  }
+  const entries = keyedEntries(body, keyField, last);
+  if (method === 'POST') {
+    for (const e of entries) {
+      if (current.some((c) => isObject(c) && c[keyField] === e[keyField])) {
+        throw exists([...loc, { field: keyField, key: e[keyField] as string | number }]);
+      }
+    }
+    parent[last] = [...current, ...entries];
+  } else if (method === 'PUT') parent[last] = entries;
+  else parent[last] = mergeInto(current, entries, last);
+}
+
+/**
+ * Applies one REST operation at `loc` (relative to the instance) to a copy of `doc` and returns it.
+ * `optional`: the leaf at `loc` may be unset by DELETE.
+ */
+export function applyOp(doc: unknown, loc: Step[], method: Method, body: unknown, optional = false): unknown {
+  const root = clone(doc);
+  const last = loc[loc.length - 1];
+  if (last === undefined) {
+    throw new LbdsrError('LBDSR_INTERNAL', 'instance-level operations are handled by the instance routes');
+  }
+  const parentLoc = loc.slice(0, -1);
+  const parent = getAt(root, parentLoc);
+  if (typeof last !== 'string') {
+    entryOp(Array.isArray(parent) ? parent : [], loc, last, method, body);
+    return root;
+  }
+  if (!isObject(parent)) throw notFound(parentLoc);
+  const keyField = LIST_KEYS[last];
+  if (keyField) {
+    listOp(parent, loc, last, keyField, method, body);
+    return root;
+  }
+  const defaults = defaultsFor(last);
+  if (method === 'DELETE') {
+    if (defaults !== undefined) parent[last] = defaults;
+    else if (optional) delete parent[last];
+    else
+      throw new LbdsrError(
+        'LBDSR_BAD_VALUE',
+        `${describe(loc)} cannot be deleted; set another value instead`,
+      );
+  } else if (method === 'PATCH' && isObject(parent[last])) parent[last] = mergeInto(parent[last], body, last);
+  else if (defaults !== undefined && isObject(body)) parent[last] = mergeInto(defaults, body, last);
+  else parent[last] = body;
+  return root;
+}
+
+/** PATCH on a whole instance: every given field merged through the generic operations. */
+export function patchInstance(old: StoredInstance, body: Obj): unknown {
+  let doc: unknown = old;
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'name') continue;
+    doc = applyOp(doc, [k], 'PATCH', v, k === 'type');
+  }
+  return doc;
+}
+
+export function newInstance(name: string): StoredInstance {
+  return {
+    name,
+    loglevel: 'INFO',
+    algorithm: 'HASH_SESSION',
+    ports: [],
+    frontend: {},
+    backend: { pool: [] },
+    sessions: clone(DEFAULT_SESSION_SETTINGS),
+  };
+}
+
+/** Builds an instance document from a create/replace body: defaults, then the body. */
+export function instanceFromBody(name: string, body: unknown): unknown {
+  const b = isObject(body) ? body : {};
+  if (b.name !== undefined && b.name !== name) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `name '${String(b.name)}' in the body does not match '${name}' in the path`,
+    );
+  }
+  return mergeInto(newInstance(name), { ...b, name }, '');
+}
+
+/** Parses a pool id from a URL segment. */
+export function parsePoolId(text: string): number {
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) {
+    throw new LbdsrError('LBDSR_BAD_ID', `backend id '${text}' is not a uint32 (0..4294967295)`);
+  }
+  return Number(text);
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export function checkName(text: string, what: string): string {
+  if (!NAME_RE.test(text)) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `${what} '${text}' is not valid (letters, digits, _ . -, up to 64)`,
+    );
+  }
+  return text;
+}

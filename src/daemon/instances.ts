@@ -1,0 +1,146 @@
+// The instances of the daemon and the one road a change takes: computed on a copy of the instance,
+// validated whole, applied to the data plane, persisted, and only then committed; a failed save rolls
+// the data plane back. Changes (and the interface watch) run one at a time through `serial`.
+import { randomUUID } from 'node:crypto';
+import { LbdsrError } from '../core/errors.js';
+import type { NetDev } from '../kernel/netdev.js';
+import { type StoredInstance, validateInstance } from './config.js';
+import { clone } from './document.js';
+import { type Logger, type PlaneManager, resolvePorts } from './planes.js';
+import { saveState } from './store.js';
+
+/** An instance as GET shows it: the stored configuration plus what is live (plane, port status). */
+export interface InstanceView {
+  name: string;
+  type: string;
+  plane: string;
+  loglevel: string;
+  algorithm: string;
+  ports: Array<{ name: string; type: string; peer?: string; status: 'UP' | 'DOWN'; uuid: string }>;
+  frontend: StoredInstance['frontend'];
+  backend: StoredInstance['backend'];
+  sessions: StoredInstance['sessions'];
+}
+
+export class Instances {
+  private readonly map = new Map<string, StoredInstance>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly stateDir: string,
+    readonly planes: PlaneManager,
+    readonly netdev: (name: string) => NetDev | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Runs `fn` after every change queued before it. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves when every queued change has finished. */
+  idle(): Promise<unknown> {
+    return this.queue;
+  }
+
+  all(): StoredInstance[] {
+    return [...this.map.values()];
+  }
+
+  need(name: string): StoredInstance {
+    const i = this.map.get(name);
+    if (!i) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
+    return i;
+  }
+
+  /** Takes a validated configuration as it is (restore at start: nothing to persist). */
+  adopt(config: StoredInstance): void {
+    this.map.set(config.name, config);
+  }
+
+  view(cfg: StoredInstance): InstanceView {
+    const v = clone(cfg);
+    return {
+      name: v.name,
+      type: cfg.type ?? 'AUTO',
+      plane: this.planes.kind(cfg.name) ?? 'NONE',
+      loglevel: v.loglevel,
+      algorithm: v.algorithm,
+      ports: v.ports.map((p) => ({
+        name: p.name,
+        type: p.type,
+        ...(p.peer !== undefined ? { peer: p.peer } : {}),
+        status: p.peer && this.netdev(p.peer)?.up ? 'UP' : 'DOWN',
+        uuid: p.uuid,
+      })),
+      frontend: v.frontend,
+      backend: v.backend,
+      sessions: v.sessions,
+    };
+  }
+
+  private persist(): void {
+    try {
+      saveState(this.stateDir, { version: 1, instances: this.all() });
+    } catch (e) {
+      throw new LbdsrError('LBDSR_INTERNAL', 'could not save the configuration', { cause: e });
+    }
+  }
+
+  /**
+   * Computes the new document of instance `name` from the old one (undefined = absent), validates it,
+   * applies it to the data plane, persists and commits; returns the warnings. `compute` returns a new
+   * document and leaves `old` as it is (the operations of document.ts work on copies; an instance of
+   * 4,096 backends is not copied once more); null deletes the instance.
+   */
+  change(name: string, compute: (old: StoredInstance | undefined) => unknown): Promise<string[]> {
+    return this.serial(async () => {
+      const old = this.map.get(name);
+      const doc = compute(old);
+      if (doc === null) return this.remove(name, old);
+      const { config, warnings } = validateInstance(doc, {
+        old,
+        others: this.all().filter((i) => i.name !== name),
+        interfaceExists: (n) => this.netdev(n) !== undefined,
+        newUuid: randomUUID,
+      });
+      for (const w of warnings) this.log.warn({ instance: name }, w);
+      await this.planes.reconcile(config, resolvePorts(config, this.netdev), config.type !== old?.type);
+      this.map.set(name, config);
+      try {
+        this.persist();
+      } catch (e) {
+        await this.rollback(name, old);
+        throw e;
+      }
+      return warnings;
+    });
+  }
+
+  private async remove(name: string, old: StoredInstance | undefined): Promise<string[]> {
+    if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
+    this.map.delete(name);
+    try {
+      this.persist();
+    } catch (e) {
+      this.map.set(name, old);
+      throw e;
+    }
+    await this.planes.stop(name, false);
+    this.log.info({ instance: name }, 'instance deleted');
+    return [];
+  }
+
+  /** Puts the instance and its data plane back as they were before a change that could not be saved. */
+  private async rollback(name: string, old: StoredInstance | undefined): Promise<void> {
+    if (old) {
+      this.map.set(name, old);
+      await this.planes.reconcile(old, resolvePorts(old, this.netdev), true).catch(() => {});
+    } else {
+      this.map.delete(name);
+      await this.planes.stop(name, false);
+    }
+  }
+}

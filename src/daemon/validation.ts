@@ -1,0 +1,164 @@
+// Request validation. fastify validates every request part against its route schema (schema.ts) with
+// the validator compiler below: one ajv instance with the options below (no type coercion, nothing
+// removed or defaulted silently, the `x-lenient` input keyword), each schema compiled on first use.
+// This room also maps ajv's errors to the {code, message} errors of the API and checks whole documents
+// (a restored configuration, an instance after a change) with the same rules and the same messages.
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { LbdsrError } from '../core/errors.js';
+import { enumValues, LENIENT, propertiesOf } from './schema.js';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Matches a string against an enum-like schema case-insensitively: the canonical value, or `v` itself. */
+export function canonicalEnum(schema: TSchema, v: unknown): unknown {
+  const values = enumValues(schema);
+  if (!values || typeof v !== 'string') return v;
+  return values.find((x) => x === v.toUpperCase()) ?? v;
+}
+
+/**
+ * The `x-lenient` keyword of object schemas, run before their properties are checked: enum values are
+ * matched case-insensitively (`hash_src_ip` is HASH_SRC_IP) and read-only fields (status, uuid, plane,
+ * which GET shows) are dropped, so that a shown document can be sent back.
+ */
+function lenient(_on: boolean, data: unknown, parent?: { properties?: Record<string, TSchema> }): boolean {
+  const props = parent?.properties;
+  if (!isObject(data) || !props) return true;
+  for (const k of Object.keys(data)) {
+    // own properties only: a key like '__proto__' is an unknown key, not Object.prototype's
+    const p = Object.hasOwn(props, k) ? props[k] : undefined;
+    if (!p) continue;
+    if (p.readOnly) delete data[k];
+    else data[k] = canonicalEnum(p, data[k]);
+  }
+  return true;
+}
+
+/** ajv options of route validation and `checkDocument`. */
+const AJV_OPTIONS: Options = {
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  allErrors: false,
+  // errors carry the failing schema and value: messages name the allowed values and the valid keys
+  verbose: true,
+  // the schemas are built by TypeBox in code (and every route is exercised by the tests): checking
+  // them against the meta-schema at each start would cost more than compiling them
+  validateSchema: false,
+};
+
+/** Adds the `x-lenient` keyword to an ajv instance. */
+function lenientPlugin(ajv: Ajv): Ajv {
+  return ajv.addKeyword({
+    keyword: LENIENT,
+    schemaType: 'boolean',
+    modifying: true,
+    errors: false,
+    validate: (on: boolean, data: unknown, parent?: { properties?: Record<string, TSchema> }) =>
+      lenient(on, data, parent),
+  });
+}
+
+/** `ports/0/type` -> `ports.type`; the route's own name when the body itself is at fault. */
+function fieldName(instancePath: string, where: string): string {
+  const parts = instancePath.split('/').filter((p) => p !== '' && !/^\d+$/.test(p));
+  return parts.length ? parts.join('.') : where;
+}
+
+/**
+ * The error to report among ajv's: the outermost one, except that for a body that may be one entry or a
+ * list of entries the branch of the body's own shape is reported.
+ */
+function primary(errors: ErrorObject[]): ErrorObject | undefined {
+  const last = errors[errors.length - 1];
+  if (last?.keyword !== 'anyOf' || enumValues(last.parentSchema as TSchema)) return last;
+  const branches = (last.parentSchema as TSchema).anyOf as TSchema[];
+  const idx = branches.findIndex((s) => (s.type === 'array') === Array.isArray(last.data));
+  const inner = errors.filter((e) => e !== last && e.schemaPath.startsWith(`${last.schemaPath}/${idx}/`));
+  return inner.length ? primary(inner) : last;
+}
+
+/** A value as messages quote it: strings in single quotes, anything else as JSON. */
+export function shown(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+}
+
+/** Maps ajv's errors for a body to one LbdsrError; `where` names the resource (`lb1 frontend`). */
+export function bodyError(errors: ErrorObject[], where: string): LbdsrError {
+  const err = primary(errors);
+  if (!err) return new LbdsrError('LBDSR_BAD_BODY', `${where}: the body is not valid`);
+  const field = fieldName(err.instancePath, where);
+  const last = field.split('.').pop();
+  if (err.keyword === 'additionalProperties') {
+    const key = String((err.params as { additionalProperty: string }).additionalProperty);
+    const valid = Object.keys(propertiesOf(err.parentSchema as TSchema) ?? {}).join(', ');
+    return new LbdsrError(
+      'LBDSR_UNKNOWN_KEY',
+      `unknown key '${key}' in ${where}${valid ? ` (valid keys: ${valid})` : ''}`,
+    );
+  }
+  const allowed = enumValues(err.parentSchema as TSchema);
+  if (allowed?.includes('XDP_SKB') && typeof err.data === 'string' && err.data.toUpperCase() === 'TC') {
+    return new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      "type TC is Polycube's traffic-control data plane; here XDP_SKB (generic XDP) does that job: use type=XDP_SKB",
+    );
+  }
+  if (allowed) {
+    return new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `${shown(err.data)} is not a valid ${field}: expected one of ${allowed.join(', ')}`,
+    );
+  }
+  if (last === 'id') {
+    return new LbdsrError('LBDSR_BAD_ID', `backend id ${shown(err.data)} is not a uint32 (0..4294967295)`);
+  }
+  return new LbdsrError('LBDSR_BAD_VALUE', `${field}: ${shown(err.data)} is not valid (${err.message})`);
+}
+
+const ajv = lenientPlugin(new Ajv(AJV_OPTIONS));
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+function validator(schema: TSchema): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+/**
+ * fastify's validator compiler (`setValidatorCompiler`). A schema is compiled when a request first
+ * needs it, not when the route is added: starting the daemon does not compile ~60 routes' schemas.
+ * Errors go back to fastify as ajv's error list (the error handler maps them with `bodyError`).
+ */
+export function lazyValidator({ schema }: { schema: unknown }) {
+  let validate: ValidateFunction | undefined;
+  return (data: unknown) => {
+    validate ??= validator(schema as TSchema);
+    return validate(data) ? { value: data } : { error: validate.errors ?? [] };
+  };
+}
+
+/**
+ * A normalised copy of a whole document (enum values canonical, read-only fields dropped), as a route's
+ * validation leaves a body; `checkBody` then checks it. For documents that did not come through a route:
+ * the configuration restored at start, an instance after a change.
+ */
+export function normalizeBody<T extends TSchema>(schema: T, value: unknown): Static<T> {
+  const copy = structuredClone(value);
+  // the x-lenient keyword normalises while ajv walks the copy; the errors are checkBody's to report
+  validator(schema)(copy);
+  return copy as Static<T>;
+}
+
+/** Throws the error a request would get when `value` does not match `schema`; `where` names it. */
+export function checkBody(schema: TSchema, value: unknown, where: string): void {
+  if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where}: a body is required`);
+  const validate = validator(schema);
+  if (!validate(value)) throw bodyError(validate.errors ?? [], where);
+}
