@@ -1,3 +1,5 @@
+// The contract between the daemon and a data plane (USERSPACE in userspace/, XDP in xdp/): what the
+// daemon calls after a configuration change, and what it reads back.
 import type { InstanceConfig, PlaneType, ResolvedPorts, SessionEntry, StatsSnapshot } from '../core/model.js';
 
 /**

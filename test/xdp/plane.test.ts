@@ -254,7 +254,7 @@ test('upgrade: a restarted daemon swaps a different pinned program for the shipp
 
 /** xdpSupport as the daemon runs it: inside the balancer's namespace (with its own sysfs). */
 async function autoChoice(lab: Lab, ports: ResolvedPorts): Promise<string> {
-  const mod = new URL('../../src/dataplane/xdp/plane.js', import.meta.url).href;
+  const mod = new URL('../../src/dataplane/xdp/support.js', import.meta.url).href;
   const script = `const { xdpSupport } = await import(${JSON.stringify(mod)}); console.log(await xdpSupport(${JSON.stringify(ports)}));`;
   const out = await must('ip', [
     'netns',
