@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PlaneDriver } from '../src/dataplane/driver.js';
 import { UserspacePlane } from '../src/dataplane/userspace/plane.js';
 import {
   PacketSocket,
@@ -385,7 +386,7 @@ export async function run(): Promise<void> {
       ...(planeCpu === undefined ? {} : { cpu: planeCpu }),
       log: () => {},
     });
-    await plane.apply(
+    await new PlaneDriver(plane).apply(
       {
         name: 'bench',
         type: 'USERSPACE',

@@ -13,7 +13,6 @@ import {
   DROP_TRUNCATED,
   PORT_FRONTEND,
 } from '../../core/constants.js';
-import type { InstanceConfig } from '../../core/model.js';
 import {
   BLK_FIRST_PKT,
   BLK_NUM_PKTS,
@@ -44,6 +43,7 @@ import {
 import { enterNetns, IfProber } from '../../kernel/ifinfo.js';
 import * as libc from '../../kernel/libc.js';
 import { Balancer } from '../../pipeline/balancer.js';
+import type { Plan } from '../../pipeline/plan.js';
 import type { Envelope, PlaneHealth, PortStatus, Reply, ReplyBody, Request, WorkerInit } from './protocol.js';
 
 const init = (workerData as { init: WorkerInit; port: MessagePort }).init;
@@ -117,9 +117,8 @@ const fe = newPort();
 const be = newPort();
 
 let balancer: Balancer | null = null;
-let config: InstanceConfig | null = null;
-let capacity = -1;
-let backendMacHint: string | undefined;
+/** The backend port's MAC in the daemon's last plan: used while the worker cannot see the interface. */
+let planPortMac: Uint8Array | null = null;
 /** Frontend MACs currently joined with PACKET_MR_UNICAST on the frontend socket. */
 let joined: string[] = [];
 
@@ -263,7 +262,7 @@ function checkPort(p: Port): boolean {
 function checkPorts(): void {
   const feMacChanged = checkPort(fe);
   const beMacChanged = checkPort(be);
-  if (beMacChanged && config) configure(config);
+  if (beMacChanged) followBackendMac();
   if (feMacChanged) syncMembership();
   takeRingDrops();
 }
@@ -279,19 +278,22 @@ function takeRingDrops(): void {
   }
 }
 
-/** Applies `cfg`; on a bad config throws and nothing changes (ControlState checks before it writes). */
-function configure(cfg: InstanceConfig): void {
-  const cap = cfg.sessions.capacity;
-  if (!balancer || cap !== capacity) {
-    // A new capacity needs a new table: sessions restart (documented).
-    const fresh = new Balancer({ capacity: cap, timeouts: cfg.sessions.timeouts });
-    fresh.configure(cfg, be.mac ?? backendMacHint);
-    balancer = fresh;
-    capacity = cap;
-  } else {
-    balancer.configure(cfg, be.mac ?? backendMacHint);
-  }
-  config = cfg;
+/**
+ * Applies the daemon's plan to the Balancer (sessions and counters carry over, a new capacity keeps the
+ * most recent sessions); a plan for another state throws and nothing changes.
+ */
+function configure(plan: Plan): void {
+  if (!balancer) balancer = new Balancer({ capacity: plan.capacity });
+  balancer.applyPlan(plan);
+  planPortMac = plan.settings.backendPortMac;
+  followBackendMac();
+}
+
+/** The worker sees the backend interface itself: its MAC wins over the one in the daemon's plan. */
+function followBackendMac(): void {
+  if (!balancer) return;
+  const p = balancer.control.planBackendPortMac(be.mac === undefined ? planPortMac : parseMac(be.mac));
+  if (p.settingsChanged) balancer.applyPlan(p);
   syncMembership();
 }
 
@@ -430,11 +432,10 @@ function handle(req: Request): ReplyBody {
     case 'apply': {
       fe.ifname = req.frontendIf;
       be.ifname = req.backendIf;
-      backendMacHint = req.backendMac;
       if (fe.sock && fe.ifname === undefined) closePort(fe);
       if (be.sock && be.ifname === undefined) closePort(be);
       checkPorts();
-      configure(req.config);
+      configure(req.plan);
       // An interface that is missing is followed (attached when it appears); one that exists but cannot
       // be attached (no CAP_NET_RAW, ...) is an error the caller must see.
       for (const p of [fe, be]) {

@@ -2,22 +2,22 @@
 // by netlink to the FRONTEND port (and the BACKEND port, whose frames it drops) (attach.ts), everything
 // pinned under /sys/fs/bpf/lbdsr/<instance>/ so that forwarding continues while the daemon is stopped
 // and a restarted daemon adopts it. Configuration changes are map writes (mirror.ts); only a new
-// session capacity replaces the program (atomically, sessions copied). Statistics and the sessions
+// session capacity replaces the program (atomically, the most recent sessions copied: capacity.ts). Statistics and the sessions
 // listing are read by readout.ts. See docs/xdp.md.
-import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
-import type {
-  InstanceConfig,
-  ResolvedPort,
-  ResolvedPorts,
-  SessionEntry,
-  StatsSnapshot,
+import {
+  DEFAULT_SESSION_SETTINGS,
+  type ResolvedPort,
+  type ResolvedPorts,
+  type SessionEntry,
+  type StatsSnapshot,
 } from '../../core/model.js';
 import { unpin } from '../../kernel/bpffs.js';
-import { closeFd, dupFd, libbpfAvailable, mapForEach, mapUpdateBatch, objPin } from '../../kernel/libbpf.js';
-import { ControlState } from '../../pipeline/control.js';
+import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js';
+import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
 import type { DataPlane } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
+import { copyRecentSessions } from './capacity.js';
 import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.js';
 import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
@@ -29,7 +29,12 @@ export class XdpPlane implements DataPlane {
   readonly kind: XdpKind;
   readonly instance: string;
   private loaded: Loaded | null = null;
-  private readonly control = new ControlState();
+  /** Idle timeouts of the last plan, to judge which sessions are active. */
+  private timeoutsMs: TimeoutsMs = {
+    tcp: DEFAULT_SESSION_SETTINGS.timeouts.tcp * 1000,
+    udp: DEFAULT_SESSION_SETTINGS.timeouts.udp * 1000,
+    icmp: DEFAULT_SESSION_SETTINGS.timeouts.icmp * 1000,
+  };
   private readonly ports: XdpAttachments;
   private readonly lifecycle: XdpLifecycle;
   private closed = false;
@@ -46,21 +51,19 @@ export class XdpPlane implements DataPlane {
     return existingPinDir(this.instance);
   }
 
-  async apply(config: InstanceConfig, ports: ResolvedPorts): Promise<void> {
+  /** Writes the plan's changes into the maps (the daemon checked the config when it made the plan). */
+  async apply(plan: Plan, ports: ResolvedPorts): Promise<void> {
     if (this.closed) throw new LbdsrError('LBDSR_INTERNAL', `the XDP plane of ${this.instance} is closed`);
-    // Checks the whole config before anything in the kernel changes (ControlState throws and keeps
-    // its state on a bad config): run it on a scratch copy first.
-    new ControlState().apply(config, ports.backend?.mac);
     if (!libbpfAvailable()) throw new LbdsrError('LBDSR_NOT_AVAILABLE', 'libbpf.so.1 is not installed');
-    const capacity = config.sessions.capacity;
+    const capacity = plan.capacity;
     if (!this.loaded) this.loaded = this.openOrAdopt(capacity, ports);
     else if (this.loaded.capacity !== capacity) this.resize(capacity);
     const l = this.loaded;
 
-    this.control.apply(config, ports.backend?.mac);
     const fe = ports.frontend;
     const be = ports.backend && ports.backend.ifindex !== fe?.ifindex ? ports.backend : undefined;
-    l.mirror.sync(this.control, be?.ifindex ?? 0, ports.backend?.ifindex ?? 0);
+    l.mirror.apply(plan, be?.ifindex ?? 0, ports.backend?.ifindex ?? 0);
+    this.timeoutsMs = { ...plan.settings.timeoutsMs };
     this.attach('frontend', fe);
     this.attach('backend', be);
   }
@@ -78,7 +81,7 @@ export class XdpPlane implements DataPlane {
     this.lifecycle.replaceProgram(l, role, newProgFd);
   }
 
-  /** A new session capacity: a new session map (sessions copied) and a program using it. */
+  /** A new session capacity: a new session map (the most recent sessions copied) and a program using it. */
   private resize(capacity: number): void {
     const l = this.loaded!;
     const reuse: Partial<MapFds> = { ...l.fds };
@@ -86,13 +89,7 @@ export class XdpPlane implements DataPlane {
     const ld = loadLbdsr({ capacity, reuse });
     try {
       const newSessions = ld.fds.sessions;
-      let copied = 0;
-      mapForEach(l.fds.sessions, SIZEOF_FLOW_KEY, SIZEOF_SESSION, 4096, (keys, values, n) => {
-        const take = Math.min(n, capacity - copied);
-        if (take > 0) mapUpdateBatch(newSessions, keys, values, take, SIZEOF_FLOW_KEY, SIZEOF_SESSION);
-        copied += take;
-        return copied < capacity;
-      });
+      copyRecentSessions(l.fds.sessions, newSessions, capacity);
       const sfd = dupFd(newSessions);
       this.replaceProgram(l, 'frontend', dupFd(ld.progFd));
       closeFd(l.fds.sessions);
@@ -114,12 +111,12 @@ export class XdpPlane implements DataPlane {
   }
 
   async stats(): Promise<StatsSnapshot> {
-    return readStats(this.loaded, this.control.timeoutsMs);
+    return readStats(this.loaded, this.timeoutsMs);
   }
 
   /** Live (not idle-expired) sessions of the kernel table, most recently used first. */
   async sessions(limit: number): Promise<SessionEntry[]> {
-    return readSessions(this.loaded, this.control.timeoutsMs, limit);
+    return readSessions(this.loaded, this.timeoutsMs, limit);
   }
 
   /**
