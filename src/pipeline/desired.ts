@@ -28,12 +28,10 @@ function checkPool(config: InstanceConfig): Map<number, Uint8Array> {
   }
   const pool = new Map<number, Uint8Array>();
   for (const b of list) {
-    if (b.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
     if (!Number.isInteger(b.id) || b.id < 0 || b.id > 0xffffffff) {
       throw new LbdsrError('LBDSR_BAD_ID', `backend id ${b.id} is not a uint32 (0..4294967295)`);
     }
     if (pool.has(b.id)) throw new LbdsrError('LBDSR_EXISTS', `backend '${b.id}' already exists`);
-    if (b.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id} needs a mac`);
     const mac = parseMac(b.mac);
     if (isZeroMac(mac)) throw new LbdsrError('LBDSR_BAD_MAC', `backend ${b.id}: MAC ${b.mac} is zero`);
     pool.set(b.id, mac);
