@@ -178,7 +178,7 @@ export class ControlState {
   }
 
   /**
-   * A plan that only sets the backend port's MAC (undefined: unknown, not ready). The USERSPACE worker
+   * A plan that only sets the backend port's MAC (null: unknown, not ready). The USERSPACE worker
    * watches the backend interface itself and follows its MAC between the daemon's plans.
    */
   planBackendPortMac(mac: Uint8Array | null): Plan {
