@@ -146,7 +146,9 @@ export class Balancer {
    */
   applyPlan(plan: Plan): void {
     this.control.commit(plan);
-    if (plan.capacity !== this.sessionTable.capacity) this.resizeSessions(plan.capacity);
+    if (plan.capacity !== this.sessionTable.capacity) {
+      this.sessionTable = this.sessionTable.withCapacity(plan.capacity);
+    }
     const owners = this.slotOwner;
     const check = (slot: number) => {
       const s = this.control.slots[slot];
@@ -161,26 +163,6 @@ export class Balancer {
     else for (const c of plan.slots) check(c.slot);
   }
   private readonly slotOwner = new Float64Array(MAX_BACKENDS).fill(-1);
-
-  /**
-   * A new capacity keeps the most recently used sessions that fit, in their recency order; the
-   * eviction count carries over (counters are kept).
-   */
-  private resizeSessions(capacity: number): void {
-    const old = this.sessionTable;
-    const next = new SessionTable(capacity);
-    const keep = Math.min(old.count, capacity);
-    const rows: number[][] = [];
-    old.forEach((src, dst, sport, dport, proto, id, slot, last) => {
-      rows.push([src, dst, ((sport << 16) | dport) >>> 0, proto, id, slot, last]);
-    }, keep);
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const r = rows[i]!;
-      next.insert(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, r[6]!);
-    }
-    next.evictions = old.evictions;
-    this.sessionTable = next;
-  }
 
   /**
    * Decides one frame. On a transmit verdict `frame[0..len)` has been rewritten in place.
