@@ -374,12 +374,12 @@ export function validateInstance(
   if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
   if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
   const warnings: string[] = [];
+  const oldMacs = new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
   for (const e of doc.backend?.pool ?? []) {
     if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
     if (e.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${e.id} needs a mac`);
     const mac = normalizeMac(e.mac);
-    const before = ctx.old?.backend.pool.find((q) => q.id === e.id);
-    if (isGroupMac(parseMac(mac)) && before?.mac !== mac) {
+    if (isGroupMac(parseMac(mac)) && oldMacs.get(e.id) !== mac) {
       warnings.push(
         `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
       );
