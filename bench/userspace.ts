@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { PlaneDriver } from '../src/dataplane/driver.js';
 import { UserspacePlane } from '../src/dataplane/userspace/plane.js';
 import { DEFAULT_FRAMES, FrameGenerator } from '../testkit/afgen.js';
 import { nsExec } from '../testkit/exec.js';
@@ -286,7 +287,7 @@ export async function run(r: Section = standalone('userspace')): Promise<void> {
       ...(planeCpu === undefined ? {} : { cpu: planeCpu }),
       log: () => {},
     });
-    await plane.apply(config(t), {});
+    await new PlaneDriver(plane).apply(config(t), {});
     await sleep(200);
     const us = await search('USERSPACE (this plane)', t, gen, plane);
     const health = await plane.health();

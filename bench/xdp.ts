@@ -191,8 +191,7 @@ class Rig {
   readonly flowsFd: number;
 
   constructor() {
-    this.control.apply(benchConfig(), CLIENT_MAC);
-    this.mirror.sync(this.control, 0, 1);
+    this.mirror.apply(this.control.apply(benchConfig(), CLIENT_MAC), 0, 1);
     this.ceilObj.load();
     this.passObj.load();
     this.ceil = new TestRunner(this.ceilObj.programFd('ceiling_xdp'));
@@ -349,8 +348,8 @@ function lbdsrForwarder(lab: Lab, fill: number): { progFd: number; close: () => 
   const ld = loadLbdsr({ capacity: TABLE });
   const mirror = new XdpMirror(new XdpMaps(ld.fds));
   const control = new ControlState();
-  control.apply(benchConfig(), CLIENT_MAC);
-  inNetns(lab.lb, () => mirror.sync(control, lab.be));
+  const plan = control.apply(benchConfig(), CLIENT_MAC);
+  inNetns(lab.lb, () => mirror.apply(plan, lab.be));
   if (fill > 0) fillSessions(ld.fds.sessions, mirror.slotOf(1), fill);
   return { progFd: ld.progFd, close: () => ld.obj.close() };
 }

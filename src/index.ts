@@ -7,5 +7,6 @@ export { jhash2 } from './core/jhash.js';
 export { buildMaglev } from './core/maglev.js';
 export * from './core/model.js';
 export { Balancer } from './pipeline/balancer.js';
-export { type ControlDiff, ControlState } from './pipeline/control.js';
+export { ControlState } from './pipeline/control.js';
+export * from './pipeline/plan.js';
 export { SessionTable } from './pipeline/session-table.js';

@@ -1,10 +1,20 @@
-// Whole-instance validation: the check that runs on every instance document before a change is
-// applied (after the route's schema check, and on the configuration restored at start). The REST
-// operations that compute such documents are in document.ts, the schema rules in validation.ts.
-import { checkVip, isGroupMac, isZeroMac, normalizeMac, parseMac } from '../core/addr.js';
-import { MAX_BACKENDS } from '../core/constants.js';
+// Whole-instance validation: the document checks (shape, names, ports, peers, uuids, defaults, warnings)
+// that run on every instance document before a change is planned (after the route's schema check, and on
+// the configuration restored at start). What the pipeline cannot hold is refused when the control state
+// plans the change (src/pipeline/desired.ts). The REST operations that compute such documents are
+// in document.ts, the schema rules in validation.ts.
+import { isGroupMac, normalizeMac, parseMac } from '../core/addr.js';
 import { LbdsrError } from '../core/errors.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type PortConfig } from '../core/model.js';
+import {
+  type Algorithm,
+  DEFAULT_SESSION_SETTINGS,
+  type InstanceConfig,
+  type LogLevel,
+  type PlaneType,
+  type PortConfig,
+  type PortType,
+  type SessionSettings,
+} from '../core/model.js';
 import { InstanceSchema } from './schema.js';
 import { checkBody, normalizeBody } from './validation.js';
 
@@ -28,20 +38,35 @@ export interface ValidateContext {
 
 const IFNAME_RE = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
-/** Validates a whole instance document; returns the normalised instance and warnings. */
+/** An instance document after the schema check: every field may still be absent. */
+interface InstanceDoc {
+  name?: string;
+  type?: PlaneType | 'AUTO';
+  loglevel?: LogLevel;
+  algorithm?: Algorithm;
+  ports?: { name?: string; type?: PortType; peer?: string }[];
+  frontend?: { vip?: string; mac?: string };
+  backend?: { pool?: { id?: number; mac?: string }[] };
+  sessions?: { capacity?: number; timeouts?: Partial<SessionSettings['timeouts']> };
+}
+
+/**
+ * Checks and normalises a whole instance document: its shape (schema), names, ports and their peers,
+ * uuids; fills defaults and collects warnings. What the pipeline can hold (VIP, MACs, the pool) is
+ * checked by the control state when the daemon plans the change (src/pipeline/desired.ts).
+ */
 export function validateInstance(
   input: unknown,
   ctx: ValidateContext,
 ): { config: StoredInstance; warnings: string[] } {
-  const doc = normalizeBody(InstanceSchema, input);
+  const doc = normalizeBody(InstanceSchema, input) as InstanceDoc;
   checkBody(InstanceSchema, doc, `instance ${doc?.name ?? ''}`.trim());
-  const warnings: string[] = [];
   const name = doc.name ?? '';
   const cfg: StoredInstance = {
     name,
     loglevel: doc.loglevel ?? 'INFO',
     algorithm: doc.algorithm ?? 'HASH_SESSION',
-    ports: [],
+    ports: validatePorts(name, doc.ports ?? [], ctx),
     frontend: {},
     backend: { pool: [] },
     sessions: {
@@ -50,12 +75,36 @@ export function validateInstance(
     },
   };
   if (doc.type && doc.type !== 'AUTO') cfg.type = doc.type;
+  if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
+  if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
+  const warnings: string[] = [];
+  const oldMacs = new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
+  for (const e of doc.backend?.pool ?? []) {
+    if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
+    if (e.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${e.id} needs a mac`);
+    const mac = normalizeMac(e.mac);
+    if (isGroupMac(parseMac(mac)) && oldMacs.get(e.id) !== mac) {
+      warnings.push(
+        `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
+      );
+    }
+    cfg.backend.pool.push({ id: e.id, mac });
+  }
+  return { config: cfg, warnings };
+}
 
+/** One FRONTEND and one BACKEND port at most, names unique, peers existing and not shared. */
+function validatePorts(
+  name: string,
+  ports: NonNullable<InstanceDoc['ports']>,
+  ctx: ValidateContext,
+): StoredPort[] {
+  const out: StoredPort[] = [];
   const roles = new Map<string, string>();
   const peers = new Map<string, string>();
-  for (const p of doc.ports ?? []) {
+  for (const p of ports) {
     if (!p.name) throw new LbdsrError('LBDSR_BAD_VALUE', 'every port needs a name');
-    if (cfg.ports.some((q) => q.name === p.name))
+    if (out.some((q) => q.name === p.name))
       throw new LbdsrError('LBDSR_EXISTS', `port '${p.name}' already exists`);
     if (!p.type) {
       throw new LbdsrError('LBDSR_BAD_VALUE', `port '${p.name}' needs a type (FRONTEND or BACKEND)`);
@@ -76,75 +125,40 @@ export function validateInstance(
     };
     if (p.peer !== undefined && p.peer !== '') {
       const peer = String(p.peer);
-      if (!IFNAME_RE.test(peer)) {
-        throw new LbdsrError(
-          'LBDSR_NO_SUCH_INTERFACE',
-          `peer '${peer}' of port '${p.name}' is not a valid interface name`,
-        );
-      }
-      const known = oldPort?.peer === peer;
-      if (!known && !ctx.interfaceExists(peer)) {
-        throw new LbdsrError(
-          'LBDSR_NO_SUCH_INTERFACE',
-          `interface '${peer}' (peer of port '${p.name}') does not exist`,
-        );
-      }
+      checkPeer(peer, p.name, oldPort?.peer === peer, ctx);
       const twice = peers.get(peer);
       if (twice) {
         throw new LbdsrError('LBDSR_CONFLICT', `interface '${peer}' is already the peer of port '${twice}'`);
       }
-      for (const o of ctx.others) {
-        const used = o.ports.find((q) => q.peer === peer);
-        if (used) {
-          throw new LbdsrError(
-            'LBDSR_CONFLICT',
-            `interface '${peer}' is already the peer of port '${used.name}' of instance ${o.name}`,
-          );
-        }
-      }
       peers.set(peer, p.name);
       port.peer = peer;
     }
-    cfg.ports.push(port);
+    out.push(port);
   }
+  return out;
+}
 
-  if (doc.frontend?.vip !== undefined) {
-    checkVip(doc.frontend.vip);
-    cfg.frontend.vip = doc.frontend.vip.trim();
-  }
-  if (doc.frontend?.mac !== undefined) {
-    const b = parseMac(doc.frontend.mac);
-    if (isGroupMac(b) || isZeroMac(b)) {
-      throw new LbdsrError(
-        'LBDSR_BAD_MAC',
-        `frontend MAC ${doc.frontend.mac} must be a unicast address (group bit clear, not zero)`,
-      );
-    }
-    cfg.frontend.mac = normalizeMac(doc.frontend.mac);
-  }
-
-  const pool = doc.backend?.pool ?? [];
-  if (pool.length > MAX_BACKENDS) {
+/** A peer is a valid interface name, exists (unless the port already had it) and is no other instance's. */
+function checkPeer(peer: string, port: string, known: boolean, ctx: ValidateContext): void {
+  if (!IFNAME_RE.test(peer)) {
     throw new LbdsrError(
-      'LBDSR_TOO_MANY',
-      `a pool holds at most ${MAX_BACKENDS} backends (got ${pool.length})`,
+      'LBDSR_NO_SUCH_INTERFACE',
+      `peer '${peer}' of port '${port}' is not a valid interface name`,
     );
   }
-  for (const e of pool) {
-    if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
-    if (cfg.backend.pool.some((q) => q.id === e.id))
-      throw new LbdsrError('LBDSR_EXISTS', `backend '${e.id}' already exists`);
-    if (e.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${e.id} needs a mac`);
-    const b = parseMac(e.mac);
-    if (isZeroMac(b)) throw new LbdsrError('LBDSR_BAD_MAC', `backend ${e.id}: MAC ${e.mac} is zero`);
-    const mac = normalizeMac(e.mac);
-    const before = ctx.old?.backend.pool.find((q) => q.id === e.id);
-    if (isGroupMac(b) && before?.mac !== mac) {
-      warnings.push(
-        `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
+  if (!known && !ctx.interfaceExists(peer)) {
+    throw new LbdsrError(
+      'LBDSR_NO_SUCH_INTERFACE',
+      `interface '${peer}' (peer of port '${port}') does not exist`,
+    );
+  }
+  for (const o of ctx.others) {
+    const used = o.ports.find((q) => q.peer === peer);
+    if (used) {
+      throw new LbdsrError(
+        'LBDSR_CONFLICT',
+        `interface '${peer}' is already the peer of port '${used.name}' of instance ${o.name}`,
       );
     }
-    cfg.backend.pool.push({ id: e.id, mac });
   }
-  return { config: cfg, warnings };
 }

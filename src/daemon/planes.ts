@@ -1,5 +1,7 @@
 // The data planes of the instances: created when an instance has a port with a live peer, replaced when
-// the kind changes, given every new configuration, rolled back when they refuse one.
+// the kind changes, given every new configuration as a Plan against the control state the plane holds
+// (src/dataplane/driver.ts), brought back to that state when they refuse one. Planning is where a bad
+// configuration is refused, also for an instance that has no plane.
 import { DROP_REASON_NAMES } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import type {
@@ -10,8 +12,11 @@ import type {
   SessionEntry,
   StatsSnapshot,
 } from '../core/model.js';
+import { PlaneDriver } from '../dataplane/driver.js';
 import type { DataPlane } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
+import { ControlState } from '../pipeline/control.js';
+import type { Plan } from '../pipeline/plan.js';
 
 export interface PlaneFactory {
   create(kind: PlaneType, instance: string): Promise<DataPlane>;
@@ -79,7 +84,8 @@ function failed(kind: PlaneType, e: unknown): LbdsrError {
 }
 
 interface Running {
-  plane: DataPlane;
+  /** The plane and the control state it holds. */
+  driver: PlaneDriver;
   config: InstanceConfig;
   ports: ResolvedPorts;
 }
@@ -111,7 +117,7 @@ export class PlaneManager {
   }
 
   kind(name: string): PlaneType | undefined {
-    return this.running.get(name)?.plane.kind;
+    return this.running.get(name)?.driver.plane.kind;
   }
 
   ports(name: string): ResolvedPorts | undefined {
@@ -119,39 +125,26 @@ export class PlaneManager {
   }
 
   /**
-   * Brings the plane of `config.name` in line with `config`. On failure the previous plane and its
-   * configuration are restored (as far as possible) and the error is thrown.
+   * Brings the plane of `config.name` in line with `config`. A bad config throws before anything
+   * changes. On failure the previous plane and its state are restored (as far as possible) and the
+   * error is thrown.
    */
   async reconcile(config: InstanceConfig, ports: ResolvedPorts, typeChanged: boolean): Promise<void> {
     const name = config.name;
     const cur = this.running.get(name);
+    // The one semantic check of the configuration, also when there is no plane to give it to.
+    const plan = cur ? cur.driver.plan(config, ports) : new ControlState().plan(config, ports.backend?.mac);
     if (!hasPorts(ports)) {
       if (config.type && typeChanged) await this.probe(config.type, name);
       if (cur) await this.stop(name, false);
       return;
     }
     // automatic: keep the running kind while the interfaces stay the same, detect otherwise
+    const kind = cur?.driver.plane.kind;
     const want =
-      config.type ?? (cur && samePorts(cur.ports, ports) ? cur.plane.kind : await this.factory.detect(ports));
-    if (cur && cur.plane.kind === want) {
-      try {
-        await this.bounded(cur.plane.apply(config, ports), 'applying the change');
-        this.running.set(name, { plane: cur.plane, config, ports });
-      } catch (e) {
-        if ((e as { timedOut?: boolean }).timedOut) {
-          this.log.error({ instance: name, err: message(e) }, 'data plane hung; dropping it');
-          this.running.delete(name);
-          await this.bounded(cur.plane.close(), 'closing').catch(() => {});
-          throw failed(want, e);
-        }
-        this.log.error({ instance: name, err: message(e) }, 'data plane refused the change; rolling back');
-        try {
-          await this.bounded(cur.plane.apply(cur.config, cur.ports), 'rolling back');
-        } catch (e2) {
-          this.log.error({ instance: name, err: message(e2) }, 'rollback of the data plane failed');
-        }
-        throw failed(want, e);
-      }
+      config.type ?? (cur && samePorts(cur.ports, ports) ? kind! : await this.factory.detect(ports));
+    if (cur && kind === want) {
+      await this.change(cur, plan, config, ports);
       return;
     }
     let next: DataPlane;
@@ -161,15 +154,47 @@ export class PlaneManager {
       throw unavailable(want, e);
     }
     if (cur) await this.stop(name, false);
+    const driver = new PlaneDriver(next);
     try {
-      await this.bounded(next.apply(config, ports), 'attaching');
+      // a new plane starts from an empty state: it gets a full plan
+      const first = cur ? driver.plan(config, ports) : plan;
+      await this.bounded(driver.send(first, config, ports), 'attaching');
     } catch (e) {
       await this.bounded(next.close(), 'closing').catch(() => {});
       if (cur) await this.restore(cur, name);
       throw failed(want, e);
     }
-    this.running.set(name, { plane: next, config, ports });
+    this.running.set(name, { driver, config, ports });
     this.log.info({ instance: name, plane: want }, 'data plane attached');
+  }
+
+  /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */
+  private async change(
+    cur: Running,
+    plan: Plan,
+    config: InstanceConfig,
+    ports: ResolvedPorts,
+  ): Promise<void> {
+    const name = config.name;
+    const { driver } = cur;
+    try {
+      await this.bounded(driver.send(plan, config, ports), 'applying the change');
+      this.running.set(name, { driver, config, ports });
+    } catch (e) {
+      if ((e as { timedOut?: boolean }).timedOut) {
+        this.log.error({ instance: name, err: message(e) }, 'data plane hung; dropping it');
+        this.running.delete(name);
+        await this.bounded(driver.plane.close(), 'closing').catch(() => {});
+        throw failed(driver.plane.kind, e);
+      }
+      this.log.error({ instance: name, err: message(e) }, 'data plane refused the change; rolling back');
+      try {
+        await this.bounded(driver.restore(cur.config, cur.ports), 'rolling back');
+      } catch (e2) {
+        this.log.error({ instance: name, err: message(e2) }, 'rollback of the data plane failed');
+      }
+      throw failed(driver.plane.kind, e);
+    }
   }
 
   private async probe(kind: PlaneType, name: string): Promise<void> {
@@ -184,9 +209,9 @@ export class PlaneManager {
 
   private async restore(prev: Running, name: string): Promise<void> {
     try {
-      const again = await this.factory.create(prev.plane.kind, name);
-      await this.bounded(again.apply(prev.config, prev.ports), 'restoring');
-      this.running.set(name, { plane: again, config: prev.config, ports: prev.ports });
+      const driver = new PlaneDriver(await this.factory.create(prev.driver.plane.kind, name));
+      await this.bounded(driver.apply(prev.config, prev.ports), 'restoring');
+      this.running.set(name, { driver, config: prev.config, ports: prev.ports });
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'could not restore the previous data plane');
     }
@@ -197,8 +222,8 @@ export class PlaneManager {
     if (!cur) return;
     this.running.delete(name);
     try {
-      await cur.plane.close({ keep });
-      this.log.info({ instance: name, plane: cur.plane.kind, keep }, 'data plane closed');
+      await cur.driver.plane.close({ keep });
+      this.log.info({ instance: name, plane: cur.driver.plane.kind, keep }, 'data plane closed');
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'closing the data plane failed');
     }
@@ -210,11 +235,11 @@ export class PlaneManager {
 
   async stats(config: InstanceConfig): Promise<StatsSnapshot> {
     const cur = this.running.get(config.name);
-    return cur ? cur.plane.stats() : zeroStats(config);
+    return cur ? cur.driver.plane.stats() : zeroStats(config);
   }
 
   async sessions(name: string, limit: number): Promise<SessionEntry[]> {
     const cur = this.running.get(name);
-    return cur ? cur.plane.sessions(limit) : [];
+    return cur ? cur.driver.plane.sessions(limit) : [];
   }
 }

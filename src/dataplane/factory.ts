@@ -1,3 +1,5 @@
+// Which data plane an instance gets: creating the USERSPACE or XDP plane of a kind, and the automatic
+// choice (xdp/support.ts) when the configuration names none. Each plane is imported only when used.
 import type { PlaneType, ResolvedPorts } from '../core/model.js';
 import type { DataPlane } from './types.js';
 
@@ -20,7 +22,7 @@ export async function createDataPlane(kind: PlaneType, instance: string): Promis
  */
 export async function detectPlane(ports: ResolvedPorts): Promise<PlaneType> {
   try {
-    const { xdpSupport } = await import('./xdp/plane.js');
+    const { xdpSupport } = await import('./xdp/support.js');
     return await xdpSupport(ports);
   } catch {
     return 'USERSPACE';

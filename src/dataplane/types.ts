@@ -1,13 +1,24 @@
-import type { InstanceConfig, PlaneType, ResolvedPorts, SessionEntry, StatsSnapshot } from '../core/model.js';
+// The contract between the daemon and a data plane (USERSPACE in userspace/, XDP in xdp/): what the
+// daemon calls after a configuration change, and what it reads back.
+import type { PlaneType, ResolvedPorts, SessionEntry, StatsSnapshot } from '../core/model.js';
+import type { Plan } from '../pipeline/plan.js';
+
+/** Peer interface names of the ports by role, whether the interfaces exist or not. */
+export interface PortPeers {
+  frontend?: string;
+  backend?: string;
+}
 
 /**
- * A running data plane of one instance. The daemon owns the configuration and calls `apply` after every
- * successful change; the plane brings itself in line without dropping established sessions (except a
- * removed backend's).
+ * A running data plane of one instance. The daemon owns the configuration and its control state, and
+ * hands every change to `apply` as a Plan computed from that state (a full plan for a new plane, or to
+ * bring back one that failed half-way); the plane applies exactly that, without dropping established
+ * sessions (except a removed backend's). `ports` are the interfaces the daemon resolved; `peers`
+ * names them even when they do not exist yet (USERSPACE follows them by name).
  */
 export interface DataPlane {
   readonly kind: PlaneType;
-  apply(config: InstanceConfig, ports: ResolvedPorts): Promise<void>;
+  apply(plan: Plan, ports: ResolvedPorts, peers?: PortPeers): Promise<void>;
   stats(): Promise<StatsSnapshot>;
   sessions(limit: number): Promise<SessionEntry[]>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */

@@ -91,6 +91,7 @@ import {
   writeU16,
 } from '../packet/fields.js';
 import { ControlState, type ServiceState } from './control.js';
+import type { Plan } from './plan.js';
 import { SessionTable } from './session-table.js';
 
 /** Per-backend-slot counters: packets, bytes, sessions created. */
@@ -121,43 +122,47 @@ export class Balancer {
 
   constructor(settings: Partial<SessionSettings> = {}) {
     this.sessionTable = new SessionTable(settings.capacity ?? DEFAULT_SESSION_SETTINGS.capacity);
+    this.control.capacity = this.sessionTable.capacity;
     if (settings.timeouts) {
       const t = settings.timeouts;
       this.control.timeoutsMs = { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 };
     }
   }
 
-  /** Brings the state in line with `config`; sessions survive (a removed backend's are re-balanced lazily). */
-  configure(config: InstanceConfig, backendPortMac: string | undefined): void {
-    const diff = this.control.apply(config, backendPortMac);
-    const capacity = config.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity;
-    if (capacity !== this.sessionTable.capacity) this.resizeSessions(capacity);
-    for (const slot of diff.slots) {
-      const s = this.control.slots[slot];
-      // A slot handed to a different backend starts its counters from zero.
-      if (s === null || s === undefined || this.slotOwner[slot] !== s.id) {
-        this.backendCounters.fill(0, slot * BS_WIDTH, slot * BS_WIDTH + BS_WIDTH);
-        this.slotOwner[slot] = s ? s.id : -1;
-      }
+  /**
+   * Checks `config`, then applies it (see applyPlan); returns the plan. A bad config throws and
+   * changes nothing.
+   */
+  configure(config: InstanceConfig, backendPortMac: string | undefined): Plan {
+    const plan = this.control.plan(config, backendPortMac);
+    this.applyPlan(plan);
+    return plan;
+  }
+
+  /**
+   * Commits a plan of the control state: sessions survive (a removed backend's are re-balanced lazily),
+   * every counter is kept except those of a slot given to another backend, and a new capacity keeps
+   * the most recently used sessions that fit.
+   */
+  applyPlan(plan: Plan): void {
+    this.control.commit(plan);
+    if (plan.capacity !== this.sessionTable.capacity) {
+      this.sessionTable = this.sessionTable.withCapacity(plan.capacity);
     }
+    const owners = this.slotOwner;
+    const check = (slot: number) => {
+      const s = this.control.slots[slot];
+      const id = s ? s.id : -1;
+      // A slot handed to a different backend starts its counters from zero.
+      if (owners[slot] !== id) {
+        this.backendCounters.fill(0, slot * BS_WIDTH, slot * BS_WIDTH + BS_WIDTH);
+        owners[slot] = id;
+      }
+    };
+    if (plan.full) for (let slot = 0; slot < MAX_BACKENDS; slot++) check(slot);
+    else for (const c of plan.slots) check(c.slot);
   }
   private readonly slotOwner = new Float64Array(MAX_BACKENDS).fill(-1);
-
-  /** A new capacity keeps the most recently used sessions that fit, in their recency order. */
-  private resizeSessions(capacity: number): void {
-    const old = this.sessionTable;
-    const next = new SessionTable(capacity);
-    const keep = Math.min(old.count, capacity);
-    const rows: number[][] = [];
-    old.forEach((src, dst, sport, dport, proto, id, slot, last) => {
-      rows.push([src, dst, ((sport << 16) | dport) >>> 0, proto, id, slot, last]);
-    }, keep);
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const r = rows[i]!;
-      next.insert(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, r[6]!);
-    }
-    this.sessionTable = next;
-  }
 
   /**
    * Decides one frame. On a transmit verdict `frame[0..len)` has been rewritten in place.

@@ -1,56 +1,84 @@
 // The control state of one instance: backend slots, services keyed by VIP with their Maglev tables, and
-// instance-wide settings. Both data planes are driven from it: the TypeScript pipeline reads it directly,
-// the XDP plane mirrors the returned diff into BPF maps. Pure: no I/O.
-import { formatMac, parseIpv4, parseMac } from '../core/addr.js';
-import {
-  ALG_HASH_SESSION,
-  ALG_HASH_SRC_IP,
-  MAGLEV_SIZE,
-  MAX_BACKENDS,
-  MAX_SERVICES,
-  SLOT_NONE,
-} from '../core/constants.js';
+// instance-wide settings. A change goes in two steps: plan(config) checks the configuration (the one
+// semantic check after the daemon's schema check, desired.ts) and computes a Plan (plan.ts) without
+// changing anything; commit(plan) makes it current. The daemon plans, hands the plan to the data plane
+// and commits once the plane took it; the pipeline's Balancer commits the same plan to its own copy.
+// Pure: no I/O.
+import { MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES, SLOT_NONE } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { buildMaglev } from '../core/maglev.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../core/model.js';
+import { checkConfig, type Desired } from './desired.js';
+import {
+  isStructural,
+  type MaglevChanges,
+  type Plan,
+  type ServiceEntry,
+  type ServicePlan,
+  type SlotChange,
+  type TimeoutsMs,
+} from './plan.js';
+
+export type { TimeoutsMs } from './plan.js';
 
 export interface BackendSlot {
   id: number;
   mac: Uint8Array;
-  live: boolean;
 }
 
-export interface ServiceState {
-  /** VIP as a host-order number of the dotted quad. */
-  vip: number;
-  /** Which Maglev block of the XDP maglev array this service uses. */
-  index: number;
-  mac: Uint8Array;
-  algorithm: number;
+export interface ServiceState extends ServiceEntry {
   table: Uint32Array;
-  backends: number;
-}
-
-export interface ControlDiff {
-  /** Slots whose content changed (assigned, freed or MAC changed). */
-  slots: number[];
-  /** VIPs whose service entry or Maglev table changed. */
-  services: number[];
-  removedServices: number[];
-  /** Instance-wide settings changed (backend port MAC, timeouts). */
-  config: boolean;
-}
-
-export interface TimeoutsMs {
-  tcp: number;
-  udp: number;
-  icmp: number;
 }
 
 function macEq(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === null || b === null) return a === b;
   for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The slot assignment a plan leads to. */
+interface NextSlots {
+  changes: SlotChange[];
+  slots: (BackendSlot | null)[];
+  idToSlot: Map<number, number>;
+  /** Slots that changed owner within this plan (freed and assigned again). */
+  reused: Set<number>;
+  poolChanged: boolean;
+}
+
+/**
+ * The entries where `next` differs from `prev` (null: all SLOT_NONE), plus those whose slot got another
+ * backend (`reused`).
+ */
+function tableChanges(
+  prev: Uint32Array | null,
+  next: Uint32Array,
+  reused: ReadonlySet<number>,
+  before: (BackendSlot | null)[],
+  after: (BackendSlot | null)[],
+): MaglevChanges {
+  const at: number[] = [];
+  for (let i = 0; i < MAGLEV_SIZE; i++) {
+    const p = prev === null ? SLOT_NONE : prev[i]!;
+    const n = next[i]!;
+    if (p !== n || (n !== SLOT_NONE && reused.has(n))) at.push(i);
+  }
+  const m: MaglevChanges = {
+    index: Uint32Array.from(at),
+    slot: new Uint32Array(at.length),
+    id: new Uint32Array(at.length),
+    prevSlot: new Uint32Array(at.length),
+    prevId: new Uint32Array(at.length),
+  };
+  at.forEach((i, j) => {
+    const p = prev === null ? SLOT_NONE : prev[i]!;
+    const n = next[i]!;
+    m.slot[j] = n;
+    m.id[j] = n === SLOT_NONE ? 0 : after[n]!.id;
+    m.prevSlot[j] = p;
+    m.prevId[j] = p === SLOT_NONE ? 0 : before[p]!.id;
+  });
+  return m;
 }
 
 export class ControlState {
@@ -63,6 +91,9 @@ export class ControlState {
     udp: DEFAULT_SESSION_SETTINGS.timeouts.udp * 1000,
     icmp: DEFAULT_SESSION_SETTINGS.timeouts.icmp * 1000,
   };
+  capacity = DEFAULT_SESSION_SETTINGS.capacity;
+  /** Counts commits that changed slots or services; a plan applies to the generation it was computed from. */
+  generation = 0;
   private readonly idToSlot = new Map<number, number>();
   /** The VIPs in a typed array, for the per-frame lookup (see serviceAt). */
   private readonly vipWords = new Uint32Array(MAX_SERVICES);
@@ -72,120 +103,133 @@ export class ControlState {
     return this.idToSlot.get(id) ?? SLOT_NONE;
   }
 
+  /** Nothing was ever committed that holds a slot or a service. */
+  private get pristine(): boolean {
+    return this.generation === 0 && this.idToSlot.size === 0 && this.services.size === 0;
+  }
+
   /**
-   * Brings the state in line with `config`. Everything is parsed and checked before anything changes,
-   * so a bad config throws an LbdsrError and leaves the state as it was.
+   * Checks `config` and computes what committing it changes; this state is left as it is. A bad
+   * config throws an LbdsrError.
    */
-  apply(config: InstanceConfig, backendPortMac: string | undefined): ControlDiff {
-    // 1. Parse and check.
-    const portMac = backendPortMac === undefined ? null : parseMac(backendPortMac);
-    const vip = config.frontend.vip === undefined ? undefined : parseIpv4(config.frontend.vip);
-    const feMac = config.frontend.mac === undefined ? undefined : parseMac(config.frontend.mac);
-    const algorithm = config.algorithm === 'HASH_SRC_IP' ? ALG_HASH_SRC_IP : ALG_HASH_SESSION;
-    const pool = new Map<number, Uint8Array>();
-    for (const b of config.backend.pool) {
-      if (!Number.isInteger(b.id) || b.id < 0 || b.id > 0xffffffff) {
-        throw new LbdsrError('LBDSR_BAD_ID', `backend id ${b.id} is not a uint32`);
-      }
-      if (pool.has(b.id))
-        throw new LbdsrError('LBDSR_EXISTS', `backend id ${b.id} appears twice in the pool`);
-      pool.set(b.id, parseMac(b.mac));
-    }
-    if (pool.size > MAX_BACKENDS) {
+  plan(config: InstanceConfig, backendPortMac: string | undefined): Plan {
+    const d = checkConfig(config, backendPortMac);
+    const next = this.nextSlots(d);
+    const { services, removed } = this.nextServices(d, next);
+    const s = d.settings;
+    const t = this.timeoutsMs;
+    const settingsChanged =
+      !macEq(this.backendPortMac, s.backendPortMac) ||
+      this.ready !== s.ready ||
+      t.tcp !== s.timeoutsMs.tcp ||
+      t.udp !== s.timeoutsMs.udp ||
+      t.icmp !== s.timeoutsMs.icmp;
+    const structural = isStructural({ slots: next.changes, services, removedServices: removed });
+    return {
+      full: this.pristine,
+      base: this.generation,
+      next: structural ? this.generation + 1 : this.generation,
+      slots: next.changes,
+      services,
+      removedServices: removed,
+      settings: s,
+      settingsChanged,
+      capacity: d.capacity,
+      capacityChanged: d.capacity !== this.capacity,
+    };
+  }
+
+  /** plan() then commit(): for callers that own the only copy of the state (tests, benches). */
+  apply(config: InstanceConfig, backendPortMac: string | undefined): Plan {
+    const p = this.plan(config, backendPortMac);
+    this.commit(p);
+    return p;
+  }
+
+  /** A full plan of this state as it is: brings a plane in an unknown state back in line with it. */
+  fullPlan(): Plan {
+    const slots: SlotChange[] = [];
+    this.slots.forEach((b, slot) => {
+      if (b) slots.push({ slot, kind: 'assigned', id: b.id, mac: b.mac });
+    });
+    const none = new Set<number>();
+    const services: ServicePlan[] = [...this.services.values()].map((svc) => ({
+      vip: svc.vip,
+      index: svc.index,
+      mac: svc.mac,
+      algorithm: svc.algorithm,
+      backends: svc.backends,
+      kind: 'added',
+      entryChanged: true,
+      maglev: tableChanges(null, svc.table, none, this.slots, this.slots),
+    }));
+    return {
+      full: true,
+      base: this.generation,
+      next: this.generation,
+      slots,
+      services,
+      removedServices: [],
+      settings: this.settings(),
+      settingsChanged: true,
+      capacity: this.capacity,
+      capacityChanged: true,
+    };
+  }
+
+  /**
+   * A plan that only sets the backend port's MAC (null: unknown, not ready). The USERSPACE worker
+   * watches the backend interface itself and follows its MAC between the daemon's plans.
+   */
+  planBackendPortMac(mac: Uint8Array | null): Plan {
+    return {
+      full: false,
+      base: this.generation,
+      next: this.generation,
+      slots: [],
+      services: [],
+      removedServices: [],
+      settings: { ...this.settings(), backendPortMac: mac, ready: mac !== null },
+      settingsChanged: !macEq(this.backendPortMac, mac),
+      capacity: this.capacity,
+      capacityChanged: false,
+    };
+  }
+
+  /** Makes `plan` current. It must have been computed from this state (or be full). */
+  commit(plan: Plan): void {
+    if (!plan.full && plan.base !== this.generation) {
       throw new LbdsrError(
-        'LBDSR_TOO_MANY',
-        `the pool holds ${pool.size} backends; at most ${MAX_BACKENDS} are allowed`,
+        'LBDSR_INTERNAL',
+        `a plan computed from state ${plan.base} cannot be applied to state ${this.generation}`,
       );
     }
-    const t = config.sessions?.timeouts ?? DEFAULT_SESSION_SETTINGS.timeouts;
-    const timeouts: TimeoutsMs = { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 };
-
-    // 2. Apply.
-    const diff: ControlDiff = { slots: [], services: [], removedServices: [], config: false };
-    let poolChanged = false;
-    for (const [id, slot] of this.idToSlot) {
-      if (!pool.has(id)) {
-        this.slots[slot] = null;
-        this.idToSlot.delete(id);
-        diff.slots.push(slot);
-        poolChanged = true;
-      }
+    if (plan.full) {
+      this.slots.fill(null);
+      this.idToSlot.clear();
+      this.services.clear();
     }
-    for (const [id, mac] of pool) {
-      const slot = this.idToSlot.get(id);
-      if (slot === undefined) {
-        const free = this.slots.indexOf(null);
-        this.slots[free] = { id, mac, live: true };
-        this.idToSlot.set(id, free);
-        diff.slots.push(free);
-        poolChanged = true;
-      } else if (!macEq(this.slots[slot]!.mac, mac)) {
-        this.slots[slot]!.mac = mac;
-        diff.slots.push(slot);
-      }
-    }
-
-    const wanted = vip !== undefined && feMac !== undefined ? vip : undefined;
-    for (const old of [...this.services.keys()]) {
-      if (old !== wanted) {
-        this.services.delete(old);
-        diff.removedServices.push(old);
-      }
-    }
-    if (wanted !== undefined) {
-      let svc = this.services.get(wanted);
-      if (svc === undefined) {
-        if (this.services.size >= MAX_SERVICES) {
-          throw new LbdsrError('LBDSR_TOO_MANY', `at most ${MAX_SERVICES} VIPs per instance`);
-        }
-        svc = {
-          vip: wanted,
-          index: this.freeServiceIndex(),
-          mac: feMac!,
-          algorithm,
-          table: new Uint32Array(MAGLEV_SIZE),
-          backends: 0,
-        };
-        this.services.set(wanted, svc);
-        this.fillTable(svc);
-        diff.services.push(wanted);
+    for (const c of plan.slots) {
+      if (c.kind === 'freed') {
+        this.slots[c.slot] = null;
+        this.idToSlot.delete(c.id);
       } else {
-        let changed = false;
-        if (!macEq(svc.mac, feMac!)) {
-          svc.mac = feMac!;
-          changed = true;
-        }
-        if (svc.algorithm !== algorithm) {
-          svc.algorithm = algorithm;
-          changed = true;
-        }
-        if (poolChanged) {
-          this.fillTable(svc);
-          changed = true;
-        }
-        if (changed) diff.services.push(wanted);
+        this.slots[c.slot] = { id: c.id, mac: c.mac };
+        this.idToSlot.set(c.id, c.slot);
       }
     }
-
+    for (const r of plan.removedServices) this.services.delete(r.vip);
+    for (const p of plan.services) this.commitService(p);
     this.vipServices = [...this.services.values()];
     this.vipServices.forEach((svc, i) => {
       this.vipWords[i] = svc.vip;
     });
-
-    if (!macEq(this.backendPortMac, portMac)) {
-      this.backendPortMac = portMac;
-      diff.config = true;
-    }
-    this.ready = portMac !== null;
-    if (
-      timeouts.tcp !== this.timeoutsMs.tcp ||
-      timeouts.udp !== this.timeoutsMs.udp ||
-      timeouts.icmp !== this.timeoutsMs.icmp
-    ) {
-      this.timeoutsMs = timeouts;
-      diff.config = true;
-    }
-    return diff;
+    const s = plan.settings;
+    this.backendPortMac = s.backendPortMac;
+    this.ready = s.ready;
+    this.timeoutsMs = { ...s.timeoutsMs };
+    this.capacity = plan.capacity;
+    this.generation = plan.next;
   }
 
   /**
@@ -201,31 +245,98 @@ export class ControlState {
     return undefined;
   }
 
-  /** Backend ids in slot order, for reporting. */
-  backendIds(): number[] {
-    return [...this.idToSlot.keys()];
+  private settings(): Plan['settings'] {
+    return { backendPortMac: this.backendPortMac, ready: this.ready, timeoutsMs: { ...this.timeoutsMs } };
   }
 
-  describe(): { backendPortMac: string | null; services: { vip: number; mac: string; backends: number }[] } {
-    return {
-      backendPortMac: this.backendPortMac ? formatMac(this.backendPortMac) : null,
-      services: [...this.services.values()].map((s) => ({
-        vip: s.vip,
-        mac: formatMac(s.mac),
-        backends: s.backends,
-      })),
+  private commitService(p: ServicePlan): void {
+    let svc = this.services.get(p.vip);
+    if (p.kind === 'added' || !svc) {
+      svc = { ...entryOf(p), table: new Uint32Array(MAGLEV_SIZE).fill(SLOT_NONE) };
+      this.services.set(p.vip, svc);
+    } else Object.assign(svc, entryOf(p));
+    const { index, slot } = p.maglev;
+    for (let i = 0; i < index.length; i++) svc.table[index[i]!] = slot[i]!;
+  }
+
+  /** Slots of removed backends are freed first, then new backends take the lowest free slot. */
+  private nextSlots(d: Desired): NextSlots {
+    const slots = this.slots.slice();
+    const idToSlot = new Map(this.idToSlot);
+    const changes: SlotChange[] = [];
+    const freed = new Set<number>();
+    const reused = new Set<number>();
+    for (const [id, slot] of this.idToSlot) {
+      if (d.pool.has(id)) continue;
+      changes.push({ slot, kind: 'freed', id, mac: slots[slot]!.mac });
+      slots[slot] = null;
+      idToSlot.delete(id);
+      freed.add(slot);
+    }
+    let poolChanged = changes.length > 0;
+    for (const [id, mac] of d.pool) {
+      const slot = idToSlot.get(id);
+      if (slot === undefined) {
+        const free = slots.indexOf(null);
+        slots[free] = { id, mac };
+        idToSlot.set(id, free);
+        changes.push({ slot: free, kind: 'assigned', id, mac });
+        if (freed.has(free)) reused.add(free);
+        poolChanged = true;
+      } else if (!macEq(slots[slot]!.mac, mac)) {
+        slots[slot] = { id, mac };
+        changes.push({ slot, kind: 'mac', id, mac });
+      }
+    }
+    return { changes, slots, idToSlot, reused, poolChanged };
+  }
+
+  private nextServices(
+    d: Desired,
+    next: NextSlots,
+  ): { services: ServicePlan[]; removed: { vip: number; index: number }[] } {
+    const want = d.service;
+    const removed = [...this.services.values()]
+      .filter((s) => s.vip !== want?.vip)
+      .map((s) => ({ vip: s.vip, index: s.index }));
+    if (!want) return { services: [], removed };
+    const old = this.services.get(want.vip);
+    const members = old && !next.poolChanged ? null : [...next.idToSlot].map(([id, slot]) => ({ id, slot }));
+    const table = members ? buildMaglev(members) : null;
+    const entry: ServiceEntry = {
+      vip: want.vip,
+      index: old ? old.index : this.freeServiceIndex(removed.map((r) => r.index)),
+      mac: want.mac,
+      algorithm: want.algorithm,
+      backends: members ? members.length : (old?.backends ?? 0),
     };
+    const maglev = tableChanges(
+      old ? old.table : null,
+      table ?? old!.table,
+      next.reused,
+      this.slots,
+      next.slots,
+    );
+    const entryChanged =
+      !old ||
+      !macEq(old.mac, entry.mac) ||
+      old.algorithm !== entry.algorithm ||
+      old.backends !== entry.backends;
+    if (old && !entryChanged && maglev.index.length === 0) return { services: [], removed };
+    return { services: [{ ...entry, kind: old ? 'changed' : 'added', entryChanged, maglev }], removed };
   }
 
-  private freeServiceIndex(): number {
+  private freeServiceIndex(released: number[]): number {
+    if (this.services.size - released.length >= MAX_SERVICES) {
+      throw new LbdsrError('LBDSR_TOO_MANY', `at most ${MAX_SERVICES} VIPs per instance`);
+    }
     const used = new Set([...this.services.values()].map((s) => s.index));
+    for (const i of released) used.delete(i);
     for (let i = 0; i < MAX_SERVICES; i++) if (!used.has(i)) return i;
     throw new LbdsrError('LBDSR_TOO_MANY', `at most ${MAX_SERVICES} VIPs per instance`);
   }
+}
 
-  private fillTable(svc: ServiceState): void {
-    const members = [...this.idToSlot].map(([id, slot]) => ({ id, slot }));
-    buildMaglev(members, svc.table);
-    svc.backends = members.length;
-  }
+function entryOf(e: ServiceEntry): ServiceEntry {
+  return { vip: e.vip, index: e.index, mac: e.mac, algorithm: e.algorithm, backends: e.backends };
 }

@@ -2,7 +2,8 @@
 // Each entry is one 64-byte record (array of structs) so a lookup touches one cache line for the entry
 // instead of one per field. Lookups, inserts and evictions allocate nothing; storage grows by doubling up
 // to `capacity` (a small instance does not pay for a million entries) and never beyond it: a flood of new
-// flows evicts the least recently used entry instead of growing.
+// flows evicts the least recently used entry instead of growing. A new capacity is a new table holding the
+// most recently used entries that fit (withCapacity).
 
 const NIL = -1;
 const INITIAL = 1024;
@@ -223,6 +224,27 @@ export class SessionTable {
     this.freeHead = NIL;
     this.size = 0;
     this.allocated = 0;
+  }
+
+  /**
+   * A table of another capacity holding the most recently used entries that fit, in their recency
+   * order; the eviction count carries over (a resize is not an eviction).
+   */
+  withCapacity(capacity: number): SessionTable {
+    const next = new SessionTable(capacity);
+    const rows: number[][] = [];
+    this.forEach(
+      (src, dst, sport, dport, proto, id, slot, last) => {
+        rows.push([src, dst, ((sport << 16) | dport) >>> 0, proto, id, slot, last]);
+      },
+      Math.min(this.size, capacity),
+    );
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i]!;
+      next.insert(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, r[6]!);
+    }
+    next.evictions = this.evictions;
+    return next;
   }
 
   /** Visits entries from the most to the least recently used; stops after `limit`. */

@@ -8,27 +8,41 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { InstanceConfig, PlaneType, ResolvedPorts } from '../../src/core/model.js';
+import { formatMac } from '../../src/core/addr.js';
+import { DEFAULT_SESSION_SETTINGS, type PlaneType, type ResolvedPorts } from '../../src/core/model.js';
 import { buildApp } from '../../src/daemon/app.js';
 import { zeroStats } from '../../src/daemon/planes.js';
 import type { DataPlane } from '../../src/dataplane/types.js';
+import type { Plan } from '../../src/pipeline/plan.js';
 import { ip, LBDSRD, needRoot, sh, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 
+/** Whether a plan gives backend `id` a slot. */
+const assigns = (p: Plan, id: number) => p.slots.some((s) => s.kind === 'assigned' && s.id === id);
+const slotsOf = (p: Plan) => p.slots.map((s) => ({ kind: s.kind, id: s.id, mac: formatMac(s.mac) }));
+
 class RecordingPlane implements DataPlane {
-  applied: InstanceConfig[] = [];
+  applied: Plan[] = [];
   closed: Array<{ keep?: boolean } | undefined> = [];
   constructor(
     readonly kind: PlaneType,
-    private readonly refuse: (c: InstanceConfig) => boolean,
+    private readonly refuse: (p: Plan) => boolean,
   ) {}
-  async apply(config: InstanceConfig, _ports: ResolvedPorts): Promise<void> {
-    if (this.refuse(config)) throw new Error('refused on purpose');
-    this.applied.push(structuredClone(config));
+  async apply(plan: Plan, _ports: ResolvedPorts): Promise<void> {
+    if (this.refuse(plan)) throw new Error('refused on purpose');
+    this.applied.push(structuredClone(plan));
   }
   async stats() {
-    const s = zeroStats(this.applied.at(-1)!);
+    const s = zeroStats({
+      name: 'x',
+      loglevel: 'INFO',
+      algorithm: 'HASH_SESSION',
+      ports: [],
+      frontend: {},
+      backend: { pool: [] },
+      sessions: DEFAULT_SESSION_SETTINGS,
+    });
     s.rx.packets = 42;
     return s;
   }
@@ -62,7 +76,7 @@ describe('data planes driven by the daemon', () => {
         async create(kind) {
           if (kind === 'XDP_DRV')
             throw Object.assign(new Error('no module'), { code: 'ERR_MODULE_NOT_FOUND' });
-          const p = new RecordingPlane(kind, (c) => c.algorithm === 'HASH_SRC_IP');
+          const p = new RecordingPlane(kind, (p) => assigns(p, 13));
           made.push(p);
           return p;
         },
@@ -85,21 +99,25 @@ describe('data planes driven by the daemon', () => {
       assert.equal((await call('GET', '/lb1/')).body.plane, 'USERSPACE');
       assert.equal(made[0]!.applied.length, 1);
       assert.equal((await call('POST', '/lb1/backend/pool/1/', { mac: '00:00:00:00:00:01' })).status, 201);
-      assert.deepEqual(made[0]!.applied.at(-1)!.backend.pool, [{ id: 1, mac: '00:00:00:00:00:01' }]);
+      assert.deepEqual(slotsOf(made[0]!.applied.at(-1)!), [
+        { kind: 'assigned', id: 1, mac: '00:00:00:00:00:01' },
+      ]);
       assert.equal((await call('GET', '/lb1/stats/')).body.rx.packets, 42, 'stats come from the plane');
       assert.equal((await call('GET', '/lb1/sessions/?limit=5')).body.entries.length, 1);
 
       const before = (await call('GET', '/lb1/')).body;
       const file = readFileSync(join(state.dir, 'config.json'), 'utf8');
       const applies = made[0]!.applied.length;
-      const refused = await call('PATCH', '/lb1/', { algorithm: 'HASH_SRC_IP' });
+      const refused = await call('POST', '/lb1/backend/pool/13/', { mac: '00:00:00:00:00:0d' });
       assert.equal(refused.status, 409);
       assert.equal(refused.body.code, 'LBDSR_NOT_AVAILABLE');
       assert.match(refused.body.message, /refused on purpose/);
       assert.deepEqual((await call('GET', '/lb1/')).body, before, 'config unchanged');
       assert.equal(readFileSync(join(state.dir, 'config.json'), 'utf8'), file, 'config.json unchanged');
-      assert.equal(made[0]!.applied.length, applies + 1, 'the plane was given the old config back');
-      assert.equal(made[0]!.applied.at(-1)!.algorithm, 'HASH_SESSION');
+      assert.equal(made[0]!.applied.length, applies + 1, 'the plane was given the old state back');
+      const back = made[0]!.applied.at(-1)!;
+      assert.ok(back.full, 'as a full plan');
+      assert.deepEqual(slotsOf(back), [{ kind: 'assigned', id: 1, mac: '00:00:00:00:00:01' }]);
 
       const unavailable = await call('PATCH', '/lb1/', { type: 'XDP_DRV' });
       assert.equal(unavailable.status, 409);
@@ -142,7 +160,7 @@ describe('a data plane that hangs', () => {
         async create(kind) {
           const p = new RecordingPlane(kind, () => false);
           const apply = p.apply.bind(p);
-          p.apply = (c, ports) => (c.loglevel === 'DEBUG' ? new Promise<void>(() => {}) : apply(c, ports));
+          p.apply = (plan, ports) => (assigns(plan, 99) ? new Promise<void>(() => {}) : apply(plan, ports));
           made.push(p);
           return p;
         },
@@ -159,13 +177,13 @@ describe('a data plane that hangs', () => {
       await call('POST', '/lb1/', { ports: [{ name: 'fp', type: 'FRONTEND', peer: 'lo' }] });
       assert.equal(made.length, 1);
       const t0 = Date.now();
-      const hung = await call('PATCH', '/lb1/', { loglevel: 'DEBUG' });
+      const hung = await call('POST', '/lb1/backend/pool/99/', { mac: '00:00:00:00:00:63' });
       assert.ok(Date.now() - t0 < 5000);
       assert.equal(hung.status, 409);
       assert.equal(hung.body.code, 'LBDSR_NOT_AVAILABLE');
       assert.match(hung.body.message, /did not finish within 300 ms/);
       const after = (await call('GET', '/lb1/')).body;
-      assert.equal(after.loglevel, 'INFO', 'config unchanged');
+      assert.deepEqual(after.backend.pool, [], 'config unchanged');
       assert.equal(after.plane, 'NONE', 'the hung plane was dropped');
       assert.deepEqual(made[0]!.closed, [undefined]);
       assert.equal(

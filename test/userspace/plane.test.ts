@@ -23,6 +23,7 @@ import { ipSync as ip, nsExec } from '../../testkit/exec.js';
 import { makeTopo, type Topo } from '../../testkit/line.js';
 import { rootSkip } from '../../testkit/root.js';
 import { sleep, waitFor } from '../../testkit/timing.js';
+import { drive } from '../lib/drive.js';
 
 const skip = rootSkip('the USERSPACE plane test (network namespaces, AF_PACKET)');
 
@@ -114,7 +115,7 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
   before(async () => {
     t = makeTopo('ut');
     plane = new UserspacePlane('ut', { netns: t.lb, log: (l, m) => logs.push(`${l}: ${m}`) });
-    await plane.apply(config(t), {});
+    await drive(plane).apply(config(t), {});
     client = rawIn(t.cl, t.clIf, true);
     backend = rawIn(t.bk, t.bkIf, true);
   });
@@ -245,14 +246,14 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     const before = await plane.stats();
     const c = config(t);
     c.backend.pool = [...BACKENDS, { id: 4, mac: '02:b0:00:00:00:04' }];
-    await plane.apply(c, {});
+    await drive(plane).apply(c, {});
     client.send(udpFrame(40001, { marker: 0x6001 }));
     const got = await collect(backend, 2000, (f) => markerOf(f) === 0x6001, 1);
     assert.equal(got.length, 1);
     const after = await plane.stats();
     assert.equal(after.sessions.hit - before.sessions.hit, 1, 'the existing session was used');
     assert.equal(after.backends.length, 4);
-    await assert.rejects(plane.apply({ ...c, frontend: { vip: 'nope', mac: FE_MAC } }, {}), /./);
+    await assert.rejects(drive(plane).apply({ ...c, frontend: { vip: 'nope', mac: FE_MAC } }, {}), /./);
     client.send(udpFrame(40001, { marker: 0x6002 }));
     assert.equal((await collect(backend, 2000, (f) => markerOf(f) === 0x6002, 1)).length, 1);
   });
@@ -342,7 +343,7 @@ describe('USERSPACE plane lifecycle', { skip, timeout: 60_000 }, () => {
         { name: 'fp', type: 'FRONTEND', peer: 'later0' },
         { name: 'bp', type: 'BACKEND', peer: t.be },
       ];
-      await plane.apply(c, {});
+      await drive(plane).apply(c, {});
       let h = await plane.health();
       assert.equal(h?.frontend.attached, false);
       assert.equal(h?.backend.attached, true);
@@ -356,7 +357,7 @@ describe('USERSPACE plane lifecycle', { skip, timeout: 60_000 }, () => {
       assert.equal(sockets(), 2, 'a frontend and a backend socket');
       await plane.close();
       assert.equal(sockets(), 0, 'every packet socket closed');
-      await assert.rejects(plane.apply(c, {}), /closed/);
+      await assert.rejects(drive(plane).apply(c, {}), /closed/);
     } finally {
       await plane.close();
       t.destroy();

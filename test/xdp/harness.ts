@@ -56,8 +56,7 @@ export class XdpBalancer {
   }
 
   configure(config: InstanceConfig, backendPortMac: string | undefined): void {
-    this.control.apply(config, backendPortMac);
-    this.mirror.sync(this.control, 0, LO);
+    this.mirror.apply(this.control.apply(config, backendPortMac), 0, LO);
   }
 
   setClock(nowMs: number): void {

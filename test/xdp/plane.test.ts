@@ -22,6 +22,7 @@ import {
 } from '../../src/kernel/libbpf.js';
 import { must } from '../../testkit/exec.js';
 import { sendUdp, UdpSink } from '../../testkit/udp.js';
+import { drive } from '../lib/drive.js';
 import { xdpSkipReason } from './env.js';
 import { buildLab, type Lab } from './netns.js';
 
@@ -57,7 +58,7 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
     const cfg = config(lab, name, [{ id: 7, mac: lab.serverMac }]);
     plane = new XdpPlane(name, 'XDP_SKB');
     const p1 = plane;
-    await inNetns(lab.lb, () => p1.apply(cfg, lab.ports));
+    await inNetns(lab.lb, () => drive(p1).apply(cfg, lab.ports));
     const fe = lab.ports.frontend!.ifindex;
     const progId = inNetns(lab.lb, () => xdpQueryId(fe, XDP_FLAGS_SKB_MODE));
     assert.ok(progId > 0, 'the program runs on the frontend port in generic mode');
@@ -89,7 +90,7 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
       { id: 7, mac: lab.serverMac },
       { id: 8, mac: '02:77:00:00:00:02' },
     ]);
-    await inNetns(lab.lb, () => p1.apply(cfg2, lab.ports));
+    await inNetns(lab.lb, () => drive(p1).apply(cfg2, lab.ports));
     assert.equal(
       inNetns(lab.lb, () => xdpQueryId(fe, 0)),
       progId,
@@ -107,7 +108,7 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
     // A new daemon adopts the pinned program: counters and sessions continue.
     const p2 = new XdpPlane(name, 'XDP_SKB');
     plane = p2;
-    await inNetns(lab.lb, () => p2.apply(cfg2, lab.ports));
+    await inNetns(lab.lb, () => drive(p2).apply(cfg2, lab.ports));
     assert.equal(
       inNetns(lab.lb, () => xdpQueryId(fe, 0)),
       progId,
@@ -122,7 +123,7 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
     rmSync(dir, { recursive: true, force: true });
     const p3 = new XdpPlane(name, 'XDP_SKB');
     plane = p3;
-    await inNetns(lab.lb, () => p3.apply(cfg2, lab.ports));
+    await inNetns(lab.lb, () => drive(p3).apply(cfg2, lab.ports));
     assert.equal(
       inNetns(lab.lb, () => xdpQueryId(fe, 0)),
       progId,
@@ -133,7 +134,7 @@ test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and clea
 
     // Capacity change: a new session map, sessions carried over, still the same backend.
     await inNetns(lab.lb, () =>
-      p3.apply({ ...cfg2, sessions: { ...cfg2.sessions, capacity: 8192 } }, lab.ports),
+      drive(p3).apply({ ...cfg2, sessions: { ...cfg2.sessions, capacity: 8192 } }, lab.ports),
     );
     assert.equal((await p3.sessions(10))[0]?.backend, 7, 'sessions survive a capacity change');
     await sendUdp(lab.client, lab.vip, 5);
@@ -182,7 +183,7 @@ test('XDP_DRV plane on veth ports: forwards once the peers are prepared with an 
     // bytes and the server would see a bad UDP checksum. A real NIC fills it in on transmit.
     await must('ip', ['netns', 'exec', lab.client, 'ethtool', '-K', 'eth0', 'tx', 'off']);
     const cfg = { ...config(lab, name, [{ id: 7, mac: lab.serverMac }]), type: 'XDP_DRV' as const };
-    await inNetns(lab.lb, () => plane.apply(cfg, lab.ports));
+    await inNetns(lab.lb, () => drive(plane).apply(cfg, lab.ports));
     const fe = lab.ports.frontend!.ifindex;
     assert.ok(inNetns(lab.lb, () => xdpQueryId(fe, XDP_FLAGS_DRV_MODE)) > 0, 'attached in native mode');
     await sendUdp(lab.client, lab.vip, 20);
@@ -212,7 +213,7 @@ test('upgrade: a restarted daemon swaps a different pinned program for the shipp
     await sink.start();
     const p1 = new XdpPlane(name, 'XDP_SKB');
     plane = p1;
-    await inNetns(lab.lb, () => p1.apply(cfg, lab.ports));
+    await inNetns(lab.lb, () => drive(p1).apply(cfg, lab.ports));
     await sendUdp(lab.client, lab.vip, 5);
     assert.equal(await sink.waitFor(5), 5);
     await p1.close({ keep: true });
@@ -228,7 +229,7 @@ test('upgrade: a restarted daemon swaps a different pinned program for the shipp
 
     const p2 = new XdpPlane(name, 'XDP_SKB');
     plane = p2;
-    await inNetns(lab.lb, () => p2.apply(cfg, lab.ports));
+    await inNetns(lab.lb, () => drive(p2).apply(cfg, lab.ports));
     const nowId = inNetns(lab.lb, () => xdpQueryId(fe, 0));
     assert.notEqual(nowId, oldId, 'the shipped program replaced the old one');
     const fd = progFdById(nowId);
@@ -255,7 +256,7 @@ test('upgrade: a restarted daemon swaps a different pinned program for the shipp
 
 /** xdpSupport as the daemon runs it: inside the balancer's namespace (with its own sysfs). */
 async function autoChoice(lab: Lab, ports: ResolvedPorts): Promise<string> {
-  const mod = new URL('../../src/dataplane/xdp/plane.js', import.meta.url).href;
+  const mod = new URL('../../src/dataplane/xdp/support.js', import.meta.url).href;
   const script = `const { xdpSupport } = await import(${JSON.stringify(mod)}); console.log(await xdpSupport(${JSON.stringify(ports)}));`;
   const out = await must('ip', [
     'netns',

@@ -6,6 +6,7 @@ import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/mo
 import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { objGet } from '../../src/kernel/libbpf.js';
+import { drive } from '../lib/drive.js';
 import { xdpSkipReason } from './env.js';
 
 const skip = xdpSkipReason();
@@ -26,7 +27,7 @@ test('sessions(limit) returns the most recently used live sessions of a 100,000-
   };
   try {
     // No ports: the program is loaded and pinned but attached nowhere.
-    await plane.apply(config, {});
+    await drive(plane).apply(config, {});
     const fds = {} as ConstructorParameters<typeof XdpMaps>[0];
     for (const k of [
       'vips',

@@ -3,8 +3,10 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { DROP_REASON_NAMES } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
-import type { InstanceConfig, ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
-import type { DataPlane } from '../types.js';
+import type { ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
+import { ControlState } from '../../pipeline/control.js';
+import type { Plan } from '../../pipeline/plan.js';
+import type { DataPlane, PortPeers } from '../types.js';
 import {
   DEFAULT_RINGS,
   type Envelope,
@@ -56,6 +58,8 @@ export class UserspacePlane implements DataPlane {
   >();
   private exited: Promise<void> | null = null;
   private closed = false;
+  /** The control state the worker holds (to start a replacement worker from). */
+  private readonly held = new ControlState();
 
   constructor(instance: string, opts: UserspacePlaneOptions = {}) {
     this.instance = instance;
@@ -149,19 +153,22 @@ export class UserspacePlane implements DataPlane {
     });
   }
 
-  async apply(config: InstanceConfig, ports: ResolvedPorts): Promise<void> {
+  async apply(plan: Plan, ports: ResolvedPorts, peers: PortPeers = {}): Promise<void> {
     if (this.closed) throw new LbdsrError('LBDSR_NOT_AVAILABLE', `instance ${this.instance}: plane closed`);
-    if (!this.worker) this.start();
     // The ports follow their peer interface by name; the daemon's resolution is a fallback.
-    const peer = (type: 'FRONTEND' | 'BACKEND') => config.ports.find((p) => p.type === type)?.peer;
-    const req: Request = {
+    const to = (p: Plan): Request => ({
       op: 'apply',
-      config,
-      frontendIf: peer('FRONTEND') ?? ports.frontend?.ifname,
-      backendIf: peer('BACKEND') ?? ports.backend?.ifname,
-    };
-    if (ports.backend?.mac) req.backendMac = ports.backend.mac;
-    await this.request(req);
+      plan: p,
+      frontendIf: peers.frontend ?? ports.frontend?.ifname,
+      backendIf: peers.backend ?? ports.backend?.ifname,
+    });
+    if (!this.worker) {
+      this.start();
+      // A worker started again (the previous one stopped) holds nothing: first the state it missed.
+      if (!plan.full) await this.request(to(this.held.fullPlan()));
+    }
+    await this.request(to(plan));
+    this.held.commit(plan);
   }
 
   async stats(): Promise<StatsSnapshot> {

@@ -1,5 +1,6 @@
 // Messages between UserspacePlane (daemon thread) and its worker.
-import type { InstanceConfig, SessionEntry, StatsSnapshot } from '../../core/model.js';
+import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
+import type { Plan } from '../../pipeline/plan.js';
 
 export interface RingSettings {
   /** Frontend RX ring (TPACKET_V3): blocks of rxBlockSize bytes (power of two, >= 64 KiB). */
@@ -66,7 +67,7 @@ export interface PlaneHealth {
 }
 
 export type Request =
-  | { op: 'apply'; config: InstanceConfig; backendMac?: string; frontendIf?: string; backendIf?: string }
+  | { op: 'apply'; plan: Plan; frontendIf?: string; backendIf?: string }
   | { op: 'stats' }
   | { op: 'sessions'; limit: number }
   | { op: 'health' }

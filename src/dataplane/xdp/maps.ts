@@ -359,4 +359,16 @@ export class XdpMaps {
     vv.setBigUint64(8, s.lastSeenNs, LE);
     mapUpdate(this.fds.sessions, k, v);
   }
+
+  /** Writes `values[i]` at entry `index[i]` of service block `block`, in one batch; returns how many. */
+  writeMaglevEntries(block: number, index: Uint32Array, values: Uint32Array): number {
+    const n = index.length;
+    if (n === 0) return 0;
+    const base = block * MAGLEV_SIZE;
+    const keys = new Uint32Array(n);
+    for (let i = 0; i < n; i++) keys[i] = base + index[i]!;
+    const vals = new Uint8Array(values.buffer, values.byteOffset, n * 4);
+    mapUpdateBatch(this.fds.maglev, new Uint8Array(keys.buffer), vals, n, 4, 4);
+    return n;
+  }
 }

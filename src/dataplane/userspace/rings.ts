@@ -1,0 +1,337 @@
+// WorkerIo on AF_PACKET (see io.ts): the frontend's TPACKET_V3 RX ring and the backend's TX ring in one
+// memory arena, and the frame path over them. rxPass reads the RX blocks the kernel handed over and
+// decides each frame in place: copied once into the next free backend TX slot and rewritten there by
+// the Balancer, so the bytes the pipeline writes are the bytes the kernel sends; the TX ring is kicked
+// once per KICK_EVERY frames and once per pass. Nothing here allocates per frame.
+import {
+  ACT_TX_BACKEND,
+  ACT_TX_FRONTEND,
+  CNT_RX_BYTES,
+  CNT_RX_PACKETS,
+  DROP_REDIRECT,
+  DROP_TRUNCATED,
+  PORT_FRONTEND,
+} from '../../core/constants.js';
+import {
+  BLK_FIRST_PKT,
+  BLK_NUM_PKTS,
+  BLK_STATUS,
+  type BlockRingSpec,
+  PACKET_MR_UNICAST,
+  PacketSocket,
+  parseMac,
+  RingArena,
+  type RingSpec,
+  TP_STATUS_AVAILABLE,
+  TP_STATUS_KERNEL,
+  TP_STATUS_SEND_REQUEST,
+  TP_STATUS_USER,
+  TP_STATUS_VLAN_VALID,
+  TP_STATUS_WRONG_FORMAT,
+  TP2_LEN,
+  TP2_TX_DATA,
+  TP3_LEN,
+  TP3_MAC,
+  TP3_NEXT,
+  TP3_SNAPLEN,
+  TP3_STATUS,
+  TP3_VLAN_TCI,
+  TP3_VLAN_TPID,
+  VNET_HDR_LEN,
+} from '../../kernel/afpacket.js';
+import { IfProber } from '../../kernel/ifinfo.js';
+import * as libc from '../../kernel/libc.js';
+import type { Balancer } from '../../pipeline/balancer.js';
+import type { FrontendSocket, InterfaceState, PortSocket, WorkerIo } from './io.js';
+import type { RingSettings } from './protocol.js';
+
+/** Frames queued on the backend TX ring before it is kicked; frames decided between request checks. */
+const KICK_EVERY = 256;
+const MAX_PER_PASS = 8192;
+const SCRATCH = 65536;
+/** The largest frame the scratch area decides (a received frame plus a re-inserted VLAN tag). */
+const SCRATCH_FRAME = 32768 - 16;
+
+export class AfPacketIo implements WorkerIo {
+  txFailures = 0;
+  private readonly rxSpec: BlockRingSpec;
+  private readonly txSpec: RingSpec;
+  private readonly fs: number;
+  private readonly txMask: number;
+  /** The largest frame (without the vnet header) a TX slot holds. */
+  private readonly txMax: number;
+  private readonly arena: RingArena;
+  private readonly u8: Uint8Array;
+  private readonly i32: Int32Array;
+  private readonly dv: DataView;
+  private readonly feOff: number;
+  private readonly beOff: number;
+  private readonly scratchOff: number;
+  /** Scratch: vnet header at +6, frame at +16 (frames decided outside a TX slot). */
+  private readonly scratchFrame: Uint8Array;
+  /** Where frames sent with send() (ARP replies) are assembled: vnet header + frame. */
+  private readonly sendOff: number;
+  private readonly sendBuf: Uint8Array;
+  /** One view per backend TX slot over the frame it will carry. */
+  private readonly txViews: Uint8Array[] = [];
+  private readonly prober = new IfProber();
+  private readonly pollfd = new Uint8Array(8);
+  private readonly pollDv = new DataView(this.pollfd.buffer);
+  private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
+  private fe: PacketSocket | null = null;
+  private be: PacketSocket | null = null;
+  private blkIdx = 0;
+  private beTxIdx = 0;
+  private bePending = 0;
+
+  /** Sockets and the prober belong to the namespace of the thread that creates this. */
+  constructor(rings: RingSettings) {
+    const fs = rings.frameSize;
+    this.fs = fs;
+    this.rxSpec = { blockSize: rings.rxBlockSize, blocks: rings.rxBlocks, retireMs: rings.retireMs };
+    this.txSpec = { frames: rings.txFrames, frameSize: fs, blockSize: Math.max(65536, fs) };
+    this.txMask = rings.txFrames - 1;
+    this.txMax = fs - TP2_TX_DATA - VNET_HDR_LEN;
+    const feBytes = PacketSocket.mapBytes({ rxBlocks: this.rxSpec });
+    const beBytes = PacketSocket.mapBytes({ tx: this.txSpec });
+    const arena = new RingArena(feBytes + beBytes + SCRATCH + 3 * 4096);
+    this.arena = arena;
+    this.feOff = arena.carve(feBytes);
+    this.beOff = arena.carve(beBytes);
+    this.scratchOff = arena.carve(SCRATCH);
+    arena.mapScratch(this.scratchOff, SCRATCH);
+    this.u8 = arena.u8;
+    this.i32 = arena.i32;
+    this.dv = arena.dv;
+    this.scratchFrame = new Uint8Array(arena.buffer, this.scratchOff + 16, SCRATCH_FRAME);
+    this.sendOff = this.scratchOff + 32768;
+    this.sendBuf = new Uint8Array(arena.buffer, this.sendOff, 32768);
+    for (let i = 0; i < rings.txFrames; i++) {
+      this.txViews.push(
+        new Uint8Array(arena.buffer, this.beOff + i * fs + TP2_TX_DATA + VNET_HDR_LEN, this.txMax),
+      );
+    }
+  }
+
+  probe(ifname: string): InterfaceState | undefined {
+    return this.prober.get(ifname);
+  }
+
+  openFrontend(ifindex: number, label: string | undefined): FrontendSocket {
+    const sock = PacketSocket.open(
+      {
+        ifindex,
+        receive: true,
+        rxBlocks: this.rxSpec,
+        vnetHdr: true,
+        ignoreOutgoing: true,
+        qdiscBypass: true,
+        label,
+      },
+      this.arena.addr(this.feOff),
+    );
+    this.fe = sock;
+    this.blkIdx = 0;
+    this.pollDv.setInt32(0, sock.fd, true);
+    this.pollDv.setInt16(4, libc.POLLIN, true);
+    return {
+      ifindex: sock.ifindex,
+      join: (mac) => sock.addMembership(PACKET_MR_UNICAST, parseMac(mac)),
+      leave: (mac) => sock.dropMembership(PACKET_MR_UNICAST, parseMac(mac)),
+      takeStats: () => sock.takeStats(),
+      close: () => {
+        if (this.fe === sock) {
+          this.fe = null;
+          this.blkIdx = 0;
+        }
+        sock.close();
+      },
+    };
+  }
+
+  openBackend(ifindex: number, label: string | undefined): PortSocket {
+    const sock = PacketSocket.open(
+      { ifindex, receive: false, tx: this.txSpec, vnetHdr: true, qdiscBypass: true, label },
+      this.arena.addr(this.beOff),
+    );
+    this.be = sock;
+    this.beTxIdx = 0;
+    this.bePending = 0;
+    return {
+      ifindex: sock.ifindex,
+      close: () => {
+        if (this.be === sock) {
+          this.be = null;
+          this.beTxIdx = 0;
+          this.bePending = 0;
+        }
+        sock.close();
+      },
+    };
+  }
+
+  /** Decides the frames of the blocks the kernel has handed over; returns how many. */
+  receive(b: Balancer, nowMs: number): number {
+    if (this.fe === null) return 0;
+    const { dv, i32 } = this;
+    let n = 0;
+    while (n < MAX_PER_PASS) {
+      const bb = this.feOff + this.blkIdx * this.rxSpec.blockSize;
+      if ((Atomics.load(i32, (bb + BLK_STATUS) >> 2) & TP_STATUS_USER) === 0) break;
+      const num = dv.getUint32(bb + BLK_NUM_PKTS, true);
+      let pkt = bb + dv.getUint32(bb + BLK_FIRST_PKT, true);
+      try {
+        for (let i = 0; i < num; i++) {
+          const st = dv.getUint32(pkt + TP3_STATUS, true);
+          const len = dv.getUint32(pkt + TP3_LEN, true);
+          const snap = dv.getUint32(pkt + TP3_SNAPLEN, true);
+          this.handleFrame(b, pkt, st, pkt + dv.getUint16(pkt + TP3_MAC, true), len, snap, nowMs);
+          pkt += dv.getUint32(pkt + TP3_NEXT, true);
+        }
+      } finally {
+        // Give the block back even if deciding a frame threw (the rest of that block is lost then).
+        Atomics.store(i32, (bb + BLK_STATUS) >> 2, TP_STATUS_KERNEL);
+        this.blkIdx = (this.blkIdx + 1) % this.rxSpec.blocks;
+      }
+      n += num;
+    }
+    return n;
+  }
+
+  flush(): boolean {
+    if (this.bePending === 0 || !this.be) return true;
+    this.bePending = 0;
+    return !(libc.kick(this.be.fd, libc.MSG_DONTWAIT) < 0 && isFatal(libc.lastErrno()));
+  }
+
+  wait(ms: number): boolean {
+    const fe = this.fe;
+    const r = libc.poll(this.pollfd, fe ? 1 : 0, ms);
+    if (r <= 0 || (this.pollDv.getInt16(6, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) === 0)
+      return false;
+    try {
+      fe?.takeError(); // clears the socket error; the socket is replaced at the next check anyway
+    } catch {
+      // the device is gone
+    }
+    return true;
+  }
+
+  nap(ms: number): void {
+    Atomics.wait(this.napCell, 0, 0, ms);
+  }
+
+  cpuMs(): number {
+    return libc.threadCpuMs();
+  }
+
+  close(): void {
+    for (const s of [this.fe, this.be]) s?.close();
+    this.fe = null;
+    this.be = null;
+    this.prober.close();
+    this.arena.free();
+  }
+
+  /** Decides one received frame at `frame` (its vnet header just before it). */
+  private handleFrame(
+    b: Balancer,
+    pkt: number,
+    st: number,
+    frame: number,
+    len: number,
+    snap: number,
+    nowMs: number,
+  ) {
+    const { u8, scratchOff } = this;
+    if (snap < len || len > SCRATCH_FRAME - 4) {
+      // Not whole in the ring (larger than a block allows): cannot be forwarded.
+      const c = b.counters;
+      c[CNT_RX_PACKETS]!++;
+      c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
+      c[DROP_TRUNCATED]!++;
+      return;
+    }
+    if ((st & TP_STATUS_VLAN_VALID) !== 0) {
+      this.handleVlanFrame(b, pkt, frame, len, nowMs);
+      return;
+    }
+    if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
+      // The common case: one copy into the TX slot, decided in place there.
+      const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
+      u8.copyWithin(base, frame - VNET_HDR_LEN, frame + len);
+      const action = b.process(this.txViews[this.beTxIdx]!, len, PORT_FRONTEND, nowMs) & 0xff;
+      if (action === ACT_TX_BACKEND) this.queueBackend(len);
+      else if (action === ACT_TX_FRONTEND) this.sendFrontend(b, base, len + VNET_HDR_LEN);
+      return;
+    }
+    // No TX slot to decide in (backend port down, ring full, frame larger than a slot): decide anyway.
+    u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame + len);
+    this.emit(b, b.process(this.scratchFrame, len, PORT_FRONTEND, nowMs), scratchOff + 6, len);
+  }
+
+  /**
+   * The kernel took the 802.1Q tag out into the header: put it back where it was on the wire so that
+   * the pipeline sees (and drops) a VLAN frame, as the semantics say.
+   */
+  private handleVlanFrame(b: Balancer, pkt: number, frame: number, len: number, nowMs: number): void {
+    const { u8, dv, scratchOff } = this;
+    const s = scratchOff + 16;
+    u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame);
+    u8.copyWithin(s, frame, frame + 12);
+    dv.setUint16(s + 12, dv.getUint16(pkt + TP3_VLAN_TPID, true) || 0x8100, false);
+    dv.setUint16(s + 14, dv.getUint32(pkt + TP3_VLAN_TCI, true) & 0xffff, false);
+    u8.copyWithin(s + 16, frame + 12, frame + len);
+    this.emit(b, b.process(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
+  }
+
+  /** Transmits a frame decided in the scratch area (vnet header at `src`, frame after it). */
+  private emit(b: Balancer, verdict: number, src: number, len: number): void {
+    const action = verdict & 0xff;
+    if (action === ACT_TX_BACKEND) {
+      if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
+        const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
+        this.u8.copyWithin(base, src, src + len + VNET_HDR_LEN);
+        this.queueBackend(len);
+      } else this.txFailed(b, 1);
+    } else if (action === ACT_TX_FRONTEND) {
+      this.sendFrontend(b, src, len + VNET_HDR_LEN);
+    }
+  }
+
+  /** The backend TX slot at `idx` can be written (free, or rejected earlier). */
+  private txSlotFree(idx: number): boolean {
+    const st = this.i32[(this.beOff + idx * this.fs) >> 2]!;
+    return st === TP_STATUS_AVAILABLE || st === TP_STATUS_WRONG_FORMAT;
+  }
+
+  /** Queues the frame already in the current backend TX slot (`len` bytes after its vnet header). */
+  private queueBackend(len: number): void {
+    const base = this.beOff + this.beTxIdx * this.fs;
+    this.dv.setUint32(base + TP2_LEN, len + VNET_HDR_LEN, true);
+    Atomics.store(this.i32, base >> 2, TP_STATUS_SEND_REQUEST);
+    this.beTxIdx = (this.beTxIdx + 1) & this.txMask;
+    if (++this.bePending >= KICK_EVERY) this.flush();
+  }
+
+  /** Sends `n` bytes (vnet header + frame) at `src` out of the frontend port (ARP replies: rare). */
+  private sendFrontend(b: Balancer, src: number, n: number): void {
+    if (this.fe === null) {
+      this.txFailed(b, 0);
+      return;
+    }
+    this.u8.copyWithin(this.sendOff, src, src + n);
+    if (libc.sendNow(this.fe.fd, this.sendBuf, n) < 0) this.txFailed(b, 0);
+  }
+
+  /** A decided frame that could not be sent: a REDIRECT drop, not a transmitted frame. */
+  private txFailed(b: Balancer, port: number): void {
+    b.counters[DROP_REDIRECT]!++;
+    b.tx[port]!--;
+    this.txFailures++;
+  }
+}
+
+function isFatal(errno: number): boolean {
+  return errno === libc.ENXIO || errno === libc.ENODEV || errno === libc.ENETDOWN;
+}

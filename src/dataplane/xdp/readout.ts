@@ -1,0 +1,68 @@
+// What the XDP plane reports, read from the kernel maps: the statistics (counters, per-backend
+// counters, live sessions) and the sessions listing, most recently used first. Idle expiry is judged
+// here with the instance's timeouts, as the program itself judges it when a frame arrives.
+import { formatIpv4 } from '../../core/addr.js';
+import { CNT_MAX, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
+import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
+import type { TimeoutsMs } from '../../pipeline/control.js';
+import { LeastK } from './least-k.js';
+import type { Loaded } from './lifecycle.js';
+import type { KernelSession } from './maps.js';
+import { snapshot } from './stats.js';
+
+interface TimeoutsNs {
+  tcp: bigint;
+  udp: bigint;
+  icmp: bigint;
+}
+
+function toNs(t: TimeoutsMs): TimeoutsNs {
+  return {
+    tcp: BigInt(t.tcp) * 1_000_000n,
+    udp: BigInt(t.udp) * 1_000_000n,
+    icmp: BigInt(t.icmp) * 1_000_000n,
+  };
+}
+
+function timeoutOf(t: TimeoutsNs, proto: number): bigint {
+  return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+}
+
+/** The statistics of a loaded instance (all zero before anything was loaded). */
+export function readStats(l: Loaded | null, timeouts: TimeoutsMs): StatsSnapshot {
+  if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
+  const backends = l.mirror.liveSlots().map((s) => ({ id: s.id, ...l.maps.readBackendStats(s.slot) }));
+  let active = 0;
+  let present = 0;
+  const now = process.hrtime.bigint();
+  const t = toNs(timeouts);
+  l.maps.forEachSession((s) => {
+    present++;
+    if (now - s.lastSeenNs <= timeoutOf(t, s.proto)) active++;
+  });
+  return snapshot(l.maps.readCounters(), backends, active, present);
+}
+
+const byIdle = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Up to `limit` live (not idle-expired) sessions of the kernel table, most recently used first. */
+export function readSessions(l: Loaded | null, timeouts: TimeoutsMs, limit: number): SessionEntry[] {
+  if (!l || limit <= 0) return [];
+  const now = process.hrtime.bigint();
+  const t = toNs(timeouts);
+  // forEachSession reuses one object: copy only the entries that are kept.
+  const kept = new LeastK<bigint, KernelSession>(limit, byIdle);
+  l.maps.forEachSession((s) => {
+    const idle = now - s.lastSeenNs;
+    if (idle <= timeoutOf(t, s.proto) && kept.admits(idle)) kept.offer(idle, { ...s });
+  });
+  return kept.sorted().map(({ key: idle, value: s }) => ({
+    src: formatIpv4(s.src),
+    dst: formatIpv4(s.dst),
+    sport: s.sport,
+    dport: s.dport,
+    proto: s.proto === PROTO_TCP ? 'TCP' : s.proto === PROTO_UDP ? 'UDP' : 'ICMP',
+    backend: s.backendId,
+    idleMs: idle < 0n ? 0 : Number(idle / 1_000_000n),
+  }));
+}
