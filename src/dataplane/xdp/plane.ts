@@ -23,8 +23,6 @@ import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
 
-export type { XdpKind } from './attach.js';
-
 export class XdpPlane implements DataPlane {
   readonly kind: XdpKind;
   readonly instance: string;
