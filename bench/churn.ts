@@ -8,13 +8,16 @@
 //
 // Run alone: `node dist/bench/churn.js` (root). BENCH_CHURN_K (cycles, default 100 = 200 requests),
 // BENCH_CHURN_RATE (frames/s, default 100000) and BENCH_CHURN_PLANES (default USERSPACE,XDP_SKB,XDP_DRV).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   type ChurnOutcome,
   type ChurnPlane,
+  type ChurnRun,
+  type ChurnSetup,
   churnUnderTraffic,
+  churnWithoutPlane,
   disposeChurn,
   setupChurn,
 } from '../scripts/lib/churn.js';
@@ -39,6 +42,39 @@ export function quantile(xs: readonly number[], q: number): number {
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
+function stat(r: ChurnRun): { median: number; p99: number } {
+  return { median: quantile(r.ms, 0.5), p99: quantile(r.ms, 0.99) };
+}
+
+/**
+ * Where the time of a change goes, from outside the daemon (so it stays true whatever the code looks
+ * like): the same sequence on an instance without ports (no data plane), with the state directory on
+ * tmpfs (no disk flush) and on disk; the difference to the run with a plane is the plane's apply.
+ */
+async function breakdown(s: ChurnSetup, withPlane: { median: number; p99: number }): Promise<void> {
+  const cycles = Math.min(CYCLES, 50);
+  const shm = mkdtempSync('/dev/shm/lbdsr-churn-');
+  let tmpfs: { median: number; p99: number };
+  let disk: { median: number; p99: number };
+  try {
+    tmpfs = stat(await churnWithoutPlane(s, POOL, cycles, { listen: '127.0.0.1:9001', stateDir: shm }));
+    disk = stat(await churnWithoutPlane(s, POOL, cycles, { listen: '127.0.0.1:9001' }));
+  } finally {
+    rmSync(shm, { recursive: true, force: true });
+  }
+  const row = (what: string, v: { median: number; p99: number }) =>
+    console.log(`      ${what.padEnd(62)} median ${ms(v.median)}, p99 ${ms(v.p99)}`);
+  console.log(
+    `    where the time goes with ${POOL} backends (${cycles} cycles, no traffic for the first two rows):`,
+  );
+  row('REST, validation, config.json on tmpfs (no plane, no disk flush)', tmpfs);
+  row('REST, validation, config.json on disk with fsync (no plane)', disk);
+  row(`the same with the ${s.plane} plane applying the change (run above)`, withPlane);
+  console.log(
+    `      => persisting (fsync) ~${ms(disk.median - tmpfs.median)}, the plane's apply ~${ms(withPlane.median - disk.median)} of the median`,
+  );
+}
+
 function line(label: string, o: ChurnOutcome): { median: number; p99: number } {
   const median = quantile(o.run.ms, 0.5);
   const p99 = quantile(o.run.ms, 0.99);
@@ -57,13 +93,13 @@ function line(label: string, o: ChurnOutcome): { median: number; p99: number } {
   return { median, p99 };
 }
 
-async function plane(kind: ChurnPlane): Promise<void> {
+async function plane(kind: ChurnPlane, explain: boolean): Promise<boolean> {
   let s: Awaited<ReturnType<typeof setupChurn>>;
   try {
     s = await setupChurn(kind, BASELINE_POOL, join(REPO, 'bpf/pass.bpf.o'));
   } catch (e) {
     console.log(`  ${kind}: skipped, the plane could not be set up: ${(e as Error).message.split('\n')[0]}`);
-    return;
+    return false;
   }
   try {
     console.log(`  ${kind}:`);
@@ -73,6 +109,8 @@ async function plane(kind: ChurnPlane): Promise<void> {
       `    ratio ${POOL} / ${BASELINE_POOL} backends: median ${(full.median / base.median).toFixed(2)}x, p99 ${(full.p99 / base.p99).toFixed(2)}x; ` +
         `goal p99 <= ${GOAL_P99_MS} ms with ${POOL}: ${full.p99 <= GOAL_P99_MS ? 'met' : 'NOT met'}`,
     );
+    if (explain) await breakdown(s, full);
+    return true;
   } finally {
     await disposeChurn(s);
   }
@@ -90,7 +128,8 @@ export async function run(): Promise<void> {
       '  lbdsrd answers after the plane applied the change (validate, plane apply, persist config.json, reply), so this bounds the time\n' +
       `  until the change is live. ${CYCLES} remove/add cycles per pool; frames counted on the veth interfaces.`,
   );
-  for (const kind of PLANES) await plane(kind);
+  let explained = false;
+  for (const kind of PLANES) explained = (await plane(kind, !explained)) || explained;
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;

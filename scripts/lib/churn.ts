@@ -34,8 +34,9 @@ import { must, sleep } from './exec.js';
 import { buildTopology, ifStats, prepareNativeXdp, type Topology, teardown } from './topology.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const POOL_PATH = '/polycube/v1/lbdsr/lb1/backend/pool/';
 const INSTANCE_PATH = '/polycube/v1/lbdsr/lb1/';
+const POOL_PATH = `${INSTANCE_PATH}backend/pool/`;
+const poolPath = (instance: string) => `/polycube/v1/lbdsr/${instance}/backend/pool/`;
 
 export type ChurnPlane = 'USERSPACE' | 'XDP_SKB' | 'XDP_DRV';
 
@@ -57,7 +58,7 @@ export function generatedPool(n: number): PoolEntry[] {
 
 type Job =
   | { op: 'request'; method: string; path: string; body?: unknown }
-  | { op: 'churn'; id: number; mac: string; cycles: number };
+  | { op: 'churn'; instance: string; id: number; mac: string; cycles: number };
 
 interface Answer {
   status: number;
@@ -92,9 +93,10 @@ async function drive(base: string): Promise<void> {
       } else {
         const ms: number[] = [];
         const statuses: number[] = [];
+        const path = `${poolPath(job.instance)}${job.id}/`;
         for (let c = 0; c < job.cycles; c++) {
-          const del = await timedRequest(base, 'DELETE', `${POOL_PATH}${job.id}/`);
-          const add = await timedRequest(base, 'POST', `${POOL_PATH}${job.id}/`, { mac: job.mac });
+          const del = await timedRequest(base, 'DELETE', path);
+          const add = await timedRequest(base, 'POST', path, { mac: job.mac });
           ms.push(del.ms, add.ms);
           statuses.push(del.status, add.status);
           if (del.status >= 300 || add.status >= 300) {
@@ -180,8 +182,8 @@ export class Driver {
   }
 
   /** `cycles` times: DELETE backend `id`, then POST it back with `mac`; one request at a time. */
-  async churn(id: number, mac: string, cycles: number): Promise<ChurnRun> {
-    this.child.send(JSON.stringify({ op: 'churn', id, mac, cycles }));
+  async churn(id: number, mac: string, cycles: number, instance = 'lb1'): Promise<ChurnRun> {
+    this.child.send(JSON.stringify({ op: 'churn', instance, id, mac, cycles }));
     return this.child.next<ChurnRun>(cycles * 2 * 30_000 + 10_000);
   }
 
@@ -514,6 +516,32 @@ export async function churnUnderTraffic(
     };
   } finally {
     stream.close();
+  }
+}
+
+/**
+ * The same remove/re-add sequence on an instance without ports (so without a data plane): what REST,
+ * validation and persisting cost alone. With `stateDir` on tmpfs, persisting costs no disk flush either.
+ * A second lbdsrd (on `listen`) runs in the balancer namespace for it and is stopped afterwards.
+ */
+export async function churnWithoutPlane(
+  s: ChurnSetup,
+  backends: number,
+  cycles: number,
+  opts: { listen: string; stateDir?: string },
+): Promise<ChurnRun> {
+  const daemon = new Daemon({ ns: s.topo.lbNs, logLevel: 'warn', ...opts });
+  let driver: Driver | undefined;
+  try {
+    await daemon.start();
+    driver = new Driver(s.topo.lbNs, daemon.url);
+    const pool = generatedPool(backends);
+    await driver.must('POST', '/polycube/v1/lbdsr/rest/', { backend: { pool } });
+    const first = pool[0] ?? { id: 1, mac: '02:cb:00:00:00:01' };
+    return await driver.churn(first.id, first.mac, cycles, 'rest');
+  } finally {
+    driver?.close();
+    await daemon.dispose();
   }
 }
 
