@@ -20,6 +20,7 @@ import {
   churnWithoutPlane,
   disposeChurn,
   setupChurn,
+  WARMUP_CYCLES,
 } from '../scripts/lib/churn.js';
 import { REPO } from '../scripts/lib/daemon.js';
 
@@ -126,7 +127,7 @@ export async function run(): Promise<void> {
   console.log(
     `  measured: the time from sending one REST request (DELETE, then POST back, of one backend; fetch, as lbdsrctl) to reading its answer;\n` +
       '  lbdsrd answers after the plane applied the change (validate, plane apply, persist config.json, reply), so this bounds the time\n' +
-      `  until the change is live. ${CYCLES} remove/add cycles per pool; frames counted on the veth interfaces.`,
+      `  until the change is live. ${CYCLES} remove/add cycles per pool after ${WARMUP_CYCLES} untimed ones; frames counted on the veth interfaces.`,
   );
   let explained = false;
   for (const kind of PLANES) explained = (await plane(kind, !explained)) || explained;

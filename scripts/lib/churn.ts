@@ -7,7 +7,8 @@
 // balancer's backend port, taken out of the bridge so the generated backend MACs are not flooded), plus the
 // plane's own drop counters. The daemon answers a change only after the plane applied it (src/daemon/app.ts
 // `change`: validate, await PlaneManager.reconcile -> plane.apply, persist, then reply), so the time from
-// sending a request to its answer bounds the time until the change is live in the data plane.
+// sending a request to its answer bounds the time until the change is live in the data plane. A few
+// untimed cycles run first (WARMUP_CYCLES), so the figures are the daemon's steady state, not its JIT warm-up.
 //
 // Two child programs of this file run inside namespaces (the daemon listens on the balancer namespace's
 // loopback, which this process cannot reach; Node cannot setns):
@@ -159,6 +160,9 @@ export interface ChurnRun {
   error?: string;
 }
 
+/** Untimed remove/re-add cycles run first: the daemon's code paths for this pool size get compiled. */
+export const WARMUP_CYCLES = 3;
+
 /** The REST client inside the balancer namespace. */
 export class Driver {
   private readonly child: LineChild;
@@ -185,6 +189,12 @@ export class Driver {
   async churn(id: number, mac: string, cycles: number, instance = 'lb1'): Promise<ChurnRun> {
     this.child.send(JSON.stringify({ op: 'churn', instance, id, mac, cycles }));
     return this.child.next<ChurnRun>(cycles * 2 * 30_000 + 10_000);
+  }
+
+  /** `churn` for WARMUP_CYCLES, untimed; throws unless every answer is 2xx. */
+  async warmUp(id: number, mac: string, instance = 'lb1'): Promise<void> {
+    const r = await this.churn(id, mac, WARMUP_CYCLES, instance);
+    if (r.error || r.statuses.some((st) => st >= 300)) throw new Error(`warm-up failed: ${r.error}`);
   }
 
   close(): void {
@@ -488,6 +498,7 @@ export async function churnUnderTraffic(
     const busiest = [...before.backends].sort((a, b) => b.sessions - a.sessions)[0];
     const id = busiest?.id ?? 1;
     const entry = pool.find((b) => b.id === id) ?? { id, mac: '02:cb:00:00:00:01' };
+    await driver.warmUp(entry.id, entry.mac);
     const run = await driver.churn(entry.id, entry.mac, cycles);
     const sent = await stream.stop();
     const received = (await settled(rx, rx0 + sent.sent)) - rx0;
@@ -538,6 +549,7 @@ export async function churnWithoutPlane(
     const pool = generatedPool(backends);
     await driver.must('POST', '/polycube/v1/lbdsr/rest/', { backend: { pool } });
     const first = pool[0] ?? { id: 1, mac: '02:cb:00:00:00:01' };
+    await driver.warmUp(first.id, first.mac, 'rest');
     return await driver.churn(first.id, first.mac, cycles, 'rest');
   } finally {
     driver?.close();
