@@ -83,7 +83,7 @@ function line(label: string, o: ChurnOutcome): { median: number; p99: number } {
   console.log(
     `    ${label.padEnd(13)} median ${ms(median)}, p99 ${ms(p99)}, max ${ms(Math.max(...o.run.ms))} over ${o.run.ms.length} requests` +
       `${bad ? `, ${bad} NOT 2xx (${o.run.error ?? ''})` : ''}; pool put in one request: ${ms(o.configureMs)}; ` +
-      `backend ${o.churned.id} churned (${o.churned.sessions} sessions before); final pool ${o.finalPool}`,
+      `${o.churned.ids.length} busiest backends churned in turn (${o.churned.sessions} sessions before, ${o.churned.repicked} re-picked during the churn); final pool ${o.finalPool}`,
   );
   const st = o.stream;
   const drops = Object.entries(st.drops).map(([k, v]) => `${k} ${v}`);

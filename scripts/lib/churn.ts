@@ -59,7 +59,7 @@ export function generatedPool(n: number): PoolEntry[] {
 
 type Job =
   | { op: 'request'; method: string; path: string; body?: unknown }
-  | { op: 'churn'; instance: string; id: number; mac: string; cycles: number };
+  | { op: 'churn'; instance: string; targets: PoolEntry[]; cycles: number };
 
 interface Answer {
   status: number;
@@ -94,10 +94,12 @@ async function drive(base: string): Promise<void> {
       } else {
         const ms: number[] = [];
         const statuses: number[] = [];
-        const path = `${poolPath(job.instance)}${job.id}/`;
         for (let c = 0; c < job.cycles; c++) {
+          const target = job.targets[c % job.targets.length];
+          if (!target) throw new Error('churn needs at least one target');
+          const path = `${poolPath(job.instance)}${target.id}/`;
           const del = await timedRequest(base, 'DELETE', path);
-          const add = await timedRequest(base, 'POST', path, { mac: job.mac });
+          const add = await timedRequest(base, 'POST', path, { mac: target.mac });
           ms.push(del.ms, add.ms);
           statuses.push(del.status, add.status);
           if (del.status >= 300 || add.status >= 300) {
@@ -185,15 +187,18 @@ export class Driver {
     return a;
   }
 
-  /** `cycles` times: DELETE backend `id`, then POST it back with `mac`; one request at a time. */
-  async churn(id: number, mac: string, cycles: number, instance = 'lb1'): Promise<ChurnRun> {
-    this.child.send(JSON.stringify({ op: 'churn', instance, id, mac, cycles }));
+  /**
+   * `cycles` times: DELETE a backend, then POST it back with its MAC, one request at a time; cycle c
+   * churns `targets[c % targets.length]`.
+   */
+  async churn(targets: PoolEntry[], cycles: number, instance = 'lb1'): Promise<ChurnRun> {
+    this.child.send(JSON.stringify({ op: 'churn', instance, targets, cycles }));
     return this.child.next<ChurnRun>(cycles * 2 * 30_000 + 10_000);
   }
 
   /** `churn` for WARMUP_CYCLES, untimed; throws unless every answer is 2xx. */
-  async warmUp(id: number, mac: string, instance = 'lb1'): Promise<void> {
-    const r = await this.churn(id, mac, WARMUP_CYCLES, instance);
+  async warmUp(targets: PoolEntry[], instance = 'lb1'): Promise<void> {
+    const r = await this.churn(targets, WARMUP_CYCLES, instance);
     if (r.error || r.statuses.some((st) => st >= 300)) throw new Error(`warm-up failed: ${r.error}`);
   }
 
@@ -396,7 +401,7 @@ export async function disposeChurn(s: ChurnSetup): Promise<void> {
 
 interface Stats {
   drops: Record<string, number>;
-  sessions: { active: number };
+  sessions: { active: number; stale: number };
   backends: Array<{ id: number; packets: number; sessions: number }>;
 }
 
@@ -409,8 +414,12 @@ export interface ChurnOutcome {
   backends: number;
   /** The one request that configured the pool (PUT of the whole pool), ms. */
   configureMs: number;
-  /** The backend removed and re-added, and the sessions it held before the churn. */
-  churned: { id: number; sessions: number };
+  /**
+   * The backends removed and re-added in turn (those holding the most sessions, so that every removal
+   * moves flows), the sessions they held before the churn, and the sessions re-picked during it (a
+   * frame of a flow whose backend was removed: its session turned stale and got a new backend).
+   */
+  churned: { ids: number[]; sessions: number; repicked: number };
   run: ChurnRun;
   /** The pool size read back after the churn. */
   finalPool: number;
@@ -463,8 +472,9 @@ async function settled(read: () => Promise<number>, target: number, timeoutMs = 
 }
 
 /**
- * Puts a pool of `backends` in one request, then runs a frame stream at `rate` frames/s while backend
- * (the busiest one) is removed and re-added `cycles` times; counts frames once the counters settle.
+ * Puts a pool of `backends` in one request, then runs a frame stream at `rate` frames/s while backends
+ * (the busiest ones, in turn) are removed and re-added `cycles` times; counts frames once the counters
+ * settle.
  */
 export async function churnUnderTraffic(
   s: ChurnSetup,
@@ -492,25 +502,34 @@ export async function churnUnderTraffic(
     const be = () => counters(topo.lbNs, topo.backendIf, ['tx_packets', 'tx_dropped']);
     const [rx0, fe0, be0, st0] = [await rx(), await fe(), await be(), await stats(driver)];
     stream.start();
-    // Let every flow start a session, then churn the backend that holds the most of them.
+    // Let every flow start a session, then churn the backends that hold the most of them.
     await waitForSessions(driver, Math.min(RING_FRAMES, rate), 10_000);
+    const busiest = [...(await stats(driver)).backends]
+      .sort((a, b) => b.sessions - a.sessions)
+      .slice(0, Math.max(1, Math.min(cycles + WARMUP_CYCLES, backends - 1)));
+    const macOf = new Map(pool.map((b) => [b.id, b.mac]));
+    const all = busiest.map((b) => ({ id: b.id, mac: macOf.get(b.id) ?? '' }));
+    // The warm-up takes the least busy of them, so the timed cycles still find their flows in place.
+    const targets = all.length > WARMUP_CYCLES ? all.slice(0, all.length - WARMUP_CYCLES) : all;
+    await driver.warmUp(all.length > WARMUP_CYCLES ? all.slice(-WARMUP_CYCLES) : all);
     const before = await stats(driver);
-    const busiest = [...before.backends].sort((a, b) => b.sessions - a.sessions)[0];
-    const id = busiest?.id ?? 1;
-    const entry = pool.find((b) => b.id === id) ?? { id, mac: '02:cb:00:00:00:01' };
-    await driver.warmUp(entry.id, entry.mac);
-    const run = await driver.churn(entry.id, entry.mac, cycles);
+    const run = await driver.churn(targets, cycles);
     const sent = await stream.stop();
     const received = (await settled(rx, rx0 + sent.sent)) - rx0;
     const arrived = (await settled(fe, fe0 + sent.sent)) - fe0;
     const be1 = await be();
-    const drops = dropDelta(st0, await stats(driver));
+    const st1 = await stats(driver);
+    const drops = dropDelta(st0, st1);
     const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
     const finalPool = ((await driver.must('GET', POOL_PATH)).body as PoolEntry[]).length;
     return {
       backends,
       configureMs,
-      churned: { id, sessions: busiest?.sessions ?? 0 },
+      churned: {
+        ids: targets.map((t) => t.id),
+        sessions: busiest.slice(0, targets.length).reduce((a, b) => a + b.sessions, 0),
+        repicked: st1.sessions.stale - before.sessions.stale,
+      },
       run,
       finalPool,
       stream: {
@@ -549,8 +568,8 @@ export async function churnWithoutPlane(
     const pool = generatedPool(backends);
     await driver.must('POST', '/polycube/v1/lbdsr/rest/', { backend: { pool } });
     const first = pool[0] ?? { id: 1, mac: '02:cb:00:00:00:01' };
-    await driver.warmUp(first.id, first.mac, 'rest');
-    return await driver.churn(first.id, first.mac, cycles, 'rest');
+    await driver.warmUp([first], 'rest');
+    return await driver.churn([first], cycles, 'rest');
   } finally {
     driver?.close();
     await daemon.dispose();
