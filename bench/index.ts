@@ -28,6 +28,7 @@ const SECTIONS: { key: string; title: string; load: () => Promise<SectionModule>
     title: 'XDP data plane (BPF_PROG_TEST_RUN, veth forwarding vs ceiling and nftables)',
     load: () => import('./xdp.js'),
   },
+  { key: 'churn', title: 'config changes under traffic (4,096 backends)', load: () => import('./churn.js') },
 ];
 
 const { values, positionals } = parseArgs({

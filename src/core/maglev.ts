@@ -25,24 +25,32 @@ export function buildMaglev(
   const n = members.length;
   if (n === 0) return table;
   const sorted = [...members].sort((a, b) => a.id - b.id);
-  const pos = new Uint32Array(n);
-  const skip = new Uint32Array(n);
+  // Typed arrays for everything the fill loop touches, and occupancy in its own byte array: the loop
+  // then reads no object and no uint32 above 2^31 (SLOT_NONE), which keeps it on small integers.
+  const pos = new Int32Array(n);
+  const skip = new Int32Array(n);
+  const slots = new Uint32Array(n);
   const word = new Uint32Array(1);
   for (let i = 0; i < n; i++) {
-    word[0] = sorted[i]!.id >>> 0;
+    const member = sorted[i]!;
+    word[0] = member.id >>> 0;
     pos[i] = jhash2(word, 0, 1, MAGLEV_OFFSET_SEED) % m;
     skip[i] = (jhash2(word, 0, 1, MAGLEV_SKIP_SEED) % (m - 1)) + 1;
+    slots[i] = member.slot;
   }
+  const taken = new Uint8Array(m);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {
       let c = pos[i]!;
-      while (table[c] !== SLOT_NONE) {
-        c += skip[i]!;
+      const k = skip[i]!;
+      while (taken[c] !== 0) {
+        c += k;
         if (c >= m) c -= m;
       }
-      table[c] = sorted[i]!.slot;
-      c += skip[i]!;
+      taken[c] = 1;
+      table[c] = slots[i]!;
+      c += k;
       if (c >= m) c -= m;
       pos[i] = c;
       if (++filled === m) return table;
