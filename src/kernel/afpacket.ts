@@ -2,7 +2,11 @@
 // TPACKET_V2 frame rings (RX and TX) and TPACKET_V3 block RX rings. Rings of several sockets are mapped
 // side by side inside one reserved address range (RingArena), so that a single ArrayBuffer covers them
 // all: a frame moves from an RX ring to a TX ring with copyWithin, and the pipeline runs on the ring
-// memory itself. No copy into JS heap memory, no allocation per frame.
+// memory itself. No copy into JS heap memory, no allocation per frame. The kernel structs (ring
+// requests, frame and block headers, sockaddr_ll) are koffi struct types; the offsets the per-frame
+// code reads on the rings are exported as plain numbers taken from them.
+import koffi from 'koffi';
+import { type CType, offsets } from './ctypes.js';
 import * as libc from './libc.js';
 
 export const AF_PACKET = 17;
@@ -29,18 +33,123 @@ export const PACKET_MR_UNICAST = 3;
 export const TPACKET_V2 = 1;
 export const TPACKET_V3 = 2;
 
-/** struct tpacket_block_desc (TPACKET_V3 RX blocks): version, offset_to_priv, then tpacket_hdr_v1. */
-export const BLK_STATUS = 8;
-export const BLK_NUM_PKTS = 12;
-export const BLK_FIRST_PKT = 16;
+/** struct tpacket2_hdr (TPACKET_V2 frames). */
+const TPACKET2_HDR = koffi.struct({
+  tp_status: 'uint32_t',
+  tp_len: 'uint32_t',
+  tp_snaplen: 'uint32_t',
+  tp_mac: 'uint16_t',
+  tp_net: 'uint16_t',
+  tp_sec: 'uint32_t',
+  tp_nsec: 'uint32_t',
+  tp_vlan_tci: 'uint16_t',
+  tp_vlan_tpid: 'uint16_t',
+  tp_padding: koffi.array('uint8_t', 4),
+});
+/** struct tpacket_hdr_variant1: the V3 header's hashing and VLAN fields. */
+const TPACKET_HDR_VARIANT1 = koffi.struct({
+  tp_rxhash: 'uint32_t',
+  tp_vlan_tci: 'uint32_t',
+  tp_vlan_tpid: 'uint16_t',
+  tp_padding: 'uint16_t',
+});
+/** struct tpacket3_hdr (frames inside a TPACKET_V3 block); `hv1` is its one-member union. */
+const TPACKET3_HDR = koffi.struct({
+  tp_next_offset: 'uint32_t',
+  tp_sec: 'uint32_t',
+  tp_nsec: 'uint32_t',
+  tp_snaplen: 'uint32_t',
+  tp_len: 'uint32_t',
+  tp_status: 'uint32_t',
+  tp_mac: 'uint16_t',
+  tp_net: 'uint16_t',
+  hv1: TPACKET_HDR_VARIANT1,
+  tp_padding: koffi.array('uint8_t', 8),
+});
+const TPACKET_BD_TS = koffi.struct({ ts_sec: 'uint32_t', ts_nsec: 'uint32_t' });
+/** struct tpacket_hdr_v1: the header of a TPACKET_V3 block. */
+const TPACKET_HDR_V1 = koffi.struct({
+  block_status: 'uint32_t',
+  num_pkts: 'uint32_t',
+  offset_to_first_pkt: 'uint32_t',
+  blk_len: 'uint32_t',
+  seq_num: 'uint64_t',
+  ts_first_pkt: TPACKET_BD_TS,
+  ts_last_pkt: TPACKET_BD_TS,
+});
+/** struct tpacket_block_desc: version, offset_to_priv, then union tpacket_bd_header_u { bh1 }. */
+const TPACKET_BLOCK_DESC = koffi.struct({
+  version: 'uint32_t',
+  offset_to_priv: 'uint32_t',
+  hdr: koffi.union({ bh1: TPACKET_HDR_V1 }),
+});
+/** struct sockaddr_ll (packet(7)); the protocol is big-endian on the wire and here. */
+const SOCKADDR_LL = koffi.struct({
+  sll_family: 'uint16_t',
+  sll_protocol: 'uint16_be_t',
+  sll_ifindex: 'int',
+  sll_hatype: 'uint16_t',
+  sll_pkttype: 'uint8_t',
+  sll_halen: 'uint8_t',
+  sll_addr: koffi.array('uint8_t', 8, 'Typed'),
+});
+/** struct tpacket_req (PACKET_RX_RING / PACKET_TX_RING, TPACKET_V2). */
+const TPACKET_REQ = koffi.struct({
+  tp_block_size: 'uint32_t',
+  tp_block_nr: 'uint32_t',
+  tp_frame_size: 'uint32_t',
+  tp_frame_nr: 'uint32_t',
+});
+/** struct tpacket_req3 (PACKET_RX_RING, TPACKET_V3). */
+const TPACKET_REQ3 = koffi.struct({
+  tp_block_size: 'uint32_t',
+  tp_block_nr: 'uint32_t',
+  tp_frame_size: 'uint32_t',
+  tp_frame_nr: 'uint32_t',
+  tp_retire_blk_tov: 'uint32_t',
+  tp_sizeof_priv: 'uint32_t',
+  tp_feature_req_word: 'uint32_t',
+});
+/** struct packet_mreq (PACKET_ADD_MEMBERSHIP / PACKET_DROP_MEMBERSHIP). */
+const PACKET_MREQ = koffi.struct({
+  mr_ifindex: 'int',
+  mr_type: 'uint16_t',
+  mr_alen: 'uint16_t',
+  mr_address: koffi.array('uint8_t', 8, 'Typed'),
+});
+/** struct tpacket_stats_v3 (PACKET_STATISTICS; V2 sockets fill the first two fields). */
+const TPACKET_STATS_V3 = koffi.struct({
+  tp_packets: 'uint32_t',
+  tp_drops: 'uint32_t',
+  tp_freeze_q_cnt: 'uint32_t',
+});
+/** struct virtio_net_hdr (PACKET_VNET_HDR). */
+const VIRTIO_NET_HDR = koffi.struct({
+  flags: 'uint8_t',
+  gso_type: 'uint8_t',
+  hdr_len: 'uint16_t',
+  gso_size: 'uint16_t',
+  csum_start: 'uint16_t',
+  csum_offset: 'uint16_t',
+});
+
+// Field offsets the per-frame code reads on the rings (plain numbers: no koffi call per frame).
+const BD_HDR = koffi.offsetof(TPACKET_BLOCK_DESC, 'hdr');
+const BH1 = offsets(TPACKET_HDR_V1, ['block_status', 'num_pkts', 'offset_to_first_pkt']);
+/** struct tpacket_block_desc (TPACKET_V3 RX blocks): where the block header's fields are. */
+export const BLK_STATUS = BD_HDR + BH1.block_status;
+export const BLK_NUM_PKTS = BD_HDR + BH1.num_pkts;
+export const BLK_FIRST_PKT = BD_HDR + BH1.offset_to_first_pkt;
+const TP3 = offsets(TPACKET3_HDR, ['tp_next_offset', 'tp_snaplen', 'tp_len', 'tp_status', 'tp_mac', 'hv1']);
+const HV1 = offsets(TPACKET_HDR_VARIANT1, ['tp_vlan_tci', 'tp_vlan_tpid']);
 /** struct tpacket3_hdr field offsets. */
-export const TP3_NEXT = 0;
-export const TP3_SNAPLEN = 12;
-export const TP3_LEN = 16;
-export const TP3_STATUS = 20;
-export const TP3_MAC = 24;
-export const TP3_VLAN_TCI = 32;
-export const TP3_VLAN_TPID = 36;
+export const TP3_NEXT = TP3.tp_next_offset;
+export const TP3_SNAPLEN = TP3.tp_snaplen;
+export const TP3_LEN = TP3.tp_len;
+export const TP3_STATUS = TP3.tp_status;
+export const TP3_MAC = TP3.tp_mac;
+export const TP3_VLAN_TCI = TP3.hv1 + HV1.tp_vlan_tci;
+export const TP3_VLAN_TPID = TP3.hv1 + HV1.tp_vlan_tpid;
 
 /** tpacket2_hdr status bits. RX: KERNEL=0 owned by the kernel, USER=1 filled for us. */
 export const TP_STATUS_KERNEL = 0;
@@ -53,18 +162,33 @@ export const TP_STATUS_SEND_REQUEST = 1;
 export const TP_STATUS_SENDING = 2;
 export const TP_STATUS_WRONG_FORMAT = 4;
 
-/** struct tpacket2_hdr field offsets (32 bytes, TPACKET_ALIGN'ed). */
-export const TP2_STATUS = 0;
-export const TP2_LEN = 4;
-export const TP2_SNAPLEN = 8;
-export const TP2_MAC = 12;
-export const TP2_NET = 14;
-export const TP2_VLAN_TCI = 24;
-export const TP2_VLAN_TPID = 26;
-/** TX frames: data starts at TPACKET2_HDRLEN - sizeof(struct sockaddr_ll) = 52 - 20. */
-export const TP2_TX_DATA = 32;
+const TP2 = offsets(TPACKET2_HDR, ['tp_status', 'tp_len', 'tp_snaplen', 'tp_mac', 'tp_net']);
+const TP2V = offsets(TPACKET2_HDR, ['tp_vlan_tci', 'tp_vlan_tpid']);
+/** struct tpacket2_hdr field offsets. */
+export const TP2_STATUS = TP2.tp_status;
+export const TP2_LEN = TP2.tp_len;
+export const TP2_SNAPLEN = TP2.tp_snaplen;
+export const TP2_MAC = TP2.tp_mac;
+export const TP2_NET = TP2.tp_net;
+export const TP2_VLAN_TCI = TP2V.tp_vlan_tci;
+export const TP2_VLAN_TPID = TP2V.tp_vlan_tpid;
+/** TPACKET_ALIGNMENT: frame headers and data are aligned to it. */
+const TPACKET_ALIGNMENT = 16;
+const tpacketAlign = (n: number) => Math.ceil(n / TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT;
+/**
+ * TX frames: the kernel takes the data at TPACKET2_HDRLEN - sizeof(struct sockaddr_ll), that is
+ * TPACKET_ALIGN(sizeof(struct tpacket2_hdr)).
+ */
+export const TP2_TX_DATA = tpacketAlign(koffi.sizeof(TPACKET2_HDR));
 /** struct virtio_net_hdr (PACKET_VNET_HDR): precedes the frame in both directions. */
-export const VNET_HDR_LEN = 10;
+export const VNET_HDR_LEN = koffi.sizeof(VIRTIO_NET_HDR);
+
+/** A struct value encoded into fresh bytes (setsockopt and bind arguments). */
+function encoded(type: CType, value: object): Uint8Array {
+  const b = new Uint8Array(koffi.sizeof(type));
+  koffi.encode(b, type, value);
+  return b;
+}
 
 export interface RingSpec {
   /** Number of frames (a multiple of blockSize / frameSize). */
@@ -93,16 +217,17 @@ export function blockRingBytes(r: BlockRingSpec | undefined): number {
   return r ? r.blockSize * r.blocks : 0;
 }
 
+/** Nominal frame size of a V3 ring (frames are packed; the kernel only checks the geometry). */
+const V3_FRAME_SIZE = 2048;
+
 function tpacketReq3(r: BlockRingSpec): Uint8Array {
-  const b = new Uint8Array(28);
-  const d = new DataView(b.buffer);
-  const frameSize = 2048;
-  d.setUint32(0, r.blockSize, true);
-  d.setUint32(4, r.blocks, true);
-  d.setUint32(8, frameSize, true);
-  d.setUint32(12, (r.blockSize / frameSize) * r.blocks, true);
-  d.setUint32(16, r.retireMs, true);
-  return b;
+  return encoded(TPACKET_REQ3, {
+    tp_block_size: r.blockSize,
+    tp_block_nr: r.blocks,
+    tp_frame_size: V3_FRAME_SIZE,
+    tp_frame_nr: (r.blockSize / V3_FRAME_SIZE) * r.blocks,
+    tp_retire_blk_tov: r.retireMs,
+  });
 }
 
 export interface PacketSocketOptions {
@@ -128,22 +253,16 @@ function htons(v: number): number {
 }
 
 function sockaddrLl(ifindex: number, protocol: number): Uint8Array {
-  const b = new Uint8Array(20);
-  const d = new DataView(b.buffer);
-  d.setUint16(0, AF_PACKET, true);
-  d.setUint16(2, htons(protocol), true);
-  d.setInt32(4, ifindex, true);
-  return b;
+  return encoded(SOCKADDR_LL, { sll_family: AF_PACKET, sll_protocol: protocol, sll_ifindex: ifindex });
 }
 
 function tpacketReq(r: RingSpec): Uint8Array {
-  const b = new Uint8Array(16);
-  const d = new DataView(b.buffer);
-  d.setUint32(0, r.blockSize, true);
-  d.setUint32(4, (r.frames * r.frameSize) / r.blockSize, true);
-  d.setUint32(8, r.frameSize, true);
-  d.setUint32(12, r.frames, true);
-  return b;
+  return encoded(TPACKET_REQ, {
+    tp_block_size: r.blockSize,
+    tp_block_nr: (r.frames * r.frameSize) / r.blockSize,
+    tp_frame_size: r.frameSize,
+    tp_frame_nr: r.frames,
+  });
 }
 
 export function parseMac(mac: string): Uint8Array {
@@ -153,15 +272,14 @@ export function parseMac(mac: string): Uint8Array {
 }
 
 function packetMreq(ifindex: number, type: number, mac: Uint8Array | undefined): Uint8Array {
-  const b = new Uint8Array(16);
-  const d = new DataView(b.buffer);
-  d.setInt32(0, ifindex, true);
-  d.setUint16(4, type, true);
-  if (mac) {
-    d.setUint16(6, mac.length, true);
-    b.set(mac, 8);
-  }
-  return b;
+  const address = new Uint8Array(8);
+  if (mac) address.set(mac);
+  return encoded(PACKET_MREQ, {
+    mr_ifindex: ifindex,
+    mr_type: type,
+    mr_alen: mac ? mac.length : 0,
+    mr_address: address,
+  });
 }
 
 function validate(r: RingSpec, what: string): void {
@@ -266,22 +384,22 @@ export class PacketSocket {
 
   /** PACKET_STATISTICS: frames received and dropped (ring full) since the last call (the kernel resets). */
   takeStats(): { packets: number; drops: number; freezes: number } {
-    const b = new Uint8Array(12);
+    const b = new Uint8Array(koffi.sizeof(TPACKET_STATS_V3));
     const n = libc.getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, 'PACKET_STATISTICS');
-    const d = new DataView(b.buffer);
-    // tpacket_stats_v3 adds tp_freeze_q_cnt: times the V3 ring stalled because user space held every block.
+    const st = koffi.decode(b, TPACKET_STATS_V3) as Record<string, number>;
+    // tp_freeze_q_cnt (V3 only): times the ring stalled because user space held every block.
     return {
-      packets: d.getUint32(0, true),
-      drops: d.getUint32(4, true),
-      freezes: n >= 12 ? d.getUint32(8, true) : 0,
+      packets: st.tp_packets ?? 0,
+      drops: st.tp_drops ?? 0,
+      freezes: n >= b.length ? (st.tp_freeze_q_cnt ?? 0) : 0,
     };
   }
 
   /** Reads and clears the pending socket error (SO_ERROR), e.g. ENETDOWN after the device went down. */
   takeError(): number {
-    const b = new Uint8Array(4);
-    libc.getsockopt(this.fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, b, 'SO_ERROR');
-    return new DataView(b.buffer).getInt32(0, true);
+    const b = new Int32Array(1);
+    libc.getsockopt(this.fd, libc.SOL_SOCKET, libc.SO_ERROR, new Uint8Array(b.buffer), 'SO_ERROR');
+    return b[0] ?? 0;
   }
 
   /** Closes the socket and returns its ring range to the arena's reservation. */

@@ -16,6 +16,7 @@ import type {
   StatsSnapshot,
 } from '../../core/model.js';
 import { pinDir, unpin, unpinAll } from '../../kernel/bpffs.js';
+import { ERRNO } from '../../kernel/errno.js';
 import {
   BpfError,
   closeFd,
@@ -76,13 +77,13 @@ function modeFlag(kind: XdpKind): number {
 
 function attachError(e: unknown, port: ResolvedPort, kind: XdpKind): Error {
   if (!(e instanceof BpfError)) return e as Error;
-  if (e.errno === 95 || e.errno === 22) {
+  if (e.errno === ERRNO.EOPNOTSUPP || e.errno === ERRNO.EINVAL) {
     return new LbdsrError(
       'LBDSR_NOT_AVAILABLE',
       `${port.ifname} does not support ${kind === 'XDP_DRV' ? 'native XDP (XDP_DRV); use type=XDP_SKB' : 'XDP'}: ${e.message}`,
     );
   }
-  if (e.errno === 16 || e.errno === 17) {
+  if (e.errno === ERRNO.EBUSY || e.errno === ERRNO.EEXIST) {
     return new LbdsrError(
       'LBDSR_CONFLICT',
       `${port.ifname} already runs another XDP program (or one in the other mode): ${e.message}`,
