@@ -6,7 +6,7 @@
 // requests, frame and block headers, sockaddr_ll) are koffi struct types; the offsets the per-frame
 // code reads on the rings are exported as plain numbers taken from them.
 import koffi from 'koffi';
-import { type CType, offsets } from './ctypes.js';
+import { type CType, kernelStruct, offsets } from './ctypes.js';
 import * as libc from './libc.js';
 
 export const AF_PACKET = 17;
@@ -34,7 +34,7 @@ export const TPACKET_V2 = 1;
 export const TPACKET_V3 = 2;
 
 /** struct tpacket2_hdr (TPACKET_V2 frames). */
-const TPACKET2_HDR = koffi.struct({
+const TPACKET2_HDR = kernelStruct('tpacket2_hdr', {
   tp_status: 'uint32_t',
   tp_len: 'uint32_t',
   tp_snaplen: 'uint32_t',
@@ -47,14 +47,14 @@ const TPACKET2_HDR = koffi.struct({
   tp_padding: koffi.array('uint8_t', 4),
 });
 /** struct tpacket_hdr_variant1: the V3 header's hashing and VLAN fields. */
-const TPACKET_HDR_VARIANT1 = koffi.struct({
+const TPACKET_HDR_VARIANT1 = kernelStruct('tpacket_hdr_variant1', {
   tp_rxhash: 'uint32_t',
   tp_vlan_tci: 'uint32_t',
   tp_vlan_tpid: 'uint16_t',
   tp_padding: 'uint16_t',
 });
 /** struct tpacket3_hdr (frames inside a TPACKET_V3 block); `hv1` is its one-member union. */
-const TPACKET3_HDR = koffi.struct({
+const TPACKET3_HDR = kernelStruct('tpacket3_hdr', {
   tp_next_offset: 'uint32_t',
   tp_sec: 'uint32_t',
   tp_nsec: 'uint32_t',
@@ -66,9 +66,9 @@ const TPACKET3_HDR = koffi.struct({
   hv1: TPACKET_HDR_VARIANT1,
   tp_padding: koffi.array('uint8_t', 8),
 });
-const TPACKET_BD_TS = koffi.struct({ ts_sec: 'uint32_t', ts_nsec: 'uint32_t' });
+const TPACKET_BD_TS = kernelStruct('tpacket_bd_ts', { ts_sec: 'uint32_t', ts_nsec: 'uint32_t' });
 /** struct tpacket_hdr_v1: the header of a TPACKET_V3 block. */
-const TPACKET_HDR_V1 = koffi.struct({
+const TPACKET_HDR_V1 = kernelStruct('tpacket_hdr_v1', {
   block_status: 'uint32_t',
   num_pkts: 'uint32_t',
   offset_to_first_pkt: 'uint32_t',
@@ -78,13 +78,13 @@ const TPACKET_HDR_V1 = koffi.struct({
   ts_last_pkt: TPACKET_BD_TS,
 });
 /** struct tpacket_block_desc: version, offset_to_priv, then union tpacket_bd_header_u { bh1 }. */
-const TPACKET_BLOCK_DESC = koffi.struct({
+const TPACKET_BLOCK_DESC = kernelStruct('tpacket_block_desc', {
   version: 'uint32_t',
   offset_to_priv: 'uint32_t',
   hdr: koffi.union({ bh1: TPACKET_HDR_V1 }),
 });
 /** struct sockaddr_ll (packet(7)); the protocol is big-endian on the wire and here. */
-const SOCKADDR_LL = koffi.struct({
+const SOCKADDR_LL = kernelStruct('sockaddr_ll', {
   sll_family: 'uint16_t',
   sll_protocol: 'uint16_be_t',
   sll_ifindex: 'int',
@@ -94,14 +94,14 @@ const SOCKADDR_LL = koffi.struct({
   sll_addr: koffi.array('uint8_t', 8, 'Typed'),
 });
 /** struct tpacket_req (PACKET_RX_RING / PACKET_TX_RING, TPACKET_V2). */
-const TPACKET_REQ = koffi.struct({
+const TPACKET_REQ = kernelStruct('tpacket_req', {
   tp_block_size: 'uint32_t',
   tp_block_nr: 'uint32_t',
   tp_frame_size: 'uint32_t',
   tp_frame_nr: 'uint32_t',
 });
 /** struct tpacket_req3 (PACKET_RX_RING, TPACKET_V3). */
-const TPACKET_REQ3 = koffi.struct({
+const TPACKET_REQ3 = kernelStruct('tpacket_req3', {
   tp_block_size: 'uint32_t',
   tp_block_nr: 'uint32_t',
   tp_frame_size: 'uint32_t',
@@ -118,13 +118,13 @@ const PACKET_MREQ = koffi.struct({
   mr_address: koffi.array('uint8_t', 8, 'Typed'),
 });
 /** struct tpacket_stats_v3 (PACKET_STATISTICS; V2 sockets fill the first two fields). */
-const TPACKET_STATS_V3 = koffi.struct({
+const TPACKET_STATS_V3 = kernelStruct('tpacket_stats_v3', {
   tp_packets: 'uint32_t',
   tp_drops: 'uint32_t',
   tp_freeze_q_cnt: 'uint32_t',
 });
 /** struct virtio_net_hdr (PACKET_VNET_HDR). */
-const VIRTIO_NET_HDR = koffi.struct({
+const VIRTIO_NET_HDR = kernelStruct('virtio_net_hdr', {
   flags: 'uint8_t',
   gso_type: 'uint8_t',
   hdr_len: 'uint16_t',

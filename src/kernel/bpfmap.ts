@@ -3,7 +3,7 @@
 // (src/dataplane/xdp/maps.ts), checked against the object's BTF by test/unit/btf-layout.test.ts.
 import koffi from 'koffi';
 import { BpfError, check, load } from './bpfcore.js';
-import type { CType } from './ctypes.js';
+import { type CType, kernelStruct } from './ctypes.js';
 import { ERRNO } from './errno.js';
 
 export const BPF_ANY = 0;
@@ -133,25 +133,29 @@ export function mapUpdateBatch(
 export const BPF_OBJ_NAME_LEN = 16;
 
 /** struct bpf_map_info (linux/bpf.h). */
-const BPF_MAP_INFO = koffi.struct({
-  type: 'uint32_t',
-  id: 'uint32_t',
-  key_size: 'uint32_t',
-  value_size: 'uint32_t',
-  max_entries: 'uint32_t',
-  map_flags: 'uint32_t',
-  name: koffi.array('char', BPF_OBJ_NAME_LEN, 'String'),
-  ifindex: 'uint32_t',
-  btf_vmlinux_value_type_id: 'uint32_t',
-  netns_dev: 'uint64_t',
-  netns_ino: 'uint64_t',
-  btf_id: 'uint32_t',
-  btf_key_type_id: 'uint32_t',
-  btf_value_type_id: 'uint32_t',
-  /** Padding before kernel 6.x named it; lbdsr does not read it. */
-  btf_vmlinux_id: 'uint32_t',
-  map_extra: 'uint64_t',
-});
+const BPF_MAP_INFO = kernelStruct(
+  'bpf_map_info',
+  {
+    type: 'uint32_t',
+    id: 'uint32_t',
+    key_size: 'uint32_t',
+    value_size: 'uint32_t',
+    max_entries: 'uint32_t',
+    map_flags: 'uint32_t',
+    name: koffi.array('char', BPF_OBJ_NAME_LEN, 'String'),
+    ifindex: 'uint32_t',
+    btf_vmlinux_value_type_id: 'uint32_t',
+    netns_dev: 'uint64_t',
+    netns_ino: 'uint64_t',
+    btf_id: 'uint32_t',
+    btf_key_type_id: 'uint32_t',
+    btf_value_type_id: 'uint32_t',
+    /** Padding before kernel 6.x named it; lbdsr does not read it. */
+    btf_vmlinux_id: 'uint32_t',
+    map_extra: 'uint64_t',
+  },
+  { extensible: true },
+);
 
 /** bpf_map_info fields lbdsr reads. */
 export interface MapInfo {

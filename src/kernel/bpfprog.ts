@@ -5,51 +5,55 @@
 import koffi from 'koffi';
 import { BpfError, check, load } from './bpfcore.js';
 import { BPF_OBJ_NAME_LEN, objInfo } from './bpfmap.js';
-import { offsets } from './ctypes.js';
+import { kernelStruct, offsets } from './ctypes.js';
 
 const BPF_TAG_SIZE = 8;
 
 /** struct bpf_prog_info (linux/bpf.h; the u32 after `ifindex` holds the gpl_compatible bit). */
-const BPF_PROG_INFO = koffi.struct({
-  type: 'uint32_t',
-  id: 'uint32_t',
-  tag: koffi.array('uint8_t', BPF_TAG_SIZE, 'Typed'),
-  jited_prog_len: 'uint32_t',
-  xlated_prog_len: 'uint32_t',
-  jited_prog_insns: 'uint64_t',
-  xlated_prog_insns: 'uint64_t',
-  load_time: 'uint64_t',
-  created_by_uid: 'uint32_t',
-  nr_map_ids: 'uint32_t',
-  map_ids: 'uint64_t',
-  name: koffi.array('char', BPF_OBJ_NAME_LEN, 'String'),
-  ifindex: 'uint32_t',
-  gpl_compatible: 'uint32_t',
-  netns_dev: 'uint64_t',
-  netns_ino: 'uint64_t',
-  nr_jited_ksyms: 'uint32_t',
-  nr_jited_func_lens: 'uint32_t',
-  jited_ksyms: 'uint64_t',
-  jited_func_lens: 'uint64_t',
-  btf_id: 'uint32_t',
-  func_info_rec_size: 'uint32_t',
-  func_info: 'uint64_t',
-  nr_func_info: 'uint32_t',
-  nr_line_info: 'uint32_t',
-  line_info: 'uint64_t',
-  jited_line_info: 'uint64_t',
-  nr_jited_line_info: 'uint32_t',
-  line_info_rec_size: 'uint32_t',
-  jited_line_info_rec_size: 'uint32_t',
-  nr_prog_tags: 'uint32_t',
-  prog_tags: 'uint64_t',
-  run_time_ns: 'uint64_t',
-  run_cnt: 'uint64_t',
-  recursion_misses: 'uint64_t',
-  verified_insns: 'uint32_t',
-  attach_btf_obj_id: 'uint32_t',
-  attach_btf_id: 'uint32_t',
-});
+const BPF_PROG_INFO = kernelStruct(
+  'bpf_prog_info',
+  {
+    type: 'uint32_t',
+    id: 'uint32_t',
+    tag: koffi.array('uint8_t', BPF_TAG_SIZE, 'Typed'),
+    jited_prog_len: 'uint32_t',
+    xlated_prog_len: 'uint32_t',
+    jited_prog_insns: 'uint64_t',
+    xlated_prog_insns: 'uint64_t',
+    load_time: 'uint64_t',
+    created_by_uid: 'uint32_t',
+    nr_map_ids: 'uint32_t',
+    map_ids: 'uint64_t',
+    name: koffi.array('char', BPF_OBJ_NAME_LEN, 'String'),
+    ifindex: 'uint32_t',
+    gpl_compatible: 'uint32_t',
+    netns_dev: 'uint64_t',
+    netns_ino: 'uint64_t',
+    nr_jited_ksyms: 'uint32_t',
+    nr_jited_func_lens: 'uint32_t',
+    jited_ksyms: 'uint64_t',
+    jited_func_lens: 'uint64_t',
+    btf_id: 'uint32_t',
+    func_info_rec_size: 'uint32_t',
+    func_info: 'uint64_t',
+    nr_func_info: 'uint32_t',
+    nr_line_info: 'uint32_t',
+    line_info: 'uint64_t',
+    jited_line_info: 'uint64_t',
+    nr_jited_line_info: 'uint32_t',
+    line_info_rec_size: 'uint32_t',
+    jited_line_info_rec_size: 'uint32_t',
+    nr_prog_tags: 'uint32_t',
+    prog_tags: 'uint64_t',
+    run_time_ns: 'uint64_t',
+    run_cnt: 'uint64_t',
+    recursion_misses: 'uint64_t',
+    verified_insns: 'uint32_t',
+    attach_btf_obj_id: 'uint32_t',
+    attach_btf_id: 'uint32_t',
+  },
+  { extensible: true },
+);
 
 interface RawProgInfo {
   id: number;
@@ -135,7 +139,7 @@ const OPT = offsets(TEST_RUN_OPTS, [
 ]);
 
 /** struct xdp_md: the context of an XDP program (what BPF_PROG_TEST_RUN takes as ctx_in). */
-const XDP_MD = koffi.struct({
+const XDP_MD = kernelStruct('xdp_md', {
   data: 'uint32_t',
   data_end: 'uint32_t',
   data_meta: 'uint32_t',

@@ -4,16 +4,20 @@
 import koffi from 'koffi';
 import { LbdsrError } from '../core/errors.js';
 import { BpfError, load } from './bpfcore.js';
-import { offsets } from './ctypes.js';
+import { kernelStruct, offsets } from './ctypes.js';
 
 /** BTF kinds (linux/btf.h) this module looks at. */
 export const BTF_KIND = { STRUCT: 4, UNION: 5, VAR: 14 } as const;
 
-/** struct btf_type: name, info (vlen, kind, kind_flag), then size or type; members follow it. */
-const BTF_TYPE = koffi.struct({ name_off: 'uint32_t', info: 'uint32_t', size_or_type: 'uint32_t' });
+/** struct btf_type: name, info (vlen, kind, kind_flag), then `size` (a union with `type`); members follow. */
+const BTF_TYPE = kernelStruct('btf_type', {
+  name_off: 'uint32_t',
+  info: 'uint32_t',
+  size: 'uint32_t',
+});
 /** struct btf_member: name, type, offset (bits; with kind_flag: bitfield size << 24 | bit offset). */
-const BTF_MEMBER = koffi.struct({ name_off: 'uint32_t', type: 'uint32_t', offset: 'uint32_t' });
-const T = offsets(BTF_TYPE, ['name_off', 'info', 'size_or_type']);
+const BTF_MEMBER = kernelStruct('btf_member', { name_off: 'uint32_t', type: 'uint32_t', offset: 'uint32_t' });
+const T = offsets(BTF_TYPE, ['name_off', 'info']);
 const M = offsets(BTF_MEMBER, ['name_off', 'type', 'offset']);
 const SIZEOF_TYPE = koffi.sizeof(BTF_TYPE);
 const SIZEOF_MEMBER = koffi.sizeof(BTF_MEMBER);
@@ -37,9 +41,7 @@ export interface BtfStruct {
 interface RawType {
   name: string;
   kind: number;
-  vlen: number;
   kindFlag: boolean;
-  sizeOrType: number;
   members: { name: string; type: number; offset: number }[];
 }
 
@@ -90,9 +92,7 @@ export class Btf {
     return {
       name: this.name(bytes.getUint32(T.name_off, true)),
       kind,
-      vlen,
       kindFlag: info >>> 31 === 1,
-      sizeOrType: bytes.getUint32(T.size_or_type, true),
       members,
     };
   }

@@ -3,7 +3,7 @@
 // the namespace the thread is in, which is what a worker that entered a namespace needs. struct ifreq is
 // a koffi struct type; the prober reads its union at offsets taken from it.
 import koffi from 'koffi';
-import { offsets } from './ctypes.js';
+import { kernelStruct, offsets } from './ctypes.js';
 import * as libc from './libc.js';
 
 const AF_INET = 2;
@@ -19,7 +19,7 @@ const ETH_ALEN = 6;
 /** struct sockaddr: the family, then the address bytes (a MAC for SIOCGIFHWADDR). */
 const SOCKADDR = koffi.struct({ sa_family: 'uint16_t', sa_data: koffi.array('uint8_t', 14) });
 /** struct ifmap: the largest member of ifreq's union, so it sets the struct's size. */
-const IFMAP = koffi.struct({
+const IFMAP = kernelStruct('ifmap', {
   mem_start: 'unsigned long',
   mem_end: 'unsigned long',
   base_addr: 'uint16_t',
@@ -35,7 +35,7 @@ const IFREQ_U = koffi.union({
   ifru_map: IFMAP,
 });
 /** `ifr_ifrn` is C's one-member union around the name (ifr_name). */
-const IFREQ = koffi.struct({ ifr_ifrn: koffi.array('char', IFNAMSIZ), ifr_ifru: IFREQ_U });
+const IFREQ = kernelStruct('ifreq', { ifr_ifrn: koffi.array('char', IFNAMSIZ), ifr_ifru: IFREQ_U });
 const IFR_U = koffi.offsetof(IFREQ, 'ifr_ifru');
 const IFR_HWADDR = IFR_U + offsets(SOCKADDR, ['sa_data']).sa_data;
 

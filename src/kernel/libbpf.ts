@@ -100,7 +100,7 @@ export class BpfObject {
     return check(`fd of program ${name}`, load().prog_fd(p));
   }
 
-  /** Frees libbpf's object and closes its fds (pinned objects and links survive). */
+  /** Frees libbpf's object and closes its fds (pinned objects and attached programs survive). */
   close(): void {
     if (this.handle) load().obj_close(this.handle);
     this.handle = null;

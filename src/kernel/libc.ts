@@ -5,12 +5,13 @@
 // errno and strerror(); the hot-path calls (poll, kick) return the raw result so that a busy loop
 // never allocates.
 import koffi from 'koffi';
+import { kernelStruct } from './ctypes.js';
 import { ERRNO } from './errno.js';
 
 const libc = koffi.load('libc.so.6');
 
 /** struct pollfd (poll(2)). */
-const POLLFD = koffi.struct({ fd: 'int', events: 'short', revents: 'short' });
+const POLLFD = kernelStruct('pollfd', { fd: 'int', events: 'short', revents: 'short' });
 /** Bytes per struct pollfd and the offsets of its fields, for preallocated pollfd arrays. */
 export const POLLFD_SIZE = koffi.sizeof(POLLFD);
 export const POLLFD_FD = koffi.offsetof(POLLFD, 'fd');
@@ -19,7 +20,7 @@ export const POLLFD_REVENTS = koffi.offsetof(POLLFD, 'revents');
 
 const TIMEVAL = koffi.struct({ tv_sec: 'long', tv_usec: 'long' });
 /** struct rusage (getrusage(2)). */
-const RUSAGE = koffi.struct({
+const RUSAGE = kernelStruct('rusage', {
   ru_utime: TIMEVAL,
   ru_stime: TIMEVAL,
   ru_maxrss: 'long',
