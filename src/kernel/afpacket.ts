@@ -172,6 +172,8 @@ export const TP2_MAC = TP2.tp_mac;
 export const TP2_NET = TP2.tp_net;
 export const TP2_VLAN_TCI = TP2V.tp_vlan_tci;
 export const TP2_VLAN_TPID = TP2V.tp_vlan_tpid;
+/** Rings are made of whole pages (x86-64 and arm64 with 4 KiB pages). */
+const PAGE_SIZE = 4096;
 /** TPACKET_ALIGNMENT: frame headers and data are aligned to it. */
 const TPACKET_ALIGNMENT = 16;
 const tpacketAlign = (n: number) => Math.ceil(n / TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT;
@@ -283,7 +285,11 @@ function packetMreq(ifindex: number, type: number, mac: Uint8Array | undefined):
 }
 
 function validate(r: RingSpec, what: string): void {
-  if (r.frameSize % 16 !== 0 || r.blockSize % 4096 !== 0 || r.blockSize % r.frameSize !== 0) {
+  if (
+    r.frameSize % TPACKET_ALIGNMENT !== 0 ||
+    r.blockSize % PAGE_SIZE !== 0 ||
+    r.blockSize % r.frameSize !== 0
+  ) {
     throw new Error(`${what}: bad ring geometry ${JSON.stringify(r)}`);
   }
   if (r.frames <= 0 || (r.frames * r.frameSize) % r.blockSize !== 0) {
@@ -346,7 +352,7 @@ export class PacketSocket {
       }
       if (opts.rxBlocks) {
         const r = opts.rxBlocks;
-        if (r.blockSize % 4096 !== 0 || r.blockSize % 2048 !== 0 || r.blocks <= 0) {
+        if (r.blockSize % PAGE_SIZE !== 0 || r.blockSize % V3_FRAME_SIZE !== 0 || r.blocks <= 0) {
           throw new Error(`${what}: bad block ring geometry ${JSON.stringify(r)}`);
         }
         libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, tpacketReq3(r), `${what} PACKET_RX_RING (V3)`);
@@ -425,7 +431,7 @@ export class RingArena {
   private freed = false;
 
   constructor(bytes: number) {
-    const len = Math.ceil(bytes / 4096) * 4096;
+    const len = Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
     this.base = libc.reserve(len);
     this.buffer = libc.view(this.base);
     this.u8 = new Uint8Array(this.buffer);
@@ -436,7 +442,7 @@ export class RingArena {
   /** Carves `bytes` (page-rounded) out of the range; returns its offset. */
   carve(bytes: number): number {
     const off = this.next;
-    this.next += Math.ceil(bytes / 4096) * 4096;
+    this.next += Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
     if (this.next > this.base.len) throw new Error('ring arena too small');
     return off;
   }

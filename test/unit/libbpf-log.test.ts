@@ -1,0 +1,59 @@
+// libbpf's own messages reach the hook the daemon can set (libbpf_set_print through a koffi
+// callback, formatted from the C va_list), instead of going straight to stderr. Needs libbpf.so.1,
+// not root: opening an object parses it in user space.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bpfObjectPath, LBDSR_OBJECT } from '../../src/dataplane/xdp/object.js';
+import {
+  BpfError,
+  BpfObject,
+  type LibbpfLogLevel,
+  libbpfAvailable,
+  setLibbpfLogger,
+} from '../../src/kernel/libbpf.js';
+
+function skipReason(): string | undefined {
+  if (libbpfAvailable()) return undefined;
+  const reason = 'the libbpf log tests need libbpf.so.1';
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
+  console.log(`# skipping: ${reason}`);
+  return reason;
+}
+
+const skip = skipReason();
+
+function capture(fn: () => void): [LibbpfLogLevel, string][] {
+  const got: [LibbpfLogLevel, string][] = [];
+  setLibbpfLogger((level, message) => got.push([level, message]));
+  try {
+    fn();
+  } finally {
+    setLibbpfLogger(null);
+  }
+  return got;
+}
+
+test('a malformed object: the error is thrown and libbpf explains it through the hook', { skip }, () => {
+  const got = capture(() => {
+    assert.throws(() => BpfObject.openMem(new Uint8Array(64).fill(7)), BpfError);
+  });
+  const warnings = got.filter(([level]) => level === 'warn').map(([, m]) => m);
+  assert.ok(
+    warnings.some((m) => /libbpf: elf: .* is not a proper ELF object/.test(m)),
+    JSON.stringify(got),
+  );
+  assert.ok(
+    got.every(([, m]) => !m.endsWith('\n')),
+    'messages come without their trailing newline',
+  );
+});
+
+test('the C format arguments of libbpf messages (%s, %d) are formatted into the text', { skip }, () => {
+  const got = capture(() => BpfObject.openFile(bpfObjectPath(LBDSR_OBJECT)).close());
+  const debug = got.filter(([level]) => level === 'debug').map(([, m]) => m);
+  // e.g. "libbpf: map 'lbdsr_sessions': at sec_idx 5, offset 160." (a %s and two %d)
+  assert.ok(
+    debug.some((m) => /map 'lbdsr_sessions'.*\d/.test(m)),
+    JSON.stringify(debug.slice(0, 20)),
+  );
+});
