@@ -7,17 +7,9 @@ import { test } from 'node:test';
 import { STRUCT_LAYOUTS, type StructLayout } from '../../src/dataplane/xdp/maps.js';
 import { bpfObjectPath, LBDSR_OBJECT } from '../../src/dataplane/xdp/object.js';
 import { Btf } from '../../src/kernel/btf.js';
-import { libbpfAvailable } from '../../src/kernel/libbpf.js';
+import { libbpfSkipReason } from './libbpf-env.js';
 
-function skipReason(): string | undefined {
-  if (libbpfAvailable()) return undefined;
-  const reason = 'the BTF layout tests need libbpf.so.1';
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.log(`# skipping: ${reason}`);
-  return reason;
-}
-
-const skip = skipReason();
+const skip = libbpfSkipReason('the BTF layout tests');
 
 /** Every way `layout` disagrees with the struct of the same name in `btf`, as readable lines. */
 function mismatches(btf: Btf, layout: StructLayout): string[] {

@@ -4,23 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bpfObjectPath, LBDSR_OBJECT } from '../../src/dataplane/xdp/object.js';
-import {
-  BpfError,
-  BpfObject,
-  type LibbpfLogLevel,
-  libbpfAvailable,
-  setLibbpfLogger,
-} from '../../src/kernel/libbpf.js';
+import { BpfError, BpfObject, type LibbpfLogLevel, setLibbpfLogger } from '../../src/kernel/libbpf.js';
+import { libbpfSkipReason } from './libbpf-env.js';
 
-function skipReason(): string | undefined {
-  if (libbpfAvailable()) return undefined;
-  const reason = 'the libbpf log tests need libbpf.so.1';
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.log(`# skipping: ${reason}`);
-  return reason;
-}
-
-const skip = skipReason();
+const skip = libbpfSkipReason('the libbpf log tests');
 
 function capture(fn: () => void): [LibbpfLogLevel, string][] {
   const got: [LibbpfLogLevel, string][] = [];
