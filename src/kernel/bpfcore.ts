@@ -121,18 +121,24 @@ export type LibbpfLogger = (level: LibbpfLogLevel, message: string) => void;
 /** enum libbpf_print_level. */
 const LEVELS: readonly LibbpfLogLevel[] = ['warn', 'info', 'debug'];
 
-/** What libbpf itself would print (warnings and information on stderr), debug dropped. */
-export const defaultLibbpfLogger: LibbpfLogger = (level, message) => {
-  if (level !== 'debug') process.stderr.write(`lbdsr: ${message}\n`);
+/** What libbpf itself would print: warnings and information on stderr (debug never reaches it). */
+export const defaultLibbpfLogger: LibbpfLogger = (_level, message) => {
+  process.stderr.write(`lbdsr: ${message}\n`);
 };
 
 let logger: LibbpfLogger = defaultLibbpfLogger;
+/** Debug messages (~85 per object opened) are dropped before formatting unless asked for. */
+let wantDebug = false;
 /** Kept referenced for as long as libbpf may call it. */
 let printCallback: unknown;
 
-/** Routes libbpf's messages to `fn` (the daemon passes its logger); null restores the default. */
-export function setLibbpfLogger(fn: LibbpfLogger | null): void {
+/**
+ * Routes libbpf's messages to `fn` (the daemon passes its logger); null restores the default.
+ * Debug messages reach `fn` only with `{ debug: true }`.
+ */
+export function setLibbpfLogger(fn: LibbpfLogger | null, opts?: { debug?: boolean }): void {
   logger = fn ?? defaultLibbpfLogger;
+  wantDebug = fn !== null && opts?.debug === true;
 }
 
 /**
@@ -147,9 +153,11 @@ function installPrint(a: Api): void {
 }
 
 function onPrint(level: number, fmt: unknown, args: unknown): number {
+  const name = LEVELS[level] ?? 'debug';
+  if (name === 'debug' && !wantDebug) return 0;
   try {
     const text = formatVaList(fmt, args).replace(/\n+$/, '');
-    logger(LEVELS[level] ?? 'debug', text);
+    logger(name, text);
   } catch {
     // a logger that throws must not unwind through libbpf's C frames
   }

@@ -9,9 +9,9 @@ import { libbpfSkipReason } from './libbpf-env.js';
 
 const skip = libbpfSkipReason('the libbpf log tests');
 
-function capture(fn: () => void): [LibbpfLogLevel, string][] {
+function capture(fn: () => void, debug = false): [LibbpfLogLevel, string][] {
   const got: [LibbpfLogLevel, string][] = [];
-  setLibbpfLogger((level, message) => got.push([level, message]));
+  setLibbpfLogger((level, message) => got.push([level, message]), { debug });
   try {
     fn();
   } finally {
@@ -36,11 +36,20 @@ test('a malformed object: the error is thrown and libbpf explains it through the
 });
 
 test('the C format arguments of libbpf messages (%s, %d) are formatted into the text', { skip }, () => {
-  const got = capture(() => BpfObject.openFile(bpfObjectPath(LBDSR_OBJECT)).close());
+  const got = capture(() => BpfObject.openFile(bpfObjectPath(LBDSR_OBJECT)).close(), true);
   const debug = got.filter(([level]) => level === 'debug').map(([, m]) => m);
   // e.g. "libbpf: map 'lbdsr_sessions': at sec_idx 5, offset 160." (a %s and two %d)
   assert.ok(
     debug.some((m) => /map 'lbdsr_sessions'.*\d/.test(m)),
     JSON.stringify(debug.slice(0, 20)),
   );
+});
+
+test('debug messages reach the hook only when asked for', { skip }, () => {
+  const open = () => BpfObject.openFile(bpfObjectPath(LBDSR_OBJECT)).close();
+  assert.deepEqual(
+    capture(open).filter(([level]) => level === 'debug'),
+    [],
+  );
+  assert.ok(capture(open, true).some(([level]) => level === 'debug'));
 });
