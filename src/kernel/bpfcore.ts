@@ -65,8 +65,6 @@ export function load(): Api {
     const table: Partial<Api> = {};
     for (const [k, sig] of Object.entries(SIGNATURES)) table[k as keyof Api] = lib.func(sig);
     api = table as Api;
-    installPrint(api);
-    return api;
   } catch (e) {
     loadError = new LbdsrError(
       'LBDSR_NOT_AVAILABLE',
@@ -75,6 +73,12 @@ export function load(): Api {
     );
     throw loadError;
   }
+  try {
+    installPrint(api);
+  } catch {
+    // without the callback libbpf keeps printing to stderr itself: not a reason to refuse XDP
+  }
+  return api;
 }
 
 /** True when libbpf.so.1 can be loaded (the XDP planes need it). */
