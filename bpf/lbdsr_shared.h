@@ -3,8 +3,9 @@
  * lbdsr: structs and constants shared by the XDP program and the TypeScript side.
  *
  * This header is the single source of truth for map layouts, verdicts, drop reasons and
- * counter indexes. src/core/constants.ts mirrors it and test/unit/shared-header.test.ts
- * parses this file and fails when the two disagree.
+ * counter indexes. src/core/constants.ts mirrors the constants (test/unit/shared-header.test.ts
+ * parses this file), src/dataplane/xdp/shared-structs.ts the structs (test/unit/btf-layout.test.ts
+ * reads them from the compiled object's BTF); the tests fail when they disagree.
  */
 #ifndef LBDSR_SHARED_H
 #define LBDSR_SHARED_H
@@ -65,7 +66,8 @@ struct lbdsr_flow_key {
 struct lbdsr_session {
 	__u32 backend_id;
 	__u32 slot;
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u64 last_seen_ns; /* clock of the last packet: bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC at
+	                     * tick resolution), or lbdsr_vip_table.test_clock_ns when a test sets it */
 };
 
 /* Backend slot (array map index). Slots are assigned by the control plane; ids are opaque. */

@@ -2,8 +2,54 @@
 // TPACKET_V2 frame rings (RX and TX) and TPACKET_V3 block RX rings. Rings of several sockets are mapped
 // side by side inside one reserved address range (RingArena), so that a single ArrayBuffer covers them
 // all: a frame moves from an RX ring to a TX ring with copyWithin, and the pipeline runs on the ring
-// memory itself. No copy into JS heap memory, no allocation per frame.
+// memory itself. No copy into JS heap memory, no allocation per frame. The kernel structs are declared
+// in tpacket.ts; the ring offsets derived from them are re-exported here for the worker.
+import koffi from 'koffi';
 import * as libc from './libc.js';
+import {
+  encoded,
+  PACKET_MREQ,
+  PAGE_SIZE,
+  SOCKADDR_LL,
+  TPACKET_ALIGNMENT,
+  TPACKET_REQ,
+  TPACKET_REQ3,
+  TPACKET_STATS_V3,
+  TPACKET_V2,
+  TPACKET_V3,
+} from './tpacket.js';
+
+export {
+  BLK_FIRST_PKT,
+  BLK_NUM_PKTS,
+  BLK_STATUS,
+  TP_STATUS_AVAILABLE,
+  TP_STATUS_KERNEL,
+  TP_STATUS_LOSING,
+  TP_STATUS_SEND_REQUEST,
+  TP_STATUS_SENDING,
+  TP_STATUS_USER,
+  TP_STATUS_VLAN_VALID,
+  TP_STATUS_WRONG_FORMAT,
+  TP2_LEN,
+  TP2_MAC,
+  TP2_NET,
+  TP2_SNAPLEN,
+  TP2_STATUS,
+  TP2_TX_DATA,
+  TP2_VLAN_TCI,
+  TP2_VLAN_TPID,
+  TP3_LEN,
+  TP3_MAC,
+  TP3_NEXT,
+  TP3_SNAPLEN,
+  TP3_STATUS,
+  TP3_VLAN_TCI,
+  TP3_VLAN_TPID,
+  TPACKET_V2,
+  TPACKET_V3,
+  VNET_HDR_LEN,
+} from './tpacket.js';
 
 export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
@@ -25,46 +71,6 @@ export const PACKET_MR_MULTICAST = 0;
 export const PACKET_MR_PROMISC = 1;
 export const PACKET_MR_ALLMULTI = 2;
 export const PACKET_MR_UNICAST = 3;
-
-export const TPACKET_V2 = 1;
-export const TPACKET_V3 = 2;
-
-/** struct tpacket_block_desc (TPACKET_V3 RX blocks): version, offset_to_priv, then tpacket_hdr_v1. */
-export const BLK_STATUS = 8;
-export const BLK_NUM_PKTS = 12;
-export const BLK_FIRST_PKT = 16;
-/** struct tpacket3_hdr field offsets. */
-export const TP3_NEXT = 0;
-export const TP3_SNAPLEN = 12;
-export const TP3_LEN = 16;
-export const TP3_STATUS = 20;
-export const TP3_MAC = 24;
-export const TP3_VLAN_TCI = 32;
-export const TP3_VLAN_TPID = 36;
-
-/** tpacket2_hdr status bits. RX: KERNEL=0 owned by the kernel, USER=1 filled for us. */
-export const TP_STATUS_KERNEL = 0;
-export const TP_STATUS_USER = 1;
-export const TP_STATUS_LOSING = 4;
-export const TP_STATUS_VLAN_VALID = 0x10;
-/** TX: AVAILABLE=0 free for us, SEND_REQUEST=1 queued, SENDING=2, WRONG_FORMAT=4 rejected. */
-export const TP_STATUS_AVAILABLE = 0;
-export const TP_STATUS_SEND_REQUEST = 1;
-export const TP_STATUS_SENDING = 2;
-export const TP_STATUS_WRONG_FORMAT = 4;
-
-/** struct tpacket2_hdr field offsets (32 bytes, TPACKET_ALIGN'ed). */
-export const TP2_STATUS = 0;
-export const TP2_LEN = 4;
-export const TP2_SNAPLEN = 8;
-export const TP2_MAC = 12;
-export const TP2_NET = 14;
-export const TP2_VLAN_TCI = 24;
-export const TP2_VLAN_TPID = 26;
-/** TX frames: data starts at TPACKET2_HDRLEN - sizeof(struct sockaddr_ll) = 52 - 20. */
-export const TP2_TX_DATA = 32;
-/** struct virtio_net_hdr (PACKET_VNET_HDR): precedes the frame in both directions. */
-export const VNET_HDR_LEN = 10;
 
 export interface RingSpec {
   /** Number of frames (a multiple of blockSize / frameSize). */
@@ -93,16 +99,17 @@ export function blockRingBytes(r: BlockRingSpec | undefined): number {
   return r ? r.blockSize * r.blocks : 0;
 }
 
+/** Nominal frame size of a V3 ring (frames are packed; the kernel only checks the geometry). */
+const V3_FRAME_SIZE = 2048;
+
 function tpacketReq3(r: BlockRingSpec): Uint8Array {
-  const b = new Uint8Array(28);
-  const d = new DataView(b.buffer);
-  const frameSize = 2048;
-  d.setUint32(0, r.blockSize, true);
-  d.setUint32(4, r.blocks, true);
-  d.setUint32(8, frameSize, true);
-  d.setUint32(12, (r.blockSize / frameSize) * r.blocks, true);
-  d.setUint32(16, r.retireMs, true);
-  return b;
+  return encoded(TPACKET_REQ3, {
+    tp_block_size: r.blockSize,
+    tp_block_nr: r.blocks,
+    tp_frame_size: V3_FRAME_SIZE,
+    tp_frame_nr: (r.blockSize / V3_FRAME_SIZE) * r.blocks,
+    tp_retire_blk_tov: r.retireMs,
+  });
 }
 
 export interface PacketSocketOptions {
@@ -128,22 +135,16 @@ function htons(v: number): number {
 }
 
 function sockaddrLl(ifindex: number, protocol: number): Uint8Array {
-  const b = new Uint8Array(20);
-  const d = new DataView(b.buffer);
-  d.setUint16(0, AF_PACKET, true);
-  d.setUint16(2, htons(protocol), true);
-  d.setInt32(4, ifindex, true);
-  return b;
+  return encoded(SOCKADDR_LL, { sll_family: AF_PACKET, sll_protocol: protocol, sll_ifindex: ifindex });
 }
 
 function tpacketReq(r: RingSpec): Uint8Array {
-  const b = new Uint8Array(16);
-  const d = new DataView(b.buffer);
-  d.setUint32(0, r.blockSize, true);
-  d.setUint32(4, (r.frames * r.frameSize) / r.blockSize, true);
-  d.setUint32(8, r.frameSize, true);
-  d.setUint32(12, r.frames, true);
-  return b;
+  return encoded(TPACKET_REQ, {
+    tp_block_size: r.blockSize,
+    tp_block_nr: (r.frames * r.frameSize) / r.blockSize,
+    tp_frame_size: r.frameSize,
+    tp_frame_nr: r.frames,
+  });
 }
 
 export function parseMac(mac: string): Uint8Array {
@@ -153,19 +154,22 @@ export function parseMac(mac: string): Uint8Array {
 }
 
 function packetMreq(ifindex: number, type: number, mac: Uint8Array | undefined): Uint8Array {
-  const b = new Uint8Array(16);
-  const d = new DataView(b.buffer);
-  d.setInt32(0, ifindex, true);
-  d.setUint16(4, type, true);
-  if (mac) {
-    d.setUint16(6, mac.length, true);
-    b.set(mac, 8);
-  }
-  return b;
+  const address = new Uint8Array(8);
+  if (mac) address.set(mac);
+  return encoded(PACKET_MREQ, {
+    mr_ifindex: ifindex,
+    mr_type: type,
+    mr_alen: mac ? mac.length : 0,
+    mr_address: address,
+  });
 }
 
 function validate(r: RingSpec, what: string): void {
-  if (r.frameSize % 16 !== 0 || r.blockSize % 4096 !== 0 || r.blockSize % r.frameSize !== 0) {
+  if (
+    r.frameSize % TPACKET_ALIGNMENT !== 0 ||
+    r.blockSize % PAGE_SIZE !== 0 ||
+    r.blockSize % r.frameSize !== 0
+  ) {
     throw new Error(`${what}: bad ring geometry ${JSON.stringify(r)}`);
   }
   if (r.frames <= 0 || (r.frames * r.frameSize) % r.blockSize !== 0) {
@@ -228,7 +232,7 @@ export class PacketSocket {
       }
       if (opts.rxBlocks) {
         const r = opts.rxBlocks;
-        if (r.blockSize % 4096 !== 0 || r.blockSize % 2048 !== 0 || r.blocks <= 0) {
+        if (r.blockSize % PAGE_SIZE !== 0 || r.blockSize % V3_FRAME_SIZE !== 0 || r.blocks <= 0) {
           throw new Error(`${what}: bad block ring geometry ${JSON.stringify(r)}`);
         }
         libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, tpacketReq3(r), `${what} PACKET_RX_RING (V3)`);
@@ -266,22 +270,22 @@ export class PacketSocket {
 
   /** PACKET_STATISTICS: frames received and dropped (ring full) since the last call (the kernel resets). */
   takeStats(): { packets: number; drops: number; freezes: number } {
-    const b = new Uint8Array(12);
+    const b = new Uint8Array(koffi.sizeof(TPACKET_STATS_V3));
     const n = libc.getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, 'PACKET_STATISTICS');
-    const d = new DataView(b.buffer);
-    // tpacket_stats_v3 adds tp_freeze_q_cnt: times the V3 ring stalled because user space held every block.
+    const st = koffi.decode(b, TPACKET_STATS_V3) as Record<string, number>;
+    // tp_freeze_q_cnt (V3 only): times the ring stalled because user space held every block.
     return {
-      packets: d.getUint32(0, true),
-      drops: d.getUint32(4, true),
-      freezes: n >= 12 ? d.getUint32(8, true) : 0,
+      packets: st.tp_packets ?? 0,
+      drops: st.tp_drops ?? 0,
+      freezes: n >= b.length ? (st.tp_freeze_q_cnt ?? 0) : 0,
     };
   }
 
   /** Reads and clears the pending socket error (SO_ERROR), e.g. ENETDOWN after the device went down. */
   takeError(): number {
-    const b = new Uint8Array(4);
-    libc.getsockopt(this.fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, b, 'SO_ERROR');
-    return new DataView(b.buffer).getInt32(0, true);
+    const b = new Int32Array(1);
+    libc.getsockopt(this.fd, libc.SOL_SOCKET, libc.SO_ERROR, new Uint8Array(b.buffer), 'SO_ERROR');
+    return b[0] ?? 0;
   }
 
   /** Closes the socket and returns its ring range to the arena's reservation. */
@@ -307,7 +311,7 @@ export class RingArena {
   private freed = false;
 
   constructor(bytes: number) {
-    const len = Math.ceil(bytes / 4096) * 4096;
+    const len = Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
     this.base = libc.reserve(len);
     this.buffer = libc.view(this.base);
     this.u8 = new Uint8Array(this.buffer);
@@ -318,7 +322,7 @@ export class RingArena {
   /** Carves `bytes` (page-rounded) out of the range; returns its offset. */
   carve(bytes: number): number {
     const off = this.next;
-    this.next += Math.ceil(bytes / 4096) * 4096;
+    this.next += Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
     if (this.next > this.base.len) throw new Error('ring arena too small');
     return off;
   }

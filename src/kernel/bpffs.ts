@@ -1,8 +1,8 @@
-// bpffs: where lbdsr pins its XDP programs, links and maps (/sys/fs/bpf/lbdsr/<instance>/), so that
+// bpffs: where lbdsr pins its XDP programs and maps (/sys/fs/bpf/lbdsr/<instance>/), so that
 // they outlive the daemon. Mounts bpffs when it is missing (common on minimal machines).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import koffi from 'koffi';
 import { LbdsrError } from '../core/errors.js';
+import { mountRaw, strerror } from './libc.js';
 
 export const BPFFS_ROOT = '/sys/fs/bpf';
 const BPF_FS_MAGIC_NAME = 'bpf';
@@ -20,20 +20,16 @@ function mountedAt(dir: string): boolean {
   }
 }
 
-let mountFn: ((...a: unknown[]) => unknown) | undefined;
-
 /** Mounts bpffs at /sys/fs/bpf unless it is there already. */
 export function ensureBpffs(root = BPFFS_ROOT): void {
   if (mountedAt(root)) return;
   if (!existsSync(root)) mkdirSync(root, { recursive: true });
-  mountFn ??= koffi
-    .load('libc.so.6')
-    .func(
-      'int mount(const char *src, const char *target, const char *type, unsigned long flags, const char *data)',
-    );
-  const rc = mountFn('bpf', root, 'bpf', 0, 'mode=0700') as number;
+  const rc = mountRaw('bpf', root, 'bpf', 0, 'mode=0700');
   if (rc !== 0 && !mountedAt(root)) {
-    throw new LbdsrError('LBDSR_NOT_AVAILABLE', `cannot mount bpffs at ${root} (errno ${koffi.errno()})`);
+    throw new LbdsrError(
+      'LBDSR_NOT_AVAILABLE',
+      `cannot mount bpffs at ${root}: ${strerror(-rc)} (errno ${-rc})`,
+    );
   }
 }
 

@@ -1,9 +1,47 @@
-// The few libc calls the user-space data plane needs, bound through koffi. Only src/kernel/ loads koffi.
-// Every wrapper that can fail throws a SysError carrying errno and strerror(); the hot-path calls
-// (poll, kick) return the raw result so that a busy loop never allocates.
+// libc through koffi, loaded once for the whole process: the calls the user-space data plane needs,
+// and the few the BPF side uses (close, fcntl, mount; src/kernel/libbpf.ts and bpffs.ts import them
+// from here). Kernel structs passed to these calls are declared as koffi struct types (pollfd, rusage),
+// errno values come by name from errno.ts. Every wrapper that can fail throws a SysError carrying
+// errno and strerror(); the hot-path calls (poll, kick) return the raw result so that a busy loop
+// never allocates.
 import koffi from 'koffi';
+import { kernelStruct } from './ctypes.js';
+import { ERRNO } from './errno.js';
 
 const libc = koffi.load('libc.so.6');
+
+/** struct pollfd (poll(2)). */
+const POLLFD = kernelStruct('pollfd', { fd: 'int', events: 'short', revents: 'short' });
+/** Bytes per struct pollfd and the offsets of its fields, for preallocated pollfd arrays. */
+export const POLLFD_SIZE = koffi.sizeof(POLLFD);
+export const POLLFD_FD = koffi.offsetof(POLLFD, 'fd');
+export const POLLFD_EVENTS = koffi.offsetof(POLLFD, 'events');
+export const POLLFD_REVENTS = koffi.offsetof(POLLFD, 'revents');
+
+const TIMEVAL = koffi.struct({ tv_sec: 'long', tv_usec: 'long' });
+/** struct rusage (getrusage(2)). */
+const RUSAGE = kernelStruct('rusage', {
+  ru_utime: TIMEVAL,
+  ru_stime: TIMEVAL,
+  ru_maxrss: 'long',
+  ru_ixrss: 'long',
+  ru_idrss: 'long',
+  ru_isrss: 'long',
+  ru_minflt: 'long',
+  ru_majflt: 'long',
+  ru_nswap: 'long',
+  ru_inblock: 'long',
+  ru_oublock: 'long',
+  ru_msgsnd: 'long',
+  ru_msgrcv: 'long',
+  ru_nsignals: 'long',
+  ru_nvcsw: 'long',
+  ru_nivcsw: 'long',
+});
+interface Timeval {
+  tv_sec: number;
+  tv_usec: number;
+}
 
 const c = {
   socket: libc.func('int socket(int domain, int type, int protocol)'),
@@ -19,14 +57,22 @@ const c = {
   poll: libc.func('int poll(_Inout_ uint8_t *fds, uint64_t n, int timeout)'),
   sendto: libc.func('intptr_t sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t alen)'),
   strerror: libc.func('const char *strerror(int errnum)'),
+  fcntlInt: libc.func('int fcntl(int fd, int cmd, ...)'),
+  mount: libc.func(
+    'int mount(const char *src, const char *target, const char *type, unsigned long flags, const char *data)',
+  ),
 };
 
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const ENOBUFS = 105;
-export const ENETDOWN = 100;
-export const ENXIO = 6;
-export const ENODEV = 19;
+export const EAGAIN = ERRNO.EAGAIN;
+export const EINTR = ERRNO.EINTR;
+export const ENOBUFS = ERRNO.ENOBUFS;
+export const ENETDOWN = ERRNO.ENETDOWN;
+export const ENXIO = ERRNO.ENXIO;
+export const ENODEV = ERRNO.ENODEV;
+
+export const SOL_SOCKET = 1;
+export const SO_ERROR = 4;
+export const F_DUPFD_CLOEXEC = 1030;
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -101,6 +147,18 @@ export function close(fd: number): void {
   if (fd >= 0) c.close(fd);
 }
 
+/** fcntl(fd, F_DUPFD_CLOEXEC, 0): a second close-on-exec fd for the same file; -errno on failure. */
+export function dupCloexecRaw(fd: number): number {
+  const n = c.fcntlInt(fd, F_DUPFD_CLOEXEC, 'int', 0) as number;
+  return n < 0 ? -koffi.errno() : n;
+}
+
+/** mount(2); returns 0 or -errno (callers decide whether a failure matters). */
+export function mountRaw(src: string, target: string, type: string, flags: number, data: string): number {
+  const rc = c.mount(src, target, type, flags, data) as number;
+  return rc < 0 ? -koffi.errno() : rc;
+}
+
 /** A pointer returned by mmap (opaque koffi pointer) with its address. */
 export interface Mapping {
   ptr: unknown;
@@ -147,8 +205,8 @@ export function view(m: Mapping): ArrayBuffer {
 }
 
 /**
- * poll(2) on a preallocated `struct pollfd[]` (8 bytes each: fd, events, revents). Returns the raw
- * result (-1 on error, see lastErrno()); allocates nothing.
+ * poll(2) on a preallocated `struct pollfd[]` (POLLFD_SIZE bytes each, fields at POLLFD_*). Returns
+ * the raw result (-1 on error, see lastErrno()); allocates nothing.
  */
 export function poll(fds: Uint8Array, n: number, timeoutMs: number): number {
   return c.poll(fds, n, timeoutMs) as number;
@@ -214,25 +272,48 @@ export function recvNow(fd: number, buf: Uint8Array): number {
   return r;
 }
 
+/** glibc's cpu_set_t: CPU_SETSIZE (1024) bits. */
+const CPU_SET_BYTES = 1024 / 8;
+const RUSAGE_THREAD = 1;
+const PRIO_PROCESS = 0;
+
 const c4 = {
   setaffinity: libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'),
-  getrusage: libc.func('int getrusage(int who, _Out_ uint8_t *usage)'),
+  getrusage: libc.func('getrusage', 'int', ['int', koffi.out(koffi.pointer(RUSAGE))]),
 };
 
 /** Pins the calling thread to one CPU. */
 export function pinThread(cpu: number): void {
-  const mask = new Uint8Array(128);
+  const mask = new Uint8Array(CPU_SET_BYTES);
   mask[cpu >> 3] = 1 << (cpu & 7);
   check('sched_setaffinity', c4.setaffinity(0, mask.length, mask) as number, `cpu ${cpu}`);
 }
 
 /** CPU time (user + system, ms) the calling thread has used (getrusage RUSAGE_THREAD). */
 export function threadCpuMs(): number {
-  const ru = new Uint8Array(144);
-  check('getrusage', c4.getrusage(1, ru) as number);
-  const d = new DataView(ru.buffer);
-  const tv = (o: number) => Number(d.getBigInt64(o, true)) * 1000 + Number(d.getBigInt64(o + 8, true)) / 1000;
-  return tv(0) + tv(16);
+  const ru: { ru_utime?: Timeval; ru_stime?: Timeval } = {};
+  check('getrusage', c4.getrusage(RUSAGE_THREAD, ru) as number);
+  const ms = (t: Timeval | undefined) => (t ? t.tv_sec * 1000 + t.tv_usec / 1000 : 0);
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
+const c6 = {
+  vasprintf: libc.func('int vasprintf(_Out_ void **strp, void *fmt, void *ap)'),
+  free: libc.func('void free(void *p)'),
+};
+
+/**
+ * Formats a C `format` + `va_list` pair (e.g. what a C library hands its log callback) with
+ * vasprintf(3): the va_list is consumed once, whatever the length of the result.
+ */
+export function formatVaList(fmt: unknown, ap: unknown): string {
+  const out: unknown[] = [null];
+  if ((c6.vasprintf(out, fmt, ap) as number) < 0 || !out[0]) return '';
+  try {
+    return koffi.decode(out[0], 'char', -1) as string;
+  } finally {
+    c6.free(out[0]);
+  }
 }
 
 const c5 = {
@@ -241,5 +322,5 @@ const c5 = {
 
 /** Sets the nice value of the calling thread (Linux: the priority is per thread). */
 export function niceThread(nice: number): void {
-  check('setpriority', c5.setpriority(0 /* PRIO_PROCESS */, 0, nice) as number, `nice ${nice}`);
+  check('setpriority', c5.setpriority(PRIO_PROCESS, 0, nice) as number, `nice ${nice}`);
 }

@@ -75,7 +75,7 @@ export class AfPacketIo implements WorkerIo {
   /** One view per backend TX slot over the frame it will carry. */
   private readonly txViews: Uint8Array[] = [];
   private readonly prober = new IfProber();
-  private readonly pollfd = new Uint8Array(8);
+  private readonly pollfd = new Uint8Array(libc.POLLFD_SIZE);
   private readonly pollDv = new DataView(this.pollfd.buffer);
   private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
   private fe: PacketSocket | null = null;
@@ -132,8 +132,8 @@ export class AfPacketIo implements WorkerIo {
     );
     this.fe = sock;
     this.blkIdx = 0;
-    this.pollDv.setInt32(0, sock.fd, true);
-    this.pollDv.setInt16(4, libc.POLLIN, true);
+    this.pollDv.setInt32(libc.POLLFD_FD, sock.fd, true);
+    this.pollDv.setInt16(libc.POLLFD_EVENTS, libc.POLLIN, true);
     return {
       ifindex: sock.ifindex,
       join: (mac) => sock.addMembership(PACKET_MR_UNICAST, parseMac(mac)),
@@ -207,7 +207,10 @@ export class AfPacketIo implements WorkerIo {
   wait(ms: number): boolean {
     const fe = this.fe;
     const r = libc.poll(this.pollfd, fe ? 1 : 0, ms);
-    if (r <= 0 || (this.pollDv.getInt16(6, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) === 0)
+    if (
+      r <= 0 ||
+      (this.pollDv.getInt16(libc.POLLFD_REVENTS, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) === 0
+    )
       return false;
     try {
       fe?.takeError(); // clears the socket error; the socket is replaced at the next check anyway

@@ -4,6 +4,7 @@
 // instance's, or any lbdsr version's) from a foreign XDP program, which is never replaced.
 import { LbdsrError } from '../../core/errors.js';
 import type { ResolvedPort } from '../../core/model.js';
+import { ERRNO } from '../../kernel/errno.js';
 import {
   BpfError,
   closeFd,
@@ -29,14 +30,14 @@ function modeFlag(kind: XdpKind): number {
 /** The caller's view of a failed attach: unsupported mode, a conflicting program, else the kernel's. */
 function attachError(e: unknown, port: ResolvedPort, kind: XdpKind): Error {
   if (!(e instanceof BpfError)) return e as Error;
-  if (e.errno === 95 || e.errno === 22) {
+  if (e.errno === ERRNO.EOPNOTSUPP || e.errno === ERRNO.EINVAL) {
     return new LbdsrError(
       'LBDSR_NOT_AVAILABLE',
       `${port.ifname} does not support ${kind === 'XDP_DRV' ? 'native XDP (XDP_DRV); use type=XDP_SKB' : 'XDP'}: ${e.message}`,
       { cause: e },
     );
   }
-  if (e.errno === 16 || e.errno === 17) {
+  if (e.errno === ERRNO.EBUSY || e.errno === ERRNO.EEXIST) {
     return new LbdsrError(
       'LBDSR_CONFLICT',
       `${port.ifname} already runs another XDP program (or one in the other mode): ${e.message}`,

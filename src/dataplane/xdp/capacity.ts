@@ -3,9 +3,10 @@
 // order). Counters live in other maps and are untouched. Called by XdpPlane.resize.
 import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../../core/constants.js';
 import { mapForEach, mapUpdateBatch } from '../../kernel/libbpf.js';
+import { STRUCT_LAYOUTS } from './shared-structs.js';
 
-/** Offset of last_seen_ns (u64, host order) in struct lbdsr_session (bpf/lbdsr_shared.h). */
-const SESSION_LAST_SEEN = 8;
+/** Offset of last_seen_ns (u64, host order) in struct lbdsr_session: from the BTF-checked layout table. */
+const SESSION_LAST_SEEN = STRUCT_LAYOUTS.session.fields.last_seen_ns.offset;
 const BATCH = 4096;
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -1,18 +1,8 @@
-// Typed access to the maps of one loaded lbdsr XDP program: struct codecs for the layouts of
-// bpf/lbdsr_shared.h (sizes from src/core/constants.ts) and the reads the plane needs (per-CPU
-// counters summed, the session table scanned in batches).
-import {
-  CNT_MAX,
-  MAGLEV_SIZE,
-  MAX_BACKENDS,
-  MAX_SERVICES,
-  SIZEOF_BACKEND,
-  SIZEOF_BACKEND_STATS,
-  SIZEOF_CONFIG,
-  SIZEOF_FLOW_KEY,
-  SIZEOF_SERVICE,
-  SIZEOF_SESSION,
-} from '../../core/constants.js';
+// Typed access to the maps of one loaded lbdsr XDP program: map names and layouts, codecs for their
+// entries that read and write only through the struct tables of shared-structs.ts (checked against
+// the object's BTF), and the reads the plane needs (per-CPU counters summed, the session table
+// scanned in batches).
+import { CNT_MAX, MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
 import {
   closeFd,
   mapDelete,
@@ -22,6 +12,9 @@ import {
   mapUpdateBatch,
   possibleCpus,
 } from '../../kernel/libbpf.js';
+import { getBytes, getNum, getU64, LE, STRUCT_LAYOUTS, setBytes, setNum, setU64 } from './shared-structs.js';
+
+export { type FieldLayout, STRUCT_LAYOUTS, type StructLayout } from './shared-structs.js';
 
 /** Map names in the object (bpf/maps.h) and, without the prefix, the names of their pins. */
 export const MAP_NAMES = {
@@ -39,10 +32,21 @@ export type MapKey = keyof typeof MAP_NAMES;
 export const MAP_KEYS = Object.keys(MAP_NAMES) as MapKey[];
 export type MapFds = Record<MapKey, number>;
 
-/** struct lbdsr_vip_table (bpf/maps.h): test_clock_ns, vip[MAX_SERVICES], svc[MAX_SERVICES]. */
-const VT_VIPS = 8;
-const VT_SVCS = VT_VIPS + MAX_SERVICES * 4;
-export const SIZEOF_VIP_TABLE = VT_SVCS + MAX_SERVICES * SIZEOF_SERVICE;
+const FK = STRUCT_LAYOUTS.flowKey.fields;
+const SE = STRUCT_LAYOUTS.session.fields;
+const BE = STRUCT_LAYOUTS.backend.fields;
+const BS = STRUCT_LAYOUTS.backendStats.fields;
+const SV = STRUCT_LAYOUTS.service.fields;
+const CF = STRUCT_LAYOUTS.config.fields;
+const VT = STRUCT_LAYOUTS.vipTable.fields;
+
+export const SIZEOF_VIP_TABLE = STRUCT_LAYOUTS.vipTable.size;
+const SIZEOF_FLOW_KEY = STRUCT_LAYOUTS.flowKey.size;
+const SIZEOF_SESSION = STRUCT_LAYOUTS.session.size;
+const SIZEOF_BACKEND = STRUCT_LAYOUTS.backend.size;
+const SIZEOF_BACKEND_STATS = STRUCT_LAYOUTS.backendStats.size;
+const SIZEOF_SERVICE = STRUCT_LAYOUTS.service.size;
+const SIZEOF_CONFIG = STRUCT_LAYOUTS.config.size;
 
 /** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
 export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> = {
@@ -52,7 +56,7 @@ export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: numb
   backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
   config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
   sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
-  counters: { key: 4, value: CNT_MAX * 8, max: 1 },
+  counters: { key: 4, value: STRUCT_LAYOUTS.counters.size, max: 1 },
   bstats: { key: 4, value: SIZEOF_BACKEND_STATS, max: MAX_BACKENDS },
   devmap: { key: 4, value: 4, max: 1 },
 };
@@ -66,7 +70,15 @@ function round8(n: number): number {
   return (n + 7) & ~7;
 }
 
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const dataView = (u8: Uint8Array) => new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+
+/** A service entry at `base` (the services map value, or a slot of the VIP table). */
+function putService(v: Uint8Array, dv: DataView, base: number, s: KernelService): void {
+  setBytes(v, base, SV.mac, s.mac);
+  setNum(dv, base, SV.algorithm, s.algorithm);
+  setNum(dv, base, SV.index, s.index);
+  setNum(dv, base, SV.backends, s.backends);
+}
 
 export interface KernelSession {
   /** Addresses as host-order numbers of the dotted quad. */
@@ -112,7 +124,7 @@ export class XdpMaps {
 
   constructor(readonly fds: MapFds) {
     this.ncpu = possibleCpus();
-    this.counterBuf = new Uint8Array(round8(CNT_MAX * 8) * this.ncpu);
+    this.counterBuf = new Uint8Array(round8(STRUCT_LAYOUTS.counters.size) * this.ncpu);
     this.bstatsBuf = new Uint8Array(round8(SIZEOF_BACKEND_STATS) * this.ncpu);
   }
 
@@ -129,9 +141,10 @@ export class XdpMaps {
 
   writeBackend(slot: number, id: number, mac: Uint8Array, live: boolean): void {
     const v = new Uint8Array(SIZEOF_BACKEND);
-    v.set(mac, 0);
-    v[6] = live ? 1 : 0;
-    new DataView(v.buffer).setUint32(8, id, LE);
+    const dv = dataView(v);
+    setBytes(v, 0, BE.mac, mac);
+    setNum(dv, 0, BE.live, live ? 1 : 0);
+    setNum(dv, 0, BE.id, id);
     mapUpdate(this.fds.backends, this.key32(slot), v);
   }
 
@@ -139,15 +152,15 @@ export class XdpMaps {
   readBackends(): KernelBackend[] {
     const out: KernelBackend[] = [];
     mapForEach(this.fds.backends, 4, SIZEOF_BACKEND, MAX_BACKENDS, (keys, values, n) => {
-      const kv = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
-      const vv = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      const kv = dataView(keys);
+      const vv = dataView(values);
       for (let i = 0; i < n; i++) {
         const o = i * SIZEOF_BACKEND;
-        if (values[o + 6] !== 1) continue;
+        if (getNum(vv, o, BE.live) !== 1) continue;
         out.push({
           slot: kv.getUint32(i * 4, LE),
-          id: vv.getUint32(o + 8, LE),
-          mac: values.slice(o, o + 6),
+          id: getNum(vv, o, BE.id),
+          mac: getBytes(values, o, BE.mac),
           live: true,
         });
       }
@@ -166,12 +179,12 @@ export class XdpMaps {
   readBackendStats(slot: number): { packets: number; bytes: number; sessions: number } {
     const r = { packets: 0, bytes: 0, sessions: 0 };
     if (!mapLookup(this.fds.bstats, this.key32(slot), this.bstatsBuf)) return r;
-    const dv = new DataView(this.bstatsBuf.buffer, this.bstatsBuf.byteOffset);
+    const dv = dataView(this.bstatsBuf);
     const stride = round8(SIZEOF_BACKEND_STATS);
     for (let c = 0; c < this.ncpu; c++) {
-      r.packets += Number(dv.getBigUint64(c * stride, LE));
-      r.bytes += Number(dv.getBigUint64(c * stride + 8, LE));
-      r.sessions += Number(dv.getBigUint64(c * stride + 16, LE));
+      r.packets += getNum(dv, c * stride, BS.packets);
+      r.bytes += getNum(dv, c * stride, BS.bytes);
+      r.sessions += getNum(dv, c * stride, BS.sessions);
     }
     return r;
   }
@@ -182,10 +195,7 @@ export class XdpMaps {
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, s.vip, false);
     const v = new Uint8Array(SIZEOF_SERVICE);
-    v.set(s.mac, 0);
-    v[6] = s.algorithm;
-    v[7] = s.index;
-    new DataView(v.buffer).setUint32(8, s.backends, LE);
+    putService(v, dataView(v), 0, s);
     mapUpdate(this.fds.services, key, v);
   }
 
@@ -195,16 +205,12 @@ export class XdpMaps {
    */
   writeVipTable(services: Iterable<KernelService>, testClockNs = 0n): void {
     const v = new Uint8Array(SIZEOF_VIP_TABLE);
-    const dv = new DataView(v.buffer);
-    dv.setBigUint64(0, testClockNs, LE);
+    const dv = dataView(v);
+    setU64(dv, 0, VT.test_clock_ns, testClockNs);
     for (const s of services) {
       if (s.index >= MAX_SERVICES) continue;
-      dv.setUint32(VT_VIPS + s.index * 4, s.vip, false);
-      const o = VT_SVCS + s.index * SIZEOF_SERVICE;
-      v.set(s.mac, o);
-      v[o + 6] = s.algorithm;
-      v[o + 7] = s.index;
-      dv.setUint32(o + 8, s.backends, LE);
+      dv.setUint32(VT.vip.offset + s.index * 4, s.vip, false);
+      putService(v, dv, VT.svc.offset + s.index * SIZEOF_SERVICE, s);
     }
     mapUpdate(this.fds.vips, this.key32(0), v);
   }
@@ -220,13 +226,13 @@ export class XdpMaps {
     mapForEach(this.fds.services, 4, SIZEOF_SERVICE, 16, (keys, values, n) => {
       for (let i = 0; i < n; i++) {
         const o = i * SIZEOF_SERVICE;
-        const vv = new DataView(values.buffer, values.byteOffset + o, SIZEOF_SERVICE);
+        const vv = dataView(values);
         out.push({
-          vip: new DataView(keys.buffer, keys.byteOffset + i * 4, 4).getUint32(0, false),
-          mac: values.slice(o, o + 6),
-          algorithm: values[o + 6]!,
-          index: values[o + 7]!,
-          backends: vv.getUint32(8, LE),
+          vip: dataView(keys).getUint32(i * 4, false),
+          mac: getBytes(values, o, SV.mac),
+          algorithm: getNum(vv, o, SV.algorithm),
+          index: getNum(vv, o, SV.index),
+          backends: getNum(vv, o, SV.backends),
         });
       }
       return undefined;
@@ -260,28 +266,28 @@ export class XdpMaps {
 
   writeConfig(c: KernelConfig): void {
     const v = new Uint8Array(SIZEOF_CONFIG);
-    const dv = new DataView(v.buffer);
-    v.set(c.backendPortMac, 0);
-    v[6] = c.ready ? 1 : 0;
-    dv.setUint32(8, c.backendIfindex, LE);
-    dv.setBigUint64(16, c.timeoutsNs.tcp, LE);
-    dv.setBigUint64(24, c.timeoutsNs.udp, LE);
-    dv.setBigUint64(32, c.timeoutsNs.icmp, LE);
+    const dv = dataView(v);
+    setBytes(v, 0, CF.backend_port_mac, c.backendPortMac);
+    setNum(dv, 0, CF.ready, c.ready ? 1 : 0);
+    setNum(dv, 0, CF.backend_ifindex, c.backendIfindex);
+    setU64(dv, 0, CF.timeout_tcp_ns, c.timeoutsNs.tcp);
+    setU64(dv, 0, CF.timeout_udp_ns, c.timeoutsNs.udp);
+    setU64(dv, 0, CF.timeout_icmp_ns, c.timeoutsNs.icmp);
     mapUpdate(this.fds.config, this.key32(0), v);
   }
 
   readConfig(): KernelConfig {
     const v = new Uint8Array(SIZEOF_CONFIG);
     mapLookup(this.fds.config, this.key32(0), v);
-    const dv = new DataView(v.buffer);
+    const dv = dataView(v);
     return {
-      backendPortMac: v.slice(0, 6),
-      ready: v[6] === 1,
-      backendIfindex: dv.getUint32(8, LE),
+      backendPortMac: getBytes(v, 0, CF.backend_port_mac),
+      ready: getNum(dv, 0, CF.ready) === 1,
+      backendIfindex: getNum(dv, 0, CF.backend_ifindex),
       timeoutsNs: {
-        tcp: dv.getBigUint64(16, LE),
-        udp: dv.getBigUint64(24, LE),
-        icmp: dv.getBigUint64(32, LE),
+        tcp: getU64(dv, 0, CF.timeout_tcp_ns),
+        udp: getU64(dv, 0, CF.timeout_udp_ns),
+        icmp: getU64(dv, 0, CF.timeout_icmp_ns),
       },
     };
   }
@@ -303,10 +309,12 @@ export class XdpMaps {
   readCounters(out = new Float64Array(CNT_MAX)): Float64Array {
     out.fill(0);
     if (!mapLookup(this.fds.counters, this.key32(0), this.counterBuf)) return out;
-    const dv = new DataView(this.counterBuf.buffer, this.counterBuf.byteOffset);
-    const stride = round8(CNT_MAX * 8);
+    const dv = dataView(this.counterBuf);
+    const { size, fields } = STRUCT_LAYOUTS.counters;
+    const stride = round8(size);
     for (let c = 0; c < this.ncpu; c++) {
-      for (let i = 0; i < CNT_MAX; i++) out[i] = out[i]! + Number(dv.getBigUint64(c * stride + i * 8, LE));
+      const base = c * stride + fields.v.offset;
+      for (let i = 0; i < CNT_MAX; i++) out[i] = (out[i] ?? 0) + Number(dv.getBigUint64(base + i * 8, LE));
     }
     return out;
   }
@@ -324,19 +332,19 @@ export class XdpMaps {
       lastSeenNs: 0n,
     };
     mapForEach(this.fds.sessions, SIZEOF_FLOW_KEY, SIZEOF_SESSION, 4096, (keys, values, n) => {
-      const kv = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
-      const vv = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      const kv = dataView(keys);
+      const vv = dataView(values);
       for (let i = 0; i < n; i++) {
         const k = i * SIZEOF_FLOW_KEY;
         const o = i * SIZEOF_SESSION;
-        s.src = kv.getUint32(k, false);
-        s.dst = kv.getUint32(k + 4, false);
-        s.sport = kv.getUint16(k + 8, LE);
-        s.dport = kv.getUint16(k + 10, LE);
-        s.proto = keys[k + 12]!;
-        s.backendId = vv.getUint32(o, LE);
-        s.slot = vv.getUint32(o + 4, LE);
-        s.lastSeenNs = vv.getBigUint64(o + 8, LE);
+        s.src = getNum(kv, k, FK.src, true);
+        s.dst = getNum(kv, k, FK.dst, true);
+        s.sport = getNum(kv, k, FK.sport);
+        s.dport = getNum(kv, k, FK.dport);
+        s.proto = getNum(kv, k, FK.proto);
+        s.backendId = getNum(vv, o, SE.backend_id);
+        s.slot = getNum(vv, o, SE.slot);
+        s.lastSeenNs = getU64(vv, o, SE.last_seen_ns);
         visit(s);
       }
       return undefined;
@@ -346,17 +354,17 @@ export class XdpMaps {
   /** Writes one session (tests and restoring a table). */
   writeSession(s: KernelSession): void {
     const k = new Uint8Array(SIZEOF_FLOW_KEY);
-    const kv = new DataView(k.buffer);
-    kv.setUint32(0, s.src, false);
-    kv.setUint32(4, s.dst, false);
-    kv.setUint16(8, s.sport, LE);
-    kv.setUint16(10, s.dport, LE);
-    k[12] = s.proto;
+    const kv = dataView(k);
+    setNum(kv, 0, FK.src, s.src, true);
+    setNum(kv, 0, FK.dst, s.dst, true);
+    setNum(kv, 0, FK.sport, s.sport);
+    setNum(kv, 0, FK.dport, s.dport);
+    setNum(kv, 0, FK.proto, s.proto);
     const v = new Uint8Array(SIZEOF_SESSION);
-    const vv = new DataView(v.buffer);
-    vv.setUint32(0, s.backendId, LE);
-    vv.setUint32(4, s.slot, LE);
-    vv.setBigUint64(8, s.lastSeenNs, LE);
+    const vv = dataView(v);
+    setNum(vv, 0, SE.backend_id, s.backendId);
+    setNum(vv, 0, SE.slot, s.slot);
+    setU64(vv, 0, SE.last_seen_ns, s.lastSeenNs);
     mapUpdate(this.fds.sessions, k, v);
   }
 

@@ -1,0 +1,202 @@
+// BPF map operations on map fds (element updates, lookups, batches) and bpf_map_info, through
+// libbpf's low-level API. Keys and values are raw bytes: the layouts live with the maps' users
+// (src/dataplane/xdp/maps.ts), checked against the object's BTF by test/unit/btf-layout.test.ts.
+import koffi from 'koffi';
+import { BpfError, check, load } from './bpfcore.js';
+import { type CType, kernelStruct } from './ctypes.js';
+import { ERRNO } from './errno.js';
+
+export const BPF_ANY = 0;
+
+/** struct bpf_map_batch_opts (libbpf). */
+const BATCH_OPTS = koffi.struct({ sz: 'size_t', elem_flags: 'uint64_t', flags: 'uint64_t' });
+
+function batchOpts(): Buffer {
+  const b = Buffer.alloc(koffi.sizeof(BATCH_OPTS));
+  koffi.encode(b, BATCH_OPTS, { sz: b.length, elem_flags: 0, flags: 0 });
+  return b;
+}
+
+/** The kernel or the map type has no batch operations: callers fall back to one element at a time. */
+function batchUnsupported(rc: number): boolean {
+  return rc === -ERRNO.EINVAL || rc === -ERRNO.EOPNOTSUPP || rc === -ERRNO.ENOTSUPP;
+}
+
+export function mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = BPF_ANY): void {
+  check('map update', load().update(fd, key, value, flags));
+}
+
+/** Fills `value`; returns false when the key is absent. */
+export function mapLookup(fd: number, key: Uint8Array, value: Uint8Array): boolean {
+  const rc = load().lookup(fd, key, value) as number;
+  if (rc === -ERRNO.ENOENT) return false;
+  check('map lookup', rc);
+  return true;
+}
+
+/** Returns false when the key was absent. */
+export function mapDelete(fd: number, key: Uint8Array): boolean {
+  const rc = load().del(fd, key) as number;
+  if (rc === -ERRNO.ENOENT) return false;
+  check('map delete', rc);
+  return true;
+}
+
+/** Writes the key after `key` (the first key when `key` is null) into `next`; false at the end. */
+export function mapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
+  const rc = load().next_key(fd, key, next) as number;
+  if (rc === -ERRNO.ENOENT) return false;
+  check('map get_next_key', rc);
+  return true;
+}
+
+/**
+ * Batch lookup: calls `each(keys, values, n)` with up to `chunk` entries at a time until the map is
+ * exhausted. Falls back to get_next_key when the kernel or map type has no batch operations.
+ */
+export function mapForEach(
+  fd: number,
+  keySize: number,
+  valueSize: number,
+  chunk: number,
+  each: (keys: Uint8Array, values: Uint8Array, n: number) => boolean | undefined,
+): void {
+  const keys = Buffer.alloc(keySize * chunk);
+  const values = Buffer.alloc(valueSize * chunk);
+  const inBatch = Buffer.alloc(Math.max(8, keySize));
+  const outBatch = Buffer.alloc(Math.max(8, keySize));
+  const count = new Uint32Array(1);
+  const opts = batchOpts();
+  let first = true;
+  for (;;) {
+    count[0] = chunk;
+    const rc = load().lookup_batch(fd, first ? null : inBatch, outBatch, keys, values, count, opts) as number;
+    const n = count[0] ?? 0;
+    if (rc < 0 && rc !== -ERRNO.ENOENT) {
+      if (first && batchUnsupported(rc)) {
+        forEachByNextKey(fd, keySize, valueSize, each);
+        return;
+      }
+      throw new BpfError('map lookup_batch', rc);
+    }
+    if (n > 0 && each(keys, values, n) === false) return;
+    if (rc === -ERRNO.ENOENT) return;
+    outBatch.copy(inBatch);
+    first = false;
+  }
+}
+
+function forEachByNextKey(
+  fd: number,
+  keySize: number,
+  valueSize: number,
+  each: (keys: Uint8Array, values: Uint8Array, n: number) => boolean | undefined,
+): void {
+  let prev: Uint8Array | null = null;
+  const key = Buffer.alloc(keySize);
+  const value = Buffer.alloc(valueSize);
+  for (;;) {
+    if (!mapNextKey(fd, prev, key)) return;
+    prev = Buffer.from(key);
+    if (!mapLookup(fd, key, value)) continue;
+    if (each(key, value, 1) === false) return;
+  }
+}
+
+/** Batch update of `n` entries laid out back to back; one syscall (falls back to single updates). */
+export function mapUpdateBatch(
+  fd: number,
+  keys: Uint8Array,
+  values: Uint8Array,
+  n: number,
+  keySize: number,
+  valueSize: number,
+): void {
+  if (n === 0) return;
+  const count = new Uint32Array([n]);
+  const rc = load().update_batch(fd, keys, values, count, batchOpts()) as number;
+  if (rc === 0) return;
+  if (batchUnsupported(rc)) {
+    for (let i = 0; i < n; i++) {
+      mapUpdate(
+        fd,
+        keys.subarray(i * keySize, (i + 1) * keySize),
+        values.subarray(i * valueSize, (i + 1) * valueSize),
+      );
+    }
+    return;
+  }
+  throw new BpfError('map update_batch', rc);
+}
+
+/** BPF_OBJ_NAME_LEN: object names in the info structs. */
+export const BPF_OBJ_NAME_LEN = 16;
+
+/** struct bpf_map_info (linux/bpf.h). */
+const BPF_MAP_INFO = kernelStruct(
+  'bpf_map_info',
+  {
+    type: 'uint32_t',
+    id: 'uint32_t',
+    key_size: 'uint32_t',
+    value_size: 'uint32_t',
+    max_entries: 'uint32_t',
+    map_flags: 'uint32_t',
+    name: koffi.array('char', BPF_OBJ_NAME_LEN, 'String'),
+    ifindex: 'uint32_t',
+    btf_vmlinux_value_type_id: 'uint32_t',
+    netns_dev: 'uint64_t',
+    netns_ino: 'uint64_t',
+    btf_id: 'uint32_t',
+    btf_key_type_id: 'uint32_t',
+    btf_value_type_id: 'uint32_t',
+    /** Padding before kernel 6.x named it; lbdsr does not read it. */
+    btf_vmlinux_id: 'uint32_t',
+    map_extra: 'uint64_t',
+  },
+  { extensible: true },
+);
+
+/** bpf_map_info fields lbdsr reads. */
+export interface MapInfo {
+  type: number;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  name: string;
+}
+
+interface RawMapInfo {
+  type: number;
+  id: number;
+  key_size: number;
+  value_size: number;
+  max_entries: number;
+  name: string;
+}
+
+/** Fills a zeroed buffer of `type` through BPF_OBJ_GET_INFO_BY_FD and decodes it. */
+export function objInfo<T>(fd: number, type: CType, what: string, init?: object): T {
+  const info = Buffer.alloc(koffi.sizeof(type));
+  if (init) koffi.encode(info, type, init);
+  const len = new Uint32Array([info.length]);
+  check(what, load().obj_info(fd, info, len));
+  return koffi.decode(info, type) as T;
+}
+
+export function mapInfo(fd: number): MapInfo {
+  const i = objInfo<RawMapInfo>(fd, BPF_MAP_INFO, 'map info');
+  return {
+    type: i.type,
+    id: i.id,
+    keySize: i.key_size,
+    valueSize: i.value_size,
+    maxEntries: i.max_entries,
+    name: i.name,
+  };
+}
+
+export function mapFdById(id: number): number {
+  return check(`opening map id ${id}`, load().map_by_id(id));
+}
