@@ -285,7 +285,7 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
   });
 
   it('keeps the caller responsive under a flood, and accounts for every frame', async () => {
-    const gen = new FrameGenerator(t.cl, t.clIf);
+    const gen = await FrameGenerator.open(t.cl, t.clIf);
     try {
       const feRx = () => rxPackets(t.lb, t.fe);
       const s0 = await plane.stats();
