@@ -281,7 +281,7 @@ export async function run(r: Section = standalone('userspace')): Promise<void> {
     r.say(
       '  (veth receive work runs on the sending CPU: the frontend RX copy into the ring is billed to the generator core)',
     );
-    gen = new FrameGenerator(t.cl, t.clIf, genCpu === undefined ? {} : { cpu: genCpu });
+    gen = await FrameGenerator.open(t.cl, t.clIf, genCpu === undefined ? {} : { cpu: genCpu });
     plane = new UserspacePlane('bench', {
       netns: t.lb,
       ...(planeCpu === undefined ? {} : { cpu: planeCpu }),

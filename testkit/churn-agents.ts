@@ -1,26 +1,13 @@
-// The two child programs of the churn scenario (scripts/lib/churn.ts) and their handles on the host side.
-// They run inside namespaces because the daemon listens on the balancer namespace's loopback, which the
-// host process cannot reach (Node cannot setns), and the frames must leave from a client's interface:
-//   node churn-agents.js drive URL      in the balancer ns: a REST client (fetch, as lbdsrctl) reading one
-//                                       JSON job a line on stdin and answering one JSON line with timings;
-//   node churn-agents.js gen IFINDEX    in a client ns: an AF_PACKET TX-ring generator of UDP frames to the
-//                                       VIP, one flow per ring slot, paced at a fixed rate, bounded in count
-//                                       and time, stopped on request; it reports the frames the kernel took.
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+// The REST client of the churn scenario (testkit/churn.ts) and its handle on the host side. It runs inside
+// the balancer's namespace because the daemon listens on that namespace's loopback, which the host process
+// cannot reach (Node cannot setns):
+//   node churn-agents.js drive URL      a REST client (fetch, as lbdsrctl) reading one JSON job a line on
+//                                       stdin and answering one JSON line with timings.
+// The scenario's frame stream is the testkit's one generator, afgen.ts.
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  PacketSocket,
-  RingArena,
-  TP_STATUS_AVAILABLE,
-  TP_STATUS_SEND_REQUEST,
-  TP2_LEN,
-  TP2_TX_DATA,
-} from '../src/kernel/afpacket.js';
-import * as libc from '../src/kernel/libc.js';
-import { ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../src/packet/build.js';
-import { must } from './exec.js';
+import { LineChild } from './exec.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const poolPath = (instance: string) => `/polycube/v1/lbdsr/${instance}/backend/pool/`;
@@ -29,9 +16,6 @@ export interface PoolEntry {
   id: number;
   mac: string;
 }
-
-/** Distinct flows of a stream: one per TX ring slot (source ports 1024..9215). */
-export const STREAM_FLOWS = 8192;
 
 // ---- the REST driver (child, balancer namespace) ---------------------------------------------------
 
@@ -94,45 +78,6 @@ async function drive(base: string): Promise<void> {
   }
 }
 
-/** A line-oriented child process: one JSON line in, one JSON line out. */
-class LineChild {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-  private stderr = '';
-
-  constructor(ns: string, args: string[]) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, SELF, ...args], { stdio: 'pipe' });
-    this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      this.stderr += d;
-    });
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  send(line: string): void {
-    this.child.stdin.write(`${line}\n`);
-  }
-
-  /** The next output line, parsed; throws after `timeoutMs` or when the child ended. */
-  async next<T>(timeoutMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<IteratorResult<string>>((resolve) => {
-      timer = setTimeout(() => resolve({ done: true, value: undefined }), timeoutMs);
-    });
-    const r = await Promise.race([this.lines.next(), limit]).finally(() => clearTimeout(timer));
-    if (r.done) throw new Error(`${SELF} ${this.what()}: no answer within ${timeoutMs} ms: ${this.stderr}`);
-    return JSON.parse(r.value) as T;
-  }
-
-  private what(): string {
-    return String(this.child.spawnargs.slice(5).join(' '));
-  }
-
-  close(): void {
-    this.child.stdin.end();
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
-
 export interface ChurnRun {
   /** Per request (DELETE, POST, DELETE, ...), request sent to answer read, ms. */
   ms: number[];
@@ -148,7 +93,7 @@ export class Driver {
   private readonly child: LineChild;
 
   constructor(ns: string, url: string) {
-    this.child = new LineChild(ns, ['drive', url]);
+    this.child = new LineChild(ns, [process.execPath, SELF, 'drive', url]);
   }
 
   async request(method: string, path: string, body?: unknown): Promise<Answer> {
@@ -185,145 +130,7 @@ export class Driver {
   }
 }
 
-// ---- the frame generator (child, client namespace) --------------------------------------------------
-
-export interface StreamSpec {
-  srcMac: string;
-  dstMac: string;
-  srcIp: string;
-  vip: string;
-  /** Frames per second. */
-  rate: number;
-  /** At most this many frames. */
-  maxFrames: number;
-  /** At most this long, ms. */
-  maxMs: number;
-}
-
-const RING_FRAMES = STREAM_FLOWS;
-const SLOT = 128;
-
-async function generate(ifindex: number, spec: StreamSpec): Promise<void> {
-  const tx = { frames: RING_FRAMES, frameSize: SLOT, blockSize: 4096 };
-  const bytes = PacketSocket.mapBytes({ tx });
-  const arena = new RingArena(bytes);
-  const off = arena.carve(bytes);
-  const sock = PacketSocket.open(
-    { ifindex, receive: false, tx, qdiscBypass: true, label: 'churn generator' },
-    arena.addr(off),
-  );
-  for (let i = 0; i < RING_FRAMES; i++) {
-    const seg = udp({
-      sport: 1024 + i,
-      dport: 7000,
-      payload: new Uint8Array(18),
-      pseudo: { src: spec.srcIp, dst: spec.vip },
-    });
-    const payload = ipv4({ src: spec.srcIp, dst: spec.vip, proto: 17, payload: seg });
-    const f = padTo(ethernet({ dst: spec.dstMac, src: spec.srcMac, type: ETH_P_IPV4, payload }));
-    arena.u8.set(f, off + i * SLOT + TP2_TX_DATA);
-    arena.dv.setUint32(off + i * SLOT + TP2_LEN, f.length, true);
-  }
-  let stop = false;
-  const input = createInterface({ input: process.stdin });
-  const started = new Promise<void>((resolve) => {
-    input.on('line', (l) => {
-      if (l.trim() === 'start') resolve();
-      if (l.trim() === 'stop') stop = true;
-    });
-    input.on('close', () => {
-      stop = true;
-      resolve();
-    });
-  });
-  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-  await started;
-  const i32 = arena.i32;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  let idx = 0;
-  let sent = 0;
-  const t0 = performance.now();
-  let lastYield = t0;
-  for (let now = t0; !stop && sent < spec.maxFrames && now - t0 < spec.maxMs; now = performance.now()) {
-    const due = Math.min(spec.maxFrames, Math.floor(((now - t0) * spec.rate) / 1000));
-    let queued = 0;
-    while (sent < due && queued < 256) {
-      const s = (off + idx * SLOT) >> 2;
-      if (Atomics.load(i32, s) !== TP_STATUS_AVAILABLE) break; // ring full: retried on the next turn
-      Atomics.store(i32, s, TP_STATUS_SEND_REQUEST);
-      idx = (idx + 1) % RING_FRAMES;
-      sent++;
-      queued++;
-    }
-    if (queued > 0) libc.kick(sock.fd, libc.MSG_DONTWAIT);
-    else Atomics.wait(nap, 0, 0, 0.2);
-    if (now - lastYield > 5) {
-      await new Promise((r) => setImmediate(r)); // lets a `stop` line in
-      lastYield = now;
-    }
-  }
-  const elapsedMs = performance.now() - t0;
-  // Wait (bounded) until the kernel took every queued slot, so `sent` frames really left.
-  const until = Date.now() + 5000;
-  for (let k = 0; k < RING_FRAMES && Date.now() < until; ) {
-    if (Atomics.load(i32, (off + k * SLOT) >> 2) === TP_STATUS_AVAILABLE) k++;
-    else {
-      libc.kick(sock.fd, libc.MSG_DONTWAIT);
-      Atomics.wait(nap, 0, 0, 1);
-    }
-  }
-  sock.close();
-  arena.free();
-  process.stdout.write(`${JSON.stringify({ sent, elapsedMs })}\n`);
-}
-
-/** A running frame stream; `stop()` ends it early and resolves with what was sent. */
-export class FrameStream {
-  private readonly child: LineChild;
-  private readonly spec: StreamSpec;
-
-  private constructor(child: LineChild, spec: StreamSpec) {
-    this.child = child;
-    this.spec = spec;
-  }
-
-  /** Starts the generator on `ifname` in `ns` and waits until its ring is ready (it does not send yet). */
-  static async open(ns: string, ifname: string, spec: StreamSpec): Promise<FrameStream> {
-    const ifindex = Number(
-      (await must('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${ifname}/ifindex`])).trim(),
-    );
-    const child = new LineChild(ns, ['gen', String(ifindex), JSON.stringify(spec)]);
-    try {
-      await child.next<{ ready: boolean }>(15_000);
-    } catch (e) {
-      child.close();
-      throw e;
-    }
-    return new FrameStream(child, spec);
-  }
-
-  start(): void {
-    this.child.send('start');
-  }
-
-  /** Ends the stream (if still running) and returns the count of frames the kernel took. */
-  async stop(): Promise<{ sent: number; elapsedMs: number }> {
-    this.child.send('stop');
-    try {
-      return await this.child.next<{ sent: number; elapsedMs: number }>(this.spec.maxMs + 15_000);
-    } finally {
-      this.child.close();
-    }
-  }
-
-  close(): void {
-    this.child.close();
-  }
-}
-
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   if (process.argv[2] === 'drive') await drive(process.argv[3] ?? 'http://127.0.0.1:9000');
-  else if (process.argv[2] === 'gen')
-    await generate(Number(process.argv[3]), JSON.parse(process.argv[4] ?? '{}') as StreamSpec);
 }

@@ -9,17 +9,11 @@
 // `change`: validate, await PlaneManager.reconcile -> plane.apply, persist, then reply), so the time from
 // sending a request to its answer bounds the time until the change is live in the data plane. A few
 // untimed cycles run first (WARMUP_CYCLES), so the figures are the daemon's steady state, not its JIT warm-up.
-// The REST client and the frame generator run as child programs inside namespaces: churn-agents.ts.
+// The REST client (churn-agents.ts) and the frame generator (afgen.ts) run as child programs in namespaces.
 
+import { FrameGenerator, RING_FRAMES } from './afgen.js';
 import { buildTopology, prepareNativeXdp, type Topology, teardown } from './bridge.js';
-import {
-  type ChurnRun,
-  Driver,
-  FrameStream,
-  type PoolEntry,
-  STREAM_FLOWS,
-  WARMUP_CYCLES,
-} from './churn-agents.js';
+import { type ChurnRun, Driver, type PoolEntry, WARMUP_CYCLES } from './churn-agents.js';
 import { Daemon } from './daemon.js';
 import { must } from './exec.js';
 import { ifStats } from './netns.js';
@@ -183,23 +177,19 @@ export async function churnUnderTraffic(
   const configureMs = (await driver.must('PUT', POOL_PATH, pool)).ms;
   const c1 = topo.clients[0];
   if (!c1) throw new Error('the topology has no client');
-  const stream = await FrameStream.open(c1.ns, 'eth0', {
-    srcMac: c1.mac,
-    dstMac: topo.frontendMac,
-    srcIp: c1.ip,
-    vip: topo.vip,
-    rate,
-    maxFrames: rate * 120,
-    maxMs: 120_000,
+  // One flow per ring slot (source ports 1024..9215).
+  const frames = { srcMac: c1.mac, dstMac: topo.frontendMac, srcIp: c1.ip, vip: topo.vip };
+  const stream = await FrameGenerator.open(c1.ns, 'eth0', {
+    frames: { ...frames, flows: RING_FRAMES, dport: 7000 },
   });
   try {
     const rx = async () => (await ifStats(topo.switchNs, 'be')).rx;
     const fe = async () => (await ifStats(topo.lbNs, topo.frontendIf)).rx;
     const be = () => counters(topo.lbNs, topo.backendIf, ['tx_packets', 'tx_dropped']);
     const [rx0, fe0, be0, st0] = [await rx(), await fe(), await be(), await stats(driver)];
-    stream.start();
+    stream.start({ rate, maxFrames: rate * 120, maxMs: 120_000 });
     // Let every flow start a session, then churn the backends that hold the most of them.
-    await waitForSessions(driver, Math.min(STREAM_FLOWS, rate), 10_000);
+    await waitForSessions(driver, Math.min(RING_FRAMES, rate), 10_000);
     const busiest = [...(await stats(driver)).backends]
       .sort((a, b) => b.sessions - a.sessions)
       .slice(0, Math.max(1, Math.min(cycles + WARMUP_CYCLES, backends - 1)));
@@ -231,7 +221,7 @@ export async function churnUnderTraffic(
       stream: {
         rate,
         sent: sent.sent,
-        elapsedMs: sent.elapsedMs,
+        elapsedMs: sent.elapsed,
         arrived,
         left: (be1[0] ?? 0) - (be0[0] ?? 0),
         leftDropped: (be1[1] ?? 0) - (be0[1] ?? 0),

@@ -1,6 +1,8 @@
 // Process helpers of the testkit (used by test/, bench/ and the demo): run a program to completion,
-// async or sync, always bounded by a timeout; nothing here waits forever.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// async or sync, and talk to a line-oriented child in a namespace (one JSON line in, one JSON line out),
+// always bounded by a timeout; nothing here waits forever.
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 export interface RunResult {
   code: number;
@@ -74,4 +76,47 @@ export function ipSync(...args: string[]): string {
 /** A command inside a network namespace, synchronously (see ipSync). */
 export function nsExec(ns: string, ...cmd: string[]): string {
   return ipSync('netns', 'exec', ns, ...cmd);
+}
+
+/**
+ * A child program inside network namespace `ns` (`ip netns exec NS ARGV...`) that reads lines on stdin
+ * and answers JSON lines on stdout; its stderr is kept for error messages.
+ */
+export class LineChild {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+
+  constructor(
+    ns: string,
+    private readonly argv: readonly string[],
+  ) {
+    this.child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'pipe' });
+    this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+    });
+    this.child.stdin.on('error', () => {});
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** The next output line, parsed; throws after `timeoutMs` or when the child ended. */
+  async next<T>(timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<IteratorResult<string>>((resolve) => {
+      timer = setTimeout(() => resolve({ done: true, value: undefined }), timeoutMs);
+    });
+    const r = await Promise.race([this.lines.next(), limit]).finally(() => clearTimeout(timer));
+    if (r.done)
+      throw new Error(`${this.argv.slice(1).join(' ')}: no answer within ${timeoutMs} ms: ${this.stderr}`);
+    return JSON.parse(r.value) as T;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
 }

@@ -4,7 +4,7 @@
 // Also the small per-namespace queries the suites share (MAC, ifindex, counters, neighbours).
 // `node dist/testkit/netns.js cleanup [PREFIX]` removes the leftovers of a crashed run.
 import { must, run, runSync } from './exec.js';
-import { sleep } from './timing.js';
+import { waitFor } from './timing.js';
 
 export const NS_ROOT_PREFIX = 'lbdsr-';
 
@@ -66,8 +66,10 @@ function killAll(pids: number[]): void {
 export async function cleanup(prefix: string): Promise<void> {
   if (!prefix.startsWith(NS_ROOT_PREFIX)) throw new Error(`refusing to clean up outside ${NS_ROOT_PREFIX}*`);
   const names = namespacesWithPrefix((await run('ip', ['netns', 'list'])).stdout, prefix);
-  for (const n of names) killAll(pidsIn((await run('ip', ['netns', 'pids', n])).stdout));
-  if (names.length > 0) await sleep(50);
+  const pidsOf = async (n: string) => pidsIn((await run('ip', ['netns', 'pids', n])).stdout);
+  for (const n of names) killAll(await pidsOf(n));
+  // Bounded: a process that does not go away does not keep its namespace from being deleted.
+  for (const n of names) await waitFor(async () => (await pidsOf(n)).length === 0, { timeoutMs: 2000 });
   for (const n of names) await run('ip', ['netns', 'del', n]);
   live.delete(prefix);
 }

@@ -9,6 +9,7 @@ import { createDataPlane, detectPlane } from '../dataplane/factory.js';
 import { getNetDev, type NetDev } from '../kernel/netdev.js';
 import { installPlumbing, serverOptions } from './http.js';
 import { Instances } from './instances.js';
+import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
 import type { RouteContext } from './routes/context.js';
@@ -36,10 +37,12 @@ export interface AppOptions {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(opts.logLevel ?? 'info')).withTypeProvider<TypeBoxTypeProvider>();
-  const factory: PlaneFactory = opts.planes ?? {
-    create: (kind: PlaneType, instance: string) => createDataPlane(kind, instance),
-    detect: detectPlane,
-  };
+  const factory: PlaneFactory =
+    opts.planes ??
+    withLibbpfLog(
+      { create: (kind: PlaneType, instance: string) => createDataPlane(kind, instance), detect: detectPlane },
+      app.log,
+    );
   const planes = new PlaneManager(factory, app.log, opts.planeTimeoutMs);
   const instances = new Instances(opts.stateDir, planes, opts.netdev ?? getNetDev, app.log);
 

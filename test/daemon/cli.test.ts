@@ -7,18 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import {
-  ctl,
-  type Daemon,
-  freePort,
-  ip,
-  LBDSRD,
-  needRoot,
-  ROOT,
-  sh,
-  startDaemon,
-  tempDir,
-} from './helpers.js';
+import { Daemon } from '../../testkit/daemon.js';
+import { addNamespace, cleanup, newPrefix, track } from '../../testkit/netns.js';
+import { ctl, freePort, ip, LBDSRD, needRoot, ROOT, sh, startDaemon, tempDir } from './helpers.js';
 
 describe('lbdsrctl against a real daemon', () => {
   let state: ReturnType<typeof tempDir>;
@@ -321,35 +312,19 @@ describe("the seed's command list, verbatim", () => {
   test('polycubectl replaced by lbdsrctl, in a namespace with veth1 and veth2', async (t) => {
     const why = needRoot();
     if (why) return t.skip(why);
-    const ns = `lbdsrcli${process.pid}`;
-    const state = tempDir('seed');
-    let proc: ReturnType<typeof spawn> | undefined;
+    // Named and tracked by the testkit: removed (with the daemon inside) on every exit path.
+    const prefix = newPrefix('cli');
+    track(prefix);
+    const ns = `${prefix}lb`;
+    const d = new Daemon({ ns, logLevel: 'warn' });
+    // Without LBDSR_URL: lbdsrctl uses its default address, the daemon's 127.0.0.1:9000 in the namespace.
+    const inNs = (line: string) => d.shell(`env -u LBDSR_URL PATH="$PATH" ${line}`);
     try {
-      ip(['netns', 'add', ns]);
-      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+      await addNamespace(ns);
       ip(['-n', ns, 'link', 'add', 'veth1', 'type', 'veth', 'peer', 'name', 'veth2']);
       ip(['-n', ns, 'link', 'set', 'veth1', 'up']);
       ip(['-n', ns, 'link', 'set', 'veth2', 'up']);
-      // the namespace is ours alone: the daemon uses its default address 127.0.0.1:9000 there
-      let err = '';
-      const inNs = (line: string) =>
-        sh('', `ip netns exec ${ns} env -u LBDSR_URL PATH="$PATH" bash -c '${line}'`);
-      const launch = async () => {
-        proc = spawn(
-          'ip',
-          ['netns', 'exec', ns, process.execPath, LBDSRD, '--state-dir', state.dir, '--log-level', 'warn'],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        proc.stderr!.on('data', (c) => {
-          err += c;
-        });
-        const deadline = Date.now() + 15_000;
-        while (inNs('lbdsrctl lbdsr show').code !== 0) {
-          assert.ok(Date.now() < deadline, `daemon did not start: ${err}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
-      await launch();
+      await d.start();
       const seed = [
         '# create loadbalancer',
         'polycubectl lbdsr add lb1',
@@ -369,10 +344,10 @@ describe("the seed's command list, verbatim", () => {
       for (const line of seed) {
         if (line.startsWith('#')) continue;
         const cmd = line.replace(/^polycubectl /, 'lbdsrctl ');
-        const r = sh('', `ip netns exec ${ns} env -u LBDSR_URL PATH="$PATH" ${cmd}`);
+        const r = await inNs(cmd);
         assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
       }
-      const shown = JSON.parse(inNs('lbdsrctl lbdsr lb1 show -json').stdout);
+      const shown = JSON.parse((await inNs('lbdsrctl lbdsr lb1 show -json')).stdout);
       assert.deepEqual(
         shown.ports.map((p: { name: string; type: string; peer: string; status: string }) => [
           p.name,
@@ -391,21 +366,16 @@ describe("the seed's command list, verbatim", () => {
         [1, 2, 3],
       );
       assert.notEqual(shown.plane, 'NONE', 'a data plane is attached');
-      assert.equal(inNs('lbdsrctl lbdsr lb1 stats show').code, 0);
+      assert.equal((await inNs('lbdsrctl lbdsr lb1 stats show')).code, 0);
 
       // killed outright and restarted: the same configuration, the data plane attached again
-      const killed = proc!;
-      killed.kill('SIGKILL');
-      if (killed.exitCode === null && killed.signalCode === null)
-        await new Promise((r) => killed.once('exit', r));
-      await launch();
-      const again = JSON.parse(inNs('lbdsrctl lbdsr lb1 show -json').stdout);
+      await d.kill('SIGKILL');
+      await d.start();
+      const again = JSON.parse((await inNs('lbdsrctl lbdsr lb1 show -json')).stdout);
       assert.deepEqual(again, shown);
     } finally {
-      proc?.kill('SIGTERM');
-      if (proc && proc.exitCode === null) await new Promise((r) => proc!.once('exit', r));
-      spawnSync('ip', ['netns', 'del', ns]);
-      state.cleanup();
+      await d.dispose();
+      await cleanup(prefix);
     }
   });
 });

@@ -4,7 +4,6 @@
 // can be made to fail on cue; the real USERSPACE plane is driven by cli.test.ts (seed list) and below
 // (interfaces that come and go, as root).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,7 +13,10 @@ import { buildApp } from '../../src/daemon/app.js';
 import { zeroStats } from '../../src/daemon/planes.js';
 import type { DataPlane } from '../../src/dataplane/types.js';
 import type { Plan } from '../../src/pipeline/plan.js';
-import { ip, LBDSRD, needRoot, sh, tempDir } from './helpers.js';
+import { Daemon } from '../../testkit/daemon.js';
+import { addNamespace, cleanup, newPrefix, track } from '../../testkit/netns.js';
+import { mustWaitFor } from '../../testkit/timing.js';
+import { ip, needRoot, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 
@@ -203,61 +205,50 @@ describe('interfaces that come and go (real USERSPACE plane, as root)', () => {
   test('a peer that disappears and comes back is re-attached without a restart', async (t) => {
     const why = needRoot();
     if (why) return t.skip(why);
-    const ns = `lbdsrwatch${process.pid}`;
-    const state = tempDir('watch');
-    let proc: ReturnType<typeof spawn> | undefined;
-    const inNs = (line: string) => sh('', `ip netns exec ${ns} env -u LBDSR_URL PATH="$PATH" ${line}`);
-    const waitFor = async (what: string, ok: () => boolean) => {
-      const deadline = Date.now() + 15_000;
-      while (!ok()) {
-        assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+    // Named and tracked by the testkit: removed (with the daemon inside) on every exit path.
+    const prefix = newPrefix('watch');
+    track(prefix);
+    const ns = `${prefix}lb`;
+    const d = new Daemon({ ns, logLevel: 'warn' });
+    const ctl = async (line: string) => {
+      const r = await d.shell(`env -u LBDSR_URL PATH="$PATH" ${line}`);
+      assert.equal(r.code, 0, `${line}: ${r.stderr}`);
+      return r.stdout;
     };
-    const show = () => JSON.parse(inNs('lbdsrctl lbdsr lb1 show -json').stdout || '{}');
+    const show = async () => JSON.parse((await ctl('lbdsrctl lbdsr lb1 show -json')) || '{}');
+    const until = (what: string, ok: () => Promise<boolean>) => mustWaitFor(what, ok, { timeoutMs: 15_000 });
     try {
-      ip(['netns', 'add', ns]);
-      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+      await addNamespace(ns);
       const pair = () => {
         ip(['-n', ns, 'link', 'add', 'wa', 'type', 'veth', 'peer', 'name', 'wb']);
         ip(['-n', ns, 'link', 'set', 'wa', 'up']);
         ip(['-n', ns, 'link', 'set', 'wb', 'up']);
       };
       pair();
-      proc = spawn(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, LBDSRD, '--state-dir', state.dir, '--log-level', 'warn'],
-        {
-          stdio: 'ignore',
-        },
-      );
-      await waitFor('the daemon', () => inNs('lbdsrctl lbdsr show').code === 0);
+      await d.start();
       for (const line of [
         'lbdsrctl lbdsr add lb1 type=USERSPACE',
         'lbdsrctl lbdsr lb1 ports add f type=FRONTEND peer=wa',
         'lbdsrctl lbdsr lb1 ports add b type=BACKEND peer=wb',
       ]) {
-        const r = inNs(line);
-        assert.equal(r.code, 0, `${line}: ${r.stderr}`);
+        await ctl(line);
       }
-      assert.equal(show().plane, 'USERSPACE');
+      assert.equal((await show()).plane, 'USERSPACE');
       ip(['-n', ns, 'link', 'del', 'wa']);
-      await waitFor('the plane to go', () => show().plane === 'NONE');
+      await until('the plane to go', async () => (await show()).plane === 'NONE');
       assert.deepEqual(
-        show().ports.map((p: { status: string }) => p.status),
+        (await show()).ports.map((p: { status: string }) => p.status),
         ['DOWN', 'DOWN'],
       );
       pair();
-      await waitFor('the plane to come back', () => show().plane === 'USERSPACE');
+      await until('the plane to come back', async () => (await show()).plane === 'USERSPACE');
       assert.deepEqual(
-        show().ports.map((p: { status: string }) => p.status),
+        (await show()).ports.map((p: { status: string }) => p.status),
         ['UP', 'UP'],
       );
     } finally {
-      proc?.kill('SIGTERM');
-      if (proc && proc.exitCode === null) await new Promise((r) => proc!.once('exit', r));
-      spawnSync('ip', ['netns', 'del', ns]);
-      state.cleanup();
+      await d.dispose();
+      await cleanup(prefix);
     }
   });
 });

@@ -19,7 +19,7 @@ import { must } from '../../testkit/exec.js';
 import { ifStats, neighbourMac } from '../../testkit/netns.js';
 import { REPO } from '../../testkit/paths.js';
 import { repointPool, SEED_COMMANDS, seedCommandsFor } from '../../testkit/seed.js';
-import { sleep } from '../../testkit/timing.js';
+import { sleep, waitFor } from '../../testkit/timing.js';
 import {
   type ClientResult,
   client,
@@ -298,7 +298,7 @@ for (const type of TYPES) {
           },
         );
         try {
-          await sleep(800);
+          await waitFor(() => Object.keys(kaCounts).length > 0, { timeoutMs: 5000 });
           const kaBackend = Object.keys(kaCounts)[0];
           assert.ok(kaBackend, 'the keep-alive connection got answers');
           const victim = topo!.backends.find((b) => b.name !== kaBackend)!;
@@ -405,11 +405,11 @@ for (const type of TYPES) {
               },
             );
             try {
-              await sleep(1500);
+              await waitFor(() => seen > 0, { timeoutMs: 5000 });
               assert.ok(seen > 0, 'the keep-alive client got answers before the kill');
               await d!.kill('SIGKILL');
               const atKill = seen;
-              await sleep(1500);
+              await waitFor(() => seen > atKill, { timeoutMs: 5000 });
               assert.ok(
                 seen > atKill,
                 `requests were answered while the daemon was down (${atKill} -> ${seen})`,

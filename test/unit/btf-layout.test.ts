@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import { STRUCT_LAYOUTS, type StructLayout } from '../../src/dataplane/xdp/maps.js';
 import { bpfObjectPath, LBDSR_OBJECT } from '../../src/dataplane/xdp/object.js';
 import { Btf } from '../../src/kernel/btf.js';
-import { libbpfSkipReason } from './libbpf-env.js';
+import { libbpfSkip } from '../../testkit/root.js';
 
-const skip = libbpfSkipReason('the BTF layout tests');
+const skip = libbpfSkip('the BTF layout tests');
 
 /** Every way `layout` disagrees with the struct of the same name in `btf`, as readable lines. */
 function mismatches(btf: Btf, layout: StructLayout): string[] {

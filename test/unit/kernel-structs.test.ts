@@ -10,15 +10,17 @@ import * as afpacket from '../../src/kernel/afpacket.js';
 import { Btf, type BtfStruct } from '../../src/kernel/btf.js';
 import { type DeclaredStruct, declaredKernelStructs } from '../../src/kernel/ctypes.js';
 import { ERRNO, errnoName } from '../../src/kernel/errno.js';
-import { libbpfSkipReason } from './libbpf-env.js';
-// ifinfo.ts declares ifreq and ifmap; the other declaring modules are imported for their exports.
+import { libbpfSkip } from '../../testkit/root.js';
+// ifinfo.ts declares ifreq and ifmap, bpfprog.ts bpf_prog_info; the other declaring modules are
+// imported for their exports.
+import '../../src/kernel/bpfprog.js';
 import '../../src/kernel/ifinfo.js';
 import { POLLFD_EVENTS, POLLFD_REVENTS, POLLFD_SIZE } from '../../src/kernel/libc.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
 function skipReason(): string | undefined {
-  const reason = libbpfSkipReason('the kernel struct tests');
+  const reason = libbpfSkip('the kernel struct tests');
   if (reason || existsSync(VMLINUX)) return reason;
   console.log(`# skipping: this kernel has no BTF (${VMLINUX})`);
   return `this kernel has no BTF (${VMLINUX})`;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bpfObjectPath, LBDSR_OBJECT } from '../../src/dataplane/xdp/object.js';
 import { BpfError, BpfObject, type LibbpfLogLevel, setLibbpfLogger } from '../../src/kernel/libbpf.js';
-import { libbpfSkipReason } from './libbpf-env.js';
+import { libbpfSkip } from '../../testkit/root.js';
 
-const skip = libbpfSkipReason('the libbpf log tests');
+const skip = libbpfSkip('the libbpf log tests');
 
 function capture(fn: () => void, debug = false): [LibbpfLogLevel, string][] {
   const got: [LibbpfLogLevel, string][] = [];

@@ -92,6 +92,15 @@ async function collect(s: RawSocket, ms: number, pred: (f: Uint8Array) => boolea
   return out;
 }
 
+/** Frames the kernel received on `dev` in `ns`. */
+function rxPackets(ns: string, dev: string): number {
+  const [link] = JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show', 'dev', dev)) as {
+    stats64: { rx: { packets: number } };
+  }[];
+  if (!link) throw new Error(`${dev} not found in ${ns}`);
+  return link.stats64.rx.packets;
+}
+
 function rawIn(ns: string, ifname: string, receive: boolean): RawSocket {
   return inNetns(ns, () => {
     const p = new IfProber();
@@ -229,12 +238,8 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     client.close();
     t.recreateFrontend();
     client = rawIn(t.cl, t.clIf, true);
-    let h = await plane.health();
-    const end = Date.now() + 5000;
-    while (Date.now() < end && (h?.frontend.opens ?? 0) < 2) {
-      await sleep(100);
-      h = await plane.health();
-    }
+    await waitFor(async () => ((await plane.health())?.frontend.opens ?? 0) >= 2);
+    const h = await plane.health();
     assert.equal(h?.frontend.opens, 2, JSON.stringify(h));
     assert.equal(h?.frontend.attached, true);
     client.send(udpFrame(40000, { marker: 0x5001 }));
@@ -280,14 +285,9 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
   });
 
   it('keeps the caller responsive under a flood, and accounts for every frame', async () => {
-    const gen = new FrameGenerator(t.cl, t.clIf);
+    const gen = await FrameGenerator.open(t.cl, t.clIf);
     try {
-      const feRx = () =>
-        (
-          JSON.parse(ip('-n', t.lb, '-s', '-j', 'link', 'show', 'dev', t.fe)) as {
-            stats64: { rx: { packets: number } };
-          }[]
-        )[0]!.stats64.rx.packets;
+      const feRx = () => rxPackets(t.lb, t.fe);
       const s0 = await plane.stats();
       const h0 = (await plane.health())!;
       const a0 = feRx();
@@ -303,7 +303,13 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
       }
       const { sent } = await done;
       delay.disable();
-      await sleep(200);
+      // The rings drain after the generator stops: wait (bounded) until every arrived frame is accounted.
+      const accounted = async () => {
+        const s = await plane.stats();
+        const h = (await plane.health())!;
+        return s.rx.packets - s0.rx.packets + (h.rxRingDrops - h0.rxRingDrops);
+      };
+      await waitFor(async () => (await accounted()) === feRx() - a0);
       const s1 = await plane.stats();
       const h1 = (await plane.health())!;
       const arrived = feRx() - a0;
@@ -321,15 +327,22 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
 
   it('does not read frames arriving on the backend port', async () => {
     const before = await plane.stats();
+    const beRx = () => rxPackets(t.lb, t.be);
+    const be0 = beRx();
     const toLb = rawIn(t.bk, t.bkIf, false);
     try {
       toLb.send(udpFrame(43000, { marker: 0x9001 }));
     } finally {
       toLb.close();
     }
-    await sleep(200);
+    // The frame reached the backend port; then a frontend frame goes through: the worker polled its
+    // rings after the backend frame arrived, and counted only the frontend one.
+    assert.equal(await waitFor(() => beRx() > be0), true, 'the frame reached the backend port');
+    client.send(udpFrame(40000, { marker: 0x9002 }));
+    assert.equal((await collect(backend, 2000, (f) => markerOf(f) === 0x9002, 1)).length, 1);
+    await waitFor(async () => (await plane.stats()).rx.packets > before.rx.packets);
     const after = await plane.stats();
-    assert.equal(after.rx.packets, before.rx.packets);
+    assert.equal(after.rx.packets, before.rx.packets + 1);
   });
 });
 
