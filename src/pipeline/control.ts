@@ -57,27 +57,43 @@ function tableChanges(
   before: (BackendSlot | null)[],
   after: (BackendSlot | null)[],
 ): MaglevChanges {
-  const at: number[] = [];
+  // Two passes over the typed arrays (count, then fill): a pool change moves a few entries of 65,537,
+  // and the scan must not allocate per entry. The tables are read as int32 (SLOT_NONE is -1 then), so
+  // the loop stays on small integers; slot numbers are below MAX_BACKENDS, so a byte array answers
+  // "was this slot reused" without a Set lookup per entry.
+  const reusedSlot = new Uint8Array(MAX_BACKENDS);
+  for (const r of reused) reusedSlot[r] = 1;
+  const none = new Int32Array(0);
+  const p32 = prev === null ? none : new Int32Array(prev.buffer, prev.byteOffset, prev.length);
+  const n32 = new Int32Array(next.buffer, next.byteOffset, next.length);
+  const moved = new Uint8Array(MAGLEV_SIZE);
+  let count = 0;
   for (let i = 0; i < MAGLEV_SIZE; i++) {
-    const p = prev === null ? SLOT_NONE : prev[i]!;
-    const n = next[i]!;
-    if (p !== n || (n !== SLOT_NONE && reused.has(n))) at.push(i);
+    const p = prev === null ? -1 : p32[i]!;
+    const n = n32[i]!;
+    if (p !== n || (n !== -1 && reusedSlot[n] === 1)) {
+      moved[i] = 1;
+      count++;
+    }
   }
   const m: MaglevChanges = {
-    index: Uint32Array.from(at),
-    slot: new Uint32Array(at.length),
-    id: new Uint32Array(at.length),
-    prevSlot: new Uint32Array(at.length),
-    prevId: new Uint32Array(at.length),
+    index: new Uint32Array(count),
+    slot: new Uint32Array(count),
+    id: new Uint32Array(count),
+    prevSlot: new Uint32Array(count),
+    prevId: new Uint32Array(count),
   };
-  at.forEach((i, j) => {
+  for (let i = 0, j = 0; j < count; i++) {
+    if (moved[i] === 0) continue;
     const p = prev === null ? SLOT_NONE : prev[i]!;
     const n = next[i]!;
+    m.index[j] = i;
     m.slot[j] = n;
     m.id[j] = n === SLOT_NONE ? 0 : after[n]!.id;
     m.prevSlot[j] = p;
     m.prevId[j] = p === SLOT_NONE ? 0 : before[p]!.id;
-  });
+    j++;
+  }
   return m;
 }
 
@@ -274,10 +290,13 @@ export class ControlState {
       freed.add(slot);
     }
     let poolChanged = changes.length > 0;
+    // new backends fill free slots in ascending order: each search starts after the last slot taken
+    let from = 0;
     for (const [id, mac] of d.pool) {
       const slot = idToSlot.get(id);
       if (slot === undefined) {
-        const free = slots.indexOf(null);
+        const free = slots.indexOf(null, from);
+        from = free + 1;
         slots[free] = { id, mac };
         idToSlot.set(id, free);
         changes.push({ slot: free, kind: 'assigned', id, mac });
