@@ -72,8 +72,13 @@ interface Spread {
   liveP99: number;
 }
 
+/** The values of one Server-Timing metric over a run (requests whose answer had it). */
+function metric(r: ChurnRun, name: string): number[] {
+  return r.timings.map((t) => t[name]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+}
+
 function spread(r: ChurnRun): Spread {
-  const live = r.live.filter((v) => Number.isFinite(v));
+  const live = metric(r, 'live');
   return {
     median: quantile(r.ms, 0.5),
     p99: quantile(r.ms, 0.99),
@@ -123,6 +128,10 @@ function report(out: Out, label: string, o: ChurnOutcome): Spread {
       `${bad ? `, ${bad} NOT 2xx (${o.run.error ?? ''})` : ''}; pool put in one request: ${ms(o.configureMs)}; ` +
       `${o.churned.ids.length} busiest backends churned in turn (${o.churned.sessions} sessions before, ${o.churned.repicked} re-picked during the churn); final pool ${o.finalPool}`,
   );
+  const steps = ['request', 'plan', 'plane', 'persist'].map(
+    (m) => `${m} ${ms(quantile(metric(o.run, m), 0.5))} / ${ms(quantile(metric(o.run, m), 0.99))}`,
+  );
+  out.say(`      in lbdsrd (Server-Timing, median / p99): ${steps.join(', ')}`);
   const st = o.stream;
   const drops = Object.entries(st.drops).map(([k, v]) => `${k} ${v}`);
   out.say(

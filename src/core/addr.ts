@@ -44,6 +44,18 @@ function parseMacInto(text: string, out: Uint8Array): boolean {
   return true;
 }
 
+const scratch = new Uint8Array(6);
+
+/**
+ * Whether `text` is the MAC `bytes` in the usual form (six hex pairs, `:` or `-`), without allocating:
+ * a change of one backend among 4,096 finds the other MACs as they were.
+ */
+export function macTextIs(text: string, bytes: Uint8Array): boolean {
+  if (typeof text !== 'string' || !parseMacInto(text, scratch)) return false;
+  for (let i = 0; i < 6; i++) if (scratch[i] !== bytes[i]) return false;
+  return true;
+}
+
 /** Whether `text` is already a MAC in lower-case colon form (what normalizeMac gives). */
 function isCanonicalMac(text: string): boolean {
   if (text.length !== 17) return false;

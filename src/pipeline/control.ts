@@ -129,7 +129,10 @@ export class ControlState {
    * config throws an LbdsrError.
    */
   plan(config: InstanceConfig, backendPortMac: string | undefined): Plan {
-    const d = checkConfig(config, backendPortMac);
+    const d = checkConfig(config, backendPortMac, (id) => {
+      const slot = this.idToSlot.get(id);
+      return slot === undefined ? undefined : (this.slots[slot]?.mac ?? undefined);
+    });
     const next = this.nextSlots(d);
     const { services, removed } = this.nextServices(d, next);
     const s = d.settings;
