@@ -89,12 +89,17 @@ export function validateInstance(
   if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
   if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
   const warnings: string[] = [];
-  const oldMacs = new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
+  // the MACs before the change, looked at only for group MACs (rare): built on the first one
+  let oldMacs: Map<number, string> | undefined;
   for (const e of doc.backend?.pool ?? []) {
     if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
     if (e.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${e.id} needs a mac`);
     const mac = normalizeMac(e.mac);
-    if (oldMacs.get(e.id) !== mac && isGroupMac(parseMac(mac))) {
+    // mac is in lower-case colon form: the group bit is the low bit of its second hex digit
+    if (Number.parseInt(mac.charAt(1), 16) & 1) {
+      oldMacs ??= new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
+    }
+    if (oldMacs !== undefined && oldMacs.get(e.id) !== mac && isGroupMac(parseMac(mac))) {
       warnings.push(
         `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
       );
