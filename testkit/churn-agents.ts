@@ -26,7 +26,20 @@ type Job =
 interface Answer {
   status: number;
   ms: number;
+  /** The metrics of the answer's Server-Timing header (`live`: request arrival to change live), ms. */
+  timing: Record<string, number>;
   body: unknown;
+}
+
+/** The durations of a Server-Timing header (`plan;dur=1.2, live;dur=3.4`) by metric name. */
+export function parseServerTiming(header: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (header ?? '').split(',')) {
+    const [metric, ...params] = part.trim().split(';');
+    const dur = params.find((p) => p.trim().startsWith('dur='));
+    if (metric && dur !== undefined) out[metric] = Number(dur.trim().slice(4));
+  }
+  return out;
 }
 
 async function timedRequest(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
@@ -43,7 +56,12 @@ async function timedRequest(base: string, method: string, path: string, body?: u
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {}
-  return { status: res.status, ms, body: parsed };
+  return {
+    status: res.status,
+    ms,
+    timing: parseServerTiming(res.headers.get('server-timing')),
+    body: parsed,
+  };
 }
 
 async function drive(base: string): Promise<void> {
@@ -55,6 +73,7 @@ async function drive(base: string): Promise<void> {
         out = await timedRequest(base, job.method, job.path, job.body);
       } else {
         const ms: number[] = [];
+        const timings: Record<string, number>[] = [];
         const statuses: number[] = [];
         for (let c = 0; c < job.cycles; c++) {
           const target = job.targets[c % job.targets.length];
@@ -63,13 +82,14 @@ async function drive(base: string): Promise<void> {
           const del = await timedRequest(base, 'DELETE', path);
           const add = await timedRequest(base, 'POST', path, { mac: target.mac });
           ms.push(del.ms, add.ms);
+          timings.push(del.timing, add.timing);
           statuses.push(del.status, add.status);
           if (del.status >= 300 || add.status >= 300) {
-            out = { ms, statuses, error: JSON.stringify(del.status >= 300 ? del.body : add.body) };
+            out = { ms, timings, statuses, error: JSON.stringify(del.status >= 300 ? del.body : add.body) };
             break;
           }
         }
-        out ??= { ms, statuses };
+        out ??= { ms, timings, statuses };
       }
     } catch (e) {
       out = { error: (e as Error).message };
@@ -81,6 +101,11 @@ async function drive(base: string): Promise<void> {
 export interface ChurnRun {
   /** Per request (DELETE, POST, DELETE, ...), request sent to answer read, ms. */
   ms: number[];
+  /**
+   * Per request, the metrics of the answer's Server-Timing header (docs/api.md), ms: `live` is the
+   * daemon's own figure from the request's arrival to the change being live in the data plane.
+   */
+  timings: Record<string, number>[];
   statuses: number[];
   error?: string;
 }

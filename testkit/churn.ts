@@ -5,9 +5,10 @@
 // and re-added K times through REST (one request at a time) while a bounded frame stream crosses the balancer.
 // Frames are counted on interfaces: sent by the generator, received on `be` (the switch-side peer of the
 // balancer's backend port, taken out of the bridge so the generated backend MACs are not flooded), plus the
-// plane's own drop counters. The daemon answers a change only after the plane applied it (src/daemon/app.ts
-// `change`: validate, await PlaneManager.reconcile -> plane.apply, persist, then reply), so the time from
-// sending a request to its answer bounds the time until the change is live in the data plane. A few
+// plane's own drop counters. The daemon answers a change only after the plane applied it and config.json
+// is on disk (src/daemon/instances.ts `change`: validate and plan, plane.apply, persist, then reply); the
+// answer's Server-Timing header says when, from the request's arrival, the change was live in the plane
+// (`live`, kept per request in ChurnRun.timings) beside the round trip the driver measures. A few
 // untimed cycles run first (WARMUP_CYCLES), so the figures are the daemon's steady state, not its JIT warm-up.
 // The REST client (churn-agents.ts) and the frame generator (afgen.ts) run as child programs in namespaces.
 

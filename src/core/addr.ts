@@ -7,15 +7,64 @@ const MAC_RE =
 export function parseMac(text: string): Uint8Array {
   if (typeof text !== 'string')
     throw new LbdsrError('LBDSR_BAD_MAC', `MAC address must be a string, got ${typeof text}`);
+  const out = new Uint8Array(6);
+  if (parseMacInto(text, out)) return out;
   const m = MAC_RE.exec(text.trim());
   if (!m)
     throw new LbdsrError(
       'LBDSR_BAD_MAC',
       `'${text}' is not a MAC address (expected six hex pairs like aa:bb:cc:dd:ee:ff)`,
     );
-  const out = new Uint8Array(6);
   for (let i = 0; i < 6; i++) out[i] = Number.parseInt(m[i === 0 ? 1 : i + 2]!, 16);
   return out;
+}
+
+/** The value of a hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * The fast path of parseMac for the usual form (17 characters, no surrounding blanks): char codes, no
+ * regex and no substrings, since a pool of 4,096 backends is parsed on every change. False when `text`
+ * is not in that form (the regex then decides).
+ */
+function parseMacInto(text: string, out: Uint8Array): boolean {
+  if (text.length !== 17) return false;
+  const sep = text.charCodeAt(2);
+  if (sep !== 58 && sep !== 45) return false;
+  for (let i = 0; i < 6; i++) {
+    const hi = hexDigit(text.charCodeAt(i * 3));
+    const lo = hexDigit(text.charCodeAt(i * 3 + 1));
+    if (hi < 0 || lo < 0 || (i < 5 && text.charCodeAt(i * 3 + 2) !== sep)) return false;
+    out[i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+const scratch = new Uint8Array(6);
+
+/**
+ * Whether `text` is the MAC `bytes` in the usual form (six hex pairs, `:` or `-`), without allocating:
+ * a change of one backend among 4,096 finds the other MACs as they were.
+ */
+export function macTextIs(text: string, bytes: Uint8Array): boolean {
+  if (typeof text !== 'string' || !parseMacInto(text, scratch)) return false;
+  for (let i = 0; i < 6; i++) if (scratch[i] !== bytes[i]) return false;
+  return true;
+}
+
+/** Whether `text` is already a MAC in lower-case colon form (what normalizeMac gives). */
+function isCanonicalMac(text: string): boolean {
+  if (text.length !== 17) return false;
+  for (let i = 0; i < 17; i++) {
+    const c = text.charCodeAt(i);
+    const ok = i % 3 === 2 ? c === 58 : (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+    if (!ok) return false;
+  }
+  return true;
 }
 
 export function formatMac(b: Uint8Array, off = 0): string {
@@ -29,6 +78,7 @@ export function formatMac(b: Uint8Array, off = 0): string {
 
 /** Normalises a MAC string to lower-case colon form, throwing LBDSR_BAD_MAC when malformed. */
 export function normalizeMac(text: string): string {
+  if (typeof text === 'string' && isCanonicalMac(text)) return text;
   return formatMac(parseMac(text));
 }
 

@@ -16,7 +16,7 @@ import {
   type SessionSettings,
 } from '../core/model.js';
 import { InstanceSchema } from './schema.js';
-import { checkBody, normalizeBody } from './validation.js';
+import { checkBody, normalizeAndCheck, normalizeBody } from './validation.js';
 
 export interface StoredPort extends PortConfig {
   uuid: string;
@@ -34,6 +34,15 @@ export interface ValidateContext {
   /** Whether a Linux interface exists. */
   interfaceExists: (name: string) => boolean;
   newUuid: () => string;
+  /** The document is the caller's own copy: it is normalised in place instead of copied first. */
+  owned?: boolean;
+}
+
+/** normalizeBody then checkBody: on a copy, the caller's document stays as it is. */
+function checkOwnCopy(input: unknown, where: (d: unknown) => string): unknown {
+  const doc = normalizeBody(InstanceSchema, input);
+  checkBody(InstanceSchema, doc, where(doc));
+  return doc;
 }
 
 const IFNAME_RE = /^[A-Za-z0-9_.:@-]{1,15}$/;
@@ -59,8 +68,10 @@ export function validateInstance(
   input: unknown,
   ctx: ValidateContext,
 ): { config: StoredInstance; warnings: string[] } {
-  const doc = normalizeBody(InstanceSchema, input) as InstanceDoc;
-  checkBody(InstanceSchema, doc, `instance ${doc?.name ?? ''}`.trim());
+  const where = (d: unknown) => `instance ${(d as InstanceDoc | undefined)?.name ?? ''}`.trim();
+  const doc = (
+    ctx.owned ? normalizeAndCheck(InstanceSchema, input, where) : checkOwnCopy(input, where)
+  ) as InstanceDoc;
   const name = doc.name ?? '';
   const cfg: StoredInstance = {
     name,
@@ -78,12 +89,17 @@ export function validateInstance(
   if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
   if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
   const warnings: string[] = [];
-  const oldMacs = new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
+  // the MACs before the change, looked at only for group MACs (rare): built on the first one
+  let oldMacs: Map<number, string> | undefined;
   for (const e of doc.backend?.pool ?? []) {
     if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
     if (e.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${e.id} needs a mac`);
     const mac = normalizeMac(e.mac);
-    if (isGroupMac(parseMac(mac)) && oldMacs.get(e.id) !== mac) {
+    // mac is in lower-case colon form: the group bit is the low bit of its second hex digit
+    if (Number.parseInt(mac.charAt(1), 16) & 1) {
+      oldMacs ??= new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
+    }
+    if (oldMacs !== undefined && oldMacs.get(e.id) !== mac && isGroupMac(parseMac(mac))) {
       warnings.push(
         `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
       );

@@ -13,8 +13,31 @@ export function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A deep copy of a JSON value (objects, arrays, primitives: what documents hold). Written out rather
+ * than structuredClone, which costs several times more on an instance of 4,096 backends, copied on
+ * every change.
+ */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : structuredClone(v);
+  return copyJson(v) as T;
+}
+
+function copyJson(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyJson(v[i]);
+    return out;
+  }
+  const out: Obj = {};
+  for (const k of Object.keys(v)) {
+    const c = copyJson((v as Obj)[k]);
+    // an own key '__proto__' (JSON.parse makes one) stays a key, as structuredClone keeps it
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+    else out[k] = c;
+  }
+  return out;
 }
 
 /** A step into a document: a property, or a list entry by key. */
@@ -197,7 +220,8 @@ export function patchInstance(old: StoredInstance, body: Obj): unknown {
     if (k === 'name') continue;
     doc = applyOp(doc, [k], 'PATCH', v, k === 'type');
   }
-  return doc;
+  // a new document in every case: the caller may normalise it in place
+  return doc === old ? clone(old) : doc;
 }
 
 export function newInstance(name: string): StoredInstance {

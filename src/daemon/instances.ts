@@ -6,7 +6,7 @@ import { LbdsrError } from '../core/errors.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { type StoredInstance, validateInstance } from './config.js';
 import { clone } from './document.js';
-import { type Logger, type PlaneManager, resolvePorts } from './planes.js';
+import { type ChangeTiming, type Logger, type PlaneManager, resolvePorts } from './planes.js';
 import { saveState } from './store.js';
 
 /** An instance as GET shows it: the stored configuration plus what is live (plane, port status). */
@@ -95,19 +95,28 @@ export class Instances {
    * document and leaves `old` as it is (the operations of document.ts work on copies; an instance of
    * 4,096 backends is not copied once more); null deletes the instance.
    */
-  change(name: string, compute: (old: StoredInstance | undefined) => unknown): Promise<string[]> {
+  change(
+    name: string,
+    compute: (old: StoredInstance | undefined) => unknown,
+    timing: ChangeTiming = {},
+  ): Promise<string[]> {
     return this.serial(async () => {
+      timing.start = performance.now();
       const old = this.map.get(name);
       const doc = compute(old);
-      if (doc === null) return this.remove(name, old);
+      if (doc === null) return this.remove(name, old, timing);
       const { config, warnings } = validateInstance(doc, {
         old,
         others: this.all().filter((i) => i.name !== name),
         interfaceExists: (n) => this.netdev(n) !== undefined,
         newUuid: randomUUID,
+        // compute gave a new document (see above): it is normalised in place, not copied once more
+        owned: true,
       });
       for (const w of warnings) this.log.warn({ instance: name }, w);
-      await this.planes.reconcile(config, resolvePorts(config, this.netdev), config.type !== old?.type);
+      const ports = resolvePorts(config, this.netdev);
+      await this.planes.reconcile(config, ports, config.type !== old?.type, timing);
+      timing.live = performance.now();
       this.map.set(name, config);
       try {
         this.persist();
@@ -115,12 +124,18 @@ export class Instances {
         await this.rollback(name, old);
         throw e;
       }
+      timing.persisted = performance.now();
       return warnings;
     });
   }
 
-  private async remove(name: string, old: StoredInstance | undefined): Promise<string[]> {
+  private async remove(
+    name: string,
+    old: StoredInstance | undefined,
+    timing: ChangeTiming,
+  ): Promise<string[]> {
     if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
+    timing.planned = performance.now();
     this.map.delete(name);
     try {
       this.persist();
@@ -128,7 +143,9 @@ export class Instances {
       this.map.set(name, old);
       throw e;
     }
+    timing.persisted = performance.now();
     await this.planes.stop(name, false);
+    timing.live = performance.now();
     this.log.info({ instance: name }, 'instance deleted');
     return [];
   }

@@ -83,6 +83,21 @@ function failed(kind: PlaneType, e: unknown): LbdsrError {
   return new LbdsrError('LBDSR_NOT_AVAILABLE', `the ${kind} data plane refused the change: ${message(e)}`);
 }
 
+/**
+ * Where the time of one change goes, filled in as it runs (performance.now() instants and ms), for the
+ * Server-Timing header of its answer (routes/context.ts).
+ */
+export interface ChangeTiming {
+  /** The change reached the daemon's change road (after the request was parsed and schema-checked). */
+  start?: number;
+  /** The configuration was validated and the plan computed. */
+  planned?: number;
+  /** The data plane had applied the plan: the change is live (no plane: the plan was checked). */
+  live?: number;
+  /** config.json was on disk. */
+  persisted?: number;
+}
+
 interface Running {
   /** The plane and the control state it holds. */
   driver: PlaneDriver;
@@ -129,11 +144,17 @@ export class PlaneManager {
    * changes. On failure the previous plane and its state are restored (as far as possible) and the
    * error is thrown.
    */
-  async reconcile(config: InstanceConfig, ports: ResolvedPorts, typeChanged: boolean): Promise<void> {
+  async reconcile(
+    config: InstanceConfig,
+    ports: ResolvedPorts,
+    typeChanged: boolean,
+    timing: ChangeTiming = {},
+  ): Promise<void> {
     const name = config.name;
     const cur = this.running.get(name);
     // The one semantic check of the configuration, also when there is no plane to give it to.
     const plan = cur ? cur.driver.plan(config, ports) : new ControlState().plan(config, ports.backend?.mac);
+    timing.planned = performance.now();
     if (!hasPorts(ports)) {
       if (config.type && typeChanged) await this.probe(config.type, name);
       if (cur) await this.stop(name, false);

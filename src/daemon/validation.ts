@@ -156,6 +156,24 @@ export function normalizeBody<T extends TSchema>(schema: T, value: unknown): Sta
   return copy as Static<T>;
 }
 
+/**
+ * normalizeBody and checkBody in one walk of `value` itself (no copy: the caller owns it): normalises
+ * it in place and throws the error a request would get; `where` names it (given the normalised value).
+ * The one walk is enough: normalising runs before the properties of an object are checked, so a second
+ * walk would stop at the same first error.
+ */
+export function normalizeAndCheck<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  where: (v: Static<T>) => string,
+): Static<T> {
+  const doc = value as Static<T>;
+  if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where(doc)}: a body is required`);
+  const validate = validator(schema);
+  if (!validate(value)) throw bodyError(validate.errors ?? [], where(doc));
+  return doc;
+}
+
 /** Throws the error a request would get when `value` does not match `schema`; `where` names it. */
 export function checkBody(schema: TSchema, value: unknown, where: string): void {
   if (value === undefined) throw new LbdsrError('LBDSR_BAD_BODY', `${where}: a body is required`);

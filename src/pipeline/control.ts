@@ -39,8 +39,10 @@ function macEq(a: Uint8Array | null, b: Uint8Array | null): boolean {
 /** The slot assignment a plan leads to. */
 interface NextSlots {
   changes: SlotChange[];
-  slots: (BackendSlot | null)[];
-  idToSlot: Map<number, number>;
+  /** The backend id holding a slot after the plan (undefined: none). */
+  idAt: (slot: number) => number | undefined;
+  /** The members (id, slot) of the pool after the plan. */
+  members: () => { id: number; slot: number }[];
   /** Slots that changed owner within this plan (freed and assigned again). */
   reused: Set<number>;
   poolChanged: boolean;
@@ -54,30 +56,46 @@ function tableChanges(
   prev: Uint32Array | null,
   next: Uint32Array,
   reused: ReadonlySet<number>,
-  before: (BackendSlot | null)[],
-  after: (BackendSlot | null)[],
+  idBefore: (slot: number) => number | undefined,
+  idAfter: (slot: number) => number | undefined,
 ): MaglevChanges {
-  const at: number[] = [];
+  // Two passes over the typed arrays (count, then fill): a pool change moves a few entries of 65,537,
+  // and the scan must not allocate per entry. The tables are read as int32 (SLOT_NONE is -1 then), so
+  // the loop stays on small integers; slot numbers are below MAX_BACKENDS, so a byte array answers
+  // "was this slot reused" without a Set lookup per entry.
+  const reusedSlot = new Uint8Array(MAX_BACKENDS);
+  for (const r of reused) reusedSlot[r] = 1;
+  const none = new Int32Array(0);
+  const p32 = prev === null ? none : new Int32Array(prev.buffer, prev.byteOffset, prev.length);
+  const n32 = new Int32Array(next.buffer, next.byteOffset, next.length);
+  const moved = new Uint8Array(MAGLEV_SIZE);
+  let count = 0;
   for (let i = 0; i < MAGLEV_SIZE; i++) {
-    const p = prev === null ? SLOT_NONE : prev[i]!;
-    const n = next[i]!;
-    if (p !== n || (n !== SLOT_NONE && reused.has(n))) at.push(i);
+    const p = prev === null ? -1 : p32[i]!;
+    const n = n32[i]!;
+    if (p !== n || (n !== -1 && reusedSlot[n] === 1)) {
+      moved[i] = 1;
+      count++;
+    }
   }
   const m: MaglevChanges = {
-    index: Uint32Array.from(at),
-    slot: new Uint32Array(at.length),
-    id: new Uint32Array(at.length),
-    prevSlot: new Uint32Array(at.length),
-    prevId: new Uint32Array(at.length),
+    index: new Uint32Array(count),
+    slot: new Uint32Array(count),
+    id: new Uint32Array(count),
+    prevSlot: new Uint32Array(count),
+    prevId: new Uint32Array(count),
   };
-  at.forEach((i, j) => {
+  for (let i = 0, j = 0; j < count; i++) {
+    if (moved[i] === 0) continue;
     const p = prev === null ? SLOT_NONE : prev[i]!;
     const n = next[i]!;
+    m.index[j] = i;
     m.slot[j] = n;
-    m.id[j] = n === SLOT_NONE ? 0 : after[n]!.id;
+    m.id[j] = n === SLOT_NONE ? 0 : (idAfter(n) ?? 0);
     m.prevSlot[j] = p;
-    m.prevId[j] = p === SLOT_NONE ? 0 : before[p]!.id;
-  });
+    m.prevId[j] = p === SLOT_NONE ? 0 : (idBefore(p) ?? 0);
+    j++;
+  }
   return m;
 }
 
@@ -113,7 +131,10 @@ export class ControlState {
    * config throws an LbdsrError.
    */
   plan(config: InstanceConfig, backendPortMac: string | undefined): Plan {
-    const d = checkConfig(config, backendPortMac);
+    const d = checkConfig(config, backendPortMac, (id) => {
+      const slot = this.idToSlot.get(id);
+      return slot === undefined ? undefined : (this.slots[slot]?.mac ?? undefined);
+    });
     const next = this.nextSlots(d);
     const { services, removed } = this.nextServices(d, next);
     const s = d.settings;
@@ -161,7 +182,7 @@ export class ControlState {
       backends: svc.backends,
       kind: 'added',
       entryChanged: true,
-      maglev: tableChanges(null, svc.table, none, this.slots, this.slots),
+      maglev: tableChanges(null, svc.table, none, this.idAt, this.idAt),
     }));
     return {
       full: true,
@@ -259,36 +280,51 @@ export class ControlState {
     for (let i = 0; i < index.length; i++) svc.table[index[i]!] = slot[i]!;
   }
 
-  /** Slots of removed backends are freed first, then new backends take the lowest free slot. */
+  /** The backend id holding a slot now. */
+  private readonly idAt = (slot: number): number | undefined => this.slots[slot]?.id;
+
+  /**
+   * Slots of removed backends are freed first, then new backends take the lowest free slot. The
+   * assignment after the plan is kept as the changes over the current one (not a copy of 4,096 slots).
+   */
   private nextSlots(d: Desired): NextSlots {
-    const slots = this.slots.slice();
-    const idToSlot = new Map(this.idToSlot);
     const changes: SlotChange[] = [];
     const freed = new Set<number>();
     const reused = new Set<number>();
     for (const [id, slot] of this.idToSlot) {
       if (d.pool.has(id)) continue;
-      changes.push({ slot, kind: 'freed', id, mac: slots[slot]!.mac });
-      slots[slot] = null;
-      idToSlot.delete(id);
+      changes.push({ slot, kind: 'freed', id, mac: this.slots[slot]!.mac });
       freed.add(slot);
     }
     let poolChanged = changes.length > 0;
+    /** New backends and the slots they take. */
+    const assigned = new Map<number, number>();
+    const owner = new Map<number, number>();
+    // new backends fill free slots in ascending order: each search starts after the last slot taken
+    let from = 0;
     for (const [id, mac] of d.pool) {
-      const slot = idToSlot.get(id);
+      const slot = this.idToSlot.get(id);
       if (slot === undefined) {
-        const free = slots.indexOf(null);
-        slots[free] = { id, mac };
-        idToSlot.set(id, free);
+        while (from < MAX_BACKENDS && this.slots[from] !== null && !freed.has(from)) from++;
+        // checkConfig refuses more than MAX_BACKENDS: a slot is always free here
+        if (from >= MAX_BACKENDS) throw new LbdsrError('LBDSR_INTERNAL', 'no free backend slot');
+        const free = from++;
+        assigned.set(id, free);
+        owner.set(free, id);
         changes.push({ slot: free, kind: 'assigned', id, mac });
         if (freed.has(free)) reused.add(free);
         poolChanged = true;
-      } else if (!macEq(slots[slot]!.mac, mac)) {
-        slots[slot] = { id, mac };
+      } else if (!macEq(this.slots[slot]!.mac, mac)) {
         changes.push({ slot, kind: 'mac', id, mac });
       }
     }
-    return { changes, slots, idToSlot, reused, poolChanged };
+    const idAt = (slot: number) => owner.get(slot) ?? (freed.has(slot) ? undefined : this.idAt(slot));
+    const members = () => {
+      const out: { id: number; slot: number }[] = [];
+      for (const id of d.pool.keys()) out.push({ id, slot: this.idToSlot.get(id) ?? assigned.get(id)! });
+      return out;
+    };
+    return { changes, idAt, members, reused, poolChanged };
   }
 
   private nextServices(
@@ -301,7 +337,7 @@ export class ControlState {
       .map((s) => ({ vip: s.vip, index: s.index }));
     if (!want) return { services: [], removed };
     const old = this.services.get(want.vip);
-    const members = old && !next.poolChanged ? null : [...next.idToSlot].map(([id, slot]) => ({ id, slot }));
+    const members = old && !next.poolChanged ? null : next.members();
     const table = members ? buildMaglev(members) : null;
     const entry: ServiceEntry = {
       vip: want.vip,
@@ -314,8 +350,8 @@ export class ControlState {
       old ? old.table : null,
       table ?? old!.table,
       next.reused,
-      this.slots,
-      next.slots,
+      this.idAt,
+      next.idAt,
     );
     const entryChanged =
       !old ||

@@ -2,7 +2,7 @@
 // frontend MAC, at most MAX_BACKENDS backends with distinct uint32 ids and non-zero MACs, a positive
 // session capacity). The daemon checks a document's shape against its schema first; this is the one
 // check after that, run by ControlState.plan before anything changes. Pure: no I/O.
-import { checkVip, isGroupMac, isZeroMac, parseMac } from '../core/addr.js';
+import { checkVip, isGroupMac, isZeroMac, macTextIs, parseMac } from '../core/addr.js';
 import { ALG_HASH_SESSION, ALG_HASH_SRC_IP, MAX_BACKENDS } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../core/model.js';
@@ -18,7 +18,10 @@ export interface Desired {
   capacity: number;
 }
 
-function checkPool(config: InstanceConfig): Map<number, Uint8Array> {
+/** The MAC a backend id holds now (the control state's), to be reused when the text says the same. */
+export type KnownMac = (id: number) => Uint8Array | undefined;
+
+function checkPool(config: InstanceConfig, known?: KnownMac): Map<number, Uint8Array> {
   const list = config.backend?.pool ?? [];
   if (list.length > MAX_BACKENDS) {
     throw new LbdsrError(
@@ -32,6 +35,12 @@ function checkPool(config: InstanceConfig): Map<number, Uint8Array> {
       throw new LbdsrError('LBDSR_BAD_ID', `backend id ${b.id} is not a uint32 (0..4294967295)`);
     }
     if (pool.has(b.id)) throw new LbdsrError('LBDSR_EXISTS', `backend '${b.id}' already exists`);
+    // a backend whose MAC did not change keeps its bytes (checked when they were parsed)
+    const before = known?.(b.id);
+    if (before !== undefined && macTextIs(b.mac, before)) {
+      pool.set(b.id, before);
+      continue;
+    }
     const mac = parseMac(b.mac);
     if (isZeroMac(mac)) throw new LbdsrError('LBDSR_BAD_MAC', `backend ${b.id}: MAC ${b.mac} is zero`);
     pool.set(b.id, mac);
@@ -41,9 +50,13 @@ function checkPool(config: InstanceConfig): Map<number, Uint8Array> {
 
 /**
  * Parses and checks `config` (and the backend port's MAC, undefined while unknown); throws an
- * LbdsrError naming the first problem.
+ * LbdsrError naming the first problem. `known` gives the MACs held now, reused where unchanged.
  */
-export function checkConfig(config: InstanceConfig, backendPortMac: string | undefined): Desired {
+export function checkConfig(
+  config: InstanceConfig,
+  backendPortMac: string | undefined,
+  known?: KnownMac,
+): Desired {
   const fe = config.frontend ?? {};
   const vip = fe.vip === undefined ? undefined : checkVip(fe.vip);
   let feMac: Uint8Array | undefined;
@@ -56,7 +69,7 @@ export function checkConfig(config: InstanceConfig, backendPortMac: string | und
       );
     }
   }
-  const pool = checkPool(config);
+  const pool = checkPool(config, known);
   const capacity = config.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity;
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new LbdsrError('LBDSR_BAD_VALUE', `session capacity must be a positive integer, got ${capacity}`);

@@ -16,6 +16,7 @@ import type {
 import { LbdsrError } from '../../core/errors.js';
 import { whereOf } from '../http.js';
 import type { Instances } from '../instances.js';
+import type { ChangeTiming } from '../planes.js';
 import { ErrorSchema, INSTANCE_NODE, PORTS_NODE, type ResourceNode, WarningsSchema } from '../schema.js';
 import { canonicalEnum } from '../validation.js';
 
@@ -99,6 +100,41 @@ export function prepareBody(schema: TSchema, absent?: unknown) {
       req.body = structuredClone(absent);
     } else req.body = canonicalEnum(schema, req.body);
   };
+}
+
+const ms = (v: number) => Math.max(0, v).toFixed(2);
+
+/**
+ * The Server-Timing header of a change (docs/api.md): `request` (parsing, schema check, waiting for the
+ * changes queued before), `plan` (validation and planning), `plane` (the data plane applying the plan),
+ * `persist` (config.json written and flushed), and `live`: from the request's arrival (`arrival`, a
+ * performance.now() instant) to the change being live in the data plane.
+ */
+export function serverTiming(t: ChangeTiming, arrival: number): string {
+  const { start = arrival, planned = start, live = planned } = t;
+  const persisted = t.persisted ?? live;
+  // a change persists after the plane applied it; deleting an instance persists, then stops the plane
+  const planeFirst = live <= persisted;
+  const parts = [
+    `request;dur=${ms(start - arrival)}`,
+    `plan;dur=${ms(planned - start)}`,
+    `plane;dur=${ms(planeFirst ? live - planned : live - persisted)}`,
+    `persist;dur=${ms(planeFirst ? persisted - live : persisted - planned)}`,
+    `live;dur=${ms(live - arrival)}`,
+  ];
+  return parts.join(', ');
+}
+
+/** Runs a change, giving it a timing to fill, and puts its Server-Timing header on the answer. */
+export async function timedChange(
+  reply: FastifyReply,
+  run: (timing: ChangeTiming) => Promise<string[]>,
+): Promise<string[]> {
+  const timing: ChangeTiming = {};
+  const warnings = await run(timing);
+  // elapsedTime counts from the start of fastify's handling of the request (before onRequest)
+  reply.header('server-timing', serverTiming(timing, performance.now() - reply.elapsedTime));
+  return warnings;
 }
 
 export function changed(reply: FastifyReply, method: string, warnings: string[]) {

@@ -1,7 +1,9 @@
 // Routes of the instances themselves: list and create (`/lbdsr/`), and read, create, replace, update
 // and delete one instance (`/lbdsr/:name/`).
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 import { LbdsrError } from '../../core/errors.js';
+import type { StoredInstance } from '../config.js';
 import { checkName, instanceFromBody, patchInstance } from '../document.js';
 import type { InstanceView } from '../instances.js';
 import { API_PREFIX, InstanceSchema, SERVICE } from '../schema.js';
@@ -14,6 +16,7 @@ import {
   paramsOf,
   prepareBody,
   type RouteContext,
+  timedChange,
 } from './context.js';
 
 export const ROOT_URL = `${API_PREFIX}/${SERVICE}/`;
@@ -21,11 +24,17 @@ const INSTANCE_URL = `${ROOT_URL}:name/`;
 
 export function instanceRoutes({ app, instances }: RouteContext): void {
   const params = paramsOf(INSTANCE_URL);
-  const create = (name: string, body: unknown) =>
-    instances.change(name, (old) => {
-      if (old) throw new LbdsrError('LBDSR_EXISTS', `instance ${name} already exists`);
-      return instanceFromBody(name, body);
-    });
+  const create = (reply: FastifyReply, name: string, body: unknown) =>
+    timedChange(reply, (timing) =>
+      instances.change(
+        name,
+        (old) => {
+          if (old) throw new LbdsrError('LBDSR_EXISTS', `instance ${name} already exists`);
+          return instanceFromBody(name, body);
+        },
+        timing,
+      ),
+    );
 
   app.get(ROOT_URL, {
     schema: { summary: 'list instances', response: { 200: asIs<InstanceView[]>(), ...ERRORS } },
@@ -39,7 +48,7 @@ export function instanceRoutes({ app, instances }: RouteContext): void {
       const { name } = req.body;
       if (!name) throw new LbdsrError('LBDSR_BAD_VALUE', 'the body needs the name of the instance');
       checkName(name, 'instance name');
-      return changed(reply, 'POST', await create(name, req.body));
+      return changed(reply, 'POST', await create(reply, name, req.body));
     },
   });
 
@@ -53,37 +62,41 @@ export function instanceRoutes({ app, instances }: RouteContext): void {
     schema: { summary: 'create an instance', params, body: InstanceSchema, response: CHANGED },
     config,
     preValidation: prepareBody(InstanceSchema, {}),
-    handler: async (req, reply) => changed(reply, 'POST', await create(nameOf(req), req.body)),
+    handler: async (req, reply) => changed(reply, 'POST', await create(reply, nameOf(req), req.body)),
   });
   app.put(INSTANCE_URL, {
     schema: { summary: 'replace an instance', params, body: InstanceSchema, response: CHANGED },
     config,
     preValidation: prepareBody(InstanceSchema, {}),
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const name = nameOf(req);
-      return { warnings: await instances.change(name, () => instanceFromBody(name, req.body)) };
+      const replace = () => instanceFromBody(name, req.body);
+      return { warnings: await timedChange(reply, (timing) => instances.change(name, replace, timing)) };
     },
   });
   app.patch(INSTANCE_URL, {
     schema: { summary: 'update an instance', params, body: InstanceSchema, response: CHANGED },
     config,
     preValidation: prepareBody(InstanceSchema),
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const name = nameOf(req);
       const body = req.body;
-      const warnings = await instances.change(name, (old) => {
+      const patch = (old: StoredInstance | undefined) => {
         if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
         if (body.name !== undefined && body.name !== name) {
           throw new LbdsrError('LBDSR_BAD_VALUE', `name '${body.name}' in the body does not match '${name}'`);
         }
         return patchInstance(old, body);
-      });
+      };
+      const warnings = await timedChange(reply, (timing) => instances.change(name, patch, timing));
       return { warnings };
     },
   });
   app.delete(INSTANCE_URL, {
     schema: { summary: 'delete an instance', params, response: CHANGED },
     config,
-    handler: async (req) => ({ warnings: await instances.change(nameOf(req), () => null) }),
+    handler: async (req, reply) => ({
+      warnings: await timedChange(reply, (timing) => instances.change(nameOf(req), () => null, timing)),
+    }),
   });
 }

@@ -17,6 +17,7 @@ import {
   prepareBody,
   type RouteContext,
   sendJson,
+  timedChange,
 } from './context.js';
 
 /** One generated route: its URL, the node, and how to build the location from the parameters. */
@@ -123,10 +124,16 @@ export function resourceRoutes({ app, instances }: RouteContext): void {
         handler: async (req, reply) => {
           const name = nameOf(req);
           const loc = locationOf(spec, req);
-          const warnings = await instances.change(name, (old) => {
-            if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
-            return applyOp(old, loc, method, req.body, spec.node.optional === true);
-          });
+          const warnings = await timedChange(reply, (timing) =>
+            instances.change(
+              name,
+              (old) => {
+                if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
+                return applyOp(old, loc, method, req.body, spec.node.optional === true);
+              },
+              timing,
+            ),
+          );
           return changed(reply, method, warnings);
         },
       });

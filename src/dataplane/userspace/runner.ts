@@ -11,7 +11,8 @@ import type { Channel, WorkerIo } from './io.js';
 import { FrontendPort, Port } from './ports.js';
 import type { PlaneHealth, Reply, ReplyBody, Request } from './protocol.js';
 
-const POLL_MS = 20;
+/** The longest an idle worker blocks in poll(): also how long a plan given to an idle plane may wait. */
+const POLL_MS = 5;
 const CHECK_MS = 1000;
 /** After a frame, empty-ring waits are naps of NAP_MS for BUSY_MS before blocking in poll() again. */
 const BUSY_MS = 50;
