@@ -1,8 +1,11 @@
 // The state directory: the lock that keeps one daemon per directory, and config.json written atomically
 // (temp file, fsync, rename, fsync of the directory) so that a kill at any instant leaves either the old
-// or the new configuration.
+// or the new configuration. Every byte is written or the save fails (a full disk is LBDSR_NO_SPACE, 507)
+// with the temp file removed and the previous config.json untouched.
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -16,6 +19,9 @@ import {
 import { join } from 'node:path';
 import { LbdsrError } from '../core/errors.js';
 import type { StoredInstance } from './config.js';
+
+/** A temp file is always a new regular file: never an existing one, never through a symbolic link. */
+const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export interface PersistedState {
   version: 1;
@@ -64,18 +70,49 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** Writes all of `data` to `fd` (a write may be short: on a full disk it stops at the last free page). */
+function writeAll(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) {
+    const n = writeSync(fd, data, off, data.length - off);
+    if (n <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+    off += n;
+  }
+}
+
+/**
+ * Replaces config.json atomically: a fresh temp file (O_EXCL|O_NOFOLLOW: never through a planted link),
+ * every byte written and fsynced, then renamed over the old file. On any failure the temp file is removed
+ * and config.json is left as it was; a full disk is LBDSR_NO_SPACE, anything else LBDSR_INTERNAL.
+ */
 export function saveState(stateDir: string, state: PersistedState): void {
   const path = configPath(stateDir);
-  const tmp = `${path}.tmp.${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const tmp = `${path}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const data = Buffer.from(`${JSON.stringify(state, null, 2)}\n`);
+  let created = false;
   try {
-    writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, TEMP_FLAGS, 0o600);
+    created = true;
+    try {
+      writeAll(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    created = false;
+    fsyncDir(stateDir);
+  } catch (e) {
+    if (created) rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new LbdsrError(
+        'LBDSR_NO_SPACE',
+        `no space left to save the configuration (${data.length} bytes) in ${stateDir}; nothing changed`,
+        { cause: e },
+      );
+    }
+    throw new LbdsrError('LBDSR_INTERNAL', 'could not save the configuration', { cause: e });
   }
-  renameSync(tmp, path);
-  fsyncDir(stateDir);
 }
 
 /** Start time of a process (field 22 of /proc/PID/stat), to tell a live owner from a reused pid. */
