@@ -265,7 +265,7 @@ export async function run(r: Section = standalone('pipeline')): Promise<void> {
   }
   const flood = measureHashFlood(QUICK ? 1000 : 4000, QUICK ? 20 : 200);
   row(
-    'session lookup, flows crafted against the old fixed hash',
+    'session lookup, flows crafted against old fixed hash',
     fmt(flood.crafted),
     `longest chain ${flood.longestChain}; ordinary flows ${fmt(flood.random)}`,
   );
