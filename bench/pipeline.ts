@@ -1,7 +1,7 @@
 // Pipeline benchmark: decisions per second of Balancer.process on one core (this process is single
 // threaded) for a session hit, a miss (a new flow every frame), a flood past capacity (every miss
 // evicts), and hits spread at random over 1,000,000 live sessions; Maglev table build time for 10,
-// 100, 1000 and 4096 backends. Baselines measured in the same run: a JavaScript Map lookup of the
+// 100, 1000 and 4096 backends; session lookups under a hash flood (bench/hash-flood.ts). Baselines measured in the same run: a JavaScript Map lookup of the
 // same keys (number keys, and string keys built per lookup as a naive implementation would).
 // Frames are built before timing; the timed loops allocate nothing: each iteration only writes the
 // varying key bytes into one frame buffer (as a NIC would fill a ring slot) and restores the
@@ -15,6 +15,7 @@ import type { InstanceConfig } from '../src/core/model.js';
 import { tcpFrame } from '../src/packet/build.js';
 import { Balancer } from '../src/pipeline/balancer.js';
 import { median } from '../testkit/timing.js';
+import { measureHashFlood } from './hash-flood.js';
 import { type Section, standalone } from './report.js';
 
 const VIP = '10.0.0.100';
@@ -262,6 +263,12 @@ export async function run(r: Section = standalone('pipeline')): Promise<void> {
   for (const [n, ms] of Object.entries(m.maglevMs)) {
     row(`Maglev table build (65537 entries), ${n} backends`, `${ms.toFixed(2)} ms`);
   }
+  const flood = measureHashFlood(QUICK ? 1000 : 4000, QUICK ? 20 : 200);
+  row(
+    'session lookup, flows crafted against old fixed hash',
+    fmt(flood.crafted),
+    `longest chain ${flood.longestChain}; ordinary flows ${fmt(flood.random)}`,
+  );
   r.say(`  (load average after: ${load()}; other processes on the machine skew every figure)`);
   // Every decision figure against the Map<number> lookup of the same keys (the baseline of the run).
   const decisions = (value: number, note: string) => ({
@@ -285,6 +292,13 @@ export async function run(r: Section = standalone('pipeline')): Promise<void> {
   r.figure('hit_random_live', decisions(m.random1M, `hits at random over ${LIVE} sessions`));
   r.figure('miss_filling', decisions(m.miss, 'a new flow each frame, table filling'));
   r.figure('miss_at_capacity', decisions(m.flood, 'a new flow each frame, each evicts the LRU entry'));
+  r.figure('lookup_hash_flood', {
+    value: flood.crafted,
+    unit: 'lookups/s',
+    baseline: flood.random,
+    baseline_unit: 'lookups/s of as many ordinary flows',
+    note: `flows crafted into one bucket of the old fixed hash; longest chain ${flood.longestChain}`,
+  });
   for (const [n, ms] of Object.entries(m.maglevMs)) {
     r.figure(`maglev_build_${n}`, { value: ms, unit: 'ms', note: `65537 entries, ${n} backends` });
   }

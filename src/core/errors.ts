@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'LBDSR_NOT_AVAILABLE',
   'LBDSR_TOO_MANY',
   'LBDSR_UNAUTHORIZED',
+  'LBDSR_NO_SPACE',
   'LBDSR_INTERNAL',
 ] as const;
 

@@ -45,6 +45,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   LBDSR_CONFLICT: 409,
   LBDSR_NOT_AVAILABLE: 409,
   LBDSR_UNAUTHORIZED: 401,
+  LBDSR_NO_SPACE: 507,
   LBDSR_INTERNAL: 500,
 };
 

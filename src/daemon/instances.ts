@@ -85,6 +85,7 @@ export class Instances {
     try {
       saveState(this.stateDir, { version: 1, instances: this.all() });
     } catch (e) {
+      if (e instanceof LbdsrError) throw e; // a full disk keeps its own code (507)
       throw new LbdsrError('LBDSR_INTERNAL', 'could not save the configuration', { cause: e });
     }
   }

@@ -1,6 +1,6 @@
-// lbdsrd: parses its flags (node:util parseArgs), takes the state directory's lock, restores the
-// configuration and serves the REST API. SIGTERM/SIGINT close the data planes with `keep` (XDP keeps
-// forwarding) and release the lock.
+// lbdsrd: parses its flags (node:util parseArgs), checks the state directory and takes its flock
+// (store.ts), restores the configuration and serves the REST API. SIGTERM/SIGINT close the data planes
+// with `keep` (XDP keeps forwarding) and release the lock.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';

@@ -1,21 +1,32 @@
-// The state directory: the lock that keeps one daemon per directory, and config.json written atomically
+// The state directory: checked at start (not writable by group or others, owned by the daemon's user),
+// the flock that keeps one daemon per directory, and config.json written atomically
 // (temp file, fsync, rename, fsync of the directory) so that a kill at any instant leaves either the old
-// or the new configuration.
+// or the new configuration. Every byte is written or the save fails (a full disk is LBDSR_NO_SPACE, 507)
+// with the temp file removed and the previous config.json untouched.
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
-  unlinkSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { LbdsrError } from '../core/errors.js';
+import { flock, LOCK_EX, LOCK_NB } from '../kernel/libc.js';
 import type { StoredInstance } from './config.js';
+
+/** A temp file is always a new regular file: never an existing one, never through a symbolic link. */
+const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** The lock file may exist (left by a dead daemon) but is never followed through a symbolic link. */
+const LOCK_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
 
 export interface PersistedState {
   version: 1;
@@ -52,6 +63,14 @@ export function loadState(stateDir: string): PersistedState {
   if (p?.version !== 1 || !Array.isArray(p.instances)) {
     throw new LbdsrError('LBDSR_BAD_BODY', `${path} is not an lbdsr state file (version 1)`);
   }
+  const seen = new Set<unknown>();
+  for (const i of p.instances) {
+    const name = (i as { name?: unknown } | null)?.name;
+    if (seen.has(name)) {
+      throw new LbdsrError('LBDSR_EXISTS', `${path} names instance '${String(name)}' more than once`);
+    }
+    seen.add(name);
+  }
   return p as PersistedState;
 }
 
@@ -64,38 +83,49 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** Writes all of `data` to `fd` (a write may be short: on a full disk it stops at the last free page). */
+function writeAll(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) {
+    const n = writeSync(fd, data, off, data.length - off);
+    if (n <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+    off += n;
+  }
+}
+
+/**
+ * Replaces config.json atomically: a fresh temp file (O_EXCL|O_NOFOLLOW: never through a planted link),
+ * every byte written and fsynced, then renamed over the old file. On any failure the temp file is removed
+ * and config.json is left as it was; a full disk is LBDSR_NO_SPACE, anything else LBDSR_INTERNAL.
+ */
 export function saveState(stateDir: string, state: PersistedState): void {
   const path = configPath(stateDir);
-  const tmp = `${path}.tmp.${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const tmp = `${path}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const data = Buffer.from(`${JSON.stringify(state, null, 2)}\n`);
+  let created = false;
   try {
-    writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(stateDir);
-}
-
-/** Start time of a process (field 22 of /proc/PID/stat), to tell a live owner from a reused pid. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number, start: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
+    const fd = openSync(tmp, TEMP_FLAGS, 0o600);
+    created = true;
+    try {
+      writeAll(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    created = false;
+    fsyncDir(stateDir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    if (created) rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new LbdsrError(
+        'LBDSR_NO_SPACE',
+        `no space left to save the configuration (${data.length} bytes) in ${stateDir}; nothing changed`,
+        { cause: e },
+      );
+    }
+    throw new LbdsrError('LBDSR_INTERNAL', 'could not save the configuration', { cause: e });
   }
-  const now = startTime(pid);
-  return start === undefined || now === undefined || now === start;
 }
 
 export interface StateLock {
@@ -103,50 +133,62 @@ export interface StateLock {
 }
 
 /**
- * Takes the state directory's lock (a file holding "pid starttime"). A lock left by a dead process is
- * taken over; a live owner gives LBDSR_CONFLICT.
+ * Refuses a state directory that someone else could write into (group- or world-writable) or that
+ * belongs to another user: whoever can write there can rewrite the balancer's configuration.
+ */
+export function checkStateDir(stateDir: string): void {
+  const st = statSync(stateDir);
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if (!st.isDirectory()) {
+    throw new LbdsrError('LBDSR_BAD_VALUE', `state directory ${stateDir} is not a directory`);
+  }
+  if (st.mode & 0o022) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `state directory ${stateDir} has mode ${mode}, writable by group or others; chmod go-w it (0700 is best)`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `state directory ${stateDir} is owned by uid ${st.uid}, not by the daemon's user (uid ${uid})`,
+    );
+  }
+}
+
+/**
+ * Takes the state directory's lock: flock(LOCK_EX|LOCK_NB) on lbdsrd.lock, held through the open file
+ * for the daemon's life. The kernel drops it when the daemon dies, however it dies, so a lock file left
+ * behind never blocks, and of two daemons starting together exactly one gets it (a live owner gives
+ * LBDSR_CONFLICT naming its pid, which the file records for people). The file itself stays: removing it
+ * would let a third daemon lock a new file while the first still holds the old one.
  */
 export function acquireLock(stateDir: string): StateLock {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  checkStateDir(stateDir);
   const path = join(stateDir, 'lbdsrd.lock');
-  const mine = `${process.pid} ${startTime(process.pid) ?? ''}\n`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, mine);
-      fsyncSync(fd);
-      closeSync(fd);
-      return {
-        release() {
-          try {
-            if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
-          } catch {
-            // already gone
-          }
-        },
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    let owner = '';
-    try {
-      owner = readFileSync(path, 'utf8');
-    } catch {
-      continue;
-    }
-    const [pidText, start] = owner.trim().split(' ');
-    const pid = Number(pidText);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid, start || undefined)) {
+  const fd = openSync(path, LOCK_FLAGS, 0o600);
+  try {
+    if (!flock(fd, LOCK_EX | LOCK_NB, path)) {
+      const pid = readFileSync(path, 'utf8').trim().split(' ')[0] || 'unknown';
       throw new LbdsrError(
         'LBDSR_CONFLICT',
         `another lbdsrd (pid ${pid}) is running with state directory ${stateDir}; stop it first`,
       );
     }
-    try {
-      unlinkSync(path);
-    } catch {
-      // someone else took it over; retry
-    }
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
   }
-  throw new LbdsrError('LBDSR_CONFLICT', `could not take the lock ${path}`);
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      closeSync(fd); // closing the last descriptor of the open file releases the flock
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // libc through koffi, loaded once for the whole process: the calls the user-space data plane needs,
 // and the few the BPF side uses (close, fcntl, mount; src/kernel/libbpf.ts and bpffs.ts import them
-// from here). Kernel structs passed to these calls are declared as koffi struct types (pollfd, rusage),
+// from here), and flock for the daemon's state-directory lock (src/daemon/store.ts). Kernel structs passed to these calls are declared as koffi struct types (pollfd, rusage),
 // errno values come by name from errno.ts. Every wrapper that can fail throws a SysError carrying
 // errno and strerror(); the hot-path calls (poll, kick) return the raw result so that a busy loop
 // never allocates.
@@ -58,6 +58,7 @@ const c = {
   sendto: libc.func('intptr_t sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t alen)'),
   strerror: libc.func('const char *strerror(int errnum)'),
   fcntlInt: libc.func('int fcntl(int fd, int cmd, ...)'),
+  flock: libc.func('int flock(int fd, int op)'),
   mount: libc.func(
     'int mount(const char *src, const char *target, const char *type, unsigned long flags, const char *data)',
   ),
@@ -91,6 +92,24 @@ export const POLLHUP = 0x10;
 export const POLLNVAL = 0x20;
 
 export const MSG_DONTWAIT = 0x40;
+
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/**
+ * flock(2) on an open file descriptor; false when LOCK_NB was asked and another open file holds the lock
+ * (EWOULDBLOCK), a SysError for anything else.
+ */
+export function flock(fd: number, op: number, what?: string): boolean {
+  for (;;) {
+    if ((c.flock(fd, op) as number) === 0) return true;
+    const errno = koffi.errno();
+    if (errno === EINTR) continue;
+    if (errno === EAGAIN) return false;
+    throw new SysError('flock', errno, what);
+  }
+}
 
 /** A failed system call: `errno` and the libc message. */
 export class SysError extends Error {

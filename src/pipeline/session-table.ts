@@ -3,7 +3,9 @@
 // instead of one per field. Lookups, inserts and evictions allocate nothing; storage grows by doubling up
 // to `capacity` (a small instance does not pay for a million entries) and never beyond it: a flood of new
 // flows evicts the least recently used entry instead of growing. A new capacity is a new table holding the
-// most recently used entries that fit (withCapacity).
+// most recently used entries that fit (withCapacity). The bucket hash is keyed by a secret drawn at random
+// per table (or derived from a seed, for deterministic tests), so spoofed flows cannot be crafted to pile
+// into one bucket; where an entry lives never changes what a lookup finds.
 
 const NIL = -1;
 const INITIAL = 1024;
@@ -34,13 +36,41 @@ export type SessionVisitor = (
   lastSeenMs: number,
 ) => void;
 
-/** Bucket hash of the key words k[0..3]; kept below 2^30 so it is never boxed. */
-function mix(k: Uint32Array): number {
-  let h = Math.imul(k[0]! ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 15) ^ k[1]!, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13) ^ k[2]!, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 16) ^ k[3]!, 0x27d4eb2f);
-  return (h ^ (h >>> 15)) & 0x3fffffff;
+/**
+ * Bucket hash of the key words k[0..3] under the table's secret key s[0..3]; kept below 2^30 so it is never
+ * boxed. The key enters every round and a final avalanche follows, so without the key the bucket of a flow
+ * cannot be computed (a fixed hash could be inverted: crafted flows all landed in one bucket and made each
+ * lookup walk a chain thousands long). Not a cryptographic MAC, but a per-table secret the traffic never sees.
+ */
+function mix(k: Uint32Array, s: Uint32Array): number {
+  let h = Math.imul(k[0]! ^ s[0]!, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ k[1]! ^ s[1]!, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ k[2]! ^ s[2]!, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16) ^ k[3]! ^ s[3]!, 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 15) ^ s[0]!, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
+/** The four key words derived from a 32-bit seed (splitmix32), for deterministic tables. */
+function keyFromSeed(seed: number): Uint32Array {
+  const key = new Uint32Array(4);
+  let x = seed >>> 0;
+  for (let i = 0; i < 4; i++) {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    key[i] = (z ^ (z >>> 16)) >>> 0;
+  }
+  return key;
+}
+
+export interface SessionTableOptions {
+  /**
+   * Seed of the bucket hash's key, for deterministic tests and corpora. Without it the key is drawn at
+   * random (globalThis.crypto) per table. Which bucket holds an entry never changes a decision.
+   */
+  seed?: number;
 }
 
 function bucketCount(n: number): number {
@@ -65,11 +95,23 @@ export class SessionTable {
   /** Entries pushed out by LRU eviction since creation. */
   evictions = 0;
 
-  constructor(capacity: number) {
+  /** The seed given at construction, or undefined when the key was drawn at random. */
+  readonly seed: number | undefined;
+  /** Secret key of the bucket hash (4 words). */
+  private readonly key: Uint32Array;
+
+  /** `key` is for withCapacity: the resized table keeps the hash key of the table it replaces. */
+  constructor(capacity: number, options: SessionTableOptions = {}, key?: Uint32Array) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`session capacity must be a positive integer, got ${capacity}`);
     }
     this.capacity = capacity;
+    this.seed = options.seed;
+    this.key =
+      key ??
+      (options.seed === undefined
+        ? globalThis.crypto.getRandomValues(new Uint32Array(4))
+        : keyFromSeed(options.seed));
     this.limit = Math.min(capacity, INITIAL);
     const buf = new ArrayBuffer(this.limit * STRIDE * 4);
     this.u32 = new Uint32Array(buf);
@@ -98,7 +140,11 @@ export class SessionTable {
     const dst = k[1]!;
     const ports = k[2]!;
     const proto = k[3]!;
-    for (let e = this.buckets[mix(k) & this.mask]!; e !== NIL; e = this.i32[e * STRIDE + W_CHAIN]!) {
+    for (
+      let e = this.buckets[mix(k, this.key) & this.mask]!;
+      e !== NIL;
+      e = this.i32[e * STRIDE + W_CHAIN]!
+    ) {
       const o = e * STRIDE;
       if (
         u[o + W_SRC] === src &&
@@ -197,7 +243,7 @@ export class SessionTable {
     u[o + W_PROTO] = k[3]!;
     u[o + W_BACKEND] = backendId;
     u[o + W_SLOT] = slot;
-    const h = mix(k);
+    const h = mix(k, this.key);
     u[o + W_HASH] = h;
     const b = h & this.mask;
     this.i32[o + W_CHAIN] = this.buckets[b]!;
@@ -231,7 +277,7 @@ export class SessionTable {
    * order; the eviction count carries over (a resize is not an eviction).
    */
   withCapacity(capacity: number): SessionTable {
-    const next = new SessionTable(capacity);
+    const next = new SessionTable(capacity, { seed: this.seed }, this.key);
     const rows: number[][] = [];
     this.forEach(
       (src, dst, sport, dport, proto, id, slot, last) => {
@@ -302,6 +348,23 @@ export class SessionTable {
       }
       cur = nx;
     }
+  }
+
+  /** Bucket of a key in this table (a diagnostic for tests, not for the frame path). */
+  bucketOf(src: number, dst: number, portsWord: number, proto: number): number {
+    this.setScratch(src, dst, portsWord, proto);
+    return mix(this.scratch, this.key) & this.mask;
+  }
+
+  /** Length of the longest bucket chain (a diagnostic for tests and benches, not for the frame path). */
+  longestChain(): number {
+    let longest = 0;
+    for (let b = 0; b <= this.mask; b++) {
+      let n = 0;
+      for (let e = this.buckets[b]!; e !== NIL; e = this.i32[e * STRIDE + W_CHAIN]!) n++;
+      if (n > longest) longest = n;
+    }
+    return longest;
   }
 
   private grow(): void {
