@@ -4,6 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { PlaneType } from '../../src/core/model.js';
+import { buildApp } from '../../src/daemon/app.js';
+import type { DataPlane } from '../../src/dataplane/types.js';
 import { ipSync } from '../../testkit/exec.js';
 import { BIN, LBDSRCTL, REPO } from '../../testkit/paths.js';
 import { rootSkip } from '../../testkit/root.js';
@@ -61,4 +65,22 @@ export function needRoot(): string | undefined {
 /** `ip ARGS` synchronously; throws with ip's message on failure. */
 export function ip(args: string[]): void {
   ipSync(...args);
+}
+
+/**
+ * A daemon app (inject only, no interface watch) whose data planes come from `create`: the tests that
+ * check what the daemon hands its planes. The automatic choice answers USERSPACE.
+ */
+export function appWithPlanes(
+  stateDir: string,
+  create: (kind: PlaneType) => Promise<DataPlane>,
+  opts: { planeTimeoutMs?: number } = {},
+): Promise<FastifyInstance> {
+  return buildApp({
+    stateDir,
+    logLevel: 'silent',
+    watchMs: 0,
+    ...opts,
+    planes: { create, detect: async () => 'USERSPACE' },
+  });
 }

@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { formatMac } from '../../src/core/addr.js';
 import { DEFAULT_SESSION_SETTINGS, type PlaneType, type ResolvedPorts } from '../../src/core/model.js';
-import { buildApp } from '../../src/daemon/app.js';
 import { zeroStats } from '../../src/daemon/planes.js';
 import type { DataPlane } from '../../src/dataplane/types.js';
 import type { Plan } from '../../src/pipeline/plan.js';
 import { Daemon } from '../../testkit/daemon.js';
 import { addNamespace, cleanup, newPrefix, track } from '../../testkit/netns.js';
 import { mustWaitFor } from '../../testkit/timing.js';
-import { ip, needRoot, tempDir } from './helpers.js';
+import { appWithPlanes, ip, needRoot, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 
@@ -70,22 +69,11 @@ describe('data planes driven by the daemon', () => {
   test('create, apply every change, roll back a refused change, replace on type change, close', async () => {
     const state = tempDir('planes');
     const made: RecordingPlane[] = [];
-    const app = await buildApp({
-      stateDir: state.dir,
-      logLevel: 'silent',
-      watchMs: 0,
-      planes: {
-        async create(kind) {
-          if (kind === 'XDP_DRV')
-            throw Object.assign(new Error('no module'), { code: 'ERR_MODULE_NOT_FOUND' });
-          const p = new RecordingPlane(kind, (p) => assigns(p, 13));
-          made.push(p);
-          return p;
-        },
-        async detect() {
-          return 'USERSPACE';
-        },
-      },
+    const app = await appWithPlanes(state.dir, async (kind) => {
+      if (kind === 'XDP_DRV') throw Object.assign(new Error('no module'), { code: 'ERR_MODULE_NOT_FOUND' });
+      const p = new RecordingPlane(kind, (p) => assigns(p, 13));
+      made.push(p);
+      return p;
     });
     const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => {
       const r = await app.inject({ method, url: `${BASE}${path}`, payload: body as object });
@@ -153,24 +141,17 @@ describe('a data plane that hangs', () => {
   test('the request fails after the timeout, the config stays, later requests are served', async () => {
     const state = tempDir('hang');
     const made: RecordingPlane[] = [];
-    const app = await buildApp({
-      stateDir: state.dir,
-      logLevel: 'silent',
-      watchMs: 0,
-      planeTimeoutMs: 300,
-      planes: {
-        async create(kind) {
-          const p = new RecordingPlane(kind, () => false);
-          const apply = p.apply.bind(p);
-          p.apply = (plan, ports) => (assigns(plan, 99) ? new Promise<void>(() => {}) : apply(plan, ports));
-          made.push(p);
-          return p;
-        },
-        async detect() {
-          return 'USERSPACE';
-        },
+    const app = await appWithPlanes(
+      state.dir,
+      async (kind) => {
+        const p = new RecordingPlane(kind, () => false);
+        const apply = p.apply.bind(p);
+        p.apply = (plan, ports) => (assigns(plan, 99) ? new Promise<void>(() => {}) : apply(plan, ports));
+        made.push(p);
+        return p;
       },
-    });
+      { planeTimeoutMs: 300 },
+    );
     const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
       const r = await app.inject({ method, url: `${BASE}${path}`, payload: body as object });
       return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };

@@ -6,11 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { PlaneType, ResolvedPorts, StatsSnapshot } from '../../src/core/model.js';
-import { buildApp } from '../../src/daemon/app.js';
 import type { DataPlane } from '../../src/dataplane/types.js';
 import type { Plan } from '../../src/pipeline/plan.js';
 import { parseServerTiming } from '../../testkit/churn-agents.js';
-import { tempDir } from './helpers.js';
+import { appWithPlanes, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 /** How long the plane below takes to apply a plan, ms. */
@@ -44,20 +43,10 @@ describe('Server-Timing of a change', () => {
   test('names each step; live counts from arrival to the plane having applied it, before persisting', async () => {
     const state = tempDir('timing');
     const planes: SlowPlane[] = [];
-    const app = await buildApp({
-      stateDir: state.dir,
-      logLevel: 'silent',
-      watchMs: 0,
-      planes: {
-        async create(kind) {
-          const p = new SlowPlane(kind, state.dir);
-          planes.push(p);
-          return p;
-        },
-        async detect() {
-          return 'USERSPACE';
-        },
-      },
+    const app = await appWithPlanes(state.dir, async (kind) => {
+      const p = new SlowPlane(kind, state.dir);
+      planes.push(p);
+      return p;
     });
     try {
       // `lo` exists everywhere: the instance gets a plane
