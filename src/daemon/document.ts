@@ -101,15 +101,33 @@ function defaultsFor(field: string): unknown {
   return undefined;
 }
 
+/**
+ * The index of the first entry of `list` with each key: a keyed merge looks entries up in it, so that
+ * merging n entries into m costs n + m, not n * m (a 95,000-entry body took 48 s that way).
+ */
+function indexByKey(list: readonly unknown[], keyField: string): Map<unknown, number> {
+  const index = new Map<unknown, number>();
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    if (isObject(e) && !index.has(e[keyField])) index.set(e[keyField], i);
+  }
+  return index;
+}
+
 /** Merges `patch` into `target`: objects key by key, keyed lists entry by entry, anything else replaced. */
 function mergeInto(target: unknown, patch: unknown, field: string): unknown {
   const keyField = LIST_KEYS[field];
   if (keyField && Array.isArray(target) && Array.isArray(patch)) {
     const out = target.slice();
+    const index = indexByKey(out, keyField);
     for (const e of patch) {
-      const idx = isObject(e) ? out.findIndex((t) => isObject(t) && t[keyField] === e[keyField]) : -1;
-      if (idx >= 0) out[idx] = mergeInto(out[idx], e, '');
-      else out.push(e);
+      const idx = isObject(e) ? index.get(e[keyField]) : undefined;
+      if (idx !== undefined) out[idx] = mergeInto(out[idx], e, '');
+      else {
+        // an entry the body names twice is merged into its first occurrence, as into an existing one
+        if (isObject(e) && !index.has(e[keyField])) index.set(e[keyField], out.length);
+        out.push(e);
+      }
     }
     return out;
   }
@@ -166,8 +184,9 @@ function listOp(parent: Obj, loc: Step[], last: string, keyField: string, method
   }
   const entries = keyedEntries(body, keyField, last);
   if (method === 'POST') {
+    const index = indexByKey(current, keyField);
     for (const e of entries) {
-      if (current.some((c) => isObject(c) && c[keyField] === e[keyField])) {
+      if (index.has(e[keyField])) {
         throw exists([...loc, { field: keyField, key: e[keyField] as string | number }]);
       }
     }

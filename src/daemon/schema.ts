@@ -2,12 +2,21 @@
 // validation and /openapi.json (through @fastify/swagger) from this tree; lbdsrctl walks the same tree
 // for its grammar, value coercion and `?` help. Pure module: TypeBox only, no I/O.
 import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { MAX_BACKENDS } from '../core/constants.js';
 import { ERROR_CODES } from '../core/errors.js';
 
 export const API_PREFIX = '/polycube/v1';
 export const SERVICE = 'lbdsr';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+/**
+ * The limits of the lists (docs/api.md): a body over one is refused by its schema (LBDSR_TOO_MANY)
+ * before any work is done. The pool holds what the data planes hold (MAX_BACKENDS backend slots; the
+ * Maglev table of 65,537 entries would take up to 65,536). An instance uses one FRONTEND and one
+ * BACKEND port; the ports limit only bounds the work, the role check names a third port.
+ */
+export const LIMITS = { pool: MAX_BACKENDS, ports: 8 } as const;
 
 /**
  * Input keyword of every object schema (see src/daemon/validation.ts): enum values are matched
@@ -72,7 +81,7 @@ export const BackendEntrySchema = Type.Object(
 );
 
 export const BackendSchema = Type.Object(
-  { pool: Type.Optional(Type.Array(BackendEntrySchema)) },
+  { pool: Type.Optional(Type.Array(BackendEntrySchema, { maxItems: LIMITS.pool })) },
   { ...lenient, additionalProperties: false, description: 'backend servers' },
 );
 
@@ -102,7 +111,7 @@ export const InstanceSchema = Type.Object(
     type: Type.Optional(PlaneTypeSchema),
     loglevel: Type.Optional(LogLevelSchema),
     algorithm: Type.Optional(AlgorithmSchema),
-    ports: Type.Optional(Type.Array(PortSchema)),
+    ports: Type.Optional(Type.Array(PortSchema, { maxItems: LIMITS.ports })),
     frontend: Type.Optional(FrontendSchema),
     backend: Type.Optional(BackendSchema),
     sessions: Type.Optional(SessionsSchema),
@@ -121,6 +130,8 @@ export interface ResourceNode {
   schema: TSchema;
   /** Lists: the key field of entries, the route parameter and the key's schema. */
   key?: { field: string; param: string; schema: TSchema };
+  /** Lists: the most entries a body or a document may hold (LIMITS). */
+  maxItems?: number;
   /** Containers and list entries. */
   children?: ResourceNode[];
   /** Only GET. */
@@ -143,6 +154,7 @@ export const PORTS_NODE: ResourceNode = {
   description: 'ports of the load balancer (one FRONTEND, one BACKEND)',
   schema: PortSchema,
   key: { field: 'name', param: 'port', schema: Type.String({ pattern: NAME_PATTERN }) },
+  maxItems: LIMITS.ports,
   children: [
     leaf('peer', PeerSchema, true),
     leaf('type', PortTypeSchema),
@@ -157,6 +169,7 @@ export const POOL_NODE: ResourceNode = {
   description: 'backend servers, by id',
   schema: BackendEntrySchema,
   key: { field: 'id', param: 'id', schema: PoolIdSchema },
+  maxItems: LIMITS.pool,
   children: [leaf('mac', MacSchema)],
 };
 

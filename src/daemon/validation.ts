@@ -100,6 +100,12 @@ export function bodyError(errors: ErrorObject[], where: string): LbdsrError {
       `unknown key '${key}' in ${where}${valid ? ` (valid keys: ${valid})` : ''}`,
     );
   }
+  if (err.keyword === 'maxItems') {
+    // the count, not the list: a body over the limit may hold 95,000 entries
+    const limit = (err.params as { limit: number }).limit;
+    const got = Array.isArray(err.data) ? err.data.length : '?';
+    return new LbdsrError('LBDSR_TOO_MANY', `${field}: at most ${limit} entries (got ${got})`);
+  }
   const allowed = enumValues(err.parentSchema as TSchema);
   if (allowed?.includes('XDP_SKB') && typeof err.data === 'string' && err.data.toUpperCase() === 'TC') {
     return new LbdsrError(

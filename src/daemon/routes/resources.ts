@@ -66,7 +66,7 @@ const listBodies = new Map<ResourceNode, { many: TSchema; oneOrMany: TSchema }>(
 function listBody(n: ResourceNode) {
   let b = listBodies.get(n);
   if (!b) {
-    const many = Type.Array(n.schema);
+    const many = Type.Array(n.schema, n.maxItems === undefined ? {} : { maxItems: n.maxItems });
     b = { many, oneOrMany: Type.Union([n.schema, many]) };
     listBodies.set(n, b);
   }
