@@ -16,6 +16,7 @@ import { PlaneDriver } from '../dataplane/driver.js';
 import type { DataPlane } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
+import { checkConfig } from '../pipeline/desired.js';
 import type { Plan } from '../pipeline/plan.js';
 
 export interface PlaneFactory {
@@ -152,10 +153,17 @@ export class PlaneManager {
   ): Promise<void> {
     const name = config.name;
     const cur = this.running.get(name);
-    // The one semantic check of the configuration, also when there is no plane to give it to.
-    const plan = cur ? cur.driver.plan(config, ports) : new ControlState().plan(config, ports.backend?.mac);
+    // The one semantic check of the configuration, also when there is no plane to give it to: an
+    // instance without ports only checks it (no throw-away control state and full plan of 65,537
+    // Maglev entries per change); a new plane gets the full plan of an empty state.
+    const plan = cur
+      ? cur.driver.plan(config, ports)
+      : hasPorts(ports)
+        ? new ControlState().plan(config, ports.backend?.mac)
+        : undefined;
+    if (plan === undefined) checkConfig(config, ports.backend?.mac);
     timing.planned = performance.now();
-    if (!hasPorts(ports)) {
+    if (!hasPorts(ports) || plan === undefined) {
       if (config.type && typeChanged) await this.probe(config.type, name);
       if (cur) await this.stop(name, false);
       return;
