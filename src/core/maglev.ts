@@ -36,13 +36,6 @@ function permutation(id: number, m: number): number {
   return packed;
 }
 
-function ascending(members: readonly MaglevMember[]): readonly MaglevMember[] {
-  for (let i = 1; i < members.length; i++) {
-    if (members[i - 1]!.id > members[i]!.id) return [...members].sort((a, b) => a.id - b.id);
-  }
-  return members;
-}
-
 /**
  * Fills `table` (length = a prime M) with member slots; SLOT_NONE everywhere when there are no members.
  * Members are taken in ascending id order whatever order they are given in.
@@ -51,34 +44,74 @@ export function buildMaglev(
   members: readonly MaglevMember[],
   table: Uint32Array = new Uint32Array(MAGLEV_SIZE),
 ): Uint32Array {
+  const ids = new Float64Array(members.length);
+  const slots = new Float64Array(members.length);
+  members.forEach((m, i) => {
+    ids[i] = m.id;
+    slots[i] = m.slot;
+  });
+  return buildMaglevOf(ids, slots, table);
+}
+
+/** Scratch of the fill, grown to the largest pool seen: a build allocates nothing else. */
+let scratch = { pos: new Int32Array(0), step: new Int32Array(0), slot: new Int32Array(0) };
+let takenScratch = new Uint8Array(0);
+
+/**
+ * buildMaglev for members given as parallel arrays (ids[i] holds slots[i]), in any order: what the
+ * control state builds a table from without making an object per backend.
+ */
+export function buildMaglevOf(
+  ids: ArrayLike<number>,
+  slots: ArrayLike<number>,
+  table: Uint32Array = new Uint32Array(MAGLEV_SIZE),
+): Uint32Array {
   const m = table.length;
   table.fill(SLOT_NONE);
-  const n = members.length;
+  const n = ids.length;
   if (n === 0) return table;
-  const sorted = ascending(members);
+  if (scratch.pos.length < n) {
+    scratch = { pos: new Int32Array(n), step: new Int32Array(n), slot: new Int32Array(n) };
+  }
+  const { pos, step, slot } = scratch;
   // Typed arrays for everything the fill loop touches, occupancy in its own byte array (64 KiB, where
   // the table is 256 KiB) and the table written through an int32 view: the loop then reads no object
   // and no uint32 above 2^31 (SLOT_NONE), which keeps it on small integers. The skip is kept minus m,
   // so that stepping wraps without a branch: c + skip - m is negative exactly when c + skip < m.
-  const pos = new Int32Array(n);
-  const step = new Int32Array(n);
-  const slots = new Int32Array(n);
+  const order = ascendingOrder(ids);
   for (let i = 0; i < n; i++) {
-    const member = sorted[i]!;
-    const p = permutation(member.id, m);
+    const j = order === null ? i : order[i]!;
+    const p = permutation(ids[j]!, m);
     pos[i] = Math.floor(p / m);
     step[i] = (p % m) + 1 - m;
-    slots[i] = member.slot;
+    slot[i] = slots[j]!;
   }
-  fill(pos, step, slots, new Int32Array(table.buffer, table.byteOffset, m));
+  if (takenScratch.length !== m) takenScratch = new Uint8Array(m);
+  else takenScratch.fill(0);
+  fill(n, pos, step, slot, takenScratch, new Int32Array(table.buffer, table.byteOffset, m));
   return table;
 }
 
+/** null when `ids` ascend already (the usual case: pools are kept in id order), else the sorting order. */
+function ascendingOrder(ids: ArrayLike<number>): number[] | null {
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i - 1]! > ids[i]!) {
+      return Array.from({ length: ids.length }, (_, k) => k).sort((a, b) => ids[a]! - ids[b]!);
+    }
+  }
+  return null;
+}
+
 /** The fill loop of Maglev: each member in turn takes the next free entry of its permutation. */
-function fill(pos: Int32Array, step: Int32Array, slots: Int32Array, out: Int32Array): void {
+function fill(
+  n: number,
+  pos: Int32Array,
+  step: Int32Array,
+  slots: Int32Array,
+  taken: Uint8Array,
+  out: Int32Array,
+): void {
   const m = out.length;
-  const n = pos.length;
-  const taken = new Uint8Array(m);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {

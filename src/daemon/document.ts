@@ -30,13 +30,30 @@ function copyJson(v: unknown): unknown {
     return out;
   }
   const out: Obj = {};
-  for (const k of Object.keys(v)) {
+  // for-in over own keys: no array of keys per object (a document of 4,096 backends has 4,096)
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
     const c = copyJson((v as Obj)[k]);
     // an own key '__proto__' (JSON.parse makes one) stays a key, as structuredClone keeps it
     if (k === '__proto__')
       Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
     else out[k] = c;
   }
+  return out;
+}
+
+/**
+ * The copy of an instance document an operation works on: a deep copy, except that the entries of
+ * backend.pool are shared with `doc` (the list itself is copied). No operation changes an entry in
+ * place (merges and replacements make new objects, and validation changes no field of a pool entry),
+ * so a change of one backend copies no other 4,095.
+ */
+function copyForChange(doc: unknown): unknown {
+  if (!isObject(doc) || !isObject(doc.backend) || !Array.isArray(doc.backend.pool)) return clone(doc);
+  const pool = doc.backend.pool;
+  // the spreads keep every key where it was; the pool goes in after the copy
+  const out = clone({ ...doc, backend: { ...doc.backend, pool: [] } });
+  (out.backend as Obj).pool = pool.slice();
   return out;
 }
 
@@ -74,8 +91,12 @@ function exists(loc: Step[]): LbdsrError {
   return new LbdsrError('LBDSR_EXISTS', `${describe(loc)} already exists`);
 }
 
-/** Reads the value at `loc`; missing list entries give LBDSR_NOT_FOUND. */
-export function getAt(doc: unknown, loc: Step[]): unknown {
+/**
+ * Reads the value at `loc`; missing list entries give LBDSR_NOT_FOUND. `own`: the caller will change
+ * the document (one from copyForChange) at `loc`, so the list entries on the way, which may be shared
+ * pool entries, are replaced by copies first.
+ */
+export function getAt(doc: unknown, loc: Step[], own = false): unknown {
   let cur = doc;
   for (let i = 0; i < loc.length; i++) {
     const step = loc[i];
@@ -86,6 +107,7 @@ export function getAt(doc: unknown, loc: Step[]): unknown {
       const list = Array.isArray(cur) ? cur : [];
       const idx = entryIndex(list, step);
       if (idx < 0) throw notFound(loc.slice(0, i + 1));
+      if (own) list[idx] = clone(list[idx]);
       cur = list[idx];
     }
   }
@@ -200,13 +222,13 @@ function listOp(parent: Obj, loc: Step[], last: string, keyField: string, method
  * `optional`: the leaf at `loc` may be unset by DELETE.
  */
 export function applyOp(doc: unknown, loc: Step[], method: Method, body: unknown, optional = false): unknown {
-  const root = clone(doc);
+  const root = copyForChange(doc);
   const last = loc[loc.length - 1];
   if (last === undefined) {
     throw new LbdsrError('LBDSR_INTERNAL', 'instance-level operations are handled by the instance routes');
   }
   const parentLoc = loc.slice(0, -1);
-  const parent = getAt(root, parentLoc);
+  const parent = getAt(root, parentLoc, true);
   if (typeof last !== 'string') {
     entryOp(Array.isArray(parent) ? parent : [], loc, last, method, body);
     return root;

@@ -27,7 +27,9 @@ export function canonicalEnum(schema: TSchema, v: unknown): unknown {
 function lenient(_on: boolean, data: unknown, parent?: { properties?: Record<string, TSchema> }): boolean {
   const props = parent?.properties;
   if (!isObject(data) || !props) return true;
-  for (const k of Object.keys(data)) {
+  // for-in (deleting the current key is safe): no array of keys per object
+  for (const k in data) {
+    if (!Object.hasOwn(data, k)) continue;
     // own properties only: a key like '__proto__' is an unknown key, not Object.prototype's
     const p = Object.hasOwn(props, k) ? props[k] : undefined;
     if (!p) continue;
@@ -128,10 +130,32 @@ export function bodyError(errors: ErrorObject[], where: string): LbdsrError {
 const ajv = lenientPlugin(new Ajv(AJV_OPTIONS));
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 
+/** Whether the `x-lenient` keyword has something to do on an object schema: a read-only or enum property. */
+function lenientActs(schema: TSchema): boolean {
+  return Object.values(propertiesOf(schema) ?? {}).some((p) => p.readOnly || enumValues(p));
+}
+
+/**
+ * `schema` as ajv compiles it: without the `x-lenient` keyword where it has nothing to do (a pool entry,
+ * the frontend), so that validating a pool of 4,096 backends calls no keyword function per entry.
+ */
+function compiledForm(schema: TSchema): TSchema {
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = { ...schema };
+  if (out[LENIENT] && !lenientActs(schema)) delete out[LENIENT];
+  const props = propertiesOf(schema);
+  if (props) {
+    out.properties = Object.fromEntries(Object.entries(props).map(([k, p]) => [k, compiledForm(p)]));
+  }
+  if (schema.items) out.items = compiledForm(schema.items as TSchema);
+  if (Array.isArray(schema.anyOf)) out.anyOf = (schema.anyOf as TSchema[]).map(compiledForm);
+  return out as TSchema;
+}
+
 function validator(schema: TSchema): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
+    v = ajv.compile(compiledForm(schema));
     compiled.set(schema, v);
   }
   return v;

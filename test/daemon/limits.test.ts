@@ -91,6 +91,20 @@ describe('bounded work per request', { timeout: 120_000 }, () => {
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     const shown = (await call('GET', '/lb1/backend/pool/')).body as { id: number; mac: string }[];
     assert.deepEqual(shown, renumbered);
+    // a refused change of one entry leaves it as it was (entries are shared between versions of the
+    // document, never changed in place), a valid one changes that entry only
+    const before = (await call('GET', '/lb1/')).body;
+    for (const bad of ['zz', '00:00:00:00:00:00']) {
+      assert.equal((await call('PUT', '/lb1/backend/pool/7/mac/', bad)).status, 400, bad);
+      assert.deepEqual((await call('GET', '/lb1/')).body, before, `refused MAC ${bad} changed the instance`);
+    }
+    assert.equal((await call('PUT', '/lb1/backend/pool/7/mac/', '02:dd:00:00:00:07')).status, 200);
+    const after = (await call('GET', '/lb1/backend/pool/')).body as { id: number; mac: string }[];
+    assert.deepEqual(after[6], { id: 7, mac: '02:dd:00:00:00:07' });
+    assert.deepEqual(
+      after.filter((e) => e.id !== 7),
+      renumbered.filter((e) => e.id !== 7),
+    );
     // a POST of entries that exist names the first one
     const dup = await call('POST', '/lb1/backend/pool/', [...pool(2, MAX_POOL + 1), ...pool(1, 7)]);
     assert.equal(dup.status, 409, JSON.stringify(dup.body));
