@@ -12,28 +12,17 @@ export interface MaglevMember {
   slot: number;
 }
 
-/**
- * The offset and skip of each backend id, kept across builds: a change of one backend in a pool of
- * 4,096 does not hash the other 4,095 again. Bounded: cleared when it holds four pools' worth of ids.
- */
-const permutations = new Map<number, number>();
-const PERMUTATIONS_MAX = 4 * 4096;
 const word = new Uint32Array(1);
 
-/** offset * m + skip - 1 of `id` for a table of `m` entries (exact in a double for any table size). */
+/**
+ * offset * m + skip - 1 of `id` for a table of `m` entries (exact in a double for any table size).
+ * Computed on every build: two jhash2 of one word cost about what a Map lookup of a cached value does.
+ */
 function permutation(id: number, m: number): number {
-  const key = m === MAGLEV_SIZE ? id : -1;
-  const known = key >= 0 ? permutations.get(key) : undefined;
-  if (known !== undefined) return known;
   word[0] = id >>> 0;
   const offset = jhash2(word, 0, 1, MAGLEV_OFFSET_SEED) % m;
   const skip = (jhash2(word, 0, 1, MAGLEV_SKIP_SEED) % (m - 1)) + 1;
-  const packed = offset * m + skip - 1;
-  if (key >= 0) {
-    if (permutations.size >= PERMUTATIONS_MAX) permutations.clear();
-    permutations.set(key, packed);
-  }
-  return packed;
+  return offset * m + skip - 1;
 }
 
 /**
@@ -92,14 +81,22 @@ export function buildMaglevOf(
   return table;
 }
 
-/** null when `ids` ascend already (the usual case: pools are kept in id order), else the sorting order. */
-function ascendingOrder(ids: ArrayLike<number>): number[] | null {
-  for (let i = 1; i < ids.length; i++) {
-    if (ids[i - 1]! > ids[i]!) {
-      return Array.from({ length: ids.length }, (_, k) => k).sort((a, b) => ids[a]! - ids[b]!);
-    }
-  }
-  return null;
+/**
+ * null when `ids` ascend already, else the indices of `ids` in ascending id order. Pools are kept in
+ * the order they were given (a backend added back comes last): sorted as numbers id * n + index in a
+ * Float64Array (exact below 2^53), a native sort with no comparator call.
+ */
+function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
+  const n = ids.length;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1]! <= ids[i]!;
+  if (sorted) return null;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = ids[i]! * n + i;
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = keys[i]! % n;
+  return order;
 }
 
 /** The fill loop of Maglev: each member in turn takes the next free entry of its permutation. */
