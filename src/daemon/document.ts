@@ -1,6 +1,8 @@
 // Instance documents under REST: locations in a document (`ports/fp/peer`), the generic operations
 // (GET/POST/PUT/PATCH/DELETE at a location) with polycubed's semantics, and the checks of names and ids
-// taken from URL segments. Every operation works on a copy; the caller validates the result whole.
+// taken from URL segments. Every operation works on a copy (pool entries shared, never changed in place:
+// see copyForChange); the caller validates the result whole. Keyed lists merge through a map of their
+// keys, so the work grows with the body and the list, not with their product.
 import { LbdsrError } from '../core/errors.js';
 import { DEFAULT_SESSION_SETTINGS } from '../core/model.js';
 import type { StoredInstance } from './config.js';
