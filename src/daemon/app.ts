@@ -14,6 +14,7 @@ import { restore, watchInterfaces } from './lifecycle.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
 import type { RouteContext } from './routes/context.js';
 import { instanceRoutes } from './routes/instances.js';
+import { trackMethods } from './routes/methods.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -56,10 +57,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   installPlumbing(app, opts.token);
   await registerOpenApi(app);
+  const methods = trackMethods(app);
   const ctx: RouteContext = { app, instances };
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);
   statsRoutes(ctx);
+  methods.answerOtherMethods();
   return app;
 }

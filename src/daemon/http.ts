@@ -45,9 +45,18 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   LBDSR_CONFLICT: 409,
   LBDSR_NOT_AVAILABLE: 409,
   LBDSR_UNAUTHORIZED: 401,
+  LBDSR_METHOD_NOT_ALLOWED: 405,
+  LBDSR_TOO_LARGE: 413,
+  LBDSR_UNSUPPORTED_MEDIA_TYPE: 415,
   LBDSR_NO_SPACE: 507,
   LBDSR_INTERNAL: 500,
 };
+
+/**
+ * The largest body: a pool of 65,536 backends (the most a pool holds) is about 5 MiB of compact JSON,
+ * 8 MiB pretty-printed; YAML is about as long. Larger is a 413.
+ */
+export const BODY_LIMIT = 16 * 1024 * 1024;
 
 /** fastify's options for lbdsrd. */
 export function serverOptions(logLevel: string): FastifyServerOptions {
@@ -55,7 +64,7 @@ export function serverOptions(logLevel: string): FastifyServerOptions {
     logger: { level: logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     // malformed URL encoding or an over-long path segment: a {code, message} error like every other
     frameworkErrors: (err, _req, reply) => {
       (reply as unknown as FastifyReply)
@@ -99,25 +108,110 @@ function validationError(err: FastifyError, req: FastifyRequest): LbdsrError {
   );
 }
 
+/**
+ * How deep a body may nest. The deepest document (an instance's backend pool entry's mac) is 5 levels;
+ * a body nested deeper is refused before JSON.parse or validation would recurse through it.
+ */
+export const MAX_DEPTH = 32;
+
+const tooDeep = () =>
+  new LbdsrError('LBDSR_BAD_BODY', `the body is nested deeper than ${MAX_DEPTH} levels; no document is`);
+
+/** The widest indentation (spaces, tabs and `- `, `? `, `: ` indicators) a line of a YAML body may have. */
+const MAX_INDENT = 256;
+
+/**
+ * Whether a body nests beyond what the parsers may be given, by a linear scan before any parsing: more
+ * than MAX_DEPTH open arrays or objects (JSON: strings skipped; YAML flow collections), or (YAML) a line
+ * indented beyond MAX_INDENT, which block nesting needs (`- - - ...` 100,000 deep exhausted the YAML
+ * parser's memory and killed the daemon).
+ */
+function textTooDeep(text: string, kind: 'json' | 'yaml'): boolean {
+  let depth = 0;
+  let inString = false;
+  let indent = 0; // YAML: width of the current line's indentation so far; -1 past it
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (kind === 'yaml') {
+      if (c === 0x0a) indent = 0;
+      else if (indent >= 0 && (c === 0x20 || c === 0x09 || c === 0x2d || c === 0x3f || c === 0x3a)) {
+        if (++indent > MAX_INDENT) return true;
+      } else indent = -1;
+    } else if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+      continue;
+    } else if (c === 0x22) inString = true;
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** Whether a parsed value nests more than MAX_DEPTH arrays or objects (iterative: no recursion). */
+function valueTooDeep(root: unknown): boolean {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [v, depth] = top;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_DEPTH) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function parseText(kind: 'json' | 'yaml') {
-  return (_req: FastifyRequest, text: string, done: (e: Error | null, v?: unknown) => void) => {
-    if (text.trim() === '') return done(null, undefined);
+  const what = kind.toUpperCase();
+  return (req: FastifyRequest, text: string, done: (e: Error | null, v?: unknown) => void) => {
+    // a blank body is not a document (it used to be taken for no body: PUT reset the instance)
+    if (text.trim() === '') {
+      return done(
+        new LbdsrError('LBDSR_BAD_BODY', `${whereOf(req)}: a body is required (this one is blank)`),
+      );
+    }
+    if (textTooDeep(text, kind)) return done(tooDeep());
     let value: unknown;
     try {
       // YAML goes through JSON: aliases can build a circular document (`x: &a [*a]`) nothing else handles
       // (logLevel error: YAML warnings would print client text on stderr, outside the log)
       const doc: unknown = kind === 'json' ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' });
+      if (kind === 'yaml' && valueTooDeep(doc)) return done(tooDeep());
       value = kind === 'json' || doc === undefined ? doc : JSON.parse(JSON.stringify(doc));
     } catch (e) {
+      // the YAML parser recurses: a body nested thousands deep overflows its stack
+      if (e instanceof RangeError) return done(tooDeep());
       const first = (e as Error).message.split('\n')[0];
       return done(
-        new LbdsrError('LBDSR_BAD_BODY', `the body is not valid ${kind.toUpperCase()}: ${first}`, {
+        new LbdsrError('LBDSR_BAD_BODY', `the body is not valid ${what}: ${first}`, {
           cause: e,
         }),
       );
     }
     done(null, value);
   };
+}
+
+/** The media types a body may have; any other is a 415. */
+export const MEDIA_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/** The API's error for an error fastify raised itself (body too large, media type, malformed body). */
+function frameworkError(err: FastifyError): LbdsrError | undefined {
+  if (err.statusCode === 413) {
+    return new LbdsrError('LBDSR_TOO_LARGE', `the body is larger than ${BODY_LIMIT} bytes`, { cause: err });
+  }
+  if (err.statusCode === 415) {
+    return new LbdsrError(
+      'LBDSR_UNSUPPORTED_MEDIA_TYPE',
+      `the body's media type is not one the API reads (${MEDIA_TYPES.join(', ')})`,
+      { cause: err },
+    );
+  }
+  if (err.code?.startsWith('FST_ERR_CTP') || err.statusCode === 400) {
+    return new LbdsrError('LBDSR_BAD_BODY', `bad request body: ${err.message}`, { cause: err });
+  }
+  return undefined;
 }
 
 function bearerOk(header: string | undefined, token: string): boolean {
@@ -136,11 +230,8 @@ export function installPlumbing(app: FastifyInstance, token: string | undefined)
   app.removeContentTypeParser('application/json');
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseText('json'));
-  app.addContentTypeParser(
-    ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
-    { parseAs: 'string' },
-    parseText('yaml'),
-  );
+  // text/plain is not read: a web page can send it cross-site without a CORS preflight
+  app.addContentTypeParser(MEDIA_TYPES.slice(1), { parseAs: 'string' }, parseText('yaml'));
   if (token) {
     app.addHook('onRequest', async (req) => {
       if (!bearerOk(req.headers.authorization, token)) {
@@ -153,15 +244,13 @@ export function installPlumbing(app: FastifyInstance, token: string | undefined)
       log.info({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const e = err instanceof LbdsrError ? err : err.validation ? validationError(err, req) : undefined;
+    const e =
+      err instanceof LbdsrError ? err : err.validation ? validationError(err, req) : frameworkError(err);
     if (e) {
       // an internal error shows its causes: the disk that is full, the errno of the kernel
       const message = e.code === 'LBDSR_INTERNAL' ? describeError(e) : e.message;
       if (e.code === 'LBDSR_INTERNAL') log.error({ url: req.url, err: message }, 'internal error');
       return reply.status(HTTP_STATUS[e.code]).send({ code: e.code, message });
-    }
-    if (err.code?.startsWith('FST_ERR_CTP') || [400, 413, 415].includes(err.statusCode ?? 0)) {
-      return reply.status(400).send({ code: 'LBDSR_BAD_BODY', message: `bad request body: ${err.message}` });
     }
     log.error({ url: req.url, err: describeError(err), stack: err.stack }, 'internal error');
     return reply.status(500).send({ code: 'LBDSR_INTERNAL', message: err.message });

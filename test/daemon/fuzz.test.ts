@@ -236,10 +236,10 @@ const CONTENT_TYPES = [
   'application/json; charset=utf-8',
   'application/yaml',
   'text/yaml',
-  'text/plain',
   'application/x-yaml',
 ];
 const WRONG_CONTENT_TYPES = [
+  'text/plain',
   'text/html',
   'application/xml',
   'application/octet-stream',
