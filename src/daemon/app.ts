@@ -26,6 +26,8 @@ export interface AppOptions {
   logLevel?: string;
   /** Bearer token required on every request when set. */
   token?: string;
+  /** The address the API listens on (Origin and Host may name it besides loopback; guard.ts). */
+  listenHost?: string;
   /** Data-plane factory (defaults to src/dataplane/factory.ts). */
   planes?: PlaneFactory;
   /** Interface lookup (defaults to sysfs). */
@@ -55,7 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await planes.stopAll(true);
   });
 
-  installPlumbing(app, opts.token);
+  installPlumbing(app, { token: opts.token, listenHost: opts.listenHost });
   await registerOpenApi(app);
   const methods = trackMethods(app);
   const ctx: RouteContext = { app, instances };

@@ -1,8 +1,9 @@
 // Request plumbing of the REST API: the fastify options (ajv as validation.ts sets it up, router
-// errors as {code, message}), the JSON and YAML body parsers, the bearer-token check, and the one error
+// errors as {code, message}, the body limit), the JSON and YAML body parsers (only media types a web
+// page cannot send cross-site without a preflight; depth bounded before parsing), the request guard
+// (guard.ts: Origin, Host, bearer token), and the one error
 // handler that turns every error (LbdsrError, a schema violation, a fastify error) into the API's
 // {code, message} body with the status of its code.
-import { timingSafeEqual } from 'node:crypto';
 import type { ErrorObject } from 'ajv';
 import {
   type FastifyError,
@@ -15,6 +16,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { describeError, type ErrorCode, LbdsrError } from '../core/errors.js';
 import { checkName, parsePoolId } from './document.js';
+import { type GuardOptions, installGuard } from './guard.js';
 import { bodyError, lazyValidator, shown } from './validation.js';
 
 declare module 'fastify' {
@@ -45,6 +47,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   LBDSR_CONFLICT: 409,
   LBDSR_NOT_AVAILABLE: 409,
   LBDSR_UNAUTHORIZED: 401,
+  LBDSR_FOREIGN_ORIGIN: 403,
+  LBDSR_FOREIGN_HOST: 421,
   LBDSR_METHOD_NOT_ALLOWED: 405,
   LBDSR_TOO_LARGE: 413,
   LBDSR_UNSUPPORTED_MEDIA_TYPE: 415,
@@ -214,15 +218,10 @@ function frameworkError(err: FastifyError): LbdsrError | undefined {
   return undefined;
 }
 
-function bearerOk(header: string | undefined, token: string): boolean {
-  const want = Buffer.from(`Bearer ${token}`);
-  const got = Buffer.from(header ?? '');
-  return got.length === want.length && timingSafeEqual(got, want);
-}
-
-/** Body parsers, authentication, request log, and the error and not-found handlers. */
-export function installPlumbing(app: FastifyInstance, token: string | undefined): void {
+/** Who may ask (guard.ts), body parsers, request log, and the error and not-found handlers. */
+export function installPlumbing(app: FastifyInstance, guard: GuardOptions): void {
   const log = app.log;
+  installGuard(app, guard);
   // response schemas document and type the answers; answers go out as they are (no per-route
   // fast-json-stringify compilation at start, nothing filtered out of a document)
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -232,13 +231,6 @@ export function installPlumbing(app: FastifyInstance, token: string | undefined)
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseText('json'));
   // text/plain is not read: a web page can send it cross-site without a CORS preflight
   app.addContentTypeParser(MEDIA_TYPES.slice(1), { parseAs: 'string' }, parseText('yaml'));
-  if (token) {
-    app.addHook('onRequest', async (req) => {
-      if (!bearerOk(req.headers.authorization, token)) {
-        throw new LbdsrError('LBDSR_UNAUTHORIZED', 'missing or wrong bearer token');
-      }
-    });
-  }
   app.addHook('onResponse', async (req, reply) => {
     if (req.method !== 'GET')
       log.info({ method: req.method, url: req.url, status: reply.statusCode }, 'request');

@@ -2,10 +2,10 @@
 // (store.ts), restores the configuration and serves the REST API. SIGTERM/SIGINT close the data planes
 // with `keep` (XDP keeps forwarding) and release the lock.
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
+import { isLoopback } from './guard.js';
 import { acquireLock } from './store.js';
 
 export interface DaemonArgs {
@@ -73,11 +73,6 @@ function setOption(out: DaemonArgs, name: string, v: string): void {
   else out.tokenFile = v;
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
-
 export async function main(argv: string[]): Promise<void> {
   let args: DaemonArgs;
   let token: string | undefined;
@@ -106,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    app = await buildApp({ stateDir: args.stateDir, logLevel: args.logLevel, token });
+    app = await buildApp({ stateDir: args.stateDir, logLevel: args.logLevel, token, listenHost: args.host });
     await app.listen({ host: args.host, port: args.port });
   } catch (e) {
     lock.release();
