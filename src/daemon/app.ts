@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { PlaneType } from '../core/model.js';
 import { createDataPlane, detectPlane } from '../dataplane/factory.js';
 import { getNetDev, type NetDev } from '../kernel/netdev.js';
-import { installPlumbing, serverOptions } from './http.js';
+import { installPlumbing, serverOptions, type Transport } from './http.js';
 import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
@@ -28,6 +28,9 @@ export interface AppOptions {
   token?: string;
   /** The address the API listens on (Origin and Host may name it besides loopback; guard.ts). */
   listenHost?: string;
+  /** TLS certificate and key (HTTPS) and the clients' timeouts (http.ts). */
+  tls?: Transport['tls'];
+  timeouts?: Transport['timeouts'];
   /** Data-plane factory (defaults to src/dataplane/factory.ts). */
   planes?: PlaneFactory;
   /** Interface lookup (defaults to sysfs). */
@@ -39,7 +42,7 @@ export interface AppOptions {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(opts.logLevel ?? 'info')).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify(serverOptions(opts.logLevel ?? 'info', opts)).withTypeProvider<TypeBoxTypeProvider>();
   const factory: PlaneFactory =
     opts.planes ??
     withLibbpfLog(

@@ -62,13 +62,46 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
  */
 export const BODY_LIMIT = 16 * 1024 * 1024;
 
+/** How long a client may take (ms): see docs/api.md "Transport". */
+export interface Timeouts {
+  /** To send a whole request, headers and body (a slow-loris connection is closed with a 408). */
+  requestMs: number;
+  /** Of silence on a connection, while a request is read or answered (beyond the plane's 20 s). */
+  connectionMs: number;
+  /** A kept-alive connection waits this long for its next request. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { requestMs: 60_000, connectionMs: 120_000, keepAliveMs: 5_000 };
+
+export interface Transport {
+  /** PEM certificate chain and key: the API is served over HTTPS. */
+  tls?: { cert: string; key: string };
+  timeouts?: Partial<Timeouts>;
+}
+
 /** fastify's options for lbdsrd. */
-export function serverOptions(logLevel: string): FastifyServerOptions {
+export function serverOptions(logLevel: string, transport: Transport = {}): FastifyServerOptions {
+  const t = { ...DEFAULT_TIMEOUTS, ...transport.timeouts };
+  // node checks the request timeout of open connections this often (its default, 30 s, lets a slow
+  // connection live up to 30 s past its timeout)
+  const server = {
+    connectionsCheckingInterval: Math.min(1000, t.requestMs),
+    headersTimeout: t.requestMs,
+    requestTimeout: t.requestMs,
+  };
+  // fastify takes `https` (the TLS options plus the server's) or `http` (the server's); the type of the
+  // app stays the HTTP one either way (routes and hooks do not depend on it)
+  const listener: object = transport.tls ? { https: { ...transport.tls, ...server } } : { http: server };
   return {
     logger: { level: logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: BODY_LIMIT,
+    requestTimeout: t.requestMs,
+    connectionTimeout: t.connectionMs,
+    keepAliveTimeout: t.keepAliveMs,
+    ...listener,
     // malformed URL encoding or an over-long path segment: a {code, message} error like every other
     frameworkErrors: (err, _req, reply) => {
       (reply as unknown as FastifyReply)
