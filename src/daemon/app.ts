@@ -11,6 +11,7 @@ import { installPlumbing, serverOptions, type Transport } from './http.js';
 import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
 import type { RouteContext } from './routes/context.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   /** TLS certificate and key (HTTPS) and the clients' timeouts (http.ts). */
   tls?: Transport['tls'];
   timeouts?: Transport['timeouts'];
+  /** What the host can hold (limits.ts); the defaults read the host. */
+  limits?: Partial<Limits>;
   /** Data-plane factory (defaults to src/dataplane/factory.ts). */
   planes?: PlaneFactory;
   /** Interface lookup (defaults to sysfs). */
@@ -51,6 +54,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
   const planes = new PlaneManager(factory, app.log, opts.planeTimeoutMs);
   const instances = new Instances(opts.stateDir, planes, opts.netdev ?? getNetDev, app.log);
+  instances.limits = { ...DEFAULT_LIMITS, ...opts.limits };
 
   await restore(opts.stateDir, instances, app.log);
   const stopWatch = watchInterfaces(instances, app.log, opts.watchMs ?? 2000);
