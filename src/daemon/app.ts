@@ -7,13 +7,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { PlaneType } from '../core/model.js';
 import { createDataPlane, detectPlane } from '../dataplane/factory.js';
 import { getNetDev, type NetDev } from '../kernel/netdev.js';
-import { installPlumbing, serverOptions } from './http.js';
+import { installPlumbing, serverOptions, type Transport } from './http.js';
 import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
 import type { RouteContext } from './routes/context.js';
 import { instanceRoutes } from './routes/instances.js';
+import { trackMethods } from './routes/methods.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -25,6 +27,13 @@ export interface AppOptions {
   logLevel?: string;
   /** Bearer token required on every request when set. */
   token?: string;
+  /** The address the API listens on (Origin and Host may name it besides loopback; guard.ts). */
+  listenHost?: string;
+  /** TLS certificate and key (HTTPS) and the clients' timeouts (http.ts). */
+  tls?: Transport['tls'];
+  timeouts?: Transport['timeouts'];
+  /** What the host can hold (limits.ts); the defaults read the host. */
+  limits?: Partial<Limits>;
   /** Data-plane factory (defaults to src/dataplane/factory.ts). */
   planes?: PlaneFactory;
   /** Interface lookup (defaults to sysfs). */
@@ -36,7 +45,7 @@ export interface AppOptions {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(opts.logLevel ?? 'info')).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify(serverOptions(opts.logLevel ?? 'info', opts)).withTypeProvider<TypeBoxTypeProvider>();
   const factory: PlaneFactory =
     opts.planes ??
     withLibbpfLog(
@@ -45,6 +54,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
   const planes = new PlaneManager(factory, app.log, opts.planeTimeoutMs);
   const instances = new Instances(opts.stateDir, planes, opts.netdev ?? getNetDev, app.log);
+  instances.limits = { ...DEFAULT_LIMITS, ...opts.limits };
 
   await restore(opts.stateDir, instances, app.log);
   const stopWatch = watchInterfaces(instances, app.log, opts.watchMs ?? 2000);
@@ -54,12 +64,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await planes.stopAll(true);
   });
 
-  installPlumbing(app, opts.token);
+  installPlumbing(app, { token: opts.token, listenHost: opts.listenHost });
   await registerOpenApi(app);
+  const methods = trackMethods(app);
   const ctx: RouteContext = { app, instances };
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);
   statsRoutes(ctx);
+  methods.answerOtherMethods();
   return app;
 }

@@ -71,7 +71,7 @@ describe('lbdsrd REST API', () => {
     assert.equal((await call('GET', '/lb1/ports/fp/status/')).body, 'DOWN');
     assert.equal((await call('GET', '/lb1/ports/fp/uuid/')).body, r.body.ports[0].uuid);
     assert.equal((await call('GET', '/lb1/plane/')).body, 'NONE');
-    assert.equal((await call('PUT', '/lb1/ports/fp/status/', '"UP"')).status, 404, 'read-only');
+    assert.equal((await call('PUT', '/lb1/ports/fp/status/', '"UP"')).status, 405, 'read-only');
     assert.equal((await call('POST', '/', { name: 'lb2', algorithm: 'hash_src_ip' })).status, 201);
     const list = (await call('GET', '/')).body;
     assert.deepEqual(
@@ -149,7 +149,7 @@ describe('lbdsrd REST API', () => {
     const st = (await call('GET', '/lb1/stats/')).body;
     assert.equal(st.rx.packets, 0);
     assert.equal(st.drops.NOT_VIP, 0);
-    assert.equal((await call('PATCH', '/lb1/stats/', {})).status, 404, 'stats are read-only');
+    assert.equal((await call('PATCH', '/lb1/stats/', {})).status, 405, 'stats are read-only');
     await rejects('GET', '/lb1/sessions/?limit=x', undefined, 400, 'LBDSR_BAD_VALUE');
   });
 

@@ -269,7 +269,8 @@ describe('lbdsrd startup rules', () => {
   test('with --token-file lbdsrctl needs the token', async () => {
     const state = tempDir('tokened');
     const tokenFile = join(state.dir, 'token');
-    writeFileSync(tokenFile, 'tok-123\n');
+    const token = 'tok-123-of-at-least-thirty-two-bytes';
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     const port = await freePort();
     const proc = spawn(
       process.execPath,
@@ -298,7 +299,7 @@ describe('lbdsrd startup rules', () => {
       assert.match(r.stderr, /LBDSR_UNAUTHORIZED/);
       r = ctl(url, ['--token-file', tokenFile, 'lbdsr', 'add', 'lb1']);
       assert.equal(r.code, 0, r.stderr);
-      r = ctl(url, ['lbdsr', 'show'], undefined, { LBDSR_TOKEN: 'tok-123' });
+      r = ctl(url, ['lbdsr', 'show'], undefined, { LBDSR_TOKEN: token });
       assert.match(r.stdout, /lb1/);
     } finally {
       proc.kill('SIGTERM');
