@@ -40,7 +40,7 @@
 #define LBDSR_DROP_L4_TRUNCATED 12   /* TCP/UDP/ICMP header does not fit */
 #define LBDSR_DROP_NO_BACKEND 13     /* empty pool */
 #define LBDSR_DROP_NOT_READY 14      /* instance not configured (no frontend or backend port MAC) */
-#define LBDSR_DROP_REDIRECT 15       /* XDP only: redirect to the backend port failed */
+#define LBDSR_DROP_TX_FAILED 15      /* the BACKEND (or FRONTEND) port could not take the frame */
 #define LBDSR_DROP_MAX 16
 
 /* Global counters: the first LBDSR_DROP_MAX entries count drops by reason. */
