@@ -12,7 +12,8 @@
 // 2. Frames per second forwarded veth to veth (see vethForwarding below) by lbdsr, the ceiling and an
 //    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator.
 //
-// Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part.
+// Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part,
+// LBDSR_BENCH_XDP=test_run only the BPF_PROG_TEST_RUN part.
 import { pathToFileURL } from 'node:url';
 import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../src/core/model.js';
@@ -69,7 +70,7 @@ function benchConfig(): InstanceConfig {
 function flowFrame(i: number): Uint8Array {
   return tcpFrame(
     { ethDst: FE_MAC, ethSrc: CLIENT_MAC, src: 0x0b000000 + (i >>> 8), dst: VIP },
-    { sport: 1024 + (i & 0xff), dport: 80, flags: 0x10 },
+    { sport: 1024 + (i & 0xff), dport: 80, flags: 0x02 }, // SYN: a miss records its session
   );
 }
 
@@ -482,8 +483,9 @@ export async function run(r: Section = standalone('xdp')): Promise<void> {
     r.skipped('libbpf.so.1 is not installed');
     return;
   }
-  if (process.env.LBDSR_BENCH_XDP !== 'veth') await testRunCosts(r);
-  await vethForwarding(r);
+  const only = process.env.LBDSR_BENCH_XDP;
+  if (only !== 'veth') await testRunCosts(r);
+  if (only !== 'test_run') await vethForwarding(r);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

@@ -54,7 +54,7 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	now = vips->test_clock_ns;
 	if (likely(!now))
 		now = bpf_ktime_get_coarse_ns();
-	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, now, &ch);
+	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, f.non_syn, now, &ch);
 	if (reason)
 		return reason;
 

@@ -57,7 +57,8 @@ struct choice {
 	struct lbdsr_backend *backend;
 	__u32 slot;
 	/* What recording the choice does (session_commit): LBDSR_CNT_SESSION_HIT (refresh `s`),
-	 * _MISS (insert), _EXPIRED/_STALE (overwrite `s`), or 0 (ICMP errors: nothing). */
+	 * _MISS (insert), _EXPIRED/_STALE (overwrite `s`), _UNRECORDED (count only), or 0 (ICMP
+	 * errors: nothing). */
 	__u32 outcome;
 	struct lbdsr_session *s;
 };
@@ -68,7 +69,7 @@ struct choice {
  * `read_only` (ICMP errors): a valid session's backend or Maglev, nothing to record.
  */
 static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct lbdsr_service *svc,
-					    const struct lbdsr_flow_key *key, int read_only, __u64 now,
+					    const struct lbdsr_flow_key *key, int read_only, int non_syn, __u64 now,
 					    struct choice *out)
 {
 	struct lbdsr_session *s = bpf_map_lookup_elem(&lbdsr_sessions, key);
@@ -76,6 +77,9 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 	struct lbdsr_backend *b;
 	__u32 slot;
 
+	/* A TCP miss that is not a SYN: Maglev, not recorded, unless the instance records those. */
+	if (non_syn && !cfg->record_non_syn)
+		outcome = LBDSR_CNT_SESSION_UNRECORDED;
 	out->s = s;
 	if (s) {
 		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, key->proto);
@@ -110,6 +114,10 @@ static __always_inline void session_commit(const struct lbdsr_flow_key *key, con
 
 	if (!ch->outcome)
 		return;
+	if (ch->outcome == LBDSR_CNT_SESSION_UNRECORDED) {
+		count(cnt, LBDSR_CNT_SESSION_UNRECORDED);
+		return;
+	}
 	if (ch->outcome == LBDSR_CNT_SESSION_HIT) {
 		/* The coarse clock moves once a tick: most hits need no store. */
 		if (s && s->last_seen_ns != now)

@@ -37,7 +37,8 @@ export const CNT_SESSION_STALE = DROP_MAX + 3;
 export const CNT_ARP_REPLY = DROP_MAX + 4;
 export const CNT_RX_PACKETS = DROP_MAX + 5;
 export const CNT_RX_BYTES = DROP_MAX + 6;
-export const CNT_MAX = DROP_MAX + 7;
+export const CNT_SESSION_UNRECORDED = DROP_MAX + 7;
+export const CNT_MAX = DROP_MAX + 8;
 
 /** Names of drop reasons, indexed by reason code; used by stats output and test vectors. */
 export const DROP_REASON_NAMES: readonly string[] = [

@@ -13,6 +13,7 @@ import {
   CNT_SESSION_HIT,
   CNT_SESSION_MISS,
   CNT_SESSION_STALE,
+  CNT_SESSION_UNRECORDED,
   DROP_ARP,
   DROP_BACKEND_PORT,
   DROP_DST_MAC,
@@ -87,6 +88,8 @@ import {
   macEquals,
   readU16,
   readU32,
+  TCP_FLAG_SYN,
+  TCP_FLAGS,
   TCP_MIN_HLEN,
   UDP_HLEN,
   writeMac,
@@ -229,6 +232,7 @@ export class Balancer {
     k[0] = readU32(frame, l3 + IP_SRC);
     k[1] = readU32(frame, l3 + IP_DST);
     k[3] = proto;
+    k[5] = 0;
     const l4 = l3 + ihl;
     const l4len = totLen - ihl;
     let icmpError = false;
@@ -238,6 +242,7 @@ export class Balancer {
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);
+      if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[5] = 1;
     } else if (proto === PROTO_UDP) {
       if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);
@@ -292,7 +297,8 @@ export class Balancer {
     const bc = this.backendCounters;
     const o = slot * BS_WIDTH;
     if (outcome === CNT_SESSION_HIT) this.sessionTable.touch(p[P_ENTRY]!, nowMs);
-    else if (outcome !== 0) this.record(p[P_ENTRY]!, backend.id, slot, nowMs);
+    else if (outcome !== 0 && outcome !== CNT_SESSION_UNRECORDED)
+      this.record(p[P_ENTRY]!, backend.id, slot, nowMs);
     if (outcome !== 0) this.counters[outcome]!++;
     bc[o + BS_PACKETS]!++;
     bc[o + BS_BYTES] = bc[o + BS_BYTES]! + p[P_LEN]!;
@@ -378,13 +384,21 @@ export class Balancer {
     return this.maglev(svc);
   }
 
+  /**
+   * A miss records a session, except a TCP segment that is not a SYN (key[5], set by decide) while the
+   * instance does not record those: Maglev alone, counted apart (docs/semantics.md, "Session floods").
+   */
+  private missOutcome(): number {
+    return this.key[5] === 1 && !this.control.recordNonSyn ? CNT_SESSION_UNRECORDED : CNT_SESSION_MISS;
+  }
+
   /** The backend of the flow; what recording it will do (commit) is left in `pending`. */
   private chooseBackend(svc: ServiceState, nowMs: number): number {
     const st = this.sessionTable;
     const e = st.findKey(this.key);
     const p = this.pending;
     p[P_ENTRY] = e;
-    p[P_OUTCOME] = e >= 0 ? this.validEntry(e, nowMs) : CNT_SESSION_MISS;
+    p[P_OUTCOME] = e >= 0 ? this.validEntry(e, nowMs) : this.missOutcome();
     if (p[P_OUTCOME] === CNT_SESSION_HIT) return st.slotAt(e);
     return this.maglev(svc);
   }
@@ -467,6 +481,7 @@ export class Balancer {
         miss: c[CNT_SESSION_MISS]!,
         expired: c[CNT_SESSION_EXPIRED]!,
         stale: c[CNT_SESSION_STALE]!,
+        unrecorded: c[CNT_SESSION_UNRECORDED]!,
         evicted: this.sessionTable.evictions,
         active,
       },
