@@ -111,6 +111,7 @@ function randomConfig(r: Rng): FuzzState {
         timeouts: r.chance(0.8)
           ? SETTINGS.timeouts
           : { tcp: 1 + r.int(5), udp: 1 + r.int(5), icmp: 1 + r.int(5) },
+        record_non_syn: r.chance(0.3),
       },
     },
     backendPortMac: r.chance(0.9) ? '02:00:00:00:be:01' : undefined,
