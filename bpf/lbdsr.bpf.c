@@ -54,7 +54,7 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	now = vips->test_clock_ns;
 	if (likely(!now))
 		now = bpf_ktime_get_coarse_ns();
-	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, now, cnt, &ch);
+	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, f.non_syn, now, &ch);
 	if (reason)
 		return reason;
 
@@ -64,8 +64,10 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 		return LBDSR_DROP_TRUNCATED;
 	mac_copy(eth + ETH_DST, ch.backend->mac);
 	mac_copy(eth + ETH_SRC, cfg->backend_port_mac);
+	/* Before anything is recorded: a frame that cannot leave leaves no trace but its drop. */
 	if (bpf_redirect_map(&lbdsr_devmap, 0, 0) != XDP_REDIRECT)
-		return LBDSR_DROP_REDIRECT;
+		return LBDSR_DROP_TX_FAILED;
+	session_commit(&f.key, &ch, now, cnt);
 	count_backend_tx(ch.slot, len);
 	*action = XDP_REDIRECT;
 	return 0;

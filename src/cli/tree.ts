@@ -66,6 +66,11 @@ export const INSTANCE_TREE: CliNode = {
               icmp: { type: 'integer', description: 'ICMP idle timeout, seconds' },
             },
           },
+          record_non_syn: {
+            type: 'boolean',
+            description:
+              'record a session for a TCP segment that is not a SYN and has none (default false: forwarded by Maglev, counted unrecorded)',
+          },
         },
       },
       plane: {
@@ -274,6 +279,11 @@ export const INSTANCE_TREE: CliNode = {
               udp: { type: 'integer', description: 'UDP idle timeout, seconds' },
               icmp: { type: 'integer', description: 'ICMP idle timeout, seconds' },
             },
+          },
+          record_non_syn: {
+            type: 'boolean',
+            description:
+              'record a session for a TCP segment that is not a SYN and has none (default false: forwarded by Maglev, counted unrecorded)',
           },
         },
       },

@@ -56,7 +56,11 @@ interface InstanceDoc {
   ports?: { name?: string; type?: PortType; peer?: string }[];
   frontend?: { vip?: string; mac?: string };
   backend?: { pool?: { id?: number; mac?: string }[] };
-  sessions?: { capacity?: number; timeouts?: Partial<SessionSettings['timeouts']> };
+  sessions?: {
+    capacity?: number;
+    timeouts?: Partial<SessionSettings['timeouts']>;
+    record_non_syn?: boolean;
+  };
 }
 
 /**
@@ -83,6 +87,7 @@ export function validateInstance(
     sessions: {
       capacity: doc.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity,
       timeouts: { ...DEFAULT_SESSION_SETTINGS.timeouts, ...(doc.sessions?.timeouts ?? {}) },
+      record_non_syn: doc.sessions?.record_non_syn === true,
     },
   };
   if (doc.type && doc.type !== 'AUTO') cfg.type = doc.type;

@@ -101,6 +101,12 @@ export const SessionsSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'maximum entries of the session table' }),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    record_non_syn: Type.Optional(
+      Type.Boolean({
+        description:
+          'record a session for a TCP segment that is not a SYN and has none (default false: forwarded by Maglev, counted unrecorded)',
+      }),
+    ),
   },
   { ...lenient, additionalProperties: false, description: 'session table settings; GET also lists sessions' },
 );

@@ -125,6 +125,8 @@ export class ControlState {
     icmp: DEFAULT_SESSION_SETTINGS.timeouts.icmp * 1000,
   };
   capacity = DEFAULT_SESSION_SETTINGS.capacity;
+  /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
+  recordNonSyn = DEFAULT_SESSION_SETTINGS.record_non_syn === true;
   /** Counts commits that changed slots or services; a plan applies to the generation it was computed from. */
   generation = 0;
   private readonly idToSlot = new Map<number, number>();
@@ -159,7 +161,8 @@ export class ControlState {
       this.ready !== s.ready ||
       t.tcp !== s.timeoutsMs.tcp ||
       t.udp !== s.timeoutsMs.udp ||
-      t.icmp !== s.timeoutsMs.icmp;
+      t.icmp !== s.timeoutsMs.icmp ||
+      this.recordNonSyn !== s.recordNonSyn;
     const structural = isStructural({ slots: next.changes, services, removedServices: removed });
     return {
       full: this.pristine,
@@ -264,6 +267,7 @@ export class ControlState {
     this.backendPortMac = s.backendPortMac;
     this.ready = s.ready;
     this.timeoutsMs = { ...s.timeoutsMs };
+    this.recordNonSyn = s.recordNonSyn;
     this.capacity = plan.capacity;
     this.generation = plan.next;
   }
@@ -282,7 +286,12 @@ export class ControlState {
   }
 
   private settings(): Plan['settings'] {
-    return { backendPortMac: this.backendPortMac, ready: this.ready, timeoutsMs: { ...this.timeoutsMs } };
+    return {
+      backendPortMac: this.backendPortMac,
+      ready: this.ready,
+      timeoutsMs: { ...this.timeoutsMs },
+      recordNonSyn: this.recordNonSyn,
+    };
   }
 
   private commitService(p: ServicePlan): void {

@@ -153,6 +153,15 @@ describe('lbdsrd REST API', () => {
     await rejects('GET', '/lb1/sessions/?limit=x', undefined, 400, 'LBDSR_BAD_VALUE');
   });
 
+  test('sessions.record_non_syn: false by default, settable, a boolean', async () => {
+    assert.equal((await call('GET', '/lb1/sessions/')).body.record_non_syn, false);
+    assert.equal((await call('PATCH', '/lb1/sessions/', { record_non_syn: true })).status, 200);
+    assert.equal((await call('GET', '/lb1/sessions/')).body.record_non_syn, true);
+    assert.equal((await call('GET', '/lb1/stats/')).body.sessions.unrecorded, 0);
+    await rejects('PATCH', '/lb1/sessions/', { record_non_syn: 'yes' }, 400, 'LBDSR_BAD_VALUE');
+    assert.equal((await call('PATCH', '/lb1/sessions/', { record_non_syn: false })).status, 200);
+  });
+
   test('type: TC points at XDP_SKB; XDP kinds answer NOT_AVAILABLE until the XDP plane exists; DELETE means automatic', async () => {
     await rejects('PATCH', '/lb1/', { type: 'TC' }, 400, 'LBDSR_BAD_VALUE', /XDP_SKB/);
     await rejects('PATCH', '/lb1/', { type: 'FAST' }, 400, 'LBDSR_BAD_VALUE', /XDP_DRV/);

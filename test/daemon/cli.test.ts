@@ -84,6 +84,11 @@ describe('lbdsrctl against a real daemon', () => {
     assert.match(ok(['lbdsr', 'lb1', 'sessions', 'show', 'limit=5']).stdout, /entries: \(none\)/);
     fails(['lbdsr', 'lb1', 'sessions', 'show', 'limit=x'], 2, /limit=x/);
     fails(['lbdsr', 'lb1', 'stats', 'show', 'limit=5'], 2, /limit=5/);
+    // A boolean setting takes true/false (any case); anything else is refused by the daemon.
+    assert.match(sessions, /record_non_syn:\s+false/);
+    ok(['lbdsr', 'lb1', 'sessions', 'set', 'record_non_syn=TRUE']);
+    assert.match(ok(['lbdsr', 'lb1', 'sessions', 'show']).stdout, /record_non_syn:\s+true/);
+    fails(['lbdsr', 'lb1', 'sessions', 'set', 'record_non_syn=yes'], 1, /must be boolean/);
   });
 
   test("'?' lists what may follow, anywhere", () => {

@@ -1,5 +1,5 @@
-// A straightforward reference of docs/semantics.md's backend choice (jhash2 + Maglev), written
-// from the document and independently of src/core/maglev.ts. The corpus generator uses it to
+// A straightforward reference of docs/semantics.md's backend choice (jhash2 + Maglev) and of which
+// misses are recorded (isTcpNonSyn), written from the document and independently of src/core/maglev.ts. The corpus generator uses it to
 // compute expected backends; test/unit/maglev.test.ts checks it against the C oracle
 // (test/vectors/tools/known-values.c) and the product's Maglev against it.
 import { jhash2 } from '../../src/core/jhash.js';
@@ -36,6 +36,18 @@ export function referenceMaglev(ids: readonly number[], size = M): Float64Array 
       if (++filled === size) return table;
     }
   }
+}
+
+/**
+ * docs/semantics.md, "Session floods": whether an Ethernet frame is an unfragmented IPv4 TCP segment
+ * without the SYN flag (one whose miss is not recorded unless the instance records those). Read from
+ * the bytes, independently of src/packet.
+ */
+export function isTcpNonSyn(frame: Uint8Array): boolean {
+  if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 6) return false;
+  if (((frame[20]! << 8) | frame[21]!) & 0x3fff) return false;
+  const l4 = 14 + (frame[14]! & 0x0f) * 4;
+  return frame.length > l4 + 13 && (frame[l4 + 13]! & 0x02) === 0;
 }
 
 export interface FlowKey {

@@ -25,13 +25,17 @@ import { fromHex, toHex } from '../../src/packet/build.js';
 
 export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND';
 /** Which session counter a step moves: exactly one of them, or none. */
-export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'NONE';
+export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UNRECORDED' | 'NONE';
 
 export interface VectorConfig {
   frontend: { vip?: string; mac?: string };
   algorithm?: Algorithm;
   backend: { pool: BackendConfig[] };
-  sessions?: { capacity?: number; timeouts?: Partial<SessionSettings['timeouts']> };
+  sessions?: {
+    capacity?: number;
+    timeouts?: Partial<SessionSettings['timeouts']>;
+    record_non_syn?: boolean;
+  };
 }
 
 export interface VectorExpect {
@@ -59,7 +63,7 @@ export interface VectorReconfigure {
   removeBackends?: number[];
   /** null: the backend port MAC becomes unknown. */
   backendPortMac?: string | null;
-  sessions?: { timeouts?: Partial<SessionSettings['timeouts']> };
+  sessions?: { timeouts?: Partial<SessionSettings['timeouts']>; record_non_syn?: boolean };
 }
 
 export interface VectorStep {
@@ -112,6 +116,7 @@ export function sessionSettings(c: VectorConfig): SessionSettings {
   return {
     capacity: c.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity,
     timeouts: { ...DEFAULT_SESSION_SETTINGS.timeouts, ...c.sessions?.timeouts },
+    record_non_syn: c.sessions?.record_non_syn === true,
   };
 }
 
@@ -143,6 +148,7 @@ function applyReconfigure(c: VectorConfig, r: VectorReconfigure): VectorConfig {
     sessions: {
       ...c.sessions,
       timeouts: { ...c.sessions?.timeouts, ...r.sessions?.timeouts },
+      ...(r.sessions?.record_non_syn === undefined ? {} : { record_non_syn: r.sessions.record_non_syn }),
     },
   };
 }
@@ -196,6 +202,7 @@ export interface StepCounters {
   miss: number;
   expired: number;
   stale: number;
+  unrecorded: number;
   /** Per backend id that moved: packets, bytes, sessions. */
   backends: Record<number, { packets: number; bytes: number; sessions: number }>;
 }
@@ -243,6 +250,7 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
     stale: after.sessions.stale - before.sessions.stale,
+    unrecorded: after.sessions.unrecorded - before.sessions.unrecorded,
     backends,
   };
 }
@@ -278,7 +286,7 @@ export function runVector(v: Vector, make: (settings: SessionSettings) => Balanc
   return results;
 }
 
-const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale'] as const;
+const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale', 'unrecorded'] as const;
 
 /** Compares the result of step `i` with its expectation; returns the differences (empty = pass). */
 export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly StepResult[]): string[] {

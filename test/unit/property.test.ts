@@ -16,7 +16,7 @@ import {
   ACT_TX_FRONTEND,
   DROP_MAX,
   DROP_NONE,
-  DROP_REDIRECT,
+  DROP_TX_FAILED,
   PORT_BACKEND,
   PORT_FRONTEND,
   SLOT_NONE,
@@ -96,7 +96,7 @@ function decideChecked(b: Balancer, input: Uint8Array, port: number): number {
   const reason = verdictReason(v);
   assert.ok(Number.isInteger(v) && v >= 0, `verdict ${v}`);
   if (action === ACT_DROP) {
-    assert.ok(reason > DROP_NONE && reason < DROP_MAX && reason !== DROP_REDIRECT, `drop reason ${reason}`);
+    assert.ok(reason > DROP_NONE && reason < DROP_MAX && reason !== DROP_TX_FAILED, `drop reason ${reason}`);
     assert.deepEqual(f, input, 'a dropped frame is left as it was');
   } else if (action === ACT_TX_FRONTEND) {
     assert.equal(reason, 0);

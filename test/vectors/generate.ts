@@ -44,7 +44,7 @@ import {
   udpFrame,
   withMacs,
 } from '../../src/packet/build.js';
-import { type FlowKey, referencePick } from '../lib/reference.js';
+import { type FlowKey, isTcpNonSyn, referencePick } from '../lib/reference.js';
 import type {
   SessionEffect,
   Vector,
@@ -147,6 +147,7 @@ class VectorBuilder {
       sessions: {
         ...this.cfg.sessions,
         timeouts: { ...this.cfg.sessions?.timeouts, ...r.sessions?.timeouts },
+        ...(r.sessions?.record_non_syn === undefined ? {} : { record_non_syn: r.sessions.record_non_syn }),
       },
     };
     if (r.backendPortMac !== undefined) this.portMac = r.backendPortMac;
@@ -239,6 +240,10 @@ class VectorBuilder {
       s.lastSeen = this.now;
       this.sessions.delete(ks);
       this.sessions.set(ks, s);
+    } else if (!s && isTcpNonSyn(frame) && this.cfg.sessions?.record_non_syn !== true) {
+      // A TCP miss that is not a SYN: Maglev, nothing recorded (docs/semantics.md, "Session floods").
+      backend = this.pick(k);
+      effect = 'UNRECORDED';
     } else {
       backend = this.pick(k);
       effect = s ? (this.now - s.lastSeen > this.timeoutMs(k.proto) ? 'EXPIRED' : 'STALE') : 'MISS';
@@ -1545,11 +1550,11 @@ function idleTimeoutVector(): Vector {
     (s) => v.pick(key(c, s, 80, 6)) !== srcB,
   );
   const u = (n: number) => udpFrame(fe(c), { sport: su, dport: 53, payload: pattern(n) });
-  const t = (n: number) => tcpFrame(fe(c), { sport: st, dport: 80, flags: TCP_ACK, seq: n });
+  const t = (n: number, flags = TCP_ACK) => tcpFrame(fe(c), { sport: st, dport: 80, flags, seq: n });
   const p = () => icmpEchoFrame(fe(c), { type: 8 });
   v.at(1000);
   const u0 = v.balanced('UDP at t=1 s', u(1), key(c, su, 53, 17));
-  const t0 = v.balanced('TCP at t=1 s', t(1), key(c, st, 80, 6));
+  const t0 = v.balanced('TCP SYN at t=1 s', t(1, TCP_SYN), key(c, st, 80, 6));
   const p0 = v.balanced('ping at t=1 s', p(), key(c, 0, 0, 1));
   v.reconfigure({ algorithm: 'HASH_SRC_IP' }); // so that a re-balance is visible
   v.at(31_000);
@@ -1604,8 +1609,9 @@ function idleTimeoutVector(): Vector {
 function lruVector(): Vector {
   const v = vb(
     'lru-capacity',
-    'A full session table evicts the least recently used entry (capacity 3); an evicted flow misses again',
-    { ...BASE, sessions: { capacity: 3 } },
+    'A full session table evicts the least recently used entry (capacity 3); an evicted flow misses again ' +
+      '(record_non_syn on: the ACK of an evicted flow records its session again)',
+    { ...BASE, sessions: { capacity: 3, record_non_syn: true } },
   );
   v.tags.push('lru');
   const c = CLIENTS[0]!;
@@ -1640,6 +1646,48 @@ function lruVector(): Vector {
   return v.build();
 }
 
+function sessionFloodVector(): Vector {
+  const v = vb(
+    'session-flood',
+    'A TCP miss that is not a SYN is forwarded by Maglev and not recorded (record_non_syn off, the ' +
+      'default), so spoofed ACKs cannot evict established sessions (capacity 2); with record_non_syn on it is recorded',
+    { ...BASE, sessions: { capacity: 2 } },
+  );
+  v.tags.push('lru');
+  const c = CLIENTS[0]!;
+  const f = (src: string, s: number, flags: number) => tcpFrame(fe(src), { sport: s, dport: 80, flags });
+  const k = (src: string, s: number) => key(src, s, 80, 6);
+  v.balanced('A: SYN records its session', f(c, 1, TCP_SYN), k(c, 1));
+  v.balanced('B: SYN records its session (the table is full)', f(c, 2, TCP_SYN), k(c, 2));
+  v.balanced('B: ACK, hit', f(c, 2, TCP_ACK), k(c, 2));
+  for (let i = 0; i < 4; i++) {
+    const src = CLIENTS[(i % 3) + 1]!;
+    v.balanced(`spoofed ACK ${i + 1}: Maglev, not recorded`, f(src, 5000 + i, TCP_ACK), k(src, 5000 + i));
+  }
+  v.balanced('a FIN of an unknown flow: not recorded', f(c, 9, TCP_FIN | TCP_ACK), k(c, 9));
+  v.balanced('A: still recorded, hit', f(c, 1, TCP_ACK), k(c, 1));
+  v.balanced('B: still recorded, hit', f(c, 2, TCP_ACK | TCP_PSH), k(c, 2));
+  // The trade-off: a flow without a session follows Maglev, so a pool change may move it.
+  const x = find('an ACK-only flow that backend 4 takes over', (s) => {
+    const before = v.pick(k(CLIENTS[3]!, s));
+    return before !== undefined && referencePick([1, 2, 3, 4], 'HASH_SESSION', k(CLIENTS[3]!, s)) === 4;
+  });
+  v.balanced('an ACK-only flow: not recorded', f(CLIENTS[3]!, x, TCP_ACK), k(CLIENTS[3]!, x));
+  const owner = v.lastBackend();
+  v.reconfigure({ addBackends: [{ id: 4, mac: '04:04:04:04:04:04' }] });
+  v.balanced(
+    'after a pool change it is not pinned: Maglev moves it',
+    f(CLIENTS[3]!, x, TCP_ACK),
+    k(CLIENTS[3]!, x),
+  );
+  v.also({ backend: 4, notBackend: owner });
+  v.reconfigure({ sessions: { record_non_syn: true } });
+  v.balanced('record_non_syn on: an ACK miss records (evicts A)', f(c, 7, TCP_ACK), k(c, 7));
+  v.balanced('that flow: hit', f(c, 7, TCP_ACK), k(c, 7));
+  v.balanced('A: evicted, its ACK records again', f(c, 1, TCP_ACK), k(c, 1));
+  return v.build();
+}
+
 export const SCENARIOS: (() => Vector)[] = [
   arpVector,
   l2Vector,
@@ -1660,6 +1708,7 @@ export const SCENARIOS: (() => Vector)[] = [
   backendAddVector,
   idleTimeoutVector,
   lruVector,
+  sessionFloodVector,
 ];
 
 function main(): void {

@@ -111,6 +111,8 @@ export interface KernelService {
 export interface KernelConfig {
   backendPortMac: Uint8Array;
   ready: boolean;
+  /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
+  recordNonSyn: boolean;
   backendIfindex: number;
   timeoutsNs: { tcp: bigint; udp: bigint; icmp: bigint };
 }
@@ -269,6 +271,7 @@ export class XdpMaps {
     const dv = dataView(v);
     setBytes(v, 0, CF.backend_port_mac, c.backendPortMac);
     setNum(dv, 0, CF.ready, c.ready ? 1 : 0);
+    setNum(dv, 0, CF.record_non_syn, c.recordNonSyn ? 1 : 0);
     setNum(dv, 0, CF.backend_ifindex, c.backendIfindex);
     setU64(dv, 0, CF.timeout_tcp_ns, c.timeoutsNs.tcp);
     setU64(dv, 0, CF.timeout_udp_ns, c.timeoutsNs.udp);
@@ -283,6 +286,7 @@ export class XdpMaps {
     return {
       backendPortMac: getBytes(v, 0, CF.backend_port_mac),
       ready: getNum(dv, 0, CF.ready) === 1,
+      recordNonSyn: getNum(dv, 0, CF.record_non_syn) === 1,
       backendIfindex: getNum(dv, 0, CF.backend_ifindex),
       timeoutsNs: {
         tcp: getU64(dv, 0, CF.timeout_tcp_ns),

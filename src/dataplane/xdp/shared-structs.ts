@@ -68,6 +68,7 @@ export const STRUCT_LAYOUTS = {
     fields: {
       backend_port_mac: at(0, 6),
       ready: at(6, 1),
+      record_non_syn: at(7, 1),
       backend_ifindex: at(8, 4),
       timeout_tcp_ns: at(16, 8),
       timeout_udp_ns: at(24, 8),

@@ -8,6 +8,7 @@ import {
   CNT_SESSION_HIT,
   CNT_SESSION_MISS,
   CNT_SESSION_STALE,
+  CNT_SESSION_UNRECORDED,
   DROP_MAX,
   DROP_REASON_NAMES,
 } from '../../core/constants.js';
@@ -45,6 +46,7 @@ export function snapshot(
       miss,
       expired: counters[CNT_SESSION_EXPIRED]!,
       stale: counters[CNT_SESSION_STALE]!,
+      unrecorded: counters[CNT_SESSION_UNRECORDED]!,
       evicted: Math.max(0, miss - present),
       active,
     },
