@@ -182,6 +182,7 @@ export class PlaneManager {
     try {
       next = await this.factory.create(want, name);
     } catch (e) {
+      this.onEvent({ instance: name, plane: want, event: 'failed', message: message(e) });
       throw unavailable(want, e);
     }
     if (cur) await this.stop(name, false);

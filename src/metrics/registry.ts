@@ -2,7 +2,9 @@
 // collect callbacks turn one readout of every instance (readings.ts: counters without a session-table
 // walk, active sessions from a bounded-age walk) into counters and gauges labelled by instance, port,
 // reason, service and backend id (bounded sets; nothing per flow). The change and plane-event counters
-// are kept here, fed by the daemon's hooks. The daemon's own process metrics come from
+// are kept here, fed by the daemon's hooks. The lbdsr instance is the `lb` label: `instance` (and `job`)
+// belong to Prometheus, which sets them on every scraped series (a target's own `instance` would be
+// renamed `exported_instance`). The daemon's own process metrics come from
 // collectDefaultMetrics. Per-backend health, weight and state arrive with issue 10: today every
 // configured backend is up (lbdsr_backend_up 1) and no weight or state is exported.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -67,9 +69,9 @@ export class LbdsrMetrics {
   private readout: Readout = [];
   /** Per instance, its backends' counters by id (one lookup per backend, not a search). */
   private byId = new Map<string, Map<number, BackendStats>>();
-  private readonly changes: Counter<'instance' | 'outcome'>;
-  private readonly planeRestarts: Counter<'instance'>;
-  private readonly planeFailures: Counter<'instance'>;
+  private readonly changes: Counter<'lb' | 'outcome'>;
+  private readonly planeRestarts: Counter<'lb'>;
+  private readonly planeFailures: Counter<'lb'>;
 
   constructor(private readonly readings: Readings) {
     const r = [this.registry];
@@ -80,19 +82,19 @@ export class LbdsrMetrics {
     this.changes = new Counter({
       name: 'lbdsr_config_changes_total',
       help: 'Configuration changes of an instance through the API, by outcome (applied, refused, failed).',
-      labelNames: ['instance', 'outcome'],
+      labelNames: ['lb', 'outcome'],
       registers: r,
     });
     this.planeRestarts = new Counter({
       name: 'lbdsr_plane_restarts_total',
       help: 'Restarts of the data plane of an instance by the daemon (USERSPACE worker supervision).',
-      labelNames: ['instance'],
+      labelNames: ['lb'],
       registers: r,
     });
     this.planeFailures = new Counter({
       name: 'lbdsr_plane_failures_total',
       help: 'Data plane failures of an instance: a plane that could not attach, refused or hung on a change.',
-      labelNames: ['instance'],
+      labelNames: ['lb'],
       registers: r,
     });
     this.portMetrics(r);
@@ -114,27 +116,27 @@ export class LbdsrMetrics {
 
   /** Series that start at zero for every instance (an alert on rate() sees the first increase). */
   private ensureInstance(instance: string): void {
-    for (const outcome of CHANGE_OUTCOMES) this.changes.inc({ instance, outcome }, 0);
-    this.planeRestarts.inc({ instance }, 0);
-    this.planeFailures.inc({ instance }, 0);
+    for (const outcome of CHANGE_OUTCOMES) this.changes.inc({ lb: instance, outcome }, 0);
+    this.planeRestarts.inc({ lb: instance }, 0);
+    this.planeFailures.inc({ lb: instance }, 0);
   }
 
   /** A configuration change of an existing instance was answered. */
   changed(instance: string, outcome: ChangeOutcome): void {
-    this.changes.inc({ instance, outcome });
+    this.changes.inc({ lb: instance, outcome });
   }
 
   /** Hook of the plane manager's events: failures, and restarts once supervision reports them. */
   planeEvent(instance: string, event: string): void {
-    if (event === 'restarted') this.planeRestarts.inc({ instance });
-    else if (event === 'failed') this.planeFailures.inc({ instance });
+    if (event === 'restarted') this.planeRestarts.inc({ lb: instance });
+    else if (event === 'failed') this.planeFailures.inc({ lb: instance });
   }
 
   /** The series of a deleted instance go (label sets stay bounded as instances come and go). */
   forget(instance: string): void {
-    for (const outcome of CHANGE_OUTCOMES) this.changes.remove({ instance, outcome });
-    this.planeRestarts.remove({ instance });
-    this.planeFailures.remove({ instance });
+    for (const outcome of CHANGE_OUTCOMES) this.changes.remove({ lb: instance, outcome });
+    this.planeRestarts.remove({ lb: instance });
+    this.planeFailures.remove({ lb: instance });
   }
 
   private each(fn: (i: InstanceReading) => void): void {
@@ -146,51 +148,51 @@ export class LbdsrMetrics {
       r,
       'lbdsr_plane_info',
       'The data plane in use by an instance (NONE without ports).',
-      ['instance', 'plane'],
-      (set) => this.each((i) => set({ instance: i.name, plane: i.plane ?? 'NONE' }, 1)),
+      ['lb', 'plane'],
+      (set) => this.each((i) => set({ lb: i.name, plane: i.plane ?? 'NONE' }, 1)),
     );
     readCounter(
       r,
       'lbdsr_port_received_frames_total',
       'Frames received on a port of the instance.',
-      ['instance', 'port'],
+      ['lb', 'port'],
       (set) =>
         this.each((i) => {
           const backend = i.stats.drops.BACKEND_PORT ?? 0;
-          set({ instance: i.name, port: 'frontend' }, i.stats.rx.packets - backend);
-          set({ instance: i.name, port: 'backend' }, backend);
+          set({ lb: i.name, port: 'frontend' }, i.stats.rx.packets - backend);
+          set({ lb: i.name, port: 'backend' }, backend);
         }),
     );
     readCounter(
       r,
       'lbdsr_received_bytes_total',
       'Bytes received on both ports of the instance.',
-      ['instance'],
-      (set) => this.each((i) => set({ instance: i.name }, i.stats.rx.bytes)),
+      ['lb'],
+      (set) => this.each((i) => set({ lb: i.name }, i.stats.rx.bytes)),
     );
     readCounter(
       r,
       'lbdsr_port_sent_frames_total',
       'Frames sent out of a port (frontend: ARP replies; backend: balanced frames).',
-      ['instance', 'port'],
+      ['lb', 'port'],
       (set) =>
         this.each((i) => {
-          set({ instance: i.name, port: 'frontend' }, i.stats.tx.frontend);
-          set({ instance: i.name, port: 'backend' }, i.stats.tx.backend);
+          set({ lb: i.name, port: 'frontend' }, i.stats.tx.frontend);
+          set({ lb: i.name, port: 'backend' }, i.stats.tx.backend);
         }),
     );
-    readCounter(r, 'lbdsr_arp_replies_total', 'ARP requests for the VIP answered.', ['instance'], (set) =>
-      this.each((i) => set({ instance: i.name }, i.stats.arpReplies)),
+    readCounter(r, 'lbdsr_arp_replies_total', 'ARP requests for the VIP answered.', ['lb'], (set) =>
+      this.each((i) => set({ lb: i.name }, i.stats.arpReplies)),
     );
     readCounter(
       r,
       'lbdsr_dropped_frames_total',
       'Frames dropped, by reason (docs/semantics.md).',
-      ['instance', 'reason'],
+      ['lb', 'reason'],
       (set) =>
         this.each((i) => {
           for (const reason of DROP_REASON_NAMES.slice(1))
-            set({ instance: i.name, reason }, i.stats.drops[reason] ?? 0);
+            set({ lb: i.name, reason }, i.stats.drops[reason] ?? 0);
         }),
     );
   }
@@ -208,30 +210,30 @@ export class LbdsrMetrics {
       ],
     ] as const;
     for (const [metric, field, help] of counters) {
-      readCounter(r, `lbdsr_session_${metric}_total`, help, ['instance'], (set) =>
-        this.each((i) => set({ instance: i.name }, i.stats.sessions[field])),
+      readCounter(r, `lbdsr_session_${metric}_total`, help, ['lb'], (set) =>
+        this.each((i) => set({ lb: i.name }, i.stats.sessions[field])),
       );
     }
     readGauge(
       r,
       'lbdsr_sessions_active',
       'Sessions not idle beyond their timeout (as of the last walk of the table, at most 10 s old by default).',
-      ['instance'],
-      (set) => this.each((i) => set({ instance: i.name }, i.stats.sessions.active)),
+      ['lb'],
+      (set) => this.each((i) => set({ lb: i.name }, i.stats.sessions.active)),
     );
-    readGauge(r, 'lbdsr_sessions_capacity', 'Maximum entries of the session table.', ['instance'], (set) =>
-      this.each((i) => set({ instance: i.name }, i.config.sessions.capacity)),
+    readGauge(r, 'lbdsr_sessions_capacity', 'Maximum entries of the session table.', ['lb'], (set) =>
+      this.each((i) => set({ lb: i.name }, i.config.sessions.capacity)),
     );
   }
 
   private backendMetrics(r: Registry[]): void {
-    const labels = ['instance', 'service', 'backend'];
+    const labels = ['lb', 'service', 'backend'];
     const perBackend =
       (fill: (i: InstanceReading, id: number, set: (v: number) => void) => void) =>
       (set: (l: Labels, v: number) => void) =>
         this.each((i) => {
           for (const b of i.config.backend.pool)
-            fill(i, b.id, (v) => set({ instance: i.name, service: DEFAULT_SERVICE, backend: b.id }, v));
+            fill(i, b.id, (v) => set({ lb: i.name, service: DEFAULT_SERVICE, backend: b.id }, v));
         });
     const stat = (i: InstanceReading, id: number) => this.byId.get(i.name)?.get(id);
     readGauge(
