@@ -89,6 +89,22 @@ describe('rate sampler', () => {
     list = at(300); // the plane was replaced: its counters start again
     await s.sample();
     assert.equal(s.rates('lb1').last1s.ports.frontend.rxFramesPerSec, 300);
+    // backends listed in any order; one added since the last sample counts from zero
+    const withBackends = at(400);
+    withBackends[0]!.stats.backends = [
+      { id: 9, packets: 50, bytes: 5000, sessions: 1 },
+      { id: 2, packets: 10, bytes: 1000, sessions: 1 },
+      { id: 1, packets: 20, bytes: 2000, sessions: 1 },
+    ];
+    list = withBackends;
+    now += 2000;
+    await s.sample();
+    assert.deepEqual(s.rates('lb1').last1s.backends, [
+      { id: 1, framesPerSec: 10, bytesPerSec: 1000 },
+      { id: 2, framesPerSec: 5, bytesPerSec: 500 },
+      { id: 9, framesPerSec: 25, bytesPerSec: 2500 },
+    ]);
+    assert.equal(s.rates('lb1').last1s.ports.backend.txBytesPerSec, 4000);
     list = [];
     now += 1000;
     await s.sample();

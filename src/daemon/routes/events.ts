@@ -10,7 +10,7 @@ import { asIs, ERRORS, nameOf, paramsOf, type RouteContext } from './context.js'
 
 const URL = `${API_PREFIX}/${SERVICE}/:name/events/`;
 const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const PREFIX = `${API_PREFIX}/${SERVICE}/`;
+const PREFIX = `${API_PREFIX}/${SERVICE}`;
 
 /** The instance a change addressed: the path's, or the body's name when an instance is created. */
 function instanceOf(req: FastifyRequest): string | undefined {
@@ -29,7 +29,8 @@ function resourceOf(req: FastifyRequest): string {
 
 export function eventRoutes({ app, instances }: RouteContext, observer: Observer): void {
   app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!CHANGES.has(req.method) || !req.url.startsWith(PREFIX)) return;
+    // routeOptions.url is the route's template (undefined when no route matched)
+    if (!CHANGES.has(req.method) || !req.routeOptions.url?.startsWith(PREFIX)) return;
     const instance = instanceOf(req);
     const exists = instance !== undefined && instances.all().some((i) => i.name === instance);
     observer.apiChange({
