@@ -232,9 +232,9 @@ describe('the event log', () => {
       ['DELETE ports/fp/peer'],
     );
     assert.equal((await events('nope')).status, 404);
-    // deleted and created again: the log starts anew
+    // deleted and created again (without the trailing slash, which fastify accepts): the log starts anew
     assert.equal(await call('DELETE', '/lb1/'), 200);
-    assert.equal(await call('POST', '/', { name: 'lb1' }), 201);
+    assert.equal(await call('POST', '', { name: 'lb1' }), 201);
     assert.deepEqual(
       (await events()).body.map((e: { message: string }) => e.message),
       ['POST instance'],
