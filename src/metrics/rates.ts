@@ -114,6 +114,8 @@ export class RateSampler {
   private readonly rings = new Map<string, Sample[]>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  /** The last read failed: the next failure is not reported again (no log line every second). */
+  private failing = false;
   private readonly keep = Math.max(...RATE_WINDOWS_S) + 1;
 
   constructor(
@@ -139,8 +141,10 @@ export class RateSampler {
     this.busy = true;
     try {
       await this.sample();
+      this.failing = false;
     } catch (e) {
-      this.onError(e);
+      if (!this.failing) this.onError(e);
+      this.failing = true;
     } finally {
       this.busy = false;
     }

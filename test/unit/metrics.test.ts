@@ -8,6 +8,7 @@ import { zeroStats } from '../../src/daemon/planes.js';
 import { EventLog } from '../../src/metrics/events.js';
 import { RateSampler } from '../../src/metrics/rates.js';
 import { type InstanceReading, Readings } from '../../src/metrics/readings.js';
+import { mustWaitFor } from '../../testkit/timing.js';
 
 const config = (name = 'lb1'): InstanceConfig => ({
   name,
@@ -111,18 +112,26 @@ describe('rate sampler', () => {
     assert.equal(s.rates('lb1').last1s.seconds, 0, 'the deleted instance has no samples left');
   });
 
-  test("the timer is unref'd and stops", async () => {
+  test('the timer ticks until stop(); a failing read is reported once until it works again', async () => {
     let reads = 0;
-    const s = new RateSampler(async () => {
-      reads++;
-      return [];
-    });
+    const errors: unknown[] = [];
+    const s = new RateSampler(
+      async () => {
+        reads++;
+        if (reads <= 3) throw new Error(`read ${reads} failed`);
+        return [];
+      },
+      Date.now,
+      (e) => errors.push(e),
+    );
     s.start(5);
-    const until = Date.now() + 10_000;
-    while (reads < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await mustWaitFor('five ticks', async () => reads >= 5, { timeoutMs: 10_000, intervalMs: 5 });
     s.stop();
     const after = reads;
-    assert.ok(after >= 2, 'the sampler ticks');
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ['read 1 failed'],
+    );
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(reads, after, 'no tick after stop()');
   });
