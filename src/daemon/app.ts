@@ -1,12 +1,15 @@
 // lbdsrd's REST API, composed: fastify with the request plumbing (http.ts), the instances and their
 // change pipeline (instances.ts), the configuration restored and the interface watch (lifecycle.ts),
-// and the routes by resource (routes/). Every change is computed on a copy of the instance, validated
-// whole, applied to the data plane, persisted, and only then committed; changes run one at a time.
+// the routes by resource (routes/), and what the daemon shows of itself: metrics, rates, the event
+// log (src/metrics/observe.ts, routes/metrics.ts, routes/events.ts). Every change is computed on a
+// copy of the instance, validated whole, applied to the data plane, persisted, and only then
+// committed; changes run one at a time.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PlaneType } from '../core/model.js';
 import { createDataPlane, detectPlane } from '../dataplane/factory.js';
 import { getNetDev, type NetDev } from '../kernel/netdev.js';
+import { Observer, type ObserverOptions } from '../metrics/observe.js';
 import { installPlumbing, serverOptions, type Transport } from './http.js';
 import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
@@ -14,8 +17,10 @@ import { restore, watchInterfaces } from './lifecycle.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
 import type { RouteContext } from './routes/context.js';
+import { eventRoutes } from './routes/events.js';
 import { instanceRoutes } from './routes/instances.js';
 import { trackMethods } from './routes/methods.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -42,6 +47,8 @@ export interface AppOptions {
   watchMs?: number;
   /** Time a data plane gets to apply a change before the request fails. Default 20000. */
   planeTimeoutMs?: number;
+  /** Metrics, rates and the event log (src/metrics/observe.ts); the rate sampler ticks every second. */
+  observe?: ObserverOptions;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -55,11 +62,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const planes = new PlaneManager(factory, app.log, opts.planeTimeoutMs);
   const instances = new Instances(opts.stateDir, planes, opts.netdev ?? getNetDev, app.log);
   instances.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const observer = new Observer(
+    {
+      instances: () => instances.all(),
+      plane: (name) => planes.kind(name),
+      stats: (config, walk) => planes.stats(config, { walk }),
+    },
+    { onError: (e) => app.log.warn({ err: String(e) }, 'rate sampling failed'), ...opts.observe },
+  );
+  planes.onEvent = (e) => observer.planeEvent(e);
 
   await restore(opts.stateDir, instances, app.log);
   const stopWatch = watchInterfaces(instances, app.log, opts.watchMs ?? 2000);
   app.addHook('onClose', async () => {
     stopWatch();
+    observer.close();
     await instances.idle();
     await planes.stopAll(true);
   });
@@ -71,7 +88,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);
-  statsRoutes(ctx);
+  statsRoutes(ctx, (name) => observer.rates.rates(name));
+  eventRoutes(ctx, observer);
+  metricsRoutes(ctx, observer);
   methods.answerOtherMethods();
   return app;
 }

@@ -13,7 +13,7 @@ import type {
   StatsSnapshot,
 } from '../core/model.js';
 import { PlaneDriver } from '../dataplane/driver.js';
-import type { DataPlane } from '../dataplane/types.js';
+import type { DataPlane, StatsOptions } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
 import { checkConfig } from '../pipeline/desired.js';
@@ -99,6 +99,14 @@ export interface ChangeTiming {
   persisted?: number;
 }
 
+/** What happened to a plane, for the event log and the metrics (src/metrics/events.ts). */
+export interface PlaneEvent {
+  instance: string;
+  plane: PlaneType;
+  event: 'attached' | 'closed' | 'failed' | 'restarted';
+  message?: string;
+}
+
 interface Running {
   /** The plane and the control state it holds. */
   driver: PlaneDriver;
@@ -108,6 +116,8 @@ interface Running {
 
 export class PlaneManager {
   private readonly running = new Map<string, Running>();
+  /** Told of every attach, close and failure of a plane (and, with supervision, its restarts). */
+  onEvent: (e: PlaneEvent) => void = () => {};
 
   constructor(
     private readonly factory: PlaneFactory,
@@ -180,6 +190,7 @@ export class PlaneManager {
     try {
       next = await this.factory.create(want, name);
     } catch (e) {
+      this.onEvent({ instance: name, plane: want, event: 'failed', message: message(e) });
       throw unavailable(want, e);
     }
     if (cur) await this.stop(name, false);
@@ -191,10 +202,12 @@ export class PlaneManager {
     } catch (e) {
       await this.bounded(next.close(), 'closing').catch(() => {});
       if (cur) await this.restore(cur, name);
+      this.onEvent({ instance: name, plane: want, event: 'failed', message: message(e) });
       throw failed(want, e);
     }
     this.running.set(name, { driver, config, ports });
     this.log.info({ instance: name, plane: want }, 'data plane attached');
+    this.onEvent({ instance: name, plane: want, event: 'attached' });
   }
 
   /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */
@@ -210,6 +223,7 @@ export class PlaneManager {
       await this.bounded(driver.send(plan, config, ports), 'applying the change');
       this.running.set(name, { driver, config, ports });
     } catch (e) {
+      this.onEvent({ instance: name, plane: driver.plane.kind, event: 'failed', message: message(e) });
       if ((e as { timedOut?: boolean }).timedOut) {
         this.log.error({ instance: name, err: message(e) }, 'data plane hung; dropping it');
         this.running.delete(name);
@@ -253,6 +267,7 @@ export class PlaneManager {
     try {
       await cur.driver.plane.close({ keep });
       this.log.info({ instance: name, plane: cur.driver.plane.kind, keep }, 'data plane closed');
+      this.onEvent({ instance: name, plane: cur.driver.plane.kind, event: 'closed' });
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'closing the data plane failed');
     }
@@ -262,9 +277,9 @@ export class PlaneManager {
     for (const name of [...this.running.keys()]) await this.stop(name, keep);
   }
 
-  async stats(config: InstanceConfig): Promise<StatsSnapshot> {
+  async stats(config: InstanceConfig, opts?: StatsOptions): Promise<StatsSnapshot> {
     const cur = this.running.get(config.name);
-    return cur ? cur.driver.plane.stats() : zeroStats(config);
+    return cur ? cur.driver.plane.stats(opts) : zeroStats(config);
   }
 
   async sessions(name: string, limit: number): Promise<SessionEntry[]> {

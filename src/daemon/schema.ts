@@ -126,6 +126,56 @@ export const InstanceSchema = Type.Object(
   { ...lenient, additionalProperties: false, description: 'a load balancer instance' },
 );
 
+const PerSec = (description: string) => Type.Number({ description: `${description}, per second` });
+const PortRateSchema = Type.Object(
+  {
+    rxFramesPerSec: PerSec('frames received'),
+    txFramesPerSec: PerSec('frames sent'),
+    rxBytesPerSec: Type.Optional(PerSec('bytes received by the instance (frontend only)')),
+    txBytesPerSec: Type.Optional(PerSec('bytes sent to the backends (backend only)')),
+  },
+  { description: 'rates of a port' },
+);
+const RateWindowSchema = (window: string) =>
+  Type.Object(
+    {
+      seconds: Type.Number({ description: 'seconds covered (less while the daemon is younger)' }),
+      ports: Type.Object({ frontend: PortRateSchema, backend: PortRateSchema }),
+      backends: Type.Array(
+        Type.Object({ id: Type.Integer(), framesPerSec: PerSec('frames'), bytesPerSec: PerSec('bytes') }),
+      ),
+    },
+    { description: `rates over the last ${window}` },
+  );
+
+/** The rates `stats` shows besides the counters (src/metrics/rates.ts). */
+export const RatesSchema = Type.Object(
+  { last1s: RateWindowSchema('1 s'), last60s: RateWindowSchema('60 s') },
+  { description: 'frame and byte rates per port and per backend (read-only)' },
+);
+
+export const StatsSchema = Type.Object(
+  { rates: Type.Optional(RatesSchema) },
+  { additionalProperties: true, description: 'counters of the data plane and their rates (read-only)' },
+);
+
+/** One entry of an instance's event log (src/metrics/events.ts). */
+export const EventSchema = Type.Object(
+  {
+    seq: Type.Integer({ description: 'order of the event in the daemon' }),
+    time: Type.String({ description: 'ISO 8601, UTC' }),
+    origin: literals(['api', 'plane', 'health'], 'where the event came from'),
+    type: Type.String({ description: 'config, attached, failed, closed, restarted, ...' }),
+    message: Type.String(),
+    method: Type.Optional(Type.String({ description: 'api: HTTP method' })),
+    resource: Type.Optional(Type.String({ description: "api: resource below the instance ('' = itself)" })),
+    remote: Type.Optional(Type.String({ description: "api: the client's address" })),
+    status: Type.Optional(Type.Integer({ description: 'api: HTTP status of the answer' })),
+    plane: Type.Optional(Type.String({ description: 'plane: the data plane kind' })),
+  },
+  { description: 'a state change of the instance' },
+);
+
 /** A node of the resource tree: one URL segment. */
 export interface ResourceNode {
   /** URL segment and CLI keyword. */
@@ -214,8 +264,15 @@ export const INSTANCE_NODE: ResourceNode = {
     {
       segment: 'stats',
       kind: 'container',
-      description: 'counters of the data plane (read-only)',
-      schema: Type.Object({}, { additionalProperties: true }),
+      description: 'counters of the data plane and their rates over 1 s and 60 s (read-only)',
+      schema: StatsSchema,
+      readOnly: true,
+    },
+    {
+      segment: 'events',
+      kind: 'container',
+      description: 'event log: configuration changes, data plane attach/fail/restart (read-only)',
+      schema: Type.Array(EventSchema),
       readOnly: true,
     },
   ],

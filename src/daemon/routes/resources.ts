@@ -35,7 +35,7 @@ interface RouteSpec {
 
 const ALL: RouteSpec['methods'] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** GETs that read the data plane, not the configuration. */
-const LIVE = new Set(['sessions', 'stats']);
+const LIVE = new Set(['sessions', 'stats', 'events']);
 
 function collectRoutes(): RouteSpec[] {
   const out: RouteSpec[] = [];

@@ -6,7 +6,7 @@ import { LbdsrError } from '../../core/errors.js';
 import type { ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
 import { ControlState } from '../../pipeline/control.js';
 import type { Plan } from '../../pipeline/plan.js';
-import type { DataPlane, PortPeers } from '../types.js';
+import type { DataPlane, PortPeers, StatsOptions } from '../types.js';
 import {
   DEFAULT_RINGS,
   type Envelope,
@@ -171,9 +171,10 @@ export class UserspacePlane implements DataPlane {
     this.held.commit(plan);
   }
 
-  async stats(): Promise<StatsSnapshot> {
+  async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
     if (!this.worker) return EMPTY_STATS();
-    return ((await this.request({ op: 'stats' })) as StatsSnapshot | null) ?? EMPTY_STATS();
+    const req = { op: 'stats' as const, walk: opts.walk !== false };
+    return ((await this.request(req)) as StatsSnapshot | null) ?? EMPTY_STATS();
   }
 
   async sessions(limit: number): Promise<SessionEntry[]> {

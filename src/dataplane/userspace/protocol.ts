@@ -68,7 +68,7 @@ export interface PlaneHealth {
 
 export type Request =
   | { op: 'apply'; plan: Plan; frontendIf?: string; backendIf?: string }
-  | { op: 'stats' }
+  | { op: 'stats'; walk?: boolean }
   | { op: 'sessions'; limit: number }
   | { op: 'health' }
   | { op: 'stop' };
