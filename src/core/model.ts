@@ -78,6 +78,8 @@ export interface StatsSnapshot {
   /** Drop counts by reason name (see DROP_REASON_NAMES); every reason present. */
   drops: Record<string, number>;
   sessions: { hit: number; miss: number; expired: number; stale: number; evicted: number; active: number };
+  /** Fragment-table lookups of later TCP/UDP fragments (docs/semantics.md, "Fragments"). */
+  fragments: { hit: number; miss: number };
   backends: BackendStats[];
 }
 

@@ -6,6 +6,8 @@ import {
   ACT_TX_FRONTEND,
   ALG_HASH_SRC_IP,
   CNT_ARP_REPLY,
+  CNT_FRAG_HIT,
+  CNT_FRAG_MISS,
   CNT_MAX,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
@@ -75,6 +77,7 @@ import {
   ICMP_TIME_EXCEEDED,
   IP_DST,
   IP_FRAG,
+  IP_ID,
   IP_MF,
   IP_MIN_HLEN,
   IP_OFFSET_MASK,
@@ -91,8 +94,12 @@ import {
   writeU16,
 } from '../packet/fields.js';
 import { ControlState, type ServiceState } from './control.js';
+import { FragmentTable } from './fragments.js';
 import type { Plan } from './plan.js';
 import { SessionTable } from './session-table.js';
+
+/** fragmentKey's answer for a first fragment whose ports the table learns once the frame is balanced. */
+const FRAG_LEARN = -1;
 
 /** Per-backend-slot counters: packets, bytes, sessions created. */
 const BS_PACKETS = 0;
@@ -105,6 +112,8 @@ const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP'
 export class Balancer {
   readonly control = new ControlState();
   sessionTable: SessionTable;
+  /** Ports of TCP/UDP datagrams learned from their first fragments (docs/semantics.md, "Fragments"). */
+  readonly fragments = new FragmentTable();
   readonly counters = new Float64Array(CNT_MAX);
   /** Indexed by slot * 3: packets, bytes, sessions. Reset when a slot is given to a new backend. */
   readonly backendCounters = new Float64Array(MAX_BACKENDS * BS_WIDTH);
@@ -201,9 +210,10 @@ export class Balancer {
     const l4 = l3 + ihl;
     const l4len = totLen - ihl;
     let icmpError = false;
+    let frag = 0;
 
     if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      k[2] = 0;
+      frag = this.fragmentKey(frame, l3, l4, l4len, proto, nowMs);
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);
@@ -231,6 +241,9 @@ export class Balancer {
     if (!this.control.ready) return this.drop(DROP_NOT_READY);
     const slot = icmpError ? this.peekBackend(svc, nowMs) : this.chooseBackend(svc, nowMs);
     if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
+    // The fragment table moves only for a balanced frame (a drop changes nothing else).
+    if (frag === FRAG_LEARN) this.fragments.learnFrom(k, 2, nowMs);
+    else if (frag !== 0) this.counters[frag]!++;
 
     const backend = this.control.slots[slot]!;
     writeMac(frame, ETH_DST, backend.mac);
@@ -247,6 +260,35 @@ export class Balancer {
   private drop(reason: number): number {
     this.counters[reason]!++;
     return reason << 8;
+  }
+
+  /**
+   * Sets the ports word key[2] of a fragment (docs/semantics.md, "Fragments"): a TCP/UDP first fragment's
+   * own ports (FRAG_LEARN: the table learns them once balanced), a later one's learned ports
+   * (CNT_FRAG_HIT) or 0 (CNT_FRAG_MISS); ICMP and a first fragment without its ports: 0 (returns 0).
+   */
+  private fragmentKey(
+    frame: Uint8Array,
+    l3: number,
+    l4: number,
+    l4len: number,
+    proto: number,
+    nowMs: number,
+  ): number {
+    const k = this.key;
+    k[2] = 0;
+    if (proto === PROTO_ICMP) return 0;
+    const f = this.fragments.key;
+    f[0] = k[0]!;
+    f[1] = k[1]!;
+    f[2] = readU16(frame, l3 + IP_ID);
+    f[3] = proto;
+    if ((readU16(frame, l3 + IP_FRAG) & IP_OFFSET_MASK) !== 0) {
+      return this.fragments.lookupInto(k, 2, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
+    }
+    if (l4len < 4) return 0;
+    k[2] = readU32(frame, l4);
+    return FRAG_LEARN;
   }
 
   /** Sets the key of the flow an ICMP error is about; returns 0 or a drop reason. */
@@ -407,6 +449,7 @@ export class Balancer {
         evicted: this.sessionTable.evictions,
         active,
       },
+      fragments: { hit: c[CNT_FRAG_HIT]!, miss: c[CNT_FRAG_MISS]! },
       backends: this.backendStats(),
     };
   }

@@ -48,6 +48,8 @@ export interface VectorExpect {
   notBackend?: number;
   /** The session counter this step moves (checked when the plane reports counters). */
   session?: SessionEffect;
+  /** The fragment-table counter this step moves (docs/semantics.md, "Fragments"); absent = none. */
+  frag?: 'HIT' | 'MISS';
 }
 
 export interface VectorReconfigure {
@@ -196,6 +198,8 @@ export interface StepCounters {
   miss: number;
   expired: number;
   stale: number;
+  fragHit: number;
+  fragMiss: number;
   /** Per backend id that moved: packets, bytes, sessions. */
   backends: Record<number, { packets: number; bytes: number; sessions: number }>;
 }
@@ -243,6 +247,8 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
     stale: after.sessions.stale - before.sessions.stale,
+    fragHit: after.fragments.hit - before.fragments.hit,
+    fragMiss: after.fragments.miss - before.fragments.miss,
     backends,
   };
 }
@@ -326,6 +332,11 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
         const want = e.session.toLowerCase() === f ? 1 : 0;
         if (c[f] !== want) errs.push(`${where}: session ${f} +${c[f]}, expected +${want} (${e.session})`);
       }
+    }
+    const fragWant = { fragHit: e.frag === 'HIT' ? 1 : 0, fragMiss: e.frag === 'MISS' ? 1 : 0 };
+    for (const f of ['fragHit', 'fragMiss'] as const) {
+      if (c[f] !== fragWant[f])
+        errs.push(`${where}: ${f} +${c[f]}, expected +${fragWant[f]} (${e.frag ?? 'none'})`);
     }
     const moved = Object.keys(c.backends).map(Number);
     if (r.action === 'TX_BACKEND' && r.backend !== undefined) {
