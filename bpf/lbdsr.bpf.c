@@ -4,7 +4,8 @@
  * lbdsr_backend on the BACKEND port (where every frame is dropped); balanced frames leave through
  * the devmap.
  * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), frag.h (the fragment
- * table: later fragments take the ports of their first one), session.h (sessions and Maglev), jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
+ * table: later fragments take the ports of their first one), session.h (sessions and Maglev),
+ * jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
  */
 #include "arp.h"
 #include "counters.h"
