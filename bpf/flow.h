@@ -6,6 +6,7 @@
 #ifndef LBDSR_FLOW_H
 #define LBDSR_FLOW_H
 
+#include "frag.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -14,6 +15,7 @@ struct flow {
 	const struct lbdsr_service *svc;
 	int icmp_error;
 	int non_syn; /* an unfragmented TCP segment without SYN (docs/semantics.md, "Session floods") */
+	struct frag frag; /* fragments: what the fragment table does (frag.h) */
 };
 
 /* Key of an ICMP error from the inner packet at `off` (`avail` bytes of IP payload left). */
@@ -95,8 +97,10 @@ static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, const
 	f->key.src = rd32(ip + IP_SADDR);
 	f->key.dst = vip;
 	f->key.proto = proto;
-	if (rd16(ip + IP_FRAG_OFF) & lbdsr_htons(IP_FRAG_MASK_))
+	if (rd16(ip + IP_FRAG_OFF) & lbdsr_htons(IP_FRAG_MASK_)) {
+		frag_parse(c, ip, hlen, tot, &f->key, &f->frag);
 		return 0;
+	}
 
 	l4len = tot - hlen;
 	if (proto == PROTO_TCP_ || proto == PROTO_UDP_) {

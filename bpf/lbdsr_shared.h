@@ -52,7 +52,9 @@
 #define LBDSR_CNT_RX_PACKETS (LBDSR_DROP_MAX + 5)
 #define LBDSR_CNT_RX_BYTES (LBDSR_DROP_MAX + 6)
 #define LBDSR_CNT_SESSION_UNRECORDED (LBDSR_DROP_MAX + 7) /* TCP miss, not a SYN: Maglev, not recorded */
-#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 8)
+#define LBDSR_CNT_FRAG_HIT (LBDSR_DROP_MAX + 8)  /* later fragment found its first one's ports */
+#define LBDSR_CNT_FRAG_MISS (LBDSR_DROP_MAX + 9) /* later fragment without (fresh) ports: 3-tuple */
+#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 10)
 
 /* Session key: 16 bytes. Addresses in network byte order as on the wire; ports host order. */
 struct lbdsr_flow_key {
@@ -69,6 +71,26 @@ struct lbdsr_session {
 	__u32 slot;
 	__u64 last_seen_ns; /* clock of the last packet: bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC at
 	                     * tick resolution), or lbdsr_vip_table.test_clock_ns when a test sets it */
+};
+
+/* Fragment table (docs/semantics.md, "Fragments"): the ports of a datagram learned from its first
+ * fragment, keyed by the datagram's identity. */
+#define LBDSR_FRAG_CAPACITY 8192     /* entries of the fragment LRU map */
+#define LBDSR_FRAG_TIMEOUT_MS 2000   /* a first fragment's ports serve this long */
+
+struct lbdsr_frag_key {
+	__u32 src;   /* network byte order */
+	__u32 dst;   /* network byte order */
+	__u16 id;    /* IP identification, network byte order as on the wire */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct lbdsr_frag {
+	__u64 first_seen_ns; /* clock of the first fragment (same clock as lbdsr_session.last_seen_ns) */
+	__u16 sport;         /* host byte order */
+	__u16 dport;         /* host byte order */
+	__u32 pad;
 };
 
 /* Backend slot (array map index). Slots are assigned by the control plane; ids are opaque. */

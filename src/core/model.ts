@@ -94,6 +94,8 @@ export interface StatsSnapshot {
     evicted: number;
     active: number;
   };
+  /** Fragment-table lookups of later TCP/UDP fragments (docs/semantics.md, "Fragments"). */
+  fragments: { hit: number; miss: number };
   backends: BackendStats[];
 }
 

@@ -29,6 +29,7 @@ export const ARP_OP_REPLY = 2;
 export const IP_MIN_HLEN = 20;
 export const IP_VER_IHL = 0;
 export const IP_TOT_LEN = 2;
+export const IP_ID = 4;
 export const IP_FRAG = 6;
 export const IP_TTL = 8;
 export const IP_PROTO = 9;

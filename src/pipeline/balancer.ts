@@ -6,6 +6,8 @@ import {
   ACT_TX_FRONTEND,
   ALG_HASH_SRC_IP,
   CNT_ARP_REPLY,
+  CNT_FRAG_HIT,
+  CNT_FRAG_MISS,
   CNT_MAX,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
@@ -78,6 +80,7 @@ import {
   ICMP_TIME_EXCEEDED,
   IP_DST,
   IP_FRAG,
+  IP_ID,
   IP_MF,
   IP_MIN_HLEN,
   IP_OFFSET_MASK,
@@ -96,8 +99,12 @@ import {
   writeU16,
 } from '../packet/fields.js';
 import { ControlState, type ServiceState } from './control.js';
+import { FragmentTable } from './fragments.js';
 import type { Plan } from './plan.js';
 import { SessionTable } from './session-table.js';
+
+/** fragmentKey's answer for a first fragment whose ports the table learns once the frame is balanced. */
+const FRAG_LEARN = -1;
 
 /** Per-backend-slot counters: packets, bytes, sessions created. */
 const BS_PACKETS = 0;
@@ -113,6 +120,8 @@ const P_OUTCOME = 1;
 const P_ENTRY = 2;
 const P_SLOT = 3;
 const P_LEN = 4;
+/** What the fragment table does on commit: FRAG_LEARN, CNT_FRAG_HIT/_MISS (counted), or 0. */
+const P_FRAG = 5;
 /** Kinds of pending decision: none (a drop, or committed), an ARP reply, a frame to a backend. */
 const PEND_NONE = 0;
 const PEND_ARP = 1;
@@ -121,6 +130,8 @@ const PEND_BACKEND = 2;
 export class Balancer {
   readonly control = new ControlState();
   sessionTable: SessionTable;
+  /** Ports of TCP/UDP datagrams learned from their first fragments (docs/semantics.md, "Fragments"). */
+  readonly fragments = new FragmentTable();
   readonly counters = new Float64Array(CNT_MAX);
   /** Indexed by slot * 3: packets, bytes, sessions. Reset when a slot is given to a new backend. */
   readonly backendCounters = new Float64Array(MAX_BACKENDS * BS_WIDTH);
@@ -136,7 +147,7 @@ export class Balancer {
    */
   private readonly key = new Uint32Array(8);
   /** The decision of the last decide() until commit() or transmitFailed() (P_* indexes). */
-  private readonly pending = new Int32Array(5);
+  private readonly pending = new Int32Array(6);
   private pendingNowMs = 0;
 
   constructor(settings: Partial<SessionSettings> = {}) {
@@ -236,9 +247,10 @@ export class Balancer {
     const l4 = l3 + ihl;
     const l4len = totLen - ihl;
     let icmpError = false;
+    let frag = 0;
 
     if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      k[2] = 0;
+      frag = this.fragmentKey(frame, l3, l4, l4len, proto, nowMs);
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);
@@ -275,6 +287,7 @@ export class Balancer {
     p[P_KIND] = PEND_BACKEND;
     p[P_SLOT] = slot;
     p[P_LEN] = len;
+    p[P_FRAG] = frag;
     this.pendingNowMs = nowMs;
     return ACT_TX_BACKEND;
   }
@@ -300,6 +313,10 @@ export class Balancer {
     else if (outcome !== 0 && outcome !== CNT_SESSION_UNRECORDED)
       this.record(p[P_ENTRY]!, backend.id, slot, nowMs);
     if (outcome !== 0) this.counters[outcome]!++;
+    // The fragment table moves only for a frame that left (a drop, a failed transmit change nothing).
+    const frag = p[P_FRAG]!;
+    if (frag === FRAG_LEARN) this.fragments.learnFrom(this.key, 2, nowMs);
+    else if (frag !== 0) this.counters[frag]!++;
     bc[o + BS_PACKETS]!++;
     bc[o + BS_BYTES] = bc[o + BS_BYTES]! + p[P_LEN]!;
     this.tx[1]!++;
@@ -327,6 +344,35 @@ export class Balancer {
   private drop(reason: number): number {
     this.counters[reason]!++;
     return reason << 8;
+  }
+
+  /**
+   * Sets the ports word key[2] of a fragment (docs/semantics.md, "Fragments"): a TCP/UDP first fragment's
+   * own ports (FRAG_LEARN: the table learns them once balanced), a later one's learned ports
+   * (CNT_FRAG_HIT) or 0 (CNT_FRAG_MISS); ICMP and a first fragment without its ports: 0 (returns 0).
+   */
+  private fragmentKey(
+    frame: Uint8Array,
+    l3: number,
+    l4: number,
+    l4len: number,
+    proto: number,
+    nowMs: number,
+  ): number {
+    const k = this.key;
+    k[2] = 0;
+    if (proto === PROTO_ICMP) return 0;
+    const f = this.fragments.key;
+    f[0] = k[0]!;
+    f[1] = k[1]!;
+    f[2] = readU16(frame, l3 + IP_ID);
+    f[3] = proto;
+    if ((readU16(frame, l3 + IP_FRAG) & IP_OFFSET_MASK) !== 0) {
+      return this.fragments.lookupInto(k, 2, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
+    }
+    if (l4len < 4) return 0;
+    k[2] = readU32(frame, l4);
+    return FRAG_LEARN;
   }
 
   /** Sets the key of the flow an ICMP error is about; returns 0 or a drop reason. */
@@ -485,6 +531,7 @@ export class Balancer {
         evicted: this.sessionTable.evictions,
         active,
       },
+      fragments: { hit: c[CNT_FRAG_HIT]!, miss: c[CNT_FRAG_MISS]! },
       backends: this.backendStats(),
     };
   }

@@ -52,6 +52,8 @@ export interface VectorExpect {
   notBackend?: number;
   /** The session counter this step moves (checked when the plane reports counters). */
   session?: SessionEffect;
+  /** The fragment-table counter this step moves (docs/semantics.md, "Fragments"); absent = none. */
+  frag?: 'HIT' | 'MISS';
 }
 
 export interface VectorReconfigure {
@@ -203,6 +205,8 @@ export interface StepCounters {
   expired: number;
   stale: number;
   unrecorded: number;
+  fragHit: number;
+  fragMiss: number;
   /** Per backend id that moved: packets, bytes, sessions. */
   backends: Record<number, { packets: number; bytes: number; sessions: number }>;
 }
@@ -251,6 +255,8 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     expired: after.sessions.expired - before.sessions.expired,
     stale: after.sessions.stale - before.sessions.stale,
     unrecorded: after.sessions.unrecorded - before.sessions.unrecorded,
+    fragHit: after.fragments.hit - before.fragments.hit,
+    fragMiss: after.fragments.miss - before.fragments.miss,
     backends,
   };
 }
@@ -334,6 +340,11 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
         const want = e.session.toLowerCase() === f ? 1 : 0;
         if (c[f] !== want) errs.push(`${where}: session ${f} +${c[f]}, expected +${want} (${e.session})`);
       }
+    }
+    const fragWant = { fragHit: e.frag === 'HIT' ? 1 : 0, fragMiss: e.frag === 'MISS' ? 1 : 0 };
+    for (const f of ['fragHit', 'fragMiss'] as const) {
+      if (c[f] !== fragWant[f])
+        errs.push(`${where}: ${f} +${c[f]}, expected +${fragWant[f]} (${e.frag ?? 'none'})`);
     }
     const moved = Object.keys(c.backends).map(Number);
     if (r.action === 'TX_BACKEND' && r.backend !== undefined) {

@@ -2,7 +2,7 @@
 // entries that read and write only through the struct tables of shared-structs.ts (checked against
 // the object's BTF), and the reads the plane needs (per-CPU counters summed, the session table
 // scanned in batches).
-import { CNT_MAX, MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
+import { CNT_MAX, FRAG_CAPACITY, MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
 import {
   closeFd,
   mapDelete,
@@ -24,6 +24,7 @@ export const MAP_NAMES = {
   backends: 'lbdsr_backends',
   config: 'lbdsr_config',
   sessions: 'lbdsr_sessions',
+  frags: 'lbdsr_frags',
   counters: 'lbdsr_counters',
   bstats: 'lbdsr_bstats',
   devmap: 'lbdsr_devmap',
@@ -56,6 +57,7 @@ export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: numb
   backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
   config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
   sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
+  frags: { key: STRUCT_LAYOUTS.fragKey.size, value: STRUCT_LAYOUTS.frag.size, max: FRAG_CAPACITY },
   counters: { key: 4, value: STRUCT_LAYOUTS.counters.size, max: 1 },
   bstats: { key: 4, value: SIZEOF_BACKEND_STATS, max: MAX_BACKENDS },
   devmap: { key: 4, value: 4, max: 1 },

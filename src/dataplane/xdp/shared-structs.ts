@@ -10,6 +10,8 @@ import {
   SIZEOF_BACKEND_STATS,
   SIZEOF_CONFIG,
   SIZEOF_FLOW_KEY,
+  SIZEOF_FRAG,
+  SIZEOF_FRAG_KEY,
   SIZEOF_SERVICE,
   SIZEOF_SESSION,
 } from '../../core/constants.js';
@@ -46,6 +48,16 @@ export const STRUCT_LAYOUTS = {
     struct: 'lbdsr_session',
     size: SIZEOF_SESSION,
     fields: { backend_id: at(0, 4), slot: at(4, 4), last_seen_ns: at(8, 8) },
+  },
+  fragKey: {
+    struct: 'lbdsr_frag_key',
+    size: SIZEOF_FRAG_KEY,
+    fields: { src: at(0, 4), dst: at(4, 4), id: at(8, 2), proto: at(10, 1) },
+  },
+  frag: {
+    struct: 'lbdsr_frag',
+    size: SIZEOF_FRAG,
+    fields: { first_seen_ns: at(0, 8), sport: at(8, 2), dport: at(10, 2) },
   },
   backend: {
     struct: 'lbdsr_backend',

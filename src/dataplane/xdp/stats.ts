@@ -1,7 +1,9 @@
 // StatsSnapshot (src/core/model.ts) from the XDP program's counters: the global per-CPU counters
-// summed, per-backend counters by slot, and the session table's size.
+// summed (fragment-table hits and misses included), per-backend counters by slot, and the session table's size.
 import {
   CNT_ARP_REPLY,
+  CNT_FRAG_HIT,
+  CNT_FRAG_MISS,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
@@ -50,6 +52,7 @@ export function snapshot(
       evicted: Math.max(0, miss - present),
       active,
     },
+    fragments: { hit: counters[CNT_FRAG_HIT]!, miss: counters[CNT_FRAG_MISS]! },
     backends: [...backends].sort((a, b) => a.id - b.id),
   };
 }
