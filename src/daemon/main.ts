@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
+import { withSettingsFile } from './settings-file.js';
 import { acquireLock } from './store.js';
 
 export interface DaemonArgs {
@@ -16,7 +17,8 @@ export interface DaemonArgs {
   tokenFile?: string;
 }
 
-const USAGE = `usage: lbdsrd [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
+const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
+  --config FILE        settings file (default LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present); flags win
   --listen HOST:PORT   address of the REST API (default 127.0.0.1:9000)
   --state-dir DIR      configuration and lock (default /var/lib/lbdsr)
   --log-level LEVEL    trace, debug, info, warn, error, fatal or silent (default info)
@@ -82,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
   let args: DaemonArgs;
   let token: string | undefined;
   try {
-    args = parseDaemonArgs(argv);
+    args = parseDaemonArgs(withSettingsFile(argv));
     if (args.tokenFile) {
       token = readFileSync(args.tokenFile, 'utf8').trim();
       if (!token) throw new LbdsrError('LBDSR_BAD_VALUE', `token file ${args.tokenFile} is empty`);
