@@ -1,9 +1,9 @@
-// lbdsrctl's side of the settings file the daemon reads (src/core/settings.ts): the daemon's URL (the
+// lbdsrctl's side of the settings file the daemon reads (settings-format.ts): the daemon's URL (the
 // file's `url`, else its `listen` reached from this host) and its token file. options.ts ranks them
 // below flags and the environment. No mode check here: the CLI only reads where to connect.
 import { readFileSync } from 'node:fs';
-import { clientUrl, configLocation, parseSettings, settingsFor } from '../core/settings.js';
 import { UsageError } from './grammar.js';
+import { clientUrl, configLocation, parseSettings, settingsFor } from './settings-format.js';
 
 export interface CliSettings {
   url?: string;

@@ -1,10 +1,16 @@
-// lbdsrd's side of the settings file (src/core/settings.ts): `--config FILE` (or LBDSR_CONFIG, or
+// lbdsrd's side of the settings file (src/cli/settings-format.ts): `--config FILE` (or LBDSR_CONFIG, or
 // /etc/lbdsr/lbdsr.conf when it exists) is read and its daemon keys become flags placed before the
 // command line's, so that a flag given on the command line wins over the file. The file is refused when
 // group or others may write it: whoever can edit it can point the daemon at another token or state.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import {
+  configLocation,
+  parseSettings,
+  type Settings,
+  SettingsError,
+  settingsFor,
+} from '../cli/settings-format.js';
 import { LbdsrError } from '../core/errors.js';
-import { configLocation, parseSettings, settingsFor } from '../core/settings.js';
 
 /** Takes `--config FILE` / `--config=FILE` out of `argv` (the last one counts); stops at `--`. */
 function takeConfigFlag(argv: string[]): { flag: string | undefined; rest: string[] } {
@@ -53,6 +59,15 @@ function readSettingsText(path: string, explicit: boolean): string | undefined {
   }
 }
 
+function parsed(text: string, path: string): Settings {
+  try {
+    return parseSettings(text, path);
+  } catch (e) {
+    if (e instanceof SettingsError) throw new LbdsrError(e.code, e.message, { cause: e });
+    throw e;
+  }
+}
+
 /**
  * lbdsrd's arguments with the settings file applied: its daemon keys as flags, then `argv` without
  * `--config`. The flags are checked by parseDaemonArgs like typed ones.
@@ -62,6 +77,6 @@ export function withSettingsFile(argv: string[], env: NodeJS.ProcessEnv = proces
   const at = configLocation(flag, env);
   const text = at && readSettingsText(at.path, at.explicit);
   if (!at || text === undefined) return rest;
-  const fromFile = settingsFor(parseSettings(text, at.path), 'daemon').flatMap(([k, v]) => [`--${k}`, v]);
+  const fromFile = settingsFor(parsed(text, at.path), 'daemon').flatMap(([k, v]) => [`--${k}`, v]);
   return [...fromFile, ...rest];
 }

@@ -1,4 +1,4 @@
-// The settings file lbdsrd and lbdsrctl share (src/core/settings.ts, src/daemon/settings-file.ts,
+// The settings file lbdsrd and lbdsrctl share (src/cli/settings-format.ts, src/daemon/settings-file.ts,
 // src/cli/settings.ts): its format, where it is found, flags winning over it, and what each program takes
 // from it. The real processes reading one file: test/daemon/settings-file.test.ts.
 import assert from 'node:assert/strict';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseOptions } from '../../src/cli/options.js';
+import { clientUrl, parseSettings, SettingsError } from '../../src/cli/settings-format.js';
 import { LbdsrError } from '../../src/core/errors.js';
-import { clientUrl, parseSettings } from '../../src/core/settings.js';
 import { parseDaemonArgs } from '../../src/daemon/main.js';
 import { withSettingsFile } from '../../src/daemon/settings-file.js';
 
@@ -24,7 +24,7 @@ function file(text: string, mode = 0o644): string {
 }
 
 const code = (c: string, re: RegExp) => (e: unknown) =>
-  e instanceof LbdsrError && e.code === c && re.test(e.message);
+  e instanceof SettingsError && e.code === c && re.test(e.message);
 
 test('the format: key = value, comments, quotes; every mistake named with its line', () => {
   const s = parseSettings('# lbdsr\n\nlisten = 0.0.0.0:9443\n  state-dir="/var/lib/x y"\n', 'f');
@@ -60,6 +60,11 @@ test('lbdsrd: the file gives the flags, the command line wins', () => {
   // LBDSR_CONFIG empty: no file at all, the defaults
   assert.equal(parseDaemonArgs(withSettingsFile([], { LBDSR_CONFIG: '' })).port, 9000);
   // a bad value in the file is refused as the flag would be
+  const unknown = file('lisen = 127.0.0.1:1\n');
+  assert.throws(
+    () => withSettingsFile(['--config', unknown], {}),
+    (e) => e instanceof LbdsrError && e.code === 'LBDSR_UNKNOWN_KEY' && e.cause instanceof SettingsError,
+  );
   const bad = file('listen = nowhere\n');
   assert.throws(() => parseDaemonArgs(withSettingsFile(['--config', bad], {})), /--listen 'nowhere'/);
 });

@@ -1,8 +1,19 @@
-// The one settings file that lbdsrd and lbdsrctl share (/etc/lbdsr/lbdsr.conf by default; docs/operations.md):
-// its format (`key = value` lines, `#` comments), its keys and which program reads each, where it is
-// found (--config, LBDSR_CONFIG, the default path), and the client URL a `listen` address gives. Pure:
-// the daemon (src/daemon/settings-file.ts) and the CLI (src/cli/settings.ts) read the file themselves.
-import { LbdsrError } from './errors.js';
+// The one settings file that lbdsrd and lbdsrctl share (/etc/lbdsr/lbdsr.conf by default;
+// docs/operations.md): its format (`key = value` lines, `#` comments), its keys and which program reads
+// each, where it is found (--config, LBDSR_CONFIG, the default path), and the client URL a `listen`
+// address gives. Pure, and here rather than in src/core because lbdsrctl loads nothing outside src/cli
+// (test/daemon/cli-process.test.ts); the daemon (src/daemon/settings-file.ts, wrapping SettingsError in
+// LbdsrError) and the CLI (src/cli/settings.ts) read the file themselves.
+
+/** A mistake in a settings file; `code` is the LbdsrError code the daemon gives it. */
+export class SettingsError extends Error {
+  constructor(
+    readonly code: 'LBDSR_BAD_VALUE' | 'LBDSR_UNKNOWN_KEY',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export const DEFAULT_CONFIG = '/etc/lbdsr/lbdsr.conf';
 
@@ -24,7 +35,7 @@ export const SETTINGS_KEYS = {
 export type SettingsKey = keyof typeof SETTINGS_KEYS;
 export type Settings = Partial<Record<SettingsKey, string>>;
 
-const bad = (where: string, what: string) => new LbdsrError('LBDSR_BAD_VALUE', `${where}: ${what}`);
+const bad = (where: string, what: string) => new SettingsError('LBDSR_BAD_VALUE', `${where}: ${what}`);
 
 /** Parses the text of a settings file; `path` names it in messages (with the line). */
 export function parseSettings(text: string, path: string): Settings {
@@ -40,7 +51,7 @@ export function parseSettings(text: string, path: string): Settings {
     let value = line.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     if (!Object.hasOwn(SETTINGS_KEYS, key)) {
-      throw new LbdsrError(
+      throw new SettingsError(
         'LBDSR_UNKNOWN_KEY',
         `${where}: unknown key '${key}' (keys: ${Object.keys(SETTINGS_KEYS).join(', ')})`,
       );
