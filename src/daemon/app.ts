@@ -18,6 +18,7 @@ import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { statsRoutes } from './routes/stats.js';
+import { webRoutes } from './routes/web.js';
 
 export interface AppOptions {
   stateDir: string;
@@ -61,5 +62,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   resourceRoutes(ctx);
   sessionRoutes(ctx);
   statsRoutes(ctx);
+  webRoutes(ctx, opts.token !== undefined);
   return app;
 }

@@ -143,6 +143,7 @@ export function installPlumbing(app: FastifyInstance, token: string | undefined)
   );
   if (token) {
     app.addHook('onRequest', async (req) => {
+      if (req.routeOptions.config.public) return; // the status page's static files (routes/web.ts)
       if (!bearerOk(req.headers.authorization, token)) {
         throw new LbdsrError('LBDSR_UNAUTHORIZED', 'missing or wrong bearer token');
       }
