@@ -140,9 +140,12 @@ function graph(history) {
   return g;
 }
 
+/** Whether a data plane runs for the instance (`plane` is NONE without one). */
+const hasPlane = (inst) => Boolean(inst.plane) && inst.plane !== 'NONE';
+
 function servicesTable(inst, stats) {
   const vip = inst.frontend?.vip;
-  const ready = Boolean(vip && inst.frontend?.mac && inst.backend.pool.length && inst.plane);
+  const ready = Boolean(vip && inst.frontend?.mac && inst.backend.pool.length && hasPlane(inst));
   const row = el(
     'tr',
     { 'data-service': 'default' },
@@ -152,7 +155,11 @@ function servicesTable(inst, stats) {
     el('td', {}, inst.algorithm),
     num(inst.backend.pool.length, 'backends'),
     num(si(stats.sessions.active), 'sessions-active'),
-    el('td', {}, el('span', { class: ready ? 'up' : 'down' }, ready ? 'SERVING' : 'NOT READY')),
+    el(
+      'td',
+      { 'data-field': 'state' },
+      el('span', { class: ready ? 'up' : 'down' }, ready ? 'SERVING' : 'NOT READY'),
+    ),
   );
   return table(['service', 'VIP', 'frontend MAC', 'algorithm', 'backends', 'live sessions', 'state'], [row]);
 }
@@ -252,7 +259,7 @@ function instanceSection(inst, stats, rates) {
       el(
         'span',
         { class: 'note', 'data-field': 'plane' },
-        inst.plane ? `plane ${inst.plane}` : 'no data plane',
+        hasPlane(inst) ? `plane ${inst.plane}` : 'no data plane',
       ),
     ),
     el('p', { class: 'note' }, ports.length ? `ports: ${ports.join(', ')}` : 'no ports'),

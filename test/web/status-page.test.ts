@@ -77,6 +77,11 @@ describe('the live status page in a headless browser', { skip }, () => {
       assert.match(row1 ?? '', /UP/);
       assert.equal(await text(page, `${lb1} [data-drop="NO_BACKEND"] [data-field="count"]`), '0');
       assert.equal(await text(page, '#connection'), 'live');
+      // no token here: the token form stays hidden; no port, so no data plane and the service is not ready
+      assert.equal(await page.$('#login:not([hidden])'), null);
+      await page.waitForSelector('#login', { hidden: true, timeout: 1000 }); // throws while it shows
+      assert.equal(await text(page, `${lb1} [data-field="plane"]`), 'no data plane');
+      assert.equal(await text(page, `${lb1} [data-service="default"] [data-field="state"]`), 'NOT READY');
 
       // changes through the API show without a reload
       await d.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'add', '2', 'mac=02:00:00:00:00:02');
@@ -141,11 +146,12 @@ describe('the live status page in a headless browser', { skip }, () => {
 
       const { page, problems, apiRequests } = await openPage(browser);
       await page.goto(`${url}/`);
-      await page.waitForSelector('#login:not([hidden])', { timeout: 20_000 });
+      await page.waitForSelector('#login', { visible: true, timeout: 20_000 });
       assert.deepEqual(apiRequests, [], 'no API request before the token is given');
       await page.type('#token', token);
       await page.click('#login button');
       await page.waitForSelector('[data-instance="lbt"]', { timeout: 20_000 });
+      await page.waitForSelector('#login', { hidden: true, timeout: 20_000 });
       assert.equal(await text(page, '#connection'), 'live');
       assert.deepEqual(problems, []);
       await page.close();
