@@ -23,5 +23,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 // Suites that build network namespaces or load XDP programs run one file at a time.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// A settings file of the host (/etc/lbdsr/lbdsr.conf) must not reach the daemons and CLIs the tests
+// start: LBDSR_CONFIG empty means "no file" unless a test names one.
+const env = { ...process.env, LBDSR_CONFIG: process.env.LBDSR_CONFIG ?? '' };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

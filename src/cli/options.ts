@@ -1,19 +1,21 @@
-// lbdsrctl's global options (--url, --token-file, --cacert, -json/-yaml, -h) with node:util parseArgs; what is left
-// are the words of the polycubectl-style grammar (grammar.ts), which stays hand-written.
+// lbdsrctl's global options (--url, --token-file, --cacert, --config, -json/-yaml, -h) with node:util
+// parseArgs; what is left are the words of the polycubectl-style grammar (grammar.ts), which stays hand-written.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from './grammar.js';
+import { readCliSettings } from './settings.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9000';
 
-export const USAGE = `usage: lbdsrctl [--url URL] [--token-file FILE] [--cacert FILE] lbdsr ... [-json|-yaml]
+export const USAGE = `usage: lbdsrctl [--config FILE] [--url URL] [--token-file FILE] [--cacert FILE] lbdsr ... [-json|-yaml]
   lbdsrctl lbdsr add NAME [key=value ...]        create an instance (or a YAML/JSON body on stdin)
   lbdsrctl lbdsr del NAME                        delete it
   lbdsrctl lbdsr show                            list instances
   lbdsrctl lbdsr NAME show [-json|-yaml]         show one
   lbdsrctl lbdsr NAME set key=value ...          change it (algorithm, type, loglevel, ...)
   lbdsrctl lbdsr NAME ports add P type=FRONTEND  ports, frontend, backend pool, sessions, stats ...
-  '?' anywhere lists what may follow. The daemon: --url or LBDSR_URL (default ${DEFAULT_URL});
+  '?' anywhere lists what may follow. The daemon: --url or LBDSR_URL, else the settings file's (--config,
+  LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present), else ${DEFAULT_URL};
   an https:// daemon with a certificate of its own CA: --cacert FILE or LBDSR_CACERT.`;
 
 export interface Options {
@@ -30,6 +32,7 @@ export interface Options {
 
 const OPTIONS = {
   url: { type: 'string' },
+  config: { type: 'string' },
   'token-file': { type: 'string' },
   cacert: { type: 'string' },
   json: { type: 'boolean' },
@@ -45,9 +48,10 @@ const SINGLE_DASH: Record<string, string> = { '-json': '--json', '-yaml': '--yam
  * is refused: no word of the grammar does (names, ids and keys start with a letter or a digit).
  */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
-  const opts: Options = { url: env.LBDSR_URL || DEFAULT_URL, format: 'human', help: false, words: [] };
+  const opts: Options = { url: env.LBDSR_URL || '', format: 'human', help: false, words: [] };
   let tokenFile = env.LBDSR_TOKEN_FILE;
   let caFile = env.LBDSR_CACERT || undefined;
+  let config: string | undefined;
   opts.token = env.LBDSR_TOKEN || undefined;
   const args = argv.map((a) => SINGLE_DASH[a] ?? a);
   const { tokens } = parseArgs({
@@ -76,9 +80,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (t.value === undefined) throw new UsageError(`${t.rawName} needs a value`);
     if (name === 'url') opts.url = t.value;
     else if (name === 'cacert') caFile = t.value;
+    else if (name === 'config') config = t.value;
     else tokenFile = t.value;
   }
-  opts.url = checkUrl(opts.url);
+  // flags, then the environment, then the settings file
+  const file = readCliSettings(config, env);
+  opts.url = checkUrl(opts.url || file.url || DEFAULT_URL);
+  if (!tokenFile && !opts.token) tokenFile = file.tokenFile;
   if (tokenFile) opts.token = readFileOption(tokenFile, 'token file').trim();
   if (caFile) opts.ca = readFileOption(caFile, 'CA file');
   return opts;

@@ -25,6 +25,7 @@ import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { statsRoutes } from './routes/stats.js';
+import { webRoutes } from './routes/web.js';
 
 export interface AppOptions {
   stateDir: string;
@@ -91,6 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   statsRoutes(ctx, (name) => observer.rates.rates(name));
   eventRoutes(ctx, observer);
   metricsRoutes(ctx, observer);
+  webRoutes(ctx, opts.token !== undefined);
   methods.answerOtherMethods();
   return app;
 }

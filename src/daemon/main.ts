@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
 import { isLoopback } from './guard.js';
+import { withSettingsFile } from './settings-file.js';
 import { acquireLock } from './store.js';
 
 export interface DaemonArgs {
@@ -20,8 +21,9 @@ export interface DaemonArgs {
   tlsKey?: string;
 }
 
-const USAGE = `usage: lbdsrd [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
+const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
               [--tls-cert FILE --tls-key FILE]
+  --config FILE        settings file (default LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present); flags win
   --listen HOST:PORT   address of the REST API (default 127.0.0.1:9000)
   --state-dir DIR      configuration and lock (default /var/lib/lbdsr)
   --log-level LEVEL    trace, debug, info, warn, error, fatal or silent (default info)
@@ -127,7 +129,7 @@ export async function main(argv: string[]): Promise<void> {
   let token: string | undefined;
   let tls: ReturnType<typeof readTls>;
   try {
-    args = parseDaemonArgs(argv);
+    args = parseDaemonArgs(withSettingsFile(argv));
     if (args.tokenFile) token = readToken(args.tokenFile);
     tls = readTls(args);
     if (!isLoopback(args.host) && !token) {
