@@ -99,6 +99,9 @@ static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, const
 	f->key.proto = proto;
 	if (rd16(ip + IP_FRAG_OFF) & lbdsr_htons(IP_FRAG_MASK_)) {
 		frag_parse(c, ip, hlen, tot, &f->key, &f->frag);
+		/* a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods") */
+		if (proto == PROTO_TCP_)
+			f->non_syn = 1;
 		return 0;
 	}
 

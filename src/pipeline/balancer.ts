@@ -251,6 +251,8 @@ export class Balancer {
 
     if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
       frag = this.fragmentKey(frame, l3, l4, l4len, proto, nowMs);
+      // a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods")
+      if (proto === PROTO_TCP) k[5] = 1;
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);

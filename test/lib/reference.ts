@@ -39,13 +39,13 @@ export function referenceMaglev(ids: readonly number[], size = M): Float64Array 
 }
 
 /**
- * docs/semantics.md, "Session floods": whether an Ethernet frame is an unfragmented IPv4 TCP segment
- * without the SYN flag (one whose miss is not recorded unless the instance records those). Read from
- * the bytes, independently of src/packet.
+ * docs/semantics.md, "Session floods": whether an Ethernet frame is an IPv4 TCP segment without the
+ * SYN flag, or any IPv4 TCP fragment (one whose miss is not recorded unless the instance records
+ * those). Read from the bytes, independently of src/packet.
  */
 export function isTcpNonSyn(frame: Uint8Array): boolean {
   if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 6) return false;
-  if (((frame[20]! << 8) | frame[21]!) & 0x3fff) return false;
+  if (((frame[20]! << 8) | frame[21]!) & 0x3fff) return true; // a TCP fragment: never a SYN
   const l4 = 14 + (frame[14]! & 0x0f) * 4;
   return frame.length > l4 + 13 && (frame[l4 + 13]! & 0x02) === 0;
 }
