@@ -3,7 +3,8 @@
 // pinned under /sys/fs/bpf/lbdsr/<instance>/ so that forwarding continues while the daemon is stopped
 // and a restarted daemon adopts it. Configuration changes are map writes (mirror.ts); only a new
 // session capacity replaces the program (atomically, the most recent sessions copied: capacity.ts). Statistics and the sessions
-// listing are read by readout.ts. See docs/xdp.md.
+// listing are read by readout.ts. The frontend MACs go on the frontend interface's unicast list
+// (unicast.ts), so that a real NIC lets their frames in. See docs/xdp.md.
 import { LbdsrError } from '../../core/errors.js';
 import {
   DEFAULT_SESSION_SETTINGS,
@@ -22,6 +23,7 @@ import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.j
 import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
+import { UnicastFilter, type UnicastState } from './unicast.js';
 
 export class XdpPlane implements DataPlane {
   readonly kind: XdpKind;
@@ -35,6 +37,8 @@ export class XdpPlane implements DataPlane {
   };
   private readonly ports: XdpAttachments;
   private readonly lifecycle: XdpLifecycle;
+  /** The frontend MACs on the frontend interface's receive filter (unicast.ts). */
+  private readonly unicast = new UnicastFilter();
   private closed = false;
 
   constructor(instance: string, kind: XdpKind) {
@@ -62,6 +66,9 @@ export class XdpPlane implements DataPlane {
     const be = ports.backend && ports.backend.ifindex !== fe?.ifindex ? ports.backend : undefined;
     l.mirror.apply(plan, be?.ifindex ?? 0, ports.backend?.ifindex ?? 0);
     this.timeoutsMs = { ...plan.settings.timeoutsMs };
+    // The NIC lets the frontend MACs in before the program answers ARP for them.
+    this.unicast.track(plan);
+    this.unicast.sync(fe);
     this.attach('frontend', fe);
     this.attach('backend', be);
   }
@@ -108,6 +115,11 @@ export class XdpPlane implements DataPlane {
     if (this.loaded) this.ports.attach(role, port, this.loaded.progs[role]);
   }
 
+  /** The frontend MACs this plane keeps on the frontend interface's unicast list (or promiscuous mode). */
+  unicastFilter(): UnicastState {
+    return this.unicast.state();
+  }
+
   async stats(): Promise<StatsSnapshot> {
     return readStats(this.loaded, this.timeoutsMs);
   }
@@ -129,6 +141,7 @@ export class XdpPlane implements DataPlane {
     const l = this.loaded;
     if (!l) return;
     if (!opts.keep) {
+      this.unicast.clear();
       this.ports.detach('frontend', l.progs.frontend);
       this.ports.detach('backend', l.progs.backend);
     }
