@@ -12,6 +12,7 @@ import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
+import { announceRoutes } from './routes/announce.js';
 import type { RouteContext } from './routes/context.js';
 import { instanceRoutes } from './routes/instances.js';
 import { registerOpenApi } from './routes/openapi.js';
@@ -61,5 +62,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   resourceRoutes(ctx);
   sessionRoutes(ctx);
   statsRoutes(ctx);
+  announceRoutes(ctx);
   return app;
 }

@@ -6,7 +6,6 @@
 // the interface is made promiscuous instead. Both outlive the daemon like the attachment does: a
 // restarted daemon finds the entries and adopts them without removing anything (hitless). They are
 // removed when the MAC, the port or the instance goes (or the instance leaves XDP). See docs/xdp.md.
-import { formatMac } from '../../core/addr.js';
 import type { ResolvedPort } from '../../core/model.js';
 import { ERRNO } from '../../kernel/errno.js';
 import { NetlinkError, type RtnlSocket, withRtnl } from '../../kernel/netlink.js';
@@ -18,7 +17,6 @@ import {
   uclistDel,
   uclistRead,
 } from '../../kernel/rtnl-neigh.js';
-import type { Plan } from '../../pipeline/plan.js';
 
 /** What the filter holds on the frontend interface, for the plane's readers and the tests. */
 export interface UnicastState {
@@ -37,38 +35,25 @@ function gone(e: unknown): boolean {
 }
 
 export class UnicastFilter {
-  /** Frontend MAC of each service (by VIP), as the plans gave them. */
-  private readonly services = new Map<number, string>();
   private port: ResolvedPort | undefined;
   /** MACs in the port's unicast list that are this instance's (added or adopted). */
   private held = new Set<string>();
   private promisc = false;
   private refused: string | undefined;
 
-  /** Follows the services of `plan` (call it for every plan the plane takes). */
-  track(plan: Plan): void {
-    if (plan.full) this.services.clear();
-    for (const r of plan.removedServices) this.services.delete(r.vip);
-    for (const s of plan.services) this.services.set(s.vip, formatMac(s.mac));
-  }
-
-  /** The service MACs that `port`'s interface does not own (those need the filter). */
-  private wanted(port: ResolvedPort): Set<string> {
-    const own = port.mac.toLowerCase();
-    return new Set([...this.services.values()].filter((m) => m !== own));
-  }
-
   /**
-   * Brings the filter of the frontend interface in line with the tracked services: adds what is
+   * Brings the filter of the frontend interface in line with the service MACs `macs` (those the
+   * interface does not own need it): adds what is
    * missing (adopting what is already there: nothing is removed and added again), removes what is no
    * longer wanted, and from the old interface everything when the port moved. Throws when a netlink
    * request fails for another reason than the driver refusing.
    */
-  sync(port: ResolvedPort | undefined): void {
+  sync(port: ResolvedPort | undefined, macs: Iterable<string>): void {
     if (this.port && this.port.ifindex !== port?.ifindex) this.clear();
     if (!port) return;
     this.port = port;
-    const want = this.wanted(port);
+    const own = port.mac.toLowerCase();
+    const want = new Set([...macs].filter((m) => m !== own));
     withRtnl((nl) => {
       for (const m of this.held) {
         if (want.has(m)) continue;
