@@ -40,13 +40,15 @@ export class UnicastFilter {
   private held = new Set<string>();
   private promisc = false;
   private refused: string | undefined;
+  /** What the last sync brought the interface to (port and MACs): the same again costs no netlink. */
+  private synced: string | undefined;
 
   /**
    * Brings the filter of the frontend interface in line with the service MACs `macs` (those the
-   * interface does not own need it): adds what is
-   * missing (adopting what is already there: nothing is removed and added again), removes what is no
-   * longer wanted, and from the old interface everything when the port moved. Throws when a netlink
-   * request fails for another reason than the driver refusing.
+   * interface does not own need it): adds what is missing (adopting what is already there: nothing is
+   * removed and added again), removes what is no longer wanted, and from the old interface everything
+   * when the port moved. A plan that changes none of that (a pool change) costs nothing here. Throws
+   * when a netlink request fails for another reason than the driver refusing.
    */
   sync(port: ResolvedPort | undefined, macs: Iterable<string>): void {
     if (this.port && this.port.ifindex !== port?.ifindex) this.clear();
@@ -54,6 +56,9 @@ export class UnicastFilter {
     this.port = port;
     const own = port.mac.toLowerCase();
     const want = new Set([...macs].filter((m) => m !== own));
+    const key = `${port.ifindex}/${own}/${[...want].sort().join(',')}`;
+    if (key === this.synced) return;
+    this.synced = undefined;
     withRtnl((nl) => {
       for (const m of this.held) {
         if (want.has(m)) continue;
@@ -77,6 +82,7 @@ export class UnicastFilter {
       }
       this.setPromisc(nl, port.ifindex, refused);
     });
+    this.synced = key;
   }
 
   /** Promiscuous mode on while a MAC was refused (lbdsr's own, remembered), off again when none is. */
@@ -105,6 +111,7 @@ export class UnicastFilter {
   clear(): void {
     const port = this.port;
     this.port = undefined;
+    this.synced = undefined;
     if (!port) return;
     const held = [...this.held];
     this.held.clear();
