@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { BPFFS_ROOT } from '../../src/kernel/bpffs.js';
 import { Daemon } from '../../testkit/daemon.js';
 import { must, run } from '../../testkit/exec.js';
-import { ifStats, neighbourMac } from '../../testkit/netns.js';
+import { fdbSelf, ifStats, neighbourMac } from '../../testkit/netns.js';
 import { mustWaitFor, waitFor } from '../../testkit/timing.js';
 import { buildLab, type Lab } from '../xdp/netns.js';
 import { skipReason } from './env.js';
@@ -117,7 +117,14 @@ for (const type of ['USERSPACE', 'XDP_SKB']) {
       const ms2 = await movedTo(lab, NEW, t2);
       assert.ok(ms2 < 15_000);
       assert.equal((await ifStats(lab.client, 'eth0')).tx, tx, 'the client still sent nothing');
+      // The frontend MAC is on fe's unicast list (XDP: by rtnetlink, kept across the restart;
+      // USERSPACE: its socket's membership), and leaves it with the instance.
+      assert.ok((await fdbSelf(lab.lb, 'fe')).includes(NEW), 'the frontend MAC is on the unicast list');
       await d.mustCtl('lbdsr', 'del', name);
+      assert.ok(
+        await waitFor(async () => !(await fdbSelf(lab.lb, 'fe')).includes(NEW)),
+        'removed from the unicast list with the instance',
+      );
     } finally {
       await d.dispose();
       rmSync(`${BPFFS_ROOT}/lbdsr/${name}`, { recursive: true, force: true });

@@ -15,6 +15,7 @@ import { inNetns } from '../../src/kernel/ifinfo.js';
 import { withRtnl } from '../../src/kernel/netlink.js';
 import { uclistRead } from '../../src/kernel/rtnl-neigh.js';
 import { ipSync, must } from '../../testkit/exec.js';
+import { fdbSelf } from '../../testkit/netns.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 import { drive } from '../lib/drive.js';
 import { xdpSkipReason } from './env.js';
@@ -38,15 +39,6 @@ function config(lab: Lab, name: string, kind: XdpKind, mac: string, frontendPeer
     backend: { pool: [{ id: 7, mac: lab.serverMac }] },
     sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 1024 },
   };
-}
-
-/** `bridge fdb show dev IF` in the balancer's namespace: the MACs of its `self permanent` entries. */
-async function fdbShow(lab: Lab, ifname: string): Promise<string[]> {
-  const out = await must('bridge', ['-n', lab.lb, 'fdb', 'show', 'dev', ifname]);
-  return out
-    .split('\n')
-    .filter((l) => /\bself\b/.test(l) && /\bpermanent\b/.test(l))
-    .map((l) => l.split(' ')[0] ?? '');
 }
 
 /** The same list through lbdsr's own netlink client. */
@@ -109,18 +101,21 @@ for (const kind of ['XDP_SKB', 'XDP_DRV'] as const) {
     try {
       const p1 = plane;
       await apply(p1, config(lab, name, kind, MAC1));
-      assert.ok((await fdbShow(lab, 'fe')).includes(MAC1), '`bridge fdb show dev fe` lists the frontend MAC');
+      assert.ok(
+        (await fdbSelf(lab.lb, 'fe')).includes(MAC1),
+        '`bridge fdb show dev fe` lists the frontend MAC',
+      );
       assert.ok(uclist(lab, fe.ifindex).includes(MAC1), 'so does lbdsr reading the list back');
       assert.deepEqual(p1.unicastFilter(), { ifname: 'fe', macs: [MAC1], promisc: false });
 
       await apply(p1, config(lab, name, kind, MAC2));
-      let list = await fdbShow(lab, 'fe');
+      let list = await fdbSelf(lab.lb, 'fe');
       assert.ok(list.includes(MAC2) && !list.includes(MAC1), `the new MAC replaces the old one: ${list}`);
 
       // The daemon stops (keeping the plane) and a new one adopts it: the entry stays, untouched.
       await p1.close({ keep: true });
       plane = undefined;
-      assert.ok((await fdbShow(lab, 'fe')).includes(MAC2), 'kept while no daemon runs');
+      assert.ok((await fdbSelf(lab.lb, 'fe')).includes(MAC2), 'kept while no daemon runs');
       monitor = new FdbMonitor(lab);
       const before = await monitor.mark();
       const p2 = new XdpPlane(name, kind);
@@ -138,14 +133,14 @@ for (const kind of ['XDP_SKB', 'XDP_DRV'] as const) {
       const noFrontend = config(lab, name, kind, MAC2);
       noFrontend.ports = noFrontend.ports.filter((p) => p.type !== 'FRONTEND');
       await apply(p2, noFrontend, { backend: lab.ports.backend! });
-      assert.ok(!(await fdbShow(lab, 'fe')).includes(MAC2), 'removed with the port');
+      assert.ok(!(await fdbSelf(lab.lb, 'fe')).includes(MAC2), 'removed with the port');
 
       // Back, then the instance goes.
       await apply(p2, config(lab, name, kind, MAC2));
-      assert.ok((await fdbShow(lab, 'fe')).includes(MAC2), 'back with the port');
+      assert.ok((await fdbSelf(lab.lb, 'fe')).includes(MAC2), 'back with the port');
       await inNetns(lab.lb, () => p2.close());
       plane = undefined;
-      list = await fdbShow(lab, 'fe');
+      list = await fdbSelf(lab.lb, 'fe');
       assert.ok(!list.includes(MAC2) && !list.includes(MAC1), `removed with the instance: ${list}`);
     } finally {
       monitor?.stop();
