@@ -6,7 +6,8 @@
 // and of the round trip from sending it to reading its answer (after config.json is on disk),
 // beside the same sequence on a pool of 4 backends in the same run, and the frames sent, received behind
 // the backend port (interface counters), dropped by the plane and lost; then where the time goes (the same
-// sequence without a plane, with config.json on tmpfs and on disk). The scenario is testkit/churn.ts.
+// sequence without a plane, with config.json on tmpfs and on disk) and the round trip of a PUT of a whole
+// pool of 4,096 new backends (issue 9 item 11). The scenario is testkit/churn.ts.
 //
 // Run alone: `node dist/bench/churn.js` (root). BENCH_CHURN_K (cycles, default 100 = 200 requests; 20 with
 // LBDSR_BENCH_QUICK=1), BENCH_CHURN_RATE (frames/s, default 100000), BENCH_CHURN_PLANES (default
@@ -31,6 +32,9 @@ import { REPO } from '../testkit/paths.js';
 const POOL = 4096;
 const BASELINE_POOL = 4;
 const GOAL_P99_MS = 10;
+/** PUTs of a whole pool timed in the breakdown, and the goal for their round trip (issue 9, item 11). */
+const PUTS = 20;
+const PUT_GOAL_MS = 100;
 const RATE = Number(process.env.BENCH_CHURN_RATE ?? 100_000);
 const PLANES = (process.env.BENCH_CHURN_PLANES ?? 'USERSPACE,XDP_SKB,XDP_DRV')
   .split(',')
@@ -96,9 +100,13 @@ async function breakdown(out: Out, s: ChurnSetup, cycles: number, withPlane: Spr
   const shm = mkdtempSync('/dev/shm/lbdsr-churn-');
   let tmpfs: Spread;
   let disk: Spread;
+  let putMs: number[];
   try {
-    tmpfs = spread(await churnWithoutPlane(s, POOL, cycles, { listen: '127.0.0.1:9001', stateDir: shm }));
-    disk = spread(await churnWithoutPlane(s, POOL, cycles, { listen: '127.0.0.1:9001' }));
+    const t = await churnWithoutPlane(s, POOL, cycles, { listen: '127.0.0.1:9001', stateDir: shm });
+    tmpfs = spread(t.run);
+    const d = await churnWithoutPlane(s, POOL, cycles, { listen: '127.0.0.1:9001', puts: PUTS });
+    disk = spread(d.run);
+    putMs = d.putMs;
   } finally {
     rmSync(shm, { recursive: true, force: true });
   }
@@ -113,6 +121,18 @@ async function breakdown(out: Out, s: ChurnSetup, cycles: number, withPlane: Spr
   out.say(
     `      => persisting (fsync) ~${ms(disk.median - tmpfs.median)}, the plane's apply ~${ms(withPlane.median - disk.median)} of the median`,
   );
+  const putMedian = quantile(putMs, 0.5);
+  const putP99 = quantile(putMs, 0.99);
+  out.say(
+    `    PUT of a whole pool of ${POOL} backends, each replacing every backend (no plane, config.json on disk): ` +
+      `median ${ms(putMedian)}, p99 ${ms(putP99)} over ${putMs.length} requests; goal < ${PUT_GOAL_MS} ms: ${putP99 < PUT_GOAL_MS ? 'met' : 'NOT met'}`,
+  );
+  out.figure('pool_put_without_plane_median_ms', {
+    value: putMedian,
+    unit: 'ms',
+    note: `round trip of a PUT of ${POOL} new backends (issue 9 item 11), no data plane; goal < ${PUT_GOAL_MS} ms`,
+  });
+  out.figure('pool_put_without_plane_p99_ms', { value: putP99, unit: 'ms' });
   const note = `${POOL} backends, no data plane`;
   out.figure('change_without_plane_tmpfs_median_ms', { value: tmpfs.median, unit: 'ms', note });
   out.figure('change_without_plane_tmpfs_p99_ms', { value: tmpfs.p99, unit: 'ms', note });

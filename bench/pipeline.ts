@@ -56,7 +56,7 @@ function balancer(capacity = LIVE): Balancer {
 function frame(): Uint8Array {
   return tcpFrame(
     { ethDst: FE_MAC, ethSrc: '52:54:00:00:00:01', src: '11.0.0.0', dst: VIP },
-    { sport: 40000, dport: 80, flags: 0x10 },
+    { sport: 40000, dport: 80, flags: 0x02 }, // SYN: a miss records its session (docs/semantics.md)
   );
 }
 

@@ -9,10 +9,16 @@
 //    into a reply) change what the next repetition sees, so they are timed as single kernel-timed runs
 //    on fresh frames, minus the cost of a single run of a bare XDP_PASS program (the timer's own
 //    overhead). Medians of several runs.
+//    Then, on the full table, hits and misses timed alike (Rig.floodCosts): bench.bpf.o's flood_xdp sets
+//    the client address (the same each repetition, or a new one) and tail-calls lbdsr_xdp, repeated:
+//    the one-flow hit, a hit on a session not in cache, the ACK of a new flow (not recorded) and the
+//    SYN of a new flow (recorded, evicting one), their ratios in the same run (issue 9 item 7).
 // 2. Frames per second forwarded veth to veth (see vethForwarding below) by lbdsr, the ceiling and an
-//    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator.
+//    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator; and by lbdsr on a full
+//    table when every frame is a new flow (gen_flows_xdp: SYNs, then ACKs).
 //
-// Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part.
+// Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part,
+// LBDSR_BENCH_XDP=test_run only the BPF_PROG_TEST_RUN part.
 import { pathToFileURL } from 'node:url';
 import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../src/core/model.js';
@@ -65,11 +71,14 @@ function benchConfig(): InstanceConfig {
   };
 }
 
-/** A TCP frame of flow `i` (client address and port vary). */
-function flowFrame(i: number): Uint8Array {
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
+
+/** A TCP frame of flow `i` (client address and port vary); a SYN by default: its miss records a session. */
+function flowFrame(i: number, flags = TCP_SYN): Uint8Array {
   return tcpFrame(
     { ethDst: FE_MAC, ethSrc: CLIENT_MAC, src: 0x0b000000 + (i >>> 8), dst: VIP },
-    { sport: 1024 + (i & 0xff), dport: 80, flags: 0x10 },
+    { sport: 1024 + (i & 0xff), dport: 80, flags },
   );
 }
 
@@ -170,6 +179,12 @@ function ceilingFlow(flowsFd: number, i: number): void {
   mapUpdate(flowsFd, k, Uint8Array.from([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0, 0]));
 }
 
+function u32le(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
 /** VIP and source MAC (the client's: the rewrite is the identity). */
 function configureCeiling(obj: BpfObject): void {
   const cfg = new Uint8Array(12);
@@ -189,6 +204,9 @@ class Rig {
   readonly passObj = BpfObject.openFile(bpfObjectPath('pass.bpf.o'));
   readonly pass: TestRunner;
   readonly flowsFd: number;
+  /** bench.bpf.o's flood_xdp: sets the client address, then tail-calls lbdsr_xdp. */
+  readonly helpers = BpfObject.openFile(bpfObjectPath('bench.bpf.o'));
+  readonly flood: TestRunner;
 
   constructor() {
     this.mirror.apply(this.control.apply(benchConfig(), CLIENT_MAC), 0, 1);
@@ -197,6 +215,9 @@ class Rig {
     this.ceil = new TestRunner(this.ceilObj.programFd('ceiling_xdp'));
     this.pass = new TestRunner(this.passObj.programFd('pass_xdp'));
     this.flowsFd = this.ceilObj.mapFd('ceil_flows');
+    this.helpers.load();
+    this.flood = new TestRunner(this.helpers.programFd('flood_xdp'));
+    mapUpdate(this.helpers.mapFd('flood_progs'), new Uint8Array(4), u32le(this.ld.progFd));
     configureCeiling(this.ceilObj);
     const dev = new Uint8Array(4);
     dev[0] = 1; // loopback
@@ -207,6 +228,44 @@ class Rig {
     this.ld.obj.close();
     this.ceilObj.close();
     this.passObj.close();
+    this.helpers.close();
+  }
+
+  /**
+   * A hit and a miss timed alike: flood_xdp + lbdsr_xdp repeated REPEAT times, the same flow each time
+   * (after its first frame: hits) or a new flow each time (SYNs: each miss records a session, and
+   * evicts one when the table is full). The wrapper's own cost is in both.
+   */
+  floodCosts(base: number): { hit: number; coldHit: number; miss: number; unrecorded: number } {
+    const frame = flowFrame(0);
+    const len = frame.length;
+    const state = (next: number, vary: number) => {
+      const v = new Uint8Array(8);
+      const dv = new DataView(v.buffer);
+      dv.setUint32(0, next, true);
+      dv.setUint32(4, vary, true);
+      mapUpdate(this.helpers.mapFd('flood_state'), new Uint8Array(4), v);
+    };
+    this.flood.input.set(frame);
+    state(base, 0);
+    if (this.flood.run(len) !== XDP_REDIRECT) throw new Error('the flood wrapper does not reach lbdsr');
+    const hit = repeated(this.flood, len, XDP_REDIRECT);
+    state(base + 1, 1);
+    const miss = repeated(this.flood, len, XDP_REDIRECT);
+    // Hits on sessions recorded half a million frames ago, a different one each frame: what a hit costs
+    // when its session is not in the CPU's caches (the last REPEAT / 2 flows of the miss runs).
+    const cold: number[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      state(base + 1 + RUNS * REPEAT - REPEAT / 2, 1);
+      if (this.flood.run(len, REPEAT / 2) !== XDP_REDIRECT) throw new Error('a cold hit was not balanced');
+      cold.push(this.flood.durationNs);
+    }
+    const coldHit = median(cold);
+    // ACKs of new flows (a spoofed ACK flood): Maglev, not recorded (sessions.record_non_syn off).
+    this.flood.input.set(flowFrame(0, TCP_ACK));
+    state(base + 1 + RUNS * REPEAT, 1);
+    const unrecorded = repeated(this.flood, len, XDP_REDIRECT);
+    return { hit, coldHit, miss, unrecorded };
   }
 
   /** Fills both tables with `n` flows other than the measured ones. */
@@ -258,6 +317,8 @@ async function testRunCosts(r: Section): Promise<void> {
     const empty = rig.measure(1);
     rig.fill(TABLE);
     const full = rig.measure(1 + RUNS * SINGLES);
+    // 14.0.0.0/8: neither a filled (12/8) nor a measured (11/8) flow.
+    const flood = rig.floodCosts(0x0e000000);
     r.say(
       `  BPF_PROG_TEST_RUN, ns per frame (median of ${RUNS} runs; hits: repeat ${REPEAT.toLocaleString('en')}, ` +
         `misses and ARP: ${SINGLES.toLocaleString('en')} single runs minus a bare XDP_PASS run)`,
@@ -272,6 +333,21 @@ async function testRunCosts(r: Section): Promise<void> {
       `  lbdsr session miss (new flow)   ${f1(empty.miss)}     ${f1(full.miss)}   (table full: each miss evicts)`,
     );
     r.say(`  lbdsr ARP reply                 ${f1(empty.arp)}     ${f1(full.arp)}`);
+    r.say(
+      `  the same run, timed alike (repeat ${REPEAT.toLocaleString('en')} through a tail call, table full):`,
+    );
+    r.say(
+      `  hit ${flood.hit.toFixed(1)} ns, SYN miss (a new flow each frame, each evicts) ${flood.miss.toFixed(1)} ns: ` +
+        `${(flood.miss / flood.hit).toFixed(2)}x (goal <= 4x)`,
+    );
+    r.say(
+      `  ACK miss (a new flow each frame: not recorded, the ACK flood) ${flood.unrecorded.toFixed(1)} ns: ` +
+        `${(flood.unrecorded / flood.hit).toFixed(2)}x the hit`,
+    );
+    r.say(
+      `  hit on a session not in cache (a different one each frame) ${flood.coldHit.toFixed(1)} ns: SYN miss ` +
+        `${(flood.miss / flood.coldHit).toFixed(2)}x, ACK miss ${(flood.unrecorded / flood.coldHit).toFixed(2)}x that`,
+    );
     r.say(
       `  single-run check: hit ${empty.hitSingle.toFixed(1)} / ceiling ${empty.ceilingSingle.toFixed(1)} ns (empty), ` +
         `${full.hitSingle.toFixed(1)} / ${full.ceilingSingle.toFixed(1)} ns (full)`,
@@ -288,6 +364,27 @@ async function testRunCosts(r: Section): Promise<void> {
     r.figure('test_run_miss', ns(empty.miss, 'session miss, empty table'));
     r.figure('test_run_miss_full', ns(full.miss, 'session miss, table full (each miss evicts)'));
     r.figure('test_run_arp', ns(empty.arp, 'ARP reply'));
+    r.figure('test_run_flood_miss_full', {
+      value: flood.miss,
+      unit: 'ns/frame',
+      baseline: flood.hit,
+      baseline_unit: 'ns/frame (session hit, same method and run)',
+      note: 'table full, every frame a new flow (SYNs: each miss records and evicts); goal <= 4x the hit',
+    });
+    r.figure('test_run_flood_cold_hit_full', {
+      value: flood.coldHit,
+      unit: 'ns/frame',
+      baseline: flood.hit,
+      baseline_unit: 'ns/frame (session hit, one flow)',
+      note: 'table full, hits on sessions not in cache, a different one each frame',
+    });
+    r.figure('test_run_flood_unrecorded_full', {
+      value: flood.unrecorded,
+      unit: 'ns/frame',
+      baseline: flood.hit,
+      baseline_unit: 'ns/frame (session hit, same method and run)',
+      note: 'table full, every frame a new flow (ACKs: Maglev, not recorded); goal <= 4x the hit',
+    });
   } finally {
     rig.close();
   }
@@ -377,13 +474,18 @@ async function vethForwarding(r: Section): Promise<void> {
     const gen = new TestRunner(helpers.programFd('gen_xdp'), 4096);
     const frame = flowFrame(0);
     gen.input.set(frame);
+    // Every frame a new flow (a new client address, flood_state.next++): SYNs, and ACKs (the flood).
+    const genSyns = new TestRunner(helpers.programFd('gen_flows_xdp'), 4096);
+    genSyns.input.set(frame);
+    const genAcks = new TestRunner(helpers.programFd('gen_flows_xdp'), 4096);
+    genAcks.input.set(flowFrame(0, TCP_ACK));
+    const state = new Uint8Array(8);
+    new DataView(state.buffer).setUint32(0, 0x0f000000, true); // 15.0.0.0/8: no other flow
+    new DataView(state.buffer).setUint32(4, 1, true);
     const countFd = helpers.mapFd('sink_count');
     const zero = new Uint8Array(4);
-    const u32 = (n: number) => {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setUint32(0, n, true);
-      return b;
-    };
+    mapUpdate(helpers.mapFd('flood_state'), zero, state);
+    const u32 = u32le;
     // devmap entries are resolved in the caller's namespace.
     inNetns(lab.gen, () => mapUpdate(helpers.mapFd('gen_devmap'), zero, u32(lab.g0)));
     inNetns(lab.sink, () => xdpAttach(lab.s0, helpers.programFd('sink_xdp'), XDP_FLAGS_DRV_MODE));
@@ -401,6 +503,8 @@ async function vethForwarding(r: Section): Promise<void> {
     closers.push(empty.close);
     const full = lbdsrForwarder(lab, TABLE - 1);
     closers.push(full.close);
+    const flooded = lbdsrForwarder(lab, TABLE - 1);
+    closers.push(flooded.close);
     configureCeiling(ceilObj);
     inNetns(lab.lb, () => mapUpdate(ceilObj.mapFd('ceil_devmap'), zero, u32(lab.be)));
     ceilingFlow(ceilObj.mapFd('ceil_flows'), 0);
@@ -409,11 +513,13 @@ async function vethForwarding(r: Section): Promise<void> {
     await must('ip', ['netns', 'exec', lab.lb, 'ethtool', '-K', 'fe', 'gro', 'on']);
     await must('ip', ['netns', 'exec', lab.lb, 'nft', '-f', '-'], { input: NFT_RULES });
 
-    const forwarders: { name: string; prog: number }[] = [
+    const forwarders: { name: string; prog: number; gen?: TestRunner }[] = [
       { name: 'lbdsr XDP_DRV, session hit    ', prog: empty.progFd },
       { name: 'lbdsr, 1,000,000 sessions held', prog: full.progFd },
       { name: 'ceiling (bare XDP program)    ', prog: ceilObj.programFd('ceiling_xdp') },
       { name: 'nftables netdev ingress + fwd ', prog: -1 },
+      { name: 'every frame a new flow, SYN   ', prog: flooded.progFd, gen: genSyns },
+      { name: 'every frame a new flow, ACK   ', prog: flooded.progFd, gen: genAcks },
     ];
     const rates = forwarders.map(() => [] as number[]);
     // Rounds interleave the forwarders so that drifting load on the machine hits them all alike.
@@ -423,7 +529,8 @@ async function vethForwarding(r: Section): Promise<void> {
         try {
           const before = delivered();
           const t0 = process.hrtime.bigint();
-          inNetns(lab.gen, () => gen.run(frame.length, VETH_FRAMES, 0, BPF_F_TEST_XDP_LIVE_FRAMES, 64));
+          const g = f.gen ?? gen;
+          inNetns(lab.gen, () => g.run(frame.length, VETH_FRAMES, 0, BPF_F_TEST_XDP_LIVE_FRAMES, 64));
           const ns = Number(process.hrtime.bigint() - t0);
           rates[i]!.push(((delivered() - before) * 1e9) / ns);
         } finally {
@@ -460,6 +567,24 @@ async function vethForwarding(r: Section): Promise<void> {
     );
     r.figure('veth_ceiling', fps(2, 'ceiling (bare XDP program)'));
     r.figure('veth_nftables', fps(3, 'nftables netdev ingress + fwd'));
+    r.figure(
+      'veth_lbdsr_new_flows',
+      fps(
+        4,
+        'lbdsr XDP_DRV, table full, every frame a new flow (SYNs: recorded, each evicts)',
+        med[1],
+        'frames/s (1,000,000 sessions held, hits)',
+      ),
+    );
+    r.figure(
+      'veth_lbdsr_new_flows_ack',
+      fps(
+        5,
+        'lbdsr XDP_DRV, table full, every frame a new flow (ACKs: not recorded)',
+        med[1],
+        'frames/s (1,000,000 sessions held, hits)',
+      ),
+    );
     r.figure('veth_lbdsr_vs_nftables', {
       value: med[0] ?? Number.NaN,
       unit: 'frames/s',
@@ -482,8 +607,9 @@ export async function run(r: Section = standalone('xdp')): Promise<void> {
     r.skipped('libbpf.so.1 is not installed');
     return;
   }
-  if (process.env.LBDSR_BENCH_XDP !== 'veth') await testRunCosts(r);
-  await vethForwarding(r);
+  const only = process.env.LBDSR_BENCH_XDP;
+  if (only !== 'veth') await testRunCosts(r);
+  if (only !== 'test_run') await vethForwarding(r);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

@@ -4,8 +4,54 @@
  * - gen_xdp: the generator. Run with BPF_PROG_TEST_RUN and BPF_F_TEST_XDP_LIVE_FRAMES, it sends its
  *   frame out of the interface in devmap key 0 (the generator's veth).
  * - sink_xdp: on the far end, counts frames (per CPU) and drops them.
+ * - gen_flows_xdp: gen_xdp, but every frame comes from a new client address (flood_state.next++).
+ * - flood_xdp: run with BPF_PROG_TEST_RUN and `repeat`, it writes the client address of the frame
+ *   (flood_state.next, incremented when flood_state.vary is 1: every repetition is then a new flow)
+ *   and tail-calls the program in flood_progs[0] (lbdsr_xdp): misses and hits timed alike.
  */
 #include "bpf_defs.h"
+
+static long (*bpf_tail_call)(void *ctx, void *map, __u32 index) = (void *)BPF_FUNC_tail_call;
+
+struct flood_state {
+	__u32 next; /* client address (host order) of the next frame */
+	__u32 vary; /* 1: next++ after each frame */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flood_state);
+} flood_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flood_progs SEC(".maps");
+
+/* Writes the IPv4 source address of an Ethernet frame from flood_state; 0 when it cannot. */
+static __always_inline int set_client(struct xdp_md *ctx)
+{
+	__u8 *d = (__u8 *)(long)ctx->data;
+	__u32 zero = 0, a;
+	struct flood_state *st;
+
+	if (d + 34 > (__u8 *)(long)ctx->data_end)
+		return 0;
+	st = bpf_map_lookup_elem(&flood_state, &zero);
+	if (!st)
+		return 0;
+	a = st->next;
+	st->next = a + st->vary;
+	d[26] = a >> 24;
+	d[27] = a >> 16;
+	d[28] = a >> 8;
+	d[29] = a;
+	return 1;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -25,6 +71,23 @@ SEC("xdp")
 int gen_xdp(struct xdp_md *ctx)
 {
 	return bpf_redirect_map(&gen_devmap, 0, 0);
+}
+
+SEC("xdp")
+int gen_flows_xdp(struct xdp_md *ctx)
+{
+	if (!set_client(ctx))
+		return XDP_ABORTED;
+	return bpf_redirect_map(&gen_devmap, 0, 0);
+}
+
+SEC("xdp")
+int flood_xdp(struct xdp_md *ctx)
+{
+	if (!set_client(ctx))
+		return XDP_ABORTED;
+	bpf_tail_call(ctx, &flood_progs, 0);
+	return XDP_ABORTED;
 }
 
 SEC("xdp")

@@ -6,6 +6,7 @@
 #ifndef LBDSR_FLOW_H
 #define LBDSR_FLOW_H
 
+#include "frag.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -13,6 +14,8 @@ struct flow {
 	struct lbdsr_flow_key key;
 	const struct lbdsr_service *svc;
 	int icmp_error;
+	int non_syn; /* an unfragmented TCP segment without SYN (docs/semantics.md, "Session floods") */
+	struct frag frag; /* fragments: what the fragment table does (frag.h) */
 };
 
 /* Key of an ICMP error from the inner packet at `off` (`avail` bytes of IP payload left). */
@@ -94,18 +97,22 @@ static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, const
 	f->key.src = rd32(ip + IP_SADDR);
 	f->key.dst = vip;
 	f->key.proto = proto;
-	if (rd16(ip + IP_FRAG_OFF) & lbdsr_htons(IP_FRAG_MASK_))
+	if (rd16(ip + IP_FRAG_OFF) & lbdsr_htons(IP_FRAG_MASK_)) {
+		frag_parse(c, ip, hlen, tot, &f->key, &f->frag);
 		return 0;
+	}
 
 	l4len = tot - hlen;
 	if (proto == PROTO_TCP_ || proto == PROTO_UDP_) {
 		if (l4len < (proto == PROTO_TCP_ ? 20u : 8u))
 			return LBDSR_DROP_L4_TRUNCATED;
-		l4 = cursor_at(c, ETH_HLEN_ + hlen, 4);
+		l4 = cursor_at(c, ETH_HLEN_ + hlen, proto == PROTO_TCP_ ? TCP_FLAGS_ + 1 : 4);
 		if (!l4)
 			return LBDSR_DROP_L4_TRUNCATED;
 		f->key.sport = lbdsr_ntohs(rd16(l4));
 		f->key.dport = lbdsr_ntohs(rd16(l4 + 2));
+		if (proto == PROTO_TCP_ && !(l4[TCP_FLAGS_] & TCP_SYN_))
+			f->non_syn = 1;
 		return 0;
 	}
 

@@ -3,12 +3,14 @@
  * lbdsr XDP programs: docs/semantics.md in the kernel. lbdsr_xdp runs on the FRONTEND port,
  * lbdsr_backend on the BACKEND port (where every frame is dropped); balanced frames leave through
  * the devmap.
- * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), session.h (sessions
- * and Maglev), jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
+ * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), frag.h (the fragment
+ * table: later fragments take the ports of their first one), session.h (sessions and Maglev),
+ * jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
  */
 #include "arp.h"
 #include "counters.h"
 #include "flow.h"
+#include "frag.h"
 #include "maps.h"
 #include "parse.h"
 #include "session.h"
@@ -54,7 +56,8 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	now = vips->test_clock_ns;
 	if (likely(!now))
 		now = bpf_ktime_get_coarse_ns();
-	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, now, cnt, &ch);
+	frag_lookup(&f.key, &f.frag, now);
+	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, f.non_syn, now, &ch);
 	if (reason)
 		return reason;
 
@@ -64,8 +67,11 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 		return LBDSR_DROP_TRUNCATED;
 	mac_copy(eth + ETH_DST, ch.backend->mac);
 	mac_copy(eth + ETH_SRC, cfg->backend_port_mac);
+	/* Before anything is recorded: a frame that cannot leave leaves no trace but its drop. */
 	if (bpf_redirect_map(&lbdsr_devmap, 0, 0) != XDP_REDIRECT)
-		return LBDSR_DROP_REDIRECT;
+		return LBDSR_DROP_TX_FAILED;
+	session_commit(&f.key, &ch, now, cnt);
+	frag_commit(&f.key, &f.frag, now, cnt);
 	count_backend_tx(ch.slot, len);
 	*action = XDP_REDIRECT;
 	return 0;

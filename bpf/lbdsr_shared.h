@@ -40,7 +40,7 @@
 #define LBDSR_DROP_L4_TRUNCATED 12   /* TCP/UDP/ICMP header does not fit */
 #define LBDSR_DROP_NO_BACKEND 13     /* empty pool */
 #define LBDSR_DROP_NOT_READY 14      /* instance not configured (no frontend or backend port MAC) */
-#define LBDSR_DROP_REDIRECT 15       /* XDP only: redirect to the backend port failed */
+#define LBDSR_DROP_TX_FAILED 15      /* the BACKEND (or FRONTEND) port could not take the frame */
 #define LBDSR_DROP_MAX 16
 
 /* Global counters: the first LBDSR_DROP_MAX entries count drops by reason. */
@@ -51,7 +51,10 @@
 #define LBDSR_CNT_ARP_REPLY (LBDSR_DROP_MAX + 4)
 #define LBDSR_CNT_RX_PACKETS (LBDSR_DROP_MAX + 5)
 #define LBDSR_CNT_RX_BYTES (LBDSR_DROP_MAX + 6)
-#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 7)
+#define LBDSR_CNT_SESSION_UNRECORDED (LBDSR_DROP_MAX + 7) /* TCP miss, not a SYN: Maglev, not recorded */
+#define LBDSR_CNT_FRAG_HIT (LBDSR_DROP_MAX + 8)  /* later fragment found its first one's ports */
+#define LBDSR_CNT_FRAG_MISS (LBDSR_DROP_MAX + 9) /* later fragment without (fresh) ports: 3-tuple */
+#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 10)
 
 /* Session key: 16 bytes. Addresses in network byte order as on the wire; ports host order. */
 struct lbdsr_flow_key {
@@ -68,6 +71,26 @@ struct lbdsr_session {
 	__u32 slot;
 	__u64 last_seen_ns; /* clock of the last packet: bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC at
 	                     * tick resolution), or lbdsr_vip_table.test_clock_ns when a test sets it */
+};
+
+/* Fragment table (docs/semantics.md, "Fragments"): the ports of a datagram learned from its first
+ * fragment, keyed by the datagram's identity. */
+#define LBDSR_FRAG_CAPACITY 8192     /* entries of the fragment LRU map */
+#define LBDSR_FRAG_TIMEOUT_MS 2000   /* a first fragment's ports serve this long */
+
+struct lbdsr_frag_key {
+	__u32 src;   /* network byte order */
+	__u32 dst;   /* network byte order */
+	__u16 id;    /* IP identification, network byte order as on the wire */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct lbdsr_frag {
+	__u64 first_seen_ns; /* clock of the first fragment (same clock as lbdsr_session.last_seen_ns) */
+	__u16 sport;         /* host byte order */
+	__u16 dport;         /* host byte order */
+	__u32 pad;
 };
 
 /* Backend slot (array map index). Slots are assigned by the control plane; ids are opaque. */
@@ -97,7 +120,7 @@ struct lbdsr_service {
 struct lbdsr_config {
 	__u8 backend_port_mac[6]; /* source MAC of frames sent out of the backend port */
 	__u8 ready;               /* 1 once both port MACs are known */
-	__u8 pad;
+	__u8 record_non_syn;      /* 1: a TCP miss that is not a SYN records a session (default 0) */
 	__u32 backend_ifindex;    /* devmap key 0 holds it too; informational */
 	__u64 timeout_tcp_ns;
 	__u64 timeout_udp_ns;

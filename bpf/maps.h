@@ -77,6 +77,14 @@ struct {
 	__type(value, struct lbdsr_session);
 } lbdsr_sessions SEC(".maps");
 
+/* The fragment table (frag.h): ports of a datagram learned from its first fragment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LBDSR_FRAG_CAPACITY);
+	__type(key, struct lbdsr_frag_key);
+	__type(value, struct lbdsr_frag);
+} lbdsr_frags SEC(".maps");
+
 /* Key 0: struct lbdsr_counters, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

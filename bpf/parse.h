@@ -97,6 +97,8 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 #define ICMP_TIME_EXCEEDED_ 11
 #define ICMP_PARAMETERPROB_ 12
 #define ICMP_HLEN_ 8
+#define TCP_FLAGS_ 13 /* offset of the flags byte in the TCP header */
+#define TCP_SYN_ 0x02
 
 static __always_inline int proto_balanced(__u8 proto)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
  * Choosing the backend (docs/semantics.md, step 11): session lookup with idle timeouts and
- * liveness, Maglev over jhash2 on a miss, recording the new session.
+ * liveness, Maglev over jhash2 on a miss; recording the choice (session_commit) is a separate step,
+ * taken only once the frame is known to leave through the devmap.
  */
 #ifndef LBDSR_SESSION_H
 #define LBDSR_SESSION_H
@@ -55,34 +56,39 @@ static __always_inline __u32 maglev_slot(const struct lbdsr_service *svc, const 
 struct choice {
 	struct lbdsr_backend *backend;
 	__u32 slot;
+	/* What recording the choice does (session_commit): LBDSR_CNT_SESSION_HIT (refresh `s`),
+	 * _MISS (insert), _EXPIRED/_STALE (overwrite `s`), _UNRECORDED (count only), or 0 (ICMP
+	 * errors: nothing). */
+	__u32 outcome;
+	struct lbdsr_session *s;
 };
 
 /*
- * Returns 0 with `out` filled, or the drop reason. `read_only` (ICMP errors): a valid session's
- * backend or Maglev, nothing written, no session counter.
+ * Returns 0 with `out` filled, or the drop reason. Writes nothing: the choice is recorded by
+ * session_commit once the frame is known to leave (docs/semantics.md, "A failed transmit").
+ * `read_only` (ICMP errors): a valid session's backend or Maglev, nothing to record.
  */
 static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct lbdsr_service *svc,
-					    const struct lbdsr_flow_key *key, int read_only, __u64 now,
-					    struct lbdsr_counters *cnt, struct choice *out)
+					    const struct lbdsr_flow_key *key, int read_only, int non_syn, __u64 now,
+					    struct choice *out)
 {
 	struct lbdsr_session *s = bpf_map_lookup_elem(&lbdsr_sessions, key);
 	__u32 outcome = LBDSR_CNT_SESSION_MISS;
 	struct lbdsr_backend *b;
 	__u32 slot;
 
+	/* A TCP miss that is not a SYN: Maglev, not recorded, unless the instance records those. */
+	if (non_syn && !cfg->record_non_syn)
+		outcome = LBDSR_CNT_SESSION_UNRECORDED;
+	out->s = s;
 	if (s) {
 		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, key->proto);
 
 		b = backend_live(s->slot, s->backend_id);
 		if (fresh && b) {
-			if (!read_only) {
-				/* The coarse clock moves once a tick: most hits need no store. */
-				if (s->last_seen_ns != now)
-					s->last_seen_ns = now;
-				count(cnt, LBDSR_CNT_SESSION_HIT);
-			}
 			out->backend = b;
 			out->slot = s->slot;
+			out->outcome = read_only ? 0 : LBDSR_CNT_SESSION_HIT;
 			return 0;
 		}
 		outcome = fresh ? LBDSR_CNT_SESSION_STALE : LBDSR_CNT_SESSION_EXPIRED;
@@ -96,21 +102,40 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 		return LBDSR_DROP_NO_BACKEND;
 	out->backend = b;
 	out->slot = slot;
-	if (read_only)
-		return 0;
+	out->outcome = read_only ? 0 : outcome;
+	return 0;
+}
 
+/* Records a choice whose frame is leaving: the session and its counters. */
+static __always_inline void session_commit(const struct lbdsr_flow_key *key, const struct choice *ch, __u64 now,
+					   struct lbdsr_counters *cnt)
+{
+	struct lbdsr_session *s = ch->s;
+
+	if (!ch->outcome)
+		return;
+	if (ch->outcome == LBDSR_CNT_SESSION_UNRECORDED) {
+		count(cnt, LBDSR_CNT_SESSION_UNRECORDED);
+		return;
+	}
+	if (ch->outcome == LBDSR_CNT_SESSION_HIT) {
+		/* The coarse clock moves once a tick: most hits need no store. */
+		if (s && s->last_seen_ns != now)
+			s->last_seen_ns = now;
+		count(cnt, LBDSR_CNT_SESSION_HIT);
+		return;
+	}
 	if (s) {
-		s->backend_id = b->id;
-		s->slot = slot;
+		s->backend_id = ch->backend->id;
+		s->slot = ch->slot;
 		s->last_seen_ns = now;
 	} else {
-		struct lbdsr_session ns = { .backend_id = b->id, .slot = slot, .last_seen_ns = now };
+		struct lbdsr_session ns = { .backend_id = ch->backend->id, .slot = ch->slot, .last_seen_ns = now };
 
 		bpf_map_update_elem(&lbdsr_sessions, key, &ns, BPF_ANY);
 	}
-	count(cnt, outcome);
-	count_backend_session(slot);
-	return 0;
+	count(cnt, ch->outcome);
+	count_backend_session(ch->slot);
 }
 
 #endif

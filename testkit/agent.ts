@@ -24,6 +24,7 @@ type Opts = Record<string, string | undefined>;
 /** Every option of every command takes a value (`--name VALUE`). */
 const OPTION_NAMES = [
   'address',
+  'big-bytes',
   'concurrency',
   'count',
   'deadline-ms',
@@ -214,7 +215,13 @@ async function keepAlive(o: Opts): Promise<ClientResult> {
   return r;
 }
 
-function udpAsk(sock: dgram.Socket, host: string, port: number, timeoutMs: number): Promise<string> {
+function udpAsk(
+  sock: dgram.Socket,
+  host: string,
+  port: number,
+  timeoutMs: number,
+  payload: string | Buffer = 'hello',
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const onMsg = (msg: Buffer) => {
       clearTimeout(t);
@@ -226,7 +233,7 @@ function udpAsk(sock: dgram.Socket, host: string, port: number, timeoutMs: numbe
       reject(new Error('timeout'));
     }, timeoutMs);
     sock.on('message', onMsg);
-    sock.send('hello', port, host, (err) => {
+    sock.send(payload, port, host, (err) => {
       if (err) {
         clearTimeout(t);
         sock.off('message', onMsg);
@@ -244,20 +251,25 @@ function openUdp(): Promise<dgram.Socket> {
   });
 }
 
-/** One socket, `count` datagrams, one at a time (each waits for its answer). */
+/**
+ * One socket, `count` datagrams, one at a time (each waits for its answer). With --big-bytes N every
+ * other datagram carries N bytes (above the MTU: the sender's kernel fragments it).
+ */
 async function udpOne(o: Opts): Promise<ClientResult> {
   const host = o.host ?? '10.0.0.100';
   const port = num(o, 'port', 7000);
   const count = num(o, 'count', 50);
   const timeoutMs = num(o, 'timeout-ms', 1000);
   const deadline = Date.now() + num(o, 'deadline-ms', 30_000);
+  const bigBytes = num(o, 'big-bytes', 0);
+  const big = bigBytes > 0 ? Buffer.alloc(bigBytes, 'x') : undefined;
   const r = newResult();
   const t0 = Date.now();
   const sock = await openUdp();
   r.sockets = 1;
   for (let i = 0; i < count && Date.now() < deadline; i++) {
     try {
-      ok(r, await udpAsk(sock, host, port, timeoutMs));
+      ok(r, await udpAsk(sock, host, port, timeoutMs, big && i % 2 === 1 ? big : 'hello'));
     } catch (e) {
       fail(r, (e as Error).message);
     }

@@ -236,18 +236,31 @@ export async function churnUnderTraffic(
   }
 }
 
+/** Round trips (ms) of PUTs of a whole pool of `backends`, each replacing every backend of the last. */
+async function putWholePools(driver: Driver, instance: string, backends: number, times: number) {
+  const pools = [generatedPool(backends), generatedPool(2 * backends).slice(backends)];
+  const out: number[] = [];
+  for (let i = 0; i < times; i++) {
+    out.push((await driver.must('PUT', `/polycube/v1/lbdsr/${instance}/backend/pool/`, pools[i % 2])).ms);
+  }
+  return out;
+}
+
 /**
  * The same remove/re-add sequence on an instance without ports (so without a data plane): what REST,
  * validation and persisting cost alone. With `stateDir` on tmpfs, persisting costs no disk flush either.
- * A second lbdsrd (on `listen`) runs in the balancer namespace for it and is stopped afterwards.
+ * Then `puts` PUTs of the whole pool, each replacing every backend (issue 9 item 11: bounded work per
+ * request), timed apart. A second lbdsrd (on `listen`) runs in the balancer namespace for it and is
+ * stopped afterwards.
  */
 export async function churnWithoutPlane(
   s: ChurnSetup,
   backends: number,
   cycles: number,
-  opts: { listen: string; stateDir?: string },
-): Promise<ChurnRun> {
-  const daemon = new Daemon({ ns: s.topo.lbNs, logLevel: 'warn', ...opts });
+  opts: { listen: string; stateDir?: string; puts?: number },
+): Promise<{ run: ChurnRun; putMs: number[] }> {
+  const { puts = 0, ...listen } = opts;
+  const daemon = new Daemon({ ns: s.topo.lbNs, logLevel: 'warn', ...listen });
   let driver: Driver | undefined;
   try {
     await daemon.start();
@@ -256,7 +269,8 @@ export async function churnWithoutPlane(
     await driver.must('POST', '/polycube/v1/lbdsr/rest/', { backend: { pool } });
     const first = pool[0] ?? { id: 1, mac: '02:cb:00:00:00:01' };
     await driver.warmUp([first], 'rest');
-    return await driver.churn([first], cycles, 'rest');
+    const run = await driver.churn([first], cycles, 'rest');
+    return { run, putMs: await putWholePools(driver, 'rest', backends, puts) };
   } finally {
     driver?.close();
     await daemon.dispose();

@@ -166,7 +166,17 @@ function schemaAt(schema: JsonSchema | undefined, keys: string[]): JsonSchema | 
   return s;
 }
 
-/** Builds a body from k=v words: dotted keys nest, integers become numbers where the schema says so. */
+/** A word's value as the schema types it: numbers and booleans where it says so, else the string. */
+function typedValue(raw: string, s: JsonSchema | undefined): unknown {
+  if (s && (s.type === 'integer' || s.type === 'number') && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if (s && s.type === 'boolean' && /^(true|false)$/i.test(raw)) return raw.toLowerCase() === 'true';
+  return raw;
+}
+
+/**
+ * Builds a body from k=v words: dotted keys nest, integers become numbers and true/false booleans where
+ * the schema says so.
+ */
 export function paramsToBody(params: string[], schema: JsonSchema | undefined): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const p of params) {
@@ -175,8 +185,7 @@ export function paramsToBody(params: string[], schema: JsonSchema | undefined): 
     const last = keys.pop() ?? '';
     const raw = unquote(p.slice(eq + 1));
     const s = schemaAt(schema, [...keys, last]);
-    const value: unknown =
-      s && (s.type === 'integer' || s.type === 'number') && /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    const value = typedValue(raw, s);
     let target = body;
     for (const k of keys) {
       const own = Object.hasOwn(target, k) ? target[k] : undefined;

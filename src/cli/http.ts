@@ -18,6 +18,8 @@ export interface Endpoint {
   /** Base URL of the daemon, without a trailing '/'. */
   url: string;
   token?: string;
+  /** PEM CA certificate(s) for an https:// URL (instead of the system's). */
+  ca?: string;
 }
 
 interface Answer {
@@ -62,10 +64,18 @@ export async function request(
     // agent: false: one connection, closed after the answer (a kept-alive socket would hold the process)
     answer = await exchange(
       new URL(`${to.url}${API_PREFIX}${path}`),
-      { method, headers, signal, agent: false },
+      { method, headers, signal, agent: false, ...(to.ca ? { ca: to.ca } : {}) },
       payload,
     );
   } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      throw new ApiError(
+        `the certificate of the lbdsr daemon at ${to.url} is not trusted (${code}): give its CA with --cacert FILE or LBDSR_CACERT`,
+        'DAEMON_UNTRUSTED',
+        { cause: e },
+      );
+    }
     const why = signal.aborted
       ? `no answer within ${timeoutMs / 1000} s`
       : ((e as { code?: string }).code ?? (e as Error).message);

@@ -1,4 +1,4 @@
-// lbdsrctl's global options (--url, --token-file, -json/-yaml, -h) with node:util parseArgs; what is left
+// lbdsrctl's global options (--url, --token-file, --cacert, -json/-yaml, -h) with node:util parseArgs; what is left
 // are the words of the polycubectl-style grammar (grammar.ts), which stays hand-written.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -6,19 +6,22 @@ import { UsageError } from './grammar.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9000';
 
-export const USAGE = `usage: lbdsrctl [--url URL] [--token-file FILE] lbdsr ... [-json|-yaml]
+export const USAGE = `usage: lbdsrctl [--url URL] [--token-file FILE] [--cacert FILE] lbdsr ... [-json|-yaml]
   lbdsrctl lbdsr add NAME [key=value ...]        create an instance (or a YAML/JSON body on stdin)
   lbdsrctl lbdsr del NAME                        delete it
   lbdsrctl lbdsr show                            list instances
   lbdsrctl lbdsr NAME show [-json|-yaml]         show one
   lbdsrctl lbdsr NAME set key=value ...          change it (algorithm, type, loglevel, ...)
   lbdsrctl lbdsr NAME ports add P type=FRONTEND  ports, frontend, backend pool, sessions, stats ...
-  '?' anywhere lists what may follow. The daemon: --url or LBDSR_URL (default ${DEFAULT_URL}).`;
+  '?' anywhere lists what may follow. The daemon: --url or LBDSR_URL (default ${DEFAULT_URL});
+  an https:// daemon with a certificate of its own CA: --cacert FILE or LBDSR_CACERT.`;
 
 export interface Options {
   /** The daemon's base URL, without a trailing '/'. */
   url: string;
   token?: string;
+  /** PEM CA certificate(s) an https:// daemon's certificate must chain to (--cacert, LBDSR_CACERT). */
+  ca?: string;
   format: 'human' | 'json' | 'yaml';
   help: boolean;
   /** The grammar's words, in order. */
@@ -28,6 +31,7 @@ export interface Options {
 const OPTIONS = {
   url: { type: 'string' },
   'token-file': { type: 'string' },
+  cacert: { type: 'string' },
   json: { type: 'boolean' },
   yaml: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -43,6 +47,7 @@ const SINGLE_DASH: Record<string, string> = { '-json': '--json', '-yaml': '--yam
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   const opts: Options = { url: env.LBDSR_URL || DEFAULT_URL, format: 'human', help: false, words: [] };
   let tokenFile = env.LBDSR_TOKEN_FILE;
+  let caFile = env.LBDSR_CACERT || undefined;
   opts.token = env.LBDSR_TOKEN || undefined;
   const args = argv.map((a) => SINGLE_DASH[a] ?? a);
   const { tokens } = parseArgs({
@@ -70,10 +75,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     if (t.value === undefined) throw new UsageError(`${t.rawName} needs a value`);
     if (name === 'url') opts.url = t.value;
+    else if (name === 'cacert') caFile = t.value;
     else tokenFile = t.value;
   }
   opts.url = checkUrl(opts.url);
-  if (tokenFile) opts.token = readToken(tokenFile);
+  if (tokenFile) opts.token = readFileOption(tokenFile, 'token file').trim();
+  if (caFile) opts.ca = readFileOption(caFile, 'CA file');
   return opts;
 }
 
@@ -87,10 +94,10 @@ function checkUrl(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function readToken(file: string): string {
+function readFileOption(file: string, what: string): string {
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read the token file: ${(e as Error).message}`, { cause: e });
+    throw new UsageError(`cannot read the ${what}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -66,6 +66,11 @@ export const INSTANCE_TREE: CliNode = {
               icmp: { type: 'integer', description: 'ICMP idle timeout, seconds' },
             },
           },
+          record_non_syn: {
+            type: 'boolean',
+            description:
+              'record a session for a TCP segment that is not a SYN and has none (default false: forwarded by Maglev, counted unrecorded)',
+          },
         },
       },
       plane: {
@@ -285,14 +290,133 @@ export const INSTANCE_TREE: CliNode = {
               icmp: { type: 'integer', description: 'ICMP idle timeout, seconds' },
             },
           },
+          record_non_syn: {
+            type: 'boolean',
+            description:
+              'record a session for a TCP segment that is not a SYN and has none (default false: forwarded by Maglev, counted unrecorded)',
+          },
         },
       },
     },
     {
       segment: 'stats',
       kind: 'container',
-      description: 'counters of the data plane (read-only)',
-      schema: { type: 'object', properties: {} },
+      description: 'counters of the data plane and their rates over 1 s and 60 s (read-only)',
+      schema: {
+        type: 'object',
+        description: 'counters of the data plane and their rates (read-only)',
+        properties: {
+          rates: {
+            type: 'object',
+            description: 'frame and byte rates per port and per backend (read-only)',
+            properties: {
+              last1s: {
+                type: 'object',
+                description: 'rates over the last 1 s',
+                properties: {
+                  seconds: {
+                    type: 'number',
+                    description: 'seconds covered (less while the daemon is younger)',
+                  },
+                  ports: {
+                    type: 'object',
+                    properties: {
+                      frontend: {
+                        type: 'object',
+                        description: 'rates of a port',
+                        properties: {
+                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes received by the instance (frontend only), per second',
+                          },
+                          txBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes sent to the backends (backend only), per second',
+                          },
+                        },
+                      },
+                      backend: {
+                        type: 'object',
+                        description: 'rates of a port',
+                        properties: {
+                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes received by the instance (frontend only), per second',
+                          },
+                          txBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes sent to the backends (backend only), per second',
+                          },
+                        },
+                      },
+                    },
+                  },
+                  backends: { type: 'array' },
+                },
+              },
+              last60s: {
+                type: 'object',
+                description: 'rates over the last 60 s',
+                properties: {
+                  seconds: {
+                    type: 'number',
+                    description: 'seconds covered (less while the daemon is younger)',
+                  },
+                  ports: {
+                    type: 'object',
+                    properties: {
+                      frontend: {
+                        type: 'object',
+                        description: 'rates of a port',
+                        properties: {
+                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes received by the instance (frontend only), per second',
+                          },
+                          txBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes sent to the backends (backend only), per second',
+                          },
+                        },
+                      },
+                      backend: {
+                        type: 'object',
+                        description: 'rates of a port',
+                        properties: {
+                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes received by the instance (frontend only), per second',
+                          },
+                          txBytesPerSec: {
+                            type: 'number',
+                            description: 'bytes sent to the backends (backend only), per second',
+                          },
+                        },
+                      },
+                    },
+                  },
+                  backends: { type: 'array' },
+                },
+              },
+            },
+          },
+        },
+      },
+      readOnly: true,
+    },
+    {
+      segment: 'events',
+      kind: 'container',
+      description: 'event log: configuration changes, data plane attach/fail/restart (read-only)',
+      schema: { type: 'array' },
       readOnly: true,
     },
   ],

@@ -27,7 +27,7 @@ export const DROP_ICMP_INNER = 11;
 export const DROP_L4_TRUNCATED = 12;
 export const DROP_NO_BACKEND = 13;
 export const DROP_NOT_READY = 14;
-export const DROP_REDIRECT = 15;
+export const DROP_TX_FAILED = 15;
 export const DROP_MAX = 16;
 
 export const CNT_SESSION_HIT = DROP_MAX + 0;
@@ -37,7 +37,10 @@ export const CNT_SESSION_STALE = DROP_MAX + 3;
 export const CNT_ARP_REPLY = DROP_MAX + 4;
 export const CNT_RX_PACKETS = DROP_MAX + 5;
 export const CNT_RX_BYTES = DROP_MAX + 6;
-export const CNT_MAX = DROP_MAX + 7;
+export const CNT_SESSION_UNRECORDED = DROP_MAX + 7;
+export const CNT_FRAG_HIT = DROP_MAX + 8;
+export const CNT_FRAG_MISS = DROP_MAX + 9;
+export const CNT_MAX = DROP_MAX + 10;
 
 /** Names of drop reasons, indexed by reason code; used by stats output and test vectors. */
 export const DROP_REASON_NAMES: readonly string[] = [
@@ -56,7 +59,7 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'L4_TRUNCATED',
   'NO_BACKEND',
   'NOT_READY',
-  'REDIRECT',
+  'TX_FAILED',
 ];
 
 export const ACTION_NAMES: readonly string[] = ['DROP', 'TX_FRONTEND', 'TX_BACKEND'];
@@ -68,6 +71,12 @@ export const SIZEOF_BACKEND = 12;
 export const SIZEOF_BACKEND_STATS = 24;
 export const SIZEOF_SERVICE = 12;
 export const SIZEOF_CONFIG = 40;
+export const SIZEOF_FRAG_KEY = 12;
+export const SIZEOF_FRAG = 16;
+
+/** Fragment table (docs/semantics.md, "Fragments"): entries, and how long a first fragment's ports serve. */
+export const FRAG_CAPACITY = 8192;
+export const FRAG_TIMEOUT_MS = 2000;
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;

@@ -31,6 +31,12 @@ export interface SessionSettings {
   capacity: number;
   /** Idle timeouts in seconds. */
   timeouts: { tcp: number; udp: number; icmp: number };
+  /**
+   * Whether a TCP segment that is not a SYN and has no session records one. Default false: it is
+   * forwarded by Maglev and counted `unrecorded`, so that a flood of spoofed ACKs cannot evict
+   * established sessions (docs/semantics.md, "Session floods").
+   */
+  record_non_syn?: boolean;
 }
 
 export interface InstanceConfig {
@@ -48,6 +54,7 @@ export interface InstanceConfig {
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   capacity: 1_000_000,
   timeouts: { tcp: 600, udp: 60, icmp: 30 },
+  record_non_syn: false,
 };
 
 /** Interfaces resolved by the daemon for the ports that have a peer. */
@@ -77,7 +84,18 @@ export interface StatsSnapshot {
   arpReplies: number;
   /** Drop counts by reason name (see DROP_REASON_NAMES); every reason present. */
   drops: Record<string, number>;
-  sessions: { hit: number; miss: number; expired: number; stale: number; evicted: number; active: number };
+  sessions: {
+    hit: number;
+    miss: number;
+    expired: number;
+    stale: number;
+    /** TCP misses that were not SYNs, forwarded by Maglev without a session (record_non_syn off). */
+    unrecorded: number;
+    evicted: number;
+    active: number;
+  };
+  /** Fragment-table lookups of later TCP/UDP fragments (docs/semantics.md, "Fragments"). */
+  fragments: { hit: number; miss: number };
   backends: BackendStats[];
 }
 

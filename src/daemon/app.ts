@@ -1,20 +1,27 @@
 // lbdsrd's REST API, composed: fastify with the request plumbing (http.ts), the instances and their
 // change pipeline (instances.ts), the configuration restored and the interface watch (lifecycle.ts),
-// and the routes by resource (routes/). Every change is computed on a copy of the instance, validated
-// whole, applied to the data plane, persisted, and only then committed; changes run one at a time.
+// the routes by resource (routes/), and what the daemon shows of itself: metrics, rates, the event
+// log (src/metrics/observe.ts, routes/metrics.ts, routes/events.ts). Every change is computed on a
+// copy of the instance, validated whole, applied to the data plane, persisted, and only then
+// committed; changes run one at a time.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PlaneType } from '../core/model.js';
 import { createDataPlane, detectPlane } from '../dataplane/factory.js';
 import { getNetDev, type NetDev } from '../kernel/netdev.js';
-import { installPlumbing, serverOptions } from './http.js';
+import { Observer, type ObserverOptions } from '../metrics/observe.js';
+import { installPlumbing, serverOptions, type Transport } from './http.js';
 import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
 import { announceRoutes } from './routes/announce.js';
 import type { RouteContext } from './routes/context.js';
+import { eventRoutes } from './routes/events.js';
 import { instanceRoutes } from './routes/instances.js';
+import { trackMethods } from './routes/methods.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -26,6 +33,13 @@ export interface AppOptions {
   logLevel?: string;
   /** Bearer token required on every request when set. */
   token?: string;
+  /** The address the API listens on (Origin and Host may name it besides loopback; guard.ts). */
+  listenHost?: string;
+  /** TLS certificate and key (HTTPS) and the clients' timeouts (http.ts). */
+  tls?: Transport['tls'];
+  timeouts?: Transport['timeouts'];
+  /** What the host can hold (limits.ts); the defaults read the host. */
+  limits?: Partial<Limits>;
   /** Data-plane factory (defaults to src/dataplane/factory.ts). */
   planes?: PlaneFactory;
   /** Interface lookup (defaults to sysfs). */
@@ -34,10 +48,12 @@ export interface AppOptions {
   watchMs?: number;
   /** Time a data plane gets to apply a change before the request fails. Default 20000. */
   planeTimeoutMs?: number;
+  /** Metrics, rates and the event log (src/metrics/observe.ts); the rate sampler ticks every second. */
+  observe?: ObserverOptions;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(opts.logLevel ?? 'info')).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify(serverOptions(opts.logLevel ?? 'info', opts)).withTypeProvider<TypeBoxTypeProvider>();
   const factory: PlaneFactory =
     opts.planes ??
     withLibbpfLog(
@@ -46,22 +62,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
   const planes = new PlaneManager(factory, app.log, opts.planeTimeoutMs);
   const instances = new Instances(opts.stateDir, planes, opts.netdev ?? getNetDev, app.log);
+  instances.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const observer = new Observer(
+    {
+      instances: () => instances.all(),
+      plane: (name) => planes.kind(name),
+      stats: (config, walk) => planes.stats(config, { walk }),
+    },
+    { onError: (e) => app.log.warn({ err: String(e) }, 'rate sampling failed'), ...opts.observe },
+  );
+  planes.onEvent = (e) => observer.planeEvent(e);
 
   await restore(opts.stateDir, instances, app.log);
   const stopWatch = watchInterfaces(instances, app.log, opts.watchMs ?? 2000);
   app.addHook('onClose', async () => {
     stopWatch();
+    observer.close();
     await instances.idle();
     await planes.stopAll(true);
   });
 
-  installPlumbing(app, opts.token);
+  installPlumbing(app, { token: opts.token, listenHost: opts.listenHost });
   await registerOpenApi(app);
+  const methods = trackMethods(app);
   const ctx: RouteContext = { app, instances };
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);
-  statsRoutes(ctx);
+  statsRoutes(ctx, (name) => observer.rates.rates(name));
   announceRoutes(ctx);
+  eventRoutes(ctx, observer);
+  metricsRoutes(ctx, observer);
+  methods.answerOtherMethods();
   return app;
 }

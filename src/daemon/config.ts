@@ -56,7 +56,11 @@ interface InstanceDoc {
   ports?: { name?: string; type?: PortType; peer?: string }[];
   frontend?: { vip?: string; mac?: string };
   backend?: { pool?: { id?: number; mac?: string }[] };
-  sessions?: { capacity?: number; timeouts?: Partial<SessionSettings['timeouts']> };
+  sessions?: {
+    capacity?: number;
+    timeouts?: Partial<SessionSettings['timeouts']>;
+    record_non_syn?: boolean;
+  };
 }
 
 /**
@@ -83,6 +87,7 @@ export function validateInstance(
     sessions: {
       capacity: doc.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity,
       timeouts: { ...DEFAULT_SESSION_SETTINGS.timeouts, ...(doc.sessions?.timeouts ?? {}) },
+      record_non_syn: doc.sessions?.record_non_syn === true,
     },
   };
   if (doc.type && doc.type !== 'AUTO') cfg.type = doc.type;
@@ -104,9 +109,19 @@ export function validateInstance(
         `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
       );
     }
-    cfg.backend.pool.push({ id: e.id, mac });
+    // an entry already as it is stored (the usual case: one shared with the instance before the change,
+    // see document.ts copyForChange) is taken as it is, not copied
+    cfg.backend.pool.push(mac === e.mac && idFirst(e) ? (e as StoredEntry) : { id: e.id, mac });
   }
   return { config: cfg, warnings };
+}
+
+type StoredEntry = StoredInstance['backend']['pool'][number];
+
+/** Whether the first key of a pool entry is its id (a stored entry is {id, mac} in that order). */
+function idFirst(e: object): boolean {
+  for (const k in e) return k === 'id';
+  return false;
 }
 
 /** One FRONTEND and one BACKEND port at most, names unique, peers existing and not shared. */

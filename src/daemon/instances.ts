@@ -6,6 +6,7 @@ import { LbdsrError } from '../core/errors.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { type StoredInstance, validateInstance } from './config.js';
 import { clone } from './document.js';
+import { checkLimits, DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type ChangeTiming, type Logger, type PlaneManager, resolvePorts } from './planes.js';
 import { saveState } from './store.js';
 
@@ -25,6 +26,8 @@ export interface InstanceView {
 export class Instances {
   private readonly map = new Map<string, StoredInstance>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** What the host can hold (limits.ts). */
+  limits: Limits = DEFAULT_LIMITS;
 
   constructor(
     private readonly stateDir: string,
@@ -83,7 +86,7 @@ export class Instances {
 
   private persist(): void {
     try {
-      saveState(this.stateDir, { version: 1, instances: this.all() });
+      saveState(this.stateDir, { version: 1, instances: this.all() }, this.limits.stateBytes);
     } catch (e) {
       if (e instanceof LbdsrError) throw e; // a full disk keeps its own code (507)
       throw new LbdsrError('LBDSR_INTERNAL', 'could not save the configuration', { cause: e });
@@ -114,6 +117,7 @@ export class Instances {
         // compute gave a new document (see above): it is normalised in place, not copied once more
         owned: true,
       });
+      checkLimits(config, old, this.map.size, this.limits);
       for (const w of warnings) this.log.warn({ instance: name }, w);
       const ports = resolvePorts(config, this.netdev);
       await this.planes.reconcile(config, ports, config.type !== old?.type, timing);

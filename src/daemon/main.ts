@@ -1,11 +1,13 @@
-// lbdsrd: parses its flags (node:util parseArgs), checks the state directory and takes its flock
-// (store.ts), restores the configuration and serves the REST API. SIGTERM/SIGINT close the data planes
-// with `keep` (XDP keeps forwarding) and release the lock.
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+// lbdsrd: parses its flags (node:util parseArgs), reads its secrets (a token file and a TLS key
+// readable by group or others are refused, a token shorter than 32 bytes too), checks the state
+// directory and takes its flock (store.ts), restores the configuration and serves the REST API (HTTPS
+// with --tls-cert/--tls-key). SIGTERM/SIGINT close the data planes with `keep` (XDP keeps forwarding)
+// and release the lock.
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
+import { isLoopback } from './guard.js';
 import { acquireLock } from './store.js';
 
 export interface DaemonArgs {
@@ -14,13 +16,19 @@ export interface DaemonArgs {
   stateDir: string;
   logLevel: string;
   tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const USAGE = `usage: lbdsrd [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
+              [--tls-cert FILE --tls-key FILE]
   --listen HOST:PORT   address of the REST API (default 127.0.0.1:9000)
   --state-dir DIR      configuration and lock (default /var/lib/lbdsr)
   --log-level LEVEL    trace, debug, info, warn, error, fatal or silent (default info)
-  --token-file FILE    bearer token clients must send; required to listen beyond loopback`;
+  --token-file FILE    bearer token clients must send (mode 0600, at least 32 bytes); required to
+                       listen beyond loopback
+  --tls-cert FILE      PEM certificate (chain) to serve HTTPS with; needs --tls-key
+  --tls-key FILE       its PEM private key (mode 0600)`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -29,6 +37,8 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   'log-level': { type: 'string' },
   'token-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -70,23 +80,56 @@ function setOption(out: DaemonArgs, name: string, v: string): void {
       throw new LbdsrError('LBDSR_BAD_VALUE', `--log-level must be one of ${LEVELS.join(', ')}`);
     out.logLevel = level;
   } else if (name === 'state-dir') out.stateDir = v;
+  else if (name === 'tls-cert') out.tlsCert = v;
+  else if (name === 'tls-key') out.tlsKey = v;
   else out.tokenFile = v;
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
+/** The shortest token accepted: 32 bytes (256 bits when random). */
+export const MIN_TOKEN_BYTES = 32;
+
+/** Reads a file that must stay secret: refused when group or others may read it. */
+function readSecret(path: string, what: string): string {
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) {
+    const m = mode.toString(8).padStart(4, '0');
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `${what} ${path} has mode ${m}: readable by group or others; chmod 600 ${path}`,
+    );
+  }
+  return readFileSync(path, 'utf8');
+}
+
+/** The token of --token-file, checked (mode, length). */
+function readToken(path: string): string {
+  const token = readSecret(path, 'token file').trim();
+  const n = Buffer.byteLength(token);
+  if (n < MIN_TOKEN_BYTES) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `token file ${path} is ${n} bytes long; a token needs at least ${MIN_TOKEN_BYTES} (openssl rand -base64 33)`,
+    );
+  }
+  return token;
+}
+
+/** The certificate and key of --tls-cert/--tls-key, or undefined for plain HTTP. */
+function readTls(args: DaemonArgs): { cert: string; key: string } | undefined {
+  if (args.tlsCert === undefined && args.tlsKey === undefined) return undefined;
+  if (args.tlsCert === undefined || args.tlsKey === undefined)
+    throw new LbdsrError('LBDSR_BAD_VALUE', '--tls-cert and --tls-key go together');
+  return { cert: readFileSync(args.tlsCert, 'utf8'), key: readSecret(args.tlsKey, 'TLS key file') };
 }
 
 export async function main(argv: string[]): Promise<void> {
   let args: DaemonArgs;
   let token: string | undefined;
+  let tls: ReturnType<typeof readTls>;
   try {
     args = parseDaemonArgs(argv);
-    if (args.tokenFile) {
-      token = readFileSync(args.tokenFile, 'utf8').trim();
-      if (!token) throw new LbdsrError('LBDSR_BAD_VALUE', `token file ${args.tokenFile} is empty`);
-    }
+    if (args.tokenFile) token = readToken(args.tokenFile);
+    tls = readTls(args);
     if (!isLoopback(args.host) && !token) {
       throw new LbdsrError(
         'LBDSR_UNAUTHORIZED',
@@ -106,7 +149,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    app = await buildApp({ stateDir: args.stateDir, logLevel: args.logLevel, token });
+    const { stateDir, logLevel, host } = args;
+    app = await buildApp({ stateDir, logLevel, token, listenHost: host, ...(tls ? { tls } : {}) });
     await app.listen({ host: args.host, port: args.port });
   } catch (e) {
     lock.release();

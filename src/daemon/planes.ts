@@ -13,9 +13,10 @@ import type {
   StatsSnapshot,
 } from '../core/model.js';
 import { PlaneDriver } from '../dataplane/driver.js';
-import type { DataPlane } from '../dataplane/types.js';
+import type { DataPlane, StatsOptions } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
+import { checkConfig } from '../pipeline/desired.js';
 import type { Plan } from '../pipeline/plan.js';
 
 export interface PlaneFactory {
@@ -60,7 +61,8 @@ export function zeroStats(config: InstanceConfig): StatsSnapshot {
     tx: { frontend: 0, backend: 0 },
     arpReplies: 0,
     drops: Object.fromEntries(DROP_REASON_NAMES.slice(1).map((n) => [n, 0])),
-    sessions: { hit: 0, miss: 0, expired: 0, stale: 0, evicted: 0, active: 0 },
+    sessions: { hit: 0, miss: 0, expired: 0, stale: 0, unrecorded: 0, evicted: 0, active: 0 },
+    fragments: { hit: 0, miss: 0 },
     backends: config.backend.pool.map((b) => ({ id: b.id, packets: 0, bytes: 0, sessions: 0 })),
   };
 }
@@ -98,6 +100,14 @@ export interface ChangeTiming {
   persisted?: number;
 }
 
+/** What happened to a plane, for the event log and the metrics (src/metrics/events.ts). */
+export interface PlaneEvent {
+  instance: string;
+  plane: PlaneType;
+  event: 'attached' | 'closed' | 'failed' | 'restarted';
+  message?: string;
+}
+
 interface Running {
   /** The plane and the control state it holds. */
   driver: PlaneDriver;
@@ -107,6 +117,8 @@ interface Running {
 
 export class PlaneManager {
   private readonly running = new Map<string, Running>();
+  /** Told of every attach, close and failure of a plane (and, with supervision, its restarts). */
+  onEvent: (e: PlaneEvent) => void = () => {};
 
   constructor(
     private readonly factory: PlaneFactory,
@@ -152,10 +164,17 @@ export class PlaneManager {
   ): Promise<void> {
     const name = config.name;
     const cur = this.running.get(name);
-    // The one semantic check of the configuration, also when there is no plane to give it to.
-    const plan = cur ? cur.driver.plan(config, ports) : new ControlState().plan(config, ports.backend?.mac);
+    // The one semantic check of the configuration, also when there is no plane to give it to: an
+    // instance without ports only checks it (no throw-away control state and full plan of 65,537
+    // Maglev entries per change); a new plane gets the full plan of an empty state.
+    const plan = cur
+      ? cur.driver.plan(config, ports)
+      : hasPorts(ports)
+        ? new ControlState().plan(config, ports.backend?.mac)
+        : undefined;
+    if (plan === undefined) checkConfig(config, ports.backend?.mac);
     timing.planned = performance.now();
-    if (!hasPorts(ports)) {
+    if (!hasPorts(ports) || plan === undefined) {
       if (config.type && typeChanged) await this.probe(config.type, name);
       if (cur) await this.stop(name, false);
       return;
@@ -172,6 +191,7 @@ export class PlaneManager {
     try {
       next = await this.factory.create(want, name);
     } catch (e) {
+      this.onEvent({ instance: name, plane: want, event: 'failed', message: message(e) });
       throw unavailable(want, e);
     }
     if (cur) await this.stop(name, false);
@@ -183,10 +203,12 @@ export class PlaneManager {
     } catch (e) {
       await this.bounded(next.close(), 'closing').catch(() => {});
       if (cur) await this.restore(cur, name);
+      this.onEvent({ instance: name, plane: want, event: 'failed', message: message(e) });
       throw failed(want, e);
     }
     this.running.set(name, { driver, config, ports });
     this.log.info({ instance: name, plane: want }, 'data plane attached');
+    this.onEvent({ instance: name, plane: want, event: 'attached' });
   }
 
   /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */
@@ -202,6 +224,7 @@ export class PlaneManager {
       await this.bounded(driver.send(plan, config, ports), 'applying the change');
       this.running.set(name, { driver, config, ports });
     } catch (e) {
+      this.onEvent({ instance: name, plane: driver.plane.kind, event: 'failed', message: message(e) });
       if ((e as { timedOut?: boolean }).timedOut) {
         this.log.error({ instance: name, err: message(e) }, 'data plane hung; dropping it');
         this.running.delete(name);
@@ -245,6 +268,7 @@ export class PlaneManager {
     try {
       await cur.driver.plane.close({ keep });
       this.log.info({ instance: name, plane: cur.driver.plane.kind, keep }, 'data plane closed');
+      this.onEvent({ instance: name, plane: cur.driver.plane.kind, event: 'closed' });
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'closing the data plane failed');
     }
@@ -254,9 +278,9 @@ export class PlaneManager {
     for (const name of [...this.running.keys()]) await this.stop(name, keep);
   }
 
-  async stats(config: InstanceConfig): Promise<StatsSnapshot> {
+  async stats(config: InstanceConfig, opts?: StatsOptions): Promise<StatsSnapshot> {
     const cur = this.running.get(config.name);
-    return cur ? cur.driver.plane.stats() : zeroStats(config);
+    return cur ? cur.driver.plane.stats(opts) : zeroStats(config);
   }
 
   async sessions(name: string, limit: number): Promise<SessionEntry[]> {

@@ -2,12 +2,21 @@
 // validation and /openapi.json (through @fastify/swagger) from this tree; lbdsrctl walks the same tree
 // for its grammar, value coercion and `?` help. Pure module: TypeBox only, no I/O.
 import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { MAX_BACKENDS } from '../core/constants.js';
 import { ERROR_CODES } from '../core/errors.js';
 
 export const API_PREFIX = '/polycube/v1';
 export const SERVICE = 'lbdsr';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+/**
+ * The limits of the lists (docs/api.md): a body over one is refused by its schema (LBDSR_TOO_MANY)
+ * before any work is done. The pool holds what the data planes hold (MAX_BACKENDS backend slots; the
+ * Maglev table of 65,537 entries would take up to 65,536). An instance uses one FRONTEND and one
+ * BACKEND port; the ports limit only bounds the work, the role check names a third port.
+ */
+export const LIMITS = { pool: MAX_BACKENDS, ports: 8 } as const;
 
 /**
  * Input keyword of every object schema (see src/daemon/validation.ts): enum values are matched
@@ -72,7 +81,7 @@ export const BackendEntrySchema = Type.Object(
 );
 
 export const BackendSchema = Type.Object(
-  { pool: Type.Optional(Type.Array(BackendEntrySchema)) },
+  { pool: Type.Optional(Type.Array(BackendEntrySchema, { maxItems: LIMITS.pool })) },
   { ...lenient, additionalProperties: false, description: 'backend servers' },
 );
 
@@ -92,6 +101,12 @@ export const SessionsSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'maximum entries of the session table' }),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    record_non_syn: Type.Optional(
+      Type.Boolean({
+        description:
+          'record a session for a TCP segment that is not a SYN and has none (default false: forwarded by Maglev, counted unrecorded)',
+      }),
+    ),
   },
   { ...lenient, additionalProperties: false, description: 'session table settings; GET also lists sessions' },
 );
@@ -102,13 +117,63 @@ export const InstanceSchema = Type.Object(
     type: Type.Optional(PlaneTypeSchema),
     loglevel: Type.Optional(LogLevelSchema),
     algorithm: Type.Optional(AlgorithmSchema),
-    ports: Type.Optional(Type.Array(PortSchema)),
+    ports: Type.Optional(Type.Array(PortSchema, { maxItems: LIMITS.ports })),
     frontend: Type.Optional(FrontendSchema),
     backend: Type.Optional(BackendSchema),
     sessions: Type.Optional(SessionsSchema),
     plane: Type.Optional(ReadOnlyString('data plane in use, NONE without ports (read-only)')),
   },
   { ...lenient, additionalProperties: false, description: 'a load balancer instance' },
+);
+
+const PerSec = (description: string) => Type.Number({ description: `${description}, per second` });
+const PortRateSchema = Type.Object(
+  {
+    rxFramesPerSec: PerSec('frames received'),
+    txFramesPerSec: PerSec('frames sent'),
+    rxBytesPerSec: Type.Optional(PerSec('bytes received by the instance (frontend only)')),
+    txBytesPerSec: Type.Optional(PerSec('bytes sent to the backends (backend only)')),
+  },
+  { description: 'rates of a port' },
+);
+const RateWindowSchema = (window: string) =>
+  Type.Object(
+    {
+      seconds: Type.Number({ description: 'seconds covered (less while the daemon is younger)' }),
+      ports: Type.Object({ frontend: PortRateSchema, backend: PortRateSchema }),
+      backends: Type.Array(
+        Type.Object({ id: Type.Integer(), framesPerSec: PerSec('frames'), bytesPerSec: PerSec('bytes') }),
+      ),
+    },
+    { description: `rates over the last ${window}` },
+  );
+
+/** The rates `stats` shows besides the counters (src/metrics/rates.ts). */
+export const RatesSchema = Type.Object(
+  { last1s: RateWindowSchema('1 s'), last60s: RateWindowSchema('60 s') },
+  { description: 'frame and byte rates per port and per backend (read-only)' },
+);
+
+export const StatsSchema = Type.Object(
+  { rates: Type.Optional(RatesSchema) },
+  { additionalProperties: true, description: 'counters of the data plane and their rates (read-only)' },
+);
+
+/** One entry of an instance's event log (src/metrics/events.ts). */
+export const EventSchema = Type.Object(
+  {
+    seq: Type.Integer({ description: 'order of the event in the daemon' }),
+    time: Type.String({ description: 'ISO 8601, UTC' }),
+    origin: literals(['api', 'plane', 'health'], 'where the event came from'),
+    type: Type.String({ description: 'config, attached, failed, closed, restarted, ...' }),
+    message: Type.String(),
+    method: Type.Optional(Type.String({ description: 'api: HTTP method' })),
+    resource: Type.Optional(Type.String({ description: "api: resource below the instance ('' = itself)" })),
+    remote: Type.Optional(Type.String({ description: "api: the client's address" })),
+    status: Type.Optional(Type.Integer({ description: 'api: HTTP status of the answer' })),
+    plane: Type.Optional(Type.String({ description: 'plane: the data plane kind' })),
+  },
+  { description: 'a state change of the instance' },
 );
 
 /** A node of the resource tree: one URL segment. */
@@ -122,6 +187,8 @@ export interface ResourceNode {
   schema: TSchema;
   /** Lists: the key field of entries, the route parameter and the key's schema. */
   key?: { field: string; param: string; schema: TSchema };
+  /** Lists: the most entries a body or a document may hold (LIMITS). */
+  maxItems?: number;
   /** Containers and list entries. */
   children?: ResourceNode[];
   /** Only GET. */
@@ -159,6 +226,7 @@ export const PORTS_NODE: ResourceNode = {
   description: 'ports of the load balancer (one FRONTEND, one BACKEND)',
   schema: PortSchema,
   key: { field: 'name', param: 'port', schema: Type.String({ pattern: NAME_PATTERN }) },
+  maxItems: LIMITS.ports,
   children: [
     leaf('peer', PeerSchema, true),
     leaf('type', PortTypeSchema),
@@ -173,6 +241,7 @@ export const POOL_NODE: ResourceNode = {
   description: 'backend servers, by id',
   schema: BackendEntrySchema,
   key: { field: 'id', param: 'id', schema: PoolIdSchema },
+  maxItems: LIMITS.pool,
   children: [leaf('mac', MacSchema)],
 };
 
@@ -211,8 +280,15 @@ export const INSTANCE_NODE: ResourceNode = {
     {
       segment: 'stats',
       kind: 'container',
-      description: 'counters of the data plane (read-only)',
-      schema: Type.Object({}, { additionalProperties: true }),
+      description: 'counters of the data plane and their rates over 1 s and 60 s (read-only)',
+      schema: StatsSchema,
+      readOnly: true,
+    },
+    {
+      segment: 'events',
+      kind: 'container',
+      description: 'event log: configuration changes, data plane attach/fail/restart (read-only)',
+      schema: Type.Array(EventSchema),
       readOnly: true,
     },
   ],

@@ -2,7 +2,8 @@
 // the flock that keeps one daemon per directory, and config.json written atomically
 // (temp file, fsync, rename, fsync of the directory) so that a kill at any instant leaves either the old
 // or the new configuration. Every byte is written or the save fails (a full disk is LBDSR_NO_SPACE, 507)
-// with the temp file removed and the previous config.json untouched.
+// with the temp file removed and the previous config.json untouched. A state over MAX_STATE_BYTES
+// (limits.ts) is neither written (LBDSR_STATE_TOO_LARGE, 507) nor read at start.
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { LbdsrError } from '../core/errors.js';
 import { flock, LOCK_EX, LOCK_NB } from '../kernel/libc.js';
 import type { StoredInstance } from './config.js';
+import { MAX_STATE_BYTES } from './limits.js';
 
 /** A temp file is always a new regular file: never an existing one, never through a symbolic link. */
 const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -46,6 +48,13 @@ export function loadState(stateDir: string): PersistedState {
   }
   let text: string;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_STATE_BYTES) {
+      throw new LbdsrError(
+        'LBDSR_STATE_TOO_LARGE',
+        `${path} is ${size} bytes, over the ${MAX_STATE_BYTES} a state file may have; not read`,
+      );
+    }
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, instances: [] };
@@ -97,10 +106,16 @@ function writeAll(fd: number, data: Buffer): void {
  * every byte written and fsynced, then renamed over the old file. On any failure the temp file is removed
  * and config.json is left as it was; a full disk is LBDSR_NO_SPACE, anything else LBDSR_INTERNAL.
  */
-export function saveState(stateDir: string, state: PersistedState): void {
+export function saveState(stateDir: string, state: PersistedState, maxBytes = MAX_STATE_BYTES): void {
   const path = configPath(stateDir);
   const tmp = `${path}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
   const data = Buffer.from(`${JSON.stringify(state, null, 2)}\n`);
+  if (data.length > maxBytes) {
+    throw new LbdsrError(
+      'LBDSR_STATE_TOO_LARGE',
+      `the configuration would take ${data.length} bytes, over the ${maxBytes} the state file may have; nothing changed`,
+    );
+  }
   let created = false;
   try {
     const fd = openSync(tmp, TEMP_FLAGS, 0o600);

@@ -10,6 +10,15 @@ export interface PortPeers {
 }
 
 /**
+ * How stats() reads. `walk: false` reads the counters only, without walking the session table (the
+ * metrics and the rate sampler read often); `sessions.active` and `sessions.evicted` are then not
+ * judged (USERSPACE gives its table's entry count, XDP zero). Default: walk.
+ */
+export interface StatsOptions {
+  walk?: boolean;
+}
+
+/**
  * A running data plane of one instance. The daemon owns the configuration and its control state, and
  * hands every change to `apply` as a Plan computed from that state (a full plan for a new plane, or to
  * bring back one that failed half-way); the plane applies exactly that, without dropping established
@@ -19,7 +28,7 @@ export interface PortPeers {
 export interface DataPlane {
   readonly kind: PlaneType;
   apply(plan: Plan, ports: ResolvedPorts, peers?: PortPeers): Promise<void>;
-  stats(): Promise<StatsSnapshot>;
+  stats(opts?: StatsOptions): Promise<StatsSnapshot>;
   sessions(limit: number): Promise<SessionEntry[]>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */
   close(opts?: { keep?: boolean }): Promise<void>;

@@ -29,6 +29,7 @@ export const ARP_OP_REPLY = 2;
 export const IP_MIN_HLEN = 20;
 export const IP_VER_IHL = 0;
 export const IP_TOT_LEN = 2;
+export const IP_ID = 4;
 export const IP_FRAG = 6;
 export const IP_TTL = 8;
 export const IP_PROTO = 9;
@@ -39,6 +40,9 @@ export const IP_MF = 0x2000;
 export const IP_OFFSET_MASK = 0x1fff;
 
 export const TCP_MIN_HLEN = 20;
+/** Offset of the TCP flags byte in the TCP header, and the SYN bit. */
+export const TCP_FLAGS = 13;
+export const TCP_FLAG_SYN = 0x02;
 export const UDP_HLEN = 8;
 export const ICMP_HLEN = 8;
 

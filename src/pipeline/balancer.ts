@@ -6,6 +6,8 @@ import {
   ACT_TX_FRONTEND,
   ALG_HASH_SRC_IP,
   CNT_ARP_REPLY,
+  CNT_FRAG_HIT,
+  CNT_FRAG_MISS,
   CNT_MAX,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
@@ -13,6 +15,7 @@ import {
   CNT_SESSION_HIT,
   CNT_SESSION_MISS,
   CNT_SESSION_STALE,
+  CNT_SESSION_UNRECORDED,
   DROP_ARP,
   DROP_BACKEND_PORT,
   DROP_DST_MAC,
@@ -23,11 +26,13 @@ import {
   DROP_L4_TRUNCATED,
   DROP_MAX,
   DROP_NO_BACKEND,
+  DROP_NONE,
   DROP_NOT_READY,
   DROP_NOT_VIP,
   DROP_PROTO,
   DROP_REASON_NAMES,
   DROP_TRUNCATED,
+  DROP_TX_FAILED,
   DROP_VLAN,
   MAGLEV_SIZE,
   MAX_BACKENDS,
@@ -75,6 +80,7 @@ import {
   ICMP_TIME_EXCEEDED,
   IP_DST,
   IP_FRAG,
+  IP_ID,
   IP_MF,
   IP_MIN_HLEN,
   IP_OFFSET_MASK,
@@ -85,14 +91,20 @@ import {
   macEquals,
   readU16,
   readU32,
+  TCP_FLAG_SYN,
+  TCP_FLAGS,
   TCP_MIN_HLEN,
   UDP_HLEN,
   writeMac,
   writeU16,
 } from '../packet/fields.js';
 import { ControlState, type ServiceState } from './control.js';
+import { FragmentTable } from './fragments.js';
 import type { Plan } from './plan.js';
 import { SessionTable } from './session-table.js';
+
+/** fragmentKey's answer for a first fragment whose ports the table learns once the frame is balanced. */
+const FRAG_LEARN = -1;
 
 /** Per-backend-slot counters: packets, bytes, sessions created. */
 const BS_PACKETS = 0;
@@ -102,9 +114,24 @@ const BS_WIDTH = 3;
 
 const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
 
+/** The decision awaiting commit(), in an Int32Array (small integers: never boxed); its time apart. */
+const P_KIND = 0;
+const P_OUTCOME = 1;
+const P_ENTRY = 2;
+const P_SLOT = 3;
+const P_LEN = 4;
+/** What the fragment table does on commit: FRAG_LEARN, CNT_FRAG_HIT/_MISS (counted), or 0. */
+const P_FRAG = 5;
+/** Kinds of pending decision: none (a drop, or committed), an ARP reply, a frame to a backend. */
+const PEND_NONE = 0;
+const PEND_ARP = 1;
+const PEND_BACKEND = 2;
+
 export class Balancer {
   readonly control = new ControlState();
   sessionTable: SessionTable;
+  /** Ports of TCP/UDP datagrams learned from their first fragments (docs/semantics.md, "Fragments"). */
+  readonly fragments = new FragmentTable();
   readonly counters = new Float64Array(CNT_MAX);
   /** Indexed by slot * 3: packets, bytes, sessions. Reset when a slot is given to a new backend. */
   readonly backendCounters = new Float64Array(MAX_BACKENDS * BS_WIDTH);
@@ -119,6 +146,9 @@ export class Balancer {
    * 2^30 stored in a field or passed to a call it did not inline; a typed array holds it unboxed.
    */
   private readonly key = new Uint32Array(8);
+  /** The decision of the last decide() until commit() or transmitFailed() (P_* indexes). */
+  private readonly pending = new Int32Array(6);
+  private pendingNowMs = 0;
 
   constructor(settings: Partial<SessionSettings> = {}) {
     this.sessionTable = new SessionTable(settings.capacity ?? DEFAULT_SESSION_SETTINGS.capacity);
@@ -165,10 +195,25 @@ export class Balancer {
   private readonly slotOwner = new Float64Array(MAX_BACKENDS).fill(-1);
 
   /**
-   * Decides one frame. On a transmit verdict `frame[0..len)` has been rewritten in place.
+   * Decides one frame and records the decision at once (decide + commit): for callers whose transmit
+   * cannot fail. On a transmit verdict `frame[0..len)` has been rewritten in place.
    * Returns `action | reason << 8` (see verdictAction / verdictReason).
    */
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number {
+    const v = this.decide(frame, len, port, nowMs);
+    if (this.pending[P_KIND] !== PEND_NONE) this.commit();
+    return v;
+  }
+
+  /**
+   * Decides one frame like process() but records nothing of a transmit verdict yet (rx and drop counters
+   * move at once): the caller sends the frame, then calls commit() (session recorded or refreshed,
+   * session, backend and tx counters) or, when the port could not take it, transmitFailed(). A
+   * failed transmit thus leaves no trace but its drop counter (docs/semantics.md, "A failed transmit").
+   * The next decide() forgets a decision neither committed nor failed.
+   */
+  decide(frame: Uint8Array, len: number, port: number, nowMs: number): number {
+    this.pending[P_KIND] = PEND_NONE;
     const c = this.counters;
     c[CNT_RX_PACKETS]!++;
     c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
@@ -198,15 +243,18 @@ export class Balancer {
     k[0] = readU32(frame, l3 + IP_SRC);
     k[1] = readU32(frame, l3 + IP_DST);
     k[3] = proto;
+    k[5] = 0;
     const l4 = l3 + ihl;
     const l4len = totLen - ihl;
     let icmpError = false;
+    let frag = 0;
 
     if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      k[2] = 0;
+      frag = this.fragmentKey(frame, l3, l4, l4len, proto, nowMs);
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);
+      if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[5] = 1;
     } else if (proto === PROTO_UDP) {
       if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
       k[2] = readU32(frame, l4);
@@ -235,18 +283,96 @@ export class Balancer {
     const backend = this.control.slots[slot]!;
     writeMac(frame, ETH_DST, backend.mac);
     writeMac(frame, ETH_SRC, this.control.backendPortMac!);
+    const p = this.pending;
+    p[P_KIND] = PEND_BACKEND;
+    p[P_SLOT] = slot;
+    p[P_LEN] = len;
+    p[P_FRAG] = frag;
+    this.pendingNowMs = nowMs;
+    return ACT_TX_BACKEND;
+  }
+
+  /** Records the decision of the last decide(): its frame was sent. */
+  commit(): void {
+    const p = this.pending;
+    const kind = p[P_KIND];
+    p[P_KIND] = PEND_NONE;
+    if (kind === PEND_ARP) {
+      this.counters[CNT_ARP_REPLY]!++;
+      this.tx[0]!++;
+      return;
+    }
+    if (kind !== PEND_BACKEND) return;
+    const slot = p[P_SLOT]!;
+    const nowMs = this.pendingNowMs;
+    const outcome = p[P_OUTCOME]!;
+    const backend = this.control.slots[slot]!;
     const bc = this.backendCounters;
     const o = slot * BS_WIDTH;
+    if (outcome === CNT_SESSION_HIT) this.sessionTable.touch(p[P_ENTRY]!, nowMs);
+    else if (outcome !== 0 && outcome !== CNT_SESSION_UNRECORDED)
+      this.record(p[P_ENTRY]!, backend.id, slot, nowMs);
+    if (outcome !== 0) this.counters[outcome]!++;
+    // The fragment table moves only for a frame that left (a drop, a failed transmit change nothing).
+    const frag = p[P_FRAG]!;
+    if (frag === FRAG_LEARN) this.fragments.learnFrom(this.key, 2, nowMs);
+    else if (frag !== 0) this.counters[frag]!++;
     bc[o + BS_PACKETS]!++;
-    bc[o + BS_BYTES] = bc[o + BS_BYTES]! + len;
+    bc[o + BS_BYTES] = bc[o + BS_BYTES]! + p[P_LEN]!;
     this.tx[1]!++;
     this.lastBackendId = backend.id;
-    return ACT_TX_BACKEND;
+  }
+
+  /** Records a new or re-balanced session (entry `e`, or a new one when -1) towards `slot`. */
+  private record(e: number, id: number, slot: number, nowMs: number): void {
+    const st = this.sessionTable;
+    if (e >= 0) st.retarget(e, id, slot, nowMs);
+    else st.insertKey(this.key, id, slot, nowMs);
+    this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
+  }
+
+  /**
+   * The frame of the last decide() could not be sent (its port is closed, its TX ring full): the
+   * decision is dropped, counted as TX_FAILED, and nothing else of it remains.
+   */
+  transmitFailed(): number {
+    if (this.pending[P_KIND] === PEND_NONE) return DROP_NONE;
+    this.pending[P_KIND] = PEND_NONE;
+    return this.drop(DROP_TX_FAILED);
   }
 
   private drop(reason: number): number {
     this.counters[reason]!++;
     return reason << 8;
+  }
+
+  /**
+   * Sets the ports word key[2] of a fragment (docs/semantics.md, "Fragments"): a TCP/UDP first fragment's
+   * own ports (FRAG_LEARN: the table learns them once balanced), a later one's learned ports
+   * (CNT_FRAG_HIT) or 0 (CNT_FRAG_MISS); ICMP and a first fragment without its ports: 0 (returns 0).
+   */
+  private fragmentKey(
+    frame: Uint8Array,
+    l3: number,
+    l4: number,
+    l4len: number,
+    proto: number,
+    nowMs: number,
+  ): number {
+    const k = this.key;
+    k[2] = 0;
+    if (proto === PROTO_ICMP) return 0;
+    const f = this.fragments.key;
+    f[0] = k[0]!;
+    f[1] = k[1]!;
+    f[2] = readU16(frame, l3 + IP_ID);
+    f[3] = proto;
+    if ((readU16(frame, l3 + IP_FRAG) & IP_OFFSET_MASK) !== 0) {
+      return this.fragments.lookupInto(k, 2, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
+    }
+    if (l4len < 4) return 0;
+    k[2] = readU32(frame, l4);
+    return FRAG_LEARN;
   }
 
   /** Sets the key of the flow an ICMP error is about; returns 0 or a drop reason. */
@@ -296,33 +422,31 @@ export class Balancer {
     return svc.table[k[4]! % MAGLEV_SIZE]!;
   }
 
-  /** ICMP errors: a valid session's backend, else Maglev; writes nothing. */
+  /** ICMP errors: a valid session's backend, else Maglev; writes nothing, nothing to record. */
   private peekBackend(svc: ServiceState, nowMs: number): number {
+    this.pending[P_OUTCOME] = 0;
     const e = this.sessionTable.findKey(this.key);
     if (e >= 0 && this.validEntry(e, nowMs) === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
     return this.maglev(svc);
   }
 
+  /**
+   * A miss records a session, except a TCP segment that is not a SYN (key[5], set by decide) while the
+   * instance does not record those: Maglev alone, counted apart (docs/semantics.md, "Session floods").
+   */
+  private missOutcome(): number {
+    return this.key[5] === 1 && !this.control.recordNonSyn ? CNT_SESSION_UNRECORDED : CNT_SESSION_MISS;
+  }
+
+  /** The backend of the flow; what recording it will do (commit) is left in `pending`. */
   private chooseBackend(svc: ServiceState, nowMs: number): number {
     const st = this.sessionTable;
     const e = st.findKey(this.key);
-    let outcome = CNT_SESSION_MISS;
-    if (e >= 0) {
-      outcome = this.validEntry(e, nowMs);
-      if (outcome === CNT_SESSION_HIT) {
-        st.touch(e, nowMs);
-        this.counters[CNT_SESSION_HIT]!++;
-        return st.slotAt(e);
-      }
-    }
-    const slot = this.maglev(svc);
-    if (slot === SLOT_NONE) return SLOT_NONE;
-    const id = this.control.slots[slot]!.id;
-    if (e >= 0) st.retarget(e, id, slot, nowMs);
-    else st.insertKey(this.key, id, slot, nowMs);
-    this.counters[outcome]!++;
-    this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
-    return slot;
+    const p = this.pending;
+    p[P_ENTRY] = e;
+    p[P_OUTCOME] = e >= 0 ? this.validEntry(e, nowMs) : this.missOutcome();
+    if (p[P_OUTCOME] === CNT_SESSION_HIT) return st.slotAt(e);
+    return this.maglev(svc);
   }
 
   private arp(frame: Uint8Array, len: number): number {
@@ -359,8 +483,7 @@ export class Balancer {
     frame[a + ARP_SPA + 1] = t1;
     frame[a + ARP_SPA + 2] = t2;
     frame[a + ARP_SPA + 3] = t3;
-    this.counters[CNT_ARP_REPLY]!++;
-    this.tx[0]!++;
+    this.pending[P_KIND] = PEND_ARP;
     return ACT_TX_FRONTEND;
   }
 
@@ -404,9 +527,11 @@ export class Balancer {
         miss: c[CNT_SESSION_MISS]!,
         expired: c[CNT_SESSION_EXPIRED]!,
         stale: c[CNT_SESSION_STALE]!,
+        unrecorded: c[CNT_SESSION_UNRECORDED]!,
         evicted: this.sessionTable.evictions,
         active,
       },
+      fragments: { hit: c[CNT_FRAG_HIT]!, miss: c[CNT_FRAG_MISS]! },
       backends: this.backendStats(),
     };
   }

@@ -6,7 +6,7 @@
 // Pure: no I/O.
 import { MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES, SLOT_NONE } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
-import { buildMaglev } from '../core/maglev.js';
+import { buildMaglevOf } from '../core/maglev.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../core/model.js';
 import { checkConfig, type Desired } from './desired.js';
 import {
@@ -41,8 +41,8 @@ interface NextSlots {
   changes: SlotChange[];
   /** The backend id holding a slot after the plan (undefined: none). */
   idAt: (slot: number) => number | undefined;
-  /** The members (id, slot) of the pool after the plan. */
-  members: () => { id: number; slot: number }[];
+  /** The members of the pool after the plan: backend ids[i] holds slots[i]. */
+  members: () => { ids: Float64Array; slots: Float64Array };
   /** Slots that changed owner within this plan (freed and assigned again). */
   reused: Set<number>;
   poolChanged: boolean;
@@ -63,20 +63,20 @@ function tableChanges(
   // and the scan must not allocate per entry. The tables are read as int32 (SLOT_NONE is -1 then), so
   // the loop stays on small integers; slot numbers are below MAX_BACKENDS, so a byte array answers
   // "was this slot reused" without a Set lookup per entry.
-  const reusedSlot = new Uint8Array(MAX_BACKENDS);
+  const reusedSlot = scratch.reused;
+  reusedSlot.fill(0);
   for (const r of reused) reusedSlot[r] = 1;
   const none = new Int32Array(0);
   const p32 = prev === null ? none : new Int32Array(prev.buffer, prev.byteOffset, prev.length);
   const n32 = new Int32Array(next.buffer, next.byteOffset, next.length);
-  const moved = new Uint8Array(MAGLEV_SIZE);
+  const moved = scratch.moved;
   let count = 0;
   for (let i = 0; i < MAGLEV_SIZE; i++) {
     const p = prev === null ? -1 : p32[i]!;
     const n = n32[i]!;
-    if (p !== n || (n !== -1 && reusedSlot[n] === 1)) {
-      moved[i] = 1;
-      count++;
-    }
+    const d = p !== n || (n !== -1 && reusedSlot[n] === 1) ? 1 : 0;
+    moved[i] = d;
+    count += d;
   }
   const m: MaglevChanges = {
     index: new Uint32Array(count),
@@ -99,6 +99,21 @@ function tableChanges(
   return m;
 }
 
+/**
+ * Scratch arrays of planning (plans are computed one at a time, synchronously): a change of one backend
+ * then allocates no table of 65,537 entries, which would cost a garbage collection every few changes.
+ */
+const scratch = {
+  reused: new Uint8Array(MAX_BACKENDS),
+  moved: new Uint8Array(MAGLEV_SIZE),
+  table: new Uint32Array(0),
+};
+
+function scratchTable(): Uint32Array {
+  if (scratch.table.length === 0) scratch.table = new Uint32Array(MAGLEV_SIZE);
+  return scratch.table;
+}
+
 export class ControlState {
   readonly slots: (BackendSlot | null)[] = new Array(MAX_BACKENDS).fill(null);
   readonly services = new Map<number, ServiceState>();
@@ -110,6 +125,8 @@ export class ControlState {
     icmp: DEFAULT_SESSION_SETTINGS.timeouts.icmp * 1000,
   };
   capacity = DEFAULT_SESSION_SETTINGS.capacity;
+  /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
+  recordNonSyn = DEFAULT_SESSION_SETTINGS.record_non_syn === true;
   /** Counts commits that changed slots or services; a plan applies to the generation it was computed from. */
   generation = 0;
   private readonly idToSlot = new Map<number, number>();
@@ -144,7 +161,8 @@ export class ControlState {
       this.ready !== s.ready ||
       t.tcp !== s.timeoutsMs.tcp ||
       t.udp !== s.timeoutsMs.udp ||
-      t.icmp !== s.timeoutsMs.icmp;
+      t.icmp !== s.timeoutsMs.icmp ||
+      this.recordNonSyn !== s.recordNonSyn;
     const structural = isStructural({ slots: next.changes, services, removedServices: removed });
     return {
       full: this.pristine,
@@ -249,6 +267,7 @@ export class ControlState {
     this.backendPortMac = s.backendPortMac;
     this.ready = s.ready;
     this.timeoutsMs = { ...s.timeoutsMs };
+    this.recordNonSyn = s.recordNonSyn;
     this.capacity = plan.capacity;
     this.generation = plan.next;
   }
@@ -267,7 +286,12 @@ export class ControlState {
   }
 
   private settings(): Plan['settings'] {
-    return { backendPortMac: this.backendPortMac, ready: this.ready, timeoutsMs: { ...this.timeoutsMs } };
+    return {
+      backendPortMac: this.backendPortMac,
+      ready: this.ready,
+      timeoutsMs: { ...this.timeoutsMs },
+      recordNonSyn: this.recordNonSyn,
+    };
   }
 
   private commitService(p: ServicePlan): void {
@@ -291,18 +315,19 @@ export class ControlState {
     const changes: SlotChange[] = [];
     const freed = new Set<number>();
     const reused = new Set<number>();
-    for (const [id, slot] of this.idToSlot) {
-      if (d.pool.has(id)) continue;
+    // forEach, not for-of over entries: no [key, value] array per backend (4,096 per plan)
+    this.idToSlot.forEach((slot, id) => {
+      if (d.pool.has(id)) return;
       changes.push({ slot, kind: 'freed', id, mac: this.slots[slot]!.mac });
       freed.add(slot);
-    }
+    });
     let poolChanged = changes.length > 0;
     /** New backends and the slots they take. */
     const assigned = new Map<number, number>();
     const owner = new Map<number, number>();
     // new backends fill free slots in ascending order: each search starts after the last slot taken
     let from = 0;
-    for (const [id, mac] of d.pool) {
+    d.pool.forEach((mac, id) => {
       const slot = this.idToSlot.get(id);
       if (slot === undefined) {
         while (from < MAX_BACKENDS && this.slots[from] !== null && !freed.has(from)) from++;
@@ -317,12 +342,17 @@ export class ControlState {
       } else if (!macEq(this.slots[slot]!.mac, mac)) {
         changes.push({ slot, kind: 'mac', id, mac });
       }
-    }
+    });
     const idAt = (slot: number) => owner.get(slot) ?? (freed.has(slot) ? undefined : this.idAt(slot));
     const members = () => {
-      const out: { id: number; slot: number }[] = [];
-      for (const id of d.pool.keys()) out.push({ id, slot: this.idToSlot.get(id) ?? assigned.get(id)! });
-      return out;
+      const ids = new Float64Array(d.pool.size);
+      const slots = new Float64Array(d.pool.size);
+      let i = 0;
+      d.pool.forEach((_, id) => {
+        ids[i] = id;
+        slots[i++] = this.idToSlot.get(id) ?? assigned.get(id)!;
+      });
+      return { ids, slots };
     };
     return { changes, idAt, members, reused, poolChanged };
   }
@@ -338,13 +368,14 @@ export class ControlState {
     if (!want) return { services: [], removed };
     const old = this.services.get(want.vip);
     const members = old && !next.poolChanged ? null : next.members();
-    const table = members ? buildMaglev(members) : null;
+    // the table is only compared with the current one: the plan carries the entries that changed
+    const table = members ? buildMaglevOf(members.ids, members.slots, scratchTable()) : null;
     const entry: ServiceEntry = {
       vip: want.vip,
       index: old ? old.index : this.freeServiceIndex(removed.map((r) => r.index)),
       mac: want.mac,
       algorithm: want.algorithm,
-      backends: members ? members.length : (old?.backends ?? 0),
+      backends: members ? members.ids.length : (old?.backends ?? 0),
     };
     const maglev = tableChanges(
       old ? old.table : null,

@@ -82,6 +82,7 @@ export function checkConfig(
       backendPortMac: portMac,
       ready: portMac !== null,
       timeoutsMs: { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 },
+      recordNonSyn: config.sessions?.record_non_syn === true,
     },
     capacity,
   };

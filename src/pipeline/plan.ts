@@ -59,6 +59,8 @@ export interface InstanceSettings {
   /** Forwarding is possible: the backend port's MAC is known. */
   ready: boolean;
   timeoutsMs: TimeoutsMs;
+  /** A TCP miss that is not a SYN records a session (else: Maglev, counted `unrecorded`). */
+  recordNonSyn: boolean;
 }
 
 export interface Plan {

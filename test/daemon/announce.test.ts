@@ -1,6 +1,7 @@
 // POST .../frontend/announce refuses what it cannot do, without root: an instance without a VIP and
 // frontend MAC, or without a data plane on a frontend interface, answers 409 LBDSR_NOT_AVAILABLE; a
-// count outside 1..10 answers 400; an unknown instance 404. (test/e2e/announce.test.ts sends for real.)
+// count outside 1..10 answers 400; an unknown instance 404; another method 405. (test/e2e/announce.test.ts
+// sends for real.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/daemon/app.js';
@@ -38,10 +39,10 @@ test('frontend announce answers what stands in its way', async () => {
       assert.equal(r.statusCode, 400, `count ${count}`);
     }
     assert.equal((await post('lb1', { other: 1 })).statusCode, 400);
-    assert.equal(
-      (await app.inject({ method: 'GET', url: `${BASE}/lb1/frontend/announce/` })).statusCode,
-      404,
-    );
+    // An action takes POST only.
+    const get = await app.inject({ method: 'GET', url: `${BASE}/lb1/frontend/announce/` });
+    assert.equal(get.statusCode, 405);
+    assert.equal(get.headers.allow, 'POST');
   } finally {
     await app.close();
     state.cleanup();

@@ -71,7 +71,7 @@ describe('lbdsrd REST API', () => {
     assert.equal((await call('GET', '/lb1/ports/fp/status/')).body, 'DOWN');
     assert.equal((await call('GET', '/lb1/ports/fp/uuid/')).body, r.body.ports[0].uuid);
     assert.equal((await call('GET', '/lb1/plane/')).body, 'NONE');
-    assert.equal((await call('PUT', '/lb1/ports/fp/status/', '"UP"')).status, 404, 'read-only');
+    assert.equal((await call('PUT', '/lb1/ports/fp/status/', '"UP"')).status, 405, 'read-only');
     assert.equal((await call('POST', '/', { name: 'lb2', algorithm: 'hash_src_ip' })).status, 201);
     const list = (await call('GET', '/')).body;
     assert.deepEqual(
@@ -149,8 +149,17 @@ describe('lbdsrd REST API', () => {
     const st = (await call('GET', '/lb1/stats/')).body;
     assert.equal(st.rx.packets, 0);
     assert.equal(st.drops.NOT_VIP, 0);
-    assert.equal((await call('PATCH', '/lb1/stats/', {})).status, 404, 'stats are read-only');
+    assert.equal((await call('PATCH', '/lb1/stats/', {})).status, 405, 'stats are read-only');
     await rejects('GET', '/lb1/sessions/?limit=x', undefined, 400, 'LBDSR_BAD_VALUE');
+  });
+
+  test('sessions.record_non_syn: false by default, settable, a boolean', async () => {
+    assert.equal((await call('GET', '/lb1/sessions/')).body.record_non_syn, false);
+    assert.equal((await call('PATCH', '/lb1/sessions/', { record_non_syn: true })).status, 200);
+    assert.equal((await call('GET', '/lb1/sessions/')).body.record_non_syn, true);
+    assert.equal((await call('GET', '/lb1/stats/')).body.sessions.unrecorded, 0);
+    await rejects('PATCH', '/lb1/sessions/', { record_non_syn: 'yes' }, 400, 'LBDSR_BAD_VALUE');
+    assert.equal((await call('PATCH', '/lb1/sessions/', { record_non_syn: false })).status, 200);
   });
 
   test('type: TC points at XDP_SKB; XDP kinds answer NOT_AVAILABLE until the XDP plane exists; DELETE means automatic', async () => {

@@ -84,6 +84,11 @@ describe('lbdsrctl against a real daemon', () => {
     assert.match(ok(['lbdsr', 'lb1', 'sessions', 'show', 'limit=5']).stdout, /entries: \(none\)/);
     fails(['lbdsr', 'lb1', 'sessions', 'show', 'limit=x'], 2, /limit=x/);
     fails(['lbdsr', 'lb1', 'stats', 'show', 'limit=5'], 2, /limit=5/);
+    // A boolean setting takes true/false (any case); anything else is refused by the daemon.
+    assert.match(sessions, /record_non_syn:\s+false/);
+    ok(['lbdsr', 'lb1', 'sessions', 'set', 'record_non_syn=TRUE']);
+    assert.match(ok(['lbdsr', 'lb1', 'sessions', 'show']).stdout, /record_non_syn:\s+true/);
+    fails(['lbdsr', 'lb1', 'sessions', 'set', 'record_non_syn=yes'], 1, /must be boolean/);
   });
 
   test("'?' lists what may follow, anywhere", () => {
@@ -269,7 +274,8 @@ describe('lbdsrd startup rules', () => {
   test('with --token-file lbdsrctl needs the token', async () => {
     const state = tempDir('tokened');
     const tokenFile = join(state.dir, 'token');
-    writeFileSync(tokenFile, 'tok-123\n');
+    const token = 'tok-123-of-at-least-thirty-two-bytes';
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     const port = await freePort();
     const proc = spawn(
       process.execPath,
@@ -298,7 +304,7 @@ describe('lbdsrd startup rules', () => {
       assert.match(r.stderr, /LBDSR_UNAUTHORIZED/);
       r = ctl(url, ['--token-file', tokenFile, 'lbdsr', 'add', 'lb1']);
       assert.equal(r.code, 0, r.stderr);
-      r = ctl(url, ['lbdsr', 'show'], undefined, { LBDSR_TOKEN: 'tok-123' });
+      r = ctl(url, ['lbdsr', 'show'], undefined, { LBDSR_TOKEN: token });
       assert.match(r.stdout, /lb1/);
     } finally {
       proc.kill('SIGTERM');

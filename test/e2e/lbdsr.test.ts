@@ -196,6 +196,23 @@ for (const type of TYPES) {
       }),
     );
 
+    it('UDP: fragmented datagrams (4000 bytes) of a socket reach the backend of its small ones', T, () =>
+      withLog(async () => {
+        const before = (await statsJson()).fragments;
+        // Eight sockets: under the old rule (fragments keyed without ports) at least one of them would
+        // reach a second backend unless all eight 3-tuple picks fell on their 5-tuple pick ((1/3)^8).
+        for (const ns of [c1(), c2(), c1(), c2(), c1(), c2(), c1(), c2()]) {
+          const r = await client(ns, 'udp-one', { count: 10, 'big-bytes': 4000 });
+          noFailures(r);
+          assert.equal(r.done, 10);
+          assert.equal(reached(r).length, 1, JSON.stringify(r.counts));
+        }
+        const after = (await statsJson()).fragments;
+        // 40 fragmented datagrams of 3 fragments each: 2 later fragments each found their first one.
+        assert.ok(after.hit - before.hit >= 80, `fragment hits ${before.hit} -> ${after.hit}`);
+      }),
+    );
+
     it('UDP: many sockets spread over all three backends', T, () =>
       withLog(async () => {
         const [a, b] = await Promise.all([

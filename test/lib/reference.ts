@@ -1,5 +1,5 @@
-// A straightforward reference of docs/semantics.md's backend choice (jhash2 + Maglev), written
-// from the document and independently of src/core/maglev.ts. The corpus generator uses it to
+// A straightforward reference of docs/semantics.md's backend choice (jhash2 + Maglev) and of which
+// misses are recorded (isTcpNonSyn), written from the document and independently of src/core/maglev.ts. The corpus generator uses it to
 // compute expected backends; test/unit/maglev.test.ts checks it against the C oracle
 // (test/vectors/tools/known-values.c) and the product's Maglev against it.
 import { jhash2 } from '../../src/core/jhash.js';
@@ -38,6 +38,18 @@ export function referenceMaglev(ids: readonly number[], size = M): Float64Array 
   }
 }
 
+/**
+ * docs/semantics.md, "Session floods": whether an Ethernet frame is an unfragmented IPv4 TCP segment
+ * without the SYN flag (one whose miss is not recorded unless the instance records those). Read from
+ * the bytes, independently of src/packet.
+ */
+export function isTcpNonSyn(frame: Uint8Array): boolean {
+  if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 6) return false;
+  if (((frame[20]! << 8) | frame[21]!) & 0x3fff) return false;
+  const l4 = 14 + (frame[14]! & 0x0f) * 4;
+  return frame.length > l4 + 13 && (frame[l4 + 13]! & 0x02) === 0;
+}
+
 export interface FlowKey {
   src: number;
   dst: number;
@@ -68,4 +80,73 @@ export function referencePick(pool: readonly number[], algorithm: string, key: F
   }
   const id = t[flowHash(key, algorithm) % M]!;
   return id === -1 ? undefined : id;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Fragments (docs/semantics.md, "Fragments"): the ports of a datagram learned from its first fragment,
+// written from the document with its constants, independently of src/pipeline/fragments.ts.
+
+export const REF_FRAG_TIMEOUT_MS = 2000;
+export const REF_FRAG_CAPACITY = 8192;
+
+/** What a fragment's lookup did: HIT / MISS for a later TCP/UDP fragment, NONE otherwise. */
+export type FragEffect = 'HIT' | 'MISS' | 'NONE';
+
+export interface FragDecision {
+  key: FlowKey;
+  effect: FragEffect;
+  /** For a TCP/UDP first fragment with its ports: the entry it writes once balanced. */
+  learn?: { id: string; sport: number; dport: number };
+}
+
+const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
+const u32 = (b: Uint8Array, o: number) =>
+  ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+
+/** The fragment table as the document states it: insertion order is write order, oldest evicted first. */
+export class ReferenceFragments {
+  private readonly entries = new Map<string, { sport: number; dport: number; firstSeen: number }>();
+
+  constructor(
+    readonly capacity = REF_FRAG_CAPACITY,
+    readonly timeoutMs = REF_FRAG_TIMEOUT_MS,
+  ) {}
+
+  /**
+   * The key of an Ethernet + IPv4 frame that is a fragment (MF or offset), or undefined when the frame
+   * is not one. Reads the frame's bytes directly (no product parser).
+   */
+  decide(frame: Uint8Array, nowMs: number): FragDecision | undefined {
+    const ip = 14;
+    const frag = u16(frame, ip + 6);
+    const mf = (frag & 0x2000) !== 0;
+    const offset = frag & 0x1fff;
+    if (!mf && offset === 0) return undefined;
+    const ihl = (frame[ip]! & 0x0f) * 4;
+    const l4len = u16(frame, ip + 2) - ihl;
+    const proto = frame[ip + 9]!;
+    const src = u32(frame, ip + 12);
+    const dst = u32(frame, ip + 16);
+    const key: FlowKey = { src, dst, sport: 0, dport: 0, proto };
+    if (proto !== 6 && proto !== 17) return { key, effect: 'NONE' };
+    const id = `${src}/${dst}/${proto}/${u16(frame, ip + 4)}`;
+    if (offset === 0) {
+      if (l4len < 4) return { key, effect: 'NONE' };
+      const sport = u16(frame, ip + ihl);
+      const dport = u16(frame, ip + ihl + 2);
+      return { key: { ...key, sport, dport }, effect: 'NONE', learn: { id, sport, dport } };
+    }
+    const e = this.entries.get(id);
+    if (e && nowMs - e.firstSeen <= this.timeoutMs) {
+      return { key: { ...key, sport: e.sport, dport: e.dport }, effect: 'HIT' };
+    }
+    return { key, effect: 'MISS' };
+  }
+
+  /** What a balanced first fragment writes (a drop writes nothing). */
+  learn(l: NonNullable<FragDecision['learn']>, nowMs: number): void {
+    this.entries.delete(l.id);
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(l.id, { sport: l.sport, dport: l.dport, firstSeen: nowMs });
+  }
 }

@@ -25,13 +25,17 @@ import { fromHex, toHex } from '../../src/packet/build.js';
 
 export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND';
 /** Which session counter a step moves: exactly one of them, or none. */
-export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'NONE';
+export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UNRECORDED' | 'NONE';
 
 export interface VectorConfig {
   frontend: { vip?: string; mac?: string };
   algorithm?: Algorithm;
   backend: { pool: BackendConfig[] };
-  sessions?: { capacity?: number; timeouts?: Partial<SessionSettings['timeouts']> };
+  sessions?: {
+    capacity?: number;
+    timeouts?: Partial<SessionSettings['timeouts']>;
+    record_non_syn?: boolean;
+  };
 }
 
 export interface VectorExpect {
@@ -48,6 +52,8 @@ export interface VectorExpect {
   notBackend?: number;
   /** The session counter this step moves (checked when the plane reports counters). */
   session?: SessionEffect;
+  /** The fragment-table counter this step moves (docs/semantics.md, "Fragments"); absent = none. */
+  frag?: 'HIT' | 'MISS';
 }
 
 export interface VectorReconfigure {
@@ -59,7 +65,7 @@ export interface VectorReconfigure {
   removeBackends?: number[];
   /** null: the backend port MAC becomes unknown. */
   backendPortMac?: string | null;
-  sessions?: { timeouts?: Partial<SessionSettings['timeouts']> };
+  sessions?: { timeouts?: Partial<SessionSettings['timeouts']>; record_non_syn?: boolean };
 }
 
 export interface VectorStep {
@@ -112,6 +118,7 @@ export function sessionSettings(c: VectorConfig): SessionSettings {
   return {
     capacity: c.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity,
     timeouts: { ...DEFAULT_SESSION_SETTINGS.timeouts, ...c.sessions?.timeouts },
+    record_non_syn: c.sessions?.record_non_syn === true,
   };
 }
 
@@ -143,6 +150,7 @@ function applyReconfigure(c: VectorConfig, r: VectorReconfigure): VectorConfig {
     sessions: {
       ...c.sessions,
       timeouts: { ...c.sessions?.timeouts, ...r.sessions?.timeouts },
+      ...(r.sessions?.record_non_syn === undefined ? {} : { record_non_syn: r.sessions.record_non_syn }),
     },
   };
 }
@@ -196,6 +204,9 @@ export interface StepCounters {
   miss: number;
   expired: number;
   stale: number;
+  unrecorded: number;
+  fragHit: number;
+  fragMiss: number;
   /** Per backend id that moved: packets, bytes, sessions. */
   backends: Record<number, { packets: number; bytes: number; sessions: number }>;
 }
@@ -243,6 +254,9 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
     stale: after.sessions.stale - before.sessions.stale,
+    unrecorded: after.sessions.unrecorded - before.sessions.unrecorded,
+    fragHit: after.fragments.hit - before.fragments.hit,
+    fragMiss: after.fragments.miss - before.fragments.miss,
     backends,
   };
 }
@@ -278,7 +292,7 @@ export function runVector(v: Vector, make: (settings: SessionSettings) => Balanc
   return results;
 }
 
-const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale'] as const;
+const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale', 'unrecorded'] as const;
 
 /** Compares the result of step `i` with its expectation; returns the differences (empty = pass). */
 export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly StepResult[]): string[] {
@@ -326,6 +340,11 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
         const want = e.session.toLowerCase() === f ? 1 : 0;
         if (c[f] !== want) errs.push(`${where}: session ${f} +${c[f]}, expected +${want} (${e.session})`);
       }
+    }
+    const fragWant = { fragHit: e.frag === 'HIT' ? 1 : 0, fragMiss: e.frag === 'MISS' ? 1 : 0 };
+    for (const f of ['fragHit', 'fragMiss'] as const) {
+      if (c[f] !== fragWant[f])
+        errs.push(`${where}: ${f} +${c[f]}, expected +${fragWant[f]} (${e.frag ?? 'none'})`);
     }
     const moved = Object.keys(c.backends).map(Number);
     if (r.action === 'TX_BACKEND' && r.backend !== undefined) {

@@ -3,6 +3,8 @@
 //   it is a defined transmit verdict with exactly the documented rewrite; counters always add up;
 // - build-then-parse is the identity, and the pipeline reads the key the builder wrote (backend =
 //   the reference Maglev's choice for that key, IP options and ICMP errors included);
+// - the fragments of a TCP/UDP datagram, split at random and reordered, reach the flow's backend once
+//   its first fragment was balanced (those ahead of it: the key without ports);
 // - Maglev spreads 1,000,000 keys within ±5% of even; removing one of N backends moves at most
 //   1/N + 2% of all keys;
 // - the session table stays within capacity under a flood, counting evictions, with flat memory.
@@ -16,7 +18,7 @@ import {
   ACT_TX_FRONTEND,
   DROP_MAX,
   DROP_NONE,
-  DROP_REDIRECT,
+  DROP_TX_FAILED,
   PORT_BACKEND,
   PORT_FRONTEND,
   SLOT_NONE,
@@ -34,6 +36,7 @@ import {
   icmpEchoFrame,
   icmpErrorFrame,
   ipv4,
+  ipv4Frame,
   quote,
   tcp,
   tcpFrame,
@@ -96,7 +99,7 @@ function decideChecked(b: Balancer, input: Uint8Array, port: number): number {
   const reason = verdictReason(v);
   assert.ok(Number.isInteger(v) && v >= 0, `verdict ${v}`);
   if (action === ACT_DROP) {
-    assert.ok(reason > DROP_NONE && reason < DROP_MAX && reason !== DROP_REDIRECT, `drop reason ${reason}`);
+    assert.ok(reason > DROP_NONE && reason < DROP_MAX && reason !== DROP_TX_FAILED, `drop reason ${reason}`);
     assert.deepEqual(f, input, 'a dropped frame is left as it was');
   } else if (action === ACT_TX_FRONTEND) {
     assert.equal(reason, 0);
@@ -332,6 +335,68 @@ test('the pipeline reads the key the builder wrote: backend = reference Maglev c
           proto,
         });
         assert.equal(b.lastBackendId, want);
+      },
+    ),
+    { numRuns: RUNS / 4 },
+  );
+});
+
+test("fragments: once its first fragment is balanced, every fragment of a datagram reaches its flow's backend", () => {
+  fc.assert(
+    fc.property(
+      clientIp,
+      port,
+      port,
+      fc.constantFrom(6, 17),
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 16, max: 3000 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.constantFrom<InstanceConfig['algorithm']>('HASH_SESSION', 'HASH_SRC_IP'),
+      fc.infiniteStream(fc.nat()),
+      (src, sport, dport, proto, id, size, unit, early, alg, rnd) => {
+        const b = balancer(alg);
+        const a = { ethDst: FE_MAC, ethSrc: '52:54:00:00:00:01', src, dst: VIP };
+        const l4 =
+          proto === 6
+            ? tcp({ sport, dport, payload: new Uint8Array(size) })
+            : udp({ sport, dport, payload: new Uint8Array(size) });
+        // Fragments of `unit` * 8 bytes; the first carries the L4 header's ports.
+        const step = unit * 8;
+        const frags: Uint8Array[] = [];
+        for (let off = 0; off < l4.length; off += step) {
+          const more = off + step < l4.length;
+          frags.push(ipv4Frame(a, proto, l4.slice(off, off + step), { id, mf: more, fragOffset: off / 8 }));
+        }
+        fc.pre(frags.length >= 2);
+        const later = frags.slice(1);
+        const it = rnd[Symbol.iterator]();
+        for (let i = later.length - 1; i > 0; i--) {
+          const j = it.next().value! % (i + 1);
+          [later[i], later[j]] = [later[j]!, later[i]!];
+        }
+        const vip = parseIpv4(VIP);
+        const flow = referencePick(POOL_IDS, alg, { src, dst: vip, sport, dport, proto });
+        const noPorts = referencePick(POOL_IDS, alg, { src, dst: vip, sport: 0, dport: 0, proto });
+        // Up to `early` later fragments overtake the first one: they keep the rule without a table.
+        const before = later.splice(0, Math.min(early, later.length - 1));
+        for (const f of before) {
+          assert.equal(verdictAction(decideChecked(b, f, PORT_FRONTEND)), ACT_TX_BACKEND);
+          assert.equal(
+            b.lastBackendId,
+            noPorts,
+            'a fragment ahead of its first one: {src, dst, 0, 0, proto}',
+          );
+        }
+        for (const f of [frags[0]!, ...later]) {
+          assert.equal(verdictAction(decideChecked(b, f, PORT_FRONTEND)), ACT_TX_BACKEND);
+          assert.equal(b.lastBackendId, flow, "the flow's backend");
+        }
+        const whole = proto === 6 ? tcpFrame(a, { sport, dport }) : udpFrame(a, { sport, dport });
+        decideChecked(b, whole, PORT_FRONTEND);
+        assert.equal(b.lastBackendId, flow, 'an unfragmented packet of the flow: the same backend');
+        assert.deepEqual(b.stats().fragments, { hit: later.length, miss: before.length });
+        countersAddUp(b);
       },
     ),
     { numRuns: RUNS / 4 },

@@ -66,4 +66,6 @@ test('struct sizes agree with the TypeScript codecs', () => {
   assert.equal(structSize('lbdsr_backend_stats'), K.SIZEOF_BACKEND_STATS);
   assert.equal(structSize('lbdsr_service'), K.SIZEOF_SERVICE);
   assert.equal(structSize('lbdsr_config'), K.SIZEOF_CONFIG);
+  assert.equal(structSize('lbdsr_frag_key'), K.SIZEOF_FRAG_KEY);
+  assert.equal(structSize('lbdsr_frag'), K.SIZEOF_FRAG);
 });

@@ -110,13 +110,22 @@ class MemoryIo implements WorkerIo {
   openBackend(ifindex: number, label: string | undefined): PortSocket {
     return this.open('backend', ifindex, label);
   }
+  /** The backend "TX ring" is full: sends to the backend fail. */
+  txFull = false;
+  /** As rings.ts: a decision is committed once its frame is sent, and undone when it cannot be. */
   receive(b: Balancer, nowMs: number): number {
     const n = this.rx.length;
     for (const f of this.rx.splice(0)) {
-      const a = verdictAction(b.process(f, f.length, 0, nowMs));
+      const a = verdictAction(b.decide(f, f.length, 0, nowMs));
       const out = a === ACT_TX_BACKEND ? this.toBackend : a === ACT_TX_FRONTEND ? this.toFrontend : undefined;
-      if (out === this.toBackend && !this.live('backend')) this.txFailures++;
-      else out?.push(f);
+      if (out === undefined) continue;
+      if (out === this.toBackend && (this.txFull || !this.live('backend'))) {
+        b.transmitFailed();
+        this.txFailures++;
+      } else {
+        out.push(f);
+        b.commit();
+      }
     }
     return n;
   }
@@ -185,6 +194,25 @@ function setup() {
     return r;
   };
   return { io, ch, w, call, apply, plan, control };
+}
+
+/**
+ * A worker with both interfaces up and the apply request queued; `perPass(n)` runs before the n-th pass
+ * over the frontend (1-based) decides the frames queued then. run() the worker after.
+ */
+function running(perPass: (pass: number, ctx: ReturnType<typeof setup>) => void) {
+  const ctx = setup();
+  const { io, ch, plan } = ctx;
+  io.up('fe0', FE_MAC);
+  io.up('be0', BE_MAC);
+  ch.send({ op: 'apply', plan: plan(), frontendIf: 'fe0', backendIf: 'be0' });
+  const realReceive = io.receive.bind(io);
+  let passes = 0;
+  io.receive = (b, now) => {
+    perPass(++passes, ctx);
+    return realReceive(b, now);
+  };
+  return ctx;
 }
 
 test('apply attaches both ports to their interfaces and health reports them', () => {
@@ -305,14 +333,7 @@ test('the frontend joins the service MACs the interface does not own, and again 
 });
 
 test('frames are rewritten with the backend interface MAC, followed when it changes', () => {
-  const { io, ch, w, plan } = setup();
-  io.up('fe0', FE_MAC);
-  io.up('be0', BE_MAC);
-  ch.send({ op: 'apply', plan: plan(), frontendIf: 'fe0', backendIf: 'be0' });
-  const realReceive = io.receive.bind(io);
-  let passes = 0;
-  io.receive = (b, now) => {
-    passes++;
+  const { io, w } = running((passes, { io, ch, w }) => {
     if (passes === 1) io.rx.push(syn(40000));
     if (passes === 2) {
       // The backend interface gets a new MAC; the worker sees it at its next look at the interfaces.
@@ -321,8 +342,7 @@ test('frames are rewritten with the backend interface MAC, followed when it chan
       io.rx.push(syn(40001));
     }
     if (passes === 3) ch.send({ op: 'stop' });
-    return realReceive(b, now);
-  };
+  });
   w.run();
   const src = (f: Uint8Array | undefined) => Buffer.from(f?.subarray(6, 12) ?? []).toString('hex');
   assert.equal(io.toBackend.length, 2);
@@ -364,4 +384,39 @@ test('run(): answers requests between batches, decides frames, stops on request 
   );
   assert.equal(io.closed, true);
   assert.deepEqual(ch.logs('info').at(-1), 'stopped');
+});
+
+test('a frame the backend port cannot take (TX ring full) is a TX_FAILED drop that records nothing', () => {
+  let statsId = -1;
+  const { io, ch, w } = running((passes, { io, ch }) => {
+    if (passes === 1) io.rx.push(syn(2000)); // established while the ring has room
+    if (passes === 2) {
+      io.txFull = true;
+      io.rx.push(syn(2001), syn(2000)); // a new flow and the established one
+    }
+    if (passes === 3) {
+      statsId = ch.send({ op: 'stats' });
+      ch.send({ op: 'sessions', limit: 10 });
+      ch.send({ op: 'stop' });
+    }
+  });
+  w.run();
+  const stats = (ch.answer(statsId) as { body: StatsSnapshot }).body;
+  const sessions = (ch.answer(statsId + 1) as { body: { sport: number }[] }).body;
+  assert.deepEqual(
+    sessions.map((s) => s.sport),
+    [2000],
+    'the failed new flow recorded no session',
+  );
+  assert.equal(stats.drops.TX_FAILED, 2);
+  assert.deepEqual(
+    { hit: stats.sessions.hit, miss: stats.sessions.miss },
+    { hit: 0, miss: 1 },
+    'only the sent frame moved a session counter',
+  );
+  assert.equal(stats.tx.backend, 1);
+  const sent = stats.backends.reduce((a, b) => a + b.packets, 0);
+  const created = stats.backends.reduce((a, b) => a + b.sessions, 0);
+  assert.deepEqual({ sent, created }, { sent: 1, created: 1 }, 'backend counters count the sent frame only');
+  assert.equal(io.txFailures, 2);
 });

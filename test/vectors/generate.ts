@@ -44,7 +44,13 @@ import {
   udpFrame,
   withMacs,
 } from '../../src/packet/build.js';
-import { type FlowKey, referencePick } from '../lib/reference.js';
+import {
+  type FlowKey,
+  type FragEffect,
+  isTcpNonSyn,
+  ReferenceFragments,
+  referencePick,
+} from '../lib/reference.js';
 import type {
   SessionEffect,
   Vector,
@@ -103,6 +109,7 @@ class VectorBuilder {
   private pending: VectorReconfigure | undefined;
   private pendingNow: number | undefined;
   readonly sessions = new Map<string, ModelSession>();
+  readonly frags = new ReferenceFragments();
   readonly tags: string[] = [];
 
   constructor(
@@ -147,6 +154,7 @@ class VectorBuilder {
       sessions: {
         ...this.cfg.sessions,
         timeouts: { ...this.cfg.sessions?.timeouts, ...r.sessions?.timeouts },
+        ...(r.sessions?.record_non_syn === undefined ? {} : { record_non_syn: r.sessions.record_non_syn }),
       },
     };
     if (r.backendPortMac !== undefined) this.portMac = r.backendPortMac;
@@ -239,6 +247,10 @@ class VectorBuilder {
       s.lastSeen = this.now;
       this.sessions.delete(ks);
       this.sessions.set(ks, s);
+    } else if (!s && isTcpNonSyn(frame) && this.cfg.sessions?.record_non_syn !== true) {
+      // A TCP miss that is not a SYN: Maglev, nothing recorded (docs/semantics.md, "Session floods").
+      backend = this.pick(k);
+      effect = 'UNRECORDED';
     } else {
       backend = this.pick(k);
       effect = s ? (this.now - s.lastSeen > this.timeoutMs(k.proto) ? 'EXPIRED' : 'STALE') : 'MISS';
@@ -259,6 +271,28 @@ class VectorBuilder {
       { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect },
       'FRONTEND',
     );
+  }
+
+  /**
+   * A fragment balanced under `k` with the fragment-table effect `effect`, both as the scenario states
+   * them; the reference fragment model (test/lib/reference.ts) must derive the same, and learns from a
+   * first fragment once it is balanced.
+   */
+  fragment(comment: string, frame: Uint8Array, k: FlowKey, effect: FragEffect): number {
+    const d = this.frags.decide(frame, this.now);
+    if (!d) throw new Error(`${this.name}: "${comment}" is not a fragment`);
+    if (keyString(d.key) !== keyString(k) || d.effect !== effect) {
+      throw new Error(
+        `${this.name}: "${comment}": the fragment model says ${keyString(d.key)} ${d.effect}, the scenario ${keyString(k)} ${effect}`,
+      );
+    }
+    const i = this.balanced(comment, frame, k);
+    const e = this.steps[i]!.expect;
+    if (e.action === 'TX_BACKEND') {
+      if (effect !== 'NONE') e.frag = effect;
+      if (d.learn) this.frags.learn(d.learn, this.now);
+    }
+    return i;
   }
 
   /** Adds a constraint on the last step (beyond what the model derives). */
@@ -913,7 +947,7 @@ function icmpErrorsVector(): Vector {
 function fragmentsVector(): Vector {
   const v = vb(
     'fragments',
-    'Every fragment of a datagram (MF set or offset != 0) uses {src, dst, 0, 0, proto}: all reach one backend, L4 is not read',
+    'Fragments: a TCP/UDP first fragment is balanced by its own ports and teaches them to the later fragments of its datagram ({src, dst, proto, IP id}, 2 s), which then follow the flow; without a fresh entry (or for ICMP) the key is {src, dst, 0, 0, proto}',
     BASE,
   );
   const c = CLIENTS[1]!;
@@ -925,46 +959,87 @@ function fragmentsVector(): Vector {
   );
   const whole = udp({ sport: sp, dport: 4789, payload: pattern(40), pseudo: { src: c, dst: VIP } }); // 48 bytes
   const k3 = key(c, 0, 0, 17);
-  const f0 = v.balanced(
-    'first fragment (offset 0, MF), carries the UDP header',
-    ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x777, mf: true }),
-    k3,
-  );
-  v.balanced(
-    'middle fragment (offset 3, MF)',
-    ipv4Frame(a, 17, whole.slice(24, 40), { id: 0x777, mf: true, fragOffset: 3 }),
-    k3,
-  );
-  v.also({ sameBackendAs: f0 });
-  v.balanced('last fragment (offset 5)', ipv4Frame(a, 17, whole.slice(40), { id: 0x777, fragOffset: 5 }), k3);
-  v.also({ sameBackendAs: f0 });
-  v.balanced(
-    'an unfragmented datagram of the same UDP flow: 5-tuple, another backend (documented trade-off)',
-    udpFrame(a, { sport: sp, dport: 4789, payload: pattern(40) }),
-    key(c, sp, 4789, 17),
+  const k5 = key(c, sp, 4789, 17);
+  const first = (id: number) => ipv4Frame(a, 17, whole.slice(0, 24), { id, mf: true });
+  const middle = (id: number) => ipv4Frame(a, 17, whole.slice(24, 40), { id, mf: true, fragOffset: 3 });
+  const last = (id: number) => ipv4Frame(a, 17, whole.slice(40), { id, fragOffset: 5 });
+  const f0 = v.fragment(
+    'first fragment (offset 0, MF): its own UDP ports, learned',
+    first(0x777),
+    k5,
+    'NONE',
   );
   v.also({ notBackend: fragB });
+  v.fragment('middle fragment (offset 3, MF): the learned ports', middle(0x777), k5, 'HIT');
+  v.also({ sameBackendAs: f0 });
+  v.fragment('last fragment (offset 5): the learned ports', last(0x777), k5, 'HIT');
+  v.also({ sameBackendAs: f0 });
+  v.fragment(
+    'the middle fragment again after the last (reordered): the entry is still there',
+    middle(0x777),
+    k5,
+    'HIT',
+  );
+  v.also({ sameBackendAs: f0 });
+  v.balanced(
+    'an unfragmented datagram of the same UDP flow: the same 5-tuple, the same backend',
+    udpFrame(a, { sport: sp, dport: 4789, payload: pattern(40) }),
+    k5,
+  );
+  v.also({ sameBackendAs: f0 });
   v.balanced(
     'DF set and not fragmented: an ordinary 5-tuple packet',
     udpFrame(a, { sport: sp, dport: 4789 }, { df: true }),
-    key(c, sp, 4789, 17),
+    k5,
   );
-  const t = tcp({ sport: 40100, dport: 80, payload: pattern(64), pseudo: { src: c, dst: VIP } });
-  const k6 = key(c, 0, 0, 6);
-  const t0 = v.balanced(
-    'TCP first fragment of only 8 bytes (no full TCP header; L4 not read)',
+  v.fragment('a later fragment of a datagram never seen: {src, dst, 0, 0, 17}', middle(0x77a), k3, 'MISS');
+  v.also({ backend: fragB });
+  v.fragment(
+    'a later fragment of the same id but TCP: the protocol is part of the identity',
+    ipv4Frame(a, 6, whole.slice(24, 40), { id: 0x777, mf: true, fragOffset: 3 }),
+    key(c, 0, 0, 6),
+    'MISS',
+  );
+  // Reordering: a later fragment that overtakes its first one keeps the rule without a table.
+  v.fragment('the last fragment overtakes its first one: {src, dst, 0, 0, 17}', last(0x779), k3, 'MISS');
+  v.also({ backend: fragB });
+  const r0 = v.fragment("then its first fragment: the flow's backend", first(0x779), k5, 'NONE');
+  v.also({ sameBackendAs: f0 });
+  v.fragment('then its middle fragment: learned', middle(0x779), k5, 'HIT');
+  v.also({ sameBackendAs: r0 });
+
+  // TCP: a flow whose 3-tuple backend has no connection.
+  const tFragB = v.pick(key(c, 0, 0, 6));
+  const tp = find(
+    'TCP flow whose 5-tuple pick differs from the 3-tuple',
+    (s) => v.pick(key(c, s, 80, 6)) !== tFragB,
+  );
+  const t = tcp({ sport: tp, dport: 80, payload: pattern(64), pseudo: { src: c, dst: VIP } });
+  const k6 = key(c, tp, 80, 6);
+  const syn = v.balanced('TCP SYN of the flow', tcpFrame(a, { sport: tp, dport: 80, flags: TCP_SYN }), k6);
+  v.also({ notBackend: tFragB });
+  v.fragment(
+    'TCP first fragment of only 8 bytes: the ports are there (no full TCP header needed)',
     ipv4Frame(a, 6, t.slice(0, 8), { id: 9, mf: true }),
     k6,
+    'NONE',
   );
-  v.balanced('TCP last fragment of 4 bytes', ipv4Frame(a, 6, t.slice(80, 84), { id: 9, fragOffset: 10 }), k6);
-  v.also({ sameBackendAs: t0 });
-  v.balanced(
+  v.also({ sameBackendAs: syn });
+  v.fragment(
+    'TCP last fragment of 4 bytes',
+    ipv4Frame(a, 6, t.slice(80, 84), { id: 9, fragOffset: 10 }),
+    k6,
+    'HIT',
+  );
+  v.also({ sameBackendAs: syn });
+  v.fragment(
     'TCP fragment with no payload at all',
     ipv4Frame(a, 6, new Uint8Array(0), { id: 9, fragOffset: 1, mf: true }),
     k6,
+    'HIT',
   );
-  v.also({ sameBackendAs: t0 });
-  v.balanced(
+  v.also({ sameBackendAs: syn });
+  v.fragment(
     'fragment with IP options (IHL 6)',
     ipv4Frame(a, 6, t.slice(8, 16), {
       id: 9,
@@ -973,20 +1048,42 @@ function fragmentsVector(): Vector {
       options: Uint8Array.from([1, 1, 1, 0]),
     }),
     k6,
+    'HIT',
   );
+  v.also({ sameBackendAs: syn });
+  v.fragment(
+    'a first fragment with no payload (no ports): {src, dst, 0, 0, 6}, nothing learned',
+    ipv4Frame(a, 6, new Uint8Array(0), { id: 10, mf: true }),
+    key(c, 0, 0, 6),
+    'NONE',
+  );
+  v.fragment(
+    '... so its later fragment misses',
+    ipv4Frame(a, 6, t.slice(0, 8), { id: 10, fragOffset: 1 }),
+    key(c, 0, 0, 6),
+    'MISS',
+  );
+
   const ping = icmpEcho({ type: ICMP_ECHO_REQUEST, payload: pattern(1500) });
   const k1 = key(c, 0, 0, 1);
-  v.balanced(
-    'first fragment of a large ping: ICMP fragments share the echo key',
+  v.fragment(
+    'first fragment of a large ping: ICMP fragments share the echo key, no table',
     ipv4Frame(a, 1, ping.slice(0, 1480), { id: 5, mf: true }),
     k1,
+    'NONE',
   );
-  v.balanced('last fragment of the ping', ipv4Frame(a, 1, ping.slice(1480), { id: 5, fragOffset: 185 }), k1);
+  v.fragment(
+    'last fragment of the ping',
+    ipv4Frame(a, 1, ping.slice(1480), { id: 5, fragOffset: 185 }),
+    k1,
+    'NONE',
+  );
   v.balanced('an unfragmented ping: same key', icmpEchoFrame(a, { type: ICMP_ECHO_REQUEST }), k1);
-  v.balanced(
+  v.fragment(
     'non-first fragment whose payload looks like an ICMP timestamp: L4 not read',
     ipv4Frame(a, 1, icmpEcho({ type: 13 }), { id: 6, fragOffset: 2 }),
     k1,
+    'NONE',
   );
   v.drop(
     'fragment of GRE: protocol checked first',
@@ -998,7 +1095,25 @@ function fragmentsVector(): Vector {
     ipv4Frame({ ...a, dst: '10.0.0.101' }, 17, pattern(16), { mf: true }),
     'NOT_VIP',
   );
-  v.balanced('first fragment again', ipv4Frame(a, 17, whole.slice(0, 24), { id: 0x778, mf: true }), k3);
+  v.fragment('first fragment of another datagram of the UDP flow', first(0x778), k5, 'NONE');
+  v.also({ sameBackendAs: f0 });
+
+  // The timeout: the ports serve 2000 ms after the first fragment, the boundary included.
+  const t0 = 1000;
+  v.at(t0 + 1500).fragment('1500 ms after its first fragment: learned', middle(0x778), k5, 'HIT');
+  v.also({ sameBackendAs: f0 });
+  v.at(t0 + 2000).fragment(
+    '2000 ms after: still learned (the lookup did not extend it)',
+    last(0x778),
+    k5,
+    'HIT',
+  );
+  v.also({ sameBackendAs: f0 });
+  v.at(t0 + 2001).fragment('2001 ms after: expired, {src, dst, 0, 0, 17}', middle(0x778), k3, 'MISS');
+  v.also({ backend: fragB });
+  v.fragment('a new first fragment of the same id replaces the expired entry', first(0x778), k5, 'NONE');
+  v.also({ sameBackendAs: f0 });
+  v.fragment('and serves again', last(0x778), k5, 'HIT');
   v.also({ sameBackendAs: f0 });
   return v.build();
 }
@@ -1091,7 +1206,7 @@ function notReadyVector(): Vector {
   v.drop('TCP SYN', tcpFrame(a, { sport: 2000, dport: 80 }), 'NOT_READY');
   v.drop('UDP', udpFrame(a, { sport: 2000, dport: 53 }), 'NOT_READY');
   v.drop('ping', icmpEchoFrame(a, { type: 8 }), 'NOT_READY');
-  v.drop('fragment', ipv4Frame(a, 17, pattern(16), { mf: true }), 'NOT_READY');
+  v.drop('first fragment', ipv4Frame(a, 17, pattern(16), { id: 0x99, mf: true }), 'NOT_READY');
   v.drop('malformed IP first', ipv4Frame(a, 6, tcp({ sport: 1, dport: 2 }), { ihl: 3 }), 'IP_MALFORMED');
   v.drop('wrong MAC first', tcpFrame(fe(c, '52:54:00:00:00:99'), { sport: 2000, dport: 80 }), 'DST_MAC');
   v.drop('GRE: PROTO comes before NOT_READY', ipv4Frame(a, 47, pattern(8)), 'PROTO');
@@ -1110,6 +1225,12 @@ function notReadyVector(): Vector {
     'backend port MAC learnt: the SYN is balanced, source MAC = backend port MAC',
     tcpFrame(a, { sport: 2000, dport: 80 }),
     key(c, 2000, 80, 6),
+  );
+  v.fragment(
+    'the dropped first fragment taught nothing: its later fragment misses',
+    ipv4Frame(a, 17, pattern(16), { id: 0x99, fragOffset: 2 }),
+    key(c, 0, 0, 17),
+    'MISS',
   );
   v.reconfigure({ backendPortMac: '02:00:00:00:be:02' });
   v.balanced(
@@ -1348,10 +1469,11 @@ function algorithmSwitchVector(): Vector {
   v.also({ sameBackendAs: firstNew });
   v.balanced('HASH_SRC_IP: a ping of the same client', icmpEchoFrame(fe(c), { type: 8 }), key(c, 0, 0, 1));
   v.also({ sameBackendAs: firstNew });
-  v.balanced(
-    'HASH_SRC_IP: a fragment of the same client',
+  v.fragment(
+    'HASH_SRC_IP: a first fragment of the same client (its own ports in the key)',
     ipv4Frame(fe(c), 17, pattern(16), { mf: true }),
-    key(c, 0, 0, 17),
+    key(c, 0x3031, 0x3233, 17),
+    'NONE',
   );
   v.also({ sameBackendAs: firstNew });
   const dFirst = v.balanced(
@@ -1545,11 +1667,11 @@ function idleTimeoutVector(): Vector {
     (s) => v.pick(key(c, s, 80, 6)) !== srcB,
   );
   const u = (n: number) => udpFrame(fe(c), { sport: su, dport: 53, payload: pattern(n) });
-  const t = (n: number) => tcpFrame(fe(c), { sport: st, dport: 80, flags: TCP_ACK, seq: n });
+  const t = (n: number, flags = TCP_ACK) => tcpFrame(fe(c), { sport: st, dport: 80, flags, seq: n });
   const p = () => icmpEchoFrame(fe(c), { type: 8 });
   v.at(1000);
   const u0 = v.balanced('UDP at t=1 s', u(1), key(c, su, 53, 17));
-  const t0 = v.balanced('TCP at t=1 s', t(1), key(c, st, 80, 6));
+  const t0 = v.balanced('TCP SYN at t=1 s', t(1, TCP_SYN), key(c, st, 80, 6));
   const p0 = v.balanced('ping at t=1 s', p(), key(c, 0, 0, 1));
   v.reconfigure({ algorithm: 'HASH_SRC_IP' }); // so that a re-balance is visible
   v.at(31_000);
@@ -1604,8 +1726,9 @@ function idleTimeoutVector(): Vector {
 function lruVector(): Vector {
   const v = vb(
     'lru-capacity',
-    'A full session table evicts the least recently used entry (capacity 3); an evicted flow misses again',
-    { ...BASE, sessions: { capacity: 3 } },
+    'A full session table evicts the least recently used entry (capacity 3); an evicted flow misses again ' +
+      '(record_non_syn on: the ACK of an evicted flow records its session again)',
+    { ...BASE, sessions: { capacity: 3, record_non_syn: true } },
   );
   v.tags.push('lru');
   const c = CLIENTS[0]!;
@@ -1640,6 +1763,48 @@ function lruVector(): Vector {
   return v.build();
 }
 
+function sessionFloodVector(): Vector {
+  const v = vb(
+    'session-flood',
+    'A TCP miss that is not a SYN is forwarded by Maglev and not recorded (record_non_syn off, the ' +
+      'default), so spoofed ACKs cannot evict established sessions (capacity 2); with record_non_syn on it is recorded',
+    { ...BASE, sessions: { capacity: 2 } },
+  );
+  v.tags.push('lru');
+  const c = CLIENTS[0]!;
+  const f = (src: string, s: number, flags: number) => tcpFrame(fe(src), { sport: s, dport: 80, flags });
+  const k = (src: string, s: number) => key(src, s, 80, 6);
+  v.balanced('A: SYN records its session', f(c, 1, TCP_SYN), k(c, 1));
+  v.balanced('B: SYN records its session (the table is full)', f(c, 2, TCP_SYN), k(c, 2));
+  v.balanced('B: ACK, hit', f(c, 2, TCP_ACK), k(c, 2));
+  for (let i = 0; i < 4; i++) {
+    const src = CLIENTS[(i % 3) + 1]!;
+    v.balanced(`spoofed ACK ${i + 1}: Maglev, not recorded`, f(src, 5000 + i, TCP_ACK), k(src, 5000 + i));
+  }
+  v.balanced('a FIN of an unknown flow: not recorded', f(c, 9, TCP_FIN | TCP_ACK), k(c, 9));
+  v.balanced('A: still recorded, hit', f(c, 1, TCP_ACK), k(c, 1));
+  v.balanced('B: still recorded, hit', f(c, 2, TCP_ACK | TCP_PSH), k(c, 2));
+  // The trade-off: a flow without a session follows Maglev, so a pool change may move it.
+  const x = find('an ACK-only flow that backend 4 takes over', (s) => {
+    const before = v.pick(k(CLIENTS[3]!, s));
+    return before !== undefined && referencePick([1, 2, 3, 4], 'HASH_SESSION', k(CLIENTS[3]!, s)) === 4;
+  });
+  v.balanced('an ACK-only flow: not recorded', f(CLIENTS[3]!, x, TCP_ACK), k(CLIENTS[3]!, x));
+  const owner = v.lastBackend();
+  v.reconfigure({ addBackends: [{ id: 4, mac: '04:04:04:04:04:04' }] });
+  v.balanced(
+    'after a pool change it is not pinned: Maglev moves it',
+    f(CLIENTS[3]!, x, TCP_ACK),
+    k(CLIENTS[3]!, x),
+  );
+  v.also({ backend: 4, notBackend: owner });
+  v.reconfigure({ sessions: { record_non_syn: true } });
+  v.balanced('record_non_syn on: an ACK miss records (evicts A)', f(c, 7, TCP_ACK), k(c, 7));
+  v.balanced('that flow: hit', f(c, 7, TCP_ACK), k(c, 7));
+  v.balanced('A: evicted, its ACK records again', f(c, 1, TCP_ACK), k(c, 1));
+  return v.build();
+}
+
 export const SCENARIOS: (() => Vector)[] = [
   arpVector,
   l2Vector,
@@ -1660,6 +1825,7 @@ export const SCENARIOS: (() => Vector)[] = [
   backendAddVector,
   idleTimeoutVector,
   lruVector,
+  sessionFloodVector,
 ];
 
 function main(): void {

@@ -1,6 +1,7 @@
 // Differential fuzzing: generated frames (valid, mutated, truncated, on either port, with the clock
 // jumping past idle timeouts and the configuration changing now and then) go through the TypeScript
-// Balancer and the compiled XDP program from identical state. Verdict, output bytes, chosen backend
+// Balancer and the compiled XDP program from identical state; fragment sequences (first and later fragments
+// of one IP id, reordered, expiring) exercise the fragment table. Verdict, output bytes, chosen backend
 // and counter movements must agree for every frame, and the session tables after every batch.
 // The seed is fixed (FIXED_SEED) so that every run, CI included, checks the same frames;
 // LBDSR_FUZZ_SEED=N replays seed N and LBDSR_FUZZ_SEED=random explores a new one.
@@ -111,6 +112,7 @@ function randomConfig(r: Rng): FuzzState {
         timeouts: r.chance(0.8)
           ? SETTINGS.timeouts
           : { tcp: 1 + r.int(5), udp: 1 + r.int(5), icmp: 1 + r.int(5) },
+        record_non_syn: r.chance(0.3),
       },
     },
     backendPortMac: r.chance(0.9) ? '02:00:00:00:be:01' : undefined,
@@ -119,13 +121,53 @@ function randomConfig(r: Rng): FuzzState {
 
 const CLIENTS = Array.from({ length: 40 }, (_, i) => `10.0.${1 + (i % 3)}.${10 + i}`);
 
-function validFrame(r: Rng): Uint8Array {
+type Addressing = Parameters<typeof ipv4Frame>[0];
+
+/** A TCP/UDP datagram being sent in fragments (docs/semantics.md, "Fragments"). */
+interface Datagram {
+  a: Addressing;
+  proto: number;
+  id: number;
+  l4: Uint8Array;
+}
+
+/**
+ * Fragment sequences: a first fragment of a new datagram (few ids, so they are reused), or a later
+ * fragment of a recent datagram (in order, reordered after the last, or before its first one).
+ */
+function fragmentFrame(r: Rng, a: Addressing, flights: Datagram[]): Uint8Array {
+  if (flights.length === 0 || r.chance(0.35)) {
+    const proto = r.chance(0.5) ? 6 : 17;
+    const sport = 40000 + r.int(12);
+    const dport = r.pick([80, 443, 53]);
+    const payload = new Uint8Array(16 + r.int(40));
+    const l4 =
+      proto === 6
+        ? tcp({ sport, dport, flags: r.pick([2, 16, 24]), payload })
+        : udp({ sport, dport, payload });
+    const d: Datagram = { a, proto, id: r.int(48), l4 };
+    flights.push(d);
+    if (flights.length > 16) flights.shift();
+    if (r.chance(0.8))
+      return ipv4Frame(a, proto, l4.slice(0, r.pick([8, 16, 8, 0, 2])), { id: d.id, mf: true });
+  }
+  const d = flights[flights.length - 1 - r.int(Math.min(4, flights.length))]!; // mostly recent ones
+  const off = 1 + r.int(3);
+  return ipv4Frame(d.a, d.proto, d.l4.slice(off * 8, off * 8 + 8 + r.int(8)), {
+    id: d.id,
+    fragOffset: off,
+    mf: r.chance(0.6),
+  });
+}
+
+function validFrame(r: Rng, flights: Datagram[]): Uint8Array {
   const a = {
     ethDst: r.chance(0.95) ? FE_MACS[0]! : r.chance(0.5) ? FE_MACS[1]! : r.mac(),
     ethSrc: CLIENT_MAC,
     src: r.pick(CLIENTS),
     dst: r.chance(0.95) ? VIP : '10.0.0.101',
   };
+  if (r.chance(0.08)) return fragmentFrame(r, a, flights);
   const sport = 40000 + r.int(12);
   const dport = r.pick([80, 443, 53]);
   const ipExtra: Parameters<typeof ipv4Frame>[3] = {};
@@ -216,8 +258,8 @@ function mutate(r: Rng, f: Uint8Array): Uint8Array {
   return out;
 }
 
-function generate(r: Rng): { frame: Uint8Array; port: number } {
-  let f = validFrame(r);
+function generate(r: Rng, flights: Datagram[]): { frame: Uint8Array; port: number } {
+  let f = validFrame(r, flights);
   if (r.chance(0.25)) f = mutate(r, f);
   if (r.chance(0.1)) f = f.slice(0, 14 + r.int(f.length - 13));
   return { frame: f, port: r.chance(0.02) ? PORT_BACKEND : PORT_FRONTEND };
@@ -299,6 +341,8 @@ function recordSeed(seed: number, frames: number): void {
 
 /** Verdicts seen in the last run (what the generator covers), by name. */
 const tally = new Map<string, number>();
+/** Fragment-table lookups counted by the pipeline in the last run (at its last checkpoint). */
+const fragments = { hit: 0, miss: 0 };
 
 /** Runs `frames` generated frames from `seed`; returns the first disagreement, or undefined. */
 function runSeed(seed: number, frames: number): string | undefined {
@@ -312,6 +356,7 @@ function runSeed(seed: number, frames: number): string | undefined {
     let now = 1000;
     const a = new Uint8Array(2048);
     const b = new Uint8Array(2048);
+    const flights: Datagram[] = [];
     for (let i = 0; i < frames; i++) {
       if (r.chance(1 / 1500)) {
         st = randomConfig(r);
@@ -319,7 +364,7 @@ function runSeed(seed: number, frames: number): string | undefined {
         xdp.configure(st.config, st.backendPortMac);
       }
       now += r.chance(0.002) ? 1000 * (1 + r.int(8)) : r.int(30);
-      const { frame, port } = generate(r);
+      const { frame, port } = generate(r, flights);
       const len = frame.length;
       a.set(frame);
       b.set(frame);
@@ -339,6 +384,8 @@ function runSeed(seed: number, frames: number): string | undefined {
       }
       if (i % 5000 === 4999 || i === frames - 1) {
         const sa = ts.stats();
+        fragments.hit = sa.fragments.hit;
+        fragments.miss = sa.fragments.miss;
         const sb = xdp.stats();
         const pick = (s: typeof sa) => ({
           rx: s.rx,
@@ -348,6 +395,7 @@ function runSeed(seed: number, frames: number): string | undefined {
           miss: s.sessions.miss,
           expired: s.sessions.expired,
           stale: s.sessions.stale,
+          fragments: s.fragments,
           backends: s.backends,
         });
         try {
@@ -376,12 +424,17 @@ test(`differential fuzz: ${FRAMES} generated frames, XDP == TypeScript`, { skip,
   const seed = fuzzSeed();
   console.log(`# fuzz seed ${seed} (LBDSR_FUZZ_SEED=${seed} replays it)`);
   tally.clear();
+  fragments.hit = 0;
+  fragments.miss = 0;
   const problem = runSeed(seed, FRAMES);
   console.log(`# verdicts: ${JSON.stringify(Object.fromEntries([...tally].sort((x, y) => y[1] - x[1])))}`);
   assert.equal(problem, undefined, problem);
   // Every rule of the semantics is exercised.
   for (const r of DROP_REASON_NAMES.slice(1)) {
-    if (r === 'REDIRECT' || r === 'TRUNCATED') continue; // XDP-only; frames < 14 bytes cannot be test-run
+    if (r === 'TX_FAILED' || r === 'TRUNCATED') continue; // XDP-only; frames < 14 bytes cannot be test-run
     if (FRAMES >= 100_000) assert.ok((tally.get(`DROP/${r}`) ?? 0) > 0, `no frame was dropped for ${r}`);
   }
+  console.log(`# fragment lookups: ${JSON.stringify(fragments)}`);
+  if (FRAMES >= 100_000)
+    assert.ok(fragments.hit > 0 && fragments.miss > 0, 'later fragments both found and missed their first');
 });

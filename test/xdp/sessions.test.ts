@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
-import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
+import { MAP_KEYS, XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { objGet } from '../../src/kernel/libbpf.js';
 import { drive } from '../lib/drive.js';
@@ -29,17 +29,7 @@ test('sessions(limit) returns the most recently used live sessions of a 100,000-
     // No ports: the program is loaded and pinned but attached nowhere.
     await drive(plane).apply(config, {});
     const fds = {} as ConstructorParameters<typeof XdpMaps>[0];
-    for (const k of [
-      'vips',
-      'services',
-      'maglev',
-      'backends',
-      'config',
-      'sessions',
-      'counters',
-      'bstats',
-      'devmap',
-    ] as const) {
+    for (const k of MAP_KEYS) {
       fds[k] = objGet(`/sys/fs/bpf/lbdsr/${name}/map_${k}`);
     }
     const maps = new XdpMaps(fds);

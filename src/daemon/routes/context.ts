@@ -79,7 +79,18 @@ const shared = <T extends keyof typeof SHARED_SCHEMAS>(id: T) =>
 
 const error = shared('LbdsrError');
 /** Error answers every route can give. */
-export const ERRORS = { 400: error, 401: error, 404: error, 409: error, 500: error };
+export const ERRORS = {
+  400: error,
+  401: error,
+  403: error,
+  404: error,
+  409: error,
+  413: error,
+  415: error,
+  421: error,
+  500: error,
+  507: error,
+};
 /** Answers of a change: the warnings, 201 for a creation. */
 export const CHANGED = { 200: shared('LbdsrChange'), 201: shared('LbdsrChange'), ...ERRORS };
 

@@ -35,7 +35,7 @@ interface RouteSpec {
 
 const ALL: RouteSpec['methods'] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** GETs that read the data plane, not the configuration. */
-const LIVE = new Set(['sessions', 'stats']);
+const LIVE = new Set(['sessions', 'stats', 'events']);
 
 function collectRoutes(): RouteSpec[] {
   const out: RouteSpec[] = [];
@@ -67,7 +67,7 @@ const listBodies = new Map<ResourceNode, { many: TSchema; oneOrMany: TSchema }>(
 function listBody(n: ResourceNode) {
   let b = listBodies.get(n);
   if (!b) {
-    const many = Type.Array(n.schema);
+    const many = Type.Array(n.schema, n.maxItems === undefined ? {} : { maxItems: n.maxItems });
     b = { many, oneOrMany: Type.Union([n.schema, many]) };
     listBodies.set(n, b);
   }

@@ -9,7 +9,7 @@ import { inNetns } from '../../kernel/ifinfo.js';
 import { ControlState } from '../../pipeline/control.js';
 import type { Plan } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
-import type { DataPlane, PortPeers } from '../types.js';
+import type { DataPlane, PortPeers, StatsOptions } from '../types.js';
 import {
   DEFAULT_RINGS,
   type Envelope,
@@ -44,7 +44,8 @@ const EMPTY_STATS = (): StatsSnapshot => ({
   tx: { frontend: 0, backend: 0 },
   arpReplies: 0,
   drops: Object.fromEntries(DROP_REASON_NAMES.slice(1).map((n) => [n, 0])),
-  sessions: { hit: 0, miss: 0, expired: 0, stale: 0, evicted: 0, active: 0 },
+  sessions: { hit: 0, miss: 0, expired: 0, stale: 0, unrecorded: 0, evicted: 0, active: 0 },
+  fragments: { hit: 0, miss: 0 },
   backends: [],
 });
 
@@ -186,9 +187,10 @@ export class UserspacePlane implements DataPlane {
     this.announcer.start(garp);
   }
 
-  async stats(): Promise<StatsSnapshot> {
+  async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
     if (!this.worker) return EMPTY_STATS();
-    return ((await this.request({ op: 'stats' })) as StatsSnapshot | null) ?? EMPTY_STATS();
+    const req = { op: 'stats' as const, walk: opts.walk !== false };
+    return ((await this.request(req)) as StatsSnapshot | null) ?? EMPTY_STATS();
   }
 
   async sessions(limit: number): Promise<SessionEntry[]> {

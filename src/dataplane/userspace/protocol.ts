@@ -53,7 +53,7 @@ export interface PlaneHealth {
   rxRingDrops: number;
   /** Times the kernel found every RX block still held by the worker (the ring was full). */
   rxRingFreezes: number;
-  /** Frames not sent because a TX ring was full or the port was down (counted as REDIRECT drops too). */
+  /** Frames not sent because a TX ring was full or the port was down (counted as TX_FAILED drops too). */
   txFailures: number;
   /** Worker loop iterations that hit an unexpected exception (should stay 0). */
   errors: number;
@@ -68,7 +68,7 @@ export interface PlaneHealth {
 
 export type Request =
   | { op: 'apply'; plan: Plan; frontendIf?: string; backendIf?: string }
-  | { op: 'stats' }
+  | { op: 'stats'; walk?: boolean }
   | { op: 'sessions'; limit: number }
   | { op: 'health' }
   | { op: 'stop' };

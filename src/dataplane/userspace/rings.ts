@@ -2,13 +2,13 @@
 // memory arena, and the frame path over them. rxPass reads the RX blocks the kernel handed over and
 // decides each frame in place: copied once into the next free backend TX slot and rewritten there by
 // the Balancer, so the bytes the pipeline writes are the bytes the kernel sends; the TX ring is kicked
-// once per KICK_EVERY frames and once per pass. Nothing here allocates per frame.
+// once per KICK_EVERY frames and once per pass. A decision is committed (Balancer.commit) once its frame
+// is queued or sent, and dropped (transmitFailed) when it cannot be. Nothing here allocates per frame.
 import {
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
-  DROP_REDIRECT,
   DROP_TRUNCATED,
   PORT_FRONTEND,
 } from '../../core/constants.js';
@@ -263,14 +263,16 @@ export class AfPacketIo implements WorkerIo {
       // The common case: one copy into the TX slot, decided in place there.
       const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
       u8.copyWithin(base, frame - VNET_HDR_LEN, frame + len);
-      const action = b.process(this.txViews[this.beTxIdx]!, len, PORT_FRONTEND, nowMs) & 0xff;
-      if (action === ACT_TX_BACKEND) this.queueBackend(len);
-      else if (action === ACT_TX_FRONTEND) this.sendFrontend(b, base, len + VNET_HDR_LEN);
+      const action = b.decide(this.txViews[this.beTxIdx]!, len, PORT_FRONTEND, nowMs) & 0xff;
+      if (action === ACT_TX_BACKEND) {
+        this.queueBackend(len);
+        b.commit();
+      } else if (action === ACT_TX_FRONTEND) this.sendFrontend(b, base, len + VNET_HDR_LEN);
       return;
     }
     // No TX slot to decide in (backend port down, ring full, frame larger than a slot): decide anyway.
     u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame + len);
-    this.emit(b, b.process(this.scratchFrame, len, PORT_FRONTEND, nowMs), scratchOff + 6, len);
+    this.emit(b, b.decide(this.scratchFrame, len, PORT_FRONTEND, nowMs), scratchOff + 6, len);
   }
 
   /**
@@ -285,7 +287,7 @@ export class AfPacketIo implements WorkerIo {
     dv.setUint16(s + 12, dv.getUint16(pkt + TP3_VLAN_TPID, true) || 0x8100, false);
     dv.setUint16(s + 14, dv.getUint32(pkt + TP3_VLAN_TCI, true) & 0xffff, false);
     u8.copyWithin(s + 16, frame + 12, frame + len);
-    this.emit(b, b.process(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
+    this.emit(b, b.decide(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
   }
 
   /** Transmits a frame decided in the scratch area (vnet header at `src`, frame after it). */
@@ -296,7 +298,8 @@ export class AfPacketIo implements WorkerIo {
         const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
         this.u8.copyWithin(base, src, src + len + VNET_HDR_LEN);
         this.queueBackend(len);
-      } else this.txFailed(b, 1);
+        b.commit();
+      } else this.txFailed(b);
     } else if (action === ACT_TX_FRONTEND) {
       this.sendFrontend(b, src, len + VNET_HDR_LEN);
     }
@@ -320,17 +323,17 @@ export class AfPacketIo implements WorkerIo {
   /** Sends `n` bytes (vnet header + frame) at `src` out of the frontend port (ARP replies: rare). */
   private sendFrontend(b: Balancer, src: number, n: number): void {
     if (this.fe === null) {
-      this.txFailed(b, 0);
+      this.txFailed(b);
       return;
     }
     this.u8.copyWithin(this.sendOff, src, src + n);
-    if (libc.sendNow(this.fe.fd, this.sendBuf, n) < 0) this.txFailed(b, 0);
+    if (libc.sendNow(this.fe.fd, this.sendBuf, n) < 0) this.txFailed(b);
+    else b.commit();
   }
 
-  /** A decided frame that could not be sent: a REDIRECT drop, not a transmitted frame. */
-  private txFailed(b: Balancer, port: number): void {
-    b.counters[DROP_REDIRECT]!++;
-    b.tx[port]!--;
+  /** A decided frame that could not be sent: a TX_FAILED drop; nothing of its decision is recorded. */
+  private txFailed(b: Balancer): void {
+    b.transmitFailed();
     this.txFailures++;
   }
 }

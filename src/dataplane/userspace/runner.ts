@@ -62,7 +62,8 @@ export class UserspaceWorker {
         this.apply(req);
         return null;
       case 'stats':
-        return this.balancer ? this.balancer.stats(now) : null;
+        // without a walk: the table's entry count stands for the active sessions (types.ts)
+        return this.balancer ? this.balancer.stats(req.walk === false ? undefined : now) : null;
       case 'sessions':
         return this.balancer ? this.balancer.sessions(req.limit, now) : [];
       case 'health':

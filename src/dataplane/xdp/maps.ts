@@ -2,7 +2,7 @@
 // entries that read and write only through the struct tables of shared-structs.ts (checked against
 // the object's BTF), and the reads the plane needs (per-CPU counters summed, the session table
 // scanned in batches).
-import { CNT_MAX, MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
+import { CNT_MAX, FRAG_CAPACITY, MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
 import {
   closeFd,
   mapDelete,
@@ -24,6 +24,7 @@ export const MAP_NAMES = {
   backends: 'lbdsr_backends',
   config: 'lbdsr_config',
   sessions: 'lbdsr_sessions',
+  frags: 'lbdsr_frags',
   counters: 'lbdsr_counters',
   bstats: 'lbdsr_bstats',
   devmap: 'lbdsr_devmap',
@@ -56,6 +57,7 @@ export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: numb
   backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
   config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
   sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
+  frags: { key: STRUCT_LAYOUTS.fragKey.size, value: STRUCT_LAYOUTS.frag.size, max: FRAG_CAPACITY },
   counters: { key: 4, value: STRUCT_LAYOUTS.counters.size, max: 1 },
   bstats: { key: 4, value: SIZEOF_BACKEND_STATS, max: MAX_BACKENDS },
   devmap: { key: 4, value: 4, max: 1 },
@@ -111,6 +113,8 @@ export interface KernelService {
 export interface KernelConfig {
   backendPortMac: Uint8Array;
   ready: boolean;
+  /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
+  recordNonSyn: boolean;
   backendIfindex: number;
   timeoutsNs: { tcp: bigint; udp: bigint; icmp: bigint };
 }
@@ -269,6 +273,7 @@ export class XdpMaps {
     const dv = dataView(v);
     setBytes(v, 0, CF.backend_port_mac, c.backendPortMac);
     setNum(dv, 0, CF.ready, c.ready ? 1 : 0);
+    setNum(dv, 0, CF.record_non_syn, c.recordNonSyn ? 1 : 0);
     setNum(dv, 0, CF.backend_ifindex, c.backendIfindex);
     setU64(dv, 0, CF.timeout_tcp_ns, c.timeoutsNs.tcp);
     setU64(dv, 0, CF.timeout_udp_ns, c.timeoutsNs.udp);
@@ -283,6 +288,7 @@ export class XdpMaps {
     return {
       backendPortMac: getBytes(v, 0, CF.backend_port_mac),
       ready: getNum(dv, 0, CF.ready) === 1,
+      recordNonSyn: getNum(dv, 0, CF.record_non_syn) === 1,
       backendIfindex: getNum(dv, 0, CF.backend_ifindex),
       timeoutsNs: {
         tcp: getU64(dv, 0, CF.timeout_tcp_ns),

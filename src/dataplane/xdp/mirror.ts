@@ -223,6 +223,7 @@ export class XdpMirror {
     this.maps.writeConfig({
       backendPortMac: s.backendPortMac ?? new Uint8Array(6),
       ready: s.ready,
+      recordNonSyn: s.recordNonSyn,
       backendIfindex,
       timeoutsNs: { tcp: ns(s.timeoutsMs.tcp), udp: ns(s.timeoutsMs.udp), icmp: ns(s.timeoutsMs.icmp) },
     });

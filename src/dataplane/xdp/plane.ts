@@ -18,7 +18,7 @@ import { unpin } from '../../kernel/bpffs.js';
 import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js';
 import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
-import type { DataPlane } from '../types.js';
+import type { DataPlane, StatsOptions } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
 import { copyRecentSessions } from './capacity.js';
 import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.js';
@@ -125,8 +125,8 @@ export class XdpPlane implements DataPlane {
     return this.unicast.state();
   }
 
-  async stats(): Promise<StatsSnapshot> {
-    return readStats(this.loaded, this.timeoutsMs);
+  async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
+    return readStats(this.loaded, this.timeoutsMs, opts.walk !== false);
   }
 
   /** Live (not idle-expired) sessions of the kernel table, most recently used first. */

@@ -2,7 +2,7 @@
 // counters, live sessions) and the sessions listing, most recently used first. Idle expiry is judged
 // here with the instance's timeouts, as the program itself judges it when a frame arrives.
 import { formatIpv4 } from '../../core/addr.js';
-import { CNT_MAX, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
+import { CNT_MAX, CNT_SESSION_MISS, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
 import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
 import type { TimeoutsMs } from '../../pipeline/control.js';
 import { LeastK } from './least-k.js';
@@ -28,10 +28,17 @@ function timeoutOf(t: TimeoutsNs, proto: number): bigint {
   return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
 }
 
-/** The statistics of a loaded instance (all zero before anything was loaded). */
-export function readStats(l: Loaded | null, timeouts: TimeoutsMs): StatsSnapshot {
+/**
+ * The statistics of a loaded instance (all zero before anything was loaded). `walk` false: counters
+ * only, active and evicted sessions are not judged (zero).
+ */
+export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): StatsSnapshot {
   if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
   const backends = l.mirror.liveSlots().map((s) => ({ id: s.id, ...l.maps.readBackendStats(s.slot) }));
+  if (!walk) {
+    const counters = l.maps.readCounters();
+    return snapshot(counters, backends, 0, counters[CNT_SESSION_MISS] ?? 0);
+  }
   let active = 0;
   let present = 0;
   const now = process.hrtime.bigint();

@@ -10,6 +10,8 @@ import {
   SIZEOF_BACKEND_STATS,
   SIZEOF_CONFIG,
   SIZEOF_FLOW_KEY,
+  SIZEOF_FRAG,
+  SIZEOF_FRAG_KEY,
   SIZEOF_SERVICE,
   SIZEOF_SESSION,
 } from '../../core/constants.js';
@@ -47,6 +49,16 @@ export const STRUCT_LAYOUTS = {
     size: SIZEOF_SESSION,
     fields: { backend_id: at(0, 4), slot: at(4, 4), last_seen_ns: at(8, 8) },
   },
+  fragKey: {
+    struct: 'lbdsr_frag_key',
+    size: SIZEOF_FRAG_KEY,
+    fields: { src: at(0, 4), dst: at(4, 4), id: at(8, 2), proto: at(10, 1) },
+  },
+  frag: {
+    struct: 'lbdsr_frag',
+    size: SIZEOF_FRAG,
+    fields: { first_seen_ns: at(0, 8), sport: at(8, 2), dport: at(10, 2) },
+  },
   backend: {
     struct: 'lbdsr_backend',
     size: SIZEOF_BACKEND,
@@ -68,6 +80,7 @@ export const STRUCT_LAYOUTS = {
     fields: {
       backend_port_mac: at(0, 6),
       ready: at(6, 1),
+      record_non_syn: at(7, 1),
       backend_ifindex: at(8, 4),
       timeout_tcp_ns: at(16, 8),
       timeout_udp_ns: at(24, 8),

@@ -1,13 +1,16 @@
 // StatsSnapshot (src/core/model.ts) from the XDP program's counters: the global per-CPU counters
-// summed, per-backend counters by slot, and the session table's size.
+// summed (fragment-table hits and misses included), per-backend counters by slot, and the session table's size.
 import {
   CNT_ARP_REPLY,
+  CNT_FRAG_HIT,
+  CNT_FRAG_MISS,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
   CNT_SESSION_HIT,
   CNT_SESSION_MISS,
   CNT_SESSION_STALE,
+  CNT_SESSION_UNRECORDED,
   DROP_MAX,
   DROP_REASON_NAMES,
 } from '../../core/constants.js';
@@ -45,9 +48,11 @@ export function snapshot(
       miss,
       expired: counters[CNT_SESSION_EXPIRED]!,
       stale: counters[CNT_SESSION_STALE]!,
+      unrecorded: counters[CNT_SESSION_UNRECORDED]!,
       evicted: Math.max(0, miss - present),
       active,
     },
+    fragments: { hit: counters[CNT_FRAG_HIT]!, miss: counters[CNT_FRAG_MISS]! },
     backends: [...backends].sort((a, b) => a.id - b.id),
   };
 }

@@ -1,0 +1,81 @@
+// What the daemon refuses to take on because the host cannot hold it: a session capacity whose table
+// needs more memory than the host has left (the XDP session map is preallocated, locked kernel memory;
+// the USERSPACE table grows to it), more instances than MAX_INSTANCES, and a state file over
+// MAX_STATE_BYTES (store.ts refuses to write one, and to start from one). The costs are computed from
+// the layouts: bpf/maps.h's LRU hash of 16-byte keys and values, src/pipeline/session-table.ts.
+import { LbdsrError } from '../core/errors.js';
+import { type MemoryBudget, memoryBudget } from '../kernel/meminfo.js';
+import type { StoredInstance } from './config.js';
+
+export const MAX_INSTANCES = 64;
+/** 64 MiB: every one of the 64 instances with a full pool of 4,096 backends takes about a third of it. */
+export const MAX_STATE_BYTES = 64 * 1024 * 1024;
+
+export interface Limits {
+  instances: number;
+  stateBytes: number;
+  /** The memory the host can still give (kernel/meminfo.ts); `forXdp` for BPF maps. */
+  memory: (forXdp: boolean) => MemoryBudget;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  instances: MAX_INSTANCES,
+  stateBytes: MAX_STATE_BYTES,
+  memory: memoryBudget,
+};
+
+const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/**
+ * Bytes of an XDP session map of `capacity` entries: per element the kernel's htab_elem (48 bytes:
+ * node, LRU node, hash) plus the 16-byte key and the 16-byte value, all preallocated; plus a bucket
+ * (16 bytes) per entry rounded up to a power of two.
+ */
+export function xdpSessionBytes(capacity: number): number {
+  return capacity * (48 + 16 + 16) + pow2(capacity) * 16;
+}
+
+/**
+ * Bytes of a USERSPACE session table grown to `capacity`: 64 bytes an entry (16 words) and 4 a bucket
+ * (twice the entries, rounded up to a power of two), and, while it doubles, the half-size array it
+ * copies from.
+ */
+export function userspaceSessionBytes(capacity: number): number {
+  return capacity * 64 * 1.5 + pow2(2 * capacity) * 4;
+}
+
+const gib = (b: number) =>
+  b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.ceil(b / 2 ** 20)} MiB`;
+
+/**
+ * Refuses a change the host cannot hold: a new instance beyond `limits.instances`, or a session
+ * capacity (new, or raised) whose table would not fit in the memory left. An automatic plane type
+ * is costed as the dearer of the two planes (it may be either).
+ */
+export function checkLimits(
+  config: StoredInstance,
+  old: StoredInstance | undefined,
+  count: number,
+  limits: Limits,
+): void {
+  if (!old && count >= limits.instances) {
+    throw new LbdsrError('LBDSR_TOO_MANY', `at most ${limits.instances} instances; ${count} exist`);
+  }
+  const capacity = config.sessions.capacity;
+  if (old && capacity <= old.sessions.capacity && config.type === old.type) return;
+  const xdp = config.type === 'XDP_DRV' || config.type === 'XDP_SKB';
+  const userspace = config.type === 'USERSPACE';
+  const costs: Array<[number, string, boolean]> = [];
+  if (!userspace) costs.push([xdpSessionBytes(capacity), 'an XDP session map (locked kernel memory)', true]);
+  if (!xdp) costs.push([userspaceSessionBytes(capacity), 'a USERSPACE session table', false]);
+  for (const [need, what, forXdp] of costs) {
+    const have = limits.memory(forXdp);
+    if (need > have.bytes) {
+      throw new LbdsrError(
+        'LBDSR_NO_MEMORY',
+        `session capacity ${capacity} of ${config.name} needs about ${gib(need)} for ${what}; ` +
+          `this host has ${gib(have.bytes)} (${have.source}): lower sessions.capacity`,
+      );
+    }
+  }
+}

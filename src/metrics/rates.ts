@@ -1,0 +1,196 @@
+// Frame and byte rates of `stats show`: a sampler that reads every instance's counters once a second
+// (counters only, never a walk of the session table: readings.ts) into a ring of per-second samples,
+// and the rates over the last 1 s and 60 s computed from two samples of that ring. A counter that went
+// back (a new data plane starts from zero) counts from zero. The timer is unref'd and stopped on close.
+import type { StatsSnapshot } from '../core/model.js';
+import type { InstanceReading } from './readings.js';
+
+/** Counters of one instance at one instant. */
+interface Sample {
+  t: number;
+  rxFrontend: number;
+  rxBackend: number;
+  rxBytes: number;
+  txFrontend: number;
+  txBackend: number;
+  /** Backends by id, ascending: ids, frames, bytes (typed arrays: 61 samples of 4,096 backends stay
+   * a few MB). */
+  ids: Float64Array;
+  frames: Float64Array;
+  bytes: Float64Array;
+}
+
+export interface PortRate {
+  rxFramesPerSec: number;
+  txFramesPerSec: number;
+  /** Frontend only: the bytes received by the instance (the planes count bytes per instance). */
+  rxBytesPerSec?: number;
+  /** Backend only: the bytes sent to the backends. */
+  txBytesPerSec?: number;
+}
+
+export interface RateWindow {
+  /** Seconds actually covered (less than the window while the daemon has not run that long). */
+  seconds: number;
+  ports: { frontend: PortRate; backend: PortRate };
+  backends: Array<{ id: number; framesPerSec: number; bytesPerSec: number }>;
+}
+
+export interface Rates {
+  last1s: RateWindow;
+  last60s: RateWindow;
+}
+
+/** The BACKEND_PORT drop reason: every frame the backend port receives is dropped with it. */
+const BACKEND_PORT = 'BACKEND_PORT';
+
+function sampleOf(t: number, s: StatsSnapshot): Sample {
+  const rxBackend = s.drops[BACKEND_PORT] ?? 0;
+  const ascending = s.backends.every((b, i) => i === 0 || (s.backends[i - 1]?.id ?? 0) < b.id);
+  const backends = ascending ? s.backends : [...s.backends].sort((a, b) => a.id - b.id);
+  return {
+    t,
+    rxFrontend: Math.max(0, s.rx.packets - rxBackend),
+    rxBackend,
+    rxBytes: s.rx.bytes,
+    txFrontend: s.tx.frontend,
+    txBackend: s.tx.backend,
+    ids: Float64Array.from(backends, (b) => b.id),
+    frames: Float64Array.from(backends, (b) => b.packets),
+    bytes: Float64Array.from(backends, (b) => b.bytes),
+  };
+}
+
+/** Index of `id` in the ascending `ids`, or -1. */
+function indexOf(ids: Float64Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = ids[mid]!;
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Growth of a counter; a counter that went back restarted from zero. */
+const grown = (now: number, then: number) => (now >= then ? now - then : now);
+
+function rateBetween(a: Sample, b: Sample): RateWindow {
+  const seconds = (b.t - a.t) / 1000;
+  const per = (now: number, then: number) => (seconds > 0 ? grown(now, then) / seconds : 0);
+  const backends: RateWindow['backends'] = [];
+  let txBytes = 0;
+  b.ids.forEach((id, i) => {
+    const j = indexOf(a.ids, id);
+    const bytesPerSec = per(b.bytes[i]!, j < 0 ? 0 : a.bytes[j]!);
+    txBytes += bytesPerSec;
+    backends.push({ id, framesPerSec: per(b.frames[i]!, j < 0 ? 0 : a.frames[j]!), bytesPerSec });
+  });
+  return {
+    seconds,
+    ports: {
+      frontend: {
+        rxFramesPerSec: per(b.rxFrontend, a.rxFrontend),
+        txFramesPerSec: per(b.txFrontend, a.txFrontend),
+        rxBytesPerSec: per(b.rxBytes, a.rxBytes),
+      },
+      backend: {
+        rxFramesPerSec: per(b.rxBackend, a.rxBackend),
+        txFramesPerSec: per(b.txBackend, a.txBackend),
+        txBytesPerSec: txBytes,
+      },
+    },
+    backends,
+  };
+}
+
+export const RATE_WINDOWS_S = [1, 60] as const;
+
+export class RateSampler {
+  /** Per instance, samples oldest first, at most one more than the longest window in seconds. */
+  private readonly rings = new Map<string, Sample[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  /** The last read failed: the next failure is not reported again (no log line every second). */
+  private failing = false;
+  private readonly keep = Math.max(...RATE_WINDOWS_S) + 1;
+
+  constructor(
+    private readonly read: () => Promise<InstanceReading[]>,
+    private readonly now: () => number = Date.now,
+    private readonly onError: (e: unknown) => void = () => {},
+  ) {}
+
+  /** Samples every `periodMs` (1 s) until stop(); the timer keeps no process alive. */
+  start(periodMs = 1000): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return; // a slow read is not stacked up
+    this.busy = true;
+    try {
+      await this.sample();
+      this.failing = false;
+    } catch (e) {
+      if (!this.failing) this.onError(e);
+      this.failing = true;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Reads every instance once and adds a sample; forgets instances that are gone. */
+  async sample(): Promise<void> {
+    const readings = await this.read();
+    const t = this.now();
+    const seen = new Set<string>();
+    for (const r of readings) {
+      seen.add(r.name);
+      let ring = this.rings.get(r.name);
+      if (!ring) {
+        ring = [];
+        this.rings.set(r.name, ring);
+      }
+      ring.push(sampleOf(t, r.stats));
+      if (ring.length > this.keep) ring.shift();
+    }
+    for (const name of this.rings.keys()) if (!seen.has(name)) this.rings.delete(name);
+  }
+
+  /** The rates of an instance over the last 1 s and 60 s (zero rates over 0 s before two samples). */
+  rates(name: string): Rates {
+    const ring = this.rings.get(name) ?? [];
+    const last = ring[ring.length - 1];
+    const window = (s: number): RateWindow => {
+      if (!last) return rateBetween(EMPTY, EMPTY);
+      // the newest sample at least `s` seconds older than the last, else the oldest there is
+      let base = ring[0] ?? last;
+      for (const x of ring) if (last.t - x.t >= s * 1000 - 50) base = x;
+      return rateBetween(base, last);
+    };
+    return { last1s: window(1), last60s: window(60) };
+  }
+}
+
+const EMPTY: Sample = {
+  t: 0,
+  rxFrontend: 0,
+  rxBackend: 0,
+  rxBytes: 0,
+  txFrontend: 0,
+  txBackend: 0,
+  ids: new Float64Array(0),
+  frames: new Float64Array(0),
+  bytes: new Float64Array(0),
+};

@@ -1,0 +1,198 @@
+// The parts of src/metrics without a daemon: the rate sampler over a fake clock (rates from counters,
+// the 1 s and 60 s windows, a counter that restarts), the bounded event log, and the readings' cache
+// of session-table walks (at most one walk per period, whatever the scrape rate).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type StatsSnapshot } from '../../src/core/model.js';
+import { zeroStats } from '../../src/daemon/planes.js';
+import { EventLog } from '../../src/metrics/events.js';
+import { RateSampler } from '../../src/metrics/rates.js';
+import { type InstanceReading, Readings } from '../../src/metrics/readings.js';
+import { mustWaitFor } from '../../testkit/timing.js';
+
+const config = (name = 'lb1'): InstanceConfig => ({
+  name,
+  loglevel: 'INFO',
+  algorithm: 'HASH_SESSION',
+  ports: [],
+  frontend: {},
+  backend: {
+    pool: [
+      { id: 1, mac: '02:00:00:00:00:01' },
+      { id: 2, mac: '02:00:00:00:00:02' },
+    ],
+  },
+  sessions: DEFAULT_SESSION_SETTINGS,
+});
+
+/** Counters: `rx` frames in (of which `bp` on the backend port), `fwd` forwarded, split 3:1 over 1 and 2. */
+function counters(rx: number, fwd: number, bp = 0, arp = 0): StatsSnapshot {
+  const s = zeroStats(config());
+  s.rx = { packets: rx, bytes: rx * 100 };
+  s.drops.BACKEND_PORT = bp;
+  s.tx = { frontend: arp, backend: fwd };
+  s.arpReplies = arp;
+  s.backends = [
+    { id: 1, packets: (fwd * 3) / 4, bytes: ((fwd * 3) / 4) * 100, sessions: 1 },
+    { id: 2, packets: fwd / 4, bytes: (fwd / 4) * 100, sessions: 1 },
+  ];
+  return s;
+}
+
+describe('rate sampler', () => {
+  test('rates over the last 1 s and 60 s come from the counters, per port and per backend', async () => {
+    let now = 1_000_000;
+    let current = counters(0, 0);
+    const read = async (): Promise<InstanceReading[]> => [
+      { name: 'lb1', plane: 'USERSPACE', config: config(), stats: structuredClone(current) },
+    ];
+    const s = new RateSampler(read, () => now);
+    assert.equal(s.rates('lb1').last1s.seconds, 0, 'no samples: no time covered');
+    await s.sample();
+    assert.equal(s.rates('lb1').last1s.ports.frontend.rxFramesPerSec, 0, 'one sample: no rate yet');
+    // 60 s of 1,000 frames/s in (10 on the backend port), 800/s forwarded, 5 ARP replies/s
+    for (let i = 1; i <= 60; i++) {
+      now += 1000;
+      current = counters(i * 1000, i * 800, i * 10, i * 5);
+      await s.sample();
+    }
+    // the last second: 4,000 frames/s
+    now += 1000;
+    current = counters(60_000 + 4000, 48_000 + 3200, 600 + 10, 300 + 5);
+    await s.sample();
+    const r = s.rates('lb1');
+    assert.equal(r.last1s.seconds, 1);
+    assert.deepEqual(r.last1s.ports, {
+      frontend: { rxFramesPerSec: 3990, txFramesPerSec: 5, rxBytesPerSec: 400_000 },
+      backend: { rxFramesPerSec: 10, txFramesPerSec: 3200, txBytesPerSec: 320_000 },
+    });
+    assert.deepEqual(r.last1s.backends, [
+      { id: 1, framesPerSec: 2400, bytesPerSec: 240_000 },
+      { id: 2, framesPerSec: 800, bytesPerSec: 80_000 },
+    ]);
+    assert.equal(r.last60s.seconds, 60);
+    // from t=1 s (1,000 in) to t=61 s (64,000 in): 63,000 frames in 60 s
+    assert.equal(r.last60s.ports.frontend.rxBytesPerSec, (63_000 * 100) / 60);
+    assert.equal(r.last60s.ports.backend.txFramesPerSec, (51_200 - 800) / 60);
+  });
+
+  test('a counter that went back (a new plane) counts from zero; a deleted instance is forgotten', async () => {
+    let now = 0;
+    let list: InstanceReading[] = [];
+    const s = new RateSampler(
+      async () => structuredClone(list),
+      () => now,
+    );
+    const at = (rx: number) => [{ name: 'lb1', plane: undefined, config: config(), stats: counters(rx, 0) }];
+    list = at(5000);
+    await s.sample();
+    now += 1000;
+    list = at(300); // the plane was replaced: its counters start again
+    await s.sample();
+    assert.equal(s.rates('lb1').last1s.ports.frontend.rxFramesPerSec, 300);
+    // backends listed in any order; one added since the last sample counts from zero
+    const withBackends = at(400);
+    withBackends[0]!.stats.backends = [
+      { id: 9, packets: 50, bytes: 5000, sessions: 1 },
+      { id: 2, packets: 10, bytes: 1000, sessions: 1 },
+      { id: 1, packets: 20, bytes: 2000, sessions: 1 },
+    ];
+    list = withBackends;
+    now += 2000;
+    await s.sample();
+    assert.deepEqual(s.rates('lb1').last1s.backends, [
+      { id: 1, framesPerSec: 10, bytesPerSec: 1000 },
+      { id: 2, framesPerSec: 5, bytesPerSec: 500 },
+      { id: 9, framesPerSec: 25, bytesPerSec: 2500 },
+    ]);
+    assert.equal(s.rates('lb1').last1s.ports.backend.txBytesPerSec, 4000);
+    list = [];
+    now += 1000;
+    await s.sample();
+    assert.equal(s.rates('lb1').last1s.seconds, 0, 'the deleted instance has no samples left');
+  });
+
+  test('the timer ticks until stop(); a failing read is reported once until it works again', async () => {
+    let reads = 0;
+    const errors: unknown[] = [];
+    const s = new RateSampler(
+      async () => {
+        reads++;
+        if (reads <= 3) throw new Error(`read ${reads} failed`);
+        return [];
+      },
+      Date.now,
+      (e) => errors.push(e),
+    );
+    s.start(5);
+    await mustWaitFor('five ticks', async () => reads >= 5, { timeoutMs: 10_000, intervalMs: 5 });
+    s.stop();
+    const after = reads;
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ['read 1 failed'],
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(reads, after, 'no tick after stop()');
+  });
+});
+
+describe('event log', () => {
+  test('keeps the last N events per instance, oldest first, with time and order', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const log = new EventLog(3, () => now);
+    for (let i = 1; i <= 5; i++) {
+      now += 1000;
+      log.record('lb1', { origin: 'api', type: 'config', message: `change ${i}` });
+    }
+    log.record('lb2', { origin: 'plane', type: 'attached', message: 'up', plane: 'USERSPACE' });
+    const got = log.list('lb1');
+    assert.deepEqual(
+      got.map((e) => [e.seq, e.message, e.time]),
+      [
+        [3, 'change 3', '2026-01-01T00:00:03.000Z'],
+        [4, 'change 4', '2026-01-01T00:00:04.000Z'],
+        [5, 'change 5', '2026-01-01T00:00:05.000Z'],
+      ],
+    );
+    assert.deepEqual(
+      log.list('lb1', 1).map((e) => e.message),
+      ['change 5'],
+    );
+    assert.equal(log.list('lb2')[0]?.seq, 6);
+    log.forget('lb1');
+    assert.deepEqual(log.list('lb1'), []);
+    assert.throws(() => new EventLog(0), RangeError);
+  });
+});
+
+describe('readings', () => {
+  test('counters on every read, the session table walked at most once per period', async () => {
+    let now = 0;
+    const walks: boolean[] = [];
+    let active = 7;
+    const view = {
+      instances: () => [config()],
+      plane: () => 'XDP_SKB' as const,
+      stats: async (c: InstanceConfig, walk: boolean) => {
+        walks.push(walk);
+        const s = zeroStats(c);
+        s.rx.packets = walks.length;
+        s.sessions.active = walk ? active : 0;
+        return s;
+      },
+    };
+    const r = new Readings(view, 10_000, () => now);
+    const first = await r.full();
+    assert.equal(first[0]?.stats.sessions.active, 7);
+    active = 9;
+    now = 9_999;
+    const second = await r.full();
+    assert.equal(second[0]?.stats.rx.packets, 2, 'counters are read each time');
+    assert.equal(second[0]?.stats.sessions.active, 7, 'active sessions from the last walk');
+    now = 10_000;
+    assert.equal((await r.full())[0]?.stats.sessions.active, 9, 'a walk once the period is over');
+    await r.counters();
+    assert.deepEqual(walks, [true, false, true, false]);
+  });
+});
