@@ -123,6 +123,18 @@ export async function neighbourMac(nsName: string, ip: string): Promise<string |
   return entries.find((e) => e.lladdr)?.lladdr?.toLowerCase();
 }
 
+/**
+ * The addresses on an interface's own receive filter (`bridge fdb show dev IF`: its `self` entries,
+ * e.g. a frontend MAC on the unicast list), lower case.
+ */
+export async function fdbSelf(nsName: string, ifname: string): Promise<string[]> {
+  const out = await must('bridge', ['-n', nsName, 'fdb', 'show', 'dev', ifname]);
+  return out
+    .split('\n')
+    .filter((l) => /\bself\b/.test(l))
+    .map((l) => (l.split(' ')[0] ?? '').toLowerCase());
+}
+
 /** Sets sysctls inside a namespace. */
 export async function sysctl(nsName: string, settings: Record<string, string | number>): Promise<void> {
   const kv = Object.entries(settings).map(([k, v]) => `${k}=${v}`);

@@ -1,6 +1,7 @@
 // polycubectl's grammar over the resource tree of schema.ts:
 //   lbdsr add NAME [k=v ...] | lbdsr del NAME | lbdsr show | lbdsr NAME show | lbdsr NAME set k=v ...
 //   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
+//   lbdsr NAME frontend announce [count=N] (an action node: a POST now)
 // Pure: turns words into a request (or a help request); the caller does the HTTP. It walks the CLI's
 // plain-data copy of the tree (tree.ts), not schema.ts itself, so that lbdsrctl never loads TypeBox.
 import { align } from './format.js';
@@ -136,6 +137,13 @@ export function parseWords(words: string[]): Parsed {
       );
     }
     pos = { node: child, collection: child.kind === 'list', path: `${pos.path}${w}/`, trail };
+    if (child.kind === 'action') {
+      // `frontend announce [count=N]`: a POST of its k=v parameters, no further words
+      const params = words.slice(i + 1);
+      if (params.includes('?')) return { kind: 'help', pos, context: 'set' };
+      checkParams(params, trail);
+      return { kind: 'request', method: 'POST', path: pos.path, pos, schema: child.schema, params };
+    }
     i++;
   }
 }
@@ -228,7 +236,9 @@ export function helpText(parsed: Extract<Parsed, { kind: 'help' }>, keys: string
     const head =
       context === 'add'
         ? `${where} add <${keyField(node)}> [key=value ...]   (or a YAML/JSON body on stdin)`
-        : `${where} set key=value ...   (or a YAML/JSON body on stdin)`;
+        : node.kind === 'action'
+          ? `${where} [key=value ...]   ${node.description}`
+          : `${where} set key=value ...   (or a YAML/JSON body on stdin)`;
     return `${head}\nparameters:\n${table(params.map((p) => [`${p.key}=<${p.type}>`, p.description]))}`;
   }
   const lines: string[] = [];

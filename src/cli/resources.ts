@@ -17,7 +17,8 @@ export interface JsonSchema {
 export interface CliNode {
   /** URL segment and CLI keyword. */
   segment: string;
-  kind: 'list' | 'container' | 'leaf';
+  /** 'action': `... NODE [k=v ...]` POSTs now (see ResourceNode in src/daemon/schema.ts). */
+  kind: 'list' | 'container' | 'leaf' | 'action';
   description: string;
   /** Body schema of the node (for a list: the schema of one entry). */
   schema: JsonSchema;

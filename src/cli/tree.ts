@@ -230,6 +230,16 @@ export const INSTANCE_TREE: CliNode = {
           schema: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
           optional: true,
         },
+        {
+          segment: 'announce',
+          kind: 'action',
+          description: 'send gratuitous ARP for the VIP from the frontend port now (count=N, one per second)',
+          schema: {
+            type: 'object',
+            description: 'a gratuitous ARP announcement',
+            properties: { count: { type: 'integer', description: 'how many, one second apart (default 3)' } },
+          },
+        },
       ],
     },
     {

@@ -16,6 +16,7 @@ import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { type PlaneFactory, PlaneManager } from './planes.js';
+import { announceRoutes } from './routes/announce.js';
 import type { RouteContext } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -90,6 +91,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   resourceRoutes(ctx);
   sessionRoutes(ctx);
   statsRoutes(ctx, (name) => observer.rates.rates(name));
+  announceRoutes(ctx);
   eventRoutes(ctx, observer);
   metricsRoutes(ctx, observer);
   webRoutes(ctx, opts.token !== undefined);

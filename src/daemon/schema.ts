@@ -180,7 +180,8 @@ export const EventSchema = Type.Object(
 export interface ResourceNode {
   /** URL segment and CLI keyword. */
   segment: string;
-  kind: 'list' | 'container' | 'leaf';
+  /** 'action': a POST that does something now and changes no configuration (its schema: the body). */
+  kind: 'list' | 'container' | 'leaf' | 'action';
   description: string;
   /** Body schema of the node (for a list: the schema of one entry). */
   schema: TSchema;
@@ -203,6 +204,21 @@ function leaf(segment: string, schema: TSchema, optional = false): ResourceNode 
 function readOnlyLeaf(segment: string, description: string): ResourceNode {
   return { segment, kind: 'leaf', description, schema: ReadOnlyString(description), readOnly: true };
 }
+
+/** POST .../frontend/announce: gratuitous ARP for the VIP from the frontend port (routes/announce.ts). */
+export const ANNOUNCE_NODE: ResourceNode = {
+  segment: 'announce',
+  kind: 'action',
+  description: 'send gratuitous ARP for the VIP from the frontend port now (count=N, one per second)',
+  schema: Type.Object(
+    {
+      count: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 10, description: 'how many, one second apart (default 3)' }),
+      ),
+    },
+    { ...lenient, additionalProperties: false, description: 'a gratuitous ARP announcement' },
+  ),
+};
 
 export const PORTS_NODE: ResourceNode = {
   segment: 'ports',
@@ -246,7 +262,7 @@ export const INSTANCE_NODE: ResourceNode = {
       kind: 'container',
       description: String(FrontendSchema.description),
       schema: FrontendSchema,
-      children: [leaf('vip', VipSchema, true), leaf('mac', MacSchema, true)],
+      children: [leaf('vip', VipSchema, true), leaf('mac', MacSchema, true), ANNOUNCE_NODE],
     },
     {
       segment: 'backend',

@@ -1,6 +1,7 @@
 // Frame builders for tests, vectors and benchmarks: Ethernet II, ARP, IPv4 (options, fragments),
-// TCP, UDP and ICMP (echo, and errors quoting an inner IPv4 header). Each builder returns a fresh
-// Uint8Array; nothing here runs per packet on the data path, so allocation is fine. Every field a
+// TCP, UDP and ICMP (echo, and errors quoting an inner IPv4 header); and the gratuitous ARP the
+// planes announce a VIP with (src/dataplane/announce.ts). Each builder returns a fresh Uint8Array;
+// nothing here runs per packet on the data path, so allocation is fine. Every field a
 // malformed-input test may want to break can be overridden.
 
 import { parseIpv4, parseMac } from '../core/addr.js';
@@ -415,6 +416,16 @@ export function arpRequestFrame(o: {
     payload: arp({ op: ARP_OP_REQUEST, senderMac: o.senderMac, senderIp: o.senderIp, targetIp: o.targetIp }),
   });
   return o.padding === false ? f : padTo(f, 60);
+}
+
+/**
+ * A gratuitous ARP (an RFC 5227 "ARP announcement"): a broadcast request whose sender and target IP
+ * are both `ip`, sender MAC `mac` (also the Ethernet source, so switches learn the port), target MAC
+ * zero, padded to 60 bytes. Linux neighbours take it as gratuitous (sender IP = target IP) and move an
+ * existing entry to `mac` at once, whatever its lock time; they create no entry from it.
+ */
+export function garpFrame(mac: MacInput, ip: Ipv4Input): Uint8Array {
+  return arpRequestFrame({ senderMac: mac, senderIp: ip, targetIp: ip });
 }
 
 /** An ARP reply frame from `senderMac/senderIp` to `targetMac/targetIp`. */

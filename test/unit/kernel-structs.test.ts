@@ -11,10 +11,11 @@ import { Btf, type BtfStruct } from '../../src/kernel/btf.js';
 import { type DeclaredStruct, declaredKernelStructs } from '../../src/kernel/ctypes.js';
 import { ERRNO, errnoName } from '../../src/kernel/errno.js';
 import { libbpfSkip } from '../../testkit/root.js';
-// ifinfo.ts declares ifreq and ifmap, bpfprog.ts bpf_prog_info; the other declaring modules are
-// imported for their exports.
+// ifinfo.ts declares ifreq and ifmap, bpfprog.ts bpf_prog_info, netlink.ts and rtnl-neigh.ts the
+// rtnetlink headers; the other declaring modules are imported for their exports.
 import '../../src/kernel/bpfprog.js';
 import '../../src/kernel/ifinfo.js';
+import '../../src/kernel/rtnl-neigh.js';
 import { POLLFD_EVENTS, POLLFD_REVENTS, POLLFD_SIZE } from '../../src/kernel/libc.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -51,7 +52,17 @@ test('every declared kernel struct has the running kernel layout, field by field
   skip: skipReason(),
 }, () => {
   const declared = declaredKernelStructs();
-  for (const n of ['tpacket3_hdr', 'tpacket_block_desc', 'sockaddr_ll', 'ifreq', 'pollfd', 'bpf_prog_info'])
+  for (const n of [
+    'tpacket3_hdr',
+    'tpacket_block_desc',
+    'sockaddr_ll',
+    'ifreq',
+    'pollfd',
+    'bpf_prog_info',
+    'nlmsghdr',
+    'ndmsg',
+    'ifinfomsg',
+  ])
     assert.ok(declared.has(n), `${n} is declared`);
   const btf = Btf.open(VMLINUX);
   try {

@@ -43,6 +43,7 @@ function collectRoutes(): RouteSpec[] {
   const add = (spec: Omit<RouteSpec, 'where'>) =>
     out.push({ ...spec, where: spec.url.slice(base.length).replace(/\/$/, '') });
   const walk = (node: ResourceNode, url: string, steps: RouteSpec['steps']) => {
+    if (node.kind === 'action') return; // its own route (announce.ts)
     if (node.kind === 'list' && node.key) {
       const key = node.key;
       add({ url, node, steps, entry: false, methods: ALL });

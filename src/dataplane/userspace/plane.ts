@@ -1,11 +1,14 @@
 // The USERSPACE data plane: the TypeScript pipeline on AF_PACKET rings, in a worker thread per instance
-// so that the daemon's event loop stays free while frames flow. See docs/dataplanes.md (USERSPACE).
+// so that the daemon's event loop stays free while frames flow; gratuitous ARP for new VIPs and MACs
+// leaves through a socket of its own (../announce.ts). See docs/dataplanes.md (USERSPACE).
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { DROP_REASON_NAMES } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
+import { inNetns } from '../../kernel/ifinfo.js';
 import { ControlState } from '../../pipeline/control.js';
 import type { Plan } from '../../pipeline/plan.js';
+import { ServiceAnnouncer } from '../announce.js';
 import type { DataPlane, PortPeers, StatsOptions } from '../types.js';
 import {
   DEFAULT_RINGS,
@@ -61,6 +64,7 @@ export class UserspacePlane implements DataPlane {
   private closed = false;
   /** The control state the worker holds (to start a replacement worker from). */
   private readonly held = new ControlState();
+  private readonly announcer = new ServiceAnnouncer();
 
   constructor(instance: string, opts: UserspacePlaneOptions = {}) {
     this.instance = instance;
@@ -163,13 +167,24 @@ export class UserspacePlane implements DataPlane {
       frontendIf: peers.frontend ?? ports.frontend?.ifname,
       backendIf: peers.backend ?? ports.backend?.ifname,
     });
-    if (!this.worker) {
-      this.start();
-      // A worker started again (the previous one stopped) holds nothing: first the state it missed.
-      if (!plan.full) await this.request(to(this.held.fullPlan()));
+    // Gratuitous ARP (../announce.ts): its socket opens now, in the namespace of the worker's ports.
+    this.announcer.track(plan);
+    const feIf = peers.frontend ?? ports.frontend?.ifname;
+    const ns = this.opts.netns;
+    const garp = ns ? inNetns(ns, () => this.announcer.prepare(feIf)) : this.announcer.prepare(feIf);
+    try {
+      if (!this.worker) {
+        this.start();
+        // A worker started again (the previous one stopped) holds nothing: first the state it missed.
+        if (!plan.full) await this.request(to(this.held.fullPlan()));
+      }
+      await this.request(to(plan));
+    } catch (e) {
+      for (const a of garp) a.cancel();
+      throw e;
     }
-    await this.request(to(plan));
     this.held.commit(plan);
+    this.announcer.start(garp);
   }
 
   async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
@@ -191,6 +206,7 @@ export class UserspacePlane implements DataPlane {
 
   async close(_opts?: { keep?: boolean }): Promise<void> {
     this.closed = true;
+    this.announcer.cancel();
     const worker = this.worker;
     if (!worker) return;
     try {

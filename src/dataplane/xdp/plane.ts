@@ -3,7 +3,9 @@
 // pinned under /sys/fs/bpf/lbdsr/<instance>/ so that forwarding continues while the daemon is stopped
 // and a restarted daemon adopts it. Configuration changes are map writes (mirror.ts); only a new
 // session capacity replaces the program (atomically, the most recent sessions copied: capacity.ts). Statistics and the sessions
-// listing are read by readout.ts. See docs/xdp.md.
+// listing are read by readout.ts. The frontend MACs go on the frontend interface's unicast list
+// (unicast.ts), so that a real NIC lets their frames in, and are announced by gratuitous ARP
+// (../announce.ts). See docs/xdp.md.
 import { LbdsrError } from '../../core/errors.js';
 import {
   DEFAULT_SESSION_SETTINGS,
@@ -15,6 +17,7 @@ import {
 import { unpin } from '../../kernel/bpffs.js';
 import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js';
 import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
+import { ServiceAnnouncer } from '../announce.js';
 import type { DataPlane, StatsOptions } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
 import { copyRecentSessions } from './capacity.js';
@@ -22,6 +25,7 @@ import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.j
 import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
+import { UnicastFilter, type UnicastState } from './unicast.js';
 
 export class XdpPlane implements DataPlane {
   readonly kind: XdpKind;
@@ -35,6 +39,10 @@ export class XdpPlane implements DataPlane {
   };
   private readonly ports: XdpAttachments;
   private readonly lifecycle: XdpLifecycle;
+  /** The frontend MACs on the frontend interface's receive filter (unicast.ts). */
+  private readonly unicast = new UnicastFilter();
+  /** Gratuitous ARP for new VIPs and MACs, and when the plane attaches (../announce.ts). */
+  private readonly announcer = new ServiceAnnouncer();
   private closed = false;
 
   constructor(instance: string, kind: XdpKind) {
@@ -62,8 +70,12 @@ export class XdpPlane implements DataPlane {
     const be = ports.backend && ports.backend.ifindex !== fe?.ifindex ? ports.backend : undefined;
     l.mirror.apply(plan, be?.ifindex ?? 0, ports.backend?.ifindex ?? 0);
     this.timeoutsMs = { ...plan.settings.timeoutsMs };
+    // The NIC lets the frontend MACs in before the program answers ARP for them.
+    this.announcer.track(plan);
+    this.unicast.sync(fe, this.announcer.services.values());
     this.attach('frontend', fe);
     this.attach('backend', be);
+    this.announcer.start(this.announcer.prepare(fe?.ifname));
   }
 
   /** The instance's objects (adopted or loaded, pinned), with the session capacity asked for. */
@@ -108,6 +120,11 @@ export class XdpPlane implements DataPlane {
     if (this.loaded) this.ports.attach(role, port, this.loaded.progs[role]);
   }
 
+  /** The frontend MACs this plane keeps on the frontend interface's unicast list (or promiscuous mode). */
+  unicastFilter(): UnicastState {
+    return this.unicast.state();
+  }
+
   async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
     return readStats(this.loaded, this.timeoutsMs, opts.walk !== false);
   }
@@ -124,11 +141,13 @@ export class XdpPlane implements DataPlane {
   async close(opts: { keep?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.announcer.cancel();
     // A plane that never applied anything owns nothing (the daemon also creates planes only to
     // probe that a kind can be created): it must not touch what another daemon left.
     const l = this.loaded;
     if (!l) return;
     if (!opts.keep) {
+      this.unicast.clear();
       this.ports.detach('frontend', l.progs.frontend);
       this.ports.detach('backend', l.progs.backend);
     }

@@ -1,0 +1,58 @@
+// POST .../frontend/announce: gratuitous ARP for the instance's VIP and frontend MAC from its frontend
+// port, now (src/dataplane/announce.ts), e.g. after a switch or a client lost track of the VIP. An
+// action: nothing is configured nor saved. The planes also announce by themselves when the VIP or the
+// MAC changes and when they attach.
+import { Type } from '@sinclair/typebox';
+import { checkVip, normalizeMac } from '../../core/addr.js';
+import { LbdsrError } from '../../core/errors.js';
+import { ANNOUNCE_COUNT, ANNOUNCE_INTERVAL_MS, Announcement } from '../../dataplane/announce.js';
+import { ANNOUNCE_NODE, API_PREFIX, SERVICE } from '../schema.js';
+import { ERRORS, nameOf, paramsOf, prepareBody, type RouteContext } from './context.js';
+
+const URL = `${API_PREFIX}/${SERVICE}/:name/frontend/announce/`;
+
+export const AnnouncedSchema = Type.Object(
+  {
+    vip: Type.String(),
+    mac: Type.String(),
+    interface: Type.String({ description: 'the frontend port’s interface it leaves from' }),
+    count: Type.Integer(),
+    intervalMs: Type.Integer({ description: 'between two frames; the first leaves at once' }),
+  },
+  { description: 'the announcement under way' },
+);
+
+export function announceRoutes({ app, instances }: RouteContext): void {
+  app.post(URL, {
+    schema: {
+      summary: ANNOUNCE_NODE.description,
+      params: paramsOf(URL),
+      body: ANNOUNCE_NODE.schema,
+      response: { 200: AnnouncedSchema, ...ERRORS },
+    },
+    config: { where: 'frontend announce' },
+    preValidation: prepareBody(ANNOUNCE_NODE.schema, {}),
+    handler: async (req) => {
+      const name = nameOf(req);
+      const cfg = instances.need(name);
+      const { vip, mac } = cfg.frontend;
+      if (vip === undefined || mac === undefined) {
+        throw new LbdsrError(
+          'LBDSR_NOT_AVAILABLE',
+          `instance ${name} has no VIP and frontend MAC to announce`,
+        );
+      }
+      const fe = instances.planes.ports(name)?.frontend;
+      if (!fe) {
+        throw new LbdsrError(
+          'LBDSR_NOT_AVAILABLE',
+          `instance ${name} has no data plane on a frontend interface to announce from`,
+        );
+      }
+      const count = (req.body as { count?: number }).count ?? ANNOUNCE_COUNT;
+      const a = new Announcement(fe.ifname, checkVip(vip), normalizeMac(mac), count, ANNOUNCE_INTERVAL_MS);
+      a.start();
+      return { vip, mac: a.mac, interface: fe.ifname, count, intervalMs: ANNOUNCE_INTERVAL_MS };
+    },
+  });
+}

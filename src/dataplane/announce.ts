@@ -1,0 +1,176 @@
+// Gratuitous ARP from the FRONTEND port (issue 9 item 2): when a VIP or its frontend MAC changes, when
+// a plane attaches (or its frontend port moves), and on demand (POST .../frontend/announce), the plane
+// broadcasts "VIP is at MAC" so that clients and switches learn the new MAC at once instead of after
+// their neighbour entry expires. Each announcement is COUNT frames (default 3) one INTERVAL apart
+// (default 1 s, like `arping -U -c 3`): the first leaves at once, the repeats cover a frame lost while a
+// link or a switch port comes up. A new announcement of the same VIP on the same interface replaces
+// one still under way, so an old MAC is never announced after a newer one. Frames leave through a
+// send-only AF_PACKET socket of their own (in both planes), opened when the announcement is made: in
+// the calling thread's network namespace, where the interface is looked up by name. See docs/xdp.md.
+import { formatIpv4, formatMac, parseMac } from '../core/addr.js';
+import { LbdsrError } from '../core/errors.js';
+import { RawSocket } from '../kernel/afpacket.js';
+import { IfProber } from '../kernel/ifinfo.js';
+import { garpFrame } from '../packet/build.js';
+import type { Plan } from '../pipeline/plan.js';
+
+export const ANNOUNCE_COUNT = 3;
+export const ANNOUNCE_INTERVAL_MS = 1000;
+export const MAX_ANNOUNCE_COUNT = 10;
+
+/** Announcements under way, by `ifname/vip`. */
+const running = new Map<string, Announcement>();
+
+function ifindexOf(ifname: string): number {
+  const p = new IfProber();
+  try {
+    const info = p.get(ifname);
+    if (!info) throw new LbdsrError('LBDSR_NO_SUCH_INTERFACE', `interface ${ifname} does not exist`);
+    return info.ifindex;
+  } finally {
+    p.close();
+  }
+}
+
+/** COUNT gratuitous ARPs for one VIP on one interface. */
+export class Announcement {
+  private sock: RawSocket | null;
+  private readonly frame: Uint8Array;
+  private timer: NodeJS.Timeout | undefined;
+  private sent = 0;
+  readonly key: string;
+
+  /** Opens the socket now, in the calling thread's namespace; nothing is sent before start(). */
+  constructor(
+    readonly ifname: string,
+    readonly vip: number,
+    readonly mac: string,
+    readonly count = ANNOUNCE_COUNT,
+    readonly intervalMs = ANNOUNCE_INTERVAL_MS,
+  ) {
+    this.key = `${ifname}/${vip}`;
+    this.frame = garpFrame(parseMac(mac), vip);
+    try {
+      this.sock = new RawSocket(ifindexOf(ifname), { receive: false });
+    } catch (e) {
+      if (e instanceof LbdsrError) throw e;
+      throw new LbdsrError('LBDSR_NOT_AVAILABLE', `cannot send on ${ifname}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /**
+   * Sends the first frame now (throws LBDSR_NOT_AVAILABLE when it cannot leave, e.g. the interface is
+   * down) and the others in the background; replaces an announcement of the same VIP on the interface.
+   */
+  start(): void {
+    running.get(this.key)?.cancel();
+    running.set(this.key, this);
+    try {
+      this.sendOne();
+    } catch (e) {
+      this.cancel();
+      throw new LbdsrError(
+        'LBDSR_NOT_AVAILABLE',
+        `announcing ${formatIpv4(this.vip)} on ${this.ifname}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    if (this.sent >= this.count) {
+      this.cancel();
+      return;
+    }
+    this.timer = setInterval(() => {
+      try {
+        this.sendOne();
+      } catch {
+        this.sent = this.count; // the interface went down or away: the next change announces again
+      }
+      if (this.sent >= this.count) this.cancel();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private sendOne(): void {
+    this.sock?.send(this.frame);
+    this.sent++;
+  }
+
+  /** Stops the repeats and closes the socket. */
+  cancel(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.sock?.close();
+    this.sock = null;
+    if (running.get(this.key) === this) running.delete(this.key);
+  }
+}
+
+/**
+ * What a plane announces as plans come: it follows the services (VIP -> frontend MAC) of the plans and
+ * announces those that are new or have a new MAC since its last announcement, and all of them when the
+ * frontend interface changed (a plane that just attached has announced nothing yet).
+ */
+export class ServiceAnnouncer {
+  /** Frontend MAC of each service (by VIP), as the plans gave them. */
+  readonly services = new Map<number, string>();
+  private announced = new Map<number, string>();
+  private announcedOn: string | undefined;
+  /** What start() started last (cancel() stops what is still under way). */
+  private live: Announcement[] = [];
+
+  /** Follows the services of `plan` (call it for every plan the plane takes). */
+  track(plan: Plan): void {
+    if (plan.full) this.services.clear();
+    for (const r of plan.removedServices) this.services.delete(r.vip);
+    for (const s of plan.services) this.services.set(s.vip, formatMac(s.mac));
+  }
+
+  /**
+   * The announcements the tracked services need on `ifname` (sockets opened now, in the calling
+   * thread's namespace; start() them once the plane took the plan). Never throws: an interface that
+   * cannot be used now is announced on at the next change.
+   */
+  prepare(ifname: string | undefined): Announcement[] {
+    const out: Announcement[] = [];
+    const all = ifname !== this.announcedOn;
+    if (!ifname) {
+      this.announcedOn = undefined;
+      this.announced = new Map();
+      return out;
+    }
+    try {
+      for (const [vip, mac] of this.services) {
+        if (all || this.announced.get(vip) !== mac) out.push(new Announcement(ifname, vip, mac));
+      }
+    } catch {
+      for (const a of out) a.cancel();
+      return [];
+    }
+    return out;
+  }
+
+  /** Starts what prepare() gave (the plane took the plan); failures wait for the next change. */
+  start(list: Announcement[]): void {
+    if (list.length) this.live = list;
+    for (const a of list) {
+      try {
+        a.start();
+        this.announced.set(a.vip, a.mac);
+        this.announcedOn = a.ifname;
+      } catch {
+        // not announced: prepare() offers it again next time
+      }
+    }
+    if (list.length === 0) return;
+    // Services gone since are no longer "announced".
+    for (const vip of [...this.announced.keys()]) if (!this.services.has(vip)) this.announced.delete(vip);
+  }
+
+  /** Stops the repeats still under way (the plane goes). */
+  cancel(): void {
+    for (const a of this.live) a.cancel();
+    this.live = [];
+  }
+}
