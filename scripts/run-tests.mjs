@@ -26,5 +26,8 @@ if (files.length === 0) {
 // A settings file of the host (/etc/lbdsr/lbdsr.conf) must not reach the daemons and CLIs the tests
 // start: LBDSR_CONFIG empty means "no file" unless a test names one.
 const env = { ...process.env, LBDSR_CONFIG: process.env.LBDSR_CONFIG ?? '' };
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+  stdio: 'inherit',
+  env,
+});
 process.exit(r.status ?? 1);
