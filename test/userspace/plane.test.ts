@@ -377,3 +377,30 @@ describe('USERSPACE plane lifecycle', { skip, timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('USERSPACE plane latency at low rates', { skip, timeout: 60_000 }, () => {
+  it('hands a single frame on at once, whatever the V3 retire timer says', async () => {
+    // A block ring hands a frame over when its block is full or its retire timer fires: with the timer
+    // at 10 s, a lone frame would wait 10 s. The frontend ring must hand each frame over by itself.
+    const t = makeTopo('ul');
+    const plane = new UserspacePlane('ul', { netns: t.lb, log: () => {}, rings: { retireMs: 10_000 } });
+    let client: RawSocket | undefined;
+    let backend: RawSocket | undefined;
+    try {
+      await drive(plane).apply(config(t), {});
+      assert.equal(await waitFor(async () => (await plane.health())?.frontend.attached === true), true);
+      client = rawIn(t.cl, t.clIf, false);
+      backend = rawIn(t.bk, t.bkIf, true);
+      for (let i = 0; i < 3; i++) {
+        client.send(udpFrame(41000 + i, { marker: 0x7000 + i }));
+        const got = await collect(backend, 1000, (f) => markerOf(f) === 0x7000 + i, 1);
+        assert.equal(got.length, 1, `frame ${i} did not arrive within 1 s of being sent`);
+      }
+    } finally {
+      client?.close();
+      backend?.close();
+      await plane.close();
+      t.destroy();
+    }
+  });
+});

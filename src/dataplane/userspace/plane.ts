@@ -69,6 +69,9 @@ export class UserspacePlane implements DataPlane {
   private start(): void {
     const rings: RingSettings = { ...DEFAULT_RINGS, ...this.opts.rings };
     if (
+      (rings.rxMode !== 'frames' && rings.rxMode !== 'blocks') ||
+      !isPow2(rings.rxFrames) ||
+      rings.rxFrames < 2 ||
       !isPow2(rings.rxBlockSize) ||
       rings.rxBlockSize < 65536 ||
       !Number.isInteger(rings.rxBlocks) ||

@@ -14,9 +14,15 @@ import type { PlaneHealth, Reply, ReplyBody, Request } from './protocol.js';
 /** The longest an idle worker blocks in poll(): also how long a plan given to an idle plane may wait. */
 const POLL_MS = 5;
 const CHECK_MS = 1000;
-/** After a frame, empty-ring waits are naps of NAP_MS for BUSY_MS before blocking in poll() again. */
+/**
+ * While passes find NAP_BATCH frames or more (a high rate), empty-ring waits are naps of NAP_MS, for
+ * BUSY_MS after the last such pass, instead of poll(): the sender's CPU then pays no wake-up per frame,
+ * and batches grow. At lower rates the worker blocks in poll(), which the kernel wakes per frame, so a
+ * lone frame is decided at once (a nap would add up to NAP_MS to its latency).
+ */
 const BUSY_MS = 50;
 const NAP_MS = 0.25;
+const NAP_BATCH = 16;
 /** Requests answered between two batches at most. */
 const REQUESTS_PER_PASS = 16;
 
@@ -195,6 +201,7 @@ export class UserspaceWorker {
   private loop(): void {
     let lastCheck = 0;
     let lastFrame = -1e9;
+    let lastBusy = -1e9;
     let prev = performance.now();
     while (this.running) {
       const now = performance.now();
@@ -221,8 +228,9 @@ export class UserspaceWorker {
         if (!this.io.flush()) lastCheck = 0;
       }
       if (n > 0) lastFrame = now;
-      if (n === 0 && now - lastFrame < BUSY_MS) {
-        // Traffic is flowing: nap instead of blocking in poll(), so that the sender's CPU does not pay a
+      if (n >= NAP_BATCH) lastBusy = now;
+      if (n === 0 && now - lastBusy < BUSY_MS) {
+        // A high rate: nap instead of blocking in poll(), so that the sender's CPU does not pay a
         // wake-up per frame and the next batch is larger. The RX ring holds far more than a nap's worth.
         this.io.nap(NAP_MS);
       } else if (n === 0 && this.io.wait(POLL_MS) && now - lastCheck > 100) {
