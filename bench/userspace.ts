@@ -18,13 +18,12 @@ import { pathToFileURL } from 'node:url';
 import { PlaneDriver } from '../src/dataplane/driver.js';
 import { UserspacePlane } from '../src/dataplane/userspace/plane.js';
 import type { RxRingMode } from '../src/dataplane/userspace/protocol.js';
-import { RawSocket } from '../src/kernel/afpacket.js';
-import { IfProber, inNetns } from '../src/kernel/ifinfo.js';
 import * as libc from '../src/kernel/libc.js';
 import { ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../src/packet/build.js';
 import { DEFAULT_FRAMES, FrameGenerator } from '../testkit/afgen.js';
 import { nsExec } from '../testkit/exec.js';
 import { makeTopo, type Topo } from '../testkit/line.js';
+import { rawIn } from '../testkit/raw.js';
 import { isRoot } from '../testkit/root.js';
 import { median, percentile, sleep } from '../testkit/timing.js';
 import { type Section, standalone } from './report.js';
@@ -194,19 +193,6 @@ interface Latency {
   /** One-way latency of each delivered frame, µs. */
   us: number[];
   lost: number;
-}
-
-function rawIn(ns: string, ifname: string, receive: boolean): RawSocket {
-  return inNetns(ns, () => {
-    const p = new IfProber();
-    try {
-      const info = p.get(ifname);
-      if (!info) throw new Error(`${ifname} not found in ${ns}`);
-      return new RawSocket(info.ifindex, { receive, ignoreOutgoing: true });
-    } finally {
-      p.close();
-    }
-  });
 }
 
 function latencyFrame(seq: number): Uint8Array {

@@ -6,8 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import type { InstanceConfig } from '../../src/core/model.js';
 import { UserspacePlane } from '../../src/dataplane/userspace/plane.js';
-import { RawSocket } from '../../src/kernel/afpacket.js';
-import { IfProber, inNetns } from '../../src/kernel/ifinfo.js';
+import type { RawSocket } from '../../src/kernel/afpacket.js';
 import {
   ARP_OP_REQUEST,
   arp,
@@ -21,6 +20,7 @@ import {
 import { FrameGenerator } from '../../testkit/afgen.js';
 import { ipSync as ip, nsExec } from '../../testkit/exec.js';
 import { makeTopo, type Topo } from '../../testkit/line.js';
+import { rawIn } from '../../testkit/raw.js';
 import { rootSkip } from '../../testkit/root.js';
 import { sleep, waitFor } from '../../testkit/timing.js';
 import { drive } from '../lib/drive.js';
@@ -99,19 +99,6 @@ function rxPackets(ns: string, dev: string): number {
   }[];
   if (!link) throw new Error(`${dev} not found in ${ns}`);
   return link.stats64.rx.packets;
-}
-
-function rawIn(ns: string, ifname: string, receive: boolean): RawSocket {
-  return inNetns(ns, () => {
-    const p = new IfProber();
-    try {
-      const info = p.get(ifname);
-      if (!info) throw new Error(`${ifname} not found in ${ns}`);
-      return new RawSocket(info.ifindex, { receive, ignoreOutgoing: true });
-    } finally {
-      p.close();
-    }
-  });
 }
 
 describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
