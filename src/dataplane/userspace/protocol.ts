@@ -48,6 +48,8 @@ export interface WorkerInit {
   cpu?: number;
   /** Nice value of the worker thread (negative: favoured by the scheduler; needs root). */
   nice?: number;
+  /** Test hook (LBDSR_TEST_CRASH_FILE): the worker throws when this file appears (checked every second). */
+  crashFile?: string;
 }
 
 export interface PortStatus {

@@ -43,10 +43,13 @@ export class UserspaceWorker {
   /** Longest time between two passes over the RX ring while traffic flowed, since the last health(). */
   private maxStallMs = 0;
   private running = true;
+  /** Test hook: true when a test asks the worker to die (checked with the interfaces). */
+  private readonly crashRequested: () => boolean;
 
-  constructor(io: WorkerIo, channel: Channel) {
+  constructor(io: WorkerIo, channel: Channel, crashRequested: () => boolean = () => false) {
     this.io = io;
     this.channel = channel;
+    this.crashRequested = crashRequested;
     const log = (level: 'info' | 'warn' | 'error', msg: string) => this.log(level, msg);
     this.fe = new FrontendPort((ifindex, label) => io.openFrontend(ifindex, label), log);
     this.be = new Port('backend', (ifindex, label) => io.openBackend(ifindex, label), log);
@@ -211,6 +214,7 @@ export class UserspaceWorker {
       if (!this.running) break;
       if (now - lastCheck >= CHECK_MS) {
         lastCheck = now;
+        if (this.crashRequested()) throw new Error('test hook: the worker was asked to crash');
         try {
           this.checkPorts();
         } catch (e) {
