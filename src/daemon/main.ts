@@ -1,6 +1,8 @@
 // lbdsrd: parses its flags (node:util parseArgs), checks the state directory and takes its flock
 // (store.ts), restores the configuration and serves the REST API. SIGTERM/SIGINT close the data planes
-// with `keep` (XDP keeps forwarding) and release the lock.
+// with `keep` (XDP keeps forwarding) and release the lock. An uncaught exception is logged and ends the
+// daemon at once (exit 70) instead of running on in an unknown state: the XDP planes keep forwarding
+// (their objects are pinned) and the next start adopts them.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,9 @@ const USAGE = `usage: lbdsrd [--listen HOST:PORT] [--state-dir DIR] [--log-level
   --state-dir DIR      configuration and lock (default /var/lib/lbdsr)
   --log-level LEVEL    trace, debug, info, warn, error, fatal or silent (default info)
   --token-file FILE    bearer token clients must send; required to listen beyond loopback`;
+
+/** Exit status after an uncaught exception (EX_SOFTWARE). */
+const EXIT_UNCAUGHT = 70;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -127,8 +132,21 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('uncaughtException', (e) =>
-    app.log.error({ err: e.message, stack: e.stack }, 'uncaught exception'),
-  );
+  process.on('uncaughtException', (e) => {
+    app.log.fatal(
+      { err: e.message, stack: e.stack },
+      'uncaught exception: exiting (XDP planes keep forwarding; the next start adopts them)',
+    );
+    lock.release();
+    process.exit(EXIT_UNCAUGHT);
+  });
+  // Test hook: an uncaught exception on SIGUSR2, only when the test environment asks for it.
+  if (process.env.LBDSR_TEST_HOOKS === '1') {
+    process.on('SIGUSR2', () =>
+      setImmediate(() => {
+        throw new Error('test hook: uncaught exception on SIGUSR2');
+      }),
+    );
+  }
   process.on('unhandledRejection', (e) => app.log.error({ err: String(e) }, 'unhandled rejection'));
 }
