@@ -1,5 +1,7 @@
 // USERSPACE data plane throughput between veth interfaces in namespaces, beside a kernel baseline (an
-// nftables netdev ingress rule doing the same jhash, MAC rewrite and fwd), in the same run.
+// nftables netdev ingress rule doing the same jhash, MAC rewrite and fwd), in the same run; and the
+// one-way latency a frame takes at a low rate (1 kfps, one frame in flight) through the plane (its
+// per-frame TPACKET_V2 ring, and the TPACKET_V3 block ring it replaced), beside the same nftables rule.
 //
 // Topology (testkit/line.ts): gen ns [cl0] --veth-- [lbfe0] lb ns [lbbe0] --veth-- [bk0] sink ns.
 // The generator (testkit/afgen.ts) is a separate process in the gen ns, pinned to CPU 0, sending 60-byte
@@ -15,11 +17,15 @@ import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { PlaneDriver } from '../src/dataplane/driver.js';
 import { UserspacePlane } from '../src/dataplane/userspace/plane.js';
+import type { RxRingMode } from '../src/dataplane/userspace/protocol.js';
+import * as libc from '../src/kernel/libc.js';
+import { ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../src/packet/build.js';
 import { DEFAULT_FRAMES, FrameGenerator } from '../testkit/afgen.js';
 import { nsExec } from '../testkit/exec.js';
 import { makeTopo, type Topo } from '../testkit/line.js';
+import { rawIn } from '../testkit/raw.js';
 import { isRoot } from '../testkit/root.js';
-import { median, sleep } from '../testkit/timing.js';
+import { median, percentile, sleep } from '../testkit/timing.js';
 import { type Section, standalone } from './report.js';
 
 const VIP = DEFAULT_FRAMES.vip;
@@ -33,6 +39,9 @@ const FLOWS = DEFAULT_FRAMES.flows;
 const TRIAL_MS = 500;
 const MAX_LOSS = 0.01;
 const BUDGET_MS = 14_000; // per forwarder
+/** Latency probe: frames sent one at a time at LAT_RATE frames/s. */
+const LAT_FRAMES = 1000;
+const LAT_RATE = 1000;
 
 // ---- measurement -------------------------------------------------------------------------------
 
@@ -177,6 +186,101 @@ async function search(name: string, t: Topo, gen: FrameGenerator, plane?: Usersp
   return r;
 }
 
+// ---- latency at a low rate ---------------------------------------------------------------------
+
+interface Latency {
+  name: string;
+  /** One-way latency of each delivered frame, µs. */
+  us: number[];
+  lost: number;
+}
+
+function latencyFrame(seq: number): Uint8Array {
+  const payload = new Uint8Array(18);
+  new DataView(payload.buffer).setUint32(0, seq);
+  const src = DEFAULT_FRAMES.srcIp;
+  const seg = udp({ sport: 2000 + (seq % 64), dport: 5000, payload, pseudo: { src, dst: VIP } });
+  const pkt = ipv4({ src, dst: VIP, proto: 17, payload: seg });
+  return padTo(ethernet({ dst: FE_MAC, src: DEFAULT_FRAMES.srcMac, type: ETH_P_IPV4, payload: pkt }));
+}
+
+/**
+ * Sends LAT_FRAMES frames from the client side one at a time, LAT_RATE per second, and times each from
+ * just before send() to the sink's packet socket waking up with it (both ends in this thread, one
+ * clock). The sink's wake-up is in every figure, the baseline's too: the difference is what the
+ * forwarder adds.
+ */
+function probeLatency(name: string, t: Topo): Latency {
+  const tx = rawIn(t.cl, t.clIf, false);
+  const rx = rawIn(t.bk, t.bkIf, true);
+  const pfd = new Uint8Array(libc.POLLFD_SIZE);
+  const pdv = new DataView(pfd.buffer);
+  pdv.setInt32(libc.POLLFD_FD, rx.fd, true);
+  pdv.setInt16(libc.POLLFD_EVENTS, libc.POLLIN, true);
+  const frames = Array.from({ length: LAT_FRAMES }, (_, i) => latencyFrame(i));
+  const buf = new Uint8Array(65536);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const out: Latency = { name, us: [], lost: 0 };
+  const seqAt = 14 + 20 + 8;
+  try {
+    while (rx.recvNow(buf)) {} // whatever was queued before
+    const start = performance.now();
+    for (let i = 0; i < LAT_FRAMES; i++) {
+      const slot = start + (i * 1000) / LAT_RATE;
+      const wait = slot - performance.now();
+      if (wait > 0) Atomics.wait(cell, 0, 0, wait);
+      const t0 = performance.now();
+      tx.send(frames[i]!);
+      let got = false;
+      while (!got && performance.now() - t0 < 50) {
+        if (libc.poll(pfd, 1, 50) <= 0) continue;
+        for (let f = rx.recvNow(buf); f; f = rx.recvNow(buf)) {
+          if (f.length < seqAt + 4 || new DataView(f.buffer).getUint32(seqAt) !== i) continue;
+          out.us.push((performance.now() - t0) * 1000);
+          got = true;
+        }
+      }
+      if (!got) out.lost++;
+    }
+  } finally {
+    tx.close();
+    rx.close();
+  }
+  return out;
+}
+
+function showLatency(say: (l: string) => void, l: Latency, base?: Latency): void {
+  const p = (q: number) => percentile(l.us, q).toFixed(0);
+  const added = base
+    ? `; added over ${base.name}: median ${(percentile(l.us, 50) - percentile(base.us, 50)).toFixed(0)} µs, p99 ${(percentile(l.us, 99) - percentile(base.us, 99)).toFixed(0)} µs`
+    : '';
+  say(
+    `  ${l.name.padEnd(24)} one-way median ${p(50)} µs, p90 ${p(90)} µs, p99 ${p(99)} µs, max ${p(100)} µs, lost ${l.lost}/${LAT_FRAMES}${added}`,
+  );
+}
+
+/** A USERSPACE plane with its RX ring in `mode` on the topology, for `fn`; closed afterwards. */
+async function withPlane<T>(
+  t: Topo,
+  mode: RxRingMode,
+  cpu: number | undefined,
+  fn: (p: UserspacePlane) => Promise<T>,
+): Promise<T> {
+  const plane = new UserspacePlane('bench', {
+    netns: t.lb,
+    rings: { rxMode: mode },
+    ...(cpu === undefined ? {} : { cpu }),
+    log: () => {},
+  });
+  try {
+    await new PlaneDriver(plane).apply(config(t), {});
+    await sleep(200);
+    return await fn(plane);
+  } finally {
+    await plane.close();
+  }
+}
+
 function nftRules(t: Topo): string {
   const map = BACKENDS.map((b, i) => `${i} : ${b.mac}`).join(', ');
   return `table netdev lbbench {
@@ -271,7 +375,6 @@ export async function run(r: Section = standalone('userspace')): Promise<void> {
   const planeCpu = ncpu >= 2 ? 1 : undefined;
   const t = makeTopo('ub');
   let gen: FrameGenerator | undefined;
-  let plane: UserspacePlane | undefined;
   try {
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     r.say(`  load average before: ${load} (other work on these ${ncpu} cores skews the figures)`);
@@ -282,25 +385,43 @@ export async function run(r: Section = standalone('userspace')): Promise<void> {
       '  (veth receive work runs on the sending CPU: the frontend RX copy into the ring is billed to the generator core)',
     );
     gen = await FrameGenerator.open(t.cl, t.clIf, genCpu === undefined ? {} : { cpu: genCpu });
-    plane = new UserspacePlane('bench', {
-      netns: t.lb,
-      ...(planeCpu === undefined ? {} : { cpu: planeCpu }),
-      log: () => {},
+    const g = gen;
+    const [us, lat] = await withPlane(t, 'frames', planeCpu, async (plane) => {
+      const res = await search('USERSPACE (this plane)', t, g, plane);
+      const health = await plane.health();
+      if (health && (health.rxRingDrops > 0 || health.txFailures > 0)) {
+        r.say(
+          `  plane: ${health.rxRingDrops} RX ring drops, ${health.txFailures} TX failures over all runs (overload probes)`,
+        );
+      }
+      return [res, probeLatency('USERSPACE (V2 frames)', t)] as const;
     });
-    await new PlaneDriver(plane).apply(config(t), {});
-    await sleep(200);
-    const us = await search('USERSPACE (this plane)', t, gen, plane);
-    const health = await plane.health();
-    await plane.close();
-    plane = undefined;
     show(r.say, us);
-    if (health && (health.rxRingDrops > 0 || health.txFailures > 0)) {
-      r.say(
-        `  plane: ${health.rxRingDrops} RX ring drops, ${health.txFailures} TX failures over all runs (overload probes)`,
-      );
-    }
+    // The TPACKET_V3 block ring the plane used before (RingSettings.rxMode 'blocks'), in the same run.
+    const [usV3, latV3] = await withPlane(t, 'blocks', planeCpu, async (plane) => [
+      await search('USERSPACE, V3 block ring', t, g, plane),
+      probeLatency('USERSPACE (V3 blocks)', t),
+    ]);
+    show(r.say, usV3);
     loadNft(t);
     await sleep(300);
+    const latNft = probeLatency('nftables netdev ingress', t);
+    r.say(`  latency at ${LAT_RATE} frames/s, one frame in flight (sink wake-up included in every row):`);
+    showLatency(r.say, latNft);
+    showLatency(r.say, lat, latNft);
+    showLatency(r.say, latV3, latNft);
+    for (const [key, l] of [
+      ['latency', lat],
+      ['latency_v3_blocks', latV3],
+    ] as const) {
+      for (const q of [50, 99]) {
+        r.figure(`${key}_added_p${q}`, {
+          value: percentile(l.us, q) - percentile(latNft.us, q),
+          unit: 'us',
+          note: `one-way p${q} over the nftables rule's at ${LAT_RATE} frames/s (${l.name} ${percentile(l.us, q).toFixed(0)} us, nftables ${percentile(latNft.us, q).toFixed(0)} us); lost ${l.lost}/${LAT_FRAMES}; goal p99 <= 200 us`,
+        });
+      }
+    }
     const nft = await search('nftables netdev ingress', t, gen);
     show(r.say, nft);
     let best = nft;
@@ -324,14 +445,11 @@ export async function run(r: Section = standalone('userspace')): Promise<void> {
     );
     // The plane against the faster of the two nftables baselines.
     figure(r, 'forwarding', us, best);
+    figure(r, 'forwarding_v3_blocks', usV3, best);
     figure(r, 'nftables', nft);
   } finally {
     gen?.close();
-    try {
-      await plane?.close();
-    } finally {
-      t.destroy();
-    }
+    t.destroy();
   }
 }
 

@@ -78,6 +78,12 @@ export const INSTANCE_TREE: CliNode = {
         description: 'data plane in use, NONE without ports (read-only)',
         readOnly: true,
       },
+      planeStatus: {
+        type: 'string',
+        description: 'RUNNING, FAILED (its worker died and is being restarted) or NONE (read-only)',
+        readOnly: true,
+      },
+      planeReason: { type: 'string', description: 'why the data plane FAILED (read-only)', readOnly: true },
     },
   },
   key: { field: 'name' },

@@ -97,6 +97,19 @@ export interface StatsSnapshot {
   /** Fragment-table lookups of later TCP/UDP fragments (docs/semantics.md, "Fragments"). */
   fragments: { hit: number; miss: number };
   backends: BackendStats[];
+  /** The plane behind the counters (the daemon adds it): its kind, whether it works, its restarts. */
+  plane?: PlaneStats;
+}
+
+export interface PlaneStats {
+  kind: PlaneType;
+  status: 'RUNNING' | 'FAILED';
+  /** Why it failed (while FAILED). */
+  reason?: string;
+  /** Times the plane's worker was restarted after it died (USERSPACE). */
+  restarts: number;
+  /** Frames the kernel dropped because the plane's RX ring was full (USERSPACE). */
+  rxRingDrops?: number;
 }
 
 export interface SessionEntry {

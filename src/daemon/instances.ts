@@ -15,6 +15,10 @@ export interface InstanceView {
   name: string;
   type: string;
   plane: string;
+  /** RUNNING, FAILED (the plane's worker died; it is being restarted) or NONE without a plane. */
+  planeStatus: string;
+  /** Why the plane FAILED. */
+  planeReason?: string;
   loglevel: string;
   algorithm: string;
   ports: Array<{ name: string; type: string; peer?: string; status: 'UP' | 'DOWN'; uuid: string }>;
@@ -65,10 +69,13 @@ export class Instances {
 
   view(cfg: StoredInstance): InstanceView {
     const v = clone(cfg);
+    const st = this.planes.status(cfg.name);
     return {
       name: v.name,
       type: cfg.type ?? 'AUTO',
       plane: this.planes.kind(cfg.name) ?? 'NONE',
+      planeStatus: st?.status ?? 'NONE',
+      ...(st?.reason !== undefined ? { planeReason: st.reason } : {}),
       loglevel: v.loglevel,
       algorithm: v.algorithm,
       ports: v.ports.map((p) => ({

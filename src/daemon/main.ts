@@ -2,7 +2,9 @@
 // readable by group or others are refused, a token shorter than 32 bytes too), checks the state
 // directory and takes its flock (store.ts), restores the configuration and serves the REST API (HTTPS
 // with --tls-cert/--tls-key). SIGTERM/SIGINT close the data planes with `keep` (XDP keeps forwarding)
-// and release the lock.
+// and release the lock. An uncaught exception is logged and ends the daemon at once (exit 70) instead
+// of running on in an unknown state: the XDP planes keep forwarding (their objects are pinned) and the
+// next start adopts them.
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
@@ -31,6 +33,9 @@ const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir D
                        listen beyond loopback
   --tls-cert FILE      PEM certificate (chain) to serve HTTPS with; needs --tls-key
   --tls-key FILE       its PEM private key (mode 0600)`;
+
+/** Exit status after an uncaught exception (EX_SOFTWARE). */
+const EXIT_UNCAUGHT = 70;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -173,8 +178,21 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('uncaughtException', (e) =>
-    app.log.error({ err: e.message, stack: e.stack }, 'uncaught exception'),
-  );
+  process.on('uncaughtException', (e) => {
+    app.log.fatal(
+      { err: e.message, stack: e.stack },
+      'uncaught exception: exiting (XDP planes keep forwarding; the next start adopts them)',
+    );
+    lock.release();
+    process.exit(EXIT_UNCAUGHT);
+  });
+  // Test hook: an uncaught exception on SIGUSR2, only when the test environment asks for it.
+  if (process.env.LBDSR_TEST_HOOKS === '1') {
+    process.on('SIGUSR2', () =>
+      setImmediate(() => {
+        throw new Error('test hook: uncaught exception on SIGUSR2');
+      }),
+    );
+  }
   process.on('unhandledRejection', (e) => app.log.error({ err: String(e) }, 'unhandled rejection'));
 }

@@ -1,7 +1,8 @@
 // The data planes of the instances: created when an instance has a port with a live peer, replaced when
 // the kind changes, given every new configuration as a Plan against the control state the plane holds
 // (src/dataplane/driver.ts), brought back to that state when they refuse one. Planning is where a bad
-// configuration is refused, also for an instance that has no plane.
+// configuration is refused, also for an instance that has no plane. A supervised plane (USERSPACE) logs
+// its failures and restarts here, and its status (RUNNING, FAILED) is shown with the instance.
 import { DROP_REASON_NAMES } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import type {
@@ -13,7 +14,7 @@ import type {
   StatsSnapshot,
 } from '../core/model.js';
 import { PlaneDriver } from '../dataplane/driver.js';
-import type { DataPlane, StatsOptions } from '../dataplane/types.js';
+import type { DataPlane, PlaneStatus, StatsOptions } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
 import { checkConfig } from '../pipeline/desired.js';
@@ -147,6 +148,22 @@ export class PlaneManager {
     return this.running.get(name)?.driver.plane.kind;
   }
 
+  /** Whether the plane of `name` works (undefined without a plane). */
+  status(name: string): PlaneStatus | undefined {
+    const plane = this.running.get(name)?.driver.plane;
+    if (!plane) return undefined;
+    return plane.status?.() ?? { status: 'RUNNING', restarts: 0 };
+  }
+
+  /** A new plane of `name` reports its failures and restarts through the daemon's logger. */
+  private supervise(plane: DataPlane, name: string): DataPlane {
+    plane.setLog?.((level, msg, event) => {
+      this.log[level]({ instance: name, plane: plane.kind }, msg);
+      if (event) this.onEvent({ instance: name, plane: plane.kind, event, message: msg });
+    });
+    return plane;
+  }
+
   ports(name: string): ResolvedPorts | undefined {
     return this.running.get(name)?.ports;
   }
@@ -189,7 +206,7 @@ export class PlaneManager {
     }
     let next: DataPlane;
     try {
-      next = await this.factory.create(want, name);
+      next = this.supervise(await this.factory.create(want, name), name);
     } catch (e) {
       this.onEvent({ instance: name, plane: want, event: 'failed', message: message(e) });
       throw unavailable(want, e);
@@ -253,7 +270,8 @@ export class PlaneManager {
 
   private async restore(prev: Running, name: string): Promise<void> {
     try {
-      const driver = new PlaneDriver(await this.factory.create(prev.driver.plane.kind, name));
+      const plane = await this.factory.create(prev.driver.plane.kind, name);
+      const driver = new PlaneDriver(this.supervise(plane, name));
       await this.bounded(driver.apply(prev.config, prev.ports), 'restoring');
       this.running.set(name, { driver, config: prev.config, ports: prev.ports });
     } catch (e) {
@@ -280,7 +298,16 @@ export class PlaneManager {
 
   async stats(config: InstanceConfig, opts?: StatsOptions): Promise<StatsSnapshot> {
     const cur = this.running.get(config.name);
-    return cur ? cur.driver.plane.stats(opts) : zeroStats(config);
+    if (!cur) return zeroStats(config);
+    const { plane } = cur.driver;
+    const s = await plane.stats(opts);
+    return {
+      ...s,
+      plane: s.plane ?? {
+        kind: plane.kind,
+        ...(this.status(config.name) ?? { status: 'RUNNING', restarts: 0 }),
+      },
+    };
   }
 
   async sessions(name: string, limit: number): Promise<SessionEntry[]> {

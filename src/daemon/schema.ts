@@ -122,6 +122,10 @@ export const InstanceSchema = Type.Object(
     backend: Type.Optional(BackendSchema),
     sessions: Type.Optional(SessionsSchema),
     plane: Type.Optional(ReadOnlyString('data plane in use, NONE without ports (read-only)')),
+    planeStatus: Type.Optional(
+      ReadOnlyString('RUNNING, FAILED (its worker died and is being restarted) or NONE (read-only)'),
+    ),
+    planeReason: Type.Optional(ReadOnlyString('why the data plane FAILED (read-only)')),
   },
   { ...lenient, additionalProperties: false, description: 'a load balancer instance' },
 );

@@ -1,5 +1,6 @@
 // The contract between the daemon and a data plane (USERSPACE in userspace/, XDP in xdp/): what the
-// daemon calls after a configuration change, and what it reads back.
+// daemon calls after a configuration change, what it reads back, and how a supervised plane reports
+// that it failed and came back.
 import type { PlaneType, ResolvedPorts, SessionEntry, StatsSnapshot } from '../core/model.js';
 import type { Plan } from '../pipeline/plan.js';
 
@@ -7,6 +8,22 @@ import type { Plan } from '../pipeline/plan.js';
 export interface PortPeers {
   frontend?: string;
   backend?: string;
+}
+
+/** A supervised plane's log line; `event` marks the lines that change its status (the daemon's event log). */
+export type PlaneLog = (
+  level: 'info' | 'warn' | 'error',
+  msg: string,
+  event?: 'failed' | 'restarted',
+) => void;
+
+/** Whether a plane is working: FAILED while its worker is dead (until the restart succeeds). */
+export interface PlaneStatus {
+  status: 'RUNNING' | 'FAILED';
+  /** Why it failed (the last failure while FAILED). */
+  reason?: string;
+  /** Times the plane's worker was restarted after it died. */
+  restarts: number;
 }
 
 /**
@@ -32,4 +49,8 @@ export interface DataPlane {
   sessions(limit: number): Promise<SessionEntry[]>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */
   close(opts?: { keep?: boolean }): Promise<void>;
+  /** A supervised plane (USERSPACE): whether it works now; planes without it are always RUNNING. */
+  status?(): PlaneStatus;
+  /** Where a supervised plane reports failures and restarts (the daemon's logger). */
+  setLog?(log: PlaneLog): void;
 }

@@ -527,6 +527,8 @@ describe('REST fuzz: bad input gets a clear error and changes nothing', () => {
           list.map((i) => ({
             ...i,
             plane: undefined,
+            planeStatus: undefined,
+            planeReason: undefined,
             type: i.type === 'AUTO' ? undefined : i.type,
             ports: (i.ports as Array<Record<string, unknown>>).map((p) => ({ ...p, status: undefined })),
           })),

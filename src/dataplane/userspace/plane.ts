@@ -1,6 +1,9 @@
 // The USERSPACE data plane: the TypeScript pipeline on AF_PACKET rings, in a worker thread per instance
-// so that the daemon's event loop stays free while frames flow; gratuitous ARP for new VIPs and MACs
-// leaves through a socket of its own (../announce.ts). See docs/dataplanes.md (USERSPACE).
+// so that the daemon's event loop stays free while frames flow, and supervised: a worker that dies is
+// logged, the plane shows FAILED with the reason, and a new worker is started (with backoff) from the
+// state the old one held. Gratuitous ARP for new VIPs and MACs leaves through a socket of its own
+// (../announce.ts). See docs/dataplanes.md (USERSPACE).
+import { writeFileSync } from 'node:fs';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { DROP_REASON_NAMES } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
@@ -9,7 +12,7 @@ import { inNetns } from '../../kernel/ifinfo.js';
 import { ControlState } from '../../pipeline/control.js';
 import type { Plan } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
-import type { DataPlane, PortPeers, StatsOptions } from '../types.js';
+import type { DataPlane, PlaneLog, PlaneStatus, PortPeers, StatsOptions } from '../types.js';
 import {
   DEFAULT_RINGS,
   type Envelope,
@@ -29,15 +32,23 @@ export interface UserspacePlaneOptions {
   cpu?: number;
   /** Nice value of the worker thread, e.g. -10 to keep frames flowing when other work competes. */
   nice?: number;
-  /** Where the worker's log lines go (default: stderr for warnings and errors). */
-  log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Where the worker's log lines and the plane's failures go (default: stderr for warnings and errors). */
+  log?: PlaneLog;
   /** How long a request to the worker may take before it fails. */
   timeoutMs?: number;
+  /** The first delay before a dead worker is restarted (default 100 ms; it doubles up to 10 s). */
+  restartMs?: number;
 }
 
 function isPow2(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
+
+/** A dead worker is restarted after RESTART_MIN_MS, doubling per failed or short-lived worker up to MAX. */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 10_000;
+/** A worker that ran this long before it died is restarted after RESTART_MIN_MS again. */
+const RESTART_RESET_MS = 30_000;
 
 const EMPTY_STATS = (): StatsSnapshot => ({
   rx: { packets: 0, bytes: 0 },
@@ -65,15 +76,37 @@ export class UserspacePlane implements DataPlane {
   /** The control state the worker holds (to start a replacement worker from). */
   private readonly held = new ControlState();
   private readonly announcer = new ServiceAnnouncer();
+  /** The interfaces of the last apply (for a replacement worker). */
+  private peers: { frontendIf?: string; backendIf?: string } = {};
+  private log: PlaneLog;
+  private state: PlaneStatus = { status: 'RUNNING', restarts: 0 };
+  /** Why the current worker is dying (its uncaught exception), reported when it exits. */
+  private dying: string | undefined;
+  private startedAt = 0;
+  private backoffMs: number;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   constructor(instance: string, opts: UserspacePlaneOptions = {}) {
     this.instance = instance;
     this.opts = opts;
+    this.log = opts.log ?? defaultLog(instance);
+    this.backoffMs = opts.restartMs ?? RESTART_MIN_MS;
+  }
+
+  setLog(log: PlaneLog): void {
+    this.log = log;
+  }
+
+  status(): PlaneStatus {
+    return { ...this.state };
   }
 
   private start(): void {
     const rings: RingSettings = { ...DEFAULT_RINGS, ...this.opts.rings };
     if (
+      (rings.rxMode !== 'frames' && rings.rxMode !== 'blocks') ||
+      !isPow2(rings.rxFrames) ||
+      rings.rxFrames < 2 ||
       !isPow2(rings.rxBlockSize) ||
       rings.rxBlockSize < 65536 ||
       !Number.isInteger(rings.rxBlocks) ||
@@ -91,6 +124,7 @@ export class UserspacePlane implements DataPlane {
     if (this.opts.netns) init.netns = this.opts.netns;
     if (this.opts.cpu !== undefined) init.cpu = this.opts.cpu;
     if (this.opts.nice !== undefined) init.nice = this.opts.nice;
+    if (process.env.LBDSR_TEST_CRASH_FILE) init.crashFile = process.env.LBDSR_TEST_CRASH_FILE;
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: { init, port: port2 },
@@ -99,26 +133,89 @@ export class UserspacePlane implements DataPlane {
     });
     this.worker = worker;
     this.port = port1;
+    this.startedAt = performance.now();
+    this.dying = undefined;
     port1.on('message', (r: Reply) => this.onReply(r));
-    const log = this.opts.log ?? defaultLog(this.instance);
     worker.on('error', (e) => {
-      log('error', `worker of ${this.instance} failed: ${e.stack ?? e.message}`);
+      this.dying = e.message;
+      this.log('error', `worker of ${this.instance} failed: ${e.stack ?? e.message}`);
       this.failAll(e);
     });
     this.exited = new Promise((resolve) => {
-      worker.once('exit', () => {
+      worker.once('exit', (code) => {
         this.failAll(new Error(`the worker of ${this.instance} stopped`));
         this.worker = null;
         this.port?.close();
         this.port = null;
+        if (!this.closed) this.died(this.dying ?? `the worker exited (code ${code})`);
         resolve();
       });
     });
   }
 
+  /** The worker died without being asked to stop: FAILED until a new one holds the state again. */
+  private died(reason: string): void {
+    this.state = { status: 'FAILED', reason, restarts: this.state.restarts };
+    if (performance.now() - this.startedAt >= RESTART_RESET_MS)
+      this.backoffMs = this.opts.restartMs ?? RESTART_MIN_MS;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(RESTART_MAX_MS, this.backoffMs * 2);
+    this.log(
+      'error',
+      `the data plane of ${this.instance} FAILED: ${reason}; restarting it in ${delay} ms`,
+      'failed',
+    );
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.restart();
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  /** Starts a new worker with the state the dead one held. */
+  private async restart(): Promise<void> {
+    if (this.closed || this.worker) return;
+    try {
+      await this.revive(true);
+      this.recovered();
+      this.log(
+        'warn',
+        `the data plane of ${this.instance} was restarted (restart ${this.state.restarts})`,
+        'restarted',
+      );
+    } catch (e) {
+      this.log('error', `restarting the data plane of ${this.instance} failed: ${(e as Error).message}`);
+      // A worker that started but refused its state is stopped: its exit schedules the next attempt.
+      const w = this.worker as Worker | null; // revive() may have started one
+      this.dying = `restart failed: ${(e as Error).message}`;
+      if (w) await w.terminate();
+      else if (!this.closed) this.died(`restart failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Starts a worker; `withState`: gives it the committed state first (a new worker holds nothing). */
+  private async revive(withState: boolean): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.start();
+    if (withState) await this.request({ op: 'apply', plan: this.held.fullPlan(), ...this.peers });
+  }
+
+  /** A new worker holds the state: a FAILED plane runs again, and that counts as a restart. */
+  private recovered(): void {
+    if (this.state.status === 'FAILED') this.state = { status: 'RUNNING', restarts: this.state.restarts + 1 };
+  }
+
+  /** Test hook: makes the worker throw (honoured only when the test set LBDSR_TEST_CRASH_FILE). */
+  crashForTest(): void {
+    const f = process.env.LBDSR_TEST_CRASH_FILE;
+    if (f) writeFileSync(f, '');
+  }
+
   private onReply(r: Reply): void {
     if ('log' in r) {
-      (this.opts.log ?? defaultLog(this.instance))(r.log, r.msg);
+      this.log(r.log, r.msg);
       return;
     }
     const p = this.pending.get(r.id);
@@ -161,36 +258,43 @@ export class UserspacePlane implements DataPlane {
   async apply(plan: Plan, ports: ResolvedPorts, peers: PortPeers = {}): Promise<void> {
     if (this.closed) throw new LbdsrError('LBDSR_NOT_AVAILABLE', `instance ${this.instance}: plane closed`);
     // The ports follow their peer interface by name; the daemon's resolution is a fallback.
-    const to = (p: Plan): Request => ({
-      op: 'apply',
-      plan: p,
+    const ifs = {
       frontendIf: peers.frontend ?? ports.frontend?.ifname,
       backendIf: peers.backend ?? ports.backend?.ifname,
-    });
+    };
     // Gratuitous ARP (../announce.ts): its socket opens now, in the namespace of the worker's ports.
     this.announcer.track(plan);
-    const feIf = peers.frontend ?? ports.frontend?.ifname;
+    const feIf = ifs.frontendIf;
     const ns = this.opts.netns;
     const garp = ns ? inNetns(ns, () => this.announcer.prepare(feIf)) : this.announcer.prepare(feIf);
     try {
       if (!this.worker) {
-        this.start();
-        // A worker started again (the previous one stopped) holds nothing: first the state it missed.
-        if (!plan.full) await this.request(to(this.held.fullPlan()));
+        this.peers = ifs;
+        // A worker started again (the previous one died) holds nothing: first the state it missed.
+        await this.revive(!plan.full);
       }
-      await this.request(to(plan));
+      await this.request({ op: 'apply', plan, ...ifs });
     } catch (e) {
       for (const a of garp) a.cancel();
       throw e;
     }
+    this.peers = ifs;
     this.held.commit(plan);
+    this.recovered();
     this.announcer.start(garp);
   }
 
+  /** The counters, with the plane's status, restarts and RX ring drops (zeros while it has no worker). */
   async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
-    if (!this.worker) return EMPTY_STATS();
-    const req = { op: 'stats' as const, walk: opts.walk !== false };
-    return ((await this.request(req)) as StatsSnapshot | null) ?? EMPTY_STATS();
+    let s = EMPTY_STATS();
+    let rxRingDrops = 0;
+    if (this.worker) {
+      const req = { op: 'stats' as const, walk: opts.walk !== false };
+      const [st, h] = await Promise.all([this.request(req), this.health()]);
+      s = (st as StatsSnapshot | null) ?? s;
+      rxRingDrops = h?.rxRingDrops ?? 0;
+    }
+    return { ...s, plane: { kind: this.kind, ...this.status(), rxRingDrops } };
   }
 
   async sessions(limit: number): Promise<SessionEntry[]> {
@@ -207,6 +311,8 @@ export class UserspacePlane implements DataPlane {
   async close(_opts?: { keep?: boolean }): Promise<void> {
     this.closed = true;
     this.announcer.cancel();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     const worker = this.worker;
     if (!worker) return;
     try {
@@ -221,7 +327,7 @@ export class UserspacePlane implements DataPlane {
   }
 }
 
-function defaultLog(instance: string): (level: 'info' | 'warn' | 'error', msg: string) => void {
+function defaultLog(instance: string): PlaneLog {
   return (level, msg) => {
     if (level !== 'info') process.stderr.write(`lbdsr[${instance}] ${level}: ${msg}\n`);
   };

@@ -2,19 +2,36 @@
 import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
 import type { Plan } from '../../pipeline/plan.js';
 
+/**
+ * The frontend RX ring: `frames` (TPACKET_V2, the default) hands every frame over as soon as the kernel
+ * wrote it and wakes poll() per frame, so a lone frame waits for nothing; `blocks` (TPACKET_V3) packs
+ * frames densely into blocks but hands a block over only when it is full or its retire timer fires
+ * (a lone frame waits up to retireMs, ~1.7 ms median measured with 1 ms).
+ */
+export type RxRingMode = 'frames' | 'blocks';
+
 export interface RingSettings {
-  /** Frontend RX ring (TPACKET_V3): blocks of rxBlockSize bytes (power of two, >= 64 KiB). */
+  rxMode: RxRingMode;
+  /** `frames`: slots of the RX ring (power of two), each frameSize bytes. */
+  rxFrames: number;
+  /** `blocks`: the RX ring is rxBlocks blocks of rxBlockSize bytes (power of two, >= 64 KiB). */
   rxBlocks: number;
   rxBlockSize: number;
-  /** A partly filled block is handed over this long after its first frame. */
+  /** `blocks`: a partly filled block is handed over this long after its first frame. */
   retireMs: number;
   /** Frames of the backend TX ring (power of two). */
   txFrames: number;
-  /** Bytes per TX ring frame (power of two, >= 2048): the largest frame forwarded is this minus 42. */
+  /**
+   * Bytes per TX ring frame and per `frames` RX slot (power of two, >= 2048): the largest frame
+   * forwarded is this minus 76 (the RX slot's header, address and vnet header).
+   */
   frameSize: number;
 }
 
 export const DEFAULT_RINGS: RingSettings = {
+  rxMode: 'frames',
+  // 32 MiB: ~16 ms of minimum-size frames at 1 Mfps, for the worker to be descheduled without loss.
+  rxFrames: 16384,
   rxBlocks: 128,
   rxBlockSize: 1 << 16,
   retireMs: 1,
@@ -31,6 +48,8 @@ export interface WorkerInit {
   cpu?: number;
   /** Nice value of the worker thread (negative: favoured by the scheduler; needs root). */
   nice?: number;
+  /** Test hook (LBDSR_TEST_CRASH_FILE): the worker throws when this file appears (checked every second). */
+  crashFile?: string;
 }
 
 export interface PortStatus {

@@ -1,6 +1,7 @@
-// WorkerIo on AF_PACKET (see io.ts): the frontend's TPACKET_V3 RX ring and the backend's TX ring in one
-// memory arena, and the frame path over them. rxPass reads the RX blocks the kernel handed over and
-// decides each frame in place: copied once into the next free backend TX slot and rewritten there by
+// WorkerIo on AF_PACKET (see io.ts): the frontend's RX ring (TPACKET_V2 frames by default, handed over
+// one by one; or TPACKET_V3 blocks, see RingSettings.rxMode) and the backend's TX ring in one memory
+// arena, and the frame path over them. receive() reads the frames the kernel handed over and decides
+// each in place: copied once into the next free backend TX slot and rewritten there by
 // the Balancer, so the bytes the pipeline writes are the bytes the kernel sends; the TX ring is kicked
 // once per KICK_EVERY frames and once per pass. A decision is committed (Balancer.commit) once its frame
 // is queued or sent, and dropped (transmitFailed) when it cannot be. Nothing here allocates per frame.
@@ -29,7 +30,11 @@ import {
   TP_STATUS_VLAN_VALID,
   TP_STATUS_WRONG_FORMAT,
   TP2_LEN,
+  TP2_MAC,
+  TP2_SNAPLEN,
   TP2_TX_DATA,
+  TP2_VLAN_TCI,
+  TP2_VLAN_TPID,
   TP3_LEN,
   TP3_MAC,
   TP3_NEXT,
@@ -54,7 +59,13 @@ const SCRATCH_FRAME = 32768 - 16;
 
 export class AfPacketIo implements WorkerIo {
   txFailures = 0;
-  private readonly rxSpec: BlockRingSpec;
+  /** The RX ring: V2 frames (rxFrames set) or V3 blocks. */
+  private readonly rxFrames: RingSpec | undefined;
+  private readonly rxSpec: BlockRingSpec | undefined;
+  private readonly rxMask: number;
+  /** Where a received frame's VLAN TCI and TPID are, from its ring header (V2 or V3). */
+  private readonly vlanTciOff: number;
+  private readonly vlanTpidOff: number;
   private readonly txSpec: RingSpec;
   private readonly fs: number;
   private readonly txMask: number;
@@ -80,7 +91,8 @@ export class AfPacketIo implements WorkerIo {
   private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
   private fe: PacketSocket | null = null;
   private be: PacketSocket | null = null;
-  private blkIdx = 0;
+  /** The next RX block (V3) or frame slot (V2) the kernel hands over. */
+  private rxIdx = 0;
   private beTxIdx = 0;
   private bePending = 0;
 
@@ -88,11 +100,23 @@ export class AfPacketIo implements WorkerIo {
   constructor(rings: RingSettings) {
     const fs = rings.frameSize;
     this.fs = fs;
-    this.rxSpec = { blockSize: rings.rxBlockSize, blocks: rings.rxBlocks, retireMs: rings.retireMs };
+    if (rings.rxMode === 'frames') {
+      this.rxFrames = { frames: rings.rxFrames, frameSize: fs, blockSize: Math.max(65536, fs) };
+      this.rxSpec = undefined;
+      this.rxMask = rings.rxFrames - 1;
+      this.vlanTciOff = TP2_VLAN_TCI;
+      this.vlanTpidOff = TP2_VLAN_TPID;
+    } else {
+      this.rxFrames = undefined;
+      this.rxSpec = { blockSize: rings.rxBlockSize, blocks: rings.rxBlocks, retireMs: rings.retireMs };
+      this.rxMask = 0;
+      this.vlanTciOff = TP3_VLAN_TCI;
+      this.vlanTpidOff = TP3_VLAN_TPID;
+    }
     this.txSpec = { frames: rings.txFrames, frameSize: fs, blockSize: Math.max(65536, fs) };
     this.txMask = rings.txFrames - 1;
     this.txMax = fs - TP2_TX_DATA - VNET_HDR_LEN;
-    const feBytes = PacketSocket.mapBytes({ rxBlocks: this.rxSpec });
+    const feBytes = PacketSocket.mapBytes({ rx: this.rxFrames, rxBlocks: this.rxSpec });
     const beBytes = PacketSocket.mapBytes({ tx: this.txSpec });
     const arena = new RingArena(feBytes + beBytes + SCRATCH + 3 * 4096);
     this.arena = arena;
@@ -122,7 +146,7 @@ export class AfPacketIo implements WorkerIo {
       {
         ifindex,
         receive: true,
-        rxBlocks: this.rxSpec,
+        ...(this.rxFrames ? { rx: this.rxFrames } : { rxBlocks: this.rxSpec }),
         vnetHdr: true,
         ignoreOutgoing: true,
         qdiscBypass: true,
@@ -131,7 +155,7 @@ export class AfPacketIo implements WorkerIo {
       this.arena.addr(this.feOff),
     );
     this.fe = sock;
-    this.blkIdx = 0;
+    this.rxIdx = 0;
     this.pollDv.setInt32(libc.POLLFD_FD, sock.fd, true);
     this.pollDv.setInt16(libc.POLLFD_EVENTS, libc.POLLIN, true);
     return {
@@ -142,7 +166,7 @@ export class AfPacketIo implements WorkerIo {
       close: () => {
         if (this.fe === sock) {
           this.fe = null;
-          this.blkIdx = 0;
+          this.rxIdx = 0;
         }
         sock.close();
       },
@@ -170,13 +194,40 @@ export class AfPacketIo implements WorkerIo {
     };
   }
 
-  /** Decides the frames of the blocks the kernel has handed over; returns how many. */
+  /** Decides the frames the kernel has handed over (at most a pass's worth); returns how many. */
   receive(b: Balancer, nowMs: number): number {
     if (this.fe === null) return 0;
+    return this.rxSpec ? this.receiveBlocks(b, nowMs, this.rxSpec) : this.receiveFrames(b, nowMs);
+  }
+
+  /** TPACKET_V2: each slot is handed over (status USER) by itself, as soon as its frame is written. */
+  private receiveFrames(b: Balancer, nowMs: number): number {
+    const { dv, i32, fs } = this;
+    let n = 0;
+    while (n < MAX_PER_PASS) {
+      const h = this.feOff + this.rxIdx * fs;
+      const st = Atomics.load(i32, h >> 2);
+      if ((st & TP_STATUS_USER) === 0) break;
+      try {
+        const len = dv.getUint32(h + TP2_LEN, true);
+        const snap = dv.getUint32(h + TP2_SNAPLEN, true);
+        this.handleFrame(b, h, st, h + dv.getUint16(h + TP2_MAC, true), len, snap, nowMs);
+      } finally {
+        // Give the slot back even if deciding its frame threw.
+        Atomics.store(i32, h >> 2, TP_STATUS_KERNEL);
+        this.rxIdx = (this.rxIdx + 1) & this.rxMask;
+      }
+      n++;
+    }
+    return n;
+  }
+
+  /** TPACKET_V3: a block is handed over when full or when its retire timer fires. */
+  private receiveBlocks(b: Balancer, nowMs: number, spec: BlockRingSpec): number {
     const { dv, i32 } = this;
     let n = 0;
     while (n < MAX_PER_PASS) {
-      const bb = this.feOff + this.blkIdx * this.rxSpec.blockSize;
+      const bb = this.feOff + this.rxIdx * spec.blockSize;
       if ((Atomics.load(i32, (bb + BLK_STATUS) >> 2) & TP_STATUS_USER) === 0) break;
       const num = dv.getUint32(bb + BLK_NUM_PKTS, true);
       let pkt = bb + dv.getUint32(bb + BLK_FIRST_PKT, true);
@@ -191,7 +242,7 @@ export class AfPacketIo implements WorkerIo {
       } finally {
         // Give the block back even if deciding a frame threw (the rest of that block is lost then).
         Atomics.store(i32, (bb + BLK_STATUS) >> 2, TP_STATUS_KERNEL);
-        this.blkIdx = (this.blkIdx + 1) % this.rxSpec.blocks;
+        this.rxIdx = (this.rxIdx + 1) % spec.blocks;
       }
       n += num;
     }
@@ -236,7 +287,7 @@ export class AfPacketIo implements WorkerIo {
     this.arena.free();
   }
 
-  /** Decides one received frame at `frame` (its vnet header just before it). */
+  /** Decides one received frame at `frame` (its vnet header just before it; ring header at `pkt`). */
   private handleFrame(
     b: Balancer,
     pkt: number,
@@ -248,7 +299,7 @@ export class AfPacketIo implements WorkerIo {
   ) {
     const { u8, scratchOff } = this;
     if (snap < len || len > SCRATCH_FRAME - 4) {
-      // Not whole in the ring (larger than a block allows): cannot be forwarded.
+      // Not whole in the ring (larger than a slot or a block holds): cannot be forwarded.
       const c = b.counters;
       c[CNT_RX_PACKETS]!++;
       c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
@@ -284,8 +335,9 @@ export class AfPacketIo implements WorkerIo {
     const s = scratchOff + 16;
     u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame);
     u8.copyWithin(s, frame, frame + 12);
-    dv.setUint16(s + 12, dv.getUint16(pkt + TP3_VLAN_TPID, true) || 0x8100, false);
-    dv.setUint16(s + 14, dv.getUint32(pkt + TP3_VLAN_TCI, true) & 0xffff, false);
+    dv.setUint16(s + 12, dv.getUint16(pkt + this.vlanTpidOff, true) || 0x8100, false);
+    // V3's TCI field is 32 bits wide: its low half (little-endian) is the tag's.
+    dv.setUint16(s + 14, dv.getUint16(pkt + this.vlanTciOff, true), false);
     u8.copyWithin(s + 16, frame + 12, frame + len);
     this.emit(b, b.decide(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
   }

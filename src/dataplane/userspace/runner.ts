@@ -14,9 +14,15 @@ import type { PlaneHealth, Reply, ReplyBody, Request } from './protocol.js';
 /** The longest an idle worker blocks in poll(): also how long a plan given to an idle plane may wait. */
 const POLL_MS = 5;
 const CHECK_MS = 1000;
-/** After a frame, empty-ring waits are naps of NAP_MS for BUSY_MS before blocking in poll() again. */
+/**
+ * While passes find NAP_BATCH frames or more (a high rate), empty-ring waits are naps of NAP_MS, for
+ * BUSY_MS after the last such pass, instead of poll(): the sender's CPU then pays no wake-up per frame,
+ * and batches grow. At lower rates the worker blocks in poll(), which the kernel wakes per frame, so a
+ * lone frame is decided at once (a nap would add up to NAP_MS to its latency).
+ */
 const BUSY_MS = 50;
 const NAP_MS = 0.25;
+const NAP_BATCH = 16;
 /** Requests answered between two batches at most. */
 const REQUESTS_PER_PASS = 16;
 
@@ -37,10 +43,13 @@ export class UserspaceWorker {
   /** Longest time between two passes over the RX ring while traffic flowed, since the last health(). */
   private maxStallMs = 0;
   private running = true;
+  /** Test hook: true when a test asks the worker to die (checked with the interfaces). */
+  private readonly crashRequested: () => boolean;
 
-  constructor(io: WorkerIo, channel: Channel) {
+  constructor(io: WorkerIo, channel: Channel, crashRequested: () => boolean = () => false) {
     this.io = io;
     this.channel = channel;
+    this.crashRequested = crashRequested;
     const log = (level: 'info' | 'warn' | 'error', msg: string) => this.log(level, msg);
     this.fe = new FrontendPort((ifindex, label) => io.openFrontend(ifindex, label), log);
     this.be = new Port('backend', (ifindex, label) => io.openBackend(ifindex, label), log);
@@ -196,6 +205,7 @@ export class UserspaceWorker {
   private loop(): void {
     let lastCheck = 0;
     let lastFrame = -1e9;
+    let lastBusy = -1e9;
     let prev = performance.now();
     while (this.running) {
       const now = performance.now();
@@ -205,6 +215,7 @@ export class UserspaceWorker {
       if (!this.running) break;
       if (now - lastCheck >= CHECK_MS) {
         lastCheck = now;
+        if (this.crashRequested()) throw new Error('test hook: the worker was asked to crash');
         try {
           this.checkPorts();
         } catch (e) {
@@ -222,8 +233,9 @@ export class UserspaceWorker {
         if (!this.io.flush()) lastCheck = 0;
       }
       if (n > 0) lastFrame = now;
-      if (n === 0 && now - lastFrame < BUSY_MS) {
-        // Traffic is flowing: nap instead of blocking in poll(), so that the sender's CPU does not pay a
+      if (n >= NAP_BATCH) lastBusy = now;
+      if (n === 0 && now - lastBusy < BUSY_MS) {
+        // A high rate: nap instead of blocking in poll(), so that the sender's CPU does not pay a
         // wake-up per frame and the next batch is larger. The RX ring holds far more than a nap's worth.
         this.io.nap(NAP_MS);
       } else if (n === 0 && this.io.wait(POLL_MS) && now - lastCheck > 100) {

@@ -1,6 +1,7 @@
 // The entry of the worker thread of one USERSPACE instance (started by plane.ts): it reads workerData,
 // enters the instance's network namespace and CPU placement, then runs a UserspaceWorker (runner.ts)
-// on AF_PACKET rings (rings.ts) until the plane asks it to stop.
+// on AF_PACKET rings (rings.ts) until the plane asks it to stop (or, for a test, dies on request).
+import { existsSync, rmSync } from 'node:fs';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { enterNetns } from '../../kernel/ifinfo.js';
 import * as libc from '../../kernel/libc.js';
@@ -22,7 +23,15 @@ try {
   if (init.netns) enterNetns(init.netns);
   if (init.cpu !== undefined) libc.pinThread(init.cpu);
   if (init.nice !== undefined) libc.niceThread(init.nice);
-  new UserspaceWorker(new AfPacketIo(init.rings), channel).run();
+  const crashFile = init.crashFile;
+  const crashRequested = crashFile
+    ? () => {
+        if (!existsSync(crashFile)) return false;
+        rmSync(crashFile, { force: true });
+        return true;
+      }
+    : undefined;
+  new UserspaceWorker(new AfPacketIo(init.rings), channel, crashRequested).run();
 } finally {
   port.close();
 }
