@@ -204,6 +204,11 @@ export class LbdsrMetrics {
       ['expired', 'expired', 'Sessions found idle beyond their timeout (replaced).'],
       ['stale', 'stale', 'Sessions found pointing to a removed or replaced backend (re-balanced).'],
       [
+        'unrecorded',
+        'unrecorded',
+        'TCP misses that were not SYNs, forwarded by Maglev without a session (record_non_syn off).',
+      ],
+      [
         'evicted',
         'evicted',
         'Sessions evicted because the table was full (as of the last walk of the table).',
@@ -214,6 +219,17 @@ export class LbdsrMetrics {
         this.each((i) => set({ lb: i.name }, i.stats.sessions[field])),
       );
     }
+    readCounter(
+      r,
+      'lbdsr_fragment_lookups_total',
+      "Later TCP/UDP fragments that found their first fragment's ports (hit) or not (miss).",
+      ['lb', 'result'],
+      (set) =>
+        this.each((i) => {
+          set({ lb: i.name, result: 'hit' }, i.stats.fragments.hit);
+          set({ lb: i.name, result: 'miss' }, i.stats.fragments.miss);
+        }),
+    );
     readGauge(
       r,
       'lbdsr_sessions_active',

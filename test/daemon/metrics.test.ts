@@ -85,7 +85,8 @@ describe('GET /metrics', () => {
       backends: [{ id: 7, packets: 900, bytes: 57_600, sessions: 12 }],
     });
     Object.assign(p.stats0.drops, { BACKEND_PORT: 40, NOT_VIP: 57 });
-    Object.assign(p.stats0.sessions, { hit: 888, miss: 12, expired: 2, stale: 1, evicted: 4 });
+    Object.assign(p.stats0.sessions, { hit: 888, miss: 12, expired: 2, stale: 1, evicted: 4, unrecorded: 5 });
+    Object.assign(p.stats0.fragments, { hit: 6, miss: 7 });
     p.active = 11;
 
     const text = await scrape();
@@ -105,6 +106,9 @@ describe('GET /metrics', () => {
       [`lbdsr_session_expired_total{${lb}}`]: 2,
       [`lbdsr_session_stale_total{${lb}}`]: 1,
       [`lbdsr_session_evicted_total{${lb}}`]: 4,
+      [`lbdsr_session_unrecorded_total{${lb}}`]: 5,
+      [`lbdsr_fragment_lookups_total{${lb},result="hit"}`]: 6,
+      [`lbdsr_fragment_lookups_total{${lb},result="miss"}`]: 7,
       [`lbdsr_sessions_active{${lb}}`]: 11,
       [`lbdsr_sessions_capacity{${lb}}`]: 5000,
       [`lbdsr_backend_up{${lb},service="default",backend="7"}`]: 1,
