@@ -123,3 +123,12 @@ export function checkVip(text: string): number {
   }
   return v;
 }
+
+/**
+ * The MAC lbdsr answers ARP with for an instance's `probe_ip` on the BACKEND port, and the source of its
+ * health-check probes: locally administered 02:db followed by the four bytes of the address, so that
+ * two balancers with different probe addresses never share it (docs/health.md).
+ */
+export function probeMacOf(ip: number): Uint8Array {
+  return Uint8Array.of(0x02, 0xdb, (ip >>> 24) & 0xff, (ip >>> 16) & 0xff, (ip >>> 8) & 0xff, ip & 0xff);
+}

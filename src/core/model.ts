@@ -19,11 +19,85 @@ export interface PortConfig {
   peer?: string;
 }
 
+/** What a backend takes (docs/semantics.md, "Backend states"). */
+export type BackendState = 'ACTIVE' | 'DRAINING' | 'DISABLED';
+export const BACKEND_STATES: readonly BackendState[] = ['ACTIVE', 'DRAINING', 'DISABLED'];
+
+export type HealthCheckType = 'NONE' | 'TCP' | 'HTTP' | 'UDP' | 'ICMP';
+export const HEALTH_CHECK_TYPES: readonly HealthCheckType[] = ['NONE', 'TCP', 'HTTP', 'UDP', 'ICMP'];
+
+/** What a health check found: UNKNOWN until the first verdict (served as UP), and without a check. */
+export type Health = 'UP' | 'DOWN' | 'UNKNOWN';
+
+/**
+ * A health check, per pool and overridable per backend (the backend's fields win, field by field).
+ * The probe goes to the service's VIP, addressed to the backend's MAC, from the BACKEND port, with the
+ * instance's `probe_ip` as its source (docs/health.md).
+ */
+export interface HealthCheckConfig {
+  type: HealthCheckType;
+  /** TCP/UDP/HTTP destination port; default: the service's port (required when the service has none). */
+  port?: number;
+  /** Seconds between probes (default 2), seconds a probe may take (default 1). */
+  interval?: number;
+  timeout?: number;
+  /** Good probes in a row that make a DOWN (or UNKNOWN) backend UP (default 2); bad ones for DOWN (default 3). */
+  rise?: number;
+  fall?: number;
+  /** HTTP: request path (default "/"), expected status (default 200), optional body substring. */
+  path?: string;
+  expect?: number;
+  body?: string;
+  /** UDP: request payload (text) and an optional substring the answer must hold (any answer otherwise). */
+  payload?: string;
+  /** What happens to the established sessions of a backend that goes DOWN (default STAY). */
+  on_down?: 'STAY' | 'MOVE';
+}
+
 export interface BackendConfig {
-  /** Opaque uint32 identifier. */
+  /** Opaque uint32 identifier, unique within its pool. */
   id: number;
-  /** Lower-case colon MAC. */
-  mac: string;
+  /** Lower-case colon MAC; optional when `ip` is given (the MAC is then resolved by ARP). */
+  mac?: string;
+  /** IPv4 address of the server, for ARP resolution (and shown). */
+  ip?: string;
+  /** 0..100 (default 100): the backend's share of the Maglev table relative to the others; 0 takes no new flows. */
+  weight?: number;
+  /** Default ACTIVE. DRAINING: no new flows, sessions stay until they end or `deadline`. */
+  state?: BackendState;
+  /** Seconds a DRAINING backend keeps its sessions at most (none: until they end). */
+  deadline?: number;
+  /** What a drained backend becomes (default DISABLE: state DISABLED; DELETE: removed from the pool). */
+  on_drained?: 'DISABLE' | 'DELETE';
+  /** When `state` last changed (ISO 8601, set by the daemon; read-only). */
+  state_since?: string;
+  /** Per-backend override of the pool's health check. */
+  healthcheck?: Partial<HealthCheckConfig>;
+}
+
+/** A pool of backends with its health check. */
+export interface PoolConfig {
+  pool: BackendConfig[];
+  healthcheck?: HealthCheckConfig;
+}
+
+/** TCP, UDP or ICMP: what a service may be restricted to. */
+export type ServiceProtocol = 'TCP' | 'UDP' | 'ICMP';
+export const SERVICE_PROTOCOLS: readonly ServiceProtocol[] = ['TCP', 'UDP', 'ICMP'];
+
+/**
+ * A service besides `default` (the instance's `frontend` and `backend`): a VIP with an optional
+ * protocol and port (port only with TCP or UDP), its own frontend MAC (default: the instance's),
+ * algorithm (default: the instance's) and pool.
+ */
+export interface ServiceConfig {
+  name: string;
+  vip: string;
+  protocol?: ServiceProtocol;
+  port?: number;
+  mac?: string;
+  algorithm?: Algorithm;
+  backend: PoolConfig;
 }
 
 export interface SessionSettings {
@@ -46,8 +120,16 @@ export interface InstanceConfig {
   loglevel: LogLevel;
   algorithm: Algorithm;
   ports: PortConfig[];
+  /** The service named `default`: the seed's commands. */
   frontend: { vip?: string; mac?: string };
-  backend: { pool: BackendConfig[] };
+  backend: PoolConfig;
+  /** The other services (at most MAX_SERVICES with `default`). */
+  services?: ServiceConfig[];
+  /**
+   * Source IPv4 address of health-check probes: an address of the backend segment that no host owns;
+   * lbdsr answers ARP for it on the BACKEND port with `probeMac(probe_ip)` (docs/health.md).
+   */
+  probe_ip?: string;
   sessions: SessionSettings;
 }
 
@@ -71,8 +153,39 @@ export interface ResolvedPorts {
   backend?: ResolvedPort;
 }
 
+/** What the daemon observed of one backend, beyond its configuration (src/daemon/runtime). */
+export interface BackendObservation {
+  /** MAC resolved by ARP for a backend given by IP (lower-case colon text), while known. */
+  mac?: string;
+  health: Health;
+}
+
+/** The observation of backend `id` of service `service` ('default' for the seed's pool), if any. */
+export type Observations = (service: string, id: number) => BackendObservation | undefined;
+
+/** What `backend pool show` adds to a backend's configuration: what is live about it (read-only). */
+export interface BackendStatus {
+  health: Health;
+  /** When `health` last changed (ISO 8601) and why (e.g. "3 probes failed: connection refused"). */
+  health_since?: string;
+  health_reason?: string;
+  /** The MAC in use (none: unknown, the backend takes no new flows) and where it came from. */
+  mac_in_use?: string;
+  mac_source: 'CONFIG' | 'ARP' | 'NONE';
+  /** ISO 8601 time of the last ARP answer (backends by IP). */
+  mac_seen?: string;
+  /** Live sessions on the backend (an estimate refreshed every few seconds). */
+  sessions: number;
+  /** Takes new flows now (in the Maglev table). */
+  serving: boolean;
+  /** The server answered ARP for the VIP on the backend segment: the DSR misconfiguration (ARP flux). */
+  arp_flux?: boolean;
+}
+
 export interface BackendStats {
   id: number;
+  /** The service of the backend ('default' for the seed's pool). */
+  service?: string;
   packets: number;
   bytes: number;
   sessions: number;

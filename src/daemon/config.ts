@@ -102,7 +102,7 @@ export function validateInstance(
     const mac = normalizeMac(e.mac);
     // mac is in lower-case colon form: the group bit is the low bit of its second hex digit
     if (Number.parseInt(mac.charAt(1), 16) & 1) {
-      oldMacs ??= new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac]));
+      oldMacs ??= new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac ?? '']));
     }
     if (oldMacs !== undefined && oldMacs.get(e.id) !== mac && isGroupMac(parseMac(mac))) {
       warnings.push(

@@ -47,6 +47,12 @@ export interface DataPlane {
   apply(plan: Plan, ports: ResolvedPorts, peers?: PortPeers): Promise<void>;
   stats(opts?: StatsOptions): Promise<StatsSnapshot>;
   sessions(limit: number): Promise<SessionEntry[]>;
+  /**
+   * Live sessions per backend slot (sessions whose idle timeout has not passed), by walking the
+   * session table: costly, so the daemon asks every few seconds at most (drain, `pool show`, dry runs),
+   * never per scrape. Slots without a session are absent.
+   */
+  sessionCounts?(): Promise<Map<number, number>>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */
   close(opts?: { keep?: boolean }): Promise<void>;
   /** A supervised plane (USERSPACE): whether it works now; planes without it are always RUNNING. */

@@ -35,6 +35,8 @@ function checkPool(config: InstanceConfig, known?: KnownMac): Map<number, Uint8A
       throw new LbdsrError('LBDSR_BAD_ID', `backend id ${b.id} is not a uint32 (0..4294967295)`);
     }
     if (pool.has(b.id)) throw new LbdsrError('LBDSR_EXISTS', `backend '${b.id}' already exists`);
+    // (backends by IP without a MAC come with the services issue: refused until then)
+    if (b.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id} needs a mac`);
     // a backend whose MAC did not change keeps its bytes (checked when they were parsed)
     const before = known?.(b.id);
     if (before !== undefined && macTextIs(b.mac, before)) {

@@ -204,7 +204,7 @@ class VectorBuilder {
 
   private macOf(id: number): string {
     const b = this.pool.find((x) => x.id === id);
-    if (!b) throw new Error(`${this.name}: backend ${id} not in the pool`);
+    if (!b?.mac) throw new Error(`${this.name}: backend ${id} not in the pool (with a MAC)`);
     return b.mac;
   }
 
