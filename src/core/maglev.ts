@@ -92,7 +92,6 @@ export function buildMaglevOf(
   // so that stepping wraps without a branch: c + skip - m is negative exactly when c + skip < m.
   const order = ascendingOrder(ids);
   let n = 0;
-  let uniform = true;
   for (let i = 0; i < all; i++) {
     const j = order === null ? i : order[i]!;
     const w = weights === undefined ? MAGLEV_FULL_WEIGHT : weights[j]!;
@@ -102,15 +101,13 @@ export function buildMaglevOf(
     step[n] = (p % m) + 1 - m;
     slot[n] = slots[j]!;
     weight[n] = Math.min(w, MAGLEV_FULL_WEIGHT);
-    if (w < MAGLEV_FULL_WEIGHT) uniform = false;
     n++;
   }
   if (n === 0) return table;
   if (takenScratch.length !== m) takenScratch = new Uint8Array(m);
   else takenScratch.fill(0);
   const out = new Int32Array(table.buffer, table.byteOffset, m);
-  if (uniform) fill(n, pos, step, slot, takenScratch, out);
-  else fillWeighted(n, pos, step, slot, weight, scratch.credit, takenScratch, out);
+  fill(n, pos, step, slot, weight, scratch.credit, takenScratch, out);
   return table;
 }
 
@@ -132,41 +129,13 @@ function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
   return order;
 }
 
-/** The fill loop of Maglev: each member in turn takes the next free entry of its permutation. */
-function fill(
-  n: number,
-  pos: Int32Array,
-  step: Int32Array,
-  slots: Int32Array,
-  taken: Uint8Array,
-  out: Int32Array,
-): void {
-  const m = out.length;
-  let filled = 0;
-  for (;;) {
-    for (let i = 0; i < n; i++) {
-      let c = pos[i]!;
-      const k = step[i]!;
-      while (taken[c] !== 0) {
-        c += k;
-        c += (c >> 31) & m;
-      }
-      taken[c] = 1;
-      out[c] = slots[i]!;
-      c += k;
-      c += (c >> 31) & m;
-      pos[i] = c;
-      if (++filled === m) return;
-    }
-  }
-}
-
 /**
- * The weighted fill: each round, in id order, every member gains its weight in credit and, while it
+ * The fill loop of Maglev, weighted: each round, in id order, every member gains its weight in credit and, while it
  * holds 100 or more, spends 100 on the next free entry of its permutation. The heaviest member (the
  * round's pace) takes at most one entry a round; a member of weight w takes w/100 as many entries.
+ * With every weight 100 each member takes one entry a round: the NSDI 2016 fill.
  */
-function fillWeighted(
+function fill(
   n: number,
   pos: Int32Array,
   step: Int32Array,
