@@ -77,7 +77,7 @@ export class ArpTable {
     const e = this.entries.get(ip);
     if (!e) return undefined;
     const report = e.mac !== mac || e.silentReported;
-    if (e.mac === undefined) e.next = Math.min(e.next, now + this.refreshMs);
+    if (e.mac === undefined) e.next = now + this.refreshMs;
     e.mac = mac;
     e.seen = now;
     e.unanswered = 0;
