@@ -73,7 +73,7 @@ export class InFlightProbes {
     const http =
       check.type === 'HTTP'
         ? {
-            request: httpRequest(host, check.path),
+            request: httpRequest(check.port === 80 ? host : `${host}:${check.port}`, check.path),
             expect: check.expect,
             ...(check.body !== undefined ? { body: check.body } : {}),
           }

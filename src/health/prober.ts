@@ -55,6 +55,9 @@ export class BackendProber {
   private readonly flux: FluxWatch;
   private readonly probes: InFlightProbes;
   private targets = new Map<string, Target>();
+  /** The targets by backend address and by VIP (ARP frames are matched through these). */
+  private byIp = new Map<number, Target[]>();
+  private byVip = new Map<number, Target[]>();
   /** Keys whose already-known MAC is reported on the next tick (new targets of a resolved address). */
   private readonly pendingMac = new Set<string>();
   private readonly buf = new Uint8Array(65536);
@@ -104,10 +107,10 @@ export class BackendProber {
     }
     for (const [key, old] of this.targets) if (!next.has(key)) this.abort(old);
     this.targets = next;
-    const ips: number[] = [];
-    for (const x of next.values()) if (x.ip !== undefined) ips.push(x.ip);
-    this.arp.setAddresses(ips);
-    this.flux.setVips([...next.values()].map((x) => x.vip));
+    this.byIp = groupBy(next.values(), (x) => x.ip);
+    this.byVip = groupBy(next.values(), (x) => x.vip);
+    this.arp.setAddresses(this.byIp.keys());
+    this.flux.setVips(this.byVip.keys());
   }
 
   async close(): Promise<void> {
@@ -128,6 +131,7 @@ export class BackendProber {
       for (let i = 0; i < MAX_FRAMES_PER_TICK; i++) {
         const n = this.port.recv(this.buf);
         if (n < 0) break;
+        if (!this.wanted(n)) continue;
         const p = parseFrame(this.buf, n);
         if (p) this.receive(p);
       }
@@ -141,6 +145,17 @@ export class BackendProber {
       if (msg !== this.lastError) this.log('warn', `health prober on ${this.port.ifname}: ${msg}`);
       this.lastError = msg;
     }
+  }
+
+  /** ARP, or a frame to the probe MAC: all the prober reads (the rest is not even parsed). */
+  private wanted(n: number): boolean {
+    const b = this.buf;
+    if (n < 14) return false;
+    if (b[12] === 0x08 && b[13] === 0x06) return true;
+    const m = this.probeMac;
+    if (!m) return false;
+    for (let i = 0; i < 6; i++) if (b[i] !== m[i]) return false;
+    return true;
   }
 
   private sendAll(frames: Uint8Array[]): void {
@@ -161,7 +176,7 @@ export class BackendProber {
     const news = this.arp.answer(p.spa, p.sha, performance.now());
     if (news?.report) {
       const at = new Date();
-      for (const t of this.targets.values()) if (t.ip === p.spa) this.events.mac(t.t.key, news.mac, at);
+      for (const t of this.byIp.get(p.spa) ?? []) this.events.mac(t.t.key, news.mac, at);
       this.log('info', `${formatIpv4(p.spa)} is at ${news.mac}`);
     }
     this.fluxAnswer(p.spa, p.sha);
@@ -169,9 +184,7 @@ export class BackendProber {
 
   /** An ARP frame with a VIP as its sender: flux when it comes from a backend of that VIP. */
   private fluxAnswer(vip: number, mac: string): void {
-    let backend = false;
-    for (const t of this.targets.values()) if (t.vip === vip && this.macOf(t) === mac) backend = true;
-    if (!backend) return;
+    if (!this.byVip.get(vip)?.some((t) => this.macOf(t) === mac)) return;
     const macs = this.flux.answer(vip, mac);
     if (!macs) return;
     this.log(
@@ -192,7 +205,7 @@ export class BackendProber {
     for (const ip of due.ask) this.port.send(arpRequest(this.arpMac, this.arpIp, ip));
     for (const s of due.silent) {
       const since = new Date(Date.now() - (now - s.since));
-      for (const t of this.targets.values()) if (t.ip === s.ip) this.events.macSilent(t.t.key, since);
+      for (const t of this.byIp.get(s.ip) ?? []) this.events.macSilent(t.t.key, since);
       this.log('warn', `${formatIpv4(s.ip)} has not answered ARP since ${since.toISOString()}`);
     }
     const flux = this.flux.due(now);
@@ -227,6 +240,18 @@ export class BackendProber {
     this.log(h === 'UP' ? 'info' : 'warn', `${key} is ${h}: ${reason}`);
     this.events.health(key, h, reason, new Date());
   }
+}
+
+function groupBy<K>(items: Iterable<Target>, keyOf: (t: Target) => K | undefined): Map<K, Target[]> {
+  const out = new Map<K, Target[]>();
+  for (const t of items) {
+    const k = keyOf(t);
+    if (k === undefined) continue;
+    const list = out.get(k);
+    if (list) list.push(t);
+    else out.set(k, [t]);
+  }
+  return out;
 }
 
 /** Whether a target's probe is the same after an update (then its counters carry over). */

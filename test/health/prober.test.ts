@@ -118,17 +118,29 @@ describe('health prober (namespaces)', { skip }, () => {
     await ev.waitHealth('web/2', 'UP', d3);
   });
 
-  it('HTTP: DOWN after fall when the server dies, UP after rise when it is back', async () => {
-    const key = 'web/2';
+  it('HTTP: a server that dies goes DOWN after fall, its neighbour on the same VIP stays UP; back after rise', async () => {
+    const c = check('HTTP', { path: '/health' });
     const from = ev.healths.length;
-    prober.update([{ key, vip: topo.vip, ip: b2.ip, check: check('HTTP', { path: '/health' }) }]);
-    await ev.waitHealth(key, 'UP', from);
+    prober.update([
+      { key: 'web/1', vip: topo.vip, ip: b1.ip, check: c },
+      { key: 'web/2', vip: topo.vip, ip: b2.ip, check: c },
+    ]);
+    await ev.waitHealth('web/1', 'UP', from);
+    await ev.waitHealth('web/2', 'UP', from);
     const down = ev.healths.length;
     await servers[1]!.kill();
-    await ev.waitHealth(key, 'DOWN', down);
+    await ev.waitHealth('web/2', 'DOWN', down);
     const up = ev.healths.length;
     await servers[1]!.start();
-    await ev.waitHealth(key, 'UP', up);
+    await ev.waitHealth('web/2', 'UP', up);
+    // All along, web/1 answered from the same VIP and was never judged anything but UP.
+    assert.deepEqual(
+      ev.healths
+        .slice(from)
+        .filter((h) => h.key === 'web/1')
+        .map((h) => h.health),
+      ['UP'],
+    );
   });
 
   it('UDP: UP on an answer (holding the substring), DOWN on port unreachable, UP again', async () => {
