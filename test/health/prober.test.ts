@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { BackendProber } from '../../src/health/prober.js';
 import type { ProbeTarget, ResolvedCheck } from '../../src/health/types.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
-import { type Backend, buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
+import {
+  addBalancerPort,
+  type Backend,
+  buildTopology,
+  removeBalancerPort,
+  type Topology,
+  teardown,
+} from '../../testkit/bridge.js';
 import { must, run } from '../../testkit/exec.js';
 import { newPrefix } from '../../testkit/netns.js';
 import { rootSkip } from '../../testkit/root.js';
@@ -233,5 +240,18 @@ describe('health prober (namespaces)', { skip }, () => {
     // Once it stops answering (3 rounds), the flux is reported gone.
     const lastFlux = () => ev.flux[ev.flux.length - 1];
     await mustWaitFor('flux gone', () => lastFlux()?.macs.length === 0, { timeoutMs: 10_000 });
+  });
+
+  it('the BACKEND interface deleted and created again: DOWN while it is gone, UP once it is back', async () => {
+    const key = 'web/1';
+    const from = ev.healths.length;
+    prober.update([{ key, vip: topo.vip, ip: b1.ip, check: check('TCP') }]);
+    await ev.waitHealth(key, 'UP', from);
+    const down = ev.healths.length;
+    await removeBalancerPort(topo, 'backend');
+    await ev.waitHealth(key, 'DOWN', down);
+    const up = ev.healths.length;
+    await addBalancerPort(topo, 'backend');
+    await ev.waitHealth(key, 'UP', up);
   });
 });
