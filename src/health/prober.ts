@@ -25,7 +25,7 @@ export interface BackendProberOptions {
   /** ARP refresh of backend addresses and VIPs (default 10 s); retry while unresolved (default 1 s). */
   arpRefreshMs?: number;
   arpRetryMs?: number;
-  /** Period of the socket reads and timers (default 10 ms). */
+  /** Period of the socket reads and timers while there are targets (default 10 ms). */
   tickMs?: number;
 }
 
@@ -62,7 +62,9 @@ export class BackendProber {
   /** Keys whose already-known MAC is reported on the next tick (new targets of a resolved address). */
   private readonly pendingMac = new Set<string>();
   private readonly buf = new Uint8Array(65536);
-  private readonly timer: NodeJS.Timeout;
+  /** Runs while there are targets (without any, nothing is read: no cost while idle). */
+  private timer: NodeJS.Timeout | undefined;
+  private readonly tickMs: number;
   private lastError = '';
   private closed = false;
 
@@ -81,8 +83,7 @@ export class BackendProber {
     this.arp = new ArpTable(opts.arpRefreshMs ?? 10_000, opts.arpRetryMs ?? 1000);
     this.flux = new FluxWatch(opts.arpRefreshMs ?? 10_000);
     this.probes = new InFlightProbes((key, verdict, latencyMs) => this.judged(key, verdict, latencyMs));
-    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 10);
-    this.timer.unref();
+    this.tickMs = opts.tickMs ?? 10;
   }
 
   /** Replaces the set of targets; a key whose addresses and check kind stay keeps its counters. */
@@ -110,12 +111,25 @@ export class BackendProber {
     this.byVip = groupBy(next.values(), (x) => x.vip);
     this.arp.setAddresses(this.byIp.keys());
     this.flux.setVips(this.byVip.keys());
+    this.runTimer(next.size > 0);
+  }
+
+  private runTimer(on: boolean): void {
+    if (!on || this.closed) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    } else if (!this.timer) {
+      // What queued while nothing read is stale: dropped unread (bounded by the socket buffer).
+      for (let i = 0; i < 100_000 && this.port.recv(this.buf) >= 0; i++);
+      this.timer = setInterval(() => this.tick(), this.tickMs);
+      this.timer.unref();
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    this.runTimer(false);
     this.sendAll(this.probes.abortAll());
     this.port.close();
   }
