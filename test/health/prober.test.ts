@@ -18,7 +18,7 @@ import {
   teardown,
 } from '../../testkit/bridge.js';
 import { must, run } from '../../testkit/exec.js';
-import { newPrefix } from '../../testkit/netns.js';
+import { neighbourMac, newPrefix } from '../../testkit/netns.js';
 import { rootSkip } from '../../testkit/root.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 import { HTTP_PORT, Recorder, TestServer, UDP_PORT } from './servers.js';
@@ -109,6 +109,8 @@ describe('health prober (namespaces)', { skip }, () => {
     const u = await ev.waitHealth('web/2', 'UP', from);
     assert.match(u.reason, /HTTP status 200, body holds 'healthy b2'/);
     // The balancer namespace's kernel never saw the SYN-ACKs as its own: it sent no RST.
+    // The server answered the probe MAC, which the prober gave for probe_ip (02:db + its four bytes).
+    assert.equal(await neighbourMac(b2.ns, PROBE_IP), '02:db:0a:00:00:fa');
     const snmp = await must('ip', ['netns', 'exec', topo.lbNs, 'cat', '/proc/net/snmp']);
     const [names, values] = snmp.split('\n').filter((l) => l.startsWith('Tcp:'));
     const at = names!.split(/\s+/).indexOf('OutRsts');
@@ -253,5 +255,25 @@ describe('health prober (namespaces)', { skip }, () => {
     const up = ev.healths.length;
     await addBalancerPort(topo, 'backend');
     await ev.waitHealth(key, 'UP', up);
+  });
+
+  it('without probe_ip: ARP still resolves (asking from 0.0.0.0), a health check is not run', async () => {
+    const ev2 = new Recorder();
+    const logs: string[] = [];
+    const p2 = inNetns(topo.lbNs, () => {
+      return new BackendProber({ ifname: topo.backendIf, events: ev2, log: (_l, m) => logs.push(m) });
+    });
+    try {
+      p2.update([{ key: 'web/1', vip: topo.vip, ip: b1.ip, check: check('TCP') }]);
+      await mustWaitFor('MAC of b1', () => ev2.macs.some((m) => m.key === 'web/1' && m.mac === b1.mac));
+      assert.ok(
+        logs.some((m) => /needs probe_ip/.test(m)),
+        JSON.stringify(logs),
+      );
+      assert.deepEqual(ev2.probes, []);
+      assert.deepEqual(ev2.healths, []);
+    } finally {
+      await p2.close();
+    }
   });
 });
