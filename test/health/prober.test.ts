@@ -25,6 +25,7 @@ import { HTTP_PORT, Recorder, TestServer, UDP_PORT } from './servers.js';
 
 const skip = rootSkip('health prober tests (network namespaces)');
 const PROBE_IP = '10.0.0.250';
+const LB_IP = '10.0.0.2/24';
 
 function check(type: ResolvedCheck['type'], more: Partial<ResolvedCheck> = {}): ResolvedCheck {
   return {
@@ -56,6 +57,8 @@ describe('health prober (namespaces)', { skip }, () => {
     b3 = topo.backends[2]!;
     for (const b of topo.backends) servers.push(new TestServer(b.ns, b.name));
     for (const s of servers) await s.start();
+    // The BACKEND port has an address of its own in the servers' subnet, as usual (not probe_ip).
+    await must('ip', ['-n', topo.lbNs, 'addr', 'add', LB_IP, 'dev', topo.backendIf]);
     prober = inNetns(
       topo.lbNs,
       () =>
@@ -108,7 +111,8 @@ describe('health prober (namespaces)', { skip }, () => {
     prober.update([good]);
     const u = await ev.waitHealth('web/2', 'UP', from);
     assert.match(u.reason, /HTTP status 200, body holds 'healthy b2'/);
-    // The balancer namespace's kernel never saw the SYN-ACKs as its own: it sent no RST.
+    // The balancer namespace's kernel (with an address in the subnet) never took the SYN-ACKs for its
+    // own: it sent no RST.
     // The server answered the probe MAC, which the prober gave for probe_ip (02:db + its four bytes).
     assert.equal(await neighbourMac(b2.ns, PROBE_IP), '02:db:0a:00:00:fa');
     const snmp = await must('ip', ['netns', 'exec', topo.lbNs, 'cat', '/proc/net/snmp']);
@@ -187,13 +191,11 @@ describe('health prober (namespaces)', { skip }, () => {
       assert.match((await ev.waitHealth('web/2', 'DOWN', down)).reason, /no answer within 200 ms/);
       await ev.waitHealth('icmp/2', 'DOWN', down);
       // A plain connect from the balancer's namespace to the server's own address still succeeds.
-      await must('ip', ['-n', topo.lbNs, 'addr', 'add', '10.0.0.2/24', 'dev', topo.backendIf]);
       const script = `require('net').connect(${HTTP_PORT}, '${b2.ip}').on('connect', () => process.exit(0)).on('error', () => process.exit(1));`;
       const r = await run('ip', ['netns', 'exec', topo.lbNs, process.execPath, '-e', script]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(ev.last('web/2')?.health, 'DOWN');
     } finally {
-      await run('ip', ['-n', topo.lbNs, 'addr', 'del', '10.0.0.2/24', 'dev', topo.backendIf]);
       await must('ip', ['-n', b2.ns, 'addr', 'add', `${topo.vip}/32`, 'dev', 'lo']);
     }
     const up = ev.healths.length;
