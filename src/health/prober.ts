@@ -120,7 +120,7 @@ export class BackendProber {
       this.timer = undefined;
     } else if (!this.timer) {
       // What queued while nothing read is stale: dropped unread (bounded by the socket buffer).
-      for (let i = 0; i < 100_000 && this.port.recv(this.buf) >= 0; i++);
+      for (let i = 0; i < 100_000 && this.read() >= 0; i++);
       this.timer = setInterval(() => this.tick(), this.tickMs);
       this.timer.unref();
     }
@@ -143,11 +143,7 @@ export class BackendProber {
     try {
       if (this.reopenAt !== undefined && performance.now() >= this.reopenAt) this.reopen();
       for (let i = 0; i < MAX_FRAMES_PER_TICK; i++) {
-        const n = this.port.recv(this.buf);
-        if (n === PORT_DOWN && this.reopenAt === undefined) {
-          this.reopenAt = performance.now() + REOPEN_MS;
-          this.log('warn', `health prober: ${this.port.ifname} is down or gone; reopening`);
-        }
+        const n = this.read();
         if (n < 0) break;
         if (!this.wanted(n)) continue;
         const p = parseFrame(this.buf, n);
@@ -163,6 +159,16 @@ export class BackendProber {
       if (msg !== this.lastError) this.log('warn', `health prober on ${this.port.ifname}: ${msg}`);
       this.lastError = msg;
     }
+  }
+
+  /** The next frame into `buf` (its length, or < 0: none, or the port is down and will be reopened). */
+  private read(): number {
+    const n = this.port.recv(this.buf);
+    if (n === PORT_DOWN && this.reopenAt === undefined) {
+      this.reopenAt = performance.now() + REOPEN_MS;
+      this.log('warn', `health prober: ${this.port.ifname} is down or gone; reopening`);
+    }
+    return n;
   }
 
   /** A new socket on the interface (it came back); tried again every REOPEN_MS until it works. */

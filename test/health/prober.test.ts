@@ -257,6 +257,14 @@ describe('health prober (namespaces)', { skip }, () => {
     const up = ev.healths.length;
     await addBalancerPort(topo, 'backend');
     await ev.waitHealth(key, 'UP', up);
+
+    // The same while the prober has nothing to watch (and reads nothing): it notices when targets come.
+    prober.update([]);
+    await removeBalancerPort(topo, 'backend');
+    await addBalancerPort(topo, 'backend');
+    const again = ev.healths.length;
+    prober.update([{ key: 'web/2', vip: topo.vip, ip: b2.ip, check: check('TCP') }]);
+    await ev.waitHealth('web/2', 'UP', again);
   });
 
   it('without probe_ip: ARP still resolves (asking from 0.0.0.0), a health check is not run', async () => {
