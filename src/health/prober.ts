@@ -69,8 +69,8 @@ export class BackendProber {
   private closed = false;
 
   constructor(opts: BackendProberOptions) {
-    this.events = opts.events;
     this.log = opts.log ?? (() => {});
+    this.events = guarded(opts.events, this.log);
     this.port = FramePort.open(opts.ifname);
     try {
       this.probeIp = opts.probeIp === undefined ? undefined : parseIpv4(opts.probeIp);
@@ -284,6 +284,35 @@ export class BackendProber {
     this.log(h === 'UP' ? 'info' : 'warn', `${key} is ${h}: ${reason}`);
     this.events.health(key, h, reason, new Date());
   }
+}
+
+/**
+ * The daemon's handlers, each call caught and logged: a failing handler must not cut a tick short
+ * (the frames and probes after it would wait, or be lost).
+ */
+function guarded(e: ProberEvents, log: ProberLog): ProberEvents {
+  const safe =
+    <A extends unknown[]>(name: string, f: (...a: A) => void) =>
+    (...a: A): void => {
+      try {
+        f(...a);
+      } catch (err) {
+        log(
+          'error',
+          `health prober: the ${name} handler failed: ${err instanceof Error ? err.message : err}`,
+        );
+      }
+    };
+  const probe = e.probe;
+  return {
+    mac: safe('mac', (k, m, at) => e.mac(k, m, at)),
+    macSilent: safe('macSilent', (k, since) => e.macSilent(k, since)),
+    health: safe('health', (k, h, r, at) => e.health(k, h, r, at)),
+    ...(probe
+      ? { probe: safe('probe', (k: string, ok: boolean, ms: number) => probe.call(e, k, ok, ms)) }
+      : {}),
+    arpFlux: safe('arpFlux', (vip, macs) => e.arpFlux(vip, macs)),
+  };
 }
 
 function groupBy<K>(items: Iterable<Target>, keyOf: (t: Target) => K | undefined): Map<K, Target[]> {

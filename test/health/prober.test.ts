@@ -286,4 +286,43 @@ describe('health prober (namespaces)', { skip }, () => {
       await p2.close();
     }
   });
+
+  it('a handler of the daemon that throws is logged and the prober goes on probing', async () => {
+    class Throwing extends Recorder {
+      override mac(key: string, mac: string): void {
+        super.mac(key, mac);
+        throw new Error('mac handler bug');
+      }
+      override health(key: string, health: 'UP' | 'DOWN', reason: string): void {
+        super.health(key, health, reason);
+        throw new Error('health handler bug');
+      }
+    }
+    const ev3 = new Throwing();
+    const logs: string[] = [];
+    const p3 = inNetns(topo.lbNs, () => {
+      return new BackendProber({
+        ifname: topo.backendIf,
+        probeIp: '10.0.0.251',
+        events: ev3,
+        log: (_l, m) => logs.push(m),
+      });
+    });
+    try {
+      p3.update([{ key: 'web/1', vip: topo.vip, ip: b1.ip, check: check('TCP') }]);
+      await ev3.waitHealth('web/1', 'UP');
+      const n = ev3.probes.length;
+      await mustWaitFor('more probes', () => ev3.probes.length >= n + 3);
+      assert.ok(
+        logs.some((m) => /the health handler failed: health handler bug/.test(m)),
+        JSON.stringify(logs),
+      );
+      assert.ok(
+        logs.some((m) => /the mac handler failed/.test(m)),
+        JSON.stringify(logs),
+      );
+    } finally {
+      await p3.close();
+    }
+  });
 });
