@@ -12,31 +12,15 @@ import { Daemon } from '../../testkit/daemon.js';
 import { must } from '../../testkit/exec.js';
 import { neighbourMac } from '../../testkit/netns.js';
 import { repointPool, seedCommandsFor } from '../../testkit/seed.js';
-import {
-  AGENT,
-  type ClientResult,
-  client,
-  ping,
-  reached,
-  type Servers,
-  startServers,
-} from '../../testkit/traffic.js';
-import { skipReason } from './env.js';
+import { AGENT, client, ping, reached, type Servers, startServers } from '../../testkit/traffic.js';
+import { E2E_TYPES, noFailures, skipReason } from './env.js';
 
 const skip = skipReason();
-const TYPES = (process.env.LBDSR_E2E_TYPES ?? 'USERSPACE,XDP_SKB')
-  .split(',')
-  .map((s) => s.trim().toUpperCase())
-  .filter(Boolean);
+const TYPES = E2E_TYPES;
 const T = { timeout: 120_000 };
 /** The second VIP (service `web`) and the VIP of the two port services. */
 const WEB_VIP = '10.0.0.101';
 const PORTS_VIP = '10.0.0.102';
-
-function noFailures(...rs: ClientResult[]): void {
-  for (const r of rs)
-    assert.equal(r.failures, 0, `failures: ${JSON.stringify(r.errors)} counts ${JSON.stringify(r.counts)}`);
-}
 
 /** An HTTP server on `port` of backend namespace `ns` answering its `name`; resolves when it listens. */
 function serveOn(ns: string, name: string, port: number, udpPort: number): Promise<ChildProcess> {
