@@ -420,3 +420,40 @@ test('a frame the backend port cannot take (TX ring full) is a TX_FAILED drop th
   assert.deepEqual({ sent, created }, { sent: 1, created: 1 }, 'backend counters count the sent frame only');
   assert.equal(io.txFailures, 2);
 });
+
+test('sessionCounts: live sessions per backend slot, idle-expired ones left out', () => {
+  const { io, ch, w, plan, control } = setup();
+  io.up('fe0', FE_MAC);
+  io.up('be0', BE_MAC);
+  const p = plan();
+  ch.send({ op: 'apply', plan: p, frontendIf: 'fe0', backendIf: 'be0' });
+  control.commit(p);
+  const realReceive = io.receive.bind(io);
+  let passes = 0;
+  let countsId = -1;
+  io.receive = (b, now) => {
+    passes++;
+    if (passes === 1) {
+      // Three flows last seen 700 s ago (the TCP idle timeout is 600 s): recorded, no longer live.
+      for (let port = 4000; port < 4003; port++) io.rx.push(syn(port));
+      realReceive(b, now - 700_000);
+      for (let port = 3000; port < 3010; port++) io.rx.push(syn(port));
+    } else if (countsId < 0) {
+      countsId = ch.send({ op: 'sessionCounts' });
+      ch.send({ op: 'stop' });
+    }
+    return realReceive(b, now);
+  };
+  w.run();
+  assert.equal(io.toBackend.length, 13);
+  const counts = (ch.answer(countsId) as { body: Map<number, number> }).body;
+  assert.ok(counts instanceof Map, 'a Map from slot to count');
+  assert.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    10,
+    `the 10 recent flows, not the 3 idle ones: ${JSON.stringify([...counts])}`,
+  );
+  const slots = new Set(control.slots.flatMap((s, i) => (s === null ? [] : [i])));
+  for (const slot of counts.keys()) assert.ok(slots.has(slot), `slot ${slot} holds a backend`);
+  assert.equal(counts.size, 2, 'both backends took flows');
+});
