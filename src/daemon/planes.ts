@@ -7,6 +7,7 @@ import { DROP_REASON_NAMES } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import type {
   InstanceConfig,
+  Observations,
   PlaneType,
   ResolvedPort,
   ResolvedPorts,
@@ -120,6 +121,8 @@ export class PlaneManager {
   private readonly running = new Map<string, Running>();
   /** Told of every attach, close and failure of a plane (and, with supervision, its restarts). */
   onEvent: (e: PlaneEvent) => void = () => {};
+  /** What the daemon observed of the backends of an instance (src/daemon/runtime), for every plan. */
+  observe: (name: string) => Observations | undefined = () => undefined;
 
   constructor(
     private readonly factory: PlaneFactory,
@@ -308,6 +311,23 @@ export class PlaneManager {
         ...(this.status(config.name) ?? { status: 'RUNNING', restarts: 0 }),
       },
     };
+  }
+
+  /**
+   * Live sessions per backend (`${service}/${id}`) of the plane of `name`, from one walk of its
+   * session table (empty without a plane). Costly: the runtime caches it (src/daemon/runtime).
+   */
+  async backendSessions(name: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const cur = this.running.get(name);
+    if (!cur?.driver.plane.sessionCounts) return out;
+    const bySlot = await cur.driver.plane.sessionCounts();
+    const { control } = cur.driver;
+    for (const [slot, n] of bySlot) {
+      const owner = control.slots[slot];
+      if (owner) out.set(`default/${owner.id}`, n);
+    }
+    return out;
   }
 
   async sessions(name: string, limit: number): Promise<SessionEntry[]> {

@@ -1,0 +1,164 @@
+// What is live about the backends of every instance, beyond their configuration (contract "Runtime"):
+// the observations (ARP MAC, health) that re-plan an instance when they change, without changing its
+// stored configuration (Instances.refresh); the live sessions per backend, read from the plane at most
+// every SESSIONS_MAX_AGE_MS; BackendStatus for `pool show`; the drain watcher (drain.ts); and the glue
+// to the health prober (probing.ts). Health, MAC and drain changes go to the event log.
+import type { BackendStatus, Observations } from '../../core/model.js';
+import type { EventInput } from '../../metrics/events.js';
+import type { StoredInstance } from '../config.js';
+import type { Instances } from '../instances.js';
+import type { Logger } from '../planes.js';
+import { checkOf, healthOf, isServing, macOf, servicesOf } from './backends.js';
+import { type Drained, DrainWatcher } from './drain.js';
+import { backendKey, ObservationStore } from './observations.js';
+
+/** Live session counts of an instance are read from its plane at most this often (ms). */
+export const SESSIONS_MAX_AGE_MS = 2000;
+
+export interface RuntimeOptions {
+  /** Period of the drain watcher (ms); 0: no timer (tests call tick()). Default 1000. */
+  tickMs?: number;
+  now?: () => number;
+}
+
+interface Counted {
+  at: number;
+  counts: Map<string, number>;
+}
+
+export class Runtime {
+  readonly observed = new ObservationStore();
+  private readonly counted = new Map<string, Counted>();
+  private readonly reading = new Map<string, Promise<Counted>>();
+  private readonly drain: DrainWatcher;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private ticking: Promise<void> | undefined;
+  /** Told of every drained backend, health and MAC change (metrics). */
+  onEvent: (instance: string, e: EventInput) => void = () => {};
+
+  constructor(
+    private readonly instances: Instances,
+    private readonly log: Logger,
+    private readonly record: (instance: string, e: EventInput) => void,
+    opts: RuntimeOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.drain = new DrainWatcher({
+      instances: () => instances.all(),
+      sessions: (name, since) => this.sessionsSince(name, since),
+      change: (name, compute) => instances.change(name, compute),
+      now: this.now,
+    });
+    const period = opts.tickMs ?? 1000;
+    if (period > 0) {
+      this.timer = setInterval(() => void this.tick(), period);
+      this.timer.unref();
+    }
+  }
+
+  /** The observations of `instance`, as ControlState.plan reads them. */
+  observe(instance: string): Observations {
+    return this.observed.observations(instance);
+  }
+
+  /** Logs `e` in the instance's event log and the daemon's log. */
+  event(instance: string, e: EventInput, level: 'info' | 'warn' = 'info'): void {
+    this.log[level]({ instance }, e.message);
+    this.record(instance, e);
+    this.onEvent(instance, e);
+  }
+
+  /** Live sessions per `${service}/${id}`, read from the plane when the last read is older than maxAgeMs. */
+  async sessions(instance: string, maxAgeMs = SESSIONS_MAX_AGE_MS): Promise<Map<string, number>> {
+    return (await this.sessionsSince(instance, this.now() - maxAgeMs)).counts;
+  }
+
+  /** The counts of a read made at or after `since` (ms since the epoch): the cached one or a new one. */
+  private sessionsSince(instance: string, since: number): Promise<Counted> {
+    const c = this.counted.get(instance);
+    if (c && c.at >= since) return Promise.resolve(c);
+    let p = this.reading.get(instance);
+    if (!p) {
+      const at = this.now();
+      p = this.instances.planes
+        .backendSessions(instance)
+        .then((counts) => {
+          const r = { at, counts };
+          if (this.instances.has(instance)) this.counted.set(instance, r);
+          return r;
+        })
+        .finally(() => this.reading.delete(instance));
+      this.reading.set(instance, p);
+    }
+    // a read that started before `since` cannot answer for it: read again after it
+    return p.then((r) => (r.at >= since ? r : this.sessionsSince(instance, since)));
+  }
+
+  /** What is live about backend `id` of `service` (cached sessions; see sessions() for fresh ones). */
+  status(instance: string, service: string, id: number): BackendStatus {
+    const config = this.instances.all().find((i) => i.name === instance);
+    const svc = config && servicesOf(config).find((s) => s.name === service);
+    const b = svc?.backend.pool.find((x) => x.id === id);
+    const o = this.observed.get(instance, service, id);
+    const sessions = this.counted.get(instance)?.counts.get(backendKey(service, id)) ?? 0;
+    if (!svc || !b) return { health: 'UNKNOWN', mac_source: 'NONE', sessions, serving: false };
+    const check = checkOf(svc.backend, b);
+    const health = healthOf(check, o);
+    const mac = macOf(b, o);
+    const st: BackendStatus = {
+      health,
+      mac_source: mac.source,
+      sessions,
+      serving: isServing(b, mac.mac, health),
+    };
+    if (check && o?.healthSince !== undefined) st.health_since = o.healthSince;
+    if (check && o?.healthReason !== undefined) st.health_reason = o.healthReason;
+    if (mac.mac !== undefined) st.mac_in_use = mac.mac;
+    if (o?.macSeen !== undefined) st.mac_seen = o.macSeen;
+    if (o?.arpFlux) st.arp_flux = true;
+    return st;
+  }
+
+  /** After every change of `instance` (undefined: deleted): what was observed of removed backends goes. */
+  changed(instance: string, config: StoredInstance | undefined): void {
+    if (!config) {
+      this.observed.forget(instance);
+      this.counted.delete(instance);
+      return;
+    }
+    const keep = new Set<string>();
+    for (const svc of servicesOf(config))
+      for (const b of svc.backend.pool) keep.add(backendKey(svc.name, b.id));
+    this.observed.prune(instance, keep);
+  }
+
+  /** One pass of the drain watcher (the timer's; tests call it). */
+  tick(): Promise<void> {
+    if (!this.ticking) {
+      this.ticking = this.drain
+        .tick()
+        .then((drained) => {
+          for (const d of drained) this.drained(d);
+        })
+        .catch((e) => this.log.warn({ err: String(e) }, 'the drain watcher failed'))
+        .finally(() => {
+          this.ticking = undefined;
+        });
+    }
+    return this.ticking;
+  }
+
+  private drained(d: Drained): void {
+    this.event(d.instance, {
+      origin: 'health',
+      type: 'drained',
+      message: `backend ${d.id} of service ${d.service} drained (${d.reason}): ${d.outcome}`,
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    return this.ticking ?? Promise.resolve();
+  }
+}
