@@ -80,11 +80,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       instances: () => instances.all(),
       plane: (name) => planes.kind(name),
       stats: (config, walk) => planes.stats(config, { walk }),
+      backends: (name) => runtime.statuses(name),
     },
     { onError: (e) => app.log.warn({ err: String(e) }, 'rate sampling failed'), ...opts.observe },
   );
   planes.onEvent = (e) => observer.planeEvent(e);
   const runtime = new Runtime(instances, app.log, (name, e) => observer.events.record(name, e), opts.runtime);
+  runtime.onProbe = (name, key, ok, ms) => observer.metrics.probe(name, key, ok, ms);
   planes.observe = (name) => runtime.observe(name);
   instances.onChange = (name, config) => runtime.changed(name, config);
   app.decorate('runtime', runtime);

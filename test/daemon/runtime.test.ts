@@ -9,32 +9,37 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/daemon/app.js';
+import { promtool } from '../lib/promtool.js';
 import { tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
+
+/** A daemon (no plane, drain watcher ticked by the test) with instance lb1 serving `pool`. */
+async function start(
+  tag: string,
+  pool: object[],
+): Promise<{ app: FastifyInstance; tmp: ReturnType<typeof tempDir> }> {
+  const tmp = tempDir(tag);
+  const app = await buildApp({ stateDir: tmp.dir, logLevel: 'silent', watchMs: 0, runtime: { tickMs: 0 } });
+  const put = await app.inject({
+    method: 'PUT',
+    url: `${BASE}/lb1/`,
+    payload: { frontend: { vip: '10.0.0.100', mac: 'aa:bb:cc:dd:ee:ff' }, backend: { pool } },
+  });
+  assert.ok(put.statusCode < 300, put.body);
+  return { app, tmp };
+}
 
 describe('runtime: drain and status without a plane', () => {
   let app: FastifyInstance;
   let tmp: ReturnType<typeof tempDir>;
 
   before(async () => {
-    tmp = tempDir('runtime');
-    app = await buildApp({ stateDir: tmp.dir, logLevel: 'silent', watchMs: 0, runtime: { tickMs: 0 } });
-    const put = await app.inject({
-      method: 'PUT',
-      url: `${BASE}/lb1/`,
-      payload: {
-        frontend: { vip: '10.0.0.100', mac: 'aa:bb:cc:dd:ee:ff' },
-        backend: {
-          pool: [
-            { id: 1, mac: '02:00:00:00:00:01' },
-            { id: 2, mac: '02:00:00:00:00:02' },
-            { id: 3, mac: '02:00:00:00:00:03', on_drained: 'DELETE' },
-          ],
-        },
-      },
-    });
-    assert.ok(put.statusCode < 300, put.body);
+    ({ app, tmp } = await start('runtime', [
+      { id: 1, mac: '02:00:00:00:00:01' },
+      { id: 2, mac: '02:00:00:00:00:02' },
+      { id: 3, mac: '02:00:00:00:00:03', on_drained: 'DELETE' },
+    ]));
   });
 
   after(async () => {
@@ -97,5 +102,38 @@ describe('runtime: drain and status without a plane', () => {
       (await pool()).map((b) => b.id),
       [1, 2],
     );
+  });
+});
+
+describe('runtime: per-backend metrics', () => {
+  it('state, weight, up and live sessions per backend, promtool-clean', async (t) => {
+    const { app, tmp } = await start('runtime-metrics', [
+      { id: 1, mac: '02:00:00:00:00:01', weight: 30 },
+      { id: 2, mac: '02:00:00:00:00:02', state: 'DISABLED' },
+    ]);
+    t.after(async () => {
+      await app.close();
+      tmp.cleanup();
+    });
+    const text = (await app.inject({ url: '/metrics' })).body;
+    const b = (id: number, more = '') => `lb="lb1",service="default",backend="${id}"${more}`;
+    const want: Record<string, number> = {
+      [`lbdsr_backend_up{${b(1)}}`]: 1,
+      [`lbdsr_backend_up{${b(2)}}`]: 0,
+      [`lbdsr_backend_weight{${b(1)}}`]: 30,
+      [`lbdsr_backend_weight{${b(2)}}`]: 100,
+      [`lbdsr_backend_state{${b(2, ',state="DISABLED"')}}`]: 1,
+      [`lbdsr_backend_state{${b(2, ',state="ACTIVE"')}}`]: 0,
+      [`lbdsr_backend_health{${b(1, ',health="UP"')}}`]: 1,
+      [`lbdsr_backend_health{${b(1, ',health="DOWN"')}}`]: 0,
+      [`lbdsr_backend_sessions{${b(1)}}`]: 0,
+    };
+    for (const [series, v] of Object.entries(want)) {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      assert.equal(line === undefined ? undefined : Number(line.slice(series.length + 1)), v, series);
+    }
+    const check = promtool(['check', 'metrics'], text);
+    if (check.code === -1) t.diagnostic(`promtool check metrics skipped: ${check.out}`);
+    else assert.equal(check.code, 0, check.out);
   });
 });

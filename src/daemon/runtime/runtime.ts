@@ -16,7 +16,7 @@ import { backendKey, ObservationStore } from './observations.js';
 export const SESSIONS_MAX_AGE_MS = 2000;
 
 export interface RuntimeOptions {
-  /** Period of the drain watcher (ms); 0: no timer (tests call tick()). Default 1000. */
+  /** Period of the drain watcher and prober check (ms); 0: no timer (tests call tick()). Default 1000. */
   tickMs?: number;
   now?: () => number;
 }
@@ -36,6 +36,8 @@ export class Runtime {
   private ticking: Promise<void> | undefined;
   /** Told of every drained backend, health and MAC change (metrics). */
   onEvent: (instance: string, e: EventInput) => void = () => {};
+  /** Told of every finished health probe (metrics). */
+  onProbe: (instance: string, key: string, ok: boolean, latencyMs: number) => void = () => {};
 
   constructor(
     private readonly instances: Instances,
@@ -55,6 +57,16 @@ export class Runtime {
       this.timer = setInterval(() => void this.tick(), period);
       this.timer.unref();
     }
+  }
+
+  private configOf(name: string): StoredInstance | undefined {
+    return this.instances.has(name) ? this.instances.need(name) : undefined;
+  }
+
+  /** The BACKEND interface of `config` when it exists (where its prober listens). */
+  private backendIf(config: StoredInstance): string | undefined {
+    const peer = config.ports.find((p) => p.type === 'BACKEND')?.peer;
+    return peer !== undefined && this.instances.netdev(peer) ? peer : undefined;
   }
 
   /** The observations of `instance`, as ControlState.plan reads them. */
@@ -120,6 +132,18 @@ export class Runtime {
     return st;
   }
 
+  /** The status of every backend of `instance` by `${service}/${id}`, sessions at most 2 s old. */
+  async statuses(instance: string): Promise<Map<string, BackendStatus>> {
+    const out = new Map<string, BackendStatus>();
+    const config = this.configOf(instance);
+    if (!config) return out;
+    await this.sessions(instance);
+    for (const svc of servicesOf(config))
+      for (const b of svc.backend.pool)
+        out.set(backendKey(svc.name, b.id), this.status(instance, svc.name, b.id));
+    return out;
+  }
+
   /** After every change of `instance` (undefined: deleted): what was observed of removed backends goes. */
   changed(instance: string, config: StoredInstance | undefined): void {
     if (!config) {
@@ -133,7 +157,7 @@ export class Runtime {
     this.observed.prune(instance, keep);
   }
 
-  /** One pass of the drain watcher (the timer's; tests call it). */
+  /** One pass of the drain watcher and of the probers' interfaces (the timer's; tests call it). */
   tick(): Promise<void> {
     if (!this.ticking) {
       this.ticking = this.drain
@@ -157,8 +181,8 @@ export class Runtime {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    return this.ticking ?? Promise.resolve();
+    await this.ticking;
   }
 }
