@@ -113,7 +113,13 @@ export class Runtime {
     const svc = config && servicesOf(config).find((s) => s.name === service);
     const b = svc?.backend.pool.find((x) => x.id === id);
     const o = this.observed.get(instance, service, id);
-    const sessions = this.counted.get(instance)?.counts.get(backendKey(service, id)) ?? 0;
+    const counted = this.counted.get(instance);
+    // the next show gets a fresh count (a read is made at most every SESSIONS_MAX_AGE_MS)
+    if (!counted || this.now() - counted.at > SESSIONS_MAX_AGE_MS)
+      void this.sessions(instance).catch((e) =>
+        this.log.warn({ instance, err: String(e) }, 'reading live sessions failed'),
+      );
+    const sessions = counted?.counts.get(backendKey(service, id)) ?? 0;
     if (!svc || !b) return { health: 'UNKNOWN', mac_source: 'NONE', sessions, serving: false };
     const check = checkOf(svc.backend, b);
     const health = healthOf(check, o);
