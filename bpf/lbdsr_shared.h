@@ -12,13 +12,14 @@
 
 #define LBDSR_MAGLEV_SIZE 65537      /* prime; entries per service lookup table */
 #define LBDSR_MAX_BACKENDS 4096      /* backend slots per instance */
-#define LBDSR_MAX_SERVICES 8         /* VIPs per instance (one used today) */
+#define LBDSR_MAX_SERVICES 256       /* services per instance (default + services) */
 #define LBDSR_SLOT_NONE 0xffffffffu  /* empty Maglev entry / no backend */
 
 /* Verdict: what happens to a frame. */
 #define LBDSR_ACT_DROP 0
 #define LBDSR_ACT_TX_FRONTEND 1      /* sent back out of the port it came in on (ARP reply) */
 #define LBDSR_ACT_TX_BACKEND 2       /* rewritten and sent out of the BACKEND port */
+#define LBDSR_ACT_PASS 3             /* BACKEND port: ARP or probe answer, left to the kernel (XDP_PASS) */
 
 /* Algorithms. */
 #define LBDSR_ALG_HASH_SESSION 0
@@ -41,7 +42,8 @@
 #define LBDSR_DROP_NO_BACKEND 13     /* empty pool */
 #define LBDSR_DROP_NOT_READY 14      /* instance not configured (no frontend or backend port MAC) */
 #define LBDSR_DROP_TX_FAILED 15      /* the BACKEND (or FRONTEND) port could not take the frame */
-#define LBDSR_DROP_MAX 16
+#define LBDSR_DROP_NO_SERVICE 16     /* a VIP, but no service of it matches the protocol/port */
+#define LBDSR_DROP_MAX 17
 
 /* Global counters: the first LBDSR_DROP_MAX entries count drops by reason. */
 #define LBDSR_CNT_SESSION_HIT (LBDSR_DROP_MAX + 0)
@@ -54,7 +56,8 @@
 #define LBDSR_CNT_SESSION_UNRECORDED (LBDSR_DROP_MAX + 7) /* TCP miss, not a SYN: Maglev, not recorded */
 #define LBDSR_CNT_FRAG_HIT (LBDSR_DROP_MAX + 8)  /* later fragment found its first one's ports */
 #define LBDSR_CNT_FRAG_MISS (LBDSR_DROP_MAX + 9) /* later fragment without (fresh) ports: 3-tuple */
-#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 10)
+#define LBDSR_CNT_BACKEND_PASS (LBDSR_DROP_MAX + 10) /* BACKEND port frame passed to the kernel */
+#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 11)
 
 /* Session key: 16 bytes. Addresses in network byte order as on the wire; ports host order. */
 struct lbdsr_flow_key {

@@ -2,12 +2,14 @@
 
 export const MAGLEV_SIZE = 65537;
 export const MAX_BACKENDS = 4096;
-export const MAX_SERVICES = 8;
+export const MAX_SERVICES = 256;
 export const SLOT_NONE = 0xffffffff;
 
 export const ACT_DROP = 0;
 export const ACT_TX_FRONTEND = 1;
 export const ACT_TX_BACKEND = 2;
+/** BACKEND port: an ARP frame or an answer to the health prober, left to the kernel (XDP_PASS). */
+export const ACT_PASS = 3;
 
 export const ALG_HASH_SESSION = 0;
 export const ALG_HASH_SRC_IP = 1;
@@ -28,7 +30,8 @@ export const DROP_L4_TRUNCATED = 12;
 export const DROP_NO_BACKEND = 13;
 export const DROP_NOT_READY = 14;
 export const DROP_TX_FAILED = 15;
-export const DROP_MAX = 16;
+export const DROP_NO_SERVICE = 16;
+export const DROP_MAX = 17;
 
 export const CNT_SESSION_HIT = DROP_MAX + 0;
 export const CNT_SESSION_MISS = DROP_MAX + 1;
@@ -40,7 +43,8 @@ export const CNT_RX_BYTES = DROP_MAX + 6;
 export const CNT_SESSION_UNRECORDED = DROP_MAX + 7;
 export const CNT_FRAG_HIT = DROP_MAX + 8;
 export const CNT_FRAG_MISS = DROP_MAX + 9;
-export const CNT_MAX = DROP_MAX + 10;
+export const CNT_BACKEND_PASS = DROP_MAX + 10;
+export const CNT_MAX = DROP_MAX + 11;
 
 /** Names of drop reasons, indexed by reason code; used by stats output and test vectors. */
 export const DROP_REASON_NAMES: readonly string[] = [
@@ -60,9 +64,10 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'NO_BACKEND',
   'NOT_READY',
   'TX_FAILED',
+  'NO_SERVICE',
 ];
 
-export const ACTION_NAMES: readonly string[] = ['DROP', 'TX_FRONTEND', 'TX_BACKEND'];
+export const ACTION_NAMES: readonly string[] = ['DROP', 'TX_FRONTEND', 'TX_BACKEND', 'PASS'];
 
 /** Byte sizes of the shared structs (checked against the header by a test). */
 export const SIZEOF_FLOW_KEY = 16;

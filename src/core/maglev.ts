@@ -1,5 +1,8 @@
-// Maglev consistent hashing (Eisenbud et al., NSDI 2016), computed in user space only: the data planes
-// read the finished table. Deterministic: the same set of backend ids gives the same table anywhere.
+// Maglev consistent hashing (Eisenbud et al., NSDI 2016), weighted, computed in user space only: the
+// data planes read the finished table. Deterministic: the same backend ids and weights give the same
+// table anywhere. A weight (1..100) is the member's rate of taking entries: each round it gains its
+// weight in credit and takes an entry per 100 (docs/semantics.md, "Maglev table"); all weights 100 are
+// the unweighted algorithm, entry for entry.
 import { MAGLEV_SIZE, SLOT_NONE } from './constants.js';
 import { jhash2 } from './jhash.js';
 
@@ -10,7 +13,12 @@ export interface MaglevMember {
   id: number;
   /** Value stored in the table for this member (the backend's slot). */
   slot: number;
+  /** 0..100 (default 100): share of the table relative to the others; 0 takes no entry. */
+  weight?: number;
 }
+
+/** The weight of a member that takes one entry every round (the unweighted algorithm). */
+export const MAGLEV_FULL_WEIGHT = 100;
 
 const word = new Uint32Array(1);
 
@@ -35,49 +43,71 @@ export function buildMaglev(
 ): Uint32Array {
   const ids = new Float64Array(members.length);
   const slots = new Float64Array(members.length);
+  const weights = new Float64Array(members.length);
   members.forEach((m, i) => {
     ids[i] = m.id;
     slots[i] = m.slot;
+    weights[i] = m.weight ?? MAGLEV_FULL_WEIGHT;
   });
-  return buildMaglevOf(ids, slots, table);
+  return buildMaglevOf(ids, slots, table, weights);
 }
 
 /** Scratch of the fill, grown to the largest pool seen: a build allocates nothing else. */
-let scratch = { pos: new Int32Array(0), step: new Int32Array(0), slot: new Int32Array(0) };
+let scratch = {
+  pos: new Int32Array(0),
+  step: new Int32Array(0),
+  slot: new Int32Array(0),
+  weight: new Int32Array(0),
+  credit: new Int32Array(0),
+};
 let takenScratch = new Uint8Array(0);
 
 /**
- * buildMaglev for members given as parallel arrays (ids[i] holds slots[i]), in any order: what the
- * control state builds a table from without making an object per backend.
+ * buildMaglev for members given as parallel arrays (ids[i] holds slots[i] with weights[i], default 100
+ * each), in any order: what the control state builds a table from without making an object per
+ * backend. Members of weight 0 take no entry.
  */
 export function buildMaglevOf(
   ids: ArrayLike<number>,
   slots: ArrayLike<number>,
   table: Uint32Array = new Uint32Array(MAGLEV_SIZE),
+  weights?: ArrayLike<number>,
 ): Uint32Array {
   const m = table.length;
   table.fill(SLOT_NONE);
-  const n = ids.length;
-  if (n === 0) return table;
-  if (scratch.pos.length < n) {
-    scratch = { pos: new Int32Array(n), step: new Int32Array(n), slot: new Int32Array(n) };
+  const all = ids.length;
+  if (scratch.pos.length < all) {
+    scratch = {
+      pos: new Int32Array(all),
+      step: new Int32Array(all),
+      slot: new Int32Array(all),
+      weight: new Int32Array(all),
+      credit: new Int32Array(all),
+    };
   }
-  const { pos, step, slot } = scratch;
+  const { pos, step, slot, weight } = scratch;
   // Typed arrays for everything the fill loop touches, occupancy in its own byte array (64 KiB, where
   // the table is 256 KiB) and the table written through an int32 view: the loop then reads no object
   // and no uint32 above 2^31 (SLOT_NONE), which keeps it on small integers. The skip is kept minus m,
   // so that stepping wraps without a branch: c + skip - m is negative exactly when c + skip < m.
   const order = ascendingOrder(ids);
-  for (let i = 0; i < n; i++) {
+  let n = 0;
+  for (let i = 0; i < all; i++) {
     const j = order === null ? i : order[i]!;
+    const w = weights === undefined ? MAGLEV_FULL_WEIGHT : weights[j]!;
+    if (w <= 0) continue;
     const p = permutation(ids[j]!, m);
-    pos[i] = Math.floor(p / m);
-    step[i] = (p % m) + 1 - m;
-    slot[i] = slots[j]!;
+    pos[n] = Math.floor(p / m);
+    step[n] = (p % m) + 1 - m;
+    slot[n] = slots[j]!;
+    weight[n] = Math.min(w, MAGLEV_FULL_WEIGHT);
+    n++;
   }
+  if (n === 0) return table;
   if (takenScratch.length !== m) takenScratch = new Uint8Array(m);
   else takenScratch.fill(0);
-  fill(n, pos, step, slot, takenScratch, new Int32Array(table.buffer, table.byteOffset, m));
+  const out = new Int32Array(table.buffer, table.byteOffset, m);
+  fill(n, pos, step, slot, weight, scratch.credit, takenScratch, out);
   return table;
 }
 
@@ -99,19 +129,33 @@ function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
   return order;
 }
 
-/** The fill loop of Maglev: each member in turn takes the next free entry of its permutation. */
+/**
+ * The fill loop of Maglev, weighted: each round, in id order, every member gains its weight in credit and, while it
+ * holds 100 or more, spends 100 on the next free entry of its permutation. The heaviest member (the
+ * round's pace) takes at most one entry a round; a member of weight w takes w/100 as many entries.
+ * With every weight 100 each member takes one entry a round: the NSDI 2016 fill.
+ */
 function fill(
   n: number,
   pos: Int32Array,
   step: Int32Array,
   slots: Int32Array,
+  weight: Int32Array,
+  credit: Int32Array,
   taken: Uint8Array,
   out: Int32Array,
 ): void {
   const m = out.length;
+  credit.fill(0, 0, n);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {
+      const cr = credit[i]! + weight[i]!;
+      if (cr < MAGLEV_FULL_WEIGHT) {
+        credit[i] = cr;
+        continue;
+      }
+      credit[i] = cr - MAGLEV_FULL_WEIGHT;
       let c = pos[i]!;
       const k = step[i]!;
       while (taken[c] !== 0) {

@@ -195,6 +195,8 @@ export interface StatsSnapshot {
   rx: { packets: number; bytes: number };
   tx: { frontend: number; backend: number };
   arpReplies: number;
+  /** BACKEND port frames passed to the kernel: ARP and answers to the health prober (rule 1). */
+  backendPass?: number;
   /** Drop counts by reason name (see DROP_REASON_NAMES); every reason present. */
   drops: Record<string, number>;
   sessions: {

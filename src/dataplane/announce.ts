@@ -120,11 +120,16 @@ export class ServiceAnnouncer {
   /** What start() started last (cancel() stops what is still under way). */
   private live: Announcement[] = [];
 
+  /** The services by index (several may share a VIP, with one MAC). */
+  private readonly byIndex = new Map<number, { vip: number; mac: string }>();
+
   /** Follows the services of `plan` (call it for every plan the plane takes). */
   track(plan: Plan): void {
-    if (plan.full) this.services.clear();
-    for (const r of plan.removedServices) this.services.delete(r.vip);
-    for (const s of plan.services) this.services.set(s.vip, formatMac(s.mac));
+    if (plan.full) this.byIndex.clear();
+    for (const r of plan.removedServices) this.byIndex.delete(r.index);
+    for (const s of plan.services) this.byIndex.set(s.index, { vip: s.vip, mac: formatMac(s.mac) });
+    this.services.clear();
+    for (const { vip, mac } of this.byIndex.values()) this.services.set(vip, mac);
   }
 
   /**

@@ -2,10 +2,12 @@
 // per-frame path; the XDP program (bpf/) implements the same rules and is checked against this file.
 import { formatIpv4 } from '../core/addr.js';
 import {
+  ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   ALG_HASH_SRC_IP,
   CNT_ARP_REPLY,
+  CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
   CNT_MAX,
@@ -26,6 +28,7 @@ import {
   DROP_L4_TRUNCATED,
   DROP_MAX,
   DROP_NO_BACKEND,
+  DROP_NO_SERVICE,
   DROP_NONE,
   DROP_NOT_READY,
   DROP_NOT_VIP,
@@ -44,8 +47,10 @@ import {
 } from '../core/constants.js';
 import { jhash2Into } from '../core/jhash.js';
 import {
+  type BackendStats,
   DEFAULT_SESSION_SETTINGS,
   type InstanceConfig,
+  type Observations,
   type SessionEntry,
   type SessionSettings,
   type StatsSnapshot,
@@ -102,6 +107,7 @@ import { ControlState, type ServiceState } from './control.js';
 import { FragmentTable } from './fragments.js';
 import type { Plan } from './plan.js';
 import { SessionTable } from './session-table.js';
+import { VipTable } from './vips.js';
 
 /** fragmentKey's answer for a first fragment whose ports the table learns once the frame is balanced. */
 const FRAG_LEARN = -1;
@@ -163,8 +169,8 @@ export class Balancer {
    * Checks `config`, then applies it (see applyPlan); returns the plan. A bad config throws and
    * changes nothing.
    */
-  configure(config: InstanceConfig, backendPortMac: string | undefined): Plan {
-    const plan = this.control.plan(config, backendPortMac);
+  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): Plan {
+    const plan = this.control.plan(config, backendPortMac, observe);
     this.applyPlan(plan);
     return plan;
   }
@@ -217,7 +223,7 @@ export class Balancer {
     const c = this.counters;
     c[CNT_RX_PACKETS]!++;
     c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
-    if (port === PORT_BACKEND) return this.drop(DROP_BACKEND_PORT);
+    if (port === PORT_BACKEND) return this.backendPort(frame, len);
     if (len < ETH_HLEN || len > frame.length) return this.drop(DROP_TRUNCATED);
     const ethType = readU16(frame, ETH_TYPE);
     if (ethType === ETHERTYPE_VLAN || ethType === ETHERTYPE_QINQ) return this.drop(DROP_VLAN);
@@ -233,9 +239,9 @@ export class Balancer {
     const totLen = readU16(frame, l3 + IP_TOT_LEN);
     if (totLen < ihl || l3 + totLen > len) return this.drop(DROP_IP_MALFORMED);
 
-    const svc = this.control.serviceAt(frame, l3 + IP_DST);
-    if (svc === undefined) return this.drop(DROP_NOT_VIP);
-    if (!macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_DST_MAC);
+    const vip = this.control.vips.groupAt(frame, l3 + IP_DST);
+    if (vip === undefined) return this.drop(DROP_NOT_VIP);
+    if (!macEquals(frame, ETH_DST, vip.mac)) return this.drop(DROP_DST_MAC);
 
     const proto = frame[l3 + IP_PROTO]!;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMP) return this.drop(DROP_PROTO);
@@ -278,6 +284,9 @@ export class Balancer {
       }
     }
 
+    // the most specific service of the VIP for the key's protocol and destination port
+    const svc = VipTable.match(vip, k[3]!, k[2]! & 0xffff);
+    if (svc === null) return this.drop(DROP_NO_SERVICE);
     if (!this.control.ready) return this.drop(DROP_NOT_READY);
     const slot = icmpError ? this.peekBackend(svc, nowMs) : this.chooseBackend(svc, nowMs);
     if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
@@ -341,6 +350,24 @@ export class Balancer {
     if (this.pending[P_KIND] === PEND_NONE) return DROP_NONE;
     this.pending[P_KIND] = PEND_NONE;
     return this.drop(DROP_TX_FAILED);
+  }
+
+  /**
+   * Rule 1: on the BACKEND port an ARP frame, or one addressed to the instance's probe MAC, is left to
+   * the kernel (the health prober and the ARP resolver read them there); everything else drops.
+   */
+  private backendPort(frame: Uint8Array, len: number): number {
+    if (len >= ETH_HLEN && len <= frame.length) {
+      const probe = this.control.probeMac;
+      if (
+        readU16(frame, ETH_TYPE) === ETHERTYPE_ARP ||
+        (probe !== null && macEquals(frame, ETH_DST, probe))
+      ) {
+        this.counters[CNT_BACKEND_PASS]!++;
+        return ACT_PASS;
+      }
+    }
+    return this.drop(DROP_BACKEND_PORT);
   }
 
   private drop(reason: number): number {
@@ -408,12 +435,17 @@ export class Balancer {
     return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
   }
 
-  /** True when entry `e` still points at a live backend and has not idled out. */
-  private validEntry(e: number, nowMs: number): number {
+  /**
+   * CNT_SESSION_HIT when entry `e` has not idled out and its slot is live, holds the same backend and
+   * belongs to the matched service `svc`; else CNT_SESSION_EXPIRED or CNT_SESSION_STALE.
+   */
+  private validEntry(e: number, svc: ServiceState, nowMs: number): number {
     const st = this.sessionTable;
     if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.key[3]!)) return CNT_SESSION_EXPIRED;
     const b = this.control.slots[st.slotAt(e)];
-    if (b === null || b === undefined || !st.backendIs(e, b.id)) return CNT_SESSION_STALE;
+    if (b === null || b === undefined || !b.live || b.service !== svc.index || !st.backendIs(e, b.id)) {
+      return CNT_SESSION_STALE;
+    }
     return CNT_SESSION_HIT;
   }
 
@@ -428,7 +460,7 @@ export class Balancer {
   private peekBackend(svc: ServiceState, nowMs: number): number {
     this.pending[P_OUTCOME] = 0;
     const e = this.sessionTable.findKey(this.key);
-    if (e >= 0 && this.validEntry(e, nowMs) === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
+    if (e >= 0 && this.validEntry(e, svc, nowMs) === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
     return this.maglev(svc);
   }
 
@@ -446,7 +478,7 @@ export class Balancer {
     const e = st.findKey(this.key);
     const p = this.pending;
     p[P_ENTRY] = e;
-    p[P_OUTCOME] = e >= 0 ? this.validEntry(e, nowMs) : this.missOutcome();
+    p[P_OUTCOME] = e >= 0 ? this.validEntry(e, svc, nowMs) : this.missOutcome();
     if (p[P_OUTCOME] === CNT_SESSION_HIT) return st.slotAt(e);
     return this.maglev(svc);
   }
@@ -463,7 +495,7 @@ export class Balancer {
     ) {
       return this.drop(DROP_ARP);
     }
-    const svc = this.control.serviceAt(frame, a + ARP_TPA);
+    const svc = this.control.vips.groupAt(frame, a + ARP_TPA);
     if (svc === undefined) return this.drop(DROP_ARP);
     if (!isBroadcastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_ARP);
     // Reply in place.
@@ -489,21 +521,25 @@ export class Balancer {
     return ACT_TX_FRONTEND;
   }
 
-  /** Per-backend counters by backend id, in ascending id order. */
+  /** Per-backend counters with their service's name, by service index then ascending id. */
   backendStats(): StatsSnapshot['backends'] {
-    const out: StatsSnapshot['backends'] = [];
+    const rows: { index: number; stats: BackendStats }[] = [];
+    const names = this.control.serviceNames;
     this.control.slots.forEach((s, slot) => {
       if (s === null) return;
       const o = slot * BS_WIDTH;
       const bc = this.backendCounters;
-      out.push({
+      const stats: BackendStats = {
         id: s.id,
+        service: names[s.service] ?? `#${s.service}`,
         packets: bc[o + BS_PACKETS]!,
         bytes: bc[o + BS_BYTES]!,
         sessions: bc[o + BS_SESSIONS]!,
-      });
+      };
+      rows.push({ index: s.service, stats });
     });
-    return out.sort((a, b) => a.id - b.id);
+    rows.sort((a, b) => a.index - b.index || a.stats.id - b.stats.id);
+    return rows.map((r) => r.stats);
   }
 
   stats(nowMs?: number): StatsSnapshot {
@@ -523,6 +559,7 @@ export class Balancer {
       rx: { packets: c[CNT_RX_PACKETS]!, bytes: c[CNT_RX_BYTES]! },
       tx: { frontend: this.tx[0]!, backend: this.tx[1]! },
       arpReplies: c[CNT_ARP_REPLY]!,
+      backendPass: c[CNT_BACKEND_PASS]!,
       drops,
       sessions: {
         hit: c[CNT_SESSION_HIT]!,

@@ -1,96 +1,286 @@
-// The semantic check of an instance configuration: what the pipeline can hold (a unicast VIP and
-// frontend MAC, at most MAX_BACKENDS backends with distinct uint32 ids and non-zero MACs, a positive
-// session capacity). The daemon checks a document's shape against its schema first; this is the one
-// check after that, run by ControlState.plan before anything changes. Pure: no I/O.
-import { checkVip, isGroupMac, isZeroMac, macTextIs, parseMac } from '../core/addr.js';
-import { ALG_HASH_SESSION, ALG_HASH_SRC_IP, MAX_BACKENDS } from '../core/constants.js';
+// The semantic check of an instance configuration and what it asks of the pipeline: its services (the
+// `default` one from `frontend`/`backend`, then `services`), each with its VIP, protocol, port, frontend
+// MAC and algorithm, and per backend its MAC, weight and whether it serves (is in the Maglev table) and is
+// live (its sessions stay valid), from the configuration and the daemon's Observations
+// (docs/semantics.md, "Services" and "Backends"). The daemon checks a document's shape against its schema
+// first; this is the one check after that, run by ControlState.plan before anything changes. Pure: no I/O.
+import { checkVip, isGroupMac, isZeroMac, macTextIs, parseIpv4, parseMac, probeMacOf } from '../core/addr.js';
+import {
+  ALG_HASH_SESSION,
+  ALG_HASH_SRC_IP,
+  MAX_BACKENDS,
+  MAX_SERVICES,
+  PROTO_ICMP,
+  PROTO_TCP,
+  PROTO_UDP,
+} from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../core/model.js';
+import { MAGLEV_FULL_WEIGHT } from '../core/maglev.js';
+import {
+  type Algorithm,
+  BACKEND_STATES,
+  type BackendConfig,
+  DEFAULT_SESSION_SETTINGS,
+  type InstanceConfig,
+  type Observations,
+  type PoolConfig,
+  type ServiceProtocol,
+} from '../core/model.js';
 import type { InstanceSettings } from './plan.js';
+
+/** The name of the service made of the instance's `frontend` and `backend`. */
+export const DEFAULT_SERVICE = 'default';
+
+export interface DesiredBackend {
+  id: number;
+  /** The MAC in use (configured, else observed); null while unknown. */
+  mac: Uint8Array | null;
+  /** 1..100 when serving. */
+  weight: number;
+  /** In the Maglev table: MAC known, ACTIVE, weight > 0, health not DOWN. */
+  serving: boolean;
+  /** Its sessions stay valid: MAC known, not DISABLED, not DOWN with on_down MOVE. */
+  live: boolean;
+}
+
+export interface DesiredService {
+  name: string;
+  /** Host-order VIP, when set. */
+  vip?: number;
+  /** 0 (any), PROTO_TCP, PROTO_UDP or PROTO_ICMP. */
+  proto: number;
+  /** 0 (any) or 1..65535 (TCP/UDP only). */
+  port: number;
+  /** Frontend MAC: the service's, else the instance's; undefined when neither is set. */
+  mac?: Uint8Array;
+  algorithm: number;
+  /** In the configuration's order (new backends take slots in this order). */
+  backends: DesiredBackend[];
+}
 
 /** A configuration parsed into what the control state holds. */
 export interface Desired {
-  /** Backend id to MAC, in the order of the configuration (slots are assigned in this order). */
-  pool: Map<number, Uint8Array>;
-  /** The service, when both the VIP and the frontend MAC are set. */
-  service?: { vip: number; mac: Uint8Array; algorithm: number };
+  /** `default` first, then `services` in their order. */
+  services: DesiredService[];
   settings: InstanceSettings;
   capacity: number;
 }
 
-/** The MAC a backend id holds now (the control state's), to be reused when the text says the same. */
-export type KnownMac = (id: number) => Uint8Array | undefined;
+/** The MAC a backend holds now (the control state's), to be reused when the text says the same. */
+export type KnownMac = (service: string, id: number) => Uint8Array | undefined;
 
-function checkPool(config: InstanceConfig, known?: KnownMac): Map<number, Uint8Array> {
-  const list = config.backend?.pool ?? [];
-  if (list.length > MAX_BACKENDS) {
+const PROTOCOLS: Record<ServiceProtocol, number> = { TCP: PROTO_TCP, UDP: PROTO_UDP, ICMP: PROTO_ICMP };
+
+function unicastMac(text: string, what: string): Uint8Array {
+  const mac = parseMac(text);
+  if (isGroupMac(mac) || isZeroMac(mac)) {
     throw new LbdsrError(
-      'LBDSR_TOO_MANY',
-      `a pool holds at most ${MAX_BACKENDS} backends (got ${list.length})`,
+      'LBDSR_BAD_MAC',
+      `${what} MAC ${text} must be a unicast address (group bit clear, not zero)`,
     );
   }
-  const pool = new Map<number, Uint8Array>();
-  for (const b of list) {
-    if (!Number.isInteger(b.id) || b.id < 0 || b.id > 0xffffffff) {
-      throw new LbdsrError('LBDSR_BAD_ID', `backend id ${b.id} is not a uint32 (0..4294967295)`);
-    }
-    if (pool.has(b.id)) throw new LbdsrError('LBDSR_EXISTS', `backend '${b.id}' already exists`);
-    // (backends by IP without a MAC come with the services issue: refused until then)
-    if (b.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id} needs a mac`);
-    // a backend whose MAC did not change keeps its bytes (checked when they were parsed)
-    const before = known?.(b.id);
-    if (before !== undefined && macTextIs(b.mac, before)) {
-      pool.set(b.id, before);
-      continue;
-    }
-    const mac = parseMac(b.mac);
-    if (isZeroMac(mac)) throw new LbdsrError('LBDSR_BAD_MAC', `backend ${b.id}: MAC ${b.mac} is zero`);
-    pool.set(b.id, mac);
+  return mac;
+}
+
+function algorithmOf(a: Algorithm | undefined): number {
+  return a === 'HASH_SRC_IP' ? ALG_HASH_SRC_IP : ALG_HASH_SESSION;
+}
+
+/** Parses a MAC text, reusing `before` when it says the same (a plan of 4,096 backends parses few). */
+function macOf(text: string, before: Uint8Array | undefined, what: string): Uint8Array {
+  if (before !== undefined && macTextIs(text, before)) return before;
+  const mac = parseMac(text);
+  if (isZeroMac(mac)) throw new LbdsrError('LBDSR_BAD_MAC', `${what}: MAC ${text} is zero`);
+  return mac;
+}
+
+function checkBackendFields(b: BackendConfig, where: string): void {
+  if (!Number.isInteger(b.id) || b.id < 0 || b.id > 0xffffffff) {
+    throw new LbdsrError('LBDSR_BAD_ID', `backend id ${b.id} is not a uint32 (0..4294967295)`);
   }
-  return pool;
+  if (b.mac === undefined && b.ip === undefined) {
+    throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id}${where} needs a mac or an ip`);
+  }
+  if (b.ip !== undefined) parseIpv4(b.ip);
+  const w = b.weight ?? MAGLEV_FULL_WEIGHT;
+  if (!Number.isInteger(w) || w < 0 || w > MAGLEV_FULL_WEIGHT) {
+    throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id}${where}: weight ${w} is not an integer 0..100`);
+  }
+  if (b.state !== undefined && !BACKEND_STATES.includes(b.state)) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `backend ${b.id}${where}: state ${b.state} is not one of ${BACKEND_STATES.join(', ')}`,
+    );
+  }
+}
+
+/** A pool's backends: MAC in use, weight, serving and live (docs/semantics.md, "Backends"). */
+function checkPool(
+  service: string,
+  pool: PoolConfig | undefined,
+  known: KnownMac | undefined,
+  observe: Observations | undefined,
+): DesiredBackend[] {
+  const list = pool?.pool ?? [];
+  const where = service === DEFAULT_SERVICE ? '' : ` of service ${service}`;
+  const seen = new Set<number>();
+  const out: DesiredBackend[] = [];
+  for (const b of list) {
+    checkBackendFields(b, where);
+    if (seen.has(b.id)) throw new LbdsrError('LBDSR_EXISTS', `backend '${b.id}'${where} already exists`);
+    seen.add(b.id);
+    const seenBy = observe?.(service, b.id);
+    const before = known?.(service, b.id);
+    let mac: Uint8Array | null = null;
+    if (b.mac !== undefined) mac = macOf(b.mac, before, `backend ${b.id}${where}`);
+    else if (seenBy?.mac !== undefined) {
+      mac = macOf(seenBy.mac, before, `backend ${b.id}${where} (observed)`);
+    }
+    const type = b.healthcheck?.type ?? pool?.healthcheck?.type ?? 'NONE';
+    const onDown = b.healthcheck?.on_down ?? pool?.healthcheck?.on_down ?? 'STAY';
+    const down = type !== 'NONE' && seenBy?.health === 'DOWN';
+    const state = b.state ?? 'ACTIVE';
+    const weight = b.weight ?? MAGLEV_FULL_WEIGHT;
+    out.push({
+      id: b.id,
+      mac,
+      weight,
+      serving: mac !== null && state === 'ACTIVE' && weight > 0 && !down,
+      live: mac !== null && state !== 'DISABLED' && !(down && onDown === 'MOVE'),
+    });
+  }
+  return out;
+}
+
+/** The services of `config`, `default` first, checked one by one and against each other. */
+function checkServices(
+  config: InstanceConfig,
+  known: KnownMac | undefined,
+  observe: Observations | undefined,
+): DesiredService[] {
+  const extra = config.services ?? [];
+  if (extra.length + 1 > MAX_SERVICES) {
+    throw new LbdsrError(
+      'LBDSR_TOO_MANY',
+      `an instance holds at most ${MAX_SERVICES} services with default (got ${extra.length + 1})`,
+    );
+  }
+  const fe = config.frontend ?? {};
+  const feMac = fe.mac === undefined ? undefined : unicastMac(fe.mac, 'frontend');
+  const algorithm = algorithmOf(config.algorithm);
+  const out: DesiredService[] = [
+    {
+      name: DEFAULT_SERVICE,
+      ...(fe.vip === undefined ? {} : { vip: checkVip(fe.vip) }),
+      proto: 0,
+      port: 0,
+      ...(feMac === undefined ? {} : { mac: feMac }),
+      algorithm,
+      backends: checkPool(DEFAULT_SERVICE, config.backend, known, observe),
+    },
+  ];
+  const names = new Set([DEFAULT_SERVICE]);
+  for (const s of extra) {
+    if (names.has(s.name)) throw new LbdsrError('LBDSR_EXISTS', `service '${s.name}' already exists`);
+    names.add(s.name);
+    const proto = s.protocol === undefined ? 0 : PROTOCOLS[s.protocol];
+    if (proto === undefined) {
+      throw new LbdsrError(
+        'LBDSR_BAD_VALUE',
+        `service ${s.name}: protocol ${s.protocol} is not TCP, UDP or ICMP`,
+      );
+    }
+    const port = s.port ?? 0;
+    if (s.port !== undefined) {
+      if (proto !== PROTO_TCP && proto !== PROTO_UDP) {
+        throw new LbdsrError('LBDSR_BAD_VALUE', `service ${s.name}: a port needs protocol TCP or UDP`);
+      }
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new LbdsrError('LBDSR_BAD_VALUE', `service ${s.name}: port ${s.port} is not 1..65535`);
+      }
+    }
+    const mac = s.mac === undefined ? feMac : unicastMac(s.mac, `service ${s.name}`);
+    out.push({
+      name: s.name,
+      vip: checkVip(s.vip),
+      proto,
+      port,
+      ...(mac === undefined ? {} : { mac }),
+      algorithm: s.algorithm === undefined ? algorithm : algorithmOf(s.algorithm),
+      backends: checkPool(s.name, s.backend, known, observe),
+    });
+  }
+  checkSharedVips(out);
+  return out;
+}
+
+function macSame(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Services of one VIP: distinct (protocol, port), one frontend MAC. */
+function checkSharedVips(services: DesiredService[]): void {
+  const byVip = new Map<number, DesiredService>();
+  const keys = new Set<number>();
+  for (const s of services) {
+    if (s.vip === undefined) continue;
+    // vip * 2^24 + proto * 2^16 + port: exact in a double
+    const key = s.vip * 0x1000000 + s.proto * 0x10000 + s.port;
+    if (keys.has(key)) {
+      throw new LbdsrError(
+        'LBDSR_EXISTS',
+        `service '${s.name}': another service has the same VIP, protocol and port`,
+      );
+    }
+    keys.add(key);
+    const first = byVip.get(s.vip);
+    if (first === undefined) byVip.set(s.vip, s);
+    else if (first.mac !== undefined && s.mac !== undefined && !macSame(first.mac, s.mac)) {
+      throw new LbdsrError(
+        'LBDSR_BAD_MAC',
+        `services '${first.name}' and '${s.name}' share their VIP but not their frontend MAC`,
+      );
+    }
+    if (first !== undefined && first.mac === undefined && s.mac !== undefined) byVip.set(s.vip, s);
+  }
 }
 
 /**
  * Parses and checks `config` (and the backend port's MAC, undefined while unknown); throws an
- * LbdsrError naming the first problem. `known` gives the MACs held now, reused where unchanged.
+ * LbdsrError naming the first problem. `known` gives the MACs held now, reused where unchanged;
+ * `observe` what the daemon observed of each backend (MAC by ARP, health).
  */
 export function checkConfig(
   config: InstanceConfig,
   backendPortMac: string | undefined,
   known?: KnownMac,
+  observe?: Observations,
 ): Desired {
-  const fe = config.frontend ?? {};
-  const vip = fe.vip === undefined ? undefined : checkVip(fe.vip);
-  let feMac: Uint8Array | undefined;
-  if (fe.mac !== undefined) {
-    feMac = parseMac(fe.mac);
-    if (isGroupMac(feMac) || isZeroMac(feMac)) {
-      throw new LbdsrError(
-        'LBDSR_BAD_MAC',
-        `frontend MAC ${fe.mac} must be a unicast address (group bit clear, not zero)`,
-      );
-    }
+  const services = checkServices(config, known, observe);
+  let total = 0;
+  for (const s of services) total += s.backends.length;
+  if (total > MAX_BACKENDS) {
+    throw new LbdsrError(
+      'LBDSR_TOO_MANY',
+      `the pools of an instance hold at most ${MAX_BACKENDS} backends (got ${total})`,
+    );
   }
-  const pool = checkPool(config, known);
   const capacity = config.sessions?.capacity ?? DEFAULT_SESSION_SETTINGS.capacity;
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new LbdsrError('LBDSR_BAD_VALUE', `session capacity must be a positive integer, got ${capacity}`);
   }
   const t = config.sessions?.timeouts ?? DEFAULT_SESSION_SETTINGS.timeouts;
   const portMac = backendPortMac === undefined ? null : parseMac(backendPortMac);
-  const d: Desired = {
-    pool,
+  return {
+    services,
     settings: {
       backendPortMac: portMac,
       ready: portMac !== null,
       timeoutsMs: { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 },
       recordNonSyn: config.sessions?.record_non_syn === true,
+      probeMac: config.probe_ip === undefined ? null : probeMacOf(parseIpv4(config.probe_ip)),
     },
     capacity,
   };
-  if (vip !== undefined && feMac !== undefined) {
-    const algorithm = config.algorithm === 'HASH_SRC_IP' ? ALG_HASH_SRC_IP : ALG_HASH_SESSION;
-    d.service = { vip, mac: feMac, algorithm };
-  }
-  return d;
 }

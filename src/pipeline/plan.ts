@@ -14,13 +14,20 @@ export interface TimeoutsMs {
 export interface SlotChange {
   slot: number;
   /**
-   * 'assigned': backend `id` now holds the slot (it joined the pool); 'freed': backend `id` left it;
-   * 'mac': backend `id` keeps the slot with a new MAC. A slot freed and assigned again in one plan
-   * appears twice, freed first.
+   * 'assigned': backend `id` of service `service` now holds the slot (it joined its pool); 'freed': it
+   * left it; 'changed': the same backend keeps the slot with a new `mac` or `live`. A slot freed and
+   * assigned again in one plan appears twice, freed first.
    */
-  kind: 'assigned' | 'freed' | 'mac';
+  kind: 'assigned' | 'freed' | 'changed';
   id: number;
+  /** Index of the backend's service (ServiceEntry.index). */
+  service: number;
+  /** All zero while the backend's MAC is unknown. */
   mac: Uint8Array;
+  /** Its sessions stay valid (docs/semantics.md, "Backends"); false for 'freed'. */
+  live: boolean;
+  /** `live` before the plan (false for 'assigned'): a slot going true -> false moves its sessions. */
+  wasLive: boolean;
 }
 
 /** Maglev entries whose backend changed, in ascending index order (parallel arrays). */
@@ -35,23 +42,42 @@ export interface MaglevChanges {
   prevId: Uint32Array;
 }
 
-/** The per-VIP entry both planes keep (the XDP services map holds the same fields). */
+/** The per-service entry both planes keep (docs/semantics.md, "Services"). */
 export interface ServiceEntry {
+  /** 0..MAX_SERVICES-1, stable while the service exists: its Maglev table and the slots' `service`. */
+  index: number;
+  /** For the daemon (stats per service); the data planes ignore it. */
+  name: string;
   /** VIP as a host-order number of the dotted quad. */
   vip: number;
-  /** Which Maglev block of the XDP maglev array this service uses. */
-  index: number;
+  /** 0 (any), 6, 17 or 1. */
+  proto: number;
+  /** 0 (any) or the TCP/UDP destination port. */
+  port: number;
+  /** Frontend MAC: the same for every service of a VIP. */
   mac: Uint8Array;
   algorithm: number;
+  /** Serving members (backends in the Maglev table). */
   backends: number;
 }
 
 export interface ServicePlan extends ServiceEntry {
-  /** 'added': a new service (its table starts all SLOT_NONE); 'changed': its entry or table changed. */
+  /**
+   * 'added': a new service (its table starts all SLOT_NONE); 'changed': its entry or table changed.
+   * A service whose VIP, protocol or port changes is removed and added again (it may keep its index).
+   */
   kind: 'added' | 'changed';
   /** The entry's fields (MAC, algorithm, backend count) differ from before (always for 'added'). */
   entryChanged: boolean;
   maglev: MaglevChanges;
+}
+
+export interface RemovedService {
+  index: number;
+  name: string;
+  vip: number;
+  proto: number;
+  port: number;
 }
 
 export interface InstanceSettings {
@@ -61,6 +87,8 @@ export interface InstanceSettings {
   timeoutsMs: TimeoutsMs;
   /** A TCP miss that is not a SYN records a session (else: Maglev, counted `unrecorded`). */
   recordNonSyn: boolean;
+  /** probeMacOf(probe_ip): BACKEND port frames to it are passed (rule 1); null without probe_ip. */
+  probeMac: Uint8Array | null;
 }
 
 export interface Plan {
@@ -74,8 +102,11 @@ export interface Plan {
   base: number;
   next: number;
   slots: SlotChange[];
+  /** Consumers remove `removedServices` first, then add or change `services`. */
   services: ServicePlan[];
-  removedServices: { vip: number; index: number }[];
+  removedServices: RemovedService[];
+  /** Every configured service's name by index (absolute, like the settings; null: no service). */
+  serviceNames: (string | null)[];
   /** Absolute values, whether they changed or not (`settingsChanged`). */
   settings: InstanceSettings;
   settingsChanged: boolean;
@@ -84,31 +115,54 @@ export interface Plan {
   capacityChanged: boolean;
 }
 
+/** What a plan does to one backend's share of the Maglev tables. */
+export interface BackendSummary {
+  /** Its service's name and index. */
+  service: string;
+  index: number;
+  id: number;
+  gained: number;
+  lost: number;
+}
+
 export interface PlanSummary {
   full: boolean;
-  slots: { assigned: number; freed: number; macChanged: number };
+  slots: { assigned: number; freed: number; changed: number };
   services: { added: number; changed: number; removed: number };
   maglevEntries: number;
-  /** Maglev entries each backend id gains and loses, over every service, in ascending id order. */
-  backends: { id: number; gained: number; lost: number }[];
+  /** Maglev entries each backend gains and loses, by service index then id. */
+  backends: BackendSummary[];
+  /**
+   * Slots whose sessions will be re-balanced: freed, or `live` going true -> false (their live
+   * sessions, from the plane's sessionCounts, are the sessions that move).
+   */
+  moved: { slot: number; service: string; index: number; id: number }[];
   settingsChanged: boolean;
   capacityChanged: boolean;
 }
 
 /** What a plan would do, in numbers: for dry runs and logs. */
 export function summarizePlan(plan: Plan): PlanSummary {
-  const slots = { assigned: 0, freed: 0, macChanged: 0 };
+  const slots = { assigned: 0, freed: 0, changed: 0 };
+  const names = plan.serviceNames;
+  const nameOf = (index: number) =>
+    names[index] ?? plan.removedServices.find((r) => r.index === index)?.name ?? `#${index}`;
+  const moved: PlanSummary['moved'] = [];
   for (const c of plan.slots) {
     if (c.kind === 'assigned') slots.assigned++;
     else if (c.kind === 'freed') slots.freed++;
-    else slots.macChanged++;
+    else slots.changed++;
+    if (c.kind !== 'assigned' && c.wasLive && !c.live) {
+      moved.push({ slot: c.slot, service: nameOf(c.service), index: c.service, id: c.id });
+    }
   }
-  const byId = new Map<number, { id: number; gained: number; lost: number }>();
-  const entry = (id: number) => {
-    let e = byId.get(id);
+  const byKey = new Map<number, BackendSummary>();
+  const entry = (index: number, id: number) => {
+    const key = index * 0x100000000 + id;
+    let e = byKey.get(key);
     if (!e) {
-      e = { id, gained: 0, lost: 0 };
-      byId.set(id, e);
+      e = { service: nameOf(index), index, id, gained: 0, lost: 0 };
+      byKey.set(key, e);
     }
     return e;
   };
@@ -117,8 +171,8 @@ export function summarizePlan(plan: Plan): PlanSummary {
     const m = s.maglev;
     maglevEntries += m.index.length;
     for (let i = 0; i < m.index.length; i++) {
-      if (m.slot[i] !== SLOT_NONE) entry(m.id[i]!).gained++;
-      if (m.prevSlot[i] !== SLOT_NONE) entry(m.prevId[i]!).lost++;
+      if (m.slot[i] !== SLOT_NONE) entry(s.index, m.id[i]!).gained++;
+      if (m.prevSlot[i] !== SLOT_NONE) entry(s.index, m.prevId[i]!).lost++;
     }
   }
   return {
@@ -130,7 +184,8 @@ export function summarizePlan(plan: Plan): PlanSummary {
       removed: plan.removedServices.length,
     },
     maglevEntries,
-    backends: [...byId.values()].sort((a, b) => a.id - b.id),
+    backends: [...byKey.values()].sort((a, b) => a.index - b.index || a.id - b.id),
+    moved,
     settingsChanged: plan.settingsChanged,
     capacityChanged: plan.capacityChanged,
   };

@@ -14,18 +14,32 @@ function hashId(id: number, seed: number): number {
   return jhash2(one, 0, 1, seed);
 }
 
-/** The Maglev table as backend ids (-1 when the pool is empty), M entries. */
-export function referenceMaglev(ids: readonly number[], size = M): Float64Array {
-  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+/**
+ * The Maglev table as backend ids (-1 when no backend has a weight), M entries. `weights[i]` (0..100,
+ * default 100) is the weight of `ids[i]`: each round, in ascending id order, a backend adds its weight to
+ * its credit and, once the credit reaches 100, takes 100 off and claims the next free entry of its
+ * permutation (docs/semantics.md, "Maglev table"). Weight 0: no entry.
+ */
+export function referenceMaglev(ids: readonly number[], size = M, weights?: readonly number[]): Float64Array {
+  const weightOf = new Map<number, number>();
+  ids.forEach((id, i) => {
+    weightOf.set(id, weights?.[i] ?? 100);
+  });
+  const sorted = [...weightOf.keys()].filter((id) => weightOf.get(id)! > 0).sort((a, b) => a - b);
   const table = new Float64Array(size).fill(-1);
   const n = sorted.length;
   if (n === 0) return table;
   const offset = sorted.map((id) => hashId(id, OFFSET_SEED) % size);
   const skip = sorted.map((id) => (hashId(id, SKIP_SEED) % (size - 1)) + 1);
+  const w = sorted.map((id) => weightOf.get(id)!);
+  const credit = new Array<number>(n).fill(0);
   const next = new Array<number>(n).fill(0);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {
+      credit[i]! += w[i]!;
+      if (credit[i]! < 100) continue;
+      credit[i]! -= 100;
       let c = (offset[i]! + next[i]! * skip[i]!) % size;
       while (table[c] !== -1) {
         next[i]!++;

@@ -23,7 +23,7 @@ import {
 } from '../../src/core/model.js';
 import { fromHex, toHex } from '../../src/packet/build.js';
 
-export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND';
+export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND' | 'PASS';
 /** Which session counter a step moves: exactly one of them, or none. */
 export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UNRECORDED' | 'NONE';
 
@@ -200,6 +200,8 @@ export interface StepCounters {
   /** Drop counters that moved, by reason name. */
   drops: Record<string, number>;
   arpReplies: number;
+  /** BACKEND port frames passed to the kernel (rule 1). */
+  backendPass: number;
   hit: number;
   miss: number;
   expired: number;
@@ -250,6 +252,7 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     rxBytes: after.rx.bytes - before.rx.bytes,
     drops,
     arpReplies: after.arpReplies - before.arpReplies,
+    backendPass: (after.backendPass ?? 0) - (before.backendPass ?? 0),
     hit: after.sessions.hit - before.sessions.hit,
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
@@ -335,6 +338,9 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
     }
     const wantArp = r.action === 'TX_FRONTEND' ? 1 : 0;
     if (c.arpReplies !== wantArp) errs.push(`${where}: ARP replies +${c.arpReplies}, expected +${wantArp}`);
+    const wantPass = r.action === 'PASS' ? 1 : 0;
+    if (c.backendPass !== wantPass)
+      errs.push(`${where}: backendPass +${c.backendPass}, expected +${wantPass}`);
     if (e.session !== undefined) {
       for (const f of SESSION_FIELDS) {
         const want = e.session.toLowerCase() === f ? 1 : 0;

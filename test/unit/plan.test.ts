@@ -32,7 +32,7 @@ const PORT_MAC = '02:00:00:00:00:fe';
 
 /** The service's table as backend ids (-1: none), which is what a frame sees. */
 function idTable(c: ControlState): Int32Array {
-  const svc = c.services.get(VIP)!;
+  const svc = c.services.get(0)!;
   return Int32Array.from(svc.table, (s) => (s === SLOT_NONE ? -1 : c.slots[s]!.id));
 }
 
@@ -40,7 +40,7 @@ function idTable(c: ControlState): Int32Array {
 function snapshot(c: ControlState) {
   return {
     generation: c.generation,
-    slots: c.slots.map((s) => (s ? `${s.id}@${[...s.mac].join(':')}` : null)),
+    slots: c.slots.map((s) => (s ? `${s.service}/${s.id}@${[...s.mac].join(':')}/${s.live}` : null)),
     services: [...c.services.values()].map((s) => ({ ...s, mac: [...s.mac], table: [...s.table] })),
     settings: [c.backendPortMac && [...c.backendPortMac], c.ready, c.timeoutsMs, c.capacity],
   };
@@ -192,7 +192,7 @@ test('a plan from an empty state is full; no VIP removes the service; settings a
   c.commit(mac);
   assert.equal(c.ready, true);
   const noVip = c.plan(config(range(1, 3), { frontend: {} }), PORT_MAC);
-  assert.deepEqual(noVip.removedServices, [{ vip: VIP, index: 0 }]);
+  assert.deepEqual(noVip.removedServices, [{ index: 0, name: 'default', vip: VIP, proto: 0, port: 0 }]);
   c.commit(noVip);
   assert.equal(c.services.size, 0);
   assert.equal(summarizePlan(c.plan(config(range(1, 3), { frontend: {} }), PORT_MAC)).maglevEntries, 0);
@@ -241,5 +241,5 @@ test('the pipeline applies a plan (as the USERSPACE worker gets it): a smaller c
   send(config(range(1, 5), { sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 50 } }));
   const again = b.stats(3200);
   assert.deepEqual(again.backends.slice(0, 4), before.backends);
-  assert.deepEqual(again.backends[4], { id: 5, packets: 0, bytes: 0, sessions: 0 });
+  assert.deepEqual(again.backends[4], { id: 5, service: 'default', packets: 0, bytes: 0, sessions: 0 });
 });

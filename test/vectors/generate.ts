@@ -193,6 +193,11 @@ class VectorBuilder {
     return this.push(comment, frame, { action: 'DROP', reason, session: 'NONE' }, port);
   }
 
+  /** A BACKEND port frame left to the kernel as it is (rule 1). */
+  pass(comment: string, frame: Uint8Array): number {
+    return this.push(comment, frame, { action: 'PASS', frame: toHex(frame), session: 'NONE' }, 'BACKEND');
+  }
+
   arpReply(comment: string, frame: Uint8Array, expected: Uint8Array): number {
     return this.push(
       comment,
@@ -447,7 +452,7 @@ function arpVector(): Vector {
   v.drop('protocol length 16', arpWith({ plen: 16 }), 'ARP');
   v.drop('41-byte ARP request (truncated)', arpWith({}, 0).slice(0, 41), 'ARP');
   v.drop('ARP header only (14 bytes)', arpWith({}, 0).slice(0, 14), 'ARP');
-  v.drop('who-has VIP on the BACKEND port', req, 'BACKEND_PORT', 'BACKEND');
+  v.pass('who-has VIP on the BACKEND port: left to the kernel (rule 1)', req);
   return v.build(false);
 }
 
@@ -1141,7 +1146,7 @@ function protocolsVector(): Vector {
 function backendPortVector(): Vector {
   const v = vb(
     'backend-port',
-    'Every frame that arrives on the BACKEND port is dropped (rule 1), before any other check',
+    'On the BACKEND port (rule 1, before any other check) ARP frames and frames to the probe MAC are passed to the kernel, everything else is dropped',
     BASE,
   );
   const c = CLIENTS[0]!;
@@ -1155,11 +1160,9 @@ function backendPortVector(): Vector {
     'BACKEND_PORT',
     'BACKEND',
   );
-  v.drop(
+  v.pass(
     'ARP request for the VIP',
     arpRequestFrame({ senderMac: '02:02:02:02:02:02', senderIp: '10.0.1.2', targetIp: VIP }),
-    'BACKEND_PORT',
-    'BACKEND',
   );
   v.drop('empty frame', new Uint8Array(0), 'BACKEND_PORT', 'BACKEND');
   v.drop('5 bytes', pattern(5), 'BACKEND_PORT', 'BACKEND');
