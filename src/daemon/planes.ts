@@ -187,12 +187,13 @@ export class PlaneManager {
     // The one semantic check of the configuration, also when there is no plane to give it to: an
     // instance without ports only checks it (no throw-away control state and full plan of 65,537
     // Maglev entries per change); a new plane gets the full plan of an empty state.
+    const observe = this.observe(name);
     const plan = cur
-      ? cur.driver.plan(config, ports)
+      ? cur.driver.plan(config, ports, observe)
       : hasPorts(ports)
-        ? new ControlState().plan(config, ports.backend?.mac)
+        ? new ControlState().plan(config, ports.backend?.mac, observe)
         : undefined;
-    if (plan === undefined) checkConfig(config, ports.backend?.mac);
+    if (plan === undefined) checkConfig(config, ports.backend?.mac, undefined, observe);
     timing.planned = performance.now();
     if (!hasPorts(ports) || plan === undefined) {
       if (config.type && typeChanged) await this.probe(config.type, name);
@@ -218,7 +219,7 @@ export class PlaneManager {
     const driver = new PlaneDriver(next);
     try {
       // a new plane starts from an empty state: it gets a full plan
-      const first = cur ? driver.plan(config, ports) : plan;
+      const first = cur ? driver.plan(config, ports, observe) : plan;
       await this.bounded(driver.send(first, config, ports), 'attaching');
     } catch (e) {
       await this.bounded(next.close(), 'closing').catch(() => {});
@@ -275,7 +276,7 @@ export class PlaneManager {
     try {
       const plane = await this.factory.create(prev.driver.plane.kind, name);
       const driver = new PlaneDriver(this.supervise(plane, name));
-      await this.bounded(driver.apply(prev.config, prev.ports), 'restoring');
+      await this.bounded(driver.apply(prev.config, prev.ports, this.observe(name)), 'restoring');
       this.running.set(name, { driver, config: prev.config, ports: prev.ports });
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'could not restore the previous data plane');
@@ -325,7 +326,8 @@ export class PlaneManager {
     const { control } = cur.driver;
     for (const [slot, n] of bySlot) {
       const owner = control.slots[slot];
-      if (owner) out.set(`default/${owner.id}`, n);
+      const service = owner && control.serviceNames[owner.service];
+      if (owner && service) out.set(`${service}/${owner.id}`, n);
     }
     return out;
   }

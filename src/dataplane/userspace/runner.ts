@@ -30,9 +30,9 @@ const REQUESTS_PER_PASS = 16;
 type ApplyRequest = Extract<Request, { op: 'apply' }>;
 
 /**
- * Live sessions per backend slot: entries that have not idled out and whose slot still holds the
- * backend they were recorded for (a session on a slot given to another backend is stale: it would be
- * re-balanced at its next frame, so it is nobody's).
+ * Live sessions per backend slot: entries that have not idled out and whose slot is live and still
+ * holds the backend they were recorded for (any other session would be re-balanced at its next frame:
+ * it is nobody's).
  */
 function liveSessionCounts(b: Balancer, nowMs: number): Map<number, number> {
   const counts = new Map<number, number>();
@@ -40,7 +40,8 @@ function liveSessionCounts(b: Balancer, nowMs: number): Map<number, number> {
   const slots = b.control.slots;
   b.sessionTable.forEach((_s, _d, _sp, _dp, proto, id, slot, last) => {
     const timeout = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
-    if (nowMs - last > timeout || slots[slot]?.id !== id) return;
+    const owner = slots[slot];
+    if (nowMs - last > timeout || owner?.id !== id || !owner.live) return;
     counts.set(slot, (counts.get(slot) ?? 0) + 1);
   });
   return counts;
