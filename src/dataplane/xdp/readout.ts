@@ -34,7 +34,10 @@ function timeoutOf(t: TimeoutsNs, proto: number): bigint {
  */
 export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): StatsSnapshot {
   if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
-  const backends = l.mirror.liveSlots().map((s) => ({ id: s.id, ...l.maps.readBackendStats(s.slot) }));
+  const backends = l.mirror.liveSlots().map((s) => {
+    const service = l.mirror.serviceName(s.service);
+    return { id: s.id, ...(service === undefined ? {} : { service }), ...l.maps.readBackendStats(s.slot) };
+  });
   if (!walk) {
     const counters = l.maps.readCounters();
     return snapshot(counters, backends, 0, counters[CNT_SESSION_MISS] ?? 0);

@@ -2,6 +2,7 @@
 // summed (fragment-table hits and misses included), per-backend counters by slot, and the session table's size.
 import {
   CNT_ARP_REPLY,
+  CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
   CNT_RX_BYTES,
@@ -17,8 +18,8 @@ import {
 import type { BackendStats, StatsSnapshot } from '../../core/model.js';
 
 /**
- * Every frame is dropped, answered (ARP) or sent to a backend, so frames sent to backends are
- * rx - drops - ARP replies; this stays exact when a slot's counters are reset for a new backend.
+ * Every frame is dropped, answered (ARP), passed to the kernel (BACKEND port) or sent to a backend,
+ * so frames sent to backends are rx - drops - ARP replies - passed; this stays exact when a slot's counters are reset for a new backend.
  * `evicted` is not counted by the kernel's LRU map; entries are only ever removed by eviction (expiry
  * and re-balancing overwrite in place), so it is the sessions created minus the entries present.
  * `active` counts the present entries that have not idled out.
@@ -40,7 +41,7 @@ export function snapshot(
   const miss = counters[CNT_SESSION_MISS]!;
   return {
     rx: { packets: rx, bytes: counters[CNT_RX_BYTES]! },
-    tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp) },
+    tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp - (counters[CNT_BACKEND_PASS] ?? 0)) },
     arpReplies: arp,
     drops,
     sessions: {
