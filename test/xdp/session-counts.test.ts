@@ -1,6 +1,6 @@
 // sessionCounts() of the XDP plane: the kernel's session map walked once, live sessions counted per
 // backend slot; idle-expired entries, entries recorded for another backend than the slot holds now,
-// and entries of a slot that is not live are nobody's.
+// and entries of a slot that is not live (a DISABLED backend's) are nobody's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
@@ -27,6 +27,7 @@ test('sessionCounts() counts the live sessions of each backend slot in the kerne
       pool: [
         { id: 4, mac: '02:00:00:00:00:04' },
         { id: 7, mac: '02:00:00:00:00:07' },
+        { id: 8, mac: '02:00:00:00:00:08', state: 'DISABLED' },
       ],
     },
     sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 10_000 },
@@ -38,7 +39,8 @@ test('sessionCounts() counts the live sessions of each backend slot in the kerne
     const slotOf = (id: number) => driver.control.slots.findIndex((s) => s?.id === id);
     const s4 = slotOf(4);
     const s7 = slotOf(7);
-    assert.ok(s4 >= 0 && s7 >= 0);
+    const s8 = slotOf(8);
+    assert.ok(s4 >= 0 && s7 >= 0 && s8 >= 0, 'a DISABLED backend holds its slot');
     const fds = {} as ConstructorParameters<typeof XdpMaps>[0];
     for (const k of MAP_KEYS) fds[k] = objGet(`/sys/fs/bpf/lbdsr/${name}/map_${k}`);
     const maps = new XdpMaps(fds);
@@ -61,6 +63,7 @@ test('sessionCounts() counts the live sessions of each backend slot in the kerne
     write(4, s4, 61); // UDP, idle out
     write(9, s4, 1); // recorded for backend 9, which no longer holds the slot: stale
     write(4, 4000, 1); // a slot that holds nothing
+    write(8, s8, 1); // a DISABLED backend's slot is not live: its sessions move
     maps.close();
     const counts = await plane.sessionCounts();
     assert.deepEqual(

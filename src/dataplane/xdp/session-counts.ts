@@ -11,7 +11,7 @@ export function countLiveSessions(l: Loaded | null, timeouts: TimeoutsMs): Map<n
   const counts = new Map<number, number>();
   if (!l) return counts;
   const owner = new Map<number, number>();
-  for (const b of l.maps.readBackends()) owner.set(b.slot, b.id);
+  for (const b of l.maps.readBackends()) if (b.live) owner.set(b.slot, b.id);
   const now = process.hrtime.bigint();
   const ns = (ms: number) => BigInt(ms) * 1_000_000n;
   const t = { tcp: ns(timeouts.tcp), udp: ns(timeouts.udp), icmp: ns(timeouts.icmp) };
