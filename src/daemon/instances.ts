@@ -8,7 +8,13 @@ import type { NetDev } from '../kernel/netdev.js';
 import { type StoredInstance, validateInstance } from './config.js';
 import { clone } from './document.js';
 import { checkLimits, DEFAULT_LIMITS, type Limits } from './limits.js';
-import { type ChangeTiming, type Logger, type PlaneManager, resolvePorts } from './planes.js';
+import {
+  type ChangeTiming,
+  type Logger,
+  type PlaneManager,
+  type PlanPreview,
+  resolvePorts,
+} from './planes.js';
 import { saveState } from './store.js';
 
 /** An instance as GET shows it: the stored configuration plus what is live (plane, port status). */
@@ -25,7 +31,14 @@ export interface InstanceView {
   ports: Array<{ name: string; type: string; peer?: string; status: 'UP' | 'DOWN'; uuid: string }>;
   frontend: StoredInstance['frontend'];
   backend: StoredInstance['backend'];
+  services?: StoredInstance['services'];
+  probe_ip?: string;
   sessions: StoredInstance['sessions'];
+}
+
+/** `dryRun`: the change stops after planning (nothing changes) and its preview is put in `result`. */
+export interface ChangeOptions {
+  dryRun?: { result?: PlanPreview };
 }
 
 export class Instances {
@@ -113,6 +126,8 @@ export class Instances {
       })),
       frontend: v.frontend,
       backend: v.backend,
+      ...(v.services ? { services: v.services } : {}),
+      ...(v.probe_ip !== undefined ? { probe_ip: v.probe_ip } : {}),
       sessions: v.sessions,
     };
   }
@@ -136,6 +151,7 @@ export class Instances {
     name: string,
     compute: (old: StoredInstance | undefined) => unknown,
     timing: ChangeTiming = {},
+    opts: ChangeOptions = {},
   ): Promise<string[]> {
     return this.serial(async () => {
       timing.start = performance.now();
@@ -153,6 +169,10 @@ export class Instances {
       checkLimits(config, old, this.map.size, this.limits);
       for (const w of warnings) this.log.warn({ instance: name }, w);
       const ports = resolvePorts(config, this.netdev);
+      if (opts.dryRun) {
+        opts.dryRun.result = await this.planes.preview(config, ports, old);
+        return warnings;
+      }
       await this.planes.reconcile(config, ports, config.type !== old?.type, timing);
       timing.live = performance.now();
       this.map.set(name, config);

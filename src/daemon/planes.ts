@@ -110,6 +110,12 @@ export interface PlaneEvent {
   message?: string;
 }
 
+/** A dry run (routes/dry-run.ts): the plan of a change and the live sessions per slot, nothing applied. */
+export interface PlanPreview {
+  plan: Plan;
+  sessions: Map<number, number>;
+}
+
 interface Running {
   /** The plane and the control state it holds. */
   driver: PlaneDriver;
@@ -230,6 +236,21 @@ export class PlaneManager {
     this.running.set(name, { driver, config, ports });
     this.log.info({ instance: name, plane: want }, 'data plane attached');
     this.onEvent({ instance: name, plane: want, event: 'attached' });
+  }
+
+  /**
+   * A dry run: the plan of `config` against what the plane holds (without a plane: against `old`) and
+   * the plane's live sessions per slot (none without a plane). Nothing changes.
+   */
+  async preview(config: InstanceConfig, ports: ResolvedPorts, old?: InstanceConfig): Promise<PlanPreview> {
+    const cur = this.running.get(config.name);
+    if (cur) {
+      const plan = cur.driver.plan(config, ports);
+      return { plan, sessions: (await cur.driver.plane.sessionCounts?.()) ?? new Map() };
+    }
+    const base = new ControlState();
+    if (old) base.apply(old, ports.backend?.mac);
+    return { plan: base.plan(config, ports.backend?.mac), sessions: new Map() };
   }
 
   /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */

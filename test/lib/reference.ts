@@ -1,8 +1,11 @@
-// A straightforward reference of docs/semantics.md's backend choice (jhash2 + Maglev) and of which
-// misses are recorded (isTcpNonSyn), written from the document and independently of src/core/maglev.ts. The corpus generator uses it to
+// A straightforward reference of docs/semantics.md's backend choice (jhash2 + weighted Maglev), of which
+// misses are recorded (isTcpNonSyn), of the service a key matches and of what a backend's state, weight
+// and health make of it, written from the document and independently of src/core/maglev.ts and
+// src/pipeline. The corpus generator uses it to
 // compute expected backends; test/unit/maglev.test.ts checks it against the C oracle
 // (test/vectors/tools/known-values.c) and the product's Maglev against it.
 import { jhash2 } from '../../src/core/jhash.js';
+import type { BackendConfig, BackendObservation, HealthCheckConfig } from '../../src/core/model.js';
 
 export const M = 65537;
 const OFFSET_SEED = 0x4d41474c;
@@ -83,13 +86,24 @@ export function flowHash(key: FlowKey, algorithm: string): number {
   return jhash2(words, 0, 4, 0);
 }
 
-/** Backend id Maglev picks for a key, or undefined for an empty pool. Caches tables by pool. */
+/**
+ * Backend id Maglev picks for a key, or undefined for an empty pool. `weights[i]` is the weight of
+ * `pool[i]` (default 100 each). Caches tables by pool and weights.
+ */
 const cache = new Map<string, Float64Array>();
-export function referencePick(pool: readonly number[], algorithm: string, key: FlowKey): number | undefined {
-  const k = [...pool].sort((a, b) => a - b).join(',');
+export function referencePick(
+  pool: readonly number[],
+  algorithm: string,
+  key: FlowKey,
+  weights?: readonly number[],
+): number | undefined {
+  const k = pool
+    .map((id, i) => [id, weights?.[i] ?? 100] as const)
+    .sort((a, b) => a[0] - b[0])
+    .join(';');
   let t = cache.get(k);
   if (!t) {
-    t = referenceMaglev(pool);
+    t = referenceMaglev(pool, M, weights);
     cache.set(k, t);
   }
   const id = t[flowHash(key, algorithm) % M]!;
@@ -163,4 +177,59 @@ export class ReferenceFragments {
     if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(l.id, { sport: l.sport, dport: l.dport, firstSeen: nowMs });
   }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Services and backends (docs/semantics.md, "Services" and "Backends"), from the document.
+
+export interface RefService {
+  name: string;
+  vip: number;
+  /** 0 = any. */
+  proto: number;
+  /** 0 = any. */
+  port: number;
+}
+
+/**
+ * The service of VIP `key.dst` a key matches: protocol and port, else protocol without port, else
+ * neither; undefined for none.
+ */
+export function referenceMatch<S extends RefService>(services: readonly S[], key: FlowKey): S | undefined {
+  const of = services.filter((s) => s.vip === key.dst);
+  return (
+    of.find((s) => s.proto === key.proto && s.port !== 0 && s.port === key.dport) ??
+    of.find((s) => s.proto === key.proto && s.port === 0) ??
+    of.find((s) => s.proto === 0 && s.port === 0)
+  );
+}
+
+export interface RefBackend {
+  /** The MAC in use: configured, else observed; undefined while unknown. */
+  mac?: string;
+  /** In the Maglev table. */
+  serving: boolean;
+  /** Its sessions stay valid. */
+  live: boolean;
+  weight: number;
+}
+
+/** What a backend's configuration and observation make of it. */
+export function referenceBackend(
+  b: BackendConfig,
+  poolCheck: HealthCheckConfig | undefined,
+  seen: BackendObservation | undefined,
+): RefBackend {
+  const mac = b.mac ?? seen?.mac;
+  const checked = (b.healthcheck?.type ?? poolCheck?.type ?? 'NONE') !== 'NONE';
+  const health = checked ? (seen?.health ?? 'UNKNOWN') : 'UP';
+  const move = (b.healthcheck?.on_down ?? poolCheck?.on_down) === 'MOVE';
+  const state = b.state ?? 'ACTIVE';
+  const weight = b.weight ?? 100;
+  return {
+    ...(mac === undefined ? {} : { mac }),
+    weight,
+    serving: mac !== undefined && state === 'ACTIVE' && weight > 0 && health !== 'DOWN',
+    live: mac !== undefined && state !== 'DISABLED' && !(health === 'DOWN' && move),
+  };
 }

@@ -16,8 +16,12 @@ import {
 import {
   type Algorithm,
   type BackendConfig,
+  type BackendObservation,
   DEFAULT_SESSION_SETTINGS,
+  type HealthCheckConfig,
   type InstanceConfig,
+  type Observations,
+  type ServiceConfig,
   type SessionSettings,
   type StatsSnapshot,
 } from '../../src/core/model.js';
@@ -27,10 +31,17 @@ export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND' | 'PASS';
 /** Which session counter a step moves: exactly one of them, or none. */
 export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UNRECORDED' | 'NONE';
 
+/** What the daemon observed of backends, by `service/id` ('default/2'): MAC by ARP, health. */
+export type VectorObservations = Record<string, BackendObservation>;
+
 export interface VectorConfig {
   frontend: { vip?: string; mac?: string };
   algorithm?: Algorithm;
-  backend: { pool: BackendConfig[] };
+  backend: { pool: BackendConfig[]; healthcheck?: HealthCheckConfig };
+  /** The services besides `default` (docs/semantics.md, "Services"). */
+  services?: ServiceConfig[];
+  probe_ip?: string;
+  observe?: VectorObservations;
   sessions?: {
     capacity?: number;
     timeouts?: Partial<SessionSettings['timeouts']>;
@@ -66,6 +77,10 @@ export interface VectorReconfigure {
   /** null: the backend port MAC becomes unknown. */
   backendPortMac?: string | null;
   sessions?: { timeouts?: Partial<SessionSettings['timeouts']>; record_non_syn?: boolean };
+  /** Replace the services, the default pool's health check (null: none), the observations. */
+  services?: ServiceConfig[];
+  healthcheck?: HealthCheckConfig | null;
+  observe?: VectorObservations;
 }
 
 export interface VectorStep {
@@ -134,19 +149,34 @@ export function instanceConfig(c: VectorConfig, name = 'vec'): InstanceConfig {
       { name: 'be', type: 'BACKEND' },
     ],
     frontend: { ...c.frontend },
-    backend: { pool: c.backend.pool.map((b) => ({ ...b })) },
+    backend: structuredClone(c.backend),
+    ...(c.services ? { services: structuredClone(c.services) } : {}),
+    ...(c.probe_ip ? { probe_ip: c.probe_ip } : {}),
     sessions: sessionSettings(c),
   };
+}
+
+/** The Observations a vector's config stands for (undefined: none). */
+export function observationsOf(c: VectorConfig): Observations | undefined {
+  const o = c.observe;
+  if (o === undefined) return undefined;
+  return (service, id) => o[`${service}/${id}`];
 }
 
 function applyReconfigure(c: VectorConfig, r: VectorReconfigure): VectorConfig {
   let pool = r.pool ? r.pool.map((b) => ({ ...b })) : c.backend.pool.map((b) => ({ ...b }));
   if (r.removeBackends) pool = pool.filter((b) => !r.removeBackends!.includes(b.id));
   if (r.addBackends) pool.push(...r.addBackends.map((b) => ({ ...b })));
+  const healthcheck = r.healthcheck === undefined ? c.backend.healthcheck : (r.healthcheck ?? undefined);
+  const services = r.services ?? c.services;
+  const observe = r.observe ?? c.observe;
   return {
     frontend: { ...c.frontend, ...r.frontend },
     algorithm: r.algorithm ?? c.algorithm ?? 'HASH_SESSION',
-    backend: { pool },
+    backend: { pool, ...(healthcheck ? { healthcheck } : {}) },
+    ...(services ? { services } : {}),
+    ...(c.probe_ip ? { probe_ip: c.probe_ip } : {}),
+    ...(observe ? { observe } : {}),
     sessions: {
       ...c.sessions,
       timeouts: { ...c.sessions?.timeouts, ...r.sessions?.timeouts },
@@ -163,8 +193,8 @@ export interface PlannedStep {
   nowMs: number;
   inputFrame: Uint8Array;
   expected: VectorExpect;
-  /** Set when the configuration changes before this step: apply it first. */
-  reconfigure?: { config: InstanceConfig; backendPortMac: string | undefined };
+  /** Set when the configuration changes before this step: apply it first (with its observations). */
+  reconfigure?: { config: InstanceConfig; backendPortMac: string | undefined; observe?: Observations };
 }
 
 /** The steps of a vector as a plane drives them: the config in effect, the clock and the input frame. */
@@ -178,7 +208,12 @@ export function* vectorSteps(v: Vector): Generator<PlannedStep> {
     if (s.reconfigure) {
       cfg = applyReconfigure(cfg, s.reconfigure);
       if (s.reconfigure.backendPortMac !== undefined) portMac = s.reconfigure.backendPortMac ?? undefined;
-      reconfigure = { config: instanceConfig(cfg, v.name), backendPortMac: portMac };
+      const observe = observationsOf(cfg);
+      reconfigure = {
+        config: instanceConfig(cfg, v.name),
+        backendPortMac: portMac,
+        ...(observe ? { observe } : {}),
+      };
     }
     now = s.nowMs ?? now;
     yield {
@@ -226,7 +261,7 @@ export interface StepResult {
 
 /** The part of the Balancer (src/pipeline/balancer.ts) the runner drives. */
 export interface BalancerLike {
-  configure(config: InstanceConfig, backendPortMac: string | undefined): void;
+  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): void;
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number;
   readonly lastBackendId: number;
   stats(): StatsSnapshot;
@@ -271,10 +306,10 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
  */
 export function runVector(v: Vector, make: (settings: SessionSettings) => BalancerLike): StepResult[] {
   const b = make(sessionSettings(v.config));
-  b.configure(instanceConfig(v.config, v.name), v.backendPortMac ?? undefined);
+  b.configure(instanceConfig(v.config, v.name), v.backendPortMac ?? undefined, observationsOf(v.config));
   const results: StepResult[] = [];
   for (const s of vectorSteps(v)) {
-    if (s.reconfigure) b.configure(s.reconfigure.config, s.reconfigure.backendPortMac);
+    if (s.reconfigure) b.configure(s.reconfigure.config, s.reconfigure.backendPortMac, s.reconfigure.observe);
     const len = s.inputFrame.length;
     const buf = new Uint8Array(len + GUARD_BYTES).fill(GUARD);
     buf.set(s.inputFrame);

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { PORT_BACKEND, PORT_FRONTEND } from '../../src/core/constants.js';
+import type { ServiceConfig } from '../../src/core/model.js';
 import { fromHex } from '../../src/packet/build.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import { instanceConfig, loadVectors } from '../lib/vectors.js';
@@ -22,12 +23,29 @@ test('deciding frames of every kind allocates nothing (no GC during 600,000 deci
       frames.push({ bytes: fromHex(s.frame), port: s.port === 'BACKEND' ? PORT_BACKEND : PORT_FRONTEND });
   }
   assert.ok(frames.length > 100, `only ${frames.length} corpus frames`);
-  const v0 = vectors.find((v) => v.config.backend.pool.length >= 3)!;
+  // The services vector's instance (several VIPs, port services), with a probe MAC (BACKEND port PASS)
+  // and the VIP table filled up to 256 services, so that the service match runs over a full table.
+  const v0 = vectors.find((v) => v.name === 'services')!;
+  const cfg = instanceConfig(v0.config);
+  const filler: ServiceConfig[] = Array.from({ length: 256 - 1 - (cfg.services?.length ?? 0) }, (_, i) => ({
+    name: `filler${i}`,
+    vip: `172.16.${i >> 8}.${(i & 255) + 1}`,
+    protocol: 'TCP',
+    port: 1 + (i % 3),
+    backend: { pool: [{ id: 1000 + i, mac: '02:00:00:00:77:77' }] },
+  }));
   // Capacity 1024: the session table never grows (growth allocates by design) and the flood below keeps
   // evicting, so the eviction path is measured too.
-  const cfg = instanceConfig(v0.config);
   const b = new Balancer({ capacity: 1024 });
-  b.configure({ ...cfg, sessions: { ...cfg.sessions, capacity: 1024 } }, v0.backendPortMac!);
+  b.configure(
+    {
+      ...cfg,
+      services: [...(cfg.services ?? []), ...filler],
+      probe_ip: '10.0.1.250',
+      sessions: { ...cfg.sessions, capacity: 1024 },
+    },
+    v0.backendPortMac!,
+  );
   const buf = new Uint8Array(2048);
   const run = (rounds: number) => {
     for (let r = 0; r < rounds; r++) {
@@ -57,5 +75,6 @@ test('deciding frames of every kind allocates nothing (no GC during 600,000 deci
   const st = b.stats();
   assert.ok(st.sessions.evicted > 0, 'the flood evicted sessions');
   assert.ok(st.arpReplies > 0 && st.tx.backend > 0, 'frames of every kind were decided');
+  assert.ok(st.backendPass! > 0 && st.drops.NO_SERVICE! > 0, 'PASS and NO_SERVICE too');
   assert.equal(gcs, 0, `${gcs} garbage collections while deciding ${rounds * frames.length} frames`);
 });

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatIpv4, parseIpv4 } from '../../src/core/addr.js';
-import type { Algorithm, BackendConfig } from '../../src/core/model.js';
+import type { Algorithm, BackendConfig, HealthCheckConfig } from '../../src/core/model.js';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
@@ -48,7 +48,11 @@ import {
   type FlowKey,
   type FragEffect,
   isTcpNonSyn,
+  type RefBackend,
   ReferenceFragments,
+  type RefService,
+  referenceBackend,
+  referenceMatch,
   referencePick,
 } from '../lib/reference.js';
 import type {
@@ -96,9 +100,21 @@ function keyString(k: FlowKey): string {
 
 interface ModelSession {
   key: FlowKey;
+  /** The service the session was recorded for. */
+  service: string;
   backend: number;
   lastSeen: number;
 }
+
+/** A service in the data plane as the model sees it (docs/semantics.md, "Services"). */
+interface ModelService extends RefService {
+  mac: string;
+  algorithm: Algorithm;
+  pool: BackendConfig[];
+  check?: HealthCheckConfig;
+}
+
+const PROTO_NUMBERS = { TCP: 6, UDP: 17, ICMP: 1 } as const;
 
 /** Builds one vector, keeping a model of the config and the session table to derive expectations. */
 class VectorBuilder {
@@ -146,11 +162,15 @@ class VectorBuilder {
     let pool = r.pool ? structuredClone(r.pool) : this.cfg.backend.pool;
     if (r.removeBackends) pool = pool.filter((b) => !r.removeBackends!.includes(b.id));
     if (r.addBackends) pool = [...pool, ...structuredClone(r.addBackends)];
+    const healthcheck =
+      r.healthcheck === undefined ? this.cfg.backend.healthcheck : (r.healthcheck ?? undefined);
     this.cfg = {
       ...this.cfg,
       frontend: { ...this.cfg.frontend, ...r.frontend },
       algorithm: r.algorithm ?? this.algorithm,
-      backend: { pool },
+      backend: { pool, ...(healthcheck ? { healthcheck } : {}) },
+      ...(r.services ? { services: structuredClone(r.services) } : {}),
+      ...(r.observe ? { observe: structuredClone(r.observe) } : {}),
       sessions: {
         ...this.cfg.sessions,
         timeouts: { ...this.cfg.sessions?.timeouts, ...r.sessions?.timeouts },
@@ -207,18 +227,65 @@ class VectorBuilder {
     );
   }
 
-  private macOf(id: number): string {
-    const b = this.pool.find((x) => x.id === id);
-    if (!b?.mac) throw new Error(`${this.name}: backend ${id} not in the pool (with a MAC)`);
-    return b.mac;
+  /** The services in the data plane: a VIP and a frontend MAC. */
+  private services(): ModelService[] {
+    const c = this.cfg;
+    const out: ModelService[] = [];
+    if (c.frontend.vip !== undefined && c.frontend.mac !== undefined) {
+      out.push({
+        name: 'default',
+        vip: parseIpv4(c.frontend.vip),
+        proto: 0,
+        port: 0,
+        mac: c.frontend.mac,
+        algorithm: this.algorithm,
+        pool: c.backend.pool,
+        ...(c.backend.healthcheck ? { check: c.backend.healthcheck } : {}),
+      });
+    }
+    for (const s of c.services ?? []) {
+      const mac = s.mac ?? c.frontend.mac;
+      if (mac === undefined) continue;
+      out.push({
+        name: s.name,
+        vip: parseIpv4(s.vip),
+        proto: s.protocol === undefined ? 0 : PROTO_NUMBERS[s.protocol],
+        port: s.port ?? 0,
+        mac,
+        algorithm: s.algorithm ?? this.algorithm,
+        pool: s.backend.pool,
+        ...(s.backend.healthcheck ? { check: s.backend.healthcheck } : {}),
+      });
+    }
+    return out;
   }
 
-  /** What Maglev picks for a key now. */
+  /** The service a key matches now, if any. */
+  serviceOf(k: FlowKey): ModelService | undefined {
+    return referenceMatch(this.services(), k);
+  }
+
+  private backendOf(svc: ModelService, id: number): RefBackend | undefined {
+    const b = svc.pool.find((x) => x.id === id);
+    return b && referenceBackend(b, svc.check, this.cfg.observe?.[`${svc.name}/${id}`]);
+  }
+
+  private macOf(svc: ModelService, id: number): string {
+    const mac = this.backendOf(svc, id)?.mac;
+    if (!mac) throw new Error(`${this.name}: backend ${id} not in the pool of ${svc.name} (with a MAC)`);
+    return mac;
+  }
+
+  /** What Maglev picks for a key now (over the serving backends of its service, by weight). */
   pick(k: FlowKey): number | undefined {
+    const svc = this.serviceOf(k);
+    if (!svc) return undefined;
+    const members = svc.pool.filter((b) => this.backendOf(svc, b.id)!.serving);
     return referencePick(
-      this.pool.map((b) => b.id),
-      this.algorithm,
+      members.map((b) => b.id),
+      svc.algorithm,
       k,
+      members.map((b) => b.weight ?? 100),
     );
   }
 
@@ -229,8 +296,11 @@ class VectorBuilder {
     return this.pick(k);
   }
 
+  /** Not idle-expired, and its backend is still live in the service the key matches now. */
   private valid(s: ModelSession): boolean {
-    return this.now - s.lastSeen <= this.timeoutMs(s.key.proto) && this.pool.some((b) => b.id === s.backend);
+    if (this.now - s.lastSeen > this.timeoutMs(s.key.proto)) return false;
+    const svc = this.serviceOf(s.key);
+    return svc !== undefined && svc.name === s.service && this.backendOf(svc, s.backend)?.live === true;
   }
 
   /**
@@ -238,6 +308,8 @@ class VectorBuilder {
    * effect come from the model; `readOnly` for ICMP errors.
    */
   balanced(comment: string, frame: Uint8Array, k: FlowKey, opts: { readOnly?: boolean } = {}): number {
+    const svc = this.serviceOf(k);
+    if (svc === undefined) return this.drop(comment, frame, 'NO_SERVICE');
     if (this.portMac === null) throw new Error(`${this.name}: not ready, use drop()`);
     const ks = keyString(k);
     const s = this.sessions.get(ks);
@@ -264,12 +336,12 @@ class VectorBuilder {
         if (!s && this.sessions.size >= this.capacity()) {
           this.sessions.delete(this.sessions.keys().next().value!);
         }
-        this.sessions.set(ks, { key: k, backend, lastSeen: this.now });
+        this.sessions.set(ks, { key: k, service: svc.name, backend, lastSeen: this.now });
       }
     }
     // A drop changes nothing but its reason's counter: no session counter even for a stale entry.
     if (backend === undefined) return this.drop(comment, frame, 'NO_BACKEND');
-    const out = withMacs(frame, this.macOf(backend), this.portMac);
+    const out = withMacs(frame, this.macOf(svc, backend), this.portMac);
     return this.push(
       comment,
       frame,
@@ -1808,6 +1880,420 @@ function sessionFloodVector(): Vector {
   return v.build();
 }
 
+// -------------------------------------------------------------------------------------------------
+// Services, backend states, weights, health (docs/semantics.md, "Services" and "Backends")
+
+const VIP2 = '10.0.0.110';
+const VIP3 = '10.0.0.120';
+
+function to(dst: string, src: string): FrameAddressing {
+  return { ethDst: FE_MAC, ethSrc: CLIENT_MAC, src, dst };
+}
+
+/** The reply to an ARP request for `vip` from CLIENT_MAC/`client`, padding kept. */
+function arpReplyTo(req: Uint8Array, vip: string, client: string): Uint8Array {
+  return concat(
+    ethernet({
+      dst: CLIENT_MAC,
+      src: FE_MAC,
+      type: ETH_P_ARP,
+      payload: arp({
+        op: ARP_OP_REPLY,
+        senderMac: FE_MAC,
+        senderIp: vip,
+        targetMac: CLIENT_MAC,
+        targetIp: client,
+      }),
+    }),
+    req.slice(42),
+  );
+}
+
+const SERVICES: VectorConfig = {
+  ...BASE,
+  services: [
+    {
+      name: 'web',
+      vip: VIP2,
+      protocol: 'TCP',
+      port: 80,
+      backend: {
+        pool: [
+          { id: 11, mac: '02:00:00:00:11:11' },
+          { id: 12, mac: '02:00:00:00:12:12' },
+        ],
+      },
+    },
+    {
+      name: 'alt',
+      vip: VIP2,
+      protocol: 'TCP',
+      port: 8080,
+      backend: { pool: [{ id: 21, mac: '02:00:00:00:21:21' }] },
+    },
+    { name: 'dns', vip: VIP2, protocol: 'UDP', backend: { pool: [{ id: 31, mac: '02:00:00:00:31:31' }] } },
+    {
+      name: 'any',
+      vip: VIP3,
+      algorithm: 'HASH_SRC_IP',
+      backend: {
+        pool: [
+          { id: 41, mac: '02:00:00:00:41:41' },
+          { id: 42, mac: '02:00:00:00:42:42' },
+        ],
+      },
+    },
+  ],
+};
+
+function servicesVector(): Vector {
+  const v = vb(
+    'services',
+    'Several services: ARP is answered for every VIP; a frame goes to the most specific service of its VIP (protocol and port, then protocol, then any) or drops NO_SERVICE; each service balances over its own pool with its own algorithm',
+    SERVICES,
+  );
+  const c = CLIENTS[0]!;
+  for (const vip of [VIP2, VIP3]) {
+    const req = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: vip });
+    v.arpReply(`who-has ${vip} (a second VIP) is answered with its MAC`, req, arpReplyTo(req, vip, c));
+  }
+  v.drop(
+    'who-has a VIP-less address',
+    arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: c, targetIp: '10.0.0.130' }),
+    'ARP',
+  );
+  const web = v.balanced(
+    'TCP to VIP2:80: service web',
+    tcpFrame(to(VIP2, c), { sport: 1000, dport: 80 }),
+    key(c, 1000, 80, 6, VIP2),
+  );
+  const webB = v.steps[web]!.expect.backend!;
+  if (webB !== 11 && webB !== 12) throw new Error('web not chosen');
+  v.balanced(
+    'TCP to VIP2:8080: service alt',
+    tcpFrame(to(VIP2, c), { sport: 1000, dport: 8080 }),
+    key(c, 1000, 8080, 6, VIP2),
+  );
+  v.also({ backend: 21 });
+  v.drop('TCP to VIP2:443: no service', tcpFrame(to(VIP2, c), { sport: 1000, dport: 443 }), 'NO_SERVICE');
+  v.balanced(
+    'UDP to VIP2:53: service dns (UDP, any port)',
+    udpFrame(to(VIP2, c), { sport: 5353, dport: 53, payload: pattern(8) }),
+    key(c, 5353, 53, 17, VIP2),
+  );
+  v.also({ backend: 31 });
+  v.drop(
+    'ICMP echo to VIP2: no ICMP service',
+    icmpEchoFrame(to(VIP2, c), { type: ICMP_ECHO_REQUEST, id: 7, seq: 1 }),
+    'NO_SERVICE',
+  );
+  v.balanced(
+    'ICMP echo to VIP3: service any',
+    icmpEchoFrame(to(VIP3, c), { type: ICMP_ECHO_REQUEST, id: 7, seq: 1 }),
+    key(c, 0, 0, 1, VIP3),
+  );
+  const anyB = v.lastBackend();
+  v.balanced(
+    'TCP to VIP3:22: service any, HASH_SRC_IP: the same backend',
+    tcpFrame(to(VIP3, c), { sport: 2222, dport: 22 }),
+    key(c, 2222, 22, 6, VIP3),
+  );
+  v.also({ backend: anyB });
+  v.balanced('TCP to the default VIP', tcpFrame(fe(c), { sport: 1000, dport: 80 }), key(c, 1000, 80, 6));
+  v.drop(
+    "a frame for VIP2 to another MAC (the VIP's MAC is the services')",
+    tcpFrame({ ...to(VIP2, c), ethDst: '02:00:00:00:99:99' }, { sport: 1000, dport: 80 }),
+    'DST_MAC',
+  );
+  // An ICMP error about the web flow (its quoted packet went VIP2:80 -> client) finds its service.
+  const synack = ipv4({
+    src: VIP2,
+    dst: c,
+    proto: 6,
+    payload: tcp({ sport: 80, dport: 1000, flags: TCP_SYN | TCP_ACK, pseudo: { src: VIP2, dst: c } }),
+  });
+  const r: FrameAddressing = { ethDst: FE_MAC, ethSrc: ROUTER_MAC, src: ROUTER_IP, dst: VIP2 };
+  v.balanced(
+    "ICMP fragmentation needed quoting web's SYN-ACK: the web session's backend",
+    icmpErrorFrame(r, { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, mtu: 1400, inner: quote(synack) }),
+    key(c, 1000, 80, 6, VIP2),
+    { readOnly: true },
+  );
+  v.also({ sameBackendAs: web });
+  const toPort443 = ipv4({
+    src: VIP2,
+    dst: c,
+    proto: 6,
+    payload: tcp({ sport: 443, dport: 1000, flags: TCP_ACK, pseudo: { src: VIP2, dst: c } }),
+  });
+  v.drop(
+    'ICMP error quoting a VIP2:443 packet: no service',
+    icmpErrorFrame(r, { type: ICMP_TIME_EXCEEDED, inner: quote(toPort443) }),
+    'NO_SERVICE',
+  );
+  // Fragments: the first carries the ports (service web); a later one without a learned entry is keyed
+  // without ports and matches only a service without a port (none for TCP on VIP2).
+  const whole = tcp({
+    sport: 3000,
+    dport: 80,
+    flags: TCP_SYN,
+    payload: pattern(24),
+    pseudo: { src: c, dst: VIP2 },
+  });
+  v.fragment(
+    'TCP first fragment to VIP2:80: service web',
+    ipv4Frame(to(VIP2, c), 6, whole.slice(0, 24), { id: 0x4242, mf: true }),
+    key(c, 3000, 80, 6, VIP2),
+    'NONE',
+  );
+  v.fragment(
+    'its later fragment: the learned ports, service web',
+    ipv4Frame(to(VIP2, c), 6, whole.slice(24), { id: 0x4242, fragOffset: 3 }),
+    key(c, 3000, 80, 6, VIP2),
+    'HIT',
+  );
+  v.fragment(
+    'a later TCP fragment never seen: keyed without ports, no service',
+    ipv4Frame(to(VIP2, c), 6, whole.slice(24), { id: 0x4343, fragOffset: 3 }),
+    key(c, 0, 0, 6, VIP2),
+    'MISS',
+  );
+  v.fragment(
+    'a later UDP fragment never seen: keyed without ports, service dns',
+    ipv4Frame(to(VIP2, c), 17, pattern(16), { id: 0x4444, fragOffset: 3 }),
+    key(c, 0, 0, 17, VIP2),
+    'MISS',
+  );
+  v.also({ backend: 31 });
+  return v.build();
+}
+
+function serviceChangeVector(): Vector {
+  const v = vb(
+    'service-change',
+    'A session belongs to its service: when a more specific service appears for its key (or goes), the session is stale and re-balanced in the service that matches now',
+    {
+      ...BASE,
+      services: [
+        {
+          name: 'tcp',
+          vip: VIP2,
+          protocol: 'TCP',
+          backend: { pool: [{ id: 51, mac: '02:00:00:00:51:51' }] },
+        },
+      ],
+    },
+  );
+  const c = CLIENTS[1]!;
+  const flow = () => tcpFrame(to(VIP2, c), { sport: 4000, dport: 80, flags: TCP_ACK });
+  const k = key(c, 4000, 80, 6, VIP2);
+  v.balanced(
+    'a flow to VIP2:80, service tcp (any port)',
+    tcpFrame(to(VIP2, c), { sport: 4000, dport: 80 }),
+    k,
+  );
+  v.also({ backend: 51, session: 'MISS' });
+  v.balanced('the flow again: a hit', flow(), k);
+  v.also({ session: 'HIT' });
+  const both = [
+    {
+      name: 'tcp',
+      vip: VIP2,
+      protocol: 'TCP' as const,
+      backend: { pool: [{ id: 51, mac: '02:00:00:00:51:51' }] },
+    },
+    {
+      name: 'web',
+      vip: VIP2,
+      protocol: 'TCP' as const,
+      port: 80,
+      backend: { pool: [{ id: 61, mac: '02:00:00:00:61:61' }] },
+    },
+  ];
+  v.reconfigure({ services: both });
+  v.balanced('service web (port 80) added: the session of tcp is stale, re-balanced to web', flow(), k);
+  v.also({ backend: 61, session: 'STALE' });
+  v.balanced('then a hit in web', flow(), k);
+  v.also({ backend: 61, session: 'HIT' });
+  v.reconfigure({ services: [both[0]!] });
+  v.balanced('web removed: stale again, back to tcp', flow(), k);
+  v.also({ backend: 51, session: 'STALE' });
+  v.reconfigure({ services: [] });
+  v.drop('every service of VIP2 removed: NOT_VIP', flow(), 'NOT_VIP');
+  return v.build();
+}
+
+const POOL4: BackendConfig[] = [...POOL3, { id: 4, mac: '04:04:04:04:04:04' }];
+
+function backendStatesVector(): Vector {
+  const v = vb(
+    'backend-states',
+    'Backend states, weight and health: DRAINING and weight 0 take no new flow and keep their sessions; DISABLED moves its sessions; DOWN takes no new flow and keeps its sessions unless on_down is MOVE; a backend known by IP only takes flows once its MAC is observed',
+    { ...BASE, backend: { pool: POOL4 } },
+  );
+  const c = CLIENTS[2]!;
+  const k = (s: number) => key(c, s, 80, 6);
+  const syn = (s: number) => tcpFrame(fe(c), { sport: s, dport: 80 });
+  const ack = (s: number) => tcpFrame(fe(c), { sport: s, dport: 80, flags: TCP_ACK });
+  const flowOf = new Map<number, number>();
+  for (const id of [1, 2, 3, 4]) {
+    const s = find(`a flow on backend ${id}`, (x) => v.pick(k(x)) === id, 50000);
+    flowOf.set(id, s);
+    v.balanced(`flow on backend ${id}`, syn(s), k(s));
+    v.also({ backend: id });
+  }
+  const with_ = (over: Record<number, Partial<BackendConfig>>) => POOL4.map((b) => ({ ...b, ...over[b.id] }));
+  // Flows that Maglev over {1,2,3,4} sends to 2 (new ones, no session yet).
+  const new2 = find('a new flow Maglev over all four sends to 2', (x) => v.pick(k(x)) === 2, 52000);
+
+  v.reconfigure({ pool: with_({ 2: { state: 'DRAINING' } }) });
+  v.balanced('backend 2 DRAINING: its session stays', ack(flowOf.get(2)!), k(flowOf.get(2)!));
+  v.also({ backend: 2, session: 'HIT' });
+  v.balanced('a new flow that went to 2 goes elsewhere', syn(new2), k(new2));
+  v.also({ notBackend: 2, session: 'MISS' });
+
+  v.reconfigure({ pool: with_({ 2: { state: 'DISABLED' }, 3: { weight: 0 } }) });
+  v.balanced('backend 2 DISABLED: its session is stale, re-balanced', ack(flowOf.get(2)!), k(flowOf.get(2)!));
+  v.also({ notBackend: 2, session: 'STALE' });
+  v.balanced('backend 3 weight 0: its session stays', ack(flowOf.get(3)!), k(flowOf.get(3)!));
+  v.also({ backend: 3, session: 'HIT' });
+  const was3 = find(
+    'a new flow Maglev over all four would send to 3',
+    (x) => referencePick([1, 2, 3, 4], 'HASH_SESSION', k(x)) === 3,
+    54000,
+  );
+  v.balanced('a new flow that would go to 3 goes elsewhere', syn(was3), k(was3));
+  v.also({ notBackend: 3 });
+
+  const hc: HealthCheckConfig = { type: 'TCP', port: 80 };
+  v.reconfigure({ pool: POOL4, healthcheck: hc, observe: { 'default/4': { health: 'DOWN' } } });
+  v.balanced(
+    'backend 4 DOWN (health check): its session stays (on_down STAY)',
+    ack(flowOf.get(4)!),
+    k(flowOf.get(4)!),
+  );
+  v.also({ backend: 4, session: 'HIT' });
+  const was4 = find(
+    'a new flow Maglev over all four would send to 4',
+    (x) => referencePick([1, 2, 3, 4], 'HASH_SESSION', k(x)) === 4,
+    56000,
+  );
+  v.balanced('a new flow that would go to 4 goes elsewhere', syn(was4), k(was4));
+  v.also({ notBackend: 4 });
+  v.reconfigure({ healthcheck: { ...hc, on_down: 'MOVE' } });
+  v.balanced('on_down MOVE: the session of 4 is stale, re-balanced', ack(flowOf.get(4)!), k(flowOf.get(4)!));
+  v.also({ notBackend: 4, session: 'STALE' });
+  v.reconfigure({ healthcheck: null });
+  const again4 = find('a new flow Maglev over all four sends to 4', (x) => v.pick(k(x)) === 4, was4 + 1);
+  v.balanced(
+    'no health check: the observed DOWN no longer counts, 4 takes new flows',
+    syn(again4),
+    k(again4),
+  );
+  v.also({ backend: 4, session: 'MISS' });
+
+  // A backend known by IP only: no MAC, no flows; its observed MAC makes it serve.
+  const byIp: BackendConfig[] = [...POOL3.slice(0, 1), { id: 5, ip: '10.0.2.5' }];
+  v.reconfigure({ pool: byIp, observe: {} });
+  const to5 = find(
+    'a new flow Maglev over {1,5} sends to 5',
+    (x) => referencePick([1, 5], 'HASH_SESSION', k(x)) === 5,
+    58000,
+  );
+  v.balanced('backend 5 by IP, MAC unknown: the flow goes to 1', syn(to5), k(to5));
+  v.also({ backend: 1, session: 'MISS' });
+  v.reconfigure({ observe: { 'default/5': { mac: '02:00:00:00:05:05', health: 'UNKNOWN' } } });
+  const to5b = find(
+    'another new flow for 5',
+    (x) => referencePick([1, 5], 'HASH_SESSION', k(x)) === 5,
+    to5 + 1,
+  );
+  v.balanced("5's MAC observed: a new flow reaches it at that MAC", syn(to5b), k(to5b));
+  v.also({ backend: 5, session: 'MISS' });
+  return v.build();
+}
+
+function weightsVector(): Vector {
+  const v = vb(
+    'weights',
+    'Weights: the Maglev table follows the weights (weighted Maglev); a weight change re-balances no session',
+    { ...BASE, backend: { pool: [{ ...POOL3[0]!, weight: 10 }, POOL3[1]!, POOL3[2]!] } },
+  );
+  const c = CLIENTS[3]!;
+  const k = (s: number) => key(c, s, 443, 6);
+  for (let s = 60000; s < 60012; s++)
+    v.balanced(`flow ${s} under weights 10/100/100`, tcpFrame(fe(c), { sport: s, dport: 443 }), k(s));
+  const heavy = find(
+    'a flow the weighted table sends to 2 and the unweighted one to 1',
+    (x) => v.pick(k(x)) === 2 && referencePick([1, 2, 3], 'HASH_SESSION', k(x)) === 1,
+    61000,
+  );
+  v.balanced(
+    'a flow the unweighted table would give 1 goes to 2',
+    tcpFrame(fe(c), { sport: heavy, dport: 443 }),
+    k(heavy),
+  );
+  v.also({ backend: 2 });
+  v.reconfigure({ pool: POOL3 });
+  v.balanced(
+    'weights back to 100: the session stays on 2',
+    tcpFrame(fe(c), { sport: heavy, dport: 443, flags: TCP_ACK }),
+    k(heavy),
+  );
+  v.also({ backend: 2, session: 'HIT' });
+  return v.build();
+}
+
+function backendPassVector(): Vector {
+  const probeIp = '10.0.1.250';
+  const probeMac = '02:db:0a:00:01:fa';
+  const v = vb(
+    'backend-pass',
+    'On the BACKEND port ARP frames and frames to the probe MAC (02:db + probe_ip) are passed to the kernel (rule 1, counted backendPass); everything else drops BACKEND_PORT',
+    { ...BASE, probe_ip: probeIp },
+  );
+  const srv = '10.0.1.11';
+  const srvMac = '02:00:00:00:01:11';
+  v.pass(
+    'ARP reply of a backend to the prober',
+    arpReplyFrame({ senderMac: srvMac, senderIp: srv, targetMac: probeMac, targetIp: probeIp }),
+  );
+  v.pass(
+    'ARP request of a backend for probe_ip',
+    arpRequestFrame({ senderMac: srvMac, senderIp: srv, targetIp: probeIp }),
+  );
+  v.pass(
+    'an ARP header alone (14 bytes): still ARP',
+    ethernet({ dst: 'ff:ff:ff:ff:ff:ff', src: srvMac, type: ETH_P_ARP, payload: new Uint8Array(0) }),
+  );
+  v.pass(
+    'a SYN-ACK from VIP:80 to the probe MAC (health probe answer)',
+    tcpFrame(
+      { ethDst: probeMac, ethSrc: srvMac, src: VIP, dst: probeIp },
+      { sport: 80, dport: 40000, flags: TCP_SYN | TCP_ACK },
+    ),
+  );
+  v.drop(
+    'the same answer to another MAC',
+    tcpFrame(
+      { ethDst: '02:db:0a:00:01:fb', ethSrc: srvMac, src: VIP, dst: probeIp },
+      { sport: 80, dport: 40000, flags: TCP_SYN | TCP_ACK },
+    ),
+    'BACKEND_PORT',
+    'BACKEND',
+  );
+  v.drop('13 bytes', pattern(13), 'BACKEND_PORT', 'BACKEND');
+  v.drop(
+    'a frame to the probe MAC on the FRONTEND port follows the frontend rules',
+    tcpFrame(
+      { ethDst: probeMac, ethSrc: CLIENT_MAC, src: CLIENTS[0]!, dst: probeIp },
+      { sport: 1, dport: 2 },
+    ),
+    'NOT_VIP',
+  );
+  return v.build();
+}
+
 export const SCENARIOS: (() => Vector)[] = [
   arpVector,
   l2Vector,
@@ -1829,6 +2315,11 @@ export const SCENARIOS: (() => Vector)[] = [
   idleTimeoutVector,
   lruVector,
   sessionFloodVector,
+  servicesVector,
+  serviceChangeVector,
+  backendStatesVector,
+  weightsVector,
+  backendPassVector,
 ];
 
 function main(): void {
