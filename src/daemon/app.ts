@@ -104,7 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installPlumbing(app, { token: opts.token, listenHost: opts.listenHost });
   await registerOpenApi(app);
   const methods = trackMethods(app);
-  const ctx: RouteContext = { app, instances };
+  const ctx: RouteContext = { app, instances, runtime };
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);

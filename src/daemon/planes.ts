@@ -244,13 +244,14 @@ export class PlaneManager {
    */
   async preview(config: InstanceConfig, ports: ResolvedPorts, old?: InstanceConfig): Promise<PlanPreview> {
     const cur = this.running.get(config.name);
+    const observe = this.observe(config.name);
     if (cur) {
-      const plan = cur.driver.plan(config, ports);
+      const plan = cur.driver.plan(config, ports, observe);
       return { plan, sessions: (await cur.driver.plane.sessionCounts?.()) ?? new Map() };
     }
     const base = new ControlState();
-    if (old) base.apply(old, ports.backend?.mac);
-    return { plan: base.plan(config, ports.backend?.mac), sessions: new Map() };
+    if (old) base.apply(old, ports.backend?.mac, observe);
+    return { plan: base.plan(config, ports.backend?.mac, observe), sessions: new Map() };
   }
 
   /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */
