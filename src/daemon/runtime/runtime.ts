@@ -11,6 +11,8 @@ import type { Logger } from '../planes.js';
 import { checkOf, healthOf, isServing, macOf, servicesOf } from './backends.js';
 import { type Drained, DrainWatcher } from './drain.js';
 import { backendKey, ObservationStore } from './observations.js';
+import { type ProberFactory, Probing, realProber } from './probing.js';
+import { proberEvents, type ReportSink } from './reports.js';
 
 /** Live session counts of an instance are read from its plane at most this often (ms). */
 export const SESSIONS_MAX_AGE_MS = 2000;
@@ -19,6 +21,8 @@ export interface RuntimeOptions {
   /** Period of the drain watcher and prober check (ms); 0: no timer (tests call tick()). Default 1000. */
   tickMs?: number;
   now?: () => number;
+  /** Health probers (default: src/health's BackendProber on the BACKEND interface). */
+  prober?: ProberFactory;
 }
 
 interface Counted {
@@ -34,6 +38,7 @@ export class Runtime {
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private ticking: Promise<void> | undefined;
+  private readonly probing: Probing;
   /** Told of every drained backend, health and MAC change (metrics). */
   onEvent: (instance: string, e: EventInput) => void = () => {};
   /** Told of every finished health probe (metrics). */
@@ -52,6 +57,19 @@ export class Runtime {
       change: (name, compute) => instances.change(name, compute),
       now: this.now,
     });
+    const sink: ReportSink = {
+      observed: this.observed,
+      config: (name) => this.configOf(name),
+      event: (name, e, level) => this.event(name, e, level),
+      refresh: (name) =>
+        void instances
+          .refresh(name)
+          .catch((e) =>
+            log.warn({ instance: name, err: String(e) }, 're-planning after a health change failed'),
+          ),
+      probe: (name, key, ok, ms) => this.onProbe(name, key, ok, ms),
+    };
+    this.probing = new Probing(opts.prober ?? realProber, (name) => proberEvents(name, sink), log);
     const period = opts.tickMs ?? 1000;
     if (period > 0) {
       this.timer = setInterval(() => void this.tick(), period);
@@ -155,8 +173,10 @@ export class Runtime {
     if (!config) {
       this.observed.forget(instance);
       this.counted.delete(instance);
+      this.probing.sync(instance, undefined, undefined);
       return;
     }
+    this.probing.sync(instance, config, this.backendIf(config));
     const keep = new Set<string>();
     for (const svc of servicesOf(config))
       for (const b of svc.backend.pool) keep.add(backendKey(svc.name, b.id));
@@ -166,6 +186,7 @@ export class Runtime {
   /** One pass of the drain watcher and of the probers' interfaces (the timer's; tests call it). */
   tick(): Promise<void> {
     if (!this.ticking) {
+      for (const c of this.instances.all()) this.probing.sync(c.name, c, this.backendIf(c));
       this.ticking = this.drain
         .tick()
         .then((drained) => {
@@ -190,5 +211,6 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
+    await this.probing.close();
   }
 }
