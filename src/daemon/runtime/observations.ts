@@ -69,6 +69,15 @@ export class ObservationStore {
     return true;
   }
 
+  /** The backend has no health check any more: a check added later starts from UNKNOWN. */
+  forgetHealth(instance: string, key: string): void {
+    const o = this.byInstance.get(instance)?.get(key);
+    if (!o) return;
+    o.health = 'UNKNOWN';
+    delete o.healthSince;
+    delete o.healthReason;
+  }
+
   /** The server stopped answering ARP (its MAC is kept). */
   setSilent(instance: string, key: string, since: Date): void {
     this.entry(instance, key).macSilentSince = since.toISOString();

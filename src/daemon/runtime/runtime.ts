@@ -168,7 +168,10 @@ export class Runtime {
     return out;
   }
 
-  /** After every change of `instance` (undefined: deleted): what was observed of removed backends goes. */
+  /**
+   * After every change of `instance` (undefined: deleted): its prober follows, what was observed of
+   * removed backends goes, and so does the health of a backend that no longer has a check.
+   */
   changed(instance: string, config: StoredInstance | undefined): void {
     if (!config) {
       this.observed.forget(instance);
@@ -177,9 +180,14 @@ export class Runtime {
       return;
     }
     this.probing.sync(instance, config, this.backendIf(config));
+    // what was seen of removed backends goes; a backend whose check was removed starts UNKNOWN again
     const keep = new Set<string>();
     for (const svc of servicesOf(config))
-      for (const b of svc.backend.pool) keep.add(backendKey(svc.name, b.id));
+      for (const b of svc.backend.pool) {
+        const key = backendKey(svc.name, b.id);
+        keep.add(key);
+        if (!checkOf(svc.backend, b)) this.observed.forgetHealth(instance, key);
+      }
     this.observed.prune(instance, keep);
   }
 
