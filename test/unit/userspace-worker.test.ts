@@ -457,3 +457,39 @@ test('sessionCounts: live sessions per backend slot, idle-expired ones left out'
   for (const slot of counts.keys()) assert.ok(slots.has(slot), `slot ${slot} holds a backend`);
   assert.equal(counts.size, 2, 'both backends took flows');
 });
+
+test('sessionCounts: the sessions of a backend made DISABLED (its slot no longer live) are nobody’s', () => {
+  const { io, ch, w, plan, control } = setup();
+  io.up('fe0', FE_MAC);
+  io.up('be0', BE_MAC);
+  const p = plan();
+  ch.send({ op: 'apply', plan: p, frontendIf: 'fe0', backendIf: 'be0' });
+  control.commit(p);
+  const disabled = structuredClone(config);
+  const b1 = disabled.backend.pool[0];
+  if (b1) b1.state = 'DISABLED';
+  const realReceive = io.receive.bind(io);
+  let passes = 0;
+  const ids: number[] = [];
+  io.receive = (b, now) => {
+    passes++;
+    if (passes === 1) for (let port = 5000; port < 5010; port++) io.rx.push(syn(port));
+    if (passes === 2) {
+      ids.push(ch.send({ op: 'sessionCounts' }));
+      const p2 = plan(disabled);
+      ch.send({ op: 'apply', plan: p2, frontendIf: 'fe0', backendIf: 'be0' });
+      control.commit(p2);
+      ids.push(ch.send({ op: 'sessionCounts' }));
+      ch.send({ op: 'stop' });
+    }
+    return realReceive(b, now);
+  };
+  w.run();
+  const count = (id: number | undefined) =>
+    [...(ch.answer(id ?? -1) as { body: Map<number, number> }).body.values()].reduce((a, b) => a + b, 0);
+  const slot1 = control.slotOf(1);
+  const before = (ch.answer(ids[0] ?? -1) as { body: Map<number, number> }).body.get(slot1) ?? 0;
+  assert.ok(before > 0, 'backend 1 had sessions');
+  assert.equal(count(ids[0]), 10);
+  assert.equal(count(ids[1]), 10 - before, "backend 1's sessions are no longer live");
+});
