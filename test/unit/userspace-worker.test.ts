@@ -421,13 +421,19 @@ test('a frame the backend port cannot take (TX ring full) is a TX_FAILED drop th
   assert.equal(io.txFailures, 2);
 });
 
+/** A worker with both interfaces up, the apply queued and committed on the daemon's side. */
+function applied() {
+  const ctx = setup();
+  ctx.io.up('fe0', FE_MAC);
+  ctx.io.up('be0', BE_MAC);
+  const p = ctx.plan();
+  ctx.ch.send({ op: 'apply', plan: p, frontendIf: 'fe0', backendIf: 'be0' });
+  ctx.control.commit(p);
+  return ctx;
+}
+
 test('sessionCounts: live sessions per backend slot, idle-expired ones left out', () => {
-  const { io, ch, w, plan, control } = setup();
-  io.up('fe0', FE_MAC);
-  io.up('be0', BE_MAC);
-  const p = plan();
-  ch.send({ op: 'apply', plan: p, frontendIf: 'fe0', backendIf: 'be0' });
-  control.commit(p);
+  const { io, ch, w, plan, control } = applied();
   const realReceive = io.receive.bind(io);
   let passes = 0;
   let countsId = -1;
@@ -459,12 +465,7 @@ test('sessionCounts: live sessions per backend slot, idle-expired ones left out'
 });
 
 test('sessionCounts: the sessions of a backend made DISABLED (its slot no longer live) are nobody’s', () => {
-  const { io, ch, w, plan, control } = setup();
-  io.up('fe0', FE_MAC);
-  io.up('be0', BE_MAC);
-  const p = plan();
-  ch.send({ op: 'apply', plan: p, frontendIf: 'fe0', backendIf: 'be0' });
-  control.commit(p);
+  const { io, ch, w, plan, control } = applied();
   const disabled = structuredClone(config);
   const b1 = disabled.backend.pool[0];
   if (b1) b1.state = 'DISABLED';
