@@ -433,7 +433,7 @@ function applied() {
 }
 
 test('sessionCounts: live sessions per backend slot, idle-expired ones left out', () => {
-  const { io, ch, w, plan, control } = applied();
+  const { io, ch, w, control } = applied();
   const realReceive = io.receive.bind(io);
   let passes = 0;
   let countsId = -1;
