@@ -69,7 +69,12 @@ for (const type of TYPES) {
       assert.ok(lost, JSON.stringify(dry));
       assert.equal(lost.sessions_moving, onB2, `${onB2} connections are on b2: ${JSON.stringify(dry)}`);
       assert.equal(lost.maglev_gained, 0);
-      assert.equal(dry.changes.maglev_entries, lost.maglev_lost, 'only b2 loses entries');
+      // every entry that changes is lost by one backend and gained by another (Maglev also moves a few
+      // entries between the remaining backends)
+      const sum = (k: 'maglev_lost' | 'maglev_gained') => dry.changes.backends.reduce((a, b) => a + b[k], 0);
+      assert.equal(sum('maglev_lost'), dry.changes.maglev_entries, JSON.stringify(dry));
+      assert.equal(sum('maglev_gained'), dry.changes.maglev_entries, JSON.stringify(dry));
+      assert.ok(dry.changes.maglev_entries - lost.maglev_lost < 200, 'little moves besides b2 entries');
       assert.ok(
         lost.maglev_lost > 65_537 / 3 - 2000 && lost.maglev_lost < 65_537 / 3 + 2000,
         JSON.stringify(lost),
