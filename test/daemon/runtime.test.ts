@@ -14,13 +14,21 @@ import { tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 
-/** A daemon (no plane, drain watcher ticked by the test) with instance lb1 serving `pool`. */
+/**
+ * A daemon (no plane, drain watcher ticked by the test) with instance lb1 serving `pool`. Its runtime's
+ * clock runs 5 s ahead, past the second a drain waits after `state_since` before it believes a count.
+ */
 async function start(
   tag: string,
   pool: object[],
 ): Promise<{ app: FastifyInstance; tmp: ReturnType<typeof tempDir> }> {
   const tmp = tempDir(tag);
-  const app = await buildApp({ stateDir: tmp.dir, logLevel: 'silent', watchMs: 0, runtime: { tickMs: 0 } });
+  const app = await buildApp({
+    stateDir: tmp.dir,
+    logLevel: 'silent',
+    watchMs: 0,
+    runtime: { tickMs: 0, now: () => Date.now() + 5000 },
+  });
   const put = await app.inject({
     method: 'PUT',
     url: `${BASE}/lb1/`,

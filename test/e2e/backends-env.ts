@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { BackendConfig, BackendStatus, StatsSnapshot } from '../../src/core/model.js';
 import { buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
 import { Daemon } from '../../testkit/daemon.js';
+import { must } from '../../testkit/exec.js';
 import { repointPool, seedCommandsFor } from '../../testkit/seed.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 import { type ClientResult, client, type Servers, startServers } from '../../testkit/traffic.js';
@@ -102,6 +103,12 @@ export class Bed {
     return JSON.parse(await this.ctl('lbdsr', 'lb1', 'events', 'show', '-json'));
   }
 
+  /** GET /metrics of the daemon (from inside its namespace). */
+  async metrics(): Promise<string> {
+    const js = `fetch('${this.d.url}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+    return must('ip', ['netns', 'exec', this.topo.lbNs, process.execPath, '-e', js]);
+  }
+
   async stats(): Promise<StatsSnapshot> {
     return JSON.parse(await this.ctl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
   }
@@ -124,6 +131,12 @@ export class Bed {
     const b = this.topo.backends.filter((x) => x.name === name);
     this.byName.set(name, await startServers({ ...this.topo, backends: b }));
   }
+}
+
+/** The value of one series of a scrape (`name{a="b",...}`), undefined when absent. */
+export function seriesValue(scrape: string, series: string): number | undefined {
+  const line = scrape.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 export function noFailures(r: ClientResult, what: string): void {

@@ -3,12 +3,12 @@
 // probe's timeout and the re-plan) and no new connection fails after that; it comes back after `rise`
 // good probes once restarted. A server whose VIP was removed from `lo` is detected, although its own
 // address still answers. A backend given by IP only is resolved by ARP and reaches traffic. A backend
-// that answers ARP for the VIP (arp_ignore off) is reported as ARP flux.
+// that answers ARP for the VIP (arp_ignore off) is reported as ARP flux. /metrics follows health.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { must } from '../../testkit/exec.js';
 import { reached } from '../../testkit/traffic.js';
-import { Bed, noFailures, TYPES } from './backends-env.js';
+import { Bed, noFailures, seriesValue, TYPES } from './backends-env.js';
 import { skipReason } from './env.js';
 
 const skip = skipReason();
@@ -51,6 +51,12 @@ for (const type of TYPES) {
         const r = await bed.http(90);
         noFailures(r, 'after detection');
         assert.deepEqual(reached(r), ['b1', 'b3']);
+        const m = await bed.metrics();
+        const b2 = 'lb="lb1",service="default",backend="2"';
+        assert.equal(seriesValue(m, `lbdsr_backend_health{${b2},health="DOWN"}`), 1);
+        assert.equal(seriesValue(m, `lbdsr_backend_up{${b2}}`), 0);
+        assert.ok((seriesValue(m, `lbdsr_health_checks_total{${b2},result="failed"}`) ?? 0) >= 2, m);
+        assert.ok((seriesValue(m, `lbdsr_health_checks_total{${b2},result="ok"}`) ?? 0) >= 2, m);
         const events = await bed.events();
         assert.ok(
           events.some((e) => e.type === 'health' && /backend 2 .* DOWN/.test(e.message)),

@@ -1,14 +1,18 @@
 // The drain watcher: a DRAINING backend (no new flows, its sessions stay) becomes DISABLED, or leaves
 // its pool with `on_drained: DELETE`, when its live sessions reach zero or `deadline` seconds after
 // `state_since`. The change is an ordinary one (validated, applied, persisted: Instances.change) and is
-// logged in the event log. A count of zero is only believed when it was taken after the backend
-// started draining (a count from before could miss the flows that arrived since).
+// logged in the event log. A count of zero is only believed when it was taken SETTLE_MS after the
+// backend started draining (a count from before could miss the flows that arrived until the plane took
+// the change).
 import { LbdsrError } from '../../core/errors.js';
 import type { BackendConfig, InstanceConfig } from '../../core/model.js';
 import type { StoredInstance } from '../config.js';
 import { clone } from '../document.js';
 import { servicesOf } from './backends.js';
 import { backendKey } from './observations.js';
+
+/** A count of live sessions taken this long after `state_since` at least can end a drain. */
+const SETTLE_MS = 1000;
 
 export interface Drained {
   instance: string;
@@ -75,8 +79,9 @@ export class DrainWatcher {
           due.push({ service: svc.name, b, reason: `deadline of ${b.deadline} s passed` });
           continue;
         }
-        const { at, counts } = await this.deps.sessions(config.name, since);
-        if (at >= since && (counts.get(backendKey(svc.name, b.id)) ?? 0) === 0)
+        if (now < since + SETTLE_MS) continue;
+        const { at, counts } = await this.deps.sessions(config.name, since + SETTLE_MS);
+        if (at >= since + SETTLE_MS && (counts.get(backendKey(svc.name, b.id)) ?? 0) === 0)
           due.push({ service: svc.name, b, reason: '0 live sessions' });
       }
     }

@@ -39,8 +39,6 @@ export class Runtime {
   private readonly now: () => number;
   private ticking: Promise<void> | undefined;
   private readonly probing: Probing;
-  /** Told of every drained backend, health and MAC change (metrics). */
-  onEvent: (instance: string, e: EventInput) => void = () => {};
   /** Told of every finished health probe (metrics). */
   onProbe: (instance: string, key: string, ok: boolean, latencyMs: number) => void = () => {};
 
@@ -96,7 +94,6 @@ export class Runtime {
   event(instance: string, e: EventInput, level: 'info' | 'warn' = 'info'): void {
     this.log[level]({ instance }, e.message);
     this.record(instance, e);
-    this.onEvent(instance, e);
   }
 
   /** Live sessions per `${service}/${id}`, read from the plane when the last read is older than maxAgeMs. */
