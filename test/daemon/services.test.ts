@@ -110,6 +110,25 @@ describe('lbdsrd REST API: services, backends, health checks, dry runs', () => {
       'LBDSR_BAD_VALUE',
       /default/,
     );
+    // what the data planes cannot hold is refused when the change is planned
+    await ok('POST', '/lb1/services/web2/', { vip: '10.0.0.101', protocol: 'TCP', port: 443 });
+    await rejects(
+      'POST',
+      '/lb1/services/dup/',
+      { vip: '10.0.0.101', protocol: 'TCP', port: 443 },
+      409,
+      'LBDSR_EXISTS',
+      /same VIP/,
+    );
+    await rejects(
+      'POST',
+      '/lb1/services/othermac/',
+      { vip: '10.0.0.101', protocol: 'UDP', mac: '02:00:00:00:00:09' },
+      400,
+      'LBDSR_BAD_MAC',
+      /share their VIP but not their frontend MAC/,
+    );
+    await ok('DELETE', '/lb1/services/web2/');
     const many = Array.from({ length: 256 }, (_, i) => ({ name: `s${i}`, vip: `10.1.${i >> 8}.${i & 255}` }));
     await rejects('PATCH', '/lb1/', { services: many }, 400, 'LBDSR_TOO_MANY', /255/);
 
@@ -274,7 +293,12 @@ describe('lbdsrd REST API: services, backends, health checks, dry runs', () => {
     assert.equal((await call('GET', '/lb1/services/web/')).status, 404);
     const del = await call('DELETE', '/lb1/?dry_run=true');
     assert.equal(del.status, 200);
-    assert.equal(del.body.changes.maglev_entries, 65_537);
+    // the default service goes (its table with it): its backends' sessions would move
+    assert.deepEqual(del.body.changes.services, { added: 0, changed: 0, removed: 1 });
+    assert.deepEqual(
+      del.body.changes.backends.map((b: { service: string; id: number }) => `${b.service}/${b.id}`),
+      ['default/1', 'default/2'],
+    );
     assert.deepEqual(await ok('GET', '/lb1/'), before);
     // a bad change fails as it would for real
     const bad = await call('PATCH', '/lb1/backend/pool/2/?dry_run=true', { weight: 500 });

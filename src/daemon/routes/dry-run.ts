@@ -2,7 +2,7 @@
 // ordinary road (document operation, whole validation, the plan against what the data plane holds)
 // and stops there: nothing changes, and the answer says what the change would move: Maglev entries,
 // services, and per backend the entries it gains and loses and its live sessions that would be
-// re-balanced (those of a backend whose slot is freed).
+// re-balanced (those of a backend whose slot is freed or whose sessions stop being valid).
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { summarizePlan } from '../../pipeline/plan.js';
@@ -55,21 +55,28 @@ export function dryRunAnswer(preview: PlanPreview | undefined, warnings: string[
   if (!preview) return { dry_run: true, changes: empty, warnings };
   const { plan, sessions } = preview;
   const summary = summarizePlan(plan);
-  const moving = new Map<number, number>();
-  for (const c of plan.slots) {
-    if (c.kind === 'freed') moving.set(c.id, (moving.get(c.id) ?? 0) + (sessions.get(c.slot) ?? 0));
+  type Row = DryRunAnswer['changes']['backends'][number];
+  // by service index, then id
+  const rows = new Map<string, { index: number; row: Row }>();
+  const row = (service: string, index: number, id: number) => {
+    const key = `${index}/${id}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = { index, row: { service, id, maglev_gained: 0, maglev_lost: 0, sessions_moving: 0 } };
+      rows.set(key, r);
+    }
+    return r.row;
+  };
+  for (const b of summary.backends) {
+    const r = row(b.service, b.index, b.id);
+    r.maglev_gained += b.gained;
+    r.maglev_lost += b.lost;
   }
-  const ids = new Set([...summary.backends.map((b) => b.id), ...moving.keys()]);
-  const byId = new Map(summary.backends.map((b) => [b.id, b]));
-  const backends = [...ids]
-    .sort((a, b) => a - b)
-    .map((id) => ({
-      service: 'default',
-      id,
-      maglev_gained: byId.get(id)?.gained ?? 0,
-      maglev_lost: byId.get(id)?.lost ?? 0,
-      sessions_moving: moving.get(id) ?? 0,
-    }));
+  // the slots freed or no longer live: their live sessions are re-balanced
+  for (const m of summary.moved) row(m.service, m.index, m.id).sessions_moving += sessions.get(m.slot) ?? 0;
+  const backends = [...rows.values()]
+    .sort((a, b) => a.index - b.index || a.row.id - b.row.id)
+    .map((r) => r.row);
   return {
     dry_run: true,
     changes: { maglev_entries: summary.maglevEntries, services: summary.services, backends },
