@@ -6,7 +6,7 @@
 // kernel never takes the answers for its own: they go to the probe MAC, which is not the interface's.
 import { performance } from 'node:perf_hooks';
 import { formatIpv4, parseIpv4, parseMac, probeMacOf } from '../core/addr.js';
-import { FramePort } from '../kernel/frame-port.js';
+import { FramePort, PORT_DOWN } from '../kernel/frame-port.js';
 import { ARP_OP_REQUEST } from '../packet/build.js';
 import { ArpTable, FluxWatch } from './arp-watch.js';
 import { type Addressing, arpReply, arpRequest, type Parsed, parseFrame } from './frames.js';
@@ -25,7 +25,7 @@ export interface BackendProberOptions {
   /** ARP refresh of backend addresses and VIPs (default 10 s); retry while unresolved (default 1 s). */
   arpRefreshMs?: number;
   arpRetryMs?: number;
-  /** Period of the socket reads and timers (default 10 ms). */
+  /** Period of the socket reads and timers while there are targets (default 10 ms). */
   tickMs?: number;
 }
 
@@ -41,16 +41,17 @@ interface Target {
 
 /** Frames read per tick at most (the rest waits for the next tick; the socket buffer bounds memory). */
 const MAX_FRAMES_PER_TICK = 512;
+/** Wait before reopening the socket of an interface that went down or away, and between tries. */
+const REOPEN_MS = 1000;
 
 export class BackendProber {
-  private readonly port: FramePort;
+  private port: FramePort;
   private readonly events: ProberEvents;
   private readonly log: ProberLog;
   private readonly probeIp: number | undefined;
   private readonly probeMac: Uint8Array | undefined;
-  /** Sender of ARP requests: the probe address, else the interface's own, else 0.0.0.0. */
-  private readonly arpMac: Uint8Array;
-  private readonly arpIp: number;
+  /** When the port is reopened (performance.now()) after its interface went down or away. */
+  private reopenAt: number | undefined;
   private readonly arp: ArpTable;
   private readonly flux: FluxWatch;
   private readonly probes: InFlightProbes;
@@ -61,7 +62,9 @@ export class BackendProber {
   /** Keys whose already-known MAC is reported on the next tick (new targets of a resolved address). */
   private readonly pendingMac = new Set<string>();
   private readonly buf = new Uint8Array(65536);
-  private readonly timer: NodeJS.Timeout;
+  /** Runs while there are targets (without any, nothing is read: no cost while idle). */
+  private timer: NodeJS.Timeout | undefined;
+  private readonly tickMs: number;
   private lastError = '';
   private closed = false;
 
@@ -77,13 +80,10 @@ export class BackendProber {
       this.port.close();
       throw e;
     }
-    this.arpMac = this.probeMac ?? parseMac(this.port.mac);
-    this.arpIp = this.probeIp ?? this.port.ipv4 ?? 0;
     this.arp = new ArpTable(opts.arpRefreshMs ?? 10_000, opts.arpRetryMs ?? 1000);
     this.flux = new FluxWatch(opts.arpRefreshMs ?? 10_000);
     this.probes = new InFlightProbes((key, verdict, latencyMs) => this.judged(key, verdict, latencyMs));
-    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 10);
-    this.timer.unref();
+    this.tickMs = opts.tickMs ?? 10;
   }
 
   /** Replaces the set of targets; a key whose addresses and check kind stay keeps its counters. */
@@ -97,7 +97,7 @@ export class BackendProber {
       const keep = old !== undefined && sameProbe(old.t, t);
       if (old && !keep) this.abort(old);
       const check = this.probeIp === undefined ? undefined : t.check;
-      if (t.check && this.probeIp === undefined)
+      if (t.check && this.probeIp === undefined && !old?.t.check)
         this.log('warn', `${t.key}: a health check needs probe_ip; not probing`);
       const counter = keep ? old.counter : new RiseFall();
       const first = check ? now + Math.random() * Math.min(check.intervalMs / 10, 200) : now;
@@ -111,12 +111,25 @@ export class BackendProber {
     this.byVip = groupBy(next.values(), (x) => x.vip);
     this.arp.setAddresses(this.byIp.keys());
     this.flux.setVips(this.byVip.keys());
+    this.runTimer(next.size > 0);
+  }
+
+  private runTimer(on: boolean): void {
+    if (!on || this.closed) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    } else if (!this.timer) {
+      // What queued while nothing read is stale: dropped unread (bounded by the socket buffer).
+      for (let i = 0; i < 100_000 && this.port.recv(this.buf) >= 0; i++);
+      this.timer = setInterval(() => this.tick(), this.tickMs);
+      this.timer.unref();
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    this.runTimer(false);
     this.sendAll(this.probes.abortAll());
     this.port.close();
   }
@@ -128,8 +141,13 @@ export class BackendProber {
   private tick(): void {
     if (this.closed) return;
     try {
+      if (this.reopenAt !== undefined && performance.now() >= this.reopenAt) this.reopen();
       for (let i = 0; i < MAX_FRAMES_PER_TICK; i++) {
         const n = this.port.recv(this.buf);
+        if (n === PORT_DOWN && this.reopenAt === undefined) {
+          this.reopenAt = performance.now() + REOPEN_MS;
+          this.log('warn', `health prober: ${this.port.ifname} is down or gone; reopening`);
+        }
         if (n < 0) break;
         if (!this.wanted(n)) continue;
         const p = parseFrame(this.buf, n);
@@ -145,6 +163,25 @@ export class BackendProber {
       if (msg !== this.lastError) this.log('warn', `health prober on ${this.port.ifname}: ${msg}`);
       this.lastError = msg;
     }
+  }
+
+  /** A new socket on the interface (it came back); tried again every REOPEN_MS until it works. */
+  private reopen(): void {
+    try {
+      this.port = this.port.reopen();
+      this.reopenAt = undefined;
+      this.log('info', `health prober: ${this.port.ifname} reopened`);
+    } catch (e) {
+      this.reopenAt = performance.now() + REOPEN_MS;
+      const msg = e instanceof Error ? e.message : String(e);
+      if (msg !== this.lastError) this.log('warn', `health prober: reopening ${this.port.ifname}: ${msg}`);
+      this.lastError = msg;
+    }
+  }
+
+  /** Sender of ARP requests: the probe MAC and address, else the interface's own (or 0.0.0.0). */
+  private arpSender(): { mac: Uint8Array; ip: number } {
+    return { mac: this.probeMac ?? parseMac(this.port.mac), ip: this.probeIp ?? this.port.ipv4 ?? 0 };
   }
 
   /** ARP, or a frame to the probe MAC: all the prober reads (the rest is not even parsed). */
@@ -201,15 +238,16 @@ export class BackendProber {
       if (mac) this.events.mac(key, mac, new Date());
     }
     this.pendingMac.clear();
+    const me = this.arpSender();
     const due = this.arp.due(now);
-    for (const ip of due.ask) this.port.send(arpRequest(this.arpMac, this.arpIp, ip));
+    for (const ip of due.ask) this.port.send(arpRequest(me.mac, me.ip, ip));
     for (const s of due.silent) {
       const since = new Date(Date.now() - (now - s.since));
       for (const t of this.byIp.get(s.ip) ?? []) this.events.macSilent(t.t.key, since);
       this.log('warn', `${formatIpv4(s.ip)} has not answered ARP since ${since.toISOString()}`);
     }
     const flux = this.flux.due(now);
-    for (const vip of flux.ask) this.port.send(arpRequest(this.arpMac, this.arpIp, vip));
+    for (const vip of flux.ask) this.port.send(arpRequest(me.mac, me.ip, vip));
     for (const c of flux.changed) this.events.arpFlux(formatIpv4(c.vip), c.macs);
   }
 

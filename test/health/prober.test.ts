@@ -9,9 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import { BackendProber } from '../../src/health/prober.js';
 import type { ProbeTarget, ResolvedCheck } from '../../src/health/types.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
-import { type Backend, buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
+import {
+  addBalancerPort,
+  type Backend,
+  buildTopology,
+  removeBalancerPort,
+  type Topology,
+  teardown,
+} from '../../testkit/bridge.js';
 import { must, run } from '../../testkit/exec.js';
-import { newPrefix } from '../../testkit/netns.js';
+import { neighbourMac, newPrefix } from '../../testkit/netns.js';
 import { rootSkip } from '../../testkit/root.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 import { HTTP_PORT, Recorder, TestServer, UDP_PORT } from './servers.js';
@@ -102,6 +109,8 @@ describe('health prober (namespaces)', { skip }, () => {
     const u = await ev.waitHealth('web/2', 'UP', from);
     assert.match(u.reason, /HTTP status 200, body holds 'healthy b2'/);
     // The balancer namespace's kernel never saw the SYN-ACKs as its own: it sent no RST.
+    // The server answered the probe MAC, which the prober gave for probe_ip (02:db + its four bytes).
+    assert.equal(await neighbourMac(b2.ns, PROBE_IP), '02:db:0a:00:00:fa');
     const snmp = await must('ip', ['netns', 'exec', topo.lbNs, 'cat', '/proc/net/snmp']);
     const [names, values] = snmp.split('\n').filter((l) => l.startsWith('Tcp:'));
     const at = names!.split(/\s+/).indexOf('OutRsts');
@@ -233,5 +242,38 @@ describe('health prober (namespaces)', { skip }, () => {
     // Once it stops answering (3 rounds), the flux is reported gone.
     const lastFlux = () => ev.flux[ev.flux.length - 1];
     await mustWaitFor('flux gone', () => lastFlux()?.macs.length === 0, { timeoutMs: 10_000 });
+  });
+
+  it('the BACKEND interface deleted and created again: DOWN while it is gone, UP once it is back', async () => {
+    const key = 'web/1';
+    const from = ev.healths.length;
+    prober.update([{ key, vip: topo.vip, ip: b1.ip, check: check('TCP') }]);
+    await ev.waitHealth(key, 'UP', from);
+    const down = ev.healths.length;
+    await removeBalancerPort(topo, 'backend');
+    await ev.waitHealth(key, 'DOWN', down);
+    const up = ev.healths.length;
+    await addBalancerPort(topo, 'backend');
+    await ev.waitHealth(key, 'UP', up);
+  });
+
+  it('without probe_ip: ARP still resolves (asking from 0.0.0.0), a health check is not run', async () => {
+    const ev2 = new Recorder();
+    const logs: string[] = [];
+    const p2 = inNetns(topo.lbNs, () => {
+      return new BackendProber({ ifname: topo.backendIf, events: ev2, log: (_l, m) => logs.push(m) });
+    });
+    try {
+      p2.update([{ key: 'web/1', vip: topo.vip, ip: b1.ip, check: check('TCP') }]);
+      await mustWaitFor('MAC of b1', () => ev2.macs.some((m) => m.key === 'web/1' && m.mac === b1.mac));
+      assert.ok(
+        logs.some((m) => /needs probe_ip/.test(m)),
+        JSON.stringify(logs),
+      );
+      assert.deepEqual(ev2.probes, []);
+      assert.deepEqual(ev2.healths, []);
+    } finally {
+      await p2.close();
+    }
   });
 });
