@@ -71,12 +71,15 @@ export class Probing {
 
   /**
    * Brings the prober of `config.name` in line: none without targets or without a BACKEND interface
-   * (`ifname` undefined), a new one when the interface or probe_ip changed, new targets otherwise.
+   * (`ifname` undefined), a new one when the interface or probe_ip changed, new targets otherwise
+   * (`follow`: the periodic look, after which a running prober on the same interface keeps its targets).
    */
-  sync(name: string, config: InstanceConfig | undefined, ifname: string | undefined): void {
-    const targets = config ? targetsOf(config) : [];
+  sync(name: string, config: InstanceConfig | undefined, ifname: string | undefined, follow = false): void {
     const cur = this.running.get(name);
     const probeIp = config?.probe_ip;
+    // the periodic look (`follow`) only follows the interface: the targets change with the config
+    if (follow && cur && cur.ifname === ifname && cur.probeIp === probeIp) return;
+    const targets = config ? targetsOf(config) : [];
     if (targets.length === 0 || ifname === undefined) {
       if (cur) this.stop(name);
       return;

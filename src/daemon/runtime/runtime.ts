@@ -191,7 +191,7 @@ export class Runtime {
   /** One pass of the drain watcher and of the probers' interfaces (the timer's; tests call it). */
   tick(): Promise<void> {
     if (!this.ticking) {
-      for (const c of this.instances.all()) this.probing.sync(c.name, c, this.backendIf(c));
+      for (const c of this.instances.all()) this.probing.sync(c.name, c, this.backendIf(c), true);
       this.ticking = this.drain
         .tick()
         .then((drained) => {
