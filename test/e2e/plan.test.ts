@@ -90,9 +90,15 @@ for (const type of TYPES) {
       const staleBefore = (await bed.stats()).sessions.stale;
       const doneBefore = clients.map((c) => c.last?.done ?? 0);
       await bed.ctl('lbdsr', 'lb1', 'backend', 'pool', 'del', '2');
+      const wasOnB2 = clients.map((c) => reached(c.last as ClientResult)[0] === 'b2');
       await mustWaitFor(
-        'every connection made three more requests',
-        () => clients.every((c, i) => (c.last?.done ?? 0) >= (doneBefore[i] ?? 0) + 3),
+        'every connection made three more requests, those of b2 on another backend',
+        () =>
+          clients.every(
+            (c, i) =>
+              (c.last?.done ?? 0) >= (doneBefore[i] ?? 0) + 3 &&
+              (!wasOnB2[i] || reached(c.last as ClientResult).length > 1),
+          ),
         { timeoutMs: 30_000 },
       );
       const seen = clients.map((c) => ({ counts: c.last?.counts, errors: c.last?.errors }));
