@@ -1,6 +1,7 @@
 // The instances of the daemon and the one road a change takes: computed on a copy of the instance,
 // validated whole, applied to the data plane, persisted, and only then committed; a failed save rolls
-// the data plane back. Changes (and the interface watch) run one at a time through `serial`.
+// the data plane back. Changes (and the interface watch) run one at a time through `serial`, and so do
+// the refreshes that re-plan an instance when what the daemon observed of its backends changed.
 import { randomUUID } from 'node:crypto';
 import { LbdsrError } from '../core/errors.js';
 import type { NetDev } from '../kernel/netdev.js';
@@ -43,6 +44,10 @@ export interface ChangeOptions {
 export class Instances {
   private readonly map = new Map<string, StoredInstance>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Instances whose refresh is queued and has not started yet (a burst of observations re-plans once). */
+  private readonly refreshing = new Set<string>();
+  /** Told of every committed change (undefined: the instance was deleted) and of every adoption. */
+  onChange: (name: string, config: StoredInstance | undefined) => void = () => {};
   /** What the host can hold (limits.ts). */
   limits: Limits = DEFAULT_LIMITS;
 
@@ -69,6 +74,10 @@ export class Instances {
     return [...this.map.values()];
   }
 
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+
   need(name: string): StoredInstance {
     const i = this.map.get(name);
     if (!i) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
@@ -78,6 +87,23 @@ export class Instances {
   /** Takes a validated configuration as it is (restore at start: nothing to persist). */
   adopt(config: StoredInstance): void {
     this.map.set(config.name, config);
+    this.onChange(config.name, config);
+  }
+
+  /**
+   * Re-plans instance `name` with what the daemon observed now (health, ARP MACs: src/daemon/runtime)
+   * without changing its stored configuration: nothing is persisted. Serialized with the changes; a
+   * refresh queued while another one waits is the same refresh.
+   */
+  refresh(name: string): Promise<void> {
+    if (this.refreshing.has(name)) return this.queue.then(() => {});
+    this.refreshing.add(name);
+    return this.serial(async () => {
+      this.refreshing.delete(name);
+      const config = this.map.get(name);
+      if (!config) return;
+      await this.planes.reconcile(config, resolvePorts(config, this.netdev), false);
+    });
   }
 
   view(cfg: StoredInstance): InstanceView {
@@ -157,6 +183,7 @@ export class Instances {
         throw e;
       }
       timing.persisted = performance.now();
+      this.onChange(name, config);
       return warnings;
     });
   }
@@ -178,6 +205,7 @@ export class Instances {
     timing.persisted = performance.now();
     await this.planes.stop(name, false);
     timing.live = performance.now();
+    this.onChange(name, undefined);
     this.log.info({ instance: name }, 'instance deleted');
     return [];
   }

@@ -169,7 +169,7 @@ export class ControlState {
       capacity: this.capacity,
       capacityChanged: true,
     };
-    this.pendingMembers.set(plan, this.members);
+    this.pendingMembers.set(plan, new Map(this.members));
     return plan;
   }
 

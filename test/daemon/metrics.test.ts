@@ -124,7 +124,7 @@ describe('GET /metrics', () => {
     for (const [series, v] of Object.entries(want)) assert.equal(value(text, series), v, series);
     assert.equal(
       text.split('\n').filter((l) => l.startsWith('lbdsr_dropped_frames_total{')).length,
-      15,
+      16,
       'one series per drop reason',
     );
     assert.ok(!text.includes('nope'), 'a request for an instance that does not exist adds no series');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   DROP_BACKEND_PORT,
@@ -124,4 +125,44 @@ test('a smaller session capacity keeps the most recent sessions and their backen
   const kept = b.sessions(100, 2100).map((s) => s.sport);
   assert.deepEqual(kept, [2099, 2098, 2097, 2096, 2095, 2094, 2093, 2092, 2091, 2090]);
   for (const s of b.sessions(100, 2100)) assert.equal(s.backend, owner.get(s.sport));
+});
+
+test('stats name each backend with its service and count BACKEND port passes', () => {
+  const b = new Balancer();
+  b.configure(
+    {
+      ...config,
+      probe_ip: '10.0.0.250',
+      services: [
+        {
+          name: 'web',
+          vip: '10.0.0.100',
+          protocol: 'TCP',
+          port: 80,
+          backend: { pool: [{ id: 1, mac: '02:00:00:00:00:11' }] },
+        },
+      ],
+    },
+    '02:00:00:00:00:fe',
+  );
+  const f = syn(40001);
+  assert.equal(verdictAction(b.process(f, f.length, PORT_FRONTEND, 0)), ACT_TX_BACKEND);
+  assert.deepEqual([...f.subarray(0, 6)], [2, 0, 0, 0, 0, 0x11], 'port 80 goes to service web');
+  // an answer to the prober (to 02:db:0a:00:00:fa) on the BACKEND port is passed, another frame dropped
+  const probeAnswer = syn(40002);
+  probeAnswer.set([0x02, 0xdb, 10, 0, 0, 250], 0);
+  const other = syn(40003);
+  assert.equal(verdictAction(b.process(probeAnswer, probeAnswer.length, PORT_BACKEND, 0)), ACT_PASS);
+  assert.equal(verdictReason(b.process(other, other.length, PORT_BACKEND, 0)), DROP_BACKEND_PORT);
+  const s = b.stats();
+  assert.equal(s.backendPass, 1);
+  assert.deepEqual(
+    s.backends.map((x) => [x.service, x.id, x.packets]),
+    [
+      ['default', 1, 0],
+      ['default', 2, 0],
+      ['default', 3, 0],
+      ['web', 1, 1],
+    ],
+  );
 });

@@ -7,17 +7,22 @@
 //   its first fragment was balanced (those ahead of it: the key without ports);
 // - Maglev spreads 1,000,000 keys within ±5% of even; removing one of N backends moves at most
 //   1/N + 2% of all keys;
-// - the session table stays within capacity under a flood, counting evictions, with flat memory.
+// - the session table stays within capacity under a flood, counting evictions, with flat memory;
+// - with random services, backend states, weights and health, every flow reaches what the reference
+//   model says (service match, serving members, weighted Maglev), and its next packet after a change
+//   stays exactly while its backend is live in the same service (test/lib/reference.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseIpv4, parseMac } from '../../src/core/addr.js';
 import {
   ACT_DROP,
+  ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   DROP_MAX,
   DROP_NONE,
+  DROP_REASON_NAMES,
   DROP_TX_FAILED,
   PORT_BACKEND,
   PORT_FRONTEND,
@@ -27,7 +32,18 @@ import {
 } from '../../src/core/constants.js';
 import { jhash2 } from '../../src/core/jhash.js';
 import { buildMaglev } from '../../src/core/maglev.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
+import {
+  type BackendConfig,
+  type BackendObservation,
+  type BackendState,
+  DEFAULT_SESSION_SETTINGS,
+  type Health,
+  type HealthCheckConfig,
+  type InstanceConfig,
+  type Observations,
+  type ServiceConfig,
+  type ServiceProtocol,
+} from '../../src/core/model.js';
 import {
   ETH_P_IPV4,
   ethernet,
@@ -57,7 +73,13 @@ import {
   readU32,
 } from '../../src/packet/fields.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
-import { referencePick } from '../lib/reference.js';
+import {
+  type FlowKey,
+  type RefService,
+  referenceBackend,
+  referenceMatch,
+  referencePick,
+} from '../lib/reference.js';
 import { loadVectors } from '../lib/vectors.js';
 
 const VIP = '10.0.0.100';
@@ -101,6 +123,11 @@ function decideChecked(b: Balancer, input: Uint8Array, port: number): number {
   if (action === ACT_DROP) {
     assert.ok(reason > DROP_NONE && reason < DROP_MAX && reason !== DROP_TX_FAILED, `drop reason ${reason}`);
     assert.deepEqual(f, input, 'a dropped frame is left as it was');
+  } else if (action === ACT_PASS) {
+    assert.equal(reason, 0);
+    assert.equal(port, PORT_BACKEND, 'only the BACKEND port passes frames');
+    assert.equal(readU16(input, ETH_TYPE), 0x0806, 'without probe_ip only ARP is passed');
+    assert.deepEqual(f, input, 'a passed frame is left as it was');
   } else if (action === ACT_TX_FRONTEND) {
     assert.equal(reason, 0);
     assert.equal(port, PORT_FRONTEND);
@@ -126,7 +153,11 @@ function decideChecked(b: Balancer, input: Uint8Array, port: number): number {
 function countersAddUp(b: Balancer): void {
   const s = b.stats();
   const drops = Object.values(s.drops).reduce((a, x) => a + x, 0);
-  assert.equal(drops + s.arpReplies + s.tx.backend, s.rx.packets, 'every frame has exactly one outcome');
+  assert.equal(
+    drops + s.arpReplies + s.tx.backend + (s.backendPass ?? 0),
+    s.rx.packets,
+    'every frame has exactly one outcome',
+  );
   assert.equal(
     s.backends.reduce((a, x) => a + x.packets, 0),
     s.tx.backend,
@@ -511,4 +542,172 @@ test('a flood of new flows keeps the session table within capacity, counts evict
   assert.equal(b.stats().sessions.hit, 1);
   send(0);
   assert.equal(b.stats().sessions.miss, capacity + flood + 1);
+});
+
+// -------------------------------------------------------------------------------------------------
+// Services, backend states, weights, health: the pipeline against the reference model.
+
+const SVC_VIPS = ['10.0.0.100', '10.0.0.110', '10.0.0.120'];
+const PROTO_OF = { TCP: 6, UDP: 17, ICMP: 1 } as const;
+
+const backendArb = fc.record({
+  state: fc.constantFrom<BackendState>('ACTIVE', 'ACTIVE', 'DRAINING', 'DISABLED'),
+  weight: fc.constantFrom(100, 100, 50, 1, 0),
+  byIp: fc.boolean(),
+  health: fc.constantFrom<Health>('UP', 'DOWN', 'UNKNOWN'),
+});
+const serviceArb = fc.record({
+  vip: fc.nat(SVC_VIPS.length - 1),
+  protocol: fc.constantFrom<ServiceProtocol | undefined>(undefined, 'TCP', 'UDP', 'ICMP'),
+  port: fc.constantFrom(0, 80, 8080),
+  checked: fc.boolean(),
+  move: fc.boolean(),
+  backends: fc.array(backendArb, { minLength: 0, maxLength: 5 }),
+});
+
+interface Built {
+  config: InstanceConfig;
+  observe: Observations;
+  model: (RefService & { pool: BackendConfig[]; check?: HealthCheckConfig; algorithm: string })[];
+  seen: Record<string, BackendObservation>;
+}
+
+/** A valid instance from random service descriptions: duplicates of (VIP, protocol, port) left out. */
+type ServiceDesc = typeof serviceArb extends fc.Arbitrary<infer T> ? T : never;
+
+function buildServices(descs: ServiceDesc[]): Built {
+  const used = new Set<string>();
+  const services: ServiceConfig[] = [];
+  const seen: Record<string, BackendObservation> = {};
+  const model: Built['model'] = [];
+  descs.forEach((d, i) => {
+    const port = d.protocol === 'TCP' || d.protocol === 'UDP' ? d.port : 0;
+    const k = `${d.vip}/${d.protocol}/${port}`;
+    if (used.has(k)) return;
+    used.add(k);
+    const name = `s${i}`;
+    const pool: BackendConfig[] = d.backends.map((b, j) => {
+      const id = i * 10 + j;
+      const mac = `02:00:00:00:${i.toString(16).padStart(2, '0')}:${j.toString(16).padStart(2, '0')}`;
+      seen[`${name}/${id}`] = { health: b.health, ...(b.byIp ? { mac } : {}) };
+      return { id, ...(b.byIp ? { ip: `10.9.${i}.${j + 1}` } : { mac }), state: b.state, weight: b.weight };
+    });
+    const check: HealthCheckConfig | undefined = d.checked
+      ? { type: 'TCP', port: 80, on_down: d.move ? 'MOVE' : 'STAY' }
+      : undefined;
+    services.push({
+      name,
+      vip: SVC_VIPS[d.vip]!,
+      ...(d.protocol ? { protocol: d.protocol } : {}),
+      ...(port ? { port } : {}),
+      ...(i % 2 ? { algorithm: 'HASH_SRC_IP' as const } : {}),
+      backend: { pool, ...(check ? { healthcheck: check } : {}) },
+    });
+    model.push({
+      name,
+      vip: parseIpv4(SVC_VIPS[d.vip]!),
+      proto: d.protocol ? PROTO_OF[d.protocol] : 0,
+      port,
+      pool,
+      ...(check ? { check } : {}),
+      algorithm: i % 2 ? 'HASH_SRC_IP' : 'HASH_SESSION',
+    });
+  });
+  const instance: InstanceConfig = {
+    ...config(),
+    frontend: { mac: FE_MAC },
+    backend: { pool: [] },
+    services,
+  };
+  return { config: instance, observe: (svc, id) => seen[`${svc}/${id}`], model, seen };
+}
+
+/** What the reference says a first packet of `k` meets: a backend id, or a drop reason name. */
+function expected(b: Built, k: FlowKey): number | 'NO_SERVICE' | 'NO_BACKEND' | 'NOT_VIP' {
+  if (!b.model.some((s) => s.vip === k.dst)) return 'NOT_VIP';
+  const svc = referenceMatch(b.model, k);
+  if (!svc) return 'NO_SERVICE';
+  const members = svc.pool.filter(
+    (x) => referenceBackend(x, svc.check, b.seen[`${svc.name}/${x.id}`]).serving,
+  );
+  const id = referencePick(
+    members.map((x) => x.id),
+    svc.algorithm,
+    k,
+    members.map((x) => x.weight ?? 100),
+  );
+  return id ?? 'NO_BACKEND';
+}
+
+function flowFrame(
+  src: number,
+  dst: number,
+  proto: number,
+  sport: number,
+  dport: number,
+  flags?: number,
+): Uint8Array {
+  const a = { ethDst: FE_MAC, ethSrc: '52:54:00:00:00:01', src, dst };
+  if (proto === 6) return tcpFrame(a, { sport, dport, ...(flags === undefined ? {} : { flags }) });
+  if (proto === 17) return udpFrame(a, { sport, dport });
+  return icmpEchoFrame(a, { type: 8 });
+}
+
+function outcome(b: Balancer, f: Uint8Array): number | string {
+  const v = b.process(f, f.length, PORT_FRONTEND, 1000);
+  if (verdictAction(v) === ACT_TX_BACKEND) return b.lastBackendId;
+  return DROP_REASON_NAMES[verdictReason(v)]!;
+}
+
+test('services, states, weights and health: each flow meets what the reference model says, and its next packet after a change stays only while its backend is live in its service', () => {
+  const flowArb = fc.record({
+    src: clientIp,
+    vip: fc.nat(SVC_VIPS.length - 1),
+    proto: fc.constantFrom(6, 17, 1),
+    sport: fc.integer({ min: 1, max: 0xffff }),
+    dport: fc.constantFrom(80, 8080, 443),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(serviceArb, { minLength: 1, maxLength: 6 }),
+      fc.array(serviceArb, { minLength: 1, maxLength: 6 }),
+      fc.array(flowArb, { minLength: 1, maxLength: 8 }),
+      (first, second, flows) => {
+        const a = buildServices(first);
+        const bal = new Balancer({ capacity: 1000 });
+        bal.configure(a.config, BP_MAC, a.observe);
+        const keys = flows.map((f) => ({
+          src: f.src,
+          dst: parseIpv4(SVC_VIPS[f.vip]!),
+          proto: f.proto,
+          sport: f.proto === 1 ? 0 : f.sport,
+          dport: f.proto === 1 ? 0 : f.dport,
+        }));
+        const firstHop = keys.map((k) => {
+          const got = outcome(bal, flowFrame(k.src, k.dst, k.proto, k.sport, k.dport));
+          assert.equal(got, expected(a, k), `first packet of ${JSON.stringify(k)}`);
+          return got;
+        });
+        // The second configuration keeps the first one's services and pools where the names match,
+        // with new states, weights and health: a session stays exactly while its backend is live in
+        // the service its key matches now, else the flow is re-balanced by the new table.
+        const c = buildServices(second);
+        bal.configure(c.config, BP_MAC, c.observe);
+        keys.forEach((k, i) => {
+          const before = firstHop[i]!;
+          const got = outcome(bal, flowFrame(k.src, k.dst, k.proto, k.sport, k.dport, 0x10));
+          const svc = c.model.some((s) => s.vip === k.dst) ? referenceMatch(c.model, k) : undefined;
+          const prev = a.model.some((s) => s.vip === k.dst) ? referenceMatch(a.model, k) : undefined;
+          const b = typeof before === 'number' ? svc?.pool.find((x) => x.id === before) : undefined;
+          const live =
+            svc !== undefined &&
+            prev?.name === svc.name &&
+            b !== undefined &&
+            referenceBackend(b, svc.check, c.seen[`${svc.name}/${b.id}`]).live;
+          assert.equal(got, live ? before : expected(c, k), `after the change, ${JSON.stringify(k)}`);
+        });
+      },
+    ),
+    { numRuns: RUNS / 8 },
+  );
 });

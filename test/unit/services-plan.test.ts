@@ -264,3 +264,34 @@ test('a full plan of several services brings a fresh state to the same slots and
   for (const [i, s] of a.services) assert.deepEqual(b.services.get(i)!.table, s.table);
   assert.deepEqual(b.serviceNames, a.serviceNames);
 });
+
+test('with all 256 indexes held, a service replacing another in one plan takes its index: everything of the old one goes', () => {
+  const c = new ControlState();
+  const many = (last: string) =>
+    Array.from({ length: 255 }, (_, i) =>
+      web(i === 254 ? backends([9]) : [], { name: i === 254 ? last : `s${i}`, port: i + 1 }),
+    );
+  c.apply(config(many('old')), PORT_MAC);
+  const slot = c.slotOf(9, 255);
+  const p = c.plan(config(many('new')), PORT_MAC);
+  assert.deepEqual(
+    p.removedServices.map((r) => [r.index, r.name]),
+    [[255, 'old']],
+  );
+  assert.deepEqual(
+    p.services.map((s) => [s.kind, s.index, s.name]),
+    [['added', 255, 'new']],
+  );
+  assert.deepEqual(
+    p.slots.map((x) => [x.kind, x.service, x.id, x.slot === slot]),
+    [
+      ['freed', 255, 9, true],
+      ['assigned', 255, 9, true],
+    ],
+  );
+  c.commit(p);
+  assert.equal(c.serviceNames[255], 'new');
+  // after its own full plan is committed, the same configuration plans no change
+  c.commit(c.fullPlan());
+  assert.deepEqual(c.plan(config(many('new')), PORT_MAC).services, []);
+});

@@ -13,6 +13,7 @@ import type { InstanceConfig, SessionSettings, StatsSnapshot } from '../../src/c
 import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
+import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
 import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { ControlState } from '../../src/pipeline/control.js';
@@ -94,9 +95,7 @@ export class XdpBalancer {
 
   stats(): StatsSnapshot {
     const c = this.maps.readCounters();
-    const backends = this.mirror
-      .liveSlots()
-      .map((s) => ({ id: s.id, ...this.maps.readBackendStats(s.slot) }));
+    const backends = backendRows(this.mirror, this.maps);
     let active = 0;
     this.maps.forEachSession(() => {
       active++;

@@ -7,7 +7,7 @@
 // stay valid. The service maps themselves are service-maps.ts.
 import { MAGLEV_SIZE, MAX_BACKENDS, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
-import type { InstanceSettings, MaglevChanges } from '../../pipeline/plan.js';
+import type { Plan, ServicePlan, SlotChange } from '../../pipeline/plan.js';
 import type { XdpMaps } from './maps.js';
 import {
   type KernelPort,
@@ -17,42 +17,6 @@ import {
   portKeyString,
   vipEntryOf,
 } from './service-maps.js';
-
-/** What the mirror reads of a Plan's slot change (contract of issue 10; `service` 0 and `live` true by default). */
-export interface MirrorSlotChange {
-  slot: number;
-  kind: 'assigned' | 'freed' | 'changed' | 'mac';
-  id: number;
-  service?: number;
-  mac: Uint8Array;
-  live?: boolean;
-}
-
-/** What the mirror reads of a Plan's service (protocol and port 0: any). */
-export interface MirrorService {
-  index: number;
-  name?: string;
-  vip: number;
-  proto?: number;
-  port?: number;
-  mac: Uint8Array;
-  algorithm: number;
-  backends: number;
-  kind: 'added' | 'changed';
-  maglev: MaglevChanges;
-}
-
-/** The parts of a Plan the mirror writes. */
-export interface MirrorPlan {
-  full: boolean;
-  base: number;
-  next: number;
-  slots: readonly MirrorSlotChange[];
-  services: readonly MirrorService[];
-  removedServices: readonly { index: number; vip: number }[];
-  settings: InstanceSettings & { probeMac?: Uint8Array | null };
-  settingsChanged: boolean;
-}
 
 interface KSlot {
   id: number;
@@ -155,7 +119,7 @@ export class XdpMirror {
    * removed backends last.
    * `devmapIfindex` (default: the backend port) is where balanced frames go; the tests point it elsewhere.
    */
-  apply(plan: MirrorPlan, backendIfindex: number, devmapIfindex = backendIfindex): MirrorWrites {
+  apply(plan: Plan, backendIfindex: number, devmapIfindex = backendIfindex): MirrorWrites {
     if (!plan.full && plan.base !== this.generation) {
       throw new LbdsrError(
         'LBDSR_INTERNAL',
@@ -167,13 +131,13 @@ export class XdpMirror {
     w.services += this.removeServices(plan);
     const removed = plan.full ? this.freeAllBut(plan.slots) : [];
     const reused = new Set<number>();
-    const later: MirrorSlotChange[] = [];
+    const later: SlotChange[] = [];
     for (const c of plan.slots) {
       if (c.kind === 'freed') {
-        const r = this.free(bkey(c.service ?? 0, c.id));
+        const r = this.free(bkey(c.service, c.id));
         if (r) removed.push(r);
         this.unmapCtl(c.slot);
-      } else if (c.live === false) later.push(c);
+      } else if (!c.live) later.push(c);
       else if (this.writeSlot(c, reused)) w.backends++;
     }
     const touched = new Set<number>();
@@ -189,6 +153,10 @@ export class XdpMirror {
       this.maps.writeBackend(r.slot, r.b, false);
       w.backends++;
     }
+    plan.serviceNames.forEach((name, i) => {
+      if (name === null) this.names.delete(i);
+      else this.names.set(i, name);
+    });
     w.config = this.writeConfig(plan, backendIfindex);
     if (devmapIfindex !== this.lastDevmap) {
       this.maps.writeDevmap(devmapIfindex);
@@ -203,7 +171,7 @@ export class XdpMirror {
    * without them, then their entries and tables go. A service removed and added again in the same
    * plan gets a fresh table.
    */
-  private removeServices(plan: MirrorPlan): number {
+  private removeServices(plan: Plan): number {
     const named = new Set(plan.services.map((s) => s.index));
     const gone = plan.full
       ? [...this.services.keys()].filter((i) => !named.has(i))
@@ -228,8 +196,8 @@ export class XdpMirror {
   }
 
   /** Full plan: every kernel slot whose backend the plan does not name is freed. */
-  private freeAllBut(slots: readonly MirrorSlotChange[]): Freed[] {
-    const wanted = new Set(slots.filter((c) => c.kind !== 'freed').map((c) => bkey(c.service ?? 0, c.id)));
+  private freeAllBut(slots: readonly SlotChange[]): Freed[] {
+    const wanted = new Set(slots.filter((c) => c.kind !== 'freed').map((c) => bkey(c.service, c.id)));
     const out: Freed[] = [];
     for (const key of [...this.kslotOf.keys()]) {
       if (wanted.has(key)) continue;
@@ -263,9 +231,8 @@ export class XdpMirror {
    * counters restart when it gets another owner than its last one (as the pipeline's). True when the
    * entry was written.
    */
-  private writeSlot(c: MirrorSlotChange, reused: Set<number>): boolean {
-    const service = c.service ?? 0;
-    const live = c.live ?? true;
+  private writeSlot(c: SlotChange, reused: Set<number>): boolean {
+    const { service, live } = c;
     const key = bkey(service, c.id);
     let slot = this.kslotOf.get(key);
     if (slot === undefined) {
@@ -294,7 +261,7 @@ export class XdpMirror {
   }
 
   /** The plan's Maglev changes in kernel slots: only the moved entries when the table is known. */
-  private writeTable(s: MirrorService): number {
+  private writeTable(s: ServicePlan): number {
     const m = s.maglev;
     const known = this.tables.get(s.index);
     const k = (ctl: number) => (ctl === SLOT_NONE ? SLOT_NONE : this.ctlToK[ctl]!);
@@ -318,17 +285,16 @@ export class XdpMirror {
   }
 
   /** The service's entry when it changed; its VIP (and a VIP it left) are noted in `touched`. */
-  private writeService(s: MirrorService, touched: Set<number>): number {
+  private writeService(s: ServicePlan, touched: Set<number>): number {
     const e: KernelService = {
       index: s.index,
       vip: s.vip,
-      proto: s.proto ?? 0,
-      port: s.port ?? 0,
+      proto: s.proto,
+      port: s.port,
       mac: s.mac,
       algorithm: s.algorithm,
       backends: s.backends,
     };
-    if (s.name !== undefined) this.names.set(s.index, s.name);
     const old = this.services.get(s.index);
     if (old && serviceEq(old, e)) return 0;
     if (old) touched.add(old.vip);
@@ -387,7 +353,7 @@ export class XdpMirror {
   }
 
   /** Instance settings and the backend port, when they changed. */
-  private writeConfig(plan: MirrorPlan, backendIfindex: number): boolean {
+  private writeConfig(plan: Plan, backendIfindex: number): boolean {
     const s = plan.settings;
     const again = plan.full || plan.settingsChanged || !this.configWritten;
     if (!again && backendIfindex === this.lastBackendIfindex) return false;
@@ -397,7 +363,7 @@ export class XdpMirror {
       ready: s.ready,
       recordNonSyn: s.recordNonSyn,
       backendIfindex,
-      probeMac: s.probeMac ?? null,
+      probeMac: s.probeMac,
       timeoutsNs: { tcp: ns(s.timeoutsMs.tcp), udp: ns(s.timeoutsMs.udp), icmp: ns(s.timeoutsMs.icmp) },
     });
     this.configWritten = true;

@@ -22,7 +22,8 @@ import type { BackendStats, StatsSnapshot } from '../../core/model.js';
  * so frames sent to backends are rx - drops - ARP replies - passed; this stays exact when a slot's counters are reset for a new backend.
  * `evicted` is not counted by the kernel's LRU map; entries are only ever removed by eviction (expiry
  * and re-balancing overwrite in place), so it is the sessions created minus the entries present.
- * `active` counts the present entries that have not idled out.
+ * `active` counts the present entries that have not idled out. `backends` come in their order (the
+ * pipeline's: by service index, then id: backendRows in readout.ts).
  */
 export function snapshot(
   counters: Float64Array,
@@ -43,6 +44,7 @@ export function snapshot(
     rx: { packets: rx, bytes: counters[CNT_RX_BYTES]! },
     tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp - (counters[CNT_BACKEND_PASS] ?? 0)) },
     arpReplies: arp,
+    backendPass: counters[CNT_BACKEND_PASS]!,
     drops,
     sessions: {
       hit: counters[CNT_SESSION_HIT]!,
@@ -54,6 +56,6 @@ export function snapshot(
       active,
     },
     fragments: { hit: counters[CNT_FRAG_HIT]!, miss: counters[CNT_FRAG_MISS]! },
-    backends: [...backends].sort((a, b) => a.id - b.id),
+    backends,
   };
 }
