@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
+import type { InstanceConfig, ServiceConfig } from '../../src/core/model.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { BPFFS_ROOT } from '../../src/kernel/bpffs.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
@@ -16,7 +16,7 @@ import { waitFor } from '../../testkit/timing.js';
 import { sendUdp, UdpSink } from '../../testkit/udp.js';
 import { drive } from '../lib/drive.js';
 import { xdpSkipReason } from './env.js';
-import { buildLab, type Lab } from './netns.js';
+import { buildLab, type Lab, labConfig } from './netns.js';
 
 const skip = xdpSkipReason();
 /** A MAC no host has: frames balanced to it reach nobody. */
@@ -24,29 +24,14 @@ const NOBODY = '02:77:00:00:00:99';
 const LB_BE_IP = '10.77.0.5';
 
 function config(lab: Lab, name: string, udpPort: number): InstanceConfig {
-  return {
-    name,
-    type: 'XDP_SKB',
-    loglevel: 'INFO',
-    algorithm: 'HASH_SESSION',
-    ports: [
-      { name: 'frontend', type: 'FRONTEND', peer: 'fe' },
-      { name: 'backend', type: 'BACKEND', peer: 'be' },
-    ],
-    frontend: { vip: lab.vip, mac: 'aa:bb:cc:dd:ee:01' },
-    backend: { pool: [{ id: 7, mac: NOBODY }] },
-    services: [
-      {
-        name: 'udp',
-        vip: lab.vip,
-        protocol: 'UDP',
-        port: udpPort,
-        backend: { pool: [{ id: 7, mac: lab.serverMac }] },
-      },
-    ],
-    probe_ip: '10.77.0.250',
-    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 4096 },
+  const udp: ServiceConfig = {
+    name: 'udp',
+    vip: lab.vip,
+    protocol: 'UDP',
+    port: udpPort,
+    backend: { pool: [{ id: 7, mac: lab.serverMac }] },
   };
+  return { ...labConfig(lab, name, [{ id: 7, mac: NOBODY }]), services: [udp], probe_ip: '10.77.0.250' };
 }
 
 test('XDP_SKB plane with services: port service through the kernel, adoption, ARP passed on the BACKEND port', {
