@@ -139,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       else if (parsed.method === 'PATCH')
         throw new UsageError(`'${parsed.pos.trail.join(' ')} set' needs key=value (try '?')`);
     }
-    if (opts.plan && parsed.method === 'GET') {
+    if (opts.plan && (parsed.method === 'GET' || parsed.pos.node.kind === 'action')) {
       throw new UsageError('-plan is for changes (add, set, del): it shows what one would move');
     }
     const path = opts.plan

@@ -110,7 +110,22 @@ export function validatePool(doc: PoolDoc | undefined, ctx: PoolContext): PoolCo
   const oldStates = oldPool?.some((b) => b.state !== undefined || b.state_since !== undefined) ?? false;
   // the MACs before the change, looked at only for group MACs (rare)
   let oldMacs: Map<number, string | undefined> | undefined;
-  for (const e of doc?.pool ?? []) {
+  const checkEntryHealth = (e: BackendDoc) => {
+    if (e.healthcheck !== undefined) {
+      const merged = { ...out.healthcheck, ...e.healthcheck };
+      checkHealth(merged, `${ctx.where} pool ${e.id} healthcheck`, ctx, false);
+    } else if (out.healthcheck) checkProbeIp(out.healthcheck, `${ctx.where} healthcheck`, ctx);
+  };
+  const entries = doc?.pool ?? [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as BackendDoc;
+    // an entry of the pool before the change at its place is stored as it is; its health check is
+    // checked again (the pool's, or probe_ip, may have changed)
+    if (oldPool !== undefined && oldPool[i] === e) {
+      checkEntryHealth(e);
+      out.pool.push(e as BackendConfig);
+      continue;
+    }
     if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
     if (e.mac === undefined && e.ip === undefined) {
       throw new LbdsrError(
@@ -139,10 +154,7 @@ export function validatePool(doc: PoolDoc | undefined, ctx: PoolContext): PoolCo
         since = changed ? ctx.now : o?.state_since;
       }
     }
-    if (e.healthcheck !== undefined) {
-      const merged = { ...out.healthcheck, ...e.healthcheck };
-      checkHealth(merged, `${ctx.where} pool ${e.id} healthcheck`, ctx, false);
-    } else if (out.healthcheck) checkProbeIp(out.healthcheck, `${ctx.where} healthcheck`, ctx);
+    checkEntryHealth(e);
     const same = mac === e.mac && ip === e.ip && since === e.state_since && inStoredOrder(e);
     out.pool.push(same ? (e as BackendConfig) : storedEntry(e, mac, ip, since));
   }

@@ -141,5 +141,7 @@ describe('lbdsrctl: services, backends, health checks, -plan', () => {
     assert.equal(j.dry_run, true);
     assert.equal(json().algorithm, before.algorithm);
     fails(2, /-plan is for changes/, ...lb('show', '-plan'));
+    // an action changes no configuration: it is not planned (nor done)
+    fails(2, /-plan is for changes/, ...lb('frontend', 'announce', '-plan'));
   });
 });
