@@ -69,8 +69,8 @@ export class BackendProber {
   private closed = false;
 
   constructor(opts: BackendProberOptions) {
-    this.events = opts.events;
     this.log = opts.log ?? (() => {});
+    this.events = guarded(opts.events, this.log);
     this.port = FramePort.open(opts.ifname);
     try {
       this.probeIp = opts.probeIp === undefined ? undefined : parseIpv4(opts.probeIp);
@@ -120,7 +120,7 @@ export class BackendProber {
       this.timer = undefined;
     } else if (!this.timer) {
       // What queued while nothing read is stale: dropped unread (bounded by the socket buffer).
-      for (let i = 0; i < 100_000 && this.port.recv(this.buf) >= 0; i++);
+      for (let i = 0; i < 100_000 && this.read() >= 0; i++);
       this.timer = setInterval(() => this.tick(), this.tickMs);
       this.timer.unref();
     }
@@ -143,11 +143,7 @@ export class BackendProber {
     try {
       if (this.reopenAt !== undefined && performance.now() >= this.reopenAt) this.reopen();
       for (let i = 0; i < MAX_FRAMES_PER_TICK; i++) {
-        const n = this.port.recv(this.buf);
-        if (n === PORT_DOWN && this.reopenAt === undefined) {
-          this.reopenAt = performance.now() + REOPEN_MS;
-          this.log('warn', `health prober: ${this.port.ifname} is down or gone; reopening`);
-        }
+        const n = this.read();
         if (n < 0) break;
         if (!this.wanted(n)) continue;
         const p = parseFrame(this.buf, n);
@@ -163,6 +159,16 @@ export class BackendProber {
       if (msg !== this.lastError) this.log('warn', `health prober on ${this.port.ifname}: ${msg}`);
       this.lastError = msg;
     }
+  }
+
+  /** The next frame into `buf` (its length, or < 0: none, or the port is down and will be reopened). */
+  private read(): number {
+    const n = this.port.recv(this.buf);
+    if (n === PORT_DOWN && this.reopenAt === undefined) {
+      this.reopenAt = performance.now() + REOPEN_MS;
+      this.log('warn', `health prober: ${this.port.ifname} is down or gone; reopening`);
+    }
+    return n;
   }
 
   /** A new socket on the interface (it came back); tried again every REOPEN_MS until it works. */
@@ -278,6 +284,35 @@ export class BackendProber {
     this.log(h === 'UP' ? 'info' : 'warn', `${key} is ${h}: ${reason}`);
     this.events.health(key, h, reason, new Date());
   }
+}
+
+/**
+ * The daemon's handlers, each call caught and logged: a failing handler must not cut a tick short
+ * (the frames and probes after it would wait, or be lost).
+ */
+function guarded(e: ProberEvents, log: ProberLog): ProberEvents {
+  const safe =
+    <A extends unknown[]>(name: string, f: (...a: A) => void) =>
+    (...a: A): void => {
+      try {
+        f(...a);
+      } catch (err) {
+        log(
+          'error',
+          `health prober: the ${name} handler failed: ${err instanceof Error ? err.message : err}`,
+        );
+      }
+    };
+  const probe = e.probe;
+  return {
+    mac: safe('mac', (k, m, at) => e.mac(k, m, at)),
+    macSilent: safe('macSilent', (k, since) => e.macSilent(k, since)),
+    health: safe('health', (k, h, r, at) => e.health(k, h, r, at)),
+    ...(probe
+      ? { probe: safe('probe', (k: string, ok: boolean, ms: number) => probe.call(e, k, ok, ms)) }
+      : {}),
+    arpFlux: safe('arpFlux', (vip, macs) => e.arpFlux(vip, macs)),
+  };
 }
 
 function groupBy<K>(items: Iterable<Target>, keyOf: (t: Target) => K | undefined): Map<K, Target[]> {

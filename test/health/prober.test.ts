@@ -25,6 +25,7 @@ import { HTTP_PORT, Recorder, TestServer, UDP_PORT } from './servers.js';
 
 const skip = rootSkip('health prober tests (network namespaces)');
 const PROBE_IP = '10.0.0.250';
+const LB_IP = '10.0.0.2/24';
 
 function check(type: ResolvedCheck['type'], more: Partial<ResolvedCheck> = {}): ResolvedCheck {
   return {
@@ -56,6 +57,8 @@ describe('health prober (namespaces)', { skip }, () => {
     b3 = topo.backends[2]!;
     for (const b of topo.backends) servers.push(new TestServer(b.ns, b.name));
     for (const s of servers) await s.start();
+    // The BACKEND port has an address of its own in the servers' subnet, as usual (not probe_ip).
+    await must('ip', ['-n', topo.lbNs, 'addr', 'add', LB_IP, 'dev', topo.backendIf]);
     prober = inNetns(
       topo.lbNs,
       () =>
@@ -108,7 +111,8 @@ describe('health prober (namespaces)', { skip }, () => {
     prober.update([good]);
     const u = await ev.waitHealth('web/2', 'UP', from);
     assert.match(u.reason, /HTTP status 200, body holds 'healthy b2'/);
-    // The balancer namespace's kernel never saw the SYN-ACKs as its own: it sent no RST.
+    // The balancer namespace's kernel (with an address in the subnet) never took the SYN-ACKs for its
+    // own: it sent no RST.
     // The server answered the probe MAC, which the prober gave for probe_ip (02:db + its four bytes).
     assert.equal(await neighbourMac(b2.ns, PROBE_IP), '02:db:0a:00:00:fa');
     const snmp = await must('ip', ['netns', 'exec', topo.lbNs, 'cat', '/proc/net/snmp']);
@@ -187,13 +191,11 @@ describe('health prober (namespaces)', { skip }, () => {
       assert.match((await ev.waitHealth('web/2', 'DOWN', down)).reason, /no answer within 200 ms/);
       await ev.waitHealth('icmp/2', 'DOWN', down);
       // A plain connect from the balancer's namespace to the server's own address still succeeds.
-      await must('ip', ['-n', topo.lbNs, 'addr', 'add', '10.0.0.2/24', 'dev', topo.backendIf]);
       const script = `require('net').connect(${HTTP_PORT}, '${b2.ip}').on('connect', () => process.exit(0)).on('error', () => process.exit(1));`;
       const r = await run('ip', ['netns', 'exec', topo.lbNs, process.execPath, '-e', script]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(ev.last('web/2')?.health, 'DOWN');
     } finally {
-      await run('ip', ['-n', topo.lbNs, 'addr', 'del', '10.0.0.2/24', 'dev', topo.backendIf]);
       await must('ip', ['-n', b2.ns, 'addr', 'add', `${topo.vip}/32`, 'dev', 'lo']);
     }
     const up = ev.healths.length;
@@ -242,6 +244,17 @@ describe('health prober (namespaces)', { skip }, () => {
     // Once it stops answering (3 rounds), the flux is reported gone.
     const lastFlux = () => ev.flux[ev.flux.length - 1];
     await mustWaitFor('flux gone', () => lastFlux()?.macs.length === 0, { timeoutMs: 10_000 });
+
+    // With the VIP on lo only, arp_ignore=0 alone is enough for the server to answer for it.
+    const n = ev.flux.length;
+    await must('ip', ['netns', 'exec', b3.ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.arp_ignore=0']);
+    try {
+      await mustWaitFor('flux of b3 (VIP on lo)', () =>
+        ev.flux.slice(n).some((f) => f.macs.includes(b3.mac)),
+      );
+    } finally {
+      await must('ip', ['netns', 'exec', b3.ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.arp_ignore=1']);
+    }
   });
 
   it('the BACKEND interface deleted and created again: DOWN while it is gone, UP once it is back', async () => {
@@ -255,6 +268,14 @@ describe('health prober (namespaces)', { skip }, () => {
     const up = ev.healths.length;
     await addBalancerPort(topo, 'backend');
     await ev.waitHealth(key, 'UP', up);
+
+    // The same while the prober has nothing to watch (and reads nothing): it notices when targets come.
+    prober.update([]);
+    await removeBalancerPort(topo, 'backend');
+    await addBalancerPort(topo, 'backend');
+    const again = ev.healths.length;
+    prober.update([{ key: 'web/2', vip: topo.vip, ip: b2.ip, check: check('TCP') }]);
+    await ev.waitHealth('web/2', 'UP', again);
   });
 
   it('without probe_ip: ARP still resolves (asking from 0.0.0.0), a health check is not run', async () => {
@@ -274,6 +295,45 @@ describe('health prober (namespaces)', { skip }, () => {
       assert.deepEqual(ev2.healths, []);
     } finally {
       await p2.close();
+    }
+  });
+
+  it('a handler of the daemon that throws is logged and the prober goes on probing', async () => {
+    class Throwing extends Recorder {
+      override mac(key: string, mac: string): void {
+        super.mac(key, mac);
+        throw new Error('mac handler bug');
+      }
+      override health(key: string, health: 'UP' | 'DOWN', reason: string): void {
+        super.health(key, health, reason);
+        throw new Error('health handler bug');
+      }
+    }
+    const ev3 = new Throwing();
+    const logs: string[] = [];
+    const p3 = inNetns(topo.lbNs, () => {
+      return new BackendProber({
+        ifname: topo.backendIf,
+        probeIp: '10.0.0.251',
+        events: ev3,
+        log: (_l, m) => logs.push(m),
+      });
+    });
+    try {
+      p3.update([{ key: 'web/1', vip: topo.vip, ip: b1.ip, check: check('TCP') }]);
+      await ev3.waitHealth('web/1', 'UP');
+      const n = ev3.probes.length;
+      await mustWaitFor('more probes', () => ev3.probes.length >= n + 3);
+      assert.ok(
+        logs.some((m) => /the health handler failed: health handler bug/.test(m)),
+        JSON.stringify(logs),
+      );
+      assert.ok(
+        logs.some((m) => /the mac handler failed/.test(m)),
+        JSON.stringify(logs),
+      );
+    } finally {
+      await p3.close();
     }
   });
 });
