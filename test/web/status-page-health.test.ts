@@ -43,6 +43,8 @@ describe('the status page shows a DOWN backend', { skip, timeout: 120_000 }, () 
     browser = await puppeteer.launch({
       executablePath: wrapper,
       headless: true,
+      // DevTools over the process's pipes: its TCP port would be in the namespace, out of reach
+      pipe: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
     });
   });
