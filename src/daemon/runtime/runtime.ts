@@ -3,7 +3,7 @@
 // stored configuration (Instances.refresh); the live sessions per backend, read from the plane at most
 // every SESSIONS_MAX_AGE_MS; BackendStatus for `pool show`; the drain watcher (drain.ts); and the glue
 // to the health prober (probing.ts). Health, MAC and drain changes go to the event log.
-import type { BackendStatus, Observations } from '../../core/model.js';
+import type { BackendConfig, BackendStatus, Observations } from '../../core/model.js';
 import type { EventInput } from '../../metrics/events.js';
 import type { StoredInstance } from '../config.js';
 import type { Instances } from '../instances.js';
@@ -39,6 +39,8 @@ export class Runtime {
   private readonly now: () => number;
   private ticking: Promise<void> | undefined;
   private readonly probing: Probing;
+  /** Pools (stored configurations are replaced, never changed in place) indexed by backend id. */
+  private readonly poolIndex = new WeakMap<BackendConfig[], Map<number, BackendConfig>>();
   /** Told of every finished health probe (metrics). */
   onProbe: (instance: string, key: string, ok: boolean, latencyMs: number) => void = () => {};
 
@@ -122,11 +124,21 @@ export class Runtime {
     return p.then((r) => (r.at >= since ? r : this.sessionsSince(instance, since)));
   }
 
+  /** Backend by id of a pool (`pool show` asks for each backend of a pool of up to 4,096). */
+  private byId(pool: BackendConfig[]): Map<number, BackendConfig> {
+    let m = this.poolIndex.get(pool);
+    if (!m) {
+      m = new Map(pool.map((b) => [b.id, b]));
+      this.poolIndex.set(pool, m);
+    }
+    return m;
+  }
+
   /** What is live about backend `id` of `service` (cached sessions; see sessions() for fresh ones). */
   status(instance: string, service: string, id: number): BackendStatus {
     const config = this.instances.all().find((i) => i.name === instance);
     const svc = config && servicesOf(config).find((s) => s.name === service);
-    const b = svc?.backend.pool.find((x) => x.id === id);
+    const b = svc && this.byId(svc.backend.pool).get(id);
     const o = this.observed.get(instance, service, id);
     const counted = this.counted.get(instance);
     // the next show gets a fresh count (a read is made at most every SESSIONS_MAX_AGE_MS)
