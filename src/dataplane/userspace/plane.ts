@@ -302,6 +302,12 @@ export class UserspacePlane implements DataPlane {
     return (await this.request({ op: 'sessions', limit })) as SessionEntry[];
   }
 
+  /** Live sessions per backend slot, counted by the worker in its own table (empty while it has none). */
+  async sessionCounts(): Promise<Map<number, number>> {
+    if (!this.worker) return new Map();
+    return (await this.request({ op: 'sessionCounts' })) as Map<number, number>;
+  }
+
   /** Port attachment, ring drops and TX failures as the worker sees them. */
   async health(): Promise<PlaneHealth | null> {
     if (!this.worker) return null;

@@ -89,10 +89,12 @@ export type Request =
   | { op: 'apply'; plan: Plan; frontendIf?: string; backendIf?: string }
   | { op: 'stats'; walk?: boolean }
   | { op: 'sessions'; limit: number }
+  /** Live sessions per backend slot (types.ts DataPlane.sessionCounts). */
+  | { op: 'sessionCounts' }
   | { op: 'health' }
   | { op: 'stop' };
 
-export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | null;
+export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | Map<number, number> | null;
 
 export interface Envelope {
   id: number;
