@@ -262,7 +262,12 @@ const RateWindowSchema = (window: string) =>
       seconds: Type.Number({ description: 'seconds covered (less while the daemon is younger)' }),
       ports: Type.Object({ frontend: PortRateSchema, backend: PortRateSchema }),
       backends: Type.Array(
-        Type.Object({ id: Type.Integer(), framesPerSec: PerSec('frames'), bytesPerSec: PerSec('bytes') }),
+        Type.Object({
+          service: Type.String({ description: "the backend's service (default: the instance's own pool)" }),
+          id: Type.Integer(),
+          framesPerSec: PerSec('frames'),
+          bytesPerSec: PerSec('bytes'),
+        }),
       ),
     },
     { description: `rates over the last ${window}` },

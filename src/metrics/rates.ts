@@ -1,8 +1,9 @@
 // Frame and byte rates of `stats show`: a sampler that reads every instance's counters once a second
 // (counters only, never a walk of the session table: readings.ts) into a ring of per-second samples,
 // and the rates over the last 1 s and 60 s computed from two samples of that ring. A counter that went
-// back (a new data plane starts from zero) counts from zero. The timer is unref'd and stopped on close.
-import type { StatsSnapshot } from '../core/model.js';
+// back (a new data plane starts from zero) counts from zero. Backends are rows by service and id (two
+// services may both have a backend 1). The timer is unref'd and stopped on close.
+import type { BackendStats, StatsSnapshot } from '../core/model.js';
 import type { InstanceReading } from './readings.js';
 
 /** Counters of one instance at one instant. */
@@ -13,8 +14,9 @@ interface Sample {
   rxBytes: number;
   txFrontend: number;
   txBackend: number;
-  /** Backends by id, ascending: ids, frames, bytes (typed arrays: 61 samples of 4,096 backends stay
-   * a few MB). */
+  /** Backends by service then id, ascending: services (the snapshot's own strings), ids, frames,
+   * bytes (typed arrays: 61 samples of 4,096 backends stay a few MB). */
+  services: string[];
   ids: Float64Array;
   frames: Float64Array;
   bytes: Float64Array;
@@ -33,7 +35,7 @@ export interface RateWindow {
   /** Seconds actually covered (less than the window while the daemon has not run that long). */
   seconds: number;
   ports: { frontend: PortRate; backend: PortRate };
-  backends: Array<{ id: number; framesPerSec: number; bytesPerSec: number }>;
+  backends: Array<{ service: string; id: number; framesPerSec: number; bytesPerSec: number }>;
 }
 
 export interface Rates {
@@ -41,13 +43,26 @@ export interface Rates {
   last60s: RateWindow;
 }
 
-/** The BACKEND_PORT drop reason: every frame the backend port receives is dropped with it. */
+/** The BACKEND_PORT drop reason: the backend port's frames are dropped with it, or passed to the host. */
 const BACKEND_PORT = 'BACKEND_PORT';
+/** The service of a backend without one (the instance's own pool). */
+const DEFAULT_SERVICE = 'default';
+
+/** Order of backends: by service, then id. */
+function compare(sa: string, ia: number, sb: string, ib: number): number {
+  return sa < sb ? -1 : sa > sb ? 1 : ia - ib;
+}
 
 function sampleOf(t: number, s: StatsSnapshot): Sample {
-  const rxBackend = s.drops[BACKEND_PORT] ?? 0;
-  const ascending = s.backends.every((b, i) => i === 0 || (s.backends[i - 1]?.id ?? 0) < b.id);
-  const backends = ascending ? s.backends : [...s.backends].sort((a, b) => a.id - b.id);
+  const rxBackend = (s.drops[BACKEND_PORT] ?? 0) + (s.backendPass ?? 0);
+  const svc = (b: BackendStats) => b.service ?? DEFAULT_SERVICE;
+  const ascending = s.backends.every((b, i) => {
+    const p = s.backends[i - 1];
+    return p === undefined || compare(svc(p), p.id, svc(b), b.id) < 0;
+  });
+  const backends = ascending
+    ? s.backends
+    : [...s.backends].sort((a, b) => compare(svc(a), a.id, svc(b), b.id));
   return {
     t,
     rxFrontend: Math.max(0, s.rx.packets - rxBackend),
@@ -55,21 +70,22 @@ function sampleOf(t: number, s: StatsSnapshot): Sample {
     rxBytes: s.rx.bytes,
     txFrontend: s.tx.frontend,
     txBackend: s.tx.backend,
+    services: backends.map(svc),
     ids: Float64Array.from(backends, (b) => b.id),
     frames: Float64Array.from(backends, (b) => b.packets),
     bytes: Float64Array.from(backends, (b) => b.bytes),
   };
 }
 
-/** Index of `id` in the ascending `ids`, or -1. */
-function indexOf(ids: Float64Array, id: number): number {
+/** Index of backend `id` of `service` in the sample `x`, or -1. */
+function indexOf(x: Sample, service: string, id: number): number {
   let lo = 0;
-  let hi = ids.length - 1;
+  let hi = x.ids.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const v = ids[mid]!;
-    if (v === id) return mid;
-    if (v < id) lo = mid + 1;
+    const c = compare(x.services[mid]!, x.ids[mid]!, service, id);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
     else hi = mid - 1;
   }
   return -1;
@@ -84,10 +100,12 @@ function rateBetween(a: Sample, b: Sample): RateWindow {
   const backends: RateWindow['backends'] = [];
   let txBytes = 0;
   b.ids.forEach((id, i) => {
-    const j = indexOf(a.ids, id);
+    const service = b.services[i]!;
+    const j = indexOf(a, service, id);
     const bytesPerSec = per(b.bytes[i]!, j < 0 ? 0 : a.bytes[j]!);
     txBytes += bytesPerSec;
-    backends.push({ id, framesPerSec: per(b.frames[i]!, j < 0 ? 0 : a.frames[j]!), bytesPerSec });
+    const framesPerSec = per(b.frames[i]!, j < 0 ? 0 : a.frames[j]!);
+    backends.push({ service, id, framesPerSec, bytesPerSec });
   });
   return {
     seconds,
@@ -190,6 +208,7 @@ const EMPTY: Sample = {
   rxBytes: 0,
   txFrontend: 0,
   txBackend: 0,
+  services: [],
   ids: new Float64Array(0),
   frames: new Float64Array(0),
   bytes: new Float64Array(0),

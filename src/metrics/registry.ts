@@ -7,8 +7,10 @@
 // renamed `exported_instance`). The daemon's own process metrics come from
 // collectDefaultMetrics. Per backend of every service: whether it takes new flows, its health, state
 // (state-set gauges: one series per value, 1 for the current one), weight and live sessions, and the
-// health checks' results and latency, fed by the runtime's prober hook.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+// health checks' results and latency, fed by the runtime's prober hook. Per service (services.ts):
+// its backends, those serving, live sessions, and running sums of what its backends were sent
+// (totals.ts, updated once per scrape); the backend port's sent bytes are the sum over all services.
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { DROP_REASON_NAMES } from '../core/constants.js';
 import {
   BACKEND_STATES,
@@ -17,10 +19,13 @@ import {
   type BackendStatus,
   type Health,
 } from '../core/model.js';
+import { type Labels, readCounter, readGauge } from './families.js';
 import type { InstanceReading, Readings } from './readings.js';
+import { DEFAULT_SERVICE, poolsOf, serviceMetrics } from './services.js';
 
-/** The service of the instance's own frontend and backend. */
-export const DEFAULT_SERVICE = 'default';
+export { DEFAULT_SERVICE };
+
+import { SentTotals } from './totals.js';
 
 const HEALTHS: readonly Health[] = ['UP', 'DOWN', 'UNKNOWN'];
 
@@ -36,48 +41,13 @@ const MISNAMED_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
-type Labels = Record<string, string | number>;
-/** Fills a metric from the readout: `set` once per label set. */
-type Fill = (set: (labels: Labels, v: number) => void) => void;
-
-/** A metric whose values are all set from the readout at scrape time (gone label sets go with it). */
-function readout(
-  kind: 'counter' | 'gauge',
-  registers: Registry[],
-  name: string,
-  help: string,
-  labelNames: string[],
-  fill: Fill,
-): void {
-  const common = { name, help, labelNames, registers };
-  if (kind === 'counter') {
-    new Counter({
-      ...common,
-      collect() {
-        this.reset();
-        fill((labels, v) => this.inc(labels, Math.max(0, v)));
-      },
-    });
-  } else {
-    new Gauge({
-      ...common,
-      collect() {
-        this.reset();
-        fill((labels, v) => this.set(labels, v));
-      },
-    });
-  }
-}
-const readCounter = (r: Registry[], name: string, help: string, labels: string[], fill: Fill) =>
-  readout('counter', r, name, help, labels, fill);
-const readGauge = (r: Registry[], name: string, help: string, labels: string[], fill: Fill) =>
-  readout('gauge', r, name, help, labels, fill);
-
 export class LbdsrMetrics {
   readonly registry = new Registry();
   private readout: Readout = [];
   /** Per instance, its backends' counters by id (one lookup per backend, not a search). */
   private byId = new Map<string, Map<string, BackendStats>>();
+  /** Running sums of the backends' counters per service (monotonic as backends come and go). */
+  private readonly totals = new SentTotals();
   private readonly changes: Counter<'lb' | 'outcome'>;
   private readonly planeRestarts: Counter<'lb'>;
   private readonly planeFailures: Counter<'lb'>;
@@ -129,6 +99,7 @@ export class LbdsrMetrics {
     this.portMetrics(r);
     this.sessionMetrics(r);
     this.backendMetrics(r);
+    serviceMetrics(r, (fn) => this.each(fn), this.totals);
   }
 
   /** Reads every instance once; then the registry's collect callbacks use that readout. */
@@ -140,7 +111,12 @@ export class LbdsrMetrics {
         new Map(i.stats.backends.map((b) => [`${b.service ?? DEFAULT_SERVICE}/${b.id}`, b])),
       ]),
     );
-    for (const i of this.readout) this.ensureInstance(i.name);
+    for (const i of this.readout) {
+      this.ensureInstance(i.name);
+      const services = new Set(poolsOf(i).map((p) => p.name));
+      this.totals.update(i.name, i.stats.backends, services, DEFAULT_SERVICE);
+    }
+    this.totals.keep(new Set(this.readout.map((i) => i.name)));
     return this.registry.metrics();
   }
 
@@ -214,9 +190,28 @@ export class LbdsrMetrics {
       ['lb', 'port'],
       (set) =>
         this.each((i) => {
-          const backend = i.stats.drops.BACKEND_PORT ?? 0;
+          // the backend port's frames are dropped (BACKEND_PORT) or passed to the host (rule 1)
+          const backend = (i.stats.drops.BACKEND_PORT ?? 0) + (i.stats.backendPass ?? 0);
           set({ lb: i.name, port: 'frontend' }, i.stats.rx.packets - backend);
           set({ lb: i.name, port: 'backend' }, backend);
+        }),
+    );
+    readCounter(
+      r,
+      'lbdsr_port_passed_frames_total',
+      'Frames of a port passed to the host kernel (backend: ARP and answers to the health prober).',
+      ['lb', 'port'],
+      (set) => this.each((i) => set({ lb: i.name, port: 'backend' }, i.stats.backendPass ?? 0)),
+    );
+    readCounter(
+      r,
+      'lbdsr_plane_rx_ring_dropped_frames_total',
+      "Frames the kernel dropped because the USERSPACE plane's RX ring was full (USERSPACE only).",
+      ['lb'],
+      (set) =>
+        this.each((i) => {
+          const drops = i.stats.plane?.rxRingDrops;
+          if (drops !== undefined) set({ lb: i.name }, drops);
         }),
     );
     readCounter(
@@ -236,6 +231,13 @@ export class LbdsrMetrics {
           set({ lb: i.name, port: 'frontend' }, i.stats.tx.frontend);
           set({ lb: i.name, port: 'backend' }, i.stats.tx.backend);
         }),
+    );
+    readCounter(
+      r,
+      'lbdsr_port_sent_bytes_total',
+      'Bytes sent out of a port (backend: the sum of what each backend was sent, removed ones included).',
+      ['lb', 'port'],
+      (set) => this.each((i) => set({ lb: i.name, port: 'backend' }, this.totals.instance(i.name).bytes)),
     );
     readCounter(r, 'lbdsr_arp_replies_total', 'ARP requests for the VIP answered.', ['lb'], (set) =>
       this.each((i) => set({ lb: i.name }, i.stats.arpReplies)),
@@ -308,9 +310,8 @@ export class LbdsrMetrics {
     ) => void;
     const forEach = (fn: Each) =>
       this.each((i) => {
-        const pools = [{ name: DEFAULT_SERVICE, pool: i.config.backend.pool }];
-        for (const s of i.config.services ?? []) pools.push({ name: s.name, pool: s.backend.pool });
-        for (const p of pools) for (const b of p.pool) fn(i, p.name, b, i.backends?.get(`${p.name}/${b.id}`));
+        for (const p of poolsOf(i))
+          for (const b of p.pool) fn(i, p.name, b, i.backends?.get(`${p.name}/${b.id}`));
       });
     const perBackend =
       (value: (i: InstanceReading, service: string, b: BackendConfig, st?: BackendStatus) => number) =>

@@ -77,12 +77,31 @@ describe('GET /metrics', () => {
     assert.equal(await call('POST', '/lb1/backend/pool/7/', { mac: '02:00:00:00:00:07' }), 409);
     assert.equal(await call('PATCH', '/lb1/', { type: 'XDP_DRV' }), 409, 'the XDP plane fails');
     assert.equal(await call('POST', '/nope/ports/', [{ name: 'x', type: 'FRONTEND' }]), 404);
+    const web = {
+      name: 'web',
+      vip: '10.0.0.101',
+      protocol: 'TCP',
+      port: 80,
+      backend: {
+        pool: [
+          { id: 1, mac: '02:00:00:00:01:01' },
+          { id: 2, mac: '02:00:00:00:01:02', state: 'DISABLED' },
+        ],
+      },
+    };
+    assert.equal(await call('POST', '/lb1/services/', web), 201);
     const p = planes[0]!;
     Object.assign(p.stats0, {
       rx: { packets: 1000, bytes: 64_000 },
-      tx: { frontend: 3, backend: 900 },
+      tx: { frontend: 3, backend: 1050 },
       arpReplies: 3,
-      backends: [{ id: 7, packets: 900, bytes: 57_600, sessions: 12 }],
+      backendPass: 5,
+      backends: [
+        { id: 7, packets: 900, bytes: 57_600, sessions: 12 },
+        { id: 1, service: 'web', packets: 100, bytes: 6_400, sessions: 3 },
+        { id: 2, service: 'web', packets: 50, bytes: 3_200, sessions: 2 },
+      ],
+      plane: { kind: 'USERSPACE', status: 'RUNNING', restarts: 0, rxRingDrops: 8 },
     });
     Object.assign(p.stats0.drops, { BACKEND_PORT: 40, NOT_VIP: 57 });
     Object.assign(p.stats0.sessions, { hit: 888, miss: 12, expired: 2, stale: 1, evicted: 4, unrecorded: 5 });
@@ -93,11 +112,24 @@ describe('GET /metrics', () => {
     const lb = 'lb="lb1"';
     const want: Record<string, number> = {
       [`lbdsr_plane_info{${lb},plane="USERSPACE"}`]: 1,
-      [`lbdsr_port_received_frames_total{${lb},port="frontend"}`]: 960,
-      [`lbdsr_port_received_frames_total{${lb},port="backend"}`]: 40,
+      [`lbdsr_port_received_frames_total{${lb},port="frontend"}`]: 955,
+      [`lbdsr_port_received_frames_total{${lb},port="backend"}`]: 45,
+      [`lbdsr_port_passed_frames_total{${lb},port="backend"}`]: 5,
+      [`lbdsr_plane_rx_ring_dropped_frames_total{${lb}}`]: 8,
       [`lbdsr_received_bytes_total{${lb}}`]: 64_000,
       [`lbdsr_port_sent_frames_total{${lb},port="frontend"}`]: 3,
-      [`lbdsr_port_sent_frames_total{${lb},port="backend"}`]: 900,
+      [`lbdsr_port_sent_frames_total{${lb},port="backend"}`]: 1050,
+      [`lbdsr_port_sent_bytes_total{${lb},port="backend"}`]: 67_200,
+      [`lbdsr_service_backends{${lb},service="default"}`]: 1,
+      [`lbdsr_service_backends{${lb},service="web"}`]: 2,
+      [`lbdsr_service_backends_serving{${lb},service="default"}`]: 1,
+      [`lbdsr_service_backends_serving{${lb},service="web"}`]: 1,
+      [`lbdsr_service_sent_frames_total{${lb},service="default"}`]: 900,
+      [`lbdsr_service_sent_frames_total{${lb},service="web"}`]: 150,
+      [`lbdsr_service_sent_bytes_total{${lb},service="web"}`]: 9_600,
+      [`lbdsr_service_sessions_created_total{${lb},service="web"}`]: 5,
+      [`lbdsr_service_sessions{${lb},service="web"}`]: 0,
+      [`lbdsr_backend_up{${lb},service="web",backend="2"}`]: 0,
       [`lbdsr_arp_replies_total{${lb}}`]: 3,
       [`lbdsr_dropped_frames_total{${lb},reason="NOT_VIP"}`]: 57,
       [`lbdsr_dropped_frames_total{${lb},reason="NO_BACKEND"}`]: 0,
@@ -115,7 +147,7 @@ describe('GET /metrics', () => {
       [`lbdsr_backend_sent_frames_total{${lb},service="default",backend="7"}`]: 900,
       [`lbdsr_backend_sent_bytes_total{${lb},service="default",backend="7"}`]: 57_600,
       [`lbdsr_backend_sessions_created_total{${lb},service="default",backend="7"}`]: 12,
-      [`lbdsr_config_changes_total{${lb},outcome="applied"}`]: 3,
+      [`lbdsr_config_changes_total{${lb},outcome="applied"}`]: 4,
       [`lbdsr_config_changes_total{${lb},outcome="refused"}`]: 2,
       [`lbdsr_config_changes_total{${lb},outcome="failed"}`]: 0,
       [`lbdsr_plane_failures_total{${lb}}`]: 1,
@@ -139,9 +171,27 @@ describe('GET /metrics', () => {
     const walksBefore = p.reads.filter((w) => w).length;
     p.stats0.rx.packets = 1001;
     const again = await scrape();
-    assert.equal(value(again, `lbdsr_port_received_frames_total{${lb},port="frontend"}`), 961);
+    assert.equal(value(again, `lbdsr_port_received_frames_total{${lb},port="frontend"}`), 956);
     assert.equal(value(again, `lbdsr_sessions_active{${lb}}`), 11, 'the last walk still stands');
     assert.equal(p.reads.filter((w) => w).length, walksBefore, 'no walk on this scrape');
+
+    // a service's sums keep what its removed backends were sent (a counter does not go down), and
+    // count a backend's counter that starts again from zero (a new plane) from there
+    assert.equal(await call('DELETE', '/lb1/services/web/backend/pool/2/'), 200);
+    p.stats0.backends = [
+      { id: 7, packets: 10, bytes: 640, sessions: 1 },
+      { id: 1, service: 'web', packets: 120, bytes: 7_680, sessions: 4 },
+    ];
+    const later = await scrape();
+    assert.equal(value(later, `lbdsr_service_sent_frames_total{${lb},service="web"}`), 170);
+    assert.equal(value(later, `lbdsr_service_sent_bytes_total{${lb},service="web"}`), 10_880);
+    assert.equal(value(later, `lbdsr_service_sessions_created_total{${lb},service="web"}`), 6);
+    assert.equal(value(later, `lbdsr_service_sent_frames_total{${lb},service="default"}`), 910);
+    assert.equal(value(later, `lbdsr_port_sent_bytes_total{${lb},port="backend"}`), 67_200 + 1_280 + 640);
+    assert.equal(value(later, `lbdsr_service_backends{${lb},service="web"}`), 1);
+    // a removed service's series go
+    assert.equal(await call('DELETE', '/lb1/services/web/'), 200);
+    assert.ok(!(await scrape()).includes('service="web"'));
 
     // a deleted instance leaves no series
     assert.equal(await call('DELETE', '/lb1/'), 200);

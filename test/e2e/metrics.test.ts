@@ -1,26 +1,35 @@
 // GET /metrics, the rates of `stats show` and the event log of a real lbdsrd (in the balancer's
 // namespace of a line topology) after real frames, for each data-plane type in LBDSR_E2E_TYPES
 // (default "USERSPACE,XDP_SKB"): the counters of the scrape are the frames the client sent, promtool
-// accepts the scrape, the 60 s rates turn non-zero, the event log shows the plane attached.
+// accepts the scrape, the 60 s rates turn non-zero, the event log shows the plane attached. Two
+// services (default and web) split the flows; the backend side sends ARP (passed to the host) and IP
+// (dropped) frames into the backend port, which XDP counts (USERSPACE reads none of them).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RawSocket } from '../../src/kernel/afpacket.js';
 import { IfProber, inNetns } from '../../src/kernel/ifinfo.js';
-import { ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../../src/packet/build.js';
+import { arpRequestFrame, ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../../src/packet/build.js';
 import { Daemon } from '../../testkit/daemon.js';
 import { makeTopo, type Topo } from '../../testkit/line.js';
-import { mustWaitFor } from '../../testkit/timing.js';
+import { mustWaitFor, waitFor } from '../../testkit/timing.js';
 import { promtool } from '../lib/promtool.js';
 import { E2E_TYPES, skipReason } from './env.js';
 
 const skip = skipReason();
 const TYPES = E2E_TYPES;
 const VIP = '10.0.0.100';
+const WEB_VIP = '10.0.0.101';
 const FE_MAC = '02:fe:00:00:00:01';
 const CLIENT_MAC = '02:c1:00:00:00:01';
 const FLOWS = 4;
 const PER_FLOW = 5;
 const NOT_VIP = 3;
+/** Flows to the service web (UDP port 5000 of WEB_VIP). */
+const WEB_FLOWS = 2;
+/** Frames the backend side sends into the backend port: ARP requests (passed), IP frames (dropped). */
+const BP_ARP = 2;
+const BP_IP = 3;
+const BK_MAC = '02:b0:00:00:00:09';
 
 function udpFrame(sport: number, dst: string): Uint8Array {
   const seg = udp({ sport, dport: 5000, payload: new Uint8Array(32), pseudo: { src: '10.0.0.1', dst } });
@@ -62,6 +71,7 @@ for (const type of TYPES) {
     let t: Topo | undefined;
     let d: Daemon | undefined;
     let client: RawSocket | undefined;
+    let backendSide: RawSocket | undefined;
     const ctl = (...args: string[]) => d!.mustCtl(...args);
     const scrape = async () => {
       const r = await d!.shell('curl -sf http://127.0.0.1:9000/metrics');
@@ -80,43 +90,99 @@ for (const type of TYPES) {
       await ctl('lbdsr', 'lb1', 'frontend', 'set', `mac=${FE_MAC}`, `vip=${VIP}`);
       await ctl('lbdsr', 'lb1', 'backend', 'pool', 'add', '1', 'mac=02:b0:00:00:00:01');
       await ctl('lbdsr', 'lb1', 'backend', 'pool', 'add', '2', 'mac=02:b0:00:00:00:02');
+      await ctl('lbdsr', 'lb1', 'services', 'add', 'web', `vip=${WEB_VIP}`, 'protocol=UDP', 'port=5000');
+      await ctl('lbdsr', 'lb1', 'services', 'web', 'backend', 'pool', 'add', '3', 'mac=02:b0:00:00:00:03');
       client = sender(t.cl, t.clIf);
+      backendSide = sender(t.bk, t.bkIf);
     });
 
     after(async () => {
       try {
         client?.close();
+        backendSide?.close();
         await d?.dispose();
       } finally {
         t?.destroy();
       }
     });
 
-    it('counts the frames sent, by port, reason, session and backend; promtool accepts it', async (ctx) => {
+    it('counts the frames sent, by port, reason, session, service and backend; promtool accepts it', async (ctx) => {
       for (let f = 0; f < FLOWS; f++)
         for (let i = 0; i < PER_FLOW; i++) client!.send(udpFrame(40000 + f, VIP));
+      for (let f = 0; f < WEB_FLOWS; f++)
+        for (let i = 0; i < PER_FLOW; i++) client!.send(udpFrame(42000 + f, WEB_VIP));
       for (let i = 0; i < NOT_VIP; i++) client!.send(udpFrame(41000, '10.0.0.99'));
-      const sent = FLOWS * PER_FLOW + NOT_VIP;
+      for (let i = 0; i < BP_ARP; i++)
+        backendSide!.send(
+          arpRequestFrame({ senderMac: BK_MAC, senderIp: '10.0.0.21', targetIp: '10.0.0.1' }),
+        );
+      for (let i = 0; i < BP_IP; i++) backendSide!.send(udpFrame(43000, VIP));
+      const forwarded = (FLOWS + WEB_FLOWS) * PER_FLOW;
+      const sent = forwarded + NOT_VIP;
+      // USERSPACE reads no frame of the backend port (the kernel has them all): it counts none
+      const seesBackendPort = type !== 'USERSPACE';
+      const bp = seesBackendPort ? BP_ARP + BP_IP : 0;
       // stats show walks the table itself; the first scrape after it makes the metrics' own walk
-      await mustWaitFor('the frames to be counted', async () => (await stats()).rx.packets >= sent, {
-        timeoutMs: 15_000,
-      });
-      const text = await scrape();
+      let last: unknown;
+      const counted = await waitFor(
+        async () => {
+          last = await stats();
+          return (last as { rx: { packets: number } }).rx.packets >= sent + bp;
+        },
+        { timeoutMs: 15_000 },
+      );
+      assert.ok(counted, `the frames to be counted: ${JSON.stringify(last)}`);
+      // the live sessions per service come from the runtime's walk, refreshed every few seconds
+      let text = '';
+      await mustWaitFor(
+        'the live sessions of each service',
+        async () => {
+          text = await scrape();
+          return sum(text, 'lbdsr_service_sessions', 'service="default"') === FLOWS;
+        },
+        { timeoutMs: 15_000 },
+      );
       const lb = 'lb="lb1"';
+      const web = `${lb},service="web"`;
+      const dflt = `${lb},service="default"`;
       assert.equal(sum(text, 'lbdsr_plane_info', `plane="${type}"`), 1, text);
       assert.equal(sum(text, 'lbdsr_port_received_frames_total', `${lb},port="frontend"`), sent);
-      assert.equal(sum(text, 'lbdsr_port_received_frames_total', `${lb},port="backend"`), 0);
-      assert.equal(sum(text, 'lbdsr_port_sent_frames_total', `${lb},port="backend"`), FLOWS * PER_FLOW);
+      assert.equal(sum(text, 'lbdsr_port_received_frames_total', `${lb},port="backend"`), bp);
+      assert.equal(
+        sum(text, 'lbdsr_port_passed_frames_total', `${lb},port="backend"`),
+        seesBackendPort ? BP_ARP : 0,
+      );
+      assert.equal(sum(text, 'lbdsr_port_sent_frames_total', `${lb},port="backend"`), forwarded);
       assert.equal(sum(text, 'lbdsr_dropped_frames_total', `${lb},reason="NOT_VIP"`), NOT_VIP);
-      assert.equal(sum(text, 'lbdsr_dropped_frames_total', lb), NOT_VIP, 'no other drop');
-      assert.equal(sum(text, 'lbdsr_session_misses_total', lb), FLOWS);
-      assert.equal(sum(text, 'lbdsr_session_hits_total', lb), FLOWS * (PER_FLOW - 1));
-      assert.equal(sum(text, 'lbdsr_sessions_active', lb), FLOWS);
-      assert.equal(sum(text, 'lbdsr_backend_sent_frames_total', lb), FLOWS * PER_FLOW);
-      assert.equal(sum(text, 'lbdsr_backend_sessions_created_total', lb), FLOWS);
-      assert.ok(sum(text, 'lbdsr_backend_sent_bytes_total', lb) >= FLOWS * PER_FLOW * 60);
-      assert.equal(sum(text, 'lbdsr_backend_up', lb), 2);
-      assert.ok(sum(text, 'lbdsr_received_bytes_total', lb) >= sent * 60);
+      const bpDropped = seesBackendPort ? BP_IP : 0;
+      assert.equal(sum(text, 'lbdsr_dropped_frames_total', `${lb},reason="BACKEND_PORT"`), bpDropped);
+      assert.equal(sum(text, 'lbdsr_dropped_frames_total', lb), NOT_VIP + bpDropped, 'no other drop');
+      assert.equal(sum(text, 'lbdsr_session_misses_total', lb), FLOWS + WEB_FLOWS);
+      assert.equal(sum(text, 'lbdsr_session_hits_total', lb), (FLOWS + WEB_FLOWS) * (PER_FLOW - 1));
+      assert.equal(sum(text, 'lbdsr_sessions_active', lb), FLOWS + WEB_FLOWS);
+      assert.equal(sum(text, 'lbdsr_backend_sent_frames_total', lb), forwarded);
+      assert.equal(sum(text, 'lbdsr_backend_sessions_created_total', lb), FLOWS + WEB_FLOWS);
+      assert.equal(sum(text, 'lbdsr_backend_sent_frames_total', `${web},backend="3"`), WEB_FLOWS * PER_FLOW);
+      const backendBytes = sum(text, 'lbdsr_backend_sent_bytes_total', lb);
+      assert.ok(backendBytes >= forwarded * 60);
+      assert.equal(sum(text, 'lbdsr_port_sent_bytes_total', `${lb},port="backend"`), backendBytes);
+      assert.equal(sum(text, 'lbdsr_backend_up', lb), 3);
+      assert.ok(sum(text, 'lbdsr_received_bytes_total', lb) >= (sent + bp) * 60);
+      // per service
+      assert.equal(sum(text, 'lbdsr_service_backends', dflt), 2);
+      assert.equal(sum(text, 'lbdsr_service_backends_serving', dflt), 2);
+      assert.equal(sum(text, 'lbdsr_service_backends_serving', web), 1);
+      assert.equal(sum(text, 'lbdsr_service_sent_frames_total', dflt), FLOWS * PER_FLOW);
+      assert.equal(sum(text, 'lbdsr_service_sent_frames_total', web), WEB_FLOWS * PER_FLOW);
+      assert.equal(
+        sum(text, 'lbdsr_service_sent_bytes_total', web),
+        sum(text, 'lbdsr_backend_sent_bytes_total', `${web},backend="3"`),
+      );
+      assert.equal(sum(text, 'lbdsr_service_sessions_created_total', web), WEB_FLOWS);
+      assert.equal(sum(text, 'lbdsr_service_sessions', web), WEB_FLOWS);
+      // the RX ring drops of the USERSPACE plane (none at this rate); XDP has no ring
+      const ring = `lbdsr_plane_rx_ring_dropped_frames_total{${lb}} 0`;
+      assert.equal(text.split('\n').includes(ring), type === 'USERSPACE', ring);
       const check = promtool(['check', 'metrics'], text);
       if (check.code === -1) ctx.diagnostic(`promtool check metrics skipped: ${check.out}`);
       else assert.equal(check.code, 0, check.out);
@@ -151,7 +217,16 @@ for (const type of TYPES) {
       );
       assert.deepEqual(
         events.filter((e) => e.origin === 'api').map((e) => e.resource),
-        ['', 'ports/fp', 'ports/bp', 'frontend', 'backend/pool/1', 'backend/pool/2'],
+        [
+          '',
+          'ports/fp',
+          'ports/bp',
+          'frontend',
+          'backend/pool/1',
+          'backend/pool/2',
+          'services/web',
+          'services/web/backend/pool/3',
+        ],
       );
     });
   });

@@ -67,8 +67,8 @@ describe('rate sampler', () => {
       backend: { rxFramesPerSec: 10, txFramesPerSec: 3200, txBytesPerSec: 320_000 },
     });
     assert.deepEqual(r.last1s.backends, [
-      { id: 1, framesPerSec: 2400, bytesPerSec: 240_000 },
-      { id: 2, framesPerSec: 800, bytesPerSec: 80_000 },
+      { service: 'default', id: 1, framesPerSec: 2400, bytesPerSec: 240_000 },
+      { service: 'default', id: 2, framesPerSec: 800, bytesPerSec: 80_000 },
     ]);
     assert.equal(r.last60s.seconds, 60);
     // from t=1 s (1,000 in) to t=61 s (64,000 in): 63,000 frames in 60 s
@@ -101,15 +101,47 @@ describe('rate sampler', () => {
     now += 2000;
     await s.sample();
     assert.deepEqual(s.rates('lb1').last1s.backends, [
-      { id: 1, framesPerSec: 10, bytesPerSec: 1000 },
-      { id: 2, framesPerSec: 5, bytesPerSec: 500 },
-      { id: 9, framesPerSec: 25, bytesPerSec: 2500 },
+      { service: 'default', id: 1, framesPerSec: 10, bytesPerSec: 1000 },
+      { service: 'default', id: 2, framesPerSec: 5, bytesPerSec: 500 },
+      { service: 'default', id: 9, framesPerSec: 25, bytesPerSec: 2500 },
     ]);
     assert.equal(s.rates('lb1').last1s.ports.backend.txBytesPerSec, 4000);
     list = [];
     now += 1000;
     await s.sample();
     assert.equal(s.rates('lb1').last1s.seconds, 0, 'the deleted instance has no samples left');
+  });
+
+  test('backends of two services with the same id are two rows; frames passed on the backend port are its', async () => {
+    let now = 0;
+    let stats = counters(0, 0);
+    const s = new RateSampler(
+      async () => [{ name: 'lb1', plane: 'XDP_SKB', config: config(), stats: structuredClone(stats) }],
+      () => now,
+    );
+    const at = (n: number) => {
+      const c = counters(n * 100, 0, n * 4);
+      c.backendPass = n * 6;
+      c.backends = [
+        { id: 1, service: 'web', packets: n * 3, bytes: n * 300, sessions: 1 },
+        { id: 1, packets: n * 2, bytes: n * 200, sessions: 1 },
+        { id: 2, service: 'api', packets: n, bytes: n * 100, sessions: 1 },
+      ];
+      return c;
+    };
+    stats = at(1);
+    await s.sample();
+    now += 1000;
+    stats = at(2);
+    await s.sample();
+    const r = s.rates('lb1').last1s;
+    assert.deepEqual(r.backends, [
+      { service: 'api', id: 2, framesPerSec: 1, bytesPerSec: 100 },
+      { service: 'default', id: 1, framesPerSec: 2, bytesPerSec: 200 },
+      { service: 'web', id: 1, framesPerSec: 3, bytesPerSec: 300 },
+    ]);
+    assert.equal(r.ports.backend.rxFramesPerSec, 10, 'dropped (4/s) and passed to the host (6/s)');
+    assert.equal(r.ports.frontend.rxFramesPerSec, 90);
   });
 
   test('the timer ticks until stop(); a failing read is reported once until it works again', async () => {
