@@ -4,6 +4,7 @@
 // -yaml output. Around it: options.ts (global options), grammar.ts (words to a request), http.ts (the
 // request), format.ts (human output), tree.ts/resources.ts (the resource tree, as plain data).
 import { fstatSync, readFileSync } from 'node:fs';
+import { explainText } from './explain-format.js';
 import { human, instancesTable } from './format.js';
 import { candidates, helpText, type Parsed, paramsToBody, parseWords, UsageError } from './grammar.js';
 import { ApiError, request } from './http.js';
@@ -73,6 +74,7 @@ async function render(
   if (opts.format === 'yaml') return (await import('yaml')).stringify(data).trimEnd();
   if (parsed.pos.collection && parsed.pos.trail.length === 1 && Array.isArray(data))
     return instancesTable(data);
+  if (parsed.pos.node.segment === 'explain') return explainText(data);
   return human(data);
 }
 
@@ -136,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`'${parsed.pos.trail.join(' ')} set' needs key=value (try '?')`);
     }
     const data = await request(opts, parsed.method, parsed.path, body);
-    if (parsed.method === 'GET') {
+    if (parsed.method === 'GET' || parsed.pos.node.segment === 'explain') {
       process.stdout.write(`${await render(opts, parsed, data)}\n`);
     } else {
       for (const w of (data as { warnings?: string[] } | undefined)?.warnings ?? []) {

@@ -1,5 +1,6 @@
 // Messages between UserspacePlane (daemon thread) and its worker.
 import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
+import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
 
 /**
@@ -90,9 +91,10 @@ export type Request =
   | { op: 'stats'; walk?: boolean }
   | { op: 'sessions'; limit: number }
   | { op: 'health' }
+  | { op: 'explain'; frame: Uint8Array; port: number }
   | { op: 'stop' };
 
-export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | null;
+export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | ExplainTrace | null;
 
 export interface Envelope {
   id: number;
