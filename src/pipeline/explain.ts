@@ -78,6 +78,8 @@ export type ExplainProto = 'TCP' | 'UDP' | 'ICMP';
  * broadcast for ARP); `src_mac` the source; `port`: where the frame arrives (default FRONTEND).
  */
 export interface ExplainRequest {
+  /** An ARP request (the CLI's `explain arp`): who_has is then required. */
+  arp?: boolean;
   who_has?: string;
   src?: string;
   dst?: string;
@@ -190,6 +192,7 @@ function quotedAnswer(r: ExplainRequest, inner: number): Uint8Array {
 export function explainFrame(r: ExplainRequest, control: ControlState): { frame: Uint8Array; port: number } {
   const port = r.port === 'BACKEND' ? PORT_BACKEND : PORT_FRONTEND;
   const srcMac = r.src_mac ?? CLIENT_MAC;
+  if (r.arp === true) need(r.who_has, 'who_has for ARP');
   if (r.who_has !== undefined) {
     const frame = arpRequestFrame({
       senderMac: srcMac,

@@ -226,4 +226,5 @@ test('a request missing a field is refused with LBDSR_BAD_VALUE', () => {
   const b = balancer();
   assert.throws(() => explain(b, { src: '10.0.0.1', dst: VIP, proto: 'TCP' }), { code: 'LBDSR_BAD_VALUE' });
   assert.throws(() => explain(b, flow(1, { flags: 'SYN,BOGUS' })), { code: 'LBDSR_BAD_VALUE' });
+  assert.throws(() => explain(b, { arp: true, src: '10.0.0.1' }), /who_has/);
 });
