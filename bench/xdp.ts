@@ -12,7 +12,8 @@
 //    Then, on the full table, hits and misses timed alike (Rig.floodCosts): bench.bpf.o's flood_xdp sets
 //    the client address (the same each repetition, or a new one) and tail-calls lbdsr_xdp, repeated:
 //    the one-flow hit, a hit on a session not in cache, the ACK of a new flow (not recorded) and the
-//    SYN of a new flow (recorded, evicting one), their ratios in the same run (issue 9 item 7).
+//    SYN of a new flow (recorded, evicting one), their ratios in the same run (issue 9 item 7); last, the
+//    hit with 256 services (issue 10: the VIP also has a TCP port service, which the frame matches).
 // 2. Frames per second forwarded veth to veth (see vethForwarding below) by lbdsr, the ceiling and an
 //    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator; and by lbdsr on a full
 //    table when every frame is a new flow (gen_flows_xdp: SYNs, then ACKs).
@@ -20,8 +21,8 @@
 // Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part,
 // LBDSR_BENCH_XDP=test_run only the BPF_PROG_TEST_RUN part.
 import { pathToFileURL } from 'node:url';
-import { SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../src/core/model.js';
+import { MAX_SERVICES, SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
+import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ServiceConfig } from '../src/core/model.js';
 import { XdpMaps } from '../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../src/dataplane/xdp/mirror.js';
 import { bpfObjectPath, CEILING_OBJECT, loadLbdsr } from '../src/dataplane/xdp/object.js';
@@ -268,6 +269,31 @@ class Rig {
     return { hit, coldHit, miss, unrecorded };
   }
 
+  /**
+   * The session hit with 256 services (issue 10): the measured flow's VIP also has a TCP port-80
+   * service (so the frame takes the port lookup, the longest match) and 254 other services on other VIPs.
+   */
+  hitWithServices(): number {
+    const services: ServiceConfig[] = [
+      { name: 'web', vip: VIP, protocol: 'TCP', port: 80, backend: { pool: [{ id: 1, mac: FE_MAC }] } },
+    ];
+    for (let i = 0; services.length < MAX_SERVICES - 1; i++) {
+      const vip = `10.9.${i >> 8}.${i & 255}`;
+      services.push({
+        name: `s${i}`,
+        vip,
+        protocol: 'TCP',
+        port: 80,
+        backend: { pool: [{ id: 1, mac: FE_MAC }] },
+      });
+    }
+    this.mirror.apply(this.control.apply({ ...benchConfig(), services }, CLIENT_MAC), 0, 1);
+    const frame = flowFrame(0);
+    this.lb.input.set(frame);
+    if (this.lb.run(frame.length) !== XDP_REDIRECT) throw new Error('the benchmark flow is not balanced');
+    return repeated(this.lb, frame.length, XDP_REDIRECT);
+  }
+
   /** Fills both tables with `n` flows other than the measured ones. */
   fill(n: number): void {
     fillSessions(this.ld.fds.sessions, this.mirror.slotOf(1), n, this.flowsFd);
@@ -319,6 +345,7 @@ async function testRunCosts(r: Section): Promise<void> {
     const full = rig.measure(1 + RUNS * SINGLES);
     // 14.0.0.0/8: neither a filled (12/8) nor a measured (11/8) flow.
     const flood = rig.floodCosts(0x0e000000);
+    const services = rig.hitWithServices();
     r.say(
       `  BPF_PROG_TEST_RUN, ns per frame (median of ${RUNS} runs; hits: repeat ${REPEAT.toLocaleString('en')}, ` +
         `misses and ARP: ${SINGLES.toLocaleString('en')} single runs minus a bare XDP_PASS run)`,
@@ -333,6 +360,9 @@ async function testRunCosts(r: Section): Promise<void> {
       `  lbdsr session miss (new flow)   ${f1(empty.miss)}     ${f1(full.miss)}   (table full: each miss evicts)`,
     );
     r.say(`  lbdsr ARP reply                 ${f1(empty.arp)}     ${f1(full.arp)}`);
+    r.say(
+      `  lbdsr session hit, 256 services (a TCP port service of the VIP)  ${f1(services)}   (table full)`,
+    );
     r.say(
       `  the same run, timed alike (repeat ${REPEAT.toLocaleString('en')} through a tail call, table full):`,
     );
@@ -364,6 +394,10 @@ async function testRunCosts(r: Section): Promise<void> {
     r.figure('test_run_miss', ns(empty.miss, 'session miss, empty table'));
     r.figure('test_run_miss_full', ns(full.miss, 'session miss, table full (each miss evicts)'));
     r.figure('test_run_arp', ns(empty.arp, 'ARP reply'));
+    r.figure(
+      'test_run_hit_256_services',
+      ns(services, 'session hit, 256 services, the frame matching a port service; table full', full.ceiling),
+    );
     r.figure('test_run_flood_miss_full', {
       value: flood.miss,
       unit: 'ns/frame',

@@ -12,7 +12,7 @@
 
 struct flow {
 	struct lbdsr_flow_key key;
-	const struct lbdsr_service *svc;
+	const struct lbdsr_vip *vip; /* the destination's entry (rules 7, 8 and the service match) */
 	int icmp_error;
 	int non_syn; /* an unfragmented TCP segment without SYN (docs/semantics.md, "Session floods") */
 	struct frag frag; /* fragments: what the fragment table does (frag.h) */
@@ -63,8 +63,7 @@ static __always_inline __u32 flow_icmp_inner(const struct cursor *c, __u32 off, 
 }
 
 /* Returns 0 with `f` filled, or the drop reason. */
-static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, const struct lbdsr_vip_table *vips,
-					 struct flow *f)
+static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, struct flow *f)
 {
 	__u32 ihl, hlen, tot, l4len, vip;
 	__u8 *eth, *ip, *l4;
@@ -85,10 +84,10 @@ static __always_inline __u32 flow_parse(const struct cursor *c, __u32 len, const
 		return LBDSR_DROP_IP_MALFORMED;
 
 	vip = rd32(ip + IP_DADDR);
-	f->svc = service_of(vips, vip);
-	if (!f->svc)
+	f->vip = bpf_map_lookup_elem(&lbdsr_vips, &vip);
+	if (!f->vip)
 		return LBDSR_DROP_NOT_VIP;
-	if (!mac_eq(eth + ETH_DST, f->svc->mac))
+	if (!mac_eq(eth + ETH_DST, f->vip->mac))
 		return LBDSR_DROP_DST_MAC;
 	proto = ip[IP_PROTO];
 	if (!proto_balanced(proto))

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
  * lbdsr XDP programs: docs/semantics.md in the kernel. lbdsr_xdp runs on the FRONTEND port,
- * lbdsr_backend on the BACKEND port (where every frame is dropped); balanced frames leave through
- * the devmap.
+ * lbdsr_backend on the BACKEND port (where ARP and frames to the probe MAC are passed to the kernel
+ * and every other frame is dropped); balanced frames leave through the devmap.
  * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), frag.h (the fragment
- * table: later fragments take the ports of their first one), session.h (sessions and Maglev),
- * jhash.h, maps.h, counters.h; layouts in lbdsr_shared.h.
+ * table: later fragments take the ports of their first one), service.h (which service of the VIP a
+ * key matches), session.h (sessions and Maglev), jhash.h, maps.h, counters.h; layouts in
+ * lbdsr_shared.h.
  */
 #include "arp.h"
 #include "counters.h"
@@ -13,15 +14,16 @@
 #include "frag.h"
 #include "maps.h"
 #include "parse.h"
+#include "service.h"
 #include "session.h"
 
 static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr_config *cfg,
-					  const struct lbdsr_vip_table *vips, struct lbdsr_counters *cnt,
-					  __u32 *action)
+					  struct lbdsr_counters *cnt, __u32 *action)
 {
 	struct cursor c = { .data = (__u8 *)(long)ctx->data, .end = (__u8 *)(long)ctx->data_end };
 	__u32 len = c.end - c.data;
 	struct flow f = {};
+	struct service_match sm;
 	struct choice ch;
 	__u32 reason;
 	__u64 now;
@@ -45,19 +47,23 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	if (type != lbdsr_htons(ETH_P_IPV4_))
 		return LBDSR_DROP_ETHERTYPE;
 
-	reason = flow_parse(&c, len, vips, &f);
+	reason = flow_parse(&c, len, &f);
+	if (reason)
+		return reason;
+
+	/* Idle timeouts are seconds: the coarse clock (a tick's resolution) is plenty and costs a
+	 * fraction of bpf_ktime_get_ns() (~25 ns less per frame in a VM). */
+	now = cfg->test_clock_ns;
+	if (likely(!now))
+		now = bpf_ktime_get_coarse_ns();
+	/* The key is complete once a later fragment has its first one's ports (rule 9). */
+	frag_lookup(&f.key, &f.frag, now);
+	reason = service_match(f.vip, &f.key, &sm);
 	if (reason)
 		return reason;
 	if (!cfg->ready)
 		return LBDSR_DROP_NOT_READY;
-
-	/* Idle timeouts are seconds: the coarse clock (a tick's resolution) is plenty and costs a
-	 * fraction of bpf_ktime_get_ns() (~25 ns less per frame in a VM). */
-	now = vips->test_clock_ns;
-	if (likely(!now))
-		now = bpf_ktime_get_coarse_ns();
-	frag_lookup(&f.key, &f.frag, now);
-	reason = choose_backend(cfg, f.svc, &f.key, f.icmp_error, f.non_syn, now, &ch);
+	reason = choose_backend(cfg, &sm, &f.key, f.icmp_error, f.non_syn, now, &ch);
 	if (reason)
 		return reason;
 
@@ -80,20 +86,18 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 SEC("xdp")
 int lbdsr_xdp(struct xdp_md *ctx)
 {
-	__u32 zero = 0, action = XDP_DROP, reason;
-	const struct lbdsr_vip_table *vips;
+	__u32 action = XDP_DROP, reason;
+	const struct lbdsr_config *cfg;
 	struct lbdsr_counters *cnt;
-	struct lbdsr_config *cfg;
 
 	cnt = counters_get();
-	cfg = bpf_map_lookup_elem(&lbdsr_config, &zero);
-	vips = vip_table();
-	if (!cnt || !cfg || !vips)
+	cfg = config_get();
+	if (!cnt || !cfg)
 		return XDP_ABORTED;
 	cnt->v[LBDSR_CNT_RX_PACKETS]++;
 	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
 
-	reason = lbdsr_decide(ctx, cfg, vips, cnt, &action);
+	reason = lbdsr_decide(ctx, cfg, cnt, &action);
 	if (reason) {
 		count(cnt, reason);
 		return XDP_DROP;
@@ -101,17 +105,27 @@ int lbdsr_xdp(struct xdp_md *ctx)
 	return action;
 }
 
-/* The BACKEND port: every frame is counted and dropped (docs/semantics.md, rule 1). A program of its
- * own, so that the FRONTEND program needs no per-frame port check. */
+/* The BACKEND port (docs/semantics.md, rule 1): ARP and frames to the instance's probe MAC go to the
+ * kernel, where the health prober and the ARP resolver read them with an AF_PACKET socket; every
+ * other frame is counted and dropped. A program of its own, so that the FRONTEND program needs no
+ * per-frame port check. */
 SEC("xdp")
 int lbdsr_backend(struct xdp_md *ctx)
 {
 	struct lbdsr_counters *cnt = counters_get();
+	const struct lbdsr_config *cfg = config_get();
+	__u8 *eth = (__u8 *)(long)ctx->data;
 
-	if (!cnt)
+	if (!cnt || !cfg)
 		return XDP_ABORTED;
 	cnt->v[LBDSR_CNT_RX_PACKETS]++;
 	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
+	if (eth + ETH_HLEN_ <= (__u8 *)(long)ctx->data_end &&
+	    (rd16(eth + ETH_TYPE) == lbdsr_htons(ETH_P_ARP_) ||
+	     (cfg->probe_set && mac_eq(eth + ETH_DST, cfg->probe_mac)))) {
+		cnt->v[LBDSR_CNT_BACKEND_PASS]++;
+		return XDP_PASS;
+	}
 	cnt->v[LBDSR_DROP_BACKEND_PORT]++;
 	return XDP_DROP;
 }

@@ -96,12 +96,14 @@ struct lbdsr_frag {
 	__u32 pad;
 };
 
-/* Backend slot (array map index). Slots are assigned by the control plane; ids are opaque. */
+/* Backend slot (array map index), shared by the services of an instance. Slots are assigned by the
+ * control plane; ids are opaque. */
 struct lbdsr_backend {
-	__u8 mac[6];
-	__u8 live;   /* 1 while the backend is in the pool */
-	__u8 pad;
+	__u8 mac[6];     /* all zero while unknown */
+	__u8 live;       /* 1 while its sessions stay valid (docs/semantics.md: "live") */
+	__u8 held;       /* 1 while a backend holds the slot (read by a restarted daemon, not per frame) */
 	__u32 id;
+	__u32 service;   /* index of the service whose pool holds it: a session of another service is stale */
 };
 
 /* Per-backend per-CPU counters, indexed by slot. */
@@ -111,12 +113,39 @@ struct lbdsr_backend_stats {
 	__u64 sessions; /* sessions created towards this backend */
 };
 
-/* Service (VIP) entry: hash map keyed by VIP (network byte order). */
+/* Service entry: array map indexed by the service index (0..LBDSR_MAX_SERVICES-1). */
 struct lbdsr_service {
-	__u8 mac[6];          /* frontend MAC */
+	__u32 vip;            /* network byte order; 0: no service at this index */
+	__u16 port;           /* host byte order; 0: any port */
+	__u8 proto;           /* 6, 17, 1; 0: any protocol */
 	__u8 algorithm;       /* LBDSR_ALG_* */
-	__u8 index;           /* which LBDSR_MAGLEV_SIZE block of the maglev array */
-	__u32 backends;       /* live backends; 0 -> LBDSR_DROP_NO_BACKEND */
+	__u8 mac[6];          /* frontend MAC */
+	__u8 pad[2];
+	__u32 backends;       /* serving backends (informational: an empty table drops NO_BACKEND) */
+};
+
+/* Service match, per VIP: hash map keyed by VIP (network byte order). One lookup serves ARP, rules 7
+ * and 8 and the service match of a frame without a port service: svc_* is, per protocol, the service
+ * with that protocol and no port, else the one with neither (LBDSR_SVC_NONE: none). */
+#define LBDSR_SVC_NONE 0xffff
+#define LBDSR_VIP_PORTS_TCP 1         /* vip.port_protos: the VIP has TCP services with a port */
+#define LBDSR_VIP_PORTS_UDP 2         /* ... UDP services with a port */
+struct lbdsr_vip {
+	__u8 mac[6];          /* frontend MAC of the VIP's services */
+	__u8 port_protos;     /* LBDSR_VIP_PORTS_* */
+	__u8 pad;
+	__u16 svc_tcp;
+	__u16 svc_udp;
+	__u16 svc_icmp;
+	__u16 pad2;
+};
+
+/* Services with a port: hash map {vip, port, proto} -> service index (__u32). */
+struct lbdsr_port_key {
+	__u32 vip;   /* network byte order */
+	__u16 port;  /* host byte order */
+	__u8 proto;
+	__u8 pad;
 };
 
 /* Instance-wide settings: array map with one entry. */
@@ -125,9 +154,16 @@ struct lbdsr_config {
 	__u8 ready;               /* 1 once both port MACs are known */
 	__u8 record_non_syn;      /* 1: a TCP miss that is not a SYN records a session (default 0) */
 	__u32 backend_ifindex;    /* devmap key 0 holds it too; informational */
+	__u8 probe_mac[6];        /* BACKEND port: frames to this MAC are passed (health probe answers) */
+	__u8 probe_set;           /* 1 when the instance has a probe address (probe_mac is valid) */
+	__u8 pad;
+	__u32 pad2;
 	__u64 timeout_tcp_ns;
 	__u64 timeout_udp_ns;
 	__u64 timeout_icmp_ns;
+	/* When non-zero, used instead of the kernel's clock: the equality tests run frames at chosen
+	 * instants through BPF_PROG_TEST_RUN. Always 0 in production. */
+	__u64 test_clock_ns;
 };
 
 #endif

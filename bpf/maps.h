@@ -17,42 +17,46 @@ struct lbdsr_counters {
 	__u64 v[LBDSR_CNT_MAX];
 };
 
-/*
- * Every service with its VIP in one array value: what the program reads per frame. A scan of up
- * to LBDSR_MAX_SERVICES VIPs in one inlined array lookup costs ~5 ns less per frame than a hash
- * lookup. Slot i holds the service whose index is i; vip[i] == 0 means empty (0/8 is never a VIP).
- */
-struct lbdsr_vip_table {
-	/* When non-zero, used instead of the kernel's clock: the equality tests run frames at chosen
-	 * instants through BPF_PROG_TEST_RUN. Always 0 in production. Here because this cache line
-	 * is read for every frame anyway. */
-	__u64 test_clock_ns;
-	__u32 vip[LBDSR_MAX_SERVICES];
-	struct lbdsr_service svc[LBDSR_MAX_SERVICES];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lbdsr_vip_table);
-} lbdsr_vips SEC(".maps");
-
-/* VIP (network byte order) -> service: the same services keyed by VIP, written together with
- * lbdsr_vips; read by the ARP path and by tools. */
+/* VIP (network byte order) -> what a frame to it needs (lbdsr_shared.h, struct lbdsr_vip). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LBDSR_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct lbdsr_vip);
+} lbdsr_vips SEC(".maps");
+
+/* Services with a port: {vip, port, proto} -> service index. Looked up only for a protocol the VIP
+ * has port services for (lbdsr_vip.port_protos). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LBDSR_MAX_SERVICES);
+	__type(key, struct lbdsr_port_key);
+	__type(value, __u32);
+} lbdsr_ports SEC(".maps");
+
+/* Service entries by index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, LBDSR_MAX_SERVICES);
 	__type(key, __u32);
 	__type(value, struct lbdsr_service);
 } lbdsr_services SEC(".maps");
 
-/* LBDSR_MAGLEV_SIZE backend slots per service, service.index selects the block. */
-struct {
+/* One Maglev table (LBDSR_MAGLEV_SIZE backend slots) per service, created by user space when the
+ * service is added and put at the service's index: memory follows the services in use (a flat
+ * array for LBDSR_MAX_SERVICES would take 67 MB per instance). */
+struct lbdsr_maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LBDSR_MAX_SERVICES * LBDSR_MAGLEV_SIZE);
+	__uint(max_entries, LBDSR_MAGLEV_SIZE);
 	__type(key, __u32);
 	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LBDSR_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct lbdsr_maglev_table);
 } lbdsr_maglev SEC(".maps");
 
 /* Backend slots. */
@@ -109,23 +113,11 @@ struct {
 	__type(value, __u32);
 } lbdsr_devmap SEC(".maps");
 
-static __always_inline const struct lbdsr_vip_table *vip_table(void)
+static __always_inline const struct lbdsr_config *config_get(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&lbdsr_vips, &zero);
-}
-
-/* The service of a VIP (network byte order), or NULL. */
-static __always_inline const struct lbdsr_service *service_of(const struct lbdsr_vip_table *t, __u32 vip)
-{
-	if (!vip)
-		return 0;
-#pragma unroll
-	for (int i = 0; i < LBDSR_MAX_SERVICES; i++)
-		if (t->vip[i] == vip)
-			return &t->svc[i];
-	return 0;
+	return bpf_map_lookup_elem(&lbdsr_config, &zero);
 }
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
  * Choosing the backend (docs/semantics.md, step 11): session lookup with idle timeouts and
- * liveness, Maglev over jhash2 on a miss; recording the choice (session_commit) is a separate step,
+ * liveness (the slot live, same id, same service), the matched service's Maglev table over jhash2
+ * on a miss; recording the choice (session_commit) is a separate step,
  * taken only once the frame is known to leave through the devmap.
  */
 #ifndef LBDSR_SESSION_H
@@ -11,6 +12,7 @@
 #include "jhash.h"
 #include "maps.h"
 #include "parse.h"
+#include "service.h"
 
 static __always_inline __u64 session_timeout(const struct lbdsr_config *cfg, __u8 proto)
 {
@@ -21,21 +23,23 @@ static __always_inline __u64 session_timeout(const struct lbdsr_config *cfg, __u
 	return cfg->timeout_icmp_ns;
 }
 
-/* The backend in `slot` when it is live with id `id`, else NULL. */
-static __always_inline struct lbdsr_backend *backend_live(__u32 slot, __u32 id)
+/* The backend in `slot` when it is live with id `id` in the pool of service `service`, else NULL. */
+static __always_inline struct lbdsr_backend *backend_live(__u32 slot, __u32 id, __u32 service)
 {
 	struct lbdsr_backend *b = bpf_map_lookup_elem(&lbdsr_backends, &slot);
 
-	if (!b || !b->live || b->id != id)
+	if (!b || !b->live || b->id != id || b->service != service)
 		return 0;
 	return b;
 }
 
 /* Maglev: the slot the service's table holds for the key's hash, or LBDSR_SLOT_NONE. */
-static __always_inline __u32 maglev_slot(const struct lbdsr_service *svc, const struct lbdsr_flow_key *key)
+static __always_inline __u32 maglev_slot(const struct service_match *sm, const struct lbdsr_flow_key *key)
 {
+	const struct lbdsr_service *svc = sm->svc;
 	__u32 words[4];
 	__u32 hash, idx, *slot;
+	void *table;
 
 	words[0] = lbdsr_ntohl(key->src);
 	if (svc->algorithm == LBDSR_ALG_HASH_SRC_IP) {
@@ -46,8 +50,11 @@ static __always_inline __u32 maglev_slot(const struct lbdsr_service *svc, const 
 		words[3] = key->proto;
 		hash = lbdsr_jhash2(words, 4, 0);
 	}
-	idx = (__u32)svc->index * LBDSR_MAGLEV_SIZE + hash % LBDSR_MAGLEV_SIZE;
-	slot = bpf_map_lookup_elem(&lbdsr_maglev, &idx);
+	table = bpf_map_lookup_elem(&lbdsr_maglev, &sm->index);
+	if (!table)
+		return LBDSR_SLOT_NONE;
+	idx = hash % LBDSR_MAGLEV_SIZE;
+	slot = bpf_map_lookup_elem(table, &idx);
 	if (!slot)
 		return LBDSR_SLOT_NONE;
 	return *slot;
@@ -68,7 +75,7 @@ struct choice {
  * session_commit once the frame is known to leave (docs/semantics.md, "A failed transmit").
  * `read_only` (ICMP errors): a valid session's backend or Maglev, nothing to record.
  */
-static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct lbdsr_service *svc,
+static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct service_match *sm,
 					    const struct lbdsr_flow_key *key, int read_only, int non_syn, __u64 now,
 					    struct choice *out)
 {
@@ -84,7 +91,7 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 	if (s) {
 		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, key->proto);
 
-		b = backend_live(s->slot, s->backend_id);
+		b = backend_live(s->slot, s->backend_id, sm->index);
 		if (fresh && b) {
 			out->backend = b;
 			out->slot = s->slot;
@@ -94,7 +101,7 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 		outcome = fresh ? LBDSR_CNT_SESSION_STALE : LBDSR_CNT_SESSION_EXPIRED;
 	}
 
-	slot = maglev_slot(svc, key);
+	slot = maglev_slot(sm, key);
 	if (slot == LBDSR_SLOT_NONE)
 		return LBDSR_DROP_NO_BACKEND;
 	b = bpf_map_lookup_elem(&lbdsr_backends, &slot);

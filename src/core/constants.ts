@@ -72,10 +72,10 @@ export const ACTION_NAMES: readonly string[] = ['DROP', 'TX_FRONTEND', 'TX_BACKE
 /** Byte sizes of the shared structs (checked against the header by a test). */
 export const SIZEOF_FLOW_KEY = 16;
 export const SIZEOF_SESSION = 16;
-export const SIZEOF_BACKEND = 12;
+export const SIZEOF_BACKEND = 16;
 export const SIZEOF_BACKEND_STATS = 24;
-export const SIZEOF_SERVICE = 12;
-export const SIZEOF_CONFIG = 40;
+export const SIZEOF_SERVICE = 20;
+export const SIZEOF_CONFIG = 56;
 export const SIZEOF_FRAG_KEY = 12;
 export const SIZEOF_FRAG = 16;
 
@@ -98,3 +98,8 @@ export function verdictAction(v: number): number {
 export function verdictReason(v: number): number {
   return (v >>> 8) & 0xff;
 }
+
+/** XDP service match (bpf/lbdsr_shared.h, struct lbdsr_vip): no service; protocols with port services. */
+export const SVC_NONE = 0xffff;
+export const VIP_PORTS_TCP = 1;
+export const VIP_PORTS_UDP = 2;

@@ -34,6 +34,8 @@ const SIGNATURES = {
   obj_info: 'int bpf_obj_get_info_by_fd(int fd, _Inout_ void *info, _Inout_ uint32_t *len)',
   prog_by_id: 'int bpf_prog_get_fd_by_id(uint32_t id)',
   map_by_id: 'int bpf_map_get_fd_by_id(uint32_t id)',
+  map_create:
+    'int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const void *opts)',
   xdp_attach: 'int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const void *opts)',
   xdp_detach: 'int bpf_xdp_detach(int ifindex, uint32_t flags, const void *opts)',
   xdp_query_id: 'int bpf_xdp_query_id(int ifindex, int flags, _Out_ uint32_t *id)',

@@ -200,3 +200,20 @@ export function mapInfo(fd: number): MapInfo {
 export function mapFdById(id: number): number {
   return check(`opening map id ${id}`, load().map_by_id(id));
 }
+
+/** enum bpf_map_type values lbdsr creates from user space. */
+export const BPF_MAP_TYPE_ARRAY = 2;
+
+/**
+ * A new map without BTF (e.g. an inner map of a map-in-map, put into its outer map by fd). Returns
+ * its fd; the map lives while an fd, a pin or an outer map refers to it.
+ */
+export function mapCreate(
+  type: number,
+  name: string,
+  keySize: number,
+  valueSize: number,
+  maxEntries: number,
+): number {
+  return check(`creating map ${name}`, load().map_create(type, name, keySize, valueSize, maxEntries, null));
+}

@@ -21,7 +21,9 @@ export {
 } from './bpfcore.js';
 export {
   BPF_ANY,
+  BPF_MAP_TYPE_ARRAY,
   type MapInfo,
+  mapCreate,
   mapDelete,
   mapFdById,
   mapForEach,

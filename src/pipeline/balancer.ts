@@ -209,7 +209,8 @@ export class Balancer {
     const owners = this.slotOwner;
     const check = (slot: number) => {
       const s = this.control.slots[slot];
-      const id = s ? s.id : -1;
+      // A backend is its service's index and its id (ids are per pool).
+      const id = s ? s.service * 0x1_0000_0000 + s.id : -1;
       // A slot handed to a different backend starts its counters from zero.
       if (owners[slot] !== id) {
         this.backendCounters.fill(0, slot * BS_WIDTH, slot * BS_WIDTH + BS_WIDTH);

@@ -23,7 +23,7 @@ import {
   verdictAction,
   verdictReason,
 } from '../../src/core/constants.js';
-import type { InstanceConfig, SessionSettings } from '../../src/core/model.js';
+import type { InstanceConfig, ServiceConfig, SessionSettings } from '../../src/core/model.js';
 import {
   arp,
   ethernet,
@@ -87,7 +87,10 @@ class Rng {
 }
 
 const VIP = '10.0.0.100';
+const VIP2 = '10.0.0.101';
 const FE_MACS = ['aa:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:01'];
+const PROBE_IP = '10.0.0.250';
+const PROBE_MAC = '02:db:0a:00:00:fa';
 const CLIENT_MAC = '52:54:00:00:00:01';
 const SETTINGS: SessionSettings = { capacity: 200_000, timeouts: { tcp: 6, udp: 3, icmp: 2 } };
 
@@ -96,17 +99,56 @@ interface FuzzState {
   backendPortMac: string | undefined;
 }
 
+/** A pool of some of `ids` (MACs by id and `tag`, now and then a random one). */
+function randomPool(r: Rng, ids: number[], tag: number): ServiceConfig['backend'] {
+  const pick = ids.filter(() => r.chance(0.6));
+  return { pool: pick.map((id) => ({ id, mac: r.chance(0.9) ? `02:00:00:00:0${tag}:0${id}` : r.mac() })) };
+}
+
+/**
+ * Services besides `default` (issue 10): a TCP port service and a UDP service on the default VIP, and a
+ * second VIP whose service may be restricted to TCP, so that the service match and NO_SERVICE are reached.
+ */
+function randomServices(r: Rng, mac: string): ServiceConfig[] {
+  const out: ServiceConfig[] = [];
+  if (r.chance(0.5))
+    out.push({ name: 'web', vip: VIP, protocol: 'TCP', port: 80, backend: randomPool(r, [1, 2, 3], 1) });
+  if (r.chance(0.4))
+    out.push({
+      name: 'dns',
+      vip: VIP,
+      protocol: 'UDP',
+      ...(r.chance(0.5) ? { port: 53 } : {}),
+      backend: randomPool(r, [4, 5], 2),
+    });
+  if (r.chance(0.5)) {
+    const tcpOnly = r.chance(0.5);
+    out.push({
+      name: 'second',
+      vip: VIP2,
+      ...(tcpOnly ? { protocol: 'TCP' as const } : {}),
+      mac: r.chance(0.5) ? mac : FE_MACS[1]!,
+      algorithm: r.chance(0.5) ? 'HASH_SESSION' : 'HASH_SRC_IP',
+      backend: randomPool(r, [1, 2, 3, 4], 3),
+    });
+  }
+  return out;
+}
+
 function randomConfig(r: Rng): FuzzState {
   const ids = r.chance(0.1) ? [] : [1, 2, 3, 4, 5, 6, 7, 8].filter(() => r.chance(0.5));
   const vip = r.chance(0.97) ? VIP : undefined;
+  const mac = r.chance(0.8) ? FE_MACS[0]! : FE_MACS[1]!;
   return {
     config: {
       name: 'fuzz',
       loglevel: 'INFO',
       algorithm: r.chance(0.7) ? 'HASH_SESSION' : 'HASH_SRC_IP',
       ports: [],
-      frontend: { ...(vip ? { vip } : {}), mac: r.chance(0.8) ? FE_MACS[0]! : FE_MACS[1]! },
+      frontend: { ...(vip ? { vip } : {}), mac },
       backend: { pool: ids.map((id) => ({ id, mac: r.chance(0.9) ? `02:00:00:00:00:0${id}` : r.mac() })) },
+      services: randomServices(r, mac),
+      ...(r.chance(0.7) ? { probe_ip: PROBE_IP } : {}),
       sessions: {
         capacity: SETTINGS.capacity,
         timeouts: r.chance(0.8)
@@ -162,10 +204,10 @@ function fragmentFrame(r: Rng, a: Addressing, flights: Datagram[]): Uint8Array {
 
 function validFrame(r: Rng, flights: Datagram[]): Uint8Array {
   const a = {
-    ethDst: r.chance(0.95) ? FE_MACS[0]! : r.chance(0.5) ? FE_MACS[1]! : r.mac(),
+    ethDst: r.chance(0.9) ? FE_MACS[0]! : r.chance(0.6) ? FE_MACS[1]! : r.chance(0.5) ? PROBE_MAC : r.mac(),
     ethSrc: CLIENT_MAC,
     src: r.pick(CLIENTS),
-    dst: r.chance(0.95) ? VIP : '10.0.0.101',
+    dst: r.chance(0.85) ? VIP : r.chance(0.7) ? VIP2 : '10.0.0.102',
   };
   if (r.chance(0.08)) return fragmentFrame(r, a, flights);
   const sport = 40000 + r.int(12);
@@ -186,7 +228,7 @@ function validFrame(r: Rng, flights: Datagram[]): Uint8Array {
         op: r.chance(0.9) ? 1 : 2,
         senderMac: CLIENT_MAC,
         senderIp: r.pick(CLIENTS),
-        targetIp: r.chance(0.85) ? VIP : '10.0.0.1',
+        targetIp: r.chance(0.75) ? VIP : r.chance(0.5) ? VIP2 : '10.0.0.1',
       }),
       padding: r.chance(0.7) ? 18 : 0,
     });
@@ -262,7 +304,7 @@ function generate(r: Rng, flights: Datagram[]): { frame: Uint8Array; port: numbe
   let f = validFrame(r, flights);
   if (r.chance(0.25)) f = mutate(r, f);
   if (r.chance(0.1)) f = f.slice(0, 14 + r.int(f.length - 13));
-  return { frame: f, port: r.chance(0.02) ? PORT_BACKEND : PORT_FRONTEND };
+  return { frame: f, port: r.chance(0.03) ? PORT_BACKEND : PORT_FRONTEND };
 }
 
 function describe(v: number, frame: Uint8Array, len: number, backend: number): string {
@@ -299,12 +341,14 @@ function keepAsVector(seed: number, index: number, st: FuzzState, frame: Uint8Ar
     const va = ts.process(a, a.length, port, 1000);
     const vb = xdp.process(b, b.length, port, 1000);
     if (va === vb && toHex(a) === toHex(b)) return;
-    const act = ACTION_NAMES[verdictAction(va)] as 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND';
+    const act = ACTION_NAMES[verdictAction(va)] as 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND' | 'PASS';
     const v: Vector = {
       name: `fuzz-${seed}-${index}`,
       description: `Found by test/xdp/fuzz.test.ts (seed ${seed}, frame ${index}): the XDP program disagreed with the pipeline`,
       config: {
         frontend: st.config.frontend,
+        ...(st.config.services?.length ? { services: st.config.services } : {}),
+        ...(st.config.probe_ip ? { probe_ip: st.config.probe_ip } : {}),
         algorithm: st.config.algorithm,
         backend: st.config.backend,
         sessions: { timeouts: st.config.sessions.timeouts },
@@ -390,6 +434,7 @@ function runSeed(seed: number, frames: number): string | undefined {
         const pick = (s: typeof sa) => ({
           rx: s.rx,
           arp: s.arpReplies,
+          pass: s.backendPass,
           drops: s.drops,
           hit: s.sessions.hit,
           miss: s.sessions.miss,

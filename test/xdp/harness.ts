@@ -3,6 +3,7 @@
 // and the counters. Tests run the same frames through both and compare.
 import {
   ACT_DROP,
+  ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   DROP_MAX,
@@ -12,8 +13,9 @@ import type { InstanceConfig, SessionSettings, StatsSnapshot } from '../../src/c
 import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
+import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
-import { TestRunner, XDP_DROP, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { ControlState } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
@@ -60,7 +62,7 @@ export class XdpBalancer {
   }
 
   setClock(nowMs: number): void {
-    this.maps.writeVipTable(this.mirror.serviceEntries(), BASE_NS + BigInt(Math.round(nowMs * 1e6)));
+    this.maps.setTestClock(BASE_NS + BigInt(Math.round(nowMs * 1e6)));
   }
 
   /** Runs one frame; `frame[0,len)` is overwritten with the program's output when transmitted. */
@@ -78,6 +80,7 @@ export class XdpBalancer {
       for (let r = 1; r < DROP_MAX; r++) if (this.after[r] !== this.before[r]) return ACT_DROP | (r << 8);
       return ACT_ABORTED;
     }
+    if (act === XDP_PASS) return ACT_PASS;
     if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
     if (runner.outLen !== len) return ACT_ABORTED;
     frame.set(runner.output.subarray(0, len));
@@ -92,9 +95,7 @@ export class XdpBalancer {
 
   stats(): StatsSnapshot {
     const c = this.maps.readCounters();
-    const backends = this.mirror
-      .liveSlots()
-      .map((s) => ({ id: s.id, ...this.maps.readBackendStats(s.slot) }));
+    const backends = backendRows(this.mirror, this.maps);
     let active = 0;
     this.maps.forEachSession(() => {
       active++;

@@ -1,7 +1,13 @@
 // The XDP plane tests' topology: client (10.77.0.1) [eth0] --veth-- [fe] balancer [be] --veth-- [eth0]
 // server (10.77.0.21, VIP on lo, MAC 02:77:00:00:00:01), built by the testkit's line builder
-// (testkit/line.ts), which names, tracks and removes it.
-import type { ResolvedPort, ResolvedPorts } from '../../src/core/model.js';
+// (testkit/line.ts), which names, tracks and removes it; and the instance configuration the plane
+// tests give it (XDP_SKB, its fe/be ports, the VIP with `pool`).
+import {
+  DEFAULT_SESSION_SETTINGS,
+  type InstanceConfig,
+  type ResolvedPort,
+  type ResolvedPorts,
+} from '../../src/core/model.js';
 import { ipSync } from '../../testkit/exec.js';
 import { Line } from '../../testkit/line.js';
 
@@ -65,4 +71,21 @@ export async function buildLab(): Promise<Lab> {
     l.destroy();
     throw e;
   }
+}
+
+/** An XDP_SKB instance on the lab's ports: the VIP at aa:bb:cc:dd:ee:01 with `pool` (`default`). */
+export function labConfig(lab: Lab, name: string, pool: { id: number; mac: string }[]): InstanceConfig {
+  return {
+    name,
+    type: 'XDP_SKB',
+    loglevel: 'INFO',
+    algorithm: 'HASH_SESSION',
+    ports: [
+      { name: 'frontend', type: 'FRONTEND', peer: 'fe' },
+      { name: 'backend', type: 'BACKEND', peer: 'be' },
+    ],
+    frontend: { vip: lab.vip, mac: 'aa:bb:cc:dd:ee:01' },
+    backend: { pool },
+    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 4096 },
+  };
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ResolvedPorts } from '../../src/core/model.js';
+import type { ResolvedPorts } from '../../src/core/model.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { BPFFS_ROOT, unpin } from '../../src/kernel/bpffs.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
@@ -24,25 +24,11 @@ import { must } from '../../testkit/exec.js';
 import { sendUdp, UdpSink } from '../../testkit/udp.js';
 import { drive } from '../lib/drive.js';
 import { xdpSkipReason } from './env.js';
-import { buildLab, type Lab } from './netns.js';
+import { buildLab, type Lab, labConfig } from './netns.js';
 
 const skip = xdpSkipReason();
 
-function config(lab: Lab, name: string, pool: { id: number; mac: string }[]): InstanceConfig {
-  return {
-    name,
-    type: 'XDP_SKB',
-    loglevel: 'INFO',
-    algorithm: 'HASH_SESSION',
-    ports: [
-      { name: 'frontend', type: 'FRONTEND', peer: 'fe' },
-      { name: 'backend', type: 'BACKEND', peer: 'be' },
-    ],
-    frontend: { vip: lab.vip, mac: 'aa:bb:cc:dd:ee:01' },
-    backend: { pool },
-    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 4096 },
-  };
-}
+const config = labConfig;
 
 test('XDP_SKB plane: forwards, reports, survives the daemon, is adopted and cleans up', {
   skip,

@@ -1,17 +1,11 @@
 // Typed access to the maps of one loaded lbdsr XDP program: map names and layouts, codecs for their
 // entries that read and write only through the struct tables of shared-structs.ts (checked against
 // the object's BTF), and the reads the plane needs (per-CPU counters summed, the session table
-// scanned in batches).
-import { CNT_MAX, FRAG_CAPACITY, MAGLEV_SIZE, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
-import {
-  closeFd,
-  mapDelete,
-  mapForEach,
-  mapLookup,
-  mapUpdate,
-  mapUpdateBatch,
-  possibleCpus,
-} from '../../kernel/libbpf.js';
+// scanned in batches). The service maps (VIPs, port services, service entries, Maglev tables) have
+// their own module, service-maps.ts, reached as `XdpMaps.svc`.
+import { CNT_MAX, FRAG_CAPACITY, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
+import { closeFd, mapDelete, mapForEach, mapLookup, mapUpdate, possibleCpus } from '../../kernel/libbpf.js';
+import { XdpServiceMaps } from './service-maps.js';
 import { getBytes, getNum, getU64, LE, STRUCT_LAYOUTS, setBytes, setNum, setU64 } from './shared-structs.js';
 
 export { type FieldLayout, STRUCT_LAYOUTS, type StructLayout } from './shared-structs.js';
@@ -19,6 +13,7 @@ export { type FieldLayout, STRUCT_LAYOUTS, type StructLayout } from './shared-st
 /** Map names in the object (bpf/maps.h) and, without the prefix, the names of their pins. */
 export const MAP_NAMES = {
   vips: 'lbdsr_vips',
+  ports: 'lbdsr_ports',
   services: 'lbdsr_services',
   maglev: 'lbdsr_maglev',
   backends: 'lbdsr_backends',
@@ -37,23 +32,21 @@ const FK = STRUCT_LAYOUTS.flowKey.fields;
 const SE = STRUCT_LAYOUTS.session.fields;
 const BE = STRUCT_LAYOUTS.backend.fields;
 const BS = STRUCT_LAYOUTS.backendStats.fields;
-const SV = STRUCT_LAYOUTS.service.fields;
 const CF = STRUCT_LAYOUTS.config.fields;
-const VT = STRUCT_LAYOUTS.vipTable.fields;
 
-export const SIZEOF_VIP_TABLE = STRUCT_LAYOUTS.vipTable.size;
 const SIZEOF_FLOW_KEY = STRUCT_LAYOUTS.flowKey.size;
 const SIZEOF_SESSION = STRUCT_LAYOUTS.session.size;
 const SIZEOF_BACKEND = STRUCT_LAYOUTS.backend.size;
 const SIZEOF_BACKEND_STATS = STRUCT_LAYOUTS.backendStats.size;
-const SIZEOF_SERVICE = STRUCT_LAYOUTS.service.size;
 const SIZEOF_CONFIG = STRUCT_LAYOUTS.config.size;
 
 /** Layout every pinned map must have to be adopted (a program upgrade that changed it starts afresh). */
 export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: number }> = {
-  vips: { key: 4, value: SIZEOF_VIP_TABLE, max: 1 },
-  services: { key: 4, value: SIZEOF_SERVICE, max: MAX_SERVICES },
-  maglev: { key: 4, value: 4, max: MAX_SERVICES * MAGLEV_SIZE },
+  vips: { key: 4, value: STRUCT_LAYOUTS.vip.size, max: MAX_SERVICES },
+  ports: { key: STRUCT_LAYOUTS.portKey.size, value: 4, max: MAX_SERVICES },
+  services: { key: 4, value: STRUCT_LAYOUTS.service.size, max: MAX_SERVICES },
+  /** The outer map: a value is an inner map (4 bytes: an fd when written, an id when read). */
+  maglev: { key: 4, value: 4, max: MAX_SERVICES },
   backends: { key: 4, value: SIZEOF_BACKEND, max: MAX_BACKENDS },
   config: { key: 4, value: SIZEOF_CONFIG, max: 1 },
   sessions: { key: SIZEOF_FLOW_KEY, value: SIZEOF_SESSION },
@@ -64,7 +57,7 @@ export const MAP_LAYOUT: Record<MapKey, { key: number; value: number; max?: numb
 };
 
 export const PROGRAM_NAME = 'lbdsr_xdp';
-/** The BACKEND port's program (counts and drops every frame). */
+/** The BACKEND port's program (passes ARP and frames to the probe MAC, drops every other frame). */
 export const BACKEND_PROGRAM_NAME = 'lbdsr_backend';
 
 /** Per-CPU values are rounded up to 8 bytes per CPU. */
@@ -73,14 +66,6 @@ function round8(n: number): number {
 }
 
 const dataView = (u8: Uint8Array) => new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-
-/** A service entry at `base` (the services map value, or a slot of the VIP table). */
-function putService(v: Uint8Array, dv: DataView, base: number, s: KernelService): void {
-  setBytes(v, base, SV.mac, s.mac);
-  setNum(dv, base, SV.algorithm, s.algorithm);
-  setNum(dv, base, SV.index, s.index);
-  setNum(dv, base, SV.backends, s.backends);
-}
 
 export interface KernelSession {
   /** Addresses as host-order numbers of the dotted quad. */
@@ -97,17 +82,10 @@ export interface KernelSession {
 export interface KernelBackend {
   slot: number;
   id: number;
+  /** Index of the service whose pool holds the backend. */
+  service: number;
   mac: Uint8Array;
   live: boolean;
-}
-
-export interface KernelService {
-  /** VIP, host order. */
-  vip: number;
-  mac: Uint8Array;
-  algorithm: number;
-  index: number;
-  backends: number;
 }
 
 export interface KernelConfig {
@@ -116,11 +94,16 @@ export interface KernelConfig {
   /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
   recordNonSyn: boolean;
   backendIfindex: number;
+  /** BACKEND port: frames to this MAC are passed to the kernel (null: no probe address). */
+  probeMac: Uint8Array | null;
   timeoutsNs: { tcp: bigint; udp: bigint; icmp: bigint };
 }
 
 export class XdpMaps {
   readonly ncpu: number;
+  readonly svc: XdpServiceMaps;
+  /** Replaces the kernel's clock when non-zero (tests only): kept across config writes. */
+  private testClockNs = 0n;
   private readonly u32key = new Uint8Array(4);
   private readonly u32view = new DataView(this.u32key.buffer);
   private readonly counterBuf: Uint8Array;
@@ -128,11 +111,13 @@ export class XdpMaps {
 
   constructor(readonly fds: MapFds) {
     this.ncpu = possibleCpus();
+    this.svc = new XdpServiceMaps(fds);
     this.counterBuf = new Uint8Array(round8(STRUCT_LAYOUTS.counters.size) * this.ncpu);
     this.bstatsBuf = new Uint8Array(round8(SIZEOF_BACKEND_STATS) * this.ncpu);
   }
 
   close(): void {
+    this.svc.close();
     for (const k of MAP_KEYS) closeFd(this.fds[k]);
   }
 
@@ -143,16 +128,23 @@ export class XdpMaps {
 
   // ---- backends ----
 
-  writeBackend(slot: number, id: number, mac: Uint8Array, live: boolean): void {
+  /** A slot held by backend `id` of service `service` (`held` false: the slot is free, never live). */
+  writeBackend(
+    slot: number,
+    b: { id: number; service: number; mac: Uint8Array; live: boolean },
+    held = true,
+  ): void {
     const v = new Uint8Array(SIZEOF_BACKEND);
     const dv = dataView(v);
-    setBytes(v, 0, BE.mac, mac);
-    setNum(dv, 0, BE.live, live ? 1 : 0);
-    setNum(dv, 0, BE.id, id);
+    setBytes(v, 0, BE.mac, b.mac);
+    setNum(dv, 0, BE.live, held && b.live ? 1 : 0);
+    setNum(dv, 0, BE.held, held ? 1 : 0);
+    setNum(dv, 0, BE.id, b.id);
+    setNum(dv, 0, BE.service, b.service);
     mapUpdate(this.fds.backends, this.key32(slot), v);
   }
 
-  /** Every slot whose entry is live. */
+  /** Every slot a backend holds (live or not). */
   readBackends(): KernelBackend[] {
     const out: KernelBackend[] = [];
     mapForEach(this.fds.backends, 4, SIZEOF_BACKEND, MAX_BACKENDS, (keys, values, n) => {
@@ -160,12 +152,13 @@ export class XdpMaps {
       const vv = dataView(values);
       for (let i = 0; i < n; i++) {
         const o = i * SIZEOF_BACKEND;
-        if (getNum(vv, o, BE.live) !== 1) continue;
+        if (getNum(vv, o, BE.held) !== 1) continue;
         out.push({
           slot: kv.getUint32(i * 4, LE),
           id: getNum(vv, o, BE.id),
+          service: getNum(vv, o, BE.service),
           mac: getBytes(values, o, BE.mac),
-          live: true,
+          live: getNum(vv, o, BE.live) === 1,
         });
       }
       return undefined;
@@ -193,79 +186,6 @@ export class XdpMaps {
     return r;
   }
 
-  // ---- services and Maglev ----
-
-  writeService(s: KernelService): void {
-    const key = new Uint8Array(4);
-    new DataView(key.buffer).setUint32(0, s.vip, false);
-    const v = new Uint8Array(SIZEOF_SERVICE);
-    putService(v, dataView(v), 0, s);
-    mapUpdate(this.fds.services, key, v);
-  }
-
-  /**
-   * Writes the table the program reads per frame: each service at its index, VIP 0 = empty.
-   * `testClockNs` replaces the kernel's clock when non-zero (tests only).
-   */
-  writeVipTable(services: Iterable<KernelService>, testClockNs = 0n): void {
-    const v = new Uint8Array(SIZEOF_VIP_TABLE);
-    const dv = dataView(v);
-    setU64(dv, 0, VT.test_clock_ns, testClockNs);
-    for (const s of services) {
-      if (s.index >= MAX_SERVICES) continue;
-      dv.setUint32(VT.vip.offset + s.index * 4, s.vip, false);
-      putService(v, dv, VT.svc.offset + s.index * SIZEOF_SERVICE, s);
-    }
-    mapUpdate(this.fds.vips, this.key32(0), v);
-  }
-
-  deleteService(vip: number): void {
-    const key = new Uint8Array(4);
-    new DataView(key.buffer).setUint32(0, vip, false);
-    mapDelete(this.fds.services, key);
-  }
-
-  readServices(): KernelService[] {
-    const out: KernelService[] = [];
-    mapForEach(this.fds.services, 4, SIZEOF_SERVICE, 16, (keys, values, n) => {
-      for (let i = 0; i < n; i++) {
-        const o = i * SIZEOF_SERVICE;
-        const vv = dataView(values);
-        out.push({
-          vip: dataView(keys).getUint32(i * 4, false),
-          mac: getBytes(values, o, SV.mac),
-          algorithm: getNum(vv, o, SV.algorithm),
-          index: getNum(vv, o, SV.index),
-          backends: getNum(vv, o, SV.backends),
-        });
-      }
-      return undefined;
-    });
-    return out;
-  }
-
-  /**
-   * Writes the entries of service block `index` where `table` differs from `previous` (all of them
-   * when `previous` is null), in one batch.
-   */
-  writeMaglev(index: number, table: Uint32Array, previous: Uint32Array | null): number {
-    const base = index * MAGLEV_SIZE;
-    let n = 0;
-    for (let i = 0; i < MAGLEV_SIZE; i++) if (previous === null || previous[i] !== table[i]) n++;
-    if (n === 0) return 0;
-    const keys = new Uint32Array(n);
-    const values = new Uint32Array(n);
-    let j = 0;
-    for (let i = 0; i < MAGLEV_SIZE; i++) {
-      if (previous === null || previous[i] !== table[i]) {
-        keys[j] = base + i;
-        values[j++] = table[i]!;
-      }
-    }
-    mapUpdateBatch(this.fds.maglev, new Uint8Array(keys.buffer), new Uint8Array(values.buffer), n, 4, 4);
-    return n;
-  }
-
   // ---- instance config and the backend port ----
 
   writeConfig(c: KernelConfig): void {
@@ -275,6 +195,11 @@ export class XdpMaps {
     setNum(dv, 0, CF.ready, c.ready ? 1 : 0);
     setNum(dv, 0, CF.record_non_syn, c.recordNonSyn ? 1 : 0);
     setNum(dv, 0, CF.backend_ifindex, c.backendIfindex);
+    if (c.probeMac) {
+      setBytes(v, 0, CF.probe_mac, c.probeMac);
+      setNum(dv, 0, CF.probe_set, 1);
+    }
+    setU64(dv, 0, CF.test_clock_ns, this.testClockNs);
     setU64(dv, 0, CF.timeout_tcp_ns, c.timeoutsNs.tcp);
     setU64(dv, 0, CF.timeout_udp_ns, c.timeoutsNs.udp);
     setU64(dv, 0, CF.timeout_icmp_ns, c.timeoutsNs.icmp);
@@ -290,12 +215,22 @@ export class XdpMaps {
       ready: getNum(dv, 0, CF.ready) === 1,
       recordNonSyn: getNum(dv, 0, CF.record_non_syn) === 1,
       backendIfindex: getNum(dv, 0, CF.backend_ifindex),
+      probeMac: getNum(dv, 0, CF.probe_set) === 1 ? getBytes(v, 0, CF.probe_mac) : null,
       timeoutsNs: {
         tcp: getU64(dv, 0, CF.timeout_tcp_ns),
         udp: getU64(dv, 0, CF.timeout_udp_ns),
         icmp: getU64(dv, 0, CF.timeout_icmp_ns),
       },
     };
+  }
+
+  /** Tests: the program's clock (0: the kernel's), written into the config entry at once. */
+  setTestClock(ns: bigint): void {
+    this.testClockNs = ns;
+    const v = new Uint8Array(SIZEOF_CONFIG);
+    mapLookup(this.fds.config, this.key32(0), v);
+    setU64(dataView(v), 0, CF.test_clock_ns, ns);
+    mapUpdate(this.fds.config, this.key32(0), v);
   }
 
   /** Points devmap key 0 at the backend port (0 removes it: balanced frames are then dropped). */
@@ -372,17 +307,5 @@ export class XdpMaps {
     setNum(vv, 0, SE.slot, s.slot);
     setU64(vv, 0, SE.last_seen_ns, s.lastSeenNs);
     mapUpdate(this.fds.sessions, k, v);
-  }
-
-  /** Writes `values[i]` at entry `index[i]` of service block `block`, in one batch; returns how many. */
-  writeMaglevEntries(block: number, index: Uint32Array, values: Uint32Array): number {
-    const n = index.length;
-    if (n === 0) return 0;
-    const base = block * MAGLEV_SIZE;
-    const keys = new Uint32Array(n);
-    for (let i = 0; i < n; i++) keys[i] = base + index[i]!;
-    const vals = new Uint8Array(values.buffer, values.byteOffset, n * 4);
-    mapUpdateBatch(this.fds.maglev, new Uint8Array(keys.buffer), vals, n, 4, 4);
-    return n;
   }
 }

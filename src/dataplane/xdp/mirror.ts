@@ -1,18 +1,32 @@
 // Writes Plans (src/pipeline/plan.ts) into the maps of a loaded XDP program: exactly the plan's
-// changes (a pool change writes the Maglev entries that moved, not whole tables), whole tables only
-// for a full plan (a new or adopted program, or a plane brought back after a failure). The kernel's
-// backend slots are assigned here, independently of the control state's: a restarted daemon adopts
-// the slots it finds in the backends map, so sessions recorded before the restart (which name a slot
-// and an id) stay valid.
+// changes (a pool change writes the Maglev entries that moved, not whole tables; a service change
+// rewrites only the entries of the VIPs it touches), whole tables only for a new service or a full
+// plan (a new or adopted program, or a plane brought back after a failure). The kernel's backend
+// slots are assigned here, independently of the control state's: a restarted daemon adopts the slots
+// it finds in the backends map, so sessions recorded before the restart (which name a slot and an id)
+// stay valid. The service maps themselves are service-maps.ts.
 import { MAGLEV_SIZE, MAX_BACKENDS, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { Plan, ServicePlan, SlotChange } from '../../pipeline/plan.js';
-import type { KernelService, XdpMaps } from './maps.js';
+import type { XdpMaps } from './maps.js';
+import {
+  type KernelPort,
+  type KernelService,
+  type KernelVip,
+  portEntriesOf,
+  portKeyString,
+  vipEntryOf,
+} from './service-maps.js';
 
 interface KSlot {
   id: number;
+  service: number;
   mac: Uint8Array;
+  live: boolean;
 }
+
+/** A backend's identity across services: ids are per pool. */
+const bkey = (service: number, id: number) => service * 0x1_0000_0000 + id;
 
 function macEq(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
@@ -22,32 +36,52 @@ function macEq(a: Uint8Array, b: Uint8Array): boolean {
 function serviceEq(a: KernelService, b: KernelService): boolean {
   return (
     a.vip === b.vip &&
+    a.proto === b.proto &&
+    a.port === b.port &&
     macEq(a.mac, b.mac) &&
     a.algorithm === b.algorithm &&
-    a.index === b.index &&
     a.backends === b.backends
+  );
+}
+
+function vipEq(a: KernelVip, b: KernelVip): boolean {
+  return (
+    macEq(a.mac, b.mac) &&
+    a.portProtos === b.portProtos &&
+    a.tcp === b.tcp &&
+    a.udp === b.udp &&
+    a.icmp === b.icmp
   );
 }
 
 export interface MirrorWrites {
   backends: number;
   maglevEntries: number;
+  /** Service, VIP and port-service entries written or removed. */
   services: number;
   config: boolean;
+}
+
+interface Freed {
+  slot: number;
+  b: KSlot;
 }
 
 export class XdpMirror {
   private readonly kslots: (KSlot | null)[] = new Array(MAX_BACKENDS).fill(null);
   private readonly kslotOf = new Map<number, number>();
-  /** Kernel slot of each control-state slot (SLOT_NONE: empty). */
+  /** Kernel slot of each control-state slot (SLOT_NONE: empty), and back. */
   private readonly ctlToK = new Uint32Array(MAX_BACKENDS).fill(SLOT_NONE);
-  /** Last owner id written to each slot (its counters belong to that id), -1 when never used. */
+  private readonly kToCtl = new Uint32Array(MAX_BACKENDS).fill(SLOT_NONE);
+  /** Last owner (bkey) written to each slot (its counters belong to it), -1 when never used. */
   private readonly statsOwner = new Float64Array(MAX_BACKENDS).fill(-1);
-  /** Last table written per service block, in kernel slots; absent = unknown (write it whole). */
+  /** Last table written per service index, in kernel slots; absent = unknown (write it whole). */
   private readonly tables = new Map<number, Uint32Array>();
+  /** Service entries, VIP entries and port services as the maps hold them. */
   private readonly services = new Map<number, KernelService>();
-  /** The VIP table is written at the first plan whatever was adopted (it is derived). */
-  private vipTableWritten = false;
+  private readonly names = new Map<number, string>();
+  private readonly vips = new Map<number, KernelVip>();
+  private readonly ports = new Map<string, KernelPort>();
   private configWritten = false;
   private lastBackendIfindex = -1;
   private lastDevmap = -1;
@@ -56,30 +90,34 @@ export class XdpMirror {
 
   constructor(private readonly maps: XdpMaps) {}
 
-  /** Takes over the slots and services a previous daemon left in the maps. */
+  /** Takes over the slots, services, VIP entries and port services a previous daemon left in the maps. */
   adopt(): void {
     for (const b of this.maps.readBackends()) {
-      this.kslots[b.slot] = { id: b.id, mac: b.mac };
-      this.kslotOf.set(b.id, b.slot);
-      this.statsOwner[b.slot] = b.id;
+      this.kslots[b.slot] = { id: b.id, service: b.service, mac: b.mac, live: b.live };
+      this.kslotOf.set(bkey(b.service, b.id), b.slot);
+      this.statsOwner[b.slot] = bkey(b.service, b.id);
     }
-    for (const s of this.maps.readServices()) this.services.set(s.vip, s);
+    for (const s of this.maps.svc.readServices()) this.services.set(s.index, s);
+    for (const v of this.maps.svc.readVips()) this.vips.set(v.vip, v);
+    for (const p of this.maps.svc.readPorts()) this.ports.set(portKeyString(p), p);
   }
 
-  /** Kernel slot of a backend id, SLOT_NONE when it is not in the pool. */
-  slotOf(id: number): number {
-    return this.kslotOf.get(id) ?? SLOT_NONE;
+  /** Kernel slot of backend `id` of service `service`, SLOT_NONE when it is not in the pool. */
+  slotOf(id: number, service = 0): number {
+    return this.kslotOf.get(bkey(service, id)) ?? SLOT_NONE;
   }
 
-  idOfSlot(slot: number): number | undefined {
-    return this.kslots[slot]?.id;
+  /** The control state's slot of a kernel slot (sessions name kernel slots), SLOT_NONE when none. */
+  controlSlotOf(kslot: number): number {
+    return this.kToCtl[kslot] ?? SLOT_NONE;
   }
 
   /**
-   * Writes `plan`. Order keeps the program consistent at every instant: new backends before the
-   * tables that name them, tables before the service entries, removed backends marked dead last.
-   * `devmapIfindex` (default: the backend port) is where balanced frames go; the tests point it
-   * elsewhere.
+   * Writes `plan`. Order keeps the program consistent at every instant: removed services leave their
+   * VIPs first; new and changed backends before the tables that name them; a table before its service
+   * entry, the service entry before the VIP entry that names it; backends that lose `live` and
+   * removed backends last.
+   * `devmapIfindex` (default: the backend port) is where balanced frames go; the tests point it elsewhere.
    */
   apply(plan: Plan, backendIfindex: number, devmapIfindex = backendIfindex): MirrorWrites {
     if (!plan.full && plan.base !== this.generation) {
@@ -90,23 +128,35 @@ export class XdpMirror {
     }
     const w: MirrorWrites = { backends: 0, maglevEntries: 0, services: 0, config: false };
     if (plan.full) this.tables.clear();
+    w.services += this.removeServices(plan);
     const removed = plan.full ? this.freeAllBut(plan.slots) : [];
     const reused = new Set<number>();
+    const later: SlotChange[] = [];
     for (const c of plan.slots) {
       if (c.kind === 'freed') {
-        const r = this.free(c.id);
+        const r = this.free(bkey(c.service, c.id));
         if (r) removed.push(r);
-        this.ctlToK[c.slot] = SLOT_NONE;
-      } else if (this.writeSlot(c, reused)) w.backends++;
+        this.unmapCtl(c.slot);
+      } else if (!c.live) later.push(c);
+      else if (this.writeSlot(c, reused)) w.backends++;
     }
-    for (const s of plan.services) w.maglevEntries += this.writeTable(s);
-    w.services = this.writeServices(plan);
-    // Backends that left the pool (and whose slot was not taken again): dead, their sessions turn stale.
+    const touched = new Set<number>();
+    for (const s of plan.services) {
+      w.maglevEntries += this.writeTable(s);
+      w.services += this.writeService(s, touched);
+    }
+    w.services += this.syncVips(touched);
+    for (const c of later) if (this.writeSlot(c, reused)) w.backends++;
+    // Backends that left the pool (and whose slot was not taken again): their sessions turn stale.
     for (const r of removed) {
       if (reused.has(r.slot)) continue;
-      this.maps.writeBackend(r.slot, r.id, r.mac, false);
+      this.maps.writeBackend(r.slot, r.b, false);
       w.backends++;
     }
+    plan.serviceNames.forEach((name, i) => {
+      if (name === null) this.names.delete(i);
+      else this.names.set(i, name);
+    });
     w.config = this.writeConfig(plan, backendIfindex);
     if (devmapIfindex !== this.lastDevmap) {
       this.maps.writeDevmap(devmapIfindex);
@@ -116,56 +166,101 @@ export class XdpMirror {
     return w;
   }
 
-  /** Full plan: every kernel slot whose id the plan does not name is freed. */
-  private freeAllBut(slots: SlotChange[]): { slot: number; id: number; mac: Uint8Array }[] {
-    const wanted = new Set(slots.filter((c) => c.kind !== 'freed').map((c) => c.id));
-    const out: { slot: number; id: number; mac: Uint8Array }[] = [];
-    for (const id of [...this.kslotOf.keys()]) {
-      if (wanted.has(id)) continue;
-      const r = this.free(id);
+  /**
+   * Removed services (every service a full plan does not name): their VIPs' entries are rewritten
+   * without them, then their entries and tables go. A service removed and added again in the same
+   * plan gets a fresh table.
+   */
+  private removeServices(plan: Plan): number {
+    const named = new Set(plan.services.map((s) => s.index));
+    const gone = plan.full
+      ? [...this.services.keys()].filter((i) => !named.has(i))
+      : plan.removedServices.map((r) => r.index);
+    const vips = new Set<number>();
+    for (const i of gone) {
+      const old = this.services.get(i);
+      if (old) vips.add(old.vip);
+      this.services.delete(i);
+    }
+    // A full plan also clears VIP entries no service held here names (left by a previous daemon).
+    if (plan.full) for (const vip of this.vips.keys()) vips.add(vip);
+    let n = this.syncVips(vips);
+    for (const i of gone) {
+      this.maps.svc.clearService(i);
+      this.maps.svc.dropTable(i);
+      this.tables.delete(i);
+      this.names.delete(i);
+      n++;
+    }
+    return n;
+  }
+
+  /** Full plan: every kernel slot whose backend the plan does not name is freed. */
+  private freeAllBut(slots: readonly SlotChange[]): Freed[] {
+    const wanted = new Set(slots.filter((c) => c.kind !== 'freed').map((c) => bkey(c.service, c.id)));
+    const out: Freed[] = [];
+    for (const key of [...this.kslotOf.keys()]) {
+      if (wanted.has(key)) continue;
+      const r = this.free(key);
       if (r) out.push(r);
     }
     this.ctlToK.fill(SLOT_NONE);
+    this.kToCtl.fill(SLOT_NONE);
     return out;
   }
 
-  private free(id: number): { slot: number; id: number; mac: Uint8Array } | undefined {
-    const slot = this.kslotOf.get(id);
+  private free(key: number): Freed | undefined {
+    const slot = this.kslotOf.get(key);
     if (slot === undefined) return undefined;
-    const r = { slot, id, mac: this.kslots[slot]!.mac };
+    const r = { slot, b: this.kslots[slot]! };
     this.kslots[slot] = null;
-    this.kslotOf.delete(id);
+    this.kslotOf.delete(key);
     this.statsOwner[slot] = -1;
     return r;
   }
 
+  private unmapCtl(ctl: number): void {
+    const k = this.ctlToK[ctl]!;
+    if (k !== SLOT_NONE && this.kToCtl[k] === ctl) this.kToCtl[k] = SLOT_NONE;
+    this.ctlToK[ctl] = SLOT_NONE;
+  }
+
   /**
-   * A backend that joined (or kept its place with a new MAC): the control plane's slot when it is free
-   * here (always, unless slots were adopted), else the lowest free one. A slot's counters restart when
-   * it gets another owner than its last one (as the pipeline's). True when the entry was written.
+   * A backend that joined (or kept its place with a new MAC or liveness): the control plane's slot
+   * when it is free here (always, unless slots were adopted), else the lowest free one. A slot's
+   * counters restart when it gets another owner than its last one (as the pipeline's). True when the
+   * entry was written.
    */
   private writeSlot(c: SlotChange, reused: Set<number>): boolean {
-    let slot = this.kslotOf.get(c.id);
+    const { service, live } = c;
+    const key = bkey(service, c.id);
+    let slot = this.kslotOf.get(key);
     if (slot === undefined) {
       slot = this.kslots[c.slot] === null ? c.slot : this.kslots.indexOf(null);
       if (slot < 0) throw new LbdsrError('LBDSR_TOO_MANY', `no free backend slot for backend ${c.id}`);
-      this.kslotOf.set(c.id, slot);
+      this.kslotOf.set(key, slot);
       reused.add(slot);
-    } else if (macEq(this.kslots[slot]!.mac, c.mac)) {
-      this.ctlToK[c.slot] = slot;
-      return false;
+    } else {
+      const k = this.kslots[slot]!;
+      if (macEq(k.mac, c.mac) && k.live === live) {
+        this.ctlToK[c.slot] = slot;
+        this.kToCtl[slot] = c.slot;
+        return false;
+      }
     }
     this.ctlToK[c.slot] = slot;
-    this.kslots[slot] = { id: c.id, mac: c.mac };
-    if (this.statsOwner[slot] !== c.id) {
+    this.kToCtl[slot] = c.slot;
+    const b = { id: c.id, service, mac: c.mac, live };
+    this.kslots[slot] = b;
+    if (this.statsOwner[slot] !== key) {
       this.maps.resetBackendStats(slot);
-      this.statsOwner[slot] = c.id;
+      this.statsOwner[slot] = key;
     }
-    this.maps.writeBackend(slot, c.id, c.mac, true);
+    this.maps.writeBackend(slot, b);
     return true;
   }
 
-  /** The plan's Maglev changes in kernel slots: only the moved entries when the block is known. */
+  /** The plan's Maglev changes in kernel slots: only the moved entries when the table is known. */
   private writeTable(s: ServicePlan): number {
     const m = s.maglev;
     const known = this.tables.get(s.index);
@@ -176,42 +271,85 @@ export class XdpMirror {
         values[i] = k(m.slot[i]!);
         known[m.index[i]!] = values[i]!;
       }
-      return this.maps.writeMaglevEntries(s.index, m.index, values);
+      return this.maps.svc.writeTable(s.index, m.index, values);
     }
-    // A new service (its table starts all SLOT_NONE) or a block whose content is unknown.
+    // A new service (its table starts all SLOT_NONE) or a table whose content is unknown: whole.
     const table = new Uint32Array(MAGLEV_SIZE).fill(SLOT_NONE);
     for (let i = 0; i < m.index.length; i++) table[m.index[i]!] = k(m.slot[i]!);
-    const n = this.maps.writeMaglev(s.index, table, known ?? null);
+    this.maps.svc.ensureTable(s.index);
+    const keys = new Uint32Array(MAGLEV_SIZE);
+    for (let i = 0; i < MAGLEV_SIZE; i++) keys[i] = i;
+    const n = this.maps.svc.writeTable(s.index, keys, table);
     this.tables.set(s.index, table);
     return n;
   }
 
-  /** The program's VIP table first (one write), then the per-VIP entries. */
-  private writeServices(plan: Plan): number {
-    const changed: KernelService[] = [];
-    for (const s of plan.services) {
-      const e: KernelService = {
-        vip: s.vip,
-        mac: s.mac,
-        algorithm: s.algorithm,
-        index: s.index,
-        backends: s.backends,
-      };
-      const old = this.services.get(s.vip);
-      if (!old || !serviceEq(old, e)) changed.push(e);
+  /** The service's entry when it changed; its VIP (and a VIP it left) are noted in `touched`. */
+  private writeService(s: ServicePlan, touched: Set<number>): number {
+    const e: KernelService = {
+      index: s.index,
+      vip: s.vip,
+      proto: s.proto,
+      port: s.port,
+      mac: s.mac,
+      algorithm: s.algorithm,
+      backends: s.backends,
+    };
+    const old = this.services.get(s.index);
+    if (old && serviceEq(old, e)) return 0;
+    if (old) touched.add(old.vip);
+    touched.add(e.vip);
+    this.maps.svc.writeService(e);
+    this.services.set(s.index, e);
+    return 1;
+  }
+
+  /**
+   * Rewrites the VIP entries and port services of `vips` from the services held: new entries first,
+   * then the ones no service needs any more are removed. Returns how many entries were written or removed.
+   */
+  private syncVips(vips: Set<number>): number {
+    if (vips.size === 0) return 0;
+    const byVip = new Map<number, KernelService[]>();
+    for (const s of this.services.values()) {
+      if (!vips.has(s.vip)) continue;
+      const list = byVip.get(s.vip);
+      if (list) list.push(s);
+      else byVip.set(s.vip, [s]);
     }
-    const named = new Set(plan.services.map((s) => s.vip));
-    const removedVips = plan.full
-      ? [...this.services.keys()].filter((vip) => !named.has(vip))
-      : plan.removedServices.map((r) => r.vip).filter((vip) => this.services.has(vip));
-    if (changed.length === 0 && removedVips.length === 0 && this.vipTableWritten) return 0;
-    for (const vip of removedVips) this.services.delete(vip);
-    for (const e of changed) this.services.set(e.vip, e);
-    this.maps.writeVipTable(this.services.values());
-    this.vipTableWritten = true;
-    for (const e of changed) this.maps.writeService(e);
-    for (const vip of removedVips) this.maps.deleteService(vip);
-    return changed.length + removedVips.length;
+    let n = 0;
+    const wantPorts = new Map<string, KernelPort>();
+    for (const list of byVip.values()) {
+      for (const p of portEntriesOf(list)) wantPorts.set(portKeyString(p), p);
+    }
+    for (const [key, p] of wantPorts) {
+      const old = this.ports.get(key);
+      if (old && old.index === p.index) continue;
+      this.maps.svc.writePort(p);
+      this.ports.set(key, p);
+      n++;
+    }
+    for (const [vip, list] of byVip) {
+      const e = vipEntryOf(vip, list);
+      const old = this.vips.get(vip);
+      if (old && vipEq(old, e)) continue;
+      this.maps.svc.writeVip(e);
+      this.vips.set(vip, e);
+      n++;
+    }
+    for (const [key, p] of [...this.ports]) {
+      if (!vips.has(p.vip) || wantPorts.has(key)) continue;
+      this.maps.svc.deletePort(p);
+      this.ports.delete(key);
+      n++;
+    }
+    for (const vip of vips) {
+      if (byVip.has(vip) || !this.vips.has(vip)) continue;
+      this.maps.svc.deleteVip(vip);
+      this.vips.delete(vip);
+      n++;
+    }
+    return n;
   }
 
   /** Instance settings and the backend port, when they changed. */
@@ -225,6 +363,7 @@ export class XdpMirror {
       ready: s.ready,
       recordNonSyn: s.recordNonSyn,
       backendIfindex,
+      probeMac: s.probeMac,
       timeoutsNs: { tcp: ns(s.timeoutsMs.tcp), udp: ns(s.timeoutsMs.udp), icmp: ns(s.timeoutsMs.icmp) },
     });
     this.configWritten = true;
@@ -232,13 +371,23 @@ export class XdpMirror {
     return true;
   }
 
-  /** The services as written (e.g. to rewrite the VIP table with a test clock). */
-  serviceEntries(): KernelService[] {
-    return [...this.services.values()];
+  /** The services as written, with their names when a plan gave them. */
+  serviceEntries(): (KernelService & { name?: string })[] {
+    return [...this.services.values()].map((s) => ({ ...s, name: this.names.get(s.index) }));
   }
 
-  /** Kernel slots and the ids in them. */
-  liveSlots(): { slot: number; id: number }[] {
-    return [...this.kslotOf].map(([id, slot]) => ({ id, slot }));
+  /** Kernel slots held by a backend: the backend's id and service index. */
+  liveSlots(): { slot: number; id: number; service: number }[] {
+    const out: { slot: number; id: number; service: number }[] = [];
+    for (const slot of this.kslotOf.values()) {
+      const b = this.kslots[slot]!;
+      out.push({ slot, id: b.id, service: b.service });
+    }
+    return out;
+  }
+
+  /** The name of the service at `index` (from the plans; undefined before one named it). */
+  serviceName(index: number): string | undefined {
+    return this.names.get(index);
   }
 }

@@ -3,11 +3,12 @@
 // here with the instance's timeouts, as the program itself judges it when a frame arrives.
 import { formatIpv4 } from '../../core/addr.js';
 import { CNT_MAX, CNT_SESSION_MISS, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
-import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
+import type { BackendStats, SessionEntry, StatsSnapshot } from '../../core/model.js';
 import type { TimeoutsMs } from '../../pipeline/control.js';
 import { LeastK } from './least-k.js';
 import type { Loaded } from './lifecycle.js';
-import type { KernelSession } from './maps.js';
+import type { KernelSession, XdpMaps } from './maps.js';
+import type { XdpMirror } from './mirror.js';
 import { snapshot } from './stats.js';
 
 interface TimeoutsNs {
@@ -28,13 +29,25 @@ function timeoutOf(t: TimeoutsNs, proto: number): bigint {
   return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
 }
 
+/** Per-backend counters with their service's name, by service index then id (as the pipeline gives them). */
+export function backendRows(mirror: XdpMirror, maps: XdpMaps): BackendStats[] {
+  return mirror
+    .liveSlots()
+    .sort((a, b) => a.service - b.service || a.id - b.id)
+    .map((s) => ({
+      id: s.id,
+      service: mirror.serviceName(s.service) ?? `#${s.service}`,
+      ...maps.readBackendStats(s.slot),
+    }));
+}
+
 /**
  * The statistics of a loaded instance (all zero before anything was loaded). `walk` false: counters
  * only, active and evicted sessions are not judged (zero).
  */
 export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): StatsSnapshot {
   if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
-  const backends = l.mirror.liveSlots().map((s) => ({ id: s.id, ...l.maps.readBackendStats(s.slot) }));
+  const backends = backendRows(l.mirror, l.maps);
   if (!walk) {
     const counters = l.maps.readCounters();
     return snapshot(counters, backends, 0, counters[CNT_SESSION_MISS] ?? 0);

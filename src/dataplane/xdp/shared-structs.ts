@@ -5,7 +5,6 @@
 // bpf/lbdsr.bpf.o, by field name, so a table that drifts from the C structs fails a test.
 import {
   CNT_MAX,
-  MAX_SERVICES,
   SIZEOF_BACKEND,
   SIZEOF_BACKEND_STATS,
   SIZEOF_CONFIG,
@@ -62,7 +61,7 @@ export const STRUCT_LAYOUTS = {
   backend: {
     struct: 'lbdsr_backend',
     size: SIZEOF_BACKEND,
-    fields: { mac: at(0, 6), live: at(6, 1), id: at(8, 4) },
+    fields: { mac: at(0, 6), live: at(6, 1), held: at(7, 1), id: at(8, 4), service: at(12, 4) },
   },
   backendStats: {
     struct: 'lbdsr_backend_stats',
@@ -72,7 +71,30 @@ export const STRUCT_LAYOUTS = {
   service: {
     struct: 'lbdsr_service',
     size: SIZEOF_SERVICE,
-    fields: { mac: at(0, 6), algorithm: at(6, 1), index: at(7, 1), backends: at(8, 4) },
+    fields: {
+      vip: at(0, 4),
+      port: at(4, 2),
+      proto: at(6, 1),
+      algorithm: at(7, 1),
+      mac: at(8, 6),
+      backends: at(16, 4),
+    },
+  },
+  vip: {
+    struct: 'lbdsr_vip',
+    size: 16,
+    fields: {
+      mac: at(0, 6),
+      port_protos: at(6, 1),
+      svc_tcp: at(8, 2),
+      svc_udp: at(10, 2),
+      svc_icmp: at(12, 2),
+    },
+  },
+  portKey: {
+    struct: 'lbdsr_port_key',
+    size: 8,
+    fields: { vip: at(0, 4), port: at(4, 2), proto: at(6, 1) },
   },
   config: {
     struct: 'lbdsr_config',
@@ -82,18 +104,12 @@ export const STRUCT_LAYOUTS = {
       ready: at(6, 1),
       record_non_syn: at(7, 1),
       backend_ifindex: at(8, 4),
-      timeout_tcp_ns: at(16, 8),
-      timeout_udp_ns: at(24, 8),
-      timeout_icmp_ns: at(32, 8),
-    },
-  },
-  vipTable: {
-    struct: 'lbdsr_vip_table',
-    size: 8 + MAX_SERVICES * 4 + MAX_SERVICES * SIZEOF_SERVICE,
-    fields: {
-      test_clock_ns: at(0, 8),
-      vip: at(8, MAX_SERVICES * 4),
-      svc: at(8 + MAX_SERVICES * 4, MAX_SERVICES * SIZEOF_SERVICE),
+      probe_mac: at(12, 6),
+      probe_set: at(18, 1),
+      timeout_tcp_ns: at(24, 8),
+      timeout_udp_ns: at(32, 8),
+      timeout_icmp_ns: at(40, 8),
+      test_clock_ns: at(48, 8),
     },
   },
   counters: { struct: 'lbdsr_counters', size: CNT_MAX * 8, fields: { v: at(0, CNT_MAX * 8) } },

@@ -2,6 +2,7 @@
 // summed (fragment-table hits and misses included), per-backend counters by slot, and the session table's size.
 import {
   CNT_ARP_REPLY,
+  CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
   CNT_RX_BYTES,
@@ -17,11 +18,12 @@ import {
 import type { BackendStats, StatsSnapshot } from '../../core/model.js';
 
 /**
- * Every frame is dropped, answered (ARP) or sent to a backend, so frames sent to backends are
- * rx - drops - ARP replies; this stays exact when a slot's counters are reset for a new backend.
+ * Every frame is dropped, answered (ARP), passed to the kernel (BACKEND port) or sent to a backend,
+ * so frames sent to backends are rx - drops - ARP replies - passed; this stays exact when a slot's counters are reset for a new backend.
  * `evicted` is not counted by the kernel's LRU map; entries are only ever removed by eviction (expiry
  * and re-balancing overwrite in place), so it is the sessions created minus the entries present.
- * `active` counts the present entries that have not idled out.
+ * `active` counts the present entries that have not idled out. `backends` come in their order (the
+ * pipeline's: by service index, then id: backendRows in readout.ts).
  */
 export function snapshot(
   counters: Float64Array,
@@ -40,8 +42,9 @@ export function snapshot(
   const miss = counters[CNT_SESSION_MISS]!;
   return {
     rx: { packets: rx, bytes: counters[CNT_RX_BYTES]! },
-    tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp) },
+    tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp - (counters[CNT_BACKEND_PASS] ?? 0)) },
     arpReplies: arp,
+    backendPass: counters[CNT_BACKEND_PASS]!,
     drops,
     sessions: {
       hit: counters[CNT_SESSION_HIT]!,
@@ -53,6 +56,6 @@ export function snapshot(
       active,
     },
     fragments: { hit: counters[CNT_FRAG_HIT]!, miss: counters[CNT_FRAG_MISS]! },
-    backends: [...backends].sort((a, b) => a.id - b.id),
+    backends,
   };
 }

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The service match (docs/semantics.md, after rule 9): among the services of the key's VIP, the one
+ * with the key's protocol and port, else the one with its protocol and no port, else the one with
+ * neither. The VIP's entry (lbdsr_vips, already looked up for rules 7 and 8) holds the last two per
+ * protocol; the port map is read only when the VIP has port services for the protocol.
+ */
+#ifndef LBDSR_SERVICE_H
+#define LBDSR_SERVICE_H
+
+#include "maps.h"
+#include "parse.h"
+
+struct service_match {
+	const struct lbdsr_service *svc;
+	__u32 index;
+};
+
+/* Fills `sm` and returns 0, or returns LBDSR_DROP_NO_SERVICE. */
+static __always_inline __u32 service_match(const struct lbdsr_vip *v, const struct lbdsr_flow_key *key,
+					   struct service_match *sm)
+{
+	__u32 idx, bit = 0, *p;
+
+	if (key->proto == PROTO_TCP_) {
+		idx = v->svc_tcp;
+		bit = LBDSR_VIP_PORTS_TCP;
+	} else if (key->proto == PROTO_UDP_) {
+		idx = v->svc_udp;
+		bit = LBDSR_VIP_PORTS_UDP;
+	} else {
+		idx = v->svc_icmp;
+	}
+	/* A key without a port (fragments without their first one, ICMP) matches no port service. */
+	if ((v->port_protos & bit) && key->dport) {
+		struct lbdsr_port_key pk = { .vip = key->dst, .port = key->dport, .proto = key->proto };
+
+		p = bpf_map_lookup_elem(&lbdsr_ports, &pk);
+		if (p)
+			idx = *p;
+	}
+	if (idx == LBDSR_SVC_NONE)
+		return LBDSR_DROP_NO_SERVICE;
+	sm->index = idx;
+	sm->svc = bpf_map_lookup_elem(&lbdsr_services, &sm->index);
+	if (!sm->svc)
+		return LBDSR_DROP_NO_SERVICE;
+	return 0;
+}
+
+#endif
