@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIpv4 } from '../../src/core/addr.js';
 import { PORT_FRONTEND } from '../../src/core/constants.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import {
   describe as describeTrace,
@@ -14,44 +13,10 @@ import {
   explainFrame,
   traceOf,
 } from '../../src/pipeline/explain.js';
+import { explainConfig, PORT_MAC, VIP, VIP2 } from '../lib/explain-fixture.js';
 import { flowHash, M, referenceMatch, referencePick } from '../lib/reference.js';
 
-const VIP = '10.0.0.100';
-const VIP2 = '10.0.0.200';
-const PORT_MAC = '02:00:00:00:00:fe';
-
-const config: InstanceConfig = {
-  name: 'lb1',
-  loglevel: 'INFO',
-  algorithm: 'HASH_SESSION',
-  ports: [],
-  frontend: { vip: VIP, mac: 'aa:bb:cc:dd:ee:ff' },
-  backend: {
-    pool: [
-      { id: 1, mac: '02:00:00:00:00:01' },
-      { id: 2, mac: '02:00:00:00:00:02' },
-      { id: 3, mac: '02:00:00:00:00:03' },
-    ],
-  },
-  services: [
-    {
-      name: 'dns',
-      vip: VIP,
-      protocol: 'UDP',
-      port: 53,
-      algorithm: 'HASH_SRC_IP',
-      backend: {
-        pool: [
-          { id: 7, mac: '02:00:00:00:00:07' },
-          { id: 8, mac: '02:00:00:00:00:08' },
-        ],
-      },
-    },
-    { name: 'web2', vip: VIP2, protocol: 'TCP', port: 443, backend: { pool: [] } },
-  ],
-  probe_ip: '10.0.1.250',
-  sessions: DEFAULT_SESSION_SETTINGS,
-};
+const config = explainConfig;
 
 const refServices = [
   { name: 'default', vip: parseIpv4(VIP), proto: 0, port: 0, pool: [1, 2, 3], algorithm: 'HASH_SESSION' },
