@@ -110,3 +110,62 @@ export function instancesTable(instances: unknown[]): string {
   }));
   return table(rows, ['name', 'type', 'plane', 'algorithm', 'vip', 'mac', 'ports', 'backends']);
 }
+
+/**
+ * `services show`: one row per service, `default` (the frontend and backend) first; a service without
+ * its own MAC or algorithm shows the instance's (default's), which it uses.
+ */
+export function servicesTable(services: unknown[]): string {
+  const def = services.find((s) => at(s, 'name') === 'default');
+  const rows = services.map((s) => ({
+    name: at(s, 'name'),
+    vip: at(s, 'vip'),
+    protocol: at(s, 'protocol') ?? 'any',
+    port: at(s, 'port') ?? 'any',
+    mac: at(s, 'mac') ?? at(def, 'mac'),
+    algorithm: at(s, 'algorithm') ?? at(def, 'algorithm'),
+    backends: list(at(s, 'backend', 'pool')).length,
+    healthcheck: at(s, 'backend', 'healthcheck', 'type') ?? 'NONE',
+  }));
+  return table(rows, ['name', 'vip', 'protocol', 'port', 'mac', 'algorithm', 'backends', 'healthcheck']);
+}
+
+/**
+ * `backend pool show`: one row per backend, its configuration and its status: the MAC in use and where
+ * it came from, health (and an ARP flux, the DSR misconfiguration, loudly), live sessions, whether it
+ * takes new flows.
+ */
+export function poolTable(pool: unknown[]): string {
+  const rows = pool.map((b) => ({
+    id: at(b, 'id'),
+    ip: at(b, 'ip'),
+    mac: at(b, 'mac_in_use') ?? at(b, 'mac'),
+    source: at(b, 'mac_source'),
+    health: at(b, 'arp_flux') === true ? `${at(b, 'health')} ARP-FLUX!` : at(b, 'health'),
+    state: at(b, 'state') ?? 'ACTIVE',
+    weight: at(b, 'weight') ?? 100,
+    sessions: at(b, 'sessions'),
+    serving: at(b, 'serving') === undefined ? undefined : at(b, 'serving') ? 'yes' : 'no',
+    since: at(b, 'health_since'),
+    reason: at(b, 'health_reason'),
+  }));
+  const cols = ['id', 'ip', 'mac', 'source', 'health', 'state', 'weight', 'sessions', 'serving'];
+  // the time and reason of the last health change, where one is known
+  if (rows.some((r) => r.since !== undefined || r.reason !== undefined)) cols.push('since', 'reason');
+  return table(rows, cols);
+}
+
+/** The answer of a change run with -plan (a dry run): what it would move. */
+export function dryRunText(answer: unknown): string {
+  const services = at(answer, 'changes', 'services');
+  const lines = [
+    'dry run: nothing changed',
+    `maglev entries that would change backend: ${cell(at(answer, 'changes', 'maglev_entries'))}`,
+    `services: added ${cell(at(services, 'added'))}, changed ${cell(at(services, 'changed'))}, removed ${cell(at(services, 'removed'))}`,
+  ];
+  const backends = list(at(answer, 'changes', 'backends'));
+  if (backends.length) {
+    lines.push(table(backends, ['service', 'id', 'maglev_gained', 'maglev_lost', 'sessions_moving']));
+  }
+  return lines.join('\n');
+}

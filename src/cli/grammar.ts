@@ -2,6 +2,7 @@
 //   lbdsr add NAME [k=v ...] | lbdsr del NAME | lbdsr show | lbdsr NAME show | lbdsr NAME set k=v ...
 //   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
 //   lbdsr NAME frontend announce [count=N] (an action node: a POST now)
+//   lbdsr NAME services add web vip=V [protocol=TCP port=80] | ... services web backend pool add 1 ip=A
 //   lbdsr NAME explain src=A dst=VIP proto=TCP sport=P dport=P | lbdsr NAME explain arp who-has=VIP
 // Pure: turns words into a request (or a help request); the caller does the HTTP. It walks the CLI's
 // plain-data copy of the tree (tree.ts), not schema.ts itself, so that lbdsrctl never loads TypeBox.
@@ -296,7 +297,9 @@ function keyField(node: CliNode): string {
 }
 
 function describeKey(node: CliNode): string {
-  return node.segment === SERVICE ? 'an instance' : node.segment === 'pool' ? 'a backend' : 'a port';
+  if (node.segment === SERVICE) return 'an instance';
+  if (node.segment === 'services') return 'a service';
+  return node.segment === 'pool' ? 'a backend' : 'a port';
 }
 
 /** Completion candidates for the word after `words`. */

@@ -5,7 +5,7 @@
 // request), format.ts (human output), tree.ts/resources.ts (the resource tree, as plain data).
 import { fstatSync, readFileSync } from 'node:fs';
 import { explainText } from './explain-format.js';
-import { human, instancesTable } from './format.js';
+import { dryRunText, human, instancesTable, poolTable, servicesTable } from './format.js';
 import { candidates, helpText, type Parsed, paramsToBody, parseWords, UsageError } from './grammar.js';
 import { ApiError, request } from './http.js';
 import { type Options, parseOptions, USAGE } from './options.js';
@@ -72,9 +72,13 @@ async function render(
 ): Promise<string> {
   if (opts.format === 'json') return JSON.stringify(data, null, 2);
   if (opts.format === 'yaml') return (await import('yaml')).stringify(data).trimEnd();
-  if (parsed.pos.collection && parsed.pos.trail.length === 1 && Array.isArray(data))
-    return instancesTable(data);
-  if (parsed.pos.node.segment === 'explain') return explainText(data);
+  const { pos } = parsed;
+  if (pos.collection && Array.isArray(data)) {
+    if (pos.trail.length === 1) return instancesTable(data);
+    if (pos.node.segment === 'services') return servicesTable(data);
+    if (pos.node.segment === 'pool') return poolTable(data);
+  }
+  if (pos.node.segment === 'explain') return explainText(data);
   return human(data);
 }
 
@@ -137,7 +141,18 @@ export async function main(argv: string[]): Promise<number> {
       else if (parsed.method === 'PATCH')
         throw new UsageError(`'${parsed.pos.trail.join(' ')} set' needs key=value (try '?')`);
     }
-    const data = await request(opts, parsed.method, parsed.path, body);
+    if (opts.plan && (parsed.method === 'GET' || parsed.pos.node.kind === 'action')) {
+      throw new UsageError('-plan is for changes (add, set, del): it shows what one would move');
+    }
+    const path = opts.plan
+      ? `${parsed.path}${parsed.path.includes('?') ? '&' : '?'}dry_run=true`
+      : parsed.path;
+    const data = await request(opts, parsed.method, path, body);
+    if (opts.plan) {
+      const f = opts.format;
+      const text = f === 'human' ? dryRunText(data) : await render(opts, parsed, data);
+      process.stdout.write(`${text}\n`);
+    }
     if (parsed.method === 'GET' || parsed.pos.node.segment === 'explain') {
       process.stdout.write(`${await render(opts, parsed, data)}\n`);
     } else {

@@ -13,7 +13,8 @@ export const USAGE = `usage: lbdsrctl [--config FILE] [--url URL] [--token-file 
   lbdsrctl lbdsr show                            list instances
   lbdsrctl lbdsr NAME show [-json|-yaml]         show one
   lbdsrctl lbdsr NAME set key=value ...          change it (algorithm, type, loglevel, ...)
-  lbdsrctl lbdsr NAME ports add P type=FRONTEND  ports, frontend, backend pool, sessions, stats ...
+  lbdsrctl lbdsr NAME ports add P type=FRONTEND  ports, frontend, backend pool, services, sessions, stats ...
+  -plan on any change (add, set, del): nothing changes; prints what it would move (Maglev entries, sessions)
   '?' anywhere lists what may follow. The daemon: --url or LBDSR_URL, else the settings file's (--config,
   LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present), else ${DEFAULT_URL};
   an https:// daemon with a certificate of its own CA: --cacert FILE or LBDSR_CACERT.`;
@@ -26,6 +27,8 @@ export interface Options {
   ca?: string;
   format: 'human' | 'json' | 'yaml';
   help: boolean;
+  /** -plan: a dry run of the change (nothing changes; the answer says what it would move). */
+  plan: boolean;
   /** The grammar's words, in order. */
   words: string[];
 }
@@ -37,18 +40,19 @@ const OPTIONS = {
   cacert: { type: 'string' },
   json: { type: 'boolean' },
   yaml: { type: 'boolean' },
+  plan: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** polycubectl spells its output options with one dash. */
-const SINGLE_DASH: Record<string, string> = { '-json': '--json', '-yaml': '--yaml' };
+const SINGLE_DASH: Record<string, string> = { '-json': '--json', '-yaml': '--yaml', '-plan': '--plan' };
 
 /**
  * Options may come anywhere among the words (`lbdsr lb1 show -json`). Anything else that starts with '-'
  * is refused: no word of the grammar does (names, ids and keys start with a letter or a digit).
  */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
-  const opts: Options = { url: env.LBDSR_URL || '', format: 'human', help: false, words: [] };
+  const opts: Options = { url: env.LBDSR_URL || '', format: 'human', help: false, plan: false, words: [] };
   let tokenFile = env.LBDSR_TOKEN_FILE;
   let caFile = env.LBDSR_CACERT || undefined;
   let config: string | undefined;
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (OPTIONS[name].type === 'boolean') {
       if (t.inlineValue) throw new UsageError(`${t.rawName} takes no value`);
       if (name === 'help') opts.help = true;
+      else if (name === 'plan') opts.plan = true;
       else if (name === 'json' || name === 'yaml') opts.format = name;
       continue;
     }

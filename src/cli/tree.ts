@@ -51,7 +51,59 @@ export const INSTANCE_TREE: CliNode = {
           mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
         },
       },
-      backend: { type: 'object', description: 'backend servers', properties: { pool: { type: 'array' } } },
+      backend: {
+        type: 'object',
+        description: 'backend servers and their health check',
+        properties: {
+          pool: { type: 'array' },
+          healthcheck: {
+            type: 'object',
+            description: 'health check of the backends',
+            properties: {
+              type: {
+                description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                anyOf: [
+                  { type: 'string', const: 'NONE' },
+                  { type: 'string', const: 'TCP' },
+                  { type: 'string', const: 'HTTP' },
+                  { type: 'string', const: 'UDP' },
+                  { type: 'string', const: 'ICMP' },
+                ],
+              },
+              port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+              interval: { type: 'number', description: 'seconds between probes (default 2)' },
+              timeout: {
+                type: 'number',
+                description: 'seconds a probe may take, less than interval (default 1)',
+              },
+              rise: {
+                type: 'integer',
+                description: 'good probes in a row that make a backend UP (default 2)',
+              },
+              fall: {
+                type: 'integer',
+                description: 'bad probes in a row that make a backend DOWN (default 3)',
+              },
+              path: { type: 'string', description: 'HTTP: request path (default /)' },
+              expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+              body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+              payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+              on_down: {
+                description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                anyOf: [
+                  { type: 'string', const: 'STAY' },
+                  { type: 'string', const: 'MOVE' },
+                ],
+              },
+            },
+          },
+        },
+      },
+      services: { type: 'array' },
+      probe_ip: {
+        type: 'string',
+        description: 'source IPv4 of health-check probes: an unused address of the backend segment',
+      },
       sessions: {
         type: 'object',
         description: 'session table settings; GET also lists sessions',
@@ -251,8 +303,55 @@ export const INSTANCE_TREE: CliNode = {
     {
       segment: 'backend',
       kind: 'container',
-      description: 'backend servers',
-      schema: { type: 'object', description: 'backend servers', properties: { pool: { type: 'array' } } },
+      description: 'backend servers and their health check',
+      schema: {
+        type: 'object',
+        description: 'backend servers and their health check',
+        properties: {
+          pool: { type: 'array' },
+          healthcheck: {
+            type: 'object',
+            description: 'health check of the backends',
+            properties: {
+              type: {
+                description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                anyOf: [
+                  { type: 'string', const: 'NONE' },
+                  { type: 'string', const: 'TCP' },
+                  { type: 'string', const: 'HTTP' },
+                  { type: 'string', const: 'UDP' },
+                  { type: 'string', const: 'ICMP' },
+                ],
+              },
+              port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+              interval: { type: 'number', description: 'seconds between probes (default 2)' },
+              timeout: {
+                type: 'number',
+                description: 'seconds a probe may take, less than interval (default 1)',
+              },
+              rise: {
+                type: 'integer',
+                description: 'good probes in a row that make a backend UP (default 2)',
+              },
+              fall: {
+                type: 'integer',
+                description: 'bad probes in a row that make a backend DOWN (default 3)',
+              },
+              path: { type: 'string', description: 'HTTP: request path (default /)' },
+              expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+              body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+              payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+              on_down: {
+                description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                anyOf: [
+                  { type: 'string', const: 'STAY' },
+                  { type: 'string', const: 'MOVE' },
+                ],
+              },
+            },
+          },
+        },
+      },
       children: [
         {
           segment: 'pool',
@@ -264,6 +363,100 @@ export const INSTANCE_TREE: CliNode = {
             properties: {
               id: { type: 'integer', description: 'backend id: an opaque uint32' },
               mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+              ip: { type: 'string', description: 'IPv4 address of the server (its MAC is found by ARP)' },
+              weight: {
+                type: 'integer',
+                description: 'share of new flows relative to the others, 0..100 (default 100)',
+              },
+              state: {
+                description: 'ACTIVE (default), DRAINING (no new flows), DISABLED',
+                anyOf: [
+                  { type: 'string', const: 'ACTIVE' },
+                  { type: 'string', const: 'DRAINING' },
+                  { type: 'string', const: 'DISABLED' },
+                ],
+              },
+              deadline: {
+                type: 'number',
+                description: 'DRAINING: seconds its sessions may stay at most (default: until they end)',
+              },
+              on_drained: {
+                description: 'a drained backend becomes DISABLED (default) or is deleted',
+                anyOf: [
+                  { type: 'string', const: 'DISABLE' },
+                  { type: 'string', const: 'DELETE' },
+                ],
+              },
+              state_since: {
+                type: 'string',
+                description: 'when state last changed (ISO 8601; set by lbdsrd)',
+              },
+              healthcheck: {
+                type: 'object',
+                description: 'health check of the backends',
+                properties: {
+                  type: {
+                    description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                    anyOf: [
+                      { type: 'string', const: 'NONE' },
+                      { type: 'string', const: 'TCP' },
+                      { type: 'string', const: 'HTTP' },
+                      { type: 'string', const: 'UDP' },
+                      { type: 'string', const: 'ICMP' },
+                    ],
+                  },
+                  port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+                  interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                  timeout: {
+                    type: 'number',
+                    description: 'seconds a probe may take, less than interval (default 1)',
+                  },
+                  rise: {
+                    type: 'integer',
+                    description: 'good probes in a row that make a backend UP (default 2)',
+                  },
+                  fall: {
+                    type: 'integer',
+                    description: 'bad probes in a row that make a backend DOWN (default 3)',
+                  },
+                  path: { type: 'string', description: 'HTTP: request path (default /)' },
+                  expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                  body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                  payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+                  on_down: {
+                    description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                    anyOf: [
+                      { type: 'string', const: 'STAY' },
+                      { type: 'string', const: 'MOVE' },
+                    ],
+                  },
+                },
+              },
+              health: { type: 'string', description: 'UP, DOWN or UNKNOWN (read-only)', readOnly: true },
+              health_since: {
+                type: 'string',
+                description: 'when health last changed (read-only)',
+                readOnly: true,
+              },
+              health_reason: {
+                type: 'string',
+                description: 'why health last changed (read-only)',
+                readOnly: true,
+              },
+              mac_in_use: { type: 'string', description: 'the MAC frames go to (read-only)', readOnly: true },
+              mac_source: {
+                type: 'string',
+                description: 'where mac_in_use came from: CONFIG, ARP or NONE (read-only)',
+                readOnly: true,
+              },
+              mac_seen: { type: 'string', description: 'last ARP answer (read-only)', readOnly: true },
+              sessions: { type: 'integer', description: 'live sessions (read-only)', readOnly: true },
+              serving: { type: 'boolean', description: 'takes new flows now (read-only)', readOnly: true },
+              arp_flux: {
+                type: 'boolean',
+                description: 'the server answers ARP for the VIP: DSR misconfigured (read-only)',
+                readOnly: true,
+              },
             },
           },
           key: { field: 'id' },
@@ -273,10 +466,544 @@ export const INSTANCE_TREE: CliNode = {
               kind: 'leaf',
               description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff',
               schema: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+              optional: true,
+            },
+            {
+              segment: 'ip',
+              kind: 'leaf',
+              description: 'IPv4 address of the server (its MAC is found by ARP)',
+              schema: { type: 'string', description: 'IPv4 address of the server (its MAC is found by ARP)' },
+              optional: true,
+            },
+            {
+              segment: 'healthcheck',
+              kind: 'container',
+              description: "health check of this backend: overrides the pool's, field by field",
+              schema: {
+                type: 'object',
+                description: 'health check of the backends',
+                properties: {
+                  type: {
+                    description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                    anyOf: [
+                      { type: 'string', const: 'NONE' },
+                      { type: 'string', const: 'TCP' },
+                      { type: 'string', const: 'HTTP' },
+                      { type: 'string', const: 'UDP' },
+                      { type: 'string', const: 'ICMP' },
+                    ],
+                  },
+                  port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+                  interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                  timeout: {
+                    type: 'number',
+                    description: 'seconds a probe may take, less than interval (default 1)',
+                  },
+                  rise: {
+                    type: 'integer',
+                    description: 'good probes in a row that make a backend UP (default 2)',
+                  },
+                  fall: {
+                    type: 'integer',
+                    description: 'bad probes in a row that make a backend DOWN (default 3)',
+                  },
+                  path: { type: 'string', description: 'HTTP: request path (default /)' },
+                  expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                  body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                  payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+                  on_down: {
+                    description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                    anyOf: [
+                      { type: 'string', const: 'STAY' },
+                      { type: 'string', const: 'MOVE' },
+                    ],
+                  },
+                },
+              },
+              optional: true,
+            },
+          ],
+        },
+        {
+          segment: 'healthcheck',
+          kind: 'container',
+          description: 'health check of the backends',
+          schema: {
+            type: 'object',
+            description: 'health check of the backends',
+            properties: {
+              type: {
+                description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                anyOf: [
+                  { type: 'string', const: 'NONE' },
+                  { type: 'string', const: 'TCP' },
+                  { type: 'string', const: 'HTTP' },
+                  { type: 'string', const: 'UDP' },
+                  { type: 'string', const: 'ICMP' },
+                ],
+              },
+              port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+              interval: { type: 'number', description: 'seconds between probes (default 2)' },
+              timeout: {
+                type: 'number',
+                description: 'seconds a probe may take, less than interval (default 1)',
+              },
+              rise: {
+                type: 'integer',
+                description: 'good probes in a row that make a backend UP (default 2)',
+              },
+              fall: {
+                type: 'integer',
+                description: 'bad probes in a row that make a backend DOWN (default 3)',
+              },
+              path: { type: 'string', description: 'HTTP: request path (default /)' },
+              expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+              body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+              payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+              on_down: {
+                description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                anyOf: [
+                  { type: 'string', const: 'STAY' },
+                  { type: 'string', const: 'MOVE' },
+                ],
+              },
+            },
+          },
+          optional: true,
+        },
+      ],
+    },
+    {
+      segment: 'services',
+      kind: 'list',
+      description: 'services: default (frontend + backend) and the others, by name',
+      schema: {
+        type: 'object',
+        description: 'a service: a VIP with an optional protocol and port',
+        properties: {
+          name: { type: 'string', description: 'service name' },
+          vip: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          protocol: {
+            description: 'TCP, UDP or ICMP (default: any)',
+            anyOf: [
+              { type: 'string', const: 'TCP' },
+              { type: 'string', const: 'UDP' },
+              { type: 'string', const: 'ICMP' },
+            ],
+          },
+          port: { type: 'integer', description: 'TCP/UDP destination port (default: any)' },
+          mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+          algorithm: {
+            description: 'load-balancing algorithm (case-insensitive); affects new sessions',
+            anyOf: [
+              { type: 'string', const: 'HASH_SESSION' },
+              { type: 'string', const: 'HASH_SRC_IP' },
+            ],
+          },
+          backend: {
+            type: 'object',
+            description: 'backend servers and their health check',
+            properties: {
+              pool: { type: 'array' },
+              healthcheck: {
+                type: 'object',
+                description: 'health check of the backends',
+                properties: {
+                  type: {
+                    description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                    anyOf: [
+                      { type: 'string', const: 'NONE' },
+                      { type: 'string', const: 'TCP' },
+                      { type: 'string', const: 'HTTP' },
+                      { type: 'string', const: 'UDP' },
+                      { type: 'string', const: 'ICMP' },
+                    ],
+                  },
+                  port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+                  interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                  timeout: {
+                    type: 'number',
+                    description: 'seconds a probe may take, less than interval (default 1)',
+                  },
+                  rise: {
+                    type: 'integer',
+                    description: 'good probes in a row that make a backend UP (default 2)',
+                  },
+                  fall: {
+                    type: 'integer',
+                    description: 'bad probes in a row that make a backend DOWN (default 3)',
+                  },
+                  path: { type: 'string', description: 'HTTP: request path (default /)' },
+                  expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                  body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                  payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+                  on_down: {
+                    description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                    anyOf: [
+                      { type: 'string', const: 'STAY' },
+                      { type: 'string', const: 'MOVE' },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      key: { field: 'name' },
+      children: [
+        {
+          segment: 'vip',
+          kind: 'leaf',
+          description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100',
+          schema: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          optional: true,
+        },
+        {
+          segment: 'protocol',
+          kind: 'leaf',
+          description: 'TCP, UDP or ICMP (default: any)',
+          schema: {
+            description: 'TCP, UDP or ICMP (default: any)',
+            anyOf: [
+              { type: 'string', const: 'TCP' },
+              { type: 'string', const: 'UDP' },
+              { type: 'string', const: 'ICMP' },
+            ],
+          },
+          optional: true,
+        },
+        {
+          segment: 'port',
+          kind: 'leaf',
+          description: 'TCP/UDP destination port (default: any)',
+          schema: { type: 'integer', description: 'TCP/UDP destination port (default: any)' },
+          optional: true,
+        },
+        {
+          segment: 'mac',
+          kind: 'leaf',
+          description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff',
+          schema: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+          optional: true,
+        },
+        {
+          segment: 'algorithm',
+          kind: 'leaf',
+          description: 'load-balancing algorithm (case-insensitive); affects new sessions',
+          schema: {
+            description: 'load-balancing algorithm (case-insensitive); affects new sessions',
+            anyOf: [
+              { type: 'string', const: 'HASH_SESSION' },
+              { type: 'string', const: 'HASH_SRC_IP' },
+            ],
+          },
+          optional: true,
+        },
+        {
+          segment: 'backend',
+          kind: 'container',
+          description: 'backend servers and their health check',
+          schema: {
+            type: 'object',
+            description: 'backend servers and their health check',
+            properties: {
+              pool: { type: 'array' },
+              healthcheck: {
+                type: 'object',
+                description: 'health check of the backends',
+                properties: {
+                  type: {
+                    description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                    anyOf: [
+                      { type: 'string', const: 'NONE' },
+                      { type: 'string', const: 'TCP' },
+                      { type: 'string', const: 'HTTP' },
+                      { type: 'string', const: 'UDP' },
+                      { type: 'string', const: 'ICMP' },
+                    ],
+                  },
+                  port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+                  interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                  timeout: {
+                    type: 'number',
+                    description: 'seconds a probe may take, less than interval (default 1)',
+                  },
+                  rise: {
+                    type: 'integer',
+                    description: 'good probes in a row that make a backend UP (default 2)',
+                  },
+                  fall: {
+                    type: 'integer',
+                    description: 'bad probes in a row that make a backend DOWN (default 3)',
+                  },
+                  path: { type: 'string', description: 'HTTP: request path (default /)' },
+                  expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                  body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                  payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+                  on_down: {
+                    description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                    anyOf: [
+                      { type: 'string', const: 'STAY' },
+                      { type: 'string', const: 'MOVE' },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+          children: [
+            {
+              segment: 'pool',
+              kind: 'list',
+              description: 'backend servers, by id',
+              schema: {
+                type: 'object',
+                description: 'a backend server',
+                properties: {
+                  id: { type: 'integer', description: 'backend id: an opaque uint32' },
+                  mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+                  ip: { type: 'string', description: 'IPv4 address of the server (its MAC is found by ARP)' },
+                  weight: {
+                    type: 'integer',
+                    description: 'share of new flows relative to the others, 0..100 (default 100)',
+                  },
+                  state: {
+                    description: 'ACTIVE (default), DRAINING (no new flows), DISABLED',
+                    anyOf: [
+                      { type: 'string', const: 'ACTIVE' },
+                      { type: 'string', const: 'DRAINING' },
+                      { type: 'string', const: 'DISABLED' },
+                    ],
+                  },
+                  deadline: {
+                    type: 'number',
+                    description: 'DRAINING: seconds its sessions may stay at most (default: until they end)',
+                  },
+                  on_drained: {
+                    description: 'a drained backend becomes DISABLED (default) or is deleted',
+                    anyOf: [
+                      { type: 'string', const: 'DISABLE' },
+                      { type: 'string', const: 'DELETE' },
+                    ],
+                  },
+                  state_since: {
+                    type: 'string',
+                    description: 'when state last changed (ISO 8601; set by lbdsrd)',
+                  },
+                  healthcheck: {
+                    type: 'object',
+                    description: 'health check of the backends',
+                    properties: {
+                      type: {
+                        description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                        anyOf: [
+                          { type: 'string', const: 'NONE' },
+                          { type: 'string', const: 'TCP' },
+                          { type: 'string', const: 'HTTP' },
+                          { type: 'string', const: 'UDP' },
+                          { type: 'string', const: 'ICMP' },
+                        ],
+                      },
+                      port: {
+                        type: 'integer',
+                        description: "TCP/UDP/HTTP port (default: the service's port)",
+                      },
+                      interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                      timeout: {
+                        type: 'number',
+                        description: 'seconds a probe may take, less than interval (default 1)',
+                      },
+                      rise: {
+                        type: 'integer',
+                        description: 'good probes in a row that make a backend UP (default 2)',
+                      },
+                      fall: {
+                        type: 'integer',
+                        description: 'bad probes in a row that make a backend DOWN (default 3)',
+                      },
+                      path: { type: 'string', description: 'HTTP: request path (default /)' },
+                      expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                      body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                      payload: {
+                        type: 'string',
+                        description: 'UDP: request payload (text); any answer is good',
+                      },
+                      on_down: {
+                        description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                        anyOf: [
+                          { type: 'string', const: 'STAY' },
+                          { type: 'string', const: 'MOVE' },
+                        ],
+                      },
+                    },
+                  },
+                  health: { type: 'string', description: 'UP, DOWN or UNKNOWN (read-only)', readOnly: true },
+                  health_since: {
+                    type: 'string',
+                    description: 'when health last changed (read-only)',
+                    readOnly: true,
+                  },
+                  health_reason: {
+                    type: 'string',
+                    description: 'why health last changed (read-only)',
+                    readOnly: true,
+                  },
+                  mac_in_use: {
+                    type: 'string',
+                    description: 'the MAC frames go to (read-only)',
+                    readOnly: true,
+                  },
+                  mac_source: {
+                    type: 'string',
+                    description: 'where mac_in_use came from: CONFIG, ARP or NONE (read-only)',
+                    readOnly: true,
+                  },
+                  mac_seen: { type: 'string', description: 'last ARP answer (read-only)', readOnly: true },
+                  sessions: { type: 'integer', description: 'live sessions (read-only)', readOnly: true },
+                  serving: {
+                    type: 'boolean',
+                    description: 'takes new flows now (read-only)',
+                    readOnly: true,
+                  },
+                  arp_flux: {
+                    type: 'boolean',
+                    description: 'the server answers ARP for the VIP: DSR misconfigured (read-only)',
+                    readOnly: true,
+                  },
+                },
+              },
+              key: { field: 'id' },
+              children: [
+                {
+                  segment: 'mac',
+                  kind: 'leaf',
+                  description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff',
+                  schema: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
+                  optional: true,
+                },
+                {
+                  segment: 'ip',
+                  kind: 'leaf',
+                  description: 'IPv4 address of the server (its MAC is found by ARP)',
+                  schema: {
+                    type: 'string',
+                    description: 'IPv4 address of the server (its MAC is found by ARP)',
+                  },
+                  optional: true,
+                },
+                {
+                  segment: 'healthcheck',
+                  kind: 'container',
+                  description: "health check of this backend: overrides the pool's, field by field",
+                  schema: {
+                    type: 'object',
+                    description: 'health check of the backends',
+                    properties: {
+                      type: {
+                        description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                        anyOf: [
+                          { type: 'string', const: 'NONE' },
+                          { type: 'string', const: 'TCP' },
+                          { type: 'string', const: 'HTTP' },
+                          { type: 'string', const: 'UDP' },
+                          { type: 'string', const: 'ICMP' },
+                        ],
+                      },
+                      port: {
+                        type: 'integer',
+                        description: "TCP/UDP/HTTP port (default: the service's port)",
+                      },
+                      interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                      timeout: {
+                        type: 'number',
+                        description: 'seconds a probe may take, less than interval (default 1)',
+                      },
+                      rise: {
+                        type: 'integer',
+                        description: 'good probes in a row that make a backend UP (default 2)',
+                      },
+                      fall: {
+                        type: 'integer',
+                        description: 'bad probes in a row that make a backend DOWN (default 3)',
+                      },
+                      path: { type: 'string', description: 'HTTP: request path (default /)' },
+                      expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                      body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                      payload: {
+                        type: 'string',
+                        description: 'UDP: request payload (text); any answer is good',
+                      },
+                      on_down: {
+                        description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                        anyOf: [
+                          { type: 'string', const: 'STAY' },
+                          { type: 'string', const: 'MOVE' },
+                        ],
+                      },
+                    },
+                  },
+                  optional: true,
+                },
+              ],
+            },
+            {
+              segment: 'healthcheck',
+              kind: 'container',
+              description: 'health check of the backends',
+              schema: {
+                type: 'object',
+                description: 'health check of the backends',
+                properties: {
+                  type: {
+                    description: 'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+                    anyOf: [
+                      { type: 'string', const: 'NONE' },
+                      { type: 'string', const: 'TCP' },
+                      { type: 'string', const: 'HTTP' },
+                      { type: 'string', const: 'UDP' },
+                      { type: 'string', const: 'ICMP' },
+                    ],
+                  },
+                  port: { type: 'integer', description: "TCP/UDP/HTTP port (default: the service's port)" },
+                  interval: { type: 'number', description: 'seconds between probes (default 2)' },
+                  timeout: {
+                    type: 'number',
+                    description: 'seconds a probe may take, less than interval (default 1)',
+                  },
+                  rise: {
+                    type: 'integer',
+                    description: 'good probes in a row that make a backend UP (default 2)',
+                  },
+                  fall: {
+                    type: 'integer',
+                    description: 'bad probes in a row that make a backend DOWN (default 3)',
+                  },
+                  path: { type: 'string', description: 'HTTP: request path (default /)' },
+                  expect: { type: 'integer', description: 'HTTP: expected status (default 200)' },
+                  body: { type: 'string', description: 'HTTP: a substring the answer body must hold' },
+                  payload: { type: 'string', description: 'UDP: request payload (text); any answer is good' },
+                  on_down: {
+                    description: 'sessions of a DOWN backend: STAY (default) or MOVE to the others',
+                    anyOf: [
+                      { type: 'string', const: 'STAY' },
+                      { type: 'string', const: 'MOVE' },
+                    ],
+                  },
+                },
+              },
+              optional: true,
             },
           ],
         },
       ],
+    },
+    {
+      segment: 'probe_ip',
+      kind: 'leaf',
+      description: 'source IPv4 of health-check probes',
+      schema: { type: 'string', description: 'source IPv4 of health-check probes' },
+      optional: true,
     },
     {
       segment: 'sessions',

@@ -1,7 +1,8 @@
 // lbdsrd's REST API, composed: fastify with the request plumbing (http.ts), the instances and their
 // change pipeline (instances.ts), the configuration restored and the interface watch (lifecycle.ts),
 // the routes by resource (routes/), and what the daemon shows of itself: metrics, rates, the event
-// log (src/metrics/observe.ts, routes/metrics.ts, routes/events.ts). Every change is computed on a
+// log (src/metrics/observe.ts, routes/metrics.ts, routes/events.ts), and the runtime of the backends
+// (src/daemon/runtime: observations, health, drain, `app.runtime`). Every change is computed on a
 // copy of the instance, validated whole, applied to the data plane, persisted, and only then
 // committed; changes run one at a time.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -28,6 +29,7 @@ import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { statsRoutes } from './routes/stats.js';
 import { webRoutes } from './routes/web.js';
+import { Runtime, type RuntimeOptions } from './runtime/runtime.js';
 
 export interface AppOptions {
   stateDir: string;
@@ -52,6 +54,15 @@ export interface AppOptions {
   planeTimeoutMs?: number;
   /** Metrics, rates and the event log (src/metrics/observe.ts); the rate sampler ticks every second. */
   observe?: ObserverOptions;
+  /** The runtime of the backends (src/daemon/runtime): drain watcher period, clock. */
+  runtime?: RuntimeOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What is live about the backends (observations, BackendStatus, sessions, drain): src/daemon/runtime. */
+    runtime: Runtime;
+  }
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -70,16 +81,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       instances: () => instances.all(),
       plane: (name) => planes.kind(name),
       stats: (config, walk) => planes.stats(config, { walk }),
+      backends: (name) => runtime.statuses(name),
     },
     { onError: (e) => app.log.warn({ err: String(e) }, 'rate sampling failed'), ...opts.observe },
   );
   planes.onEvent = (e) => observer.planeEvent(e);
+  const runtime = new Runtime(instances, app.log, (name, e) => observer.events.record(name, e), opts.runtime);
+  runtime.onProbe = (name, key, ok, ms) => observer.metrics.probe(name, key, ok, ms);
+  planes.observe = (name) => runtime.observe(name);
+  instances.onChange = (name, config) => runtime.changed(name, config);
+  app.decorate('runtime', runtime);
 
   await restore(opts.stateDir, instances, app.log);
   const stopWatch = watchInterfaces(instances, app.log, opts.watchMs ?? 2000);
   app.addHook('onClose', async () => {
     stopWatch();
     observer.close();
+    await runtime.close();
     await instances.idle();
     await planes.stopAll(true);
   });
@@ -87,7 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installPlumbing(app, { token: opts.token, listenHost: opts.listenHost });
   await registerOpenApi(app);
   const methods = trackMethods(app);
-  const ctx: RouteContext = { app, instances };
+  const ctx: RouteContext = { app, instances, runtime };
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);

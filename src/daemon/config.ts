@@ -3,7 +3,7 @@
 // the configuration restored at start). What the pipeline cannot hold is refused when the control state
 // plans the change (src/pipeline/desired.ts). The REST operations that compute such documents are
 // in document.ts, the schema rules in validation.ts.
-import { isGroupMac, normalizeMac, parseMac } from '../core/addr.js';
+import { normalizeMac } from '../core/addr.js';
 import { LbdsrError } from '../core/errors.js';
 import {
   type Algorithm,
@@ -15,6 +15,14 @@ import {
   type PortType,
   type SessionSettings,
 } from '../core/model.js';
+import {
+  checkBackendCount,
+  checkHostIp,
+  type PoolDoc,
+  type ServiceDoc,
+  validatePool,
+  validateServices,
+} from './pool-config.js';
 import { InstanceSchema } from './schema.js';
 import { checkBody, normalizeAndCheck, normalizeBody } from './validation.js';
 
@@ -55,7 +63,9 @@ interface InstanceDoc {
   algorithm?: Algorithm;
   ports?: { name?: string; type?: PortType; peer?: string }[];
   frontend?: { vip?: string; mac?: string };
-  backend?: { pool?: { id?: number; mac?: string }[] };
+  backend?: PoolDoc;
+  services?: ServiceDoc[];
+  probe_ip?: string;
   sessions?: {
     capacity?: number;
     timeouts?: Partial<SessionSettings['timeouts']>;
@@ -94,34 +104,23 @@ export function validateInstance(
   if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
   if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
   const warnings: string[] = [];
-  // the MACs before the change, looked at only for group MACs (rare): built on the first one
-  let oldMacs: Map<number, string> | undefined;
-  for (const e of doc.backend?.pool ?? []) {
-    if (e.id === undefined) throw new LbdsrError('LBDSR_BAD_ID', 'every backend needs an id (a uint32)');
-    if (e.mac === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${e.id} needs a mac`);
-    const mac = normalizeMac(e.mac);
-    // mac is in lower-case colon form: the group bit is the low bit of its second hex digit
-    if (Number.parseInt(mac.charAt(1), 16) & 1) {
-      oldMacs ??= new Map(ctx.old?.backend.pool.map((q) => [q.id, q.mac ?? '']));
-    }
-    if (oldMacs !== undefined && oldMacs.get(e.id) !== mac && isGroupMac(parseMac(mac))) {
-      warnings.push(
-        `backend ${e.id}: MAC ${mac} has the group (multicast) bit set; accepted as the seed does, but frames to it reach every station of the segment`,
-      );
-    }
-    // an entry already as it is stored (the usual case: one shared with the instance before the change,
-    // see document.ts copyForChange) is taken as it is, not copied
-    cfg.backend.pool.push(mac === e.mac && idFirst(e) ? (e as StoredEntry) : { id: e.id, mac });
+  const now = new Date().toISOString();
+  const probeIp = doc.probe_ip === undefined ? undefined : checkHostIp(doc.probe_ip, 'probe_ip');
+  if (probeIp !== undefined) cfg.probe_ip = probeIp;
+  const common = { ...(probeIp !== undefined ? { probeIp } : {}), warnings, now };
+  cfg.backend = validatePool(doc.backend, {
+    where: 'backend',
+    ...(ctx.old ? { old: ctx.old.backend } : {}),
+    ...common,
+  });
+  if (doc.services?.length) {
+    cfg.services = validateServices(doc.services, {
+      ...(ctx.old?.services ? { old: ctx.old.services } : {}),
+      ...common,
+    });
   }
+  checkBackendCount([cfg.backend, ...(cfg.services ?? []).map((s) => s.backend)]);
   return { config: cfg, warnings };
-}
-
-type StoredEntry = StoredInstance['backend']['pool'][number];
-
-/** Whether the first key of a pool entry is its id (a stored entry is {id, mac} in that order). */
-function idFirst(e: object): boolean {
-  for (const k in e) return k === 'id';
-  return false;
 }
 
 /** One FRONTEND and one BACKEND port at most, names unique, peers existing and not shared. */

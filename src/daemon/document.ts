@@ -45,17 +45,22 @@ function copyJson(v: unknown): unknown {
 }
 
 /**
- * The copy of an instance document an operation works on: a deep copy, except that the entries of
- * backend.pool are shared with `doc` (the list itself is copied). No operation changes an entry in
- * place (merges and replacements make new objects, and validation changes no field of a pool entry),
- * so a change of one backend copies no other 4,095.
+ * The copy of an instance document an operation works on: a deep copy, except that the entries of every
+ * `pool` (the instance's and its services') are shared with `doc` (the lists themselves are copied). No
+ * operation changes an entry in place (merges and replacements make new objects, and validation changes
+ * no field of a pool entry), so a change of one backend copies no other 4,095.
  */
-function copyForChange(doc: unknown): unknown {
-  if (!isObject(doc) || !isObject(doc.backend) || !Array.isArray(doc.backend.pool)) return clone(doc);
-  const pool = doc.backend.pool;
-  // the spreads keep every key where it was; the pool goes in after the copy
-  const out = clone({ ...doc, backend: { ...doc.backend, pool: [] } });
-  (out.backend as Obj).pool = pool.slice();
+function copyForChange(v: unknown, key = ''): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return key === 'pool' ? v.slice() : v.map((e) => copyForChange(e));
+  const out: Obj = {};
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const c = copyForChange((v as Obj)[k], k);
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+    else out[k] = c;
+  }
   return out;
 }
 
@@ -74,7 +79,8 @@ function entryIndex(list: unknown[], step: EntryStep): number {
 
 function kindOf(loc: Step[]): string {
   const listName = loc[loc.length - 2];
-  return listName === 'pool' ? 'backend' : listName === 'ports' ? 'port' : 'entry';
+  if (listName === 'pool') return 'backend';
+  return listName === 'ports' ? 'port' : listName === 'services' ? 'service' : 'entry';
 }
 
 function notFound(loc: Step[]): LbdsrError {
@@ -121,7 +127,7 @@ function defaultsFor(field: string): unknown {
   if (field === 'frontend') return {};
   if (field === 'backend') return { pool: [] };
   if (field === 'sessions') return clone(DEFAULT_SESSION_SETTINGS);
-  if (field === 'ports' || field === 'pool') return [];
+  if (field === 'ports' || field === 'pool' || field === 'services') return [];
   return undefined;
 }
 
@@ -256,12 +262,81 @@ export function applyOp(doc: unknown, loc: Step[], method: Method, body: unknown
   return root;
 }
 
+/** The name of the service made of an instance's `frontend`, `algorithm` and `backend`. */
+export const DEFAULT_SERVICE = 'default';
+
+/** The `default` service of an instance document: its frontend, algorithm and backend. */
+function defaultService(doc: Obj): Obj {
+  const fe = isObject(doc.frontend) ? doc.frontend : {};
+  const out: Obj = { name: DEFAULT_SERVICE };
+  if (fe.vip !== undefined) out.vip = fe.vip;
+  if (fe.mac !== undefined) out.mac = fe.mac;
+  if (doc.algorithm !== undefined) out.algorithm = doc.algorithm;
+  out.backend = doc.backend ?? { pool: [] };
+  return out;
+}
+
+/**
+ * The document with its `services` listing `default` first (built from frontend, algorithm and
+ * backend): what GET and the operations under `services/` see. Nothing is copied.
+ */
+export function withDefaultService(doc: unknown): unknown {
+  if (!isObject(doc)) return doc;
+  const others = Array.isArray(doc.services) ? doc.services : [];
+  return { ...doc, services: [defaultService(doc), ...others] };
+}
+
+/** The stored form of a document from withDefaultService: `default` back into frontend and backend. */
+function withoutDefaultService(expanded: unknown): unknown {
+  if (!isObject(expanded)) return expanded;
+  const list = Array.isArray(expanded.services) ? expanded.services : [];
+  const def = list.find((e) => isObject(e) && e.name === DEFAULT_SERVICE);
+  const out: Obj = { ...expanded, services: list.filter((e) => e !== def) };
+  // a list replaced or emptied without `default` leaves frontend and backend as they were
+  if (!isObject(def)) return out;
+  if (def.protocol !== undefined || def.port !== undefined) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      'service default takes every frame of its VIP: it has no protocol or port (add another service for those)',
+    );
+  }
+  const frontend: Obj = {};
+  if (def.vip !== undefined) frontend.vip = def.vip;
+  if (def.mac !== undefined) frontend.mac = def.mac;
+  out.frontend = frontend;
+  if (def.algorithm !== undefined) out.algorithm = def.algorithm;
+  out.backend = def.backend ?? { pool: [] };
+  return out;
+}
+
+/**
+ * applyOp at a location under `services/`, where `default` is the instance's frontend and backend: it
+ * may be changed like any service, not deleted.
+ */
+export function applyServiceOp(
+  doc: unknown,
+  loc: Step[],
+  method: Method,
+  body: unknown,
+  optional = false,
+): unknown {
+  const entry = loc[1];
+  if (method === 'DELETE' && loc.length === 2 && typeof entry === 'object' && entry.key === DEFAULT_SERVICE) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      'service default (the frontend and backend of the instance) cannot be deleted; delete its vip or pool instead',
+    );
+  }
+  return withoutDefaultService(applyOp(withDefaultService(doc), loc, method, body, optional));
+}
+
 /** PATCH on a whole instance: every given field merged through the generic operations. */
 export function patchInstance(old: StoredInstance, body: Obj): unknown {
   let doc: unknown = old;
   for (const [k, v] of Object.entries(body)) {
     if (k === 'name') continue;
-    doc = applyOp(doc, [k], 'PATCH', v, k === 'type');
+    const op = k === 'services' ? applyServiceOp : applyOp;
+    doc = op(doc, [k], 'PATCH', v, k === 'type' || k === 'probe_ip');
   }
   // a new document in every case: the caller may normalise it in place
   return doc === old ? clone(old) : doc;

@@ -1,13 +1,20 @@
 // The instances of the daemon and the one road a change takes: computed on a copy of the instance,
 // validated whole, applied to the data plane, persisted, and only then committed; a failed save rolls
-// the data plane back. Changes (and the interface watch) run one at a time through `serial`.
+// the data plane back. Changes (and the interface watch) run one at a time through `serial`, and so do
+// the refreshes that re-plan an instance when what the daemon observed of its backends changed.
 import { randomUUID } from 'node:crypto';
 import { LbdsrError } from '../core/errors.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { type StoredInstance, validateInstance } from './config.js';
 import { clone } from './document.js';
 import { checkLimits, DEFAULT_LIMITS, type Limits } from './limits.js';
-import { type ChangeTiming, type Logger, type PlaneManager, resolvePorts } from './planes.js';
+import {
+  type ChangeTiming,
+  type Logger,
+  type PlaneManager,
+  type PlanPreview,
+  resolvePorts,
+} from './planes.js';
 import { saveState } from './store.js';
 
 /** An instance as GET shows it: the stored configuration plus what is live (plane, port status). */
@@ -24,12 +31,23 @@ export interface InstanceView {
   ports: Array<{ name: string; type: string; peer?: string; status: 'UP' | 'DOWN'; uuid: string }>;
   frontend: StoredInstance['frontend'];
   backend: StoredInstance['backend'];
+  services?: StoredInstance['services'];
+  probe_ip?: string;
   sessions: StoredInstance['sessions'];
+}
+
+/** `dryRun`: the change stops after planning (nothing changes) and its preview is put in `result`. */
+export interface ChangeOptions {
+  dryRun?: { result?: PlanPreview };
 }
 
 export class Instances {
   private readonly map = new Map<string, StoredInstance>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Instances whose refresh is queued and has not started yet (a burst of observations re-plans once). */
+  private readonly refreshing = new Set<string>();
+  /** Told of every committed change (undefined: the instance was deleted) and of every adoption. */
+  onChange: (name: string, config: StoredInstance | undefined) => void = () => {};
   /** What the host can hold (limits.ts). */
   limits: Limits = DEFAULT_LIMITS;
 
@@ -56,6 +74,10 @@ export class Instances {
     return [...this.map.values()];
   }
 
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+
   need(name: string): StoredInstance {
     const i = this.map.get(name);
     if (!i) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
@@ -65,6 +87,23 @@ export class Instances {
   /** Takes a validated configuration as it is (restore at start: nothing to persist). */
   adopt(config: StoredInstance): void {
     this.map.set(config.name, config);
+    this.onChange(config.name, config);
+  }
+
+  /**
+   * Re-plans instance `name` with what the daemon observed now (health, ARP MACs: src/daemon/runtime)
+   * without changing its stored configuration: nothing is persisted. Serialized with the changes; a
+   * refresh queued while another one waits is the same refresh.
+   */
+  refresh(name: string): Promise<void> {
+    if (this.refreshing.has(name)) return this.queue.then(() => {});
+    this.refreshing.add(name);
+    return this.serial(async () => {
+      this.refreshing.delete(name);
+      const config = this.map.get(name);
+      if (!config) return;
+      await this.planes.reconcile(config, resolvePorts(config, this.netdev), false);
+    });
   }
 
   view(cfg: StoredInstance): InstanceView {
@@ -87,6 +126,8 @@ export class Instances {
       })),
       frontend: v.frontend,
       backend: v.backend,
+      ...(v.services ? { services: v.services } : {}),
+      ...(v.probe_ip !== undefined ? { probe_ip: v.probe_ip } : {}),
       sessions: v.sessions,
     };
   }
@@ -110,6 +151,7 @@ export class Instances {
     name: string,
     compute: (old: StoredInstance | undefined) => unknown,
     timing: ChangeTiming = {},
+    opts: ChangeOptions = {},
   ): Promise<string[]> {
     return this.serial(async () => {
       timing.start = performance.now();
@@ -127,6 +169,10 @@ export class Instances {
       checkLimits(config, old, this.map.size, this.limits);
       for (const w of warnings) this.log.warn({ instance: name }, w);
       const ports = resolvePorts(config, this.netdev);
+      if (opts.dryRun) {
+        opts.dryRun.result = await this.planes.preview(config, ports, old);
+        return warnings;
+      }
       await this.planes.reconcile(config, ports, config.type !== old?.type, timing);
       timing.live = performance.now();
       this.map.set(name, config);
@@ -137,6 +183,7 @@ export class Instances {
         throw e;
       }
       timing.persisted = performance.now();
+      this.onChange(name, config);
       return warnings;
     });
   }
@@ -158,6 +205,7 @@ export class Instances {
     timing.persisted = performance.now();
     await this.planes.stop(name, false);
     timing.live = performance.now();
+    this.onChange(name, undefined);
     this.log.info({ instance: name }, 'instance deleted');
     return [];
   }

@@ -7,6 +7,7 @@ import { DROP_REASON_NAMES } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import type {
   InstanceConfig,
+  Observations,
   PlaneType,
   ResolvedPort,
   ResolvedPorts,
@@ -110,6 +111,12 @@ export interface PlaneEvent {
   message?: string;
 }
 
+/** A dry run (routes/dry-run.ts): the plan of a change and the live sessions per slot, nothing applied. */
+export interface PlanPreview {
+  plan: Plan;
+  sessions: Map<number, number>;
+}
+
 interface Running {
   /** The plane and the control state it holds. */
   driver: PlaneDriver;
@@ -121,6 +128,8 @@ export class PlaneManager {
   private readonly running = new Map<string, Running>();
   /** Told of every attach, close and failure of a plane (and, with supervision, its restarts). */
   onEvent: (e: PlaneEvent) => void = () => {};
+  /** What the daemon observed of the backends of an instance (src/daemon/runtime), for every plan. */
+  observe: (name: string) => Observations | undefined = () => undefined;
 
   constructor(
     private readonly factory: PlaneFactory,
@@ -185,12 +194,13 @@ export class PlaneManager {
     // The one semantic check of the configuration, also when there is no plane to give it to: an
     // instance without ports only checks it (no throw-away control state and full plan of 65,537
     // Maglev entries per change); a new plane gets the full plan of an empty state.
+    const observe = this.observe(name);
     const plan = cur
-      ? cur.driver.plan(config, ports)
+      ? cur.driver.plan(config, ports, observe)
       : hasPorts(ports)
-        ? new ControlState().plan(config, ports.backend?.mac)
+        ? new ControlState().plan(config, ports.backend?.mac, observe)
         : undefined;
-    if (plan === undefined) checkConfig(config, ports.backend?.mac);
+    if (plan === undefined) checkConfig(config, ports.backend?.mac, undefined, observe);
     timing.planned = performance.now();
     if (!hasPorts(ports) || plan === undefined) {
       if (config.type && typeChanged) await this.probe(config.type, name);
@@ -216,7 +226,7 @@ export class PlaneManager {
     const driver = new PlaneDriver(next);
     try {
       // a new plane starts from an empty state: it gets a full plan
-      const first = cur ? driver.plan(config, ports) : plan;
+      const first = cur ? driver.plan(config, ports, observe) : plan;
       await this.bounded(driver.send(first, config, ports), 'attaching');
     } catch (e) {
       await this.bounded(next.close(), 'closing').catch(() => {});
@@ -227,6 +237,22 @@ export class PlaneManager {
     this.running.set(name, { driver, config, ports });
     this.log.info({ instance: name, plane: want }, 'data plane attached');
     this.onEvent({ instance: name, plane: want, event: 'attached' });
+  }
+
+  /**
+   * A dry run: the plan of `config` against what the plane holds (without a plane: against `old`) and
+   * the plane's live sessions per slot (none without a plane). Nothing changes.
+   */
+  async preview(config: InstanceConfig, ports: ResolvedPorts, old?: InstanceConfig): Promise<PlanPreview> {
+    const cur = this.running.get(config.name);
+    const observe = this.observe(config.name);
+    if (cur) {
+      const plan = cur.driver.plan(config, ports, observe);
+      return { plan, sessions: (await cur.driver.plane.sessionCounts?.()) ?? new Map() };
+    }
+    const base = new ControlState();
+    if (old) base.apply(old, ports.backend?.mac, observe);
+    return { plan: base.plan(config, ports.backend?.mac, observe), sessions: new Map() };
   }
 
   /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */
@@ -273,7 +299,7 @@ export class PlaneManager {
     try {
       const plane = await this.factory.create(prev.driver.plane.kind, name);
       const driver = new PlaneDriver(this.supervise(plane, name));
-      await this.bounded(driver.apply(prev.config, prev.ports), 'restoring');
+      await this.bounded(driver.apply(prev.config, prev.ports, this.observe(name)), 'restoring');
       this.running.set(name, { driver, config: prev.config, ports: prev.ports });
     } catch (e) {
       this.log.error({ instance: name, err: message(e) }, 'could not restore the previous data plane');
@@ -309,6 +335,24 @@ export class PlaneManager {
         ...(this.status(config.name) ?? { status: 'RUNNING', restarts: 0 }),
       },
     };
+  }
+
+  /**
+   * Live sessions per backend (`${service}/${id}`) of the plane of `name`, from one walk of its
+   * session table (empty without a plane). Costly: the runtime caches it (src/daemon/runtime).
+   */
+  async backendSessions(name: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const cur = this.running.get(name);
+    if (!cur?.driver.plane.sessionCounts) return out;
+    const bySlot = await cur.driver.plane.sessionCounts();
+    const { control } = cur.driver;
+    for (const [slot, n] of bySlot) {
+      const owner = control.slots[slot];
+      const service = owner && control.serviceNames[owner.service];
+      if (owner && service) out.set(`${service}/${owner.id}`, n);
+    }
+    return out;
   }
 
   /** What the plane of `name` does with the frame of `req`, decided by the plane without effect. */

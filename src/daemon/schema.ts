@@ -2,7 +2,7 @@
 // validation and /openapi.json (through @fastify/swagger) from this tree; lbdsrctl walks the same tree
 // for its grammar, value coercion and `?` help. Pure module: TypeBox only, no I/O.
 import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
-import { MAX_BACKENDS } from '../core/constants.js';
+import { MAX_BACKENDS, MAX_SERVICES } from '../core/constants.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { EXPLAIN_NODE } from './explain-schema.js';
 
@@ -15,9 +15,10 @@ const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
  * The limits of the lists (docs/api.md): a body over one is refused by its schema (LBDSR_TOO_MANY)
  * before any work is done. The pool holds what the data planes hold (MAX_BACKENDS backend slots; the
  * Maglev table of 65,537 entries would take up to 65,536). An instance uses one FRONTEND and one
- * BACKEND port; the ports limit only bounds the work, the role check names a third port.
+ * BACKEND port; the ports limit only bounds the work, the role check names a third port. An instance
+ * has at most MAX_SERVICES services, `default` (frontend + backend) and up to MAX_SERVICES - 1 others.
  */
-export const LIMITS = { pool: MAX_BACKENDS, ports: 8 } as const;
+export const LIMITS = { pool: MAX_BACKENDS, ports: 8, services: MAX_SERVICES - 1 } as const;
 
 /**
  * Input keyword of every object schema (see src/daemon/validation.ts): enum values are matched
@@ -76,14 +77,123 @@ export const FrontendSchema = Type.Object(
   },
 );
 
+export const IpSchema = Type.String({ description: 'IPv4 address of the server (its MAC is found by ARP)' });
+
+const Integer = (minimum: number, maximum: number, description: string) =>
+  Type.Integer({ minimum, maximum, description });
+
+/** A health check (docs/health.md); per pool, and per backend as an override of some fields. */
+export const HealthCheckSchema = Type.Object(
+  {
+    type: Type.Optional(
+      literals(
+        ['NONE', 'TCP', 'HTTP', 'UDP', 'ICMP'],
+        'probe: NONE (the backend counts as UP), TCP, HTTP, UDP, ICMP',
+      ),
+    ),
+    port: Type.Optional(Integer(1, 65535, "TCP/UDP/HTTP port (default: the service's port)")),
+    interval: Type.Optional(
+      Type.Number({ minimum: 1, maximum: 3600, description: 'seconds between probes (default 2)' }),
+    ),
+    timeout: Type.Optional(
+      Type.Number({
+        minimum: 0.1,
+        maximum: 3600,
+        description: 'seconds a probe may take, less than interval (default 1)',
+      }),
+    ),
+    rise: Type.Optional(Integer(1, 100, 'good probes in a row that make a backend UP (default 2)')),
+    fall: Type.Optional(Integer(1, 100, 'bad probes in a row that make a backend DOWN (default 3)')),
+    path: Type.Optional(
+      Type.String({ pattern: '^/', maxLength: 1024, description: 'HTTP: request path (default /)' }),
+    ),
+    expect: Type.Optional(Integer(100, 599, 'HTTP: expected status (default 200)')),
+    body: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'HTTP: a substring the answer body must hold' }),
+    ),
+    payload: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'UDP: request payload (text); any answer is good' }),
+    ),
+    on_down: Type.Optional(
+      literals(['STAY', 'MOVE'], 'sessions of a DOWN backend: STAY (default) or MOVE to the others'),
+    ),
+  },
+  { ...lenient, additionalProperties: false, description: 'health check of the backends' },
+);
+
+const ReadOnly = <T extends TSchema>(schema: T) => ({ ...schema, readOnly: true }) as T;
+
+/**
+ * A backend: its configuration, then what `show` adds from the daemon (BackendStatus, read-only: a
+ * shown backend can be sent back).
+ */
 export const BackendEntrySchema = Type.Object(
-  { id: Type.Optional(PoolIdSchema), mac: Type.Optional(MacSchema) },
+  {
+    id: Type.Optional(PoolIdSchema),
+    mac: Type.Optional(MacSchema),
+    ip: Type.Optional(IpSchema),
+    weight: Type.Optional(Integer(0, 100, 'share of new flows relative to the others, 0..100 (default 100)')),
+    state: Type.Optional(
+      literals(['ACTIVE', 'DRAINING', 'DISABLED'], 'ACTIVE (default), DRAINING (no new flows), DISABLED'),
+    ),
+    deadline: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 86400 * 365,
+        description: 'DRAINING: seconds its sessions may stay at most (default: until they end)',
+      }),
+    ),
+    on_drained: Type.Optional(
+      literals(['DISABLE', 'DELETE'], 'a drained backend becomes DISABLED (default) or is deleted'),
+    ),
+    state_since: Type.Optional(
+      Type.String({ description: 'when state last changed (ISO 8601; set by lbdsrd)' }),
+    ),
+    healthcheck: Type.Optional(HealthCheckSchema),
+    health: Type.Optional(ReadOnlyString('UP, DOWN or UNKNOWN (read-only)')),
+    health_since: Type.Optional(ReadOnlyString('when health last changed (read-only)')),
+    health_reason: Type.Optional(ReadOnlyString('why health last changed (read-only)')),
+    mac_in_use: Type.Optional(ReadOnlyString('the MAC frames go to (read-only)')),
+    mac_source: Type.Optional(ReadOnlyString('where mac_in_use came from: CONFIG, ARP or NONE (read-only)')),
+    mac_seen: Type.Optional(ReadOnlyString('last ARP answer (read-only)')),
+    sessions: Type.Optional(ReadOnly(Type.Integer({ description: 'live sessions (read-only)' }))),
+    serving: Type.Optional(ReadOnly(Type.Boolean({ description: 'takes new flows now (read-only)' }))),
+    arp_flux: Type.Optional(
+      ReadOnly(
+        Type.Boolean({ description: 'the server answers ARP for the VIP: DSR misconfigured (read-only)' }),
+      ),
+    ),
+  },
   { ...lenient, additionalProperties: false, description: 'a backend server' },
 );
 
 export const BackendSchema = Type.Object(
-  { pool: Type.Optional(Type.Array(BackendEntrySchema, { maxItems: LIMITS.pool })) },
-  { ...lenient, additionalProperties: false, description: 'backend servers' },
+  {
+    pool: Type.Optional(Type.Array(BackendEntrySchema, { maxItems: LIMITS.pool })),
+    healthcheck: Type.Optional(HealthCheckSchema),
+  },
+  { ...lenient, additionalProperties: false, description: 'backend servers and their health check' },
+);
+
+export const ServiceProtocolSchema = literals(['TCP', 'UDP', 'ICMP'], 'TCP, UDP or ICMP (default: any)');
+export const ServicePortSchema = Integer(1, 65535, 'TCP/UDP destination port (default: any)');
+
+/** A service: `default` is the instance's frontend and backend (docs/api.md, "Services"). */
+export const ServiceSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'service name' })),
+    vip: Type.Optional(VipSchema),
+    protocol: Type.Optional(ServiceProtocolSchema),
+    port: Type.Optional(ServicePortSchema),
+    mac: Type.Optional(MacSchema),
+    algorithm: Type.Optional(AlgorithmSchema),
+    backend: Type.Optional(BackendSchema),
+  },
+  {
+    ...lenient,
+    additionalProperties: false,
+    description: 'a service: a VIP with an optional protocol and port',
+  },
 );
 
 const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 86400 * 7, description });
@@ -121,6 +231,12 @@ export const InstanceSchema = Type.Object(
     ports: Type.Optional(Type.Array(PortSchema, { maxItems: LIMITS.ports })),
     frontend: Type.Optional(FrontendSchema),
     backend: Type.Optional(BackendSchema),
+    services: Type.Optional(Type.Array(ServiceSchema, { maxItems: LIMITS.services })),
+    probe_ip: Type.Optional(
+      Type.String({
+        description: 'source IPv4 of health-check probes: an unused address of the backend segment',
+      }),
+    ),
     sessions: Type.Optional(SessionsSchema),
     plane: Type.Optional(ReadOnlyString('data plane in use, NONE without ports (read-only)')),
     planeStatus: Type.Optional(
@@ -240,6 +356,14 @@ export const PORTS_NODE: ResourceNode = {
   ],
 };
 
+export const HEALTHCHECK_NODE: ResourceNode = {
+  segment: 'healthcheck',
+  kind: 'container',
+  description: String(HealthCheckSchema.description),
+  schema: HealthCheckSchema,
+  optional: true,
+};
+
 export const POOL_NODE: ResourceNode = {
   segment: 'pool',
   kind: 'list',
@@ -247,7 +371,39 @@ export const POOL_NODE: ResourceNode = {
   schema: BackendEntrySchema,
   key: { field: 'id', param: 'id', schema: PoolIdSchema },
   maxItems: LIMITS.pool,
-  children: [leaf('mac', MacSchema)],
+  children: [
+    leaf('mac', MacSchema, true),
+    leaf('ip', IpSchema, true),
+    {
+      ...HEALTHCHECK_NODE,
+      description: "health check of this backend: overrides the pool's, field by field",
+    },
+  ],
+};
+
+export const BACKEND_NODE: ResourceNode = {
+  segment: 'backend',
+  kind: 'container',
+  description: String(BackendSchema.description),
+  schema: BackendSchema,
+  children: [POOL_NODE, HEALTHCHECK_NODE],
+};
+
+export const SERVICES_NODE: ResourceNode = {
+  segment: 'services',
+  kind: 'list',
+  description: 'services: default (frontend + backend) and the others, by name',
+  schema: ServiceSchema,
+  key: { field: 'name', param: 'service', schema: Type.String({ pattern: NAME_PATTERN }) },
+  maxItems: MAX_SERVICES,
+  children: [
+    leaf('vip', VipSchema, true),
+    leaf('protocol', ServiceProtocolSchema, true),
+    leaf('port', ServicePortSchema, true),
+    leaf('mac', MacSchema, true),
+    leaf('algorithm', AlgorithmSchema, true),
+    BACKEND_NODE,
+  ],
 };
 
 export const INSTANCE_NODE: ResourceNode = {
@@ -269,13 +425,9 @@ export const INSTANCE_NODE: ResourceNode = {
       schema: FrontendSchema,
       children: [leaf('vip', VipSchema, true), leaf('mac', MacSchema, true), ANNOUNCE_NODE],
     },
-    {
-      segment: 'backend',
-      kind: 'container',
-      description: String(BackendSchema.description),
-      schema: BackendSchema,
-      children: [POOL_NODE],
-    },
+    BACKEND_NODE,
+    SERVICES_NODE,
+    leaf('probe_ip', Type.String({ description: 'source IPv4 of health-check probes' }), true),
     {
       segment: 'sessions',
       kind: 'container',
@@ -301,7 +453,7 @@ export const INSTANCE_NODE: ResourceNode = {
 };
 
 /** Fields holding lists inside instance documents, with the key field of their entries. */
-export const LIST_KEYS: Record<string, string> = { ports: 'name', pool: 'id' };
+export const LIST_KEYS: Record<string, string> = { ports: 'name', pool: 'id', services: 'name' };
 
 /** Properties of an object schema, or undefined. */
 export function propertiesOf(schema: TSchema): Record<string, TSchema> | undefined {

@@ -27,17 +27,33 @@ export function canonicalEnum(schema: TSchema, v: unknown): unknown {
  */
 function lenient(_on: boolean, data: unknown, parent?: { properties?: Record<string, TSchema> }): boolean {
   const props = parent?.properties;
-  if (!isObject(data) || !props) return true;
+  if (props) lenientWith(actingProperties(props), data);
+  return true;
+}
+
+/** `lenient` with the properties it acts on (actingProperties). */
+function lenientWith(acting: Map<string, TSchema>, data: unknown): void {
+  if (!isObject(data)) return;
   // for-in (deleting the current key is safe): no array of keys per object
   for (const k in data) {
-    if (!Object.hasOwn(data, k)) continue;
     // own properties only: a key like '__proto__' is an unknown key, not Object.prototype's
-    const p = Object.hasOwn(props, k) ? props[k] : undefined;
-    if (!p) continue;
+    const p = acting.get(k);
+    if (!p || !Object.hasOwn(data, k)) continue;
     if (p.readOnly) delete data[k];
     else data[k] = canonicalEnum(p, data[k]);
   }
-  return true;
+}
+
+const actingByProps = new WeakMap<Record<string, TSchema>, Map<string, TSchema>>();
+
+/** The properties `lenient` acts on (read-only or enum-like), by name: most keys of an entry are neither. */
+function actingProperties(props: Record<string, TSchema>): Map<string, TSchema> {
+  let m = actingByProps.get(props);
+  if (!m) {
+    m = new Map(Object.entries(props).filter(([, p]) => p.readOnly || enumValues(p)));
+    actingByProps.set(props, m);
+  }
+  return m;
 }
 
 /** ajv options of route validation and `checkDocument`. */
@@ -51,10 +67,35 @@ const AJV_OPTIONS: Options = {
   // the schemas are built by TypeBox in code (and every route is exercised by the tests): checking
   // them against the meta-schema at each start would cost more than compiling them
   validateSchema: false,
+  // the entries of a list are a function of their own (see compiledForm)
+  inlineRefs: false,
 };
 
-/** Adds the `x-lenient` keyword to an ajv instance. */
+/**
+ * The `x-lenient` of a list's entries, run once on the list (see compiledForm): ajv's call of a keyword
+ * costs more than what `lenient` does for an entry (a context object and the entry's path, per call),
+ * which on a pool of 4,096 backends was most of the schema check. Its value: the id of the entries'
+ * schema (entryProps).
+ */
+const LENIENT_ITEMS = 'x-lenient-items';
+/** The properties of the entry schemas whose `x-lenient` acts, by their id (entryRef). */
+const entryProps = new Map<string, Record<string, TSchema>>();
+
+/** Adds the `x-lenient` keyword (and its form for the entries of a list) to an ajv instance. */
 function lenientPlugin(ajv: Ajv): Ajv {
+  ajv.addKeyword({
+    keyword: LENIENT_ITEMS,
+    schemaType: 'string',
+    modifying: true,
+    errors: false,
+    validate: (id: string, data: unknown) => {
+      const props = entryProps.get(id);
+      if (!props || !Array.isArray(data)) return true;
+      const acting = actingProperties(props);
+      for (const e of data) lenientWith(acting, e);
+      return true;
+    },
+  });
   return ajv.addKeyword({
     keyword: LENIENT,
     schemaType: 'boolean',
@@ -80,7 +121,10 @@ function primary(errors: ErrorObject[]): ErrorObject | undefined {
   if (last?.keyword !== 'anyOf' || enumValues(last.parentSchema as TSchema)) return last;
   const branches = (last.parentSchema as TSchema).anyOf as TSchema[];
   const idx = branches.findIndex((s) => (s.type === 'array') === Array.isArray(last.data));
-  const inner = errors.filter((e) => e !== last && e.schemaPath.startsWith(`${last.schemaPath}/${idx}/`));
+  // errors of the other branches are left out (those of a referenced entry schema have its own path)
+  const other = (e: ErrorObject) =>
+    branches.some((_, j) => j !== idx && e.schemaPath.startsWith(`${last.schemaPath}/${j}/`));
+  const inner = errors.filter((e) => e !== last && !other(e));
   return inner.length ? primary(inner) : last;
 }
 
@@ -137,8 +181,10 @@ function lenientActs(schema: TSchema): boolean {
 }
 
 /**
- * `schema` as ajv compiles it: without the `x-lenient` keyword where it has nothing to do (a pool entry,
- * the frontend), so that validating a pool of 4,096 backends calls no keyword function per entry.
+ * `schema` as ajv compiles it: without the `x-lenient` keyword where it has nothing to do (the frontend),
+ * and with the keyword of a list's entries moved to the list (LENIENT_ITEMS), so that validating a pool
+ * of 4,096 backends calls no keyword function per entry. Untyped keywords run before `items` and
+ * `properties` (ajv's first rule group), so entries are normalised before they are checked.
  */
 function compiledForm(schema: TSchema): TSchema {
   if (typeof schema !== 'object' || schema === null) return schema;
@@ -148,9 +194,39 @@ function compiledForm(schema: TSchema): TSchema {
   if (props) {
     out.properties = Object.fromEntries(Object.entries(props).map(([k, p]) => [k, compiledForm(p)]));
   }
-  if (schema.items) out.items = compiledForm(schema.items as TSchema);
+  if (schema.items) {
+    const items = schema.items as TSchema;
+    if (propertiesOf(items)) {
+      const id = entryRef(items);
+      out.items = { $ref: id };
+      if (entryProps.has(id)) out[LENIENT_ITEMS] = id;
+    } else out.items = compiledForm(items);
+  }
   if (Array.isArray(schema.anyOf)) out.anyOf = (schema.anyOf as TSchema[]).map(compiledForm);
   return out as TSchema;
+}
+
+const entryIds = new WeakMap<TSchema, string>();
+let entries = 0;
+
+/**
+ * The id under which the entry schema of a list is added to ajv, compiled as a function of its own: a
+ * pool's entries inlined twice (the instance's and the services') made the validating function too
+ * large for V8 to optimise, and the loop over 4,096 backends several times slower.
+ */
+function entryRef(items: TSchema): string {
+  let id = entryIds.get(items);
+  if (id === undefined) {
+    id = `lbdsr-entry-${entries++}`;
+    entryIds.set(items, id);
+    const form = compiledForm(items) as Record<string, unknown>;
+    if (form[LENIENT]) {
+      delete form[LENIENT];
+      entryProps.set(id, propertiesOf(items) ?? {});
+    }
+    ajv.addSchema(form, id);
+  }
+  return id;
 }
 
 function validator(schema: TSchema): ValidateFunction {

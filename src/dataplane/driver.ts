@@ -2,8 +2,9 @@
 // against that state (where a bad config is refused, before the plane sees anything), goes to the
 // plane, and is committed once the plane took it. A plane that failed half-way is brought back by a
 // full plan of the committed state (restore). The daemon's PlaneManager drives its planes through
-// this, and so do tests and benches that run a plane on its own.
-import type { InstanceConfig, ResolvedPorts } from '../core/model.js';
+// this (with the daemon's observations of the backends), and so do tests and benches that run a plane
+// on its own.
+import type { InstanceConfig, Observations, ResolvedPorts } from '../core/model.js';
 import { ControlState } from '../pipeline/control.js';
 import type { Plan } from '../pipeline/plan.js';
 import type { DataPlane, PortPeers } from './types.js';
@@ -25,9 +26,12 @@ export class PlaneDriver {
 
   constructor(readonly plane: DataPlane) {}
 
-  /** The plan that brings the plane to `config`; throws an LbdsrError on a bad config. */
-  plan(config: InstanceConfig, ports: ResolvedPorts): Plan {
-    return this.control.plan(config, ports.backend?.mac);
+  /**
+   * The plan that brings the plane to `config`, with what the daemon observed of its backends (health,
+   * ARP MACs: `observe`); throws an LbdsrError on a bad config.
+   */
+  plan(config: InstanceConfig, ports: ResolvedPorts, observe?: Observations): Plan {
+    return this.control.plan(config, ports.backend?.mac, observe);
   }
 
   /** Hands `plan` (from plan()) to the plane and commits it when the plane took it. */
@@ -37,8 +41,8 @@ export class PlaneDriver {
   }
 
   /** plan() then send(); returns the plan. */
-  async apply(config: InstanceConfig, ports: ResolvedPorts): Promise<Plan> {
-    const plan = this.plan(config, ports);
+  async apply(config: InstanceConfig, ports: ResolvedPorts, observe?: Observations): Promise<Plan> {
+    const plan = this.plan(config, ports, observe);
     await this.send(plan, config, ports);
     return plan;
   }

@@ -2,8 +2,9 @@
 // they need and the data plane's counters. Counters are read without walking the session table (a
 // plane's stats({walk: false})); the active and evicted sessions, which only a walk of the table
 // gives, are cached per instance and refreshed by a full read at most once per `walkEveryMs`
-// (default 10 s), whatever the scrape rate. Pure of I/O itself: the reads are given by the daemon.
-import type { InstanceConfig, PlaneType, StatsSnapshot } from '../core/model.js';
+// (default 10 s), whatever the scrape rate; the backends' status (health, live sessions) comes from
+// the daemon's runtime, which bounds its own reads. Pure of I/O itself: the reads are given by the daemon.
+import type { BackendStatus, InstanceConfig, PlaneType, StatsSnapshot } from '../core/model.js';
 
 /** How the daemon is read (src/daemon/app.ts adapts its instances and planes to this). */
 export interface DaemonView {
@@ -13,6 +14,8 @@ export interface DaemonView {
   plane(name: string): PlaneType | undefined;
   /** The counters of an instance (zeros without a plane); `walk` false: counters only. */
   stats(config: InstanceConfig, walk: boolean): Promise<StatsSnapshot>;
+  /** What is live about each backend (`${service}/${id}`): health, serving, live sessions (src/daemon/runtime). */
+  backends?(name: string): Promise<Map<string, BackendStatus>>;
 }
 
 export interface InstanceReading {
@@ -20,6 +23,8 @@ export interface InstanceReading {
   plane: PlaneType | undefined;
   config: InstanceConfig;
   stats: StatsSnapshot;
+  /** full() only: the backends' status by `${service}/${id}` (when the daemon gives it). */
+  backends?: Map<string, BackendStatus>;
 }
 
 interface WalkCache {
@@ -60,6 +65,12 @@ export class Readings {
   }
 
   private async readCached(config: InstanceConfig): Promise<InstanceReading> {
+    const r = await this.readWalked(config);
+    if (this.view.backends) r.backends = await this.view.backends(config.name);
+    return r;
+  }
+
+  private async readWalked(config: InstanceConfig): Promise<InstanceReading> {
     const t = this.now();
     const cached = this.walks.get(config.name);
     const plane = this.view.plane(config.name);

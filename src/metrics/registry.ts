@@ -5,15 +5,24 @@
 // are kept here, fed by the daemon's hooks. The lbdsr instance is the `lb` label: `instance` (and `job`)
 // belong to Prometheus, which sets them on every scraped series (a target's own `instance` would be
 // renamed `exported_instance`). The daemon's own process metrics come from
-// collectDefaultMetrics. Per-backend health, weight and state arrive with issue 10: today every
-// configured backend is up (lbdsr_backend_up 1) and no weight or state is exported.
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+// collectDefaultMetrics. Per backend of every service: whether it takes new flows, its health, state
+// (state-set gauges: one series per value, 1 for the current one), weight and live sessions, and the
+// health checks' results and latency, fed by the runtime's prober hook.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { DROP_REASON_NAMES } from '../core/constants.js';
-import type { BackendStats } from '../core/model.js';
+import {
+  BACKEND_STATES,
+  type BackendConfig,
+  type BackendStats,
+  type BackendStatus,
+  type Health,
+} from '../core/model.js';
 import type { InstanceReading, Readings } from './readings.js';
 
-/** Every instance has one service until issue 10 adds more. */
+/** The service of the instance's own frontend and backend. */
 export const DEFAULT_SERVICE = 'default';
+
+const HEALTHS: readonly Health[] = ['UP', 'DOWN', 'UNKNOWN'];
 
 /** Outcome of a configuration change: applied, refused (4xx: bad request, conflict), failed (5xx). */
 export type ChangeOutcome = 'applied' | 'refused' | 'failed';
@@ -68,10 +77,17 @@ export class LbdsrMetrics {
   readonly registry = new Registry();
   private readout: Readout = [];
   /** Per instance, its backends' counters by id (one lookup per backend, not a search). */
-  private byId = new Map<string, Map<number, BackendStats>>();
+  private byId = new Map<string, Map<string, BackendStats>>();
   private readonly changes: Counter<'lb' | 'outcome'>;
   private readonly planeRestarts: Counter<'lb'>;
   private readonly planeFailures: Counter<'lb'>;
+  private readonly checks: Counter<'lb' | 'service' | 'backend' | 'result'>;
+  private readonly checkSeconds: Histogram<'lb' | 'service'>;
+  /** The health-check series of each instance (label sets by their JSON), removed with it. */
+  private readonly checked = new Map<
+    string,
+    Map<string, { service: string; backend?: string; result?: string }>
+  >();
 
   constructor(private readonly readings: Readings) {
     const r = [this.registry];
@@ -97,6 +113,19 @@ export class LbdsrMetrics {
       labelNames: ['lb'],
       registers: r,
     });
+    this.checks = new Counter({
+      name: 'lbdsr_health_checks_total',
+      help: 'Health-check probes of a backend, by result (ok, failed).',
+      labelNames: ['lb', 'service', 'backend', 'result'],
+      registers: r,
+    });
+    this.checkSeconds = new Histogram({
+      name: 'lbdsr_health_check_duration_seconds',
+      help: 'Time a health-check probe took to succeed or fail (a timeout counts its full time).',
+      labelNames: ['lb', 'service'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    });
     this.portMetrics(r);
     this.sessionMetrics(r);
     this.backendMetrics(r);
@@ -105,7 +134,12 @@ export class LbdsrMetrics {
   /** Reads every instance once; then the registry's collect callbacks use that readout. */
   async scrape(): Promise<string> {
     this.readout = await this.readings.full();
-    this.byId = new Map(this.readout.map((i) => [i.name, new Map(i.stats.backends.map((b) => [b.id, b]))]));
+    this.byId = new Map(
+      this.readout.map((i) => [
+        i.name,
+        new Map(i.stats.backends.map((b) => [`${b.service ?? DEFAULT_SERVICE}/${b.id}`, b])),
+      ]),
+    );
     for (const i of this.readout) this.ensureInstance(i.name);
     return this.registry.metrics();
   }
@@ -132,11 +166,33 @@ export class LbdsrMetrics {
     else if (event === 'failed') this.planeFailures.inc({ lb: instance });
   }
 
+  /** A health-check probe of backend `key` (`${service}/${id}`) finished. */
+  probe(instance: string, key: string, ok: boolean, latencyMs: number): void {
+    const i = key.lastIndexOf('/');
+    const service = key.slice(0, i);
+    const result = ok ? 'ok' : 'failed';
+    this.checks.inc({ lb: instance, service, backend: key.slice(i + 1), result });
+    this.checkSeconds.observe({ lb: instance, service }, latencyMs / 1000);
+    let seen = this.checked.get(instance);
+    if (!seen) {
+      seen = new Map();
+      this.checked.set(instance, seen);
+    }
+    const series = { service, backend: key.slice(i + 1), result };
+    seen.set(JSON.stringify(series), series);
+    seen.set(service, { service });
+  }
+
   /** The series of a deleted instance go (label sets stay bounded as instances come and go). */
   forget(instance: string): void {
     for (const outcome of CHANGE_OUTCOMES) this.changes.remove({ lb: instance, outcome });
     this.planeRestarts.remove({ lb: instance });
     this.planeFailures.remove({ lb: instance });
+    for (const l of this.checked.get(instance)?.values() ?? []) {
+      if (l.result === undefined) this.checkSeconds.remove({ lb: instance, service: l.service });
+      else this.checks.remove({ lb: instance, ...l });
+    }
+    this.checked.delete(instance);
   }
 
   private each(fn: (i: InstanceReading) => void): void {
@@ -244,41 +300,87 @@ export class LbdsrMetrics {
 
   private backendMetrics(r: Registry[]): void {
     const labels = ['lb', 'service', 'backend'];
+    type Each = (
+      i: InstanceReading,
+      service: string,
+      b: BackendConfig,
+      st: BackendStatus | undefined,
+    ) => void;
+    const forEach = (fn: Each) =>
+      this.each((i) => {
+        const pools = [{ name: DEFAULT_SERVICE, pool: i.config.backend.pool }];
+        for (const s of i.config.services ?? []) pools.push({ name: s.name, pool: s.backend.pool });
+        for (const p of pools) for (const b of p.pool) fn(i, p.name, b, i.backends?.get(`${p.name}/${b.id}`));
+      });
     const perBackend =
-      (fill: (i: InstanceReading, id: number, set: (v: number) => void) => void) =>
+      (value: (i: InstanceReading, service: string, b: BackendConfig, st?: BackendStatus) => number) =>
       (set: (l: Labels, v: number) => void) =>
-        this.each((i) => {
-          for (const b of i.config.backend.pool)
-            fill(i, b.id, (v) => set({ lb: i.name, service: DEFAULT_SERVICE, backend: b.id }, v));
-        });
-    const stat = (i: InstanceReading, id: number) => this.byId.get(i.name)?.get(id);
+        forEach((i, service, b, st) => set({ lb: i.name, service, backend: b.id }, value(i, service, b, st)));
+    const stat = (i: InstanceReading, service: string, id: number) =>
+      this.byId.get(i.name)?.get(`${service}/${id}`);
     readGauge(
       r,
       'lbdsr_backend_up',
-      'A backend takes new sessions (1; health checks come with issue 10).',
+      'A backend takes new flows (1): its MAC is known, it is ACTIVE with a weight above 0 and not DOWN.',
       labels,
-      perBackend((_i, _id, set) => set(1)),
+      perBackend((_i, _s, _b, st) => (st === undefined || st.serving ? 1 : 0)),
+    );
+    readGauge(
+      r,
+      'lbdsr_backend_health',
+      'Health of a backend: 1 for its current value (UP, DOWN, UNKNOWN before the first verdict), 0 for the others.',
+      [...labels, 'health'],
+      (set) =>
+        forEach((i, service, b, st) => {
+          for (const h of HEALTHS)
+            set({ lb: i.name, service, backend: b.id, health: h }, (st?.health ?? 'UP') === h ? 1 : 0);
+        }),
+    );
+    readGauge(
+      r,
+      'lbdsr_backend_state',
+      'Configured state of a backend: 1 for its current value (ACTIVE, DRAINING, DISABLED), 0 for the others.',
+      [...labels, 'state'],
+      (set) =>
+        forEach((i, service, b) => {
+          for (const state of BACKEND_STATES)
+            set({ lb: i.name, service, backend: b.id, state }, (b.state ?? 'ACTIVE') === state ? 1 : 0);
+        }),
+    );
+    readGauge(
+      r,
+      'lbdsr_backend_weight',
+      "A backend's weight (0..100): its share of the Maglev table relative to the others of its service.",
+      labels,
+      perBackend((_i, _s, b) => b.weight ?? 100),
+    );
+    readGauge(
+      r,
+      'lbdsr_backend_sessions',
+      'Live sessions on a backend (from a walk of the session table at most a few seconds old).',
+      labels,
+      perBackend((_i, _s, _b, st) => st?.sessions ?? 0),
     );
     readCounter(
       r,
       'lbdsr_backend_sent_frames_total',
       'Frames sent to a backend.',
       labels,
-      perBackend((i, id, set) => set(stat(i, id)?.packets ?? 0)),
+      perBackend((i, s, b) => stat(i, s, b.id)?.packets ?? 0),
     );
     readCounter(
       r,
       'lbdsr_backend_sent_bytes_total',
       'Bytes sent to a backend.',
       labels,
-      perBackend((i, id, set) => set(stat(i, id)?.bytes ?? 0)),
+      perBackend((i, s, b) => stat(i, s, b.id)?.bytes ?? 0),
     );
     readCounter(
       r,
       'lbdsr_backend_sessions_created_total',
       'Sessions created towards a backend.',
       labels,
-      perBackend((i, id, set) => set(stat(i, id)?.sessions ?? 0)),
+      perBackend((i, s, b) => stat(i, s, b.id)?.sessions ?? 0),
     );
   }
 }

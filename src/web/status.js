@@ -1,16 +1,16 @@
-// lbdsr's live status page (index.html): polls the REST API once a second (the list of instances and
-// each one's stats), computes rates from successive counter readings, keeps a minute of history per
-// instance for the graph, and redraws. Read-only: it only sends GETs. With a daemon that requires a
-// token (body[data-auth="bearer"]), the token is asked for once and kept in sessionStorage (this tab).
-// Today an instance has one service, `default` (its frontend VIP), and a backend has no health checks,
-// so every backend is UP; health, weight and state per backend come with services and health checks.
+// lbdsr's live status page (index.html): polls the REST API once a second (the list of instances, each
+// one's stats and the pool of each of its services, which `backend pool show` gives with each backend's
+// status: health, state, weight, live sessions), computes rates from successive counter readings, keeps
+// a minute of history per instance for the graph, and redraws. A backend that is DOWN, or takes no new
+// flows, shows so. Read-only: it only sends GETs. With a daemon that requires a token
+// (body[data-auth="bearer"]), the token is asked for once and kept in sessionStorage (this tab).
 
 const API = '/polycube/v1/lbdsr';
 const POLL_MS = 1000;
 const HISTORY = 60;
 const TOKEN_KEY = 'lbdsr-token';
 
-/** @type {Map<string, {prev?: {t: number, rx: number, rxBytes: number, tx: number, drops: Record<string, number>, backends: Map<number, {packets: number, bytes: number}>}, history: Array<{rx: number, tx: number}>}>} */
+/** @type {Map<string, {prev?: {t: number, rx: number, rxBytes: number, tx: number, drops: Record<string, number>, backends: Map<string, {packets: number, bytes: number}>}, history: Array<{rx: number, tx: number}>}>} */
 const perInstance = new Map();
 
 class AuthError extends Error {}
@@ -75,6 +75,9 @@ function table(head, rows, attrs = {}) {
 
 const num = (v, field) => el('td', { class: 'n', 'data-field': field }, v);
 
+/** A backend across services: `default/2`. */
+const backendKey = (service, id) => `${service ?? 'default'}/${id}`;
+
 /** Folds a stats reading into the instance's history; returns the rates since the previous one. */
 function advance(name, stats, t) {
   let s = perInstance.get(name);
@@ -94,8 +97,9 @@ function advance(name, stats, t) {
   for (const [reason, n] of Object.entries(stats.drops)) r.drops[reason] = rate(n, prev?.drops[reason], dt);
   const backends = new Map();
   for (const b of stats.backends) {
-    backends.set(b.id, { packets: b.packets, bytes: b.bytes });
-    r.backends.set(b.id, rate(b.packets, prev?.backends.get(b.id)?.packets, dt));
+    const key = backendKey(b.service, b.id);
+    backends.set(key, { packets: b.packets, bytes: b.bytes });
+    r.backends.set(key, rate(b.packets, prev?.backends.get(key)?.packets, dt));
   }
   if (r.rx !== undefined) {
     s.history.push({ rx: r.rx, tx: r.tx ?? 0 });
@@ -143,46 +147,102 @@ function graph(history) {
 /** Whether a data plane runs for the instance (`plane` is NONE without one). */
 const hasPlane = (inst) => Boolean(inst.plane) && inst.plane !== 'NONE';
 
-function servicesTable(inst, stats) {
-  const vip = inst.frontend?.vip;
-  const ready = Boolean(vip && inst.frontend?.mac && inst.backend.pool.length && hasPlane(inst));
-  const row = el(
-    'tr',
-    { 'data-service': 'default' },
-    el('td', {}, 'default'),
-    el('td', { 'data-field': 'vip' }, vip ?? '(none)'),
-    el('td', {}, inst.frontend?.mac ?? '(none)'),
-    el('td', {}, inst.algorithm),
-    num(inst.backend.pool.length, 'backends'),
-    num(si(stats.sessions.active), 'sessions-active'),
-    el(
-      'td',
-      { 'data-field': 'state' },
-      el('span', { class: ready ? 'up' : 'down' }, ready ? 'SERVING' : 'NOT READY'),
-    ),
-  );
-  return table(['service', 'VIP', 'frontend MAC', 'algorithm', 'backends', 'live sessions', 'state'], [row]);
+/** The services of an instance: `default` (frontend + backend) first, then the others. */
+function servicesOf(inst) {
+  const def = { name: 'default', vip: inst.frontend?.vip, mac: inst.frontend?.mac, backend: inst.backend };
+  return [def, ...(inst.services ?? [])];
 }
 
-function backendsTable(inst, stats, rates) {
-  const byId = new Map(stats.backends.map((b) => [b.id, b]));
-  const rows = inst.backend.pool.map((b) => {
-    const s = byId.get(b.id);
+function servicesTable(inst, stats, pools) {
+  const rows = servicesOf(inst).map((svc) => {
+    const mac = svc.mac ?? inst.frontend?.mac;
+    const pool = pools.get(svc.name) ?? [];
+    const serving = pool.filter((b) => b.serving !== false).length;
+    const ready = Boolean(svc.vip && mac && serving && hasPlane(inst));
+    const where = [svc.protocol, svc.port].filter((x) => x !== undefined).join(' ');
     return el(
       'tr',
-      { 'data-backend': b.id },
-      el('td', {}, b.id),
-      el('td', {}, b.mac),
-      el('td', {}, el('span', { class: 'up', title: 'no health checks: always UP' }, 'UP')),
-      num(si(s?.packets ?? 0), 'frames'),
-      num(si(s?.bytes ?? 0, 'B'), 'bytes'),
-      num(si(rates.backends.get(b.id)), 'frames-rate'),
-      num(si(s?.sessions ?? 0), 'sessions'),
+      { 'data-service': svc.name },
+      el('td', {}, svc.name),
+      el('td', { 'data-field': 'vip' }, svc.vip ?? '(none)'),
+      el('td', {}, where || 'any'),
+      el('td', {}, mac ?? '(none)'),
+      el('td', {}, svc.algorithm ?? inst.algorithm),
+      num(`${serving} / ${pool.length}`, 'backends'),
+      el(
+        'td',
+        { 'data-field': 'state' },
+        el('span', { class: ready ? 'up' : 'down' }, ready ? 'SERVING' : 'NOT READY'),
+      ),
     );
   });
-  return table(['id', 'MAC', 'health', 'frames', 'bytes', 'frames/s', 'sessions created'], rows, {
-    class: 'backends',
-  });
+  const head = ['service', 'VIP', 'protocol/port', 'frontend MAC', 'algorithm', 'serving backends', 'state'];
+  const t = table(head, rows);
+  return el('div', {}, t, el('p', { class: 'note' }, `live sessions: ${si(stats.sessions.active)}`));
+}
+
+/** A backend's health as a badge: UP green, DOWN red, UNKNOWN grey; the reason of the last change as its title. */
+function healthBadge(b) {
+  const h = b.health ?? 'UP';
+  const cls = h === 'UP' ? 'up' : h === 'DOWN' ? 'down' : 'unknown';
+  const why = [b.health_reason, b.health_since && `since ${b.health_since}`].filter(Boolean).join(', ');
+  const flux = b.arp_flux
+    ? el('span', { class: 'down', title: 'answers ARP for the VIP (arp_ignore/arp_announce)' }, 'ARP FLUX')
+    : '';
+  return el(
+    'td',
+    { 'data-field': 'health' },
+    el('span', { class: cls, title: why || h }, h),
+    flux ? ' ' : '',
+    flux,
+  );
+}
+
+function backendsTable(inst, stats, rates, pools) {
+  const byKey = new Map(stats.backends.map((b) => [backendKey(b.service, b.id), b]));
+  const rows = [];
+  for (const svc of servicesOf(inst)) {
+    for (const b of pools.get(svc.name) ?? []) {
+      const key = backendKey(svc.name, b.id);
+      const s = byKey.get(key);
+      const mac = b.mac_in_use ?? b.mac ?? (b.ip ? `(resolving ${b.ip})` : '(none)');
+      rows.push(
+        el(
+          'tr',
+          {
+            'data-backend': b.id,
+            'data-service': svc.name,
+            class: b.health === 'DOWN' ? 'is-down' : b.serving === false ? 'not-serving' : undefined,
+          },
+          el('td', {}, svc.name),
+          el('td', {}, b.id),
+          el('td', { title: b.mac_source ?? '' }, mac),
+          healthBadge(b),
+          el('td', { 'data-field': 'state' }, b.state ?? 'ACTIVE'),
+          num(b.weight ?? 100, 'weight'),
+          num(si(b.sessions ?? 0), 'live-sessions'),
+          num(si(s?.packets ?? 0), 'frames'),
+          num(si(s?.bytes ?? 0, 'B'), 'bytes'),
+          num(si(rates.backends.get(key)), 'frames-rate'),
+          num(si(s?.sessions ?? 0), 'sessions'),
+        ),
+      );
+    }
+  }
+  const head = [
+    'service',
+    'id',
+    'MAC',
+    'health',
+    'state',
+    'weight',
+    'live sessions',
+    'frames',
+    'bytes',
+    'frames/s',
+    'sessions created',
+  ];
+  return table(head, rows, { class: 'backends' });
 }
 
 function dropsTable(stats, rates) {
@@ -244,7 +304,7 @@ function trafficTable(stats, rates) {
   );
 }
 
-function instanceSection(inst, stats, rates) {
+function instanceSection(inst, stats, rates, pools) {
   const s = perInstance.get(inst.name);
   const ports = inst.ports.map(
     (p) => `${p.name} (${p.type}${p.peer ? ` on ${p.peer}, ${p.status ?? '?'}` : ''})`,
@@ -264,9 +324,9 @@ function instanceSection(inst, stats, rates) {
     ),
     el('p', { class: 'note' }, ports.length ? `ports: ${ports.join(', ')}` : 'no ports'),
     el('h3', {}, 'Services'),
-    servicesTable(inst, stats),
+    servicesTable(inst, stats, pools),
     el('h3', {}, 'Backends'),
-    backendsTable(inst, stats, rates),
+    backendsTable(inst, stats, rates, pools),
     el(
       'div',
       { class: 'grid' },
@@ -295,12 +355,27 @@ function setConnection(state, text) {
   c.textContent = text;
 }
 
+/** Each service's pool with its backends' status (`backend pool show`), by service name. */
+async function poolsOf(inst) {
+  const base = `/${encodeURIComponent(inst.name)}`;
+  const entries = await Promise.all(
+    servicesOf(inst).map(async (svc) => {
+      const path = svc.name === 'default' ? '' : `/services/${encodeURIComponent(svc.name)}`;
+      return [svc.name, await get(`${base}${path}/backend/pool/`)];
+    }),
+  );
+  return new Map(entries);
+}
+
 async function poll() {
   const list = await get('/');
   const t = performance.now();
   const stats = await Promise.all(list.map((i) => get(`/${encodeURIComponent(i.name)}/stats/`)));
+  const pools = await Promise.all(list.map((i) => poolsOf(i)));
   for (const name of perInstance.keys()) if (!list.some((i) => i.name === name)) perInstance.delete(name);
-  const sections = list.map((inst, k) => instanceSection(inst, stats[k], advance(inst.name, stats[k], t)));
+  const sections = list.map((inst, k) =>
+    instanceSection(inst, stats[k], advance(inst.name, stats[k], t), pools[k]),
+  );
   $('instances').replaceChildren(...sections);
   $('empty').hidden = list.length > 0;
   $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;

@@ -1,51 +1,24 @@
 // REST API of lbdsrd through fastify's inject(): resources, polycubed semantics, every validation case of
 // the control-plane issue, and "a failed request changes nothing".
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/daemon/app.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, restCaller, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 const XDP_BUILT = existsSync(join(ROOT, 'dist/src/dataplane/xdp/plane.js'));
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 describe('lbdsrd REST API', () => {
   let app: FastifyInstance;
   let state: ReturnType<typeof tempDir>;
 
-  const call = async (method: Method, path: string, body?: unknown, contentType?: string) => {
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const headers: Record<string, string> = {};
-    if (payload !== undefined) headers['content-type'] = contentType ?? 'application/json';
-    const r = await app.inject({ method, url: `${BASE}${path}`, payload, headers });
-    return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
-  };
-  const configFile = () => readFileSync(join(state.dir, 'config.json'), 'utf8');
-
-  /** Asserts that the request fails with `status`/`code` and changes neither the API state nor the file. */
-  const rejects = async (
-    method: Method,
-    path: string,
-    body: unknown,
-    status: number,
-    code: string,
-    mentions?: RegExp,
-  ) => {
-    const before = (await call('GET', '/')).body;
-    const file = existsSync(join(state.dir, 'config.json')) ? configFile() : '';
-    const r = await call(method, path, body);
-    assert.equal(r.status, status, JSON.stringify(r.body));
-    assert.equal(r.body.code, code, r.body.message);
-    assert.equal(typeof r.body.message, 'string');
-    if (mentions) assert.match(r.body.message, mentions);
-    assert.deepEqual((await call('GET', '/')).body, before, 'the failed request changed the state');
-    if (file) assert.equal(configFile(), file, 'the failed request changed config.json');
-    return r.body;
-  };
+  const { call, rejects, configFile } = restCaller(
+    () => app,
+    () => state.dir,
+  );
 
   before(async () => {
     state = tempDir('api');
@@ -101,7 +74,16 @@ describe('lbdsrd REST API', () => {
       (await call('POST', '/lb1/backend/pool/', [{ id: 2, mac: '00:00:00:00:00:02' }])).status,
       201,
     );
-    assert.deepEqual((await call('GET', '/lb1/backend/pool/2/')).body, { id: 2, mac: '00:00:00:00:00:02' });
+    // the configuration, then its status: without a health check UP, the configured MAC in use
+    assert.deepEqual((await call('GET', '/lb1/backend/pool/2/')).body, {
+      id: 2,
+      mac: '00:00:00:00:00:02',
+      health: 'UP',
+      mac_in_use: '00:00:00:00:00:02',
+      mac_source: 'CONFIG',
+      sessions: 0,
+      serving: true,
+    });
     assert.equal((await call('PATCH', '/lb1/backend/pool/2/', { mac: '00:00:00:00:00:22' })).status, 200);
     assert.equal((await call('GET', '/lb1/backend/pool/2/mac/')).body, '00:00:00:00:00:22');
     // PUT on the pool replaces the whole list
@@ -109,7 +91,7 @@ describe('lbdsrd REST API', () => {
       (await call('PUT', '/lb1/backend/pool/', [{ id: 9, mac: '00:00:00:00:00:09' }])).status,
       200,
     );
-    assert.deepEqual((await call('GET', '/lb1/backend/pool/')).body, [{ id: 9, mac: '00:00:00:00:00:09' }]);
+    assert.deepEqual((await call('GET', '/lb1/backend/')).body.pool, [{ id: 9, mac: '00:00:00:00:00:09' }]);
     assert.equal((await call('DELETE', '/lb1/backend/pool/9/')).status, 200);
     await rejects('DELETE', '/lb1/backend/pool/9/', undefined, 404, 'LBDSR_NOT_FOUND', /9/);
     // PUT on the frontend replaces it: the VIP goes
@@ -303,10 +285,10 @@ describe('lbdsrd REST API', () => {
     await rejects(
       'POST',
       '/lb1/backend/pool/',
-      [{ id: 4, mac: '00:00:00:00:00:04', weight: 2 }],
+      [{ id: 4, mac: '00:00:00:00:00:04', colour: 2 }],
       400,
       'LBDSR_UNKNOWN_KEY',
-      /weight/,
+      /colour.*weight/,
     );
     await rejects('POST', '/lb1/ports/p7/', { type: 'BACKEND', speed: 1 }, 400, 'LBDSR_UNKNOWN_KEY', /speed/);
     const r = await call('GET', '/lb1/nonsense/');

@@ -56,7 +56,9 @@ describe('lbdsrctl against a real daemon', () => {
       ['frontend-port:FRONTEND', 'backend-port:BACKEND'],
     );
     const pool = ok(['lbdsr', 'lb1', 'backend', 'pool', 'show']).stdout;
-    assert.match(pool, /^ID\s+MAC\n2\s+02:02:02:02:02:02\n3\s+03:03:03:03:03:03\n$/);
+    // each backend's configuration and its status (docs/cli.md, "backend pool show")
+    assert.match(pool, /^ID\s+IP\s+MAC\s+SOURCE\s+HEALTH\s+STATE\s+WEIGHT\s+SESSIONS\s+SERVING\n/);
+    assert.match(pool, /\n2\s+-\s+02:02:02:02:02:02\s+CONFIG\s+UP\s+ACTIVE\s+100\s+0\s+yes\n3\s+-\s+03:03/);
     ok(['lbdsr', 'lb1', 'backend', 'pool', 'del', '3']);
     assert.deepEqual(showJson('lb1').backend.pool, [{ id: 2, mac: '02:02:02:02:02:02' }]);
     ok(['lbdsr', 'lb1', 'ports', 'del', 'backend-port']);

@@ -1,7 +1,9 @@
 // Helpers for the control-plane tests: temp state directories, lbdsrctl runs (synchronous, for exact
 // exit codes and output). The daemon launcher, free ports and the root check are the testkit's.
+
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -83,4 +85,42 @@ export function appWithPlanes(
     ...opts,
     planes: { create, detect: async () => 'USERSPACE' },
   });
+}
+
+export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * Requests under /polycube/v1/lbdsr through inject() on the app `app()` gives, whose state is in
+ * `stateDir`: `call` answers status and parsed body; `rejects` asserts that a request fails with
+ * `status`/`code` (and a message matching `mentions`) and changes neither the API state nor config.json.
+ */
+export function restCaller(app: () => FastifyInstance, stateDir: () => string) {
+  const call = async (method: RestMethod, path: string, body?: unknown, contentType?: string) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) headers['content-type'] = contentType ?? 'application/json';
+    const r = await app().inject({ method, url: `/polycube/v1/lbdsr${path}`, payload, headers });
+    return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+  };
+  const configFile = () => readFileSync(join(stateDir(), 'config.json'), 'utf8');
+  const rejects = async (
+    method: RestMethod,
+    path: string,
+    body: unknown,
+    status: number,
+    code: string,
+    mentions?: RegExp,
+  ) => {
+    const before = (await call('GET', '/')).body;
+    const file = existsSync(join(stateDir(), 'config.json')) ? configFile() : '';
+    const r = await call(method, path, body);
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.body.code, code, r.body.message);
+    assert.equal(typeof r.body.message, 'string');
+    if (mentions) assert.match(r.body.message, mentions);
+    assert.deepEqual((await call('GET', '/')).body, before, 'the failed request changed the state');
+    if (file) assert.equal(configFile(), file, 'the failed request changed config.json');
+    return r.body;
+  };
+  return { call, rejects, configFile };
 }

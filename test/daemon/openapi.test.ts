@@ -97,6 +97,24 @@ describe('/openapi.json', () => {
     }
   });
 
+  test('every write takes ?dry_run=true; the services tree is documented', () => {
+    for (const { key, method, op } of operations()) {
+      // an action (announce, explain) changes no configuration: nothing to plan
+      if (method === 'get' || key.endsWith('/announce') || key.endsWith('/explain')) continue;
+      const q = (op.parameters ?? []).find((p) => p.in === 'query' && p.name === 'dry_run');
+      assert.ok(q, `${key}: no dry_run query parameter`);
+    }
+    const keys = new Set(operations().map((o) => o.key));
+    for (const k of [
+      'POST /polycube/v1/lbdsr/{name}/services/{service}',
+      'PATCH /polycube/v1/lbdsr/{name}/services/{service}/backend/healthcheck',
+      'POST /polycube/v1/lbdsr/{name}/services/{service}/backend/pool/{id}',
+      'PATCH /polycube/v1/lbdsr/{name}/backend/pool/{id}/healthcheck',
+      'PUT /polycube/v1/lbdsr/{name}/probe_ip',
+    ])
+      assert.ok(keys.has(k), `missing ${k}`);
+  });
+
   test('the error body lists every error code', () => {
     assert.equal(doc.openapi, '3.1.0');
     const codes = doc.components.schemas.LbdsrError?.properties.code.anyOf.map((c) => c.const);

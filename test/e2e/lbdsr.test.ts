@@ -30,20 +30,12 @@ import {
   type Servers,
   startServers,
 } from '../../testkit/traffic.js';
-import { skipReason } from './env.js';
+import { E2E_TYPES, noFailures, skipReason } from './env.js';
 
 const skip = skipReason();
-const TYPES = (process.env.LBDSR_E2E_TYPES ?? 'USERSPACE,XDP_SKB')
-  .split(',')
-  .map((s) => s.trim().toUpperCase())
-  .filter(Boolean);
+const TYPES = E2E_TYPES;
 const ALL = ['b1', 'b2', 'b3'];
 const T = { timeout: 120_000 };
-
-function noFailures(...rs: ClientResult[]): void {
-  for (const r of rs)
-    assert.equal(r.failures, 0, `failures: ${JSON.stringify(r.errors)} counts ${JSON.stringify(r.counts)}`);
-}
 
 /** The configuration part of `show -json` that must survive a restart. */
 function configOf(v: InstanceView): unknown {

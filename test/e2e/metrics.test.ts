@@ -11,13 +11,10 @@ import { Daemon } from '../../testkit/daemon.js';
 import { makeTopo, type Topo } from '../../testkit/line.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 import { promtool } from '../lib/promtool.js';
-import { skipReason } from './env.js';
+import { E2E_TYPES, skipReason } from './env.js';
 
 const skip = skipReason();
-const TYPES = (process.env.LBDSR_E2E_TYPES ?? 'USERSPACE,XDP_SKB')
-  .split(',')
-  .map((s) => s.trim().toUpperCase())
-  .filter(Boolean);
+const TYPES = E2E_TYPES;
 const VIP = '10.0.0.100';
 const FE_MAC = '02:fe:00:00:00:01';
 const CLIENT_MAC = '02:c1:00:00:00:01';

@@ -26,6 +26,15 @@ test('lbdsrctl: options come anywhere and leave the words in order', () => {
   assert.equal(params.format, 'human');
 });
 
+test('lbdsrctl: -plan (or --plan) anywhere makes a change a dry run and leaves the words', () => {
+  const o = parseOptions(['lbdsr', 'lb1', 'backend', 'pool', 'del', '2', '-plan'], {});
+  assert.equal(o.plan, true);
+  assert.deepEqual(o.words, ['lbdsr', 'lb1', 'backend', 'pool', 'del', '2']);
+  assert.equal(parseOptions(['--plan', 'lbdsr', 'lb1', 'set', 'algorithm=HASH_SRC_IP'], {}).plan, true);
+  assert.equal(parseOptions(['lbdsr', 'lb1', 'set', 'algorithm=HASH_SRC_IP'], {}).plan, false);
+  assert.throws(() => parseOptions(['lbdsr', '--plan=yes'], {}), usage(/takes no value/));
+});
+
 test('lbdsrctl: help by -h, --help or the word help', () => {
   for (const a of ['-h', '--help', 'help']) assert.equal(parseOptions(['lbdsr', a], {}).help, true, a);
   assert.equal(parseOptions(['lbdsr', 'show'], {}).help, false);

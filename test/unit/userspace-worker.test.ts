@@ -420,3 +420,77 @@ test('a frame the backend port cannot take (TX ring full) is a TX_FAILED drop th
   assert.deepEqual({ sent, created }, { sent: 1, created: 1 }, 'backend counters count the sent frame only');
   assert.equal(io.txFailures, 2);
 });
+
+/** A worker with both interfaces up, the apply queued and committed on the daemon's side. */
+function applied() {
+  const ctx = setup();
+  ctx.io.up('fe0', FE_MAC);
+  ctx.io.up('be0', BE_MAC);
+  const p = ctx.plan();
+  ctx.ch.send({ op: 'apply', plan: p, frontendIf: 'fe0', backendIf: 'be0' });
+  ctx.control.commit(p);
+  return ctx;
+}
+
+test('sessionCounts: live sessions per backend slot, idle-expired ones left out', () => {
+  const { io, ch, w, control } = applied();
+  const realReceive = io.receive.bind(io);
+  let passes = 0;
+  let countsId = -1;
+  io.receive = (b, now) => {
+    passes++;
+    if (passes === 1) {
+      // Three flows last seen 700 s ago (the TCP idle timeout is 600 s): recorded, no longer live.
+      for (let port = 4000; port < 4003; port++) io.rx.push(syn(port));
+      realReceive(b, now - 700_000);
+      for (let port = 3000; port < 3010; port++) io.rx.push(syn(port));
+    } else if (countsId < 0) {
+      countsId = ch.send({ op: 'sessionCounts' });
+      ch.send({ op: 'stop' });
+    }
+    return realReceive(b, now);
+  };
+  w.run();
+  assert.equal(io.toBackend.length, 13);
+  const counts = (ch.answer(countsId) as { body: Map<number, number> }).body;
+  assert.ok(counts instanceof Map, 'a Map from slot to count');
+  assert.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    10,
+    `the 10 recent flows, not the 3 idle ones: ${JSON.stringify([...counts])}`,
+  );
+  const slots = new Set(control.slots.flatMap((s, i) => (s === null ? [] : [i])));
+  for (const slot of counts.keys()) assert.ok(slots.has(slot), `slot ${slot} holds a backend`);
+  assert.equal(counts.size, 2, 'both backends took flows');
+});
+
+test('sessionCounts: the sessions of a backend made DISABLED (its slot no longer live) are nobody’s', () => {
+  const { io, ch, w, plan, control } = applied();
+  const disabled = structuredClone(config);
+  const b1 = disabled.backend.pool[0];
+  if (b1) b1.state = 'DISABLED';
+  const realReceive = io.receive.bind(io);
+  let passes = 0;
+  const ids: number[] = [];
+  io.receive = (b, now) => {
+    passes++;
+    if (passes === 1) for (let port = 5000; port < 5010; port++) io.rx.push(syn(port));
+    if (passes === 2) {
+      ids.push(ch.send({ op: 'sessionCounts' }));
+      const p2 = plan(disabled);
+      ch.send({ op: 'apply', plan: p2, frontendIf: 'fe0', backendIf: 'be0' });
+      control.commit(p2);
+      ids.push(ch.send({ op: 'sessionCounts' }));
+      ch.send({ op: 'stop' });
+    }
+    return realReceive(b, now);
+  };
+  w.run();
+  const count = (id: number | undefined) =>
+    [...(ch.answer(id ?? -1) as { body: Map<number, number> }).body.values()].reduce((a, b) => a + b, 0);
+  const slot1 = control.slotOf(1);
+  const before = (ch.answer(ids[0] ?? -1) as { body: Map<number, number> }).body.get(slot1) ?? 0;
+  assert.ok(before > 0, 'backend 1 had sessions');
+  assert.equal(count(ids[0]), 10);
+  assert.equal(count(ids[1]), 10 - before, "backend 1's sessions are no longer live");
+});

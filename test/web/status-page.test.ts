@@ -2,7 +2,7 @@
 // Debian's /usr/bin/chromium) against a real lbdsrd: it renders the instance, its service and backends;
 // a backend added or removed through the API appears or goes without a reload; with a token the page
 // asks for it before any API request and then shows the same; no console error, no failed request.
-// "A backend going DOWN when its server is killed" needs health checks (issue 10): not yet.
+// A backend going DOWN when its server is killed: status-page-health.test.ts (root, namespaces).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -14,10 +14,18 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import { LbdsrError } from '../../core/errors.js';
+import type { BackendStatus } from '../../core/model.js';
 import { whereOf } from '../http.js';
 import type { Instances } from '../instances.js';
 import type { ChangeTiming } from '../planes.js';
-import { ErrorSchema, INSTANCE_NODE, PORTS_NODE, type ResourceNode, WarningsSchema } from '../schema.js';
+import {
+  ErrorSchema,
+  INSTANCE_NODE,
+  PORTS_NODE,
+  type ResourceNode,
+  SERVICES_NODE,
+  WarningsSchema,
+} from '../schema.js';
 import { canonicalEnum } from '../validation.js';
 
 export type Api = FastifyInstance<
@@ -28,9 +36,16 @@ export type Api = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+/** What the daemon observes of its backends (src/daemon/runtime): `backend pool show` adds it. */
+export interface BackendStatusSource {
+  status(instance: string, service: string, id: number): BackendStatus | undefined;
+}
+
 export interface RouteContext {
   app: Api;
   instances: Instances;
+  /** The runtime (health, ARP, sessions); without it `pool show` computes the static status. */
+  runtime?: BackendStatusSource;
 }
 
 const key = (node: ResourceNode): TSchema => {
@@ -42,6 +57,7 @@ const key = (node: ResourceNode): TSchema => {
 export const PARAMS: Record<string, TSchema> = {
   name: { ...key(INSTANCE_NODE), description: 'instance name' },
   port: { ...key(PORTS_NODE), description: 'port name' },
+  service: { ...key(SERVICES_NODE), description: "service name ('default': frontend and backend)" },
   id: Type.String({ pattern: '^\\d{1,10}$', description: 'backend id: an opaque uint32 (0..4294967295)' }),
 };
 

@@ -5,20 +5,19 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { LbdsrError } from '../../core/errors.js';
-import { applyOp, getAt, type Method, parsePoolId, type Step } from '../document.js';
-import { API_PREFIX, INSTANCE_NODE, type ResourceNode, SERVICE } from '../schema.js';
 import {
-  asIs,
-  CHANGED,
-  changed,
-  ERRORS,
-  nameOf,
-  paramsOf,
-  prepareBody,
-  type RouteContext,
-  sendJson,
-  timedChange,
-} from './context.js';
+  applyOp,
+  applyServiceOp,
+  getAt,
+  type Method,
+  parsePoolId,
+  type Step,
+  withDefaultService,
+} from '../document.js';
+import { API_PREFIX, INSTANCE_NODE, POOL_NODE, type ResourceNode, SERVICE } from '../schema.js';
+import { asIs, ERRORS, nameOf, paramsOf, prepareBody, type RouteContext, sendJson } from './context.js';
+import { DRY_RUN_QUERY, runChange, WRITE_ANSWERS } from './dry-run.js';
+import { withStatus } from './pool-status.js';
 
 /** One generated route: its URL, the node, and how to build the location from the parameters. */
 interface RouteSpec {
@@ -98,7 +97,11 @@ function summary(method: string, spec: RouteSpec): string {
   return `${method} ${spec.entry ? 'one of the ' : ''}${spec.node.description}`;
 }
 
-export function resourceRoutes({ app, instances }: RouteContext): void {
+/** Under `services/`, `default` is the instance's frontend and backend (document.ts). */
+const underServices = (loc: Step[]) => loc[0] === 'services';
+
+export function resourceRoutes(ctx: RouteContext): void {
+  const { app, instances } = ctx;
   for (const spec of collectRoutes()) {
     const params = paramsOf(spec.url);
     const config = { where: spec.where };
@@ -110,7 +113,10 @@ export function resourceRoutes({ app, instances }: RouteContext): void {
           config: { ...config, shows: shownSchema(spec) },
           handler: async (req, reply) => {
             const cfg = instances.need(nameOf(req));
-            return sendJson(reply, getAt(instances.view(cfg), locationOf(spec, req)));
+            const loc = locationOf(spec, req);
+            const view = instances.view(cfg);
+            const shown = getAt(underServices(loc) ? withDefaultService(view) : view, loc);
+            return sendJson(reply, spec.node === POOL_NODE ? withStatus(ctx, cfg, loc, shown) : shown);
           },
         });
         continue;
@@ -119,23 +125,23 @@ export function resourceRoutes({ app, instances }: RouteContext): void {
       app.route({
         method,
         url: spec.url,
-        schema: { summary: summary(method, spec), params, ...(body ? { body } : {}), response: CHANGED },
+        schema: {
+          summary: summary(method, spec),
+          params,
+          querystring: DRY_RUN_QUERY,
+          ...(body ? { body } : {}),
+          response: WRITE_ANSWERS,
+        },
         config,
         ...(body ? { preValidation: prepareBody(body) } : {}),
         handler: async (req, reply) => {
           const name = nameOf(req);
           const loc = locationOf(spec, req);
-          const warnings = await timedChange(reply, (timing) =>
-            instances.change(
-              name,
-              (old) => {
-                if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
-                return applyOp(old, loc, method, req.body, spec.node.optional === true);
-              },
-              timing,
-            ),
-          );
-          return changed(reply, method, warnings);
+          const op = underServices(loc) ? applyServiceOp : applyOp;
+          return runChange(instances, req, reply, method, (old) => {
+            if (!old) throw new LbdsrError('LBDSR_NOT_FOUND', `instance ${name} does not exist`);
+            return op(old, loc, method, req.body, spec.node.optional === true);
+          });
         },
       });
     }

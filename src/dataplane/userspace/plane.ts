@@ -303,6 +303,12 @@ export class UserspacePlane implements DataPlane {
     return (await this.request({ op: 'sessions', limit })) as SessionEntry[];
   }
 
+  /** Live sessions per backend slot, counted by the worker in its own table (empty while it has none). */
+  async sessionCounts(): Promise<Map<number, number>> {
+    if (!this.worker) return new Map();
+    return (await this.request({ op: 'sessionCounts' })) as Map<number, number>;
+  }
+
   /** The worker's own Balancer decides the frame without recording it (Balancer.explain). */
   async explain(frame: Uint8Array, port: number): Promise<ExplainTrace> {
     if (!this.worker)

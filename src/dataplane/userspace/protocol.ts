@@ -90,11 +90,19 @@ export type Request =
   | { op: 'apply'; plan: Plan; frontendIf?: string; backendIf?: string }
   | { op: 'stats'; walk?: boolean }
   | { op: 'sessions'; limit: number }
+  /** Live sessions per backend slot (types.ts DataPlane.sessionCounts). */
+  | { op: 'sessionCounts' }
   | { op: 'health' }
   | { op: 'explain'; frame: Uint8Array; port: number }
   | { op: 'stop' };
 
-export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | ExplainTrace | null;
+export type ReplyBody =
+  | StatsSnapshot
+  | SessionEntry[]
+  | PlaneHealth
+  | Map<number, number>
+  | ExplainTrace
+  | null;
 
 export interface Envelope {
   id: number;

@@ -1,9 +1,10 @@
 // UserspaceWorker: everything the worker thread of one USERSPACE instance decides, kernel aside. It
-// answers the plane's requests (apply, stats, sessions, health, explain, stop), follows the ports' interfaces
+// answers the plane's requests (apply, stats, sessions, session counts, health, explain, stop), follows the ports' interfaces
 // (ports.ts), applies the daemon's plans to the Balancer, and runs the loop: requests are read
 // synchronously between batches, so the loop never yields to an event loop; frames are decided by
 // WorkerIo.receive (rings.ts on AF_PACKET), once per batch. worker.ts builds it in the thread.
 import { parseMac } from '../../core/addr.js';
+import { PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import { Balancer } from '../../pipeline/balancer.js';
 import { traceOf } from '../../pipeline/explain.js';
@@ -28,6 +29,24 @@ const NAP_BATCH = 16;
 const REQUESTS_PER_PASS = 16;
 
 type ApplyRequest = Extract<Request, { op: 'apply' }>;
+
+/**
+ * Live sessions per backend slot: entries that have not idled out and whose slot is live and still
+ * holds the backend they were recorded for (any other session would be re-balanced at its next frame:
+ * it is nobody's).
+ */
+function liveSessionCounts(b: Balancer, nowMs: number): Map<number, number> {
+  const counts = new Map<number, number>();
+  const t = b.control.timeoutsMs;
+  const slots = b.control.slots;
+  b.sessionTable.forEach((_s, _d, _sp, _dp, proto, id, slot, last) => {
+    const timeout = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+    const owner = slots[slot];
+    if (nowMs - last > timeout || owner?.id !== id || !owner.live) return;
+    counts.set(slot, (counts.get(slot) ?? 0) + 1);
+  });
+  return counts;
+}
 
 export class UserspaceWorker {
   readonly fe: FrontendPort;
@@ -76,6 +95,8 @@ export class UserspaceWorker {
         return this.balancer ? this.balancer.stats(req.walk === false ? undefined : now) : null;
       case 'sessions':
         return this.balancer ? this.balancer.sessions(req.limit, now) : [];
+      case 'sessionCounts':
+        return this.balancer ? liveSessionCounts(this.balancer, now) : new Map();
       case 'health':
         return this.health();
       case 'explain':

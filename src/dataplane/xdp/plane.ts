@@ -27,6 +27,7 @@ import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.j
 import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
+import { countLiveSessions } from './session-counts.js';
 import { UnicastFilter, type UnicastState } from './unicast.js';
 
 export class XdpPlane implements DataPlane {
@@ -137,6 +138,8 @@ export class XdpPlane implements DataPlane {
   async sessions(limit: number): Promise<SessionEntry[]> {
     return readSessions(this.loaded, this.timeoutsMs, limit);
   }
+
+  sessionCounts = async (): Promise<Map<number, number>> => countLiveSessions(this.loaded, this.timeoutsMs);
 
   /** The kernel's own decision of `frame` (lbdsr_explain on this instance's maps), recording nothing. */
   async explain(frame: Uint8Array, port: number): Promise<ExplainTrace> {
