@@ -9,7 +9,7 @@ import {
   DROP_MAX,
   PORT_BACKEND,
 } from '../../src/core/constants.js';
-import type { InstanceConfig, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
+import type { InstanceConfig, Observations, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
 import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
@@ -57,8 +57,8 @@ export class XdpBalancer {
     this.loaded.obj.close();
   }
 
-  configure(config: InstanceConfig, backendPortMac: string | undefined): void {
-    this.mirror.apply(this.control.apply(config, backendPortMac), 0, LO);
+  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): void {
+    this.mirror.apply(this.control.apply(config, backendPortMac, observe), 0, LO);
   }
 
   setClock(nowMs: number): void {

@@ -22,6 +22,7 @@ import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ServiceConfig } fro
 import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { type MirrorWrites, XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
+import { countLiveSessions } from '../../src/dataplane/xdp/session-counts.js';
 import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { arpRequestFrame, icmpEchoFrame, tcpFrame, udpFrame } from '../../src/packet/build.js';
 import { ControlState } from '../../src/pipeline/control.js';
@@ -312,6 +313,40 @@ test('the BACKEND port passes ARP and frames to the probe MAC to the kernel, dro
     const other = r.run(tcpTo('10.0.0.100', 80), r.be);
     assert.equal(other.act, XDP_DROP, 'anything else on the BACKEND port is dropped');
     assert.equal(other.moved.get(DROP_BACKEND_PORT), 1);
+  } finally {
+    r.close();
+  }
+});
+
+test('sessionCounts names the control state slots when adoption kept other kernel slots', { skip }, () => {
+  const r = new Rig();
+  try {
+    const a = { id: 1, mac: B(1) };
+    const b = { id: 2, mac: B(2) };
+    const withPool = (pool: { id: number; mac: string }[]) =>
+      config([{ name: 'web', vip: '10.0.0.100', backend: { pool } }]);
+    r.configure(withPool([a, b]));
+    r.configure(withPool([b]));
+    assert.equal(r.dest(tcpTo('10.0.0.100', 80)), B(2));
+    const kernelSlot = r.slot('web', 2);
+    // The restarted daemon's control state gives backend 2 the lowest slot; the kernel keeps its own.
+    r.mirror = new XdpMirror(r.maps);
+    r.mirror.adopt();
+    const fresh = new ControlState();
+    r.mirror.apply(fresh.apply(withPool([b]), BE_PORT), 0, 1);
+    const controlSlot = fresh.slotOf(2, fresh.indexOf('web')!);
+    assert.notEqual(controlSlot, kernelSlot, 'the two slots differ (the case under test)');
+    r.maps.setTestClock(0n);
+    const loaded = {
+      progs: { frontend: r.ld.progFd, backend: r.ld.backendProgFd },
+      fds: r.ld.fds,
+      maps: r.maps,
+      mirror: r.mirror,
+      capacity: 4096,
+    };
+    // The session was recorded at the test clock (BPF_PROG_TEST_RUN); judge it with long timeouts.
+    const counts = countLiveSessions(loaded, { tcp: 1e12, udp: 1e12, icmp: 1e12 });
+    assert.deepEqual([...counts], [[controlSlot, 1]]);
   } finally {
     r.close();
   }

@@ -3,7 +3,7 @@
 // entries that have not idled out and whose slot is live and still holds the backend they were
 // recorded for, as the program judges a session valid when a frame arrives. The daemon asks for this
 // every few seconds at most (drain, `pool show`, dry runs): a walk of a million entries takes a while.
-import { PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
+import { PROTO_TCP, PROTO_UDP, SLOT_NONE } from '../../core/constants.js';
 import type { TimeoutsMs } from '../../pipeline/plan.js';
 import type { Loaded } from './lifecycle.js';
 
@@ -18,7 +18,9 @@ export function countLiveSessions(l: Loaded | null, timeouts: TimeoutsMs): Map<n
   l.maps.forEachSession((s) => {
     const timeout = s.proto === PROTO_TCP ? t.tcp : s.proto === PROTO_UDP ? t.udp : t.icmp;
     if (now - s.lastSeenNs > timeout || owner.get(s.slot) !== s.backendId) return;
-    counts.set(s.slot, (counts.get(s.slot) ?? 0) + 1);
+    // Sessions name kernel slots; the daemon counts by the control state's (they differ after adoption).
+    const slot = l.mirror.controlSlotOf(s.slot);
+    if (slot !== SLOT_NONE) counts.set(slot, (counts.get(slot) ?? 0) + 1);
   });
   return counts;
 }
