@@ -6,6 +6,7 @@
 // listing are read by readout.ts. The frontend MACs go on the frontend interface's unicast list
 // (unicast.ts), so that a real NIC lets their frames in, and are announced by gratuitous ARP
 // (../announce.ts). See docs/xdp.md.
+import { SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import {
   DEFAULT_SESSION_SETTINGS,
@@ -151,7 +152,10 @@ export class XdpPlane implements DataPlane {
       this.explainer = null;
     }
     this.explainer ??= new XdpExplainer({ ...l.fds }, l.capacity);
-    return this.explainer.explain(frame, port);
+    const t = this.explainer.explain(frame, port);
+    // the kernel's slots, named as the daemon's control state numbers them (they differ after adoption)
+    const slot = (s: number) => (s < 0 || s === SLOT_NONE ? s : l.mirror.controlSlotOf(s));
+    return { ...t, slot: slot(t.slot), sessionSlot: slot(t.sessionSlot) };
   }
 
   /**
