@@ -2,7 +2,9 @@
 /*
  * lbdsr XDP programs: docs/semantics.md in the kernel. lbdsr_xdp runs on the FRONTEND port,
  * lbdsr_backend on the BACKEND port (where ARP and frames to the probe MAC are passed to the kernel
- * and every other frame is dropped); balanced frames leave through the devmap.
+ * and every other frame is dropped); balanced frames leave through the devmap. lbdsr_explain is the
+ * same decision compiled to record nothing and report what it found (explain.h), run by user space
+ * with BPF_PROG_TEST_RUN on one frame.
  * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), frag.h (the fragment
  * table: later fragments take the ports of their first one), service.h (which service of the VIP a
  * key matches), session.h (sessions and Maglev), jhash.h, maps.h, counters.h; layouts in
@@ -10,6 +12,7 @@
  */
 #include "arp.h"
 #include "counters.h"
+#include "explain.h"
 #include "flow.h"
 #include "frag.h"
 #include "maps.h"
@@ -17,8 +20,10 @@
 #include "service.h"
 #include "session.h"
 
+/* `explain` (a constant: 0 in lbdsr_xdp, 1 in lbdsr_explain): record nothing, fill `tr` instead. */
 static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr_config *cfg,
-					  struct lbdsr_counters *cnt, __u32 *action)
+					  struct lbdsr_counters *cnt, __u32 *action, const int explain,
+					  struct lbdsr_explain *tr)
 {
 	struct cursor c = { .data = (__u8 *)(long)ctx->data, .end = (__u8 *)(long)ctx->data_end };
 	__u32 len = c.end - c.data;
@@ -40,7 +45,8 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 		reason = arp_reply(&c, len);
 		if (reason)
 			return reason;
-		count(cnt, LBDSR_CNT_ARP_REPLY);
+		if (!explain)
+			count(cnt, LBDSR_CNT_ARP_REPLY);
 		*action = XDP_TX;
 		return 0;
 	}
@@ -61,9 +67,11 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	reason = service_match(f.vip, &f.key, &sm);
 	if (reason)
 		return reason;
+	if (explain)
+		tr->service = sm.index;
 	if (!cfg->ready)
 		return LBDSR_DROP_NOT_READY;
-	reason = choose_backend(cfg, &sm, &f.key, f.icmp_error, f.non_syn, now, &ch);
+	reason = choose_backend(cfg, &sm, &f.key, f.icmp_error, f.non_syn, now, &ch, explain ? tr : 0);
 	if (reason)
 		return reason;
 
@@ -73,6 +81,13 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 		return LBDSR_DROP_TRUNCATED;
 	mac_copy(eth + ETH_DST, ch.backend->mac);
 	mac_copy(eth + ETH_SRC, cfg->backend_port_mac);
+	if (explain) {
+		/* what the frame would do; nothing is sent nor recorded */
+		tr->slot = ch.slot;
+		tr->backend_id = ch.backend->id;
+		*action = XDP_REDIRECT;
+		return 0;
+	}
 	/* Before anything is recorded: a frame that cannot leave leaves no trace but its drop. */
 	if (bpf_redirect_map(&lbdsr_devmap, 0, 0) != XDP_REDIRECT)
 		return LBDSR_DROP_TX_FAILED;
@@ -97,7 +112,7 @@ int lbdsr_xdp(struct xdp_md *ctx)
 	cnt->v[LBDSR_CNT_RX_PACKETS]++;
 	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
 
-	reason = lbdsr_decide(ctx, cfg, cnt, &action);
+	reason = lbdsr_decide(ctx, cfg, cnt, &action, 0, 0);
 	if (reason) {
 		count(cnt, reason);
 		return XDP_DROP;
@@ -109,25 +124,54 @@ int lbdsr_xdp(struct xdp_md *ctx)
  * kernel, where the health prober and the ARP resolver read them with an AF_PACKET socket; every
  * other frame is counted and dropped. A program of its own, so that the FRONTEND program needs no
  * per-frame port check. */
+static __always_inline int backend_passes(struct xdp_md *ctx, const struct lbdsr_config *cfg)
+{
+	__u8 *eth = (__u8 *)(long)ctx->data;
+
+	return eth + ETH_HLEN_ <= (__u8 *)(long)ctx->data_end &&
+	       (rd16(eth + ETH_TYPE) == lbdsr_htons(ETH_P_ARP_) ||
+		(cfg->probe_set && mac_eq(eth + ETH_DST, cfg->probe_mac)));
+}
+
 SEC("xdp")
 int lbdsr_backend(struct xdp_md *ctx)
 {
 	struct lbdsr_counters *cnt = counters_get();
 	const struct lbdsr_config *cfg = config_get();
-	__u8 *eth = (__u8 *)(long)ctx->data;
 
 	if (!cnt || !cfg)
 		return XDP_ABORTED;
 	cnt->v[LBDSR_CNT_RX_PACKETS]++;
 	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
-	if (eth + ETH_HLEN_ <= (__u8 *)(long)ctx->data_end &&
-	    (rd16(eth + ETH_TYPE) == lbdsr_htons(ETH_P_ARP_) ||
-	     (cfg->probe_set && mac_eq(eth + ETH_DST, cfg->probe_mac)))) {
+	if (backend_passes(ctx, cfg)) {
 		cnt->v[LBDSR_CNT_BACKEND_PASS]++;
 		return XDP_PASS;
 	}
 	cnt->v[LBDSR_DROP_BACKEND_PORT]++;
 	return XDP_DROP;
+}
+
+/* Explain one frame (explain.h): the decision of the port in the trace entry, recording nothing. */
+SEC("xdp")
+int lbdsr_explain(struct xdp_md *ctx)
+{
+	__u32 zero = 0, action = XDP_DROP, reason;
+	const struct lbdsr_config *cfg = config_get();
+	struct lbdsr_counters *cnt = counters_get();
+	struct lbdsr_explain *tr = bpf_map_lookup_elem(&lbdsr_explain_trace, &zero);
+
+	if (!cnt || !cfg || !tr)
+		return XDP_ABORTED;
+	explain_reset(tr);
+	if (tr->port == LBDSR_PORT_BACKEND_)
+		reason = backend_passes(ctx, cfg) ? 0 : LBDSR_DROP_BACKEND_PORT;
+	else
+		reason = lbdsr_decide(ctx, cfg, cnt, &action, 1, tr);
+	if (tr->port == LBDSR_PORT_BACKEND_ && !reason)
+		action = XDP_PASS;
+	tr->reason = reason;
+	tr->action = reason ? XDP_DROP : action;
+	return tr->action;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -9,6 +9,7 @@
 #define LBDSR_SESSION_H
 
 #include "counters.h"
+#include "explain.h"
 #include "jhash.h"
 #include "maps.h"
 #include "parse.h"
@@ -33,8 +34,10 @@ static __always_inline struct lbdsr_backend *backend_live(__u32 slot, __u32 id, 
 	return b;
 }
 
-/* Maglev: the slot the service's table holds for the key's hash, or LBDSR_SLOT_NONE. */
-static __always_inline __u32 maglev_slot(const struct service_match *sm, const struct lbdsr_flow_key *key)
+/* Maglev: the slot the service's table holds for the key's hash, or LBDSR_SLOT_NONE. `tr` (explain
+ * only, NULL otherwise) gets the hash and the entry. */
+static __always_inline __u32 maglev_slot(const struct service_match *sm, const struct lbdsr_flow_key *key,
+					 struct lbdsr_explain *tr)
 {
 	const struct lbdsr_service *svc = sm->svc;
 	__u32 words[4];
@@ -50,10 +53,14 @@ static __always_inline __u32 maglev_slot(const struct service_match *sm, const s
 		words[3] = key->proto;
 		hash = lbdsr_jhash2(words, 4, 0);
 	}
+	idx = hash % LBDSR_MAGLEV_SIZE;
+	if (tr) {
+		tr->hash = hash;
+		tr->index = idx;
+	}
 	table = bpf_map_lookup_elem(&lbdsr_maglev, &sm->index);
 	if (!table)
 		return LBDSR_SLOT_NONE;
-	idx = hash % LBDSR_MAGLEV_SIZE;
 	slot = bpf_map_lookup_elem(table, &idx);
 	if (!slot)
 		return LBDSR_SLOT_NONE;
@@ -73,11 +80,12 @@ struct choice {
 /*
  * Returns 0 with `out` filled, or the drop reason. Writes nothing: the choice is recorded by
  * session_commit once the frame is known to leave (docs/semantics.md, "A failed transmit").
- * `read_only` (ICMP errors): a valid session's backend or Maglev, nothing to record.
+ * `read_only` (ICMP errors): a valid session's backend or Maglev, nothing to record. `tr` (explain
+ * only, NULL otherwise) gets what the lookup found and the Maglev entry.
  */
 static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct service_match *sm,
 					    const struct lbdsr_flow_key *key, int read_only, int non_syn, __u64 now,
-					    struct choice *out)
+					    struct choice *out, struct lbdsr_explain *tr)
 {
 	struct lbdsr_session *s = bpf_map_lookup_elem(&lbdsr_sessions, key);
 	__u32 outcome = LBDSR_CNT_SESSION_MISS;
@@ -92,6 +100,15 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, key->proto);
 
 		b = backend_live(s->slot, s->backend_id, sm->index);
+		if (tr) {
+			tr->entry = 1;
+			tr->session_id = s->backend_id;
+			tr->session_slot = s->slot;
+			tr->age_ns = now - s->last_seen_ns;
+			tr->session = fresh && b ? LBDSR_CNT_SESSION_HIT
+				      : fresh    ? LBDSR_CNT_SESSION_STALE
+						 : LBDSR_CNT_SESSION_EXPIRED;
+		}
 		if (fresh && b) {
 			out->backend = b;
 			out->slot = s->slot;
@@ -99,9 +116,15 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 			return 0;
 		}
 		outcome = fresh ? LBDSR_CNT_SESSION_STALE : LBDSR_CNT_SESSION_EXPIRED;
+	} else if (tr) {
+		/* an ICMP error reads only: no entry is a plain miss, whatever its flags */
+		tr->entry = 0;
+		tr->session = read_only ? LBDSR_CNT_SESSION_MISS : outcome;
 	}
 
-	slot = maglev_slot(sm, key);
+	slot = maglev_slot(sm, key, tr);
+	if (tr)
+		tr->slot = slot;
 	if (slot == LBDSR_SLOT_NONE)
 		return LBDSR_DROP_NO_BACKEND;
 	b = bpf_map_lookup_elem(&lbdsr_backends, &slot);

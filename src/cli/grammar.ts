@@ -3,6 +3,7 @@
 //   lbdsr NAME ports add P type=FRONTEND | ... ports P set peer=IF | ... backend pool add ID mac=M | ...
 //   lbdsr NAME frontend announce [count=N] (an action node: a POST now)
 //   lbdsr NAME services add web vip=V [protocol=TCP port=80] | ... services web backend pool add 1 ip=A
+//   lbdsr NAME explain src=A dst=VIP proto=TCP sport=P dport=P | lbdsr NAME explain arp who-has=VIP
 // Pure: turns words into a request (or a help request); the caller does the HTTP. It walks the CLI's
 // plain-data copy of the tree (tree.ts), not schema.ts itself, so that lbdsrctl never loads TypeBox.
 import { align } from './format.js';
@@ -140,13 +141,28 @@ export function parseWords(words: string[]): Parsed {
     pos = { node: child, collection: child.kind === 'list', path: `${pos.path}${w}/`, trail };
     if (child.kind === 'action') {
       // `frontend announce [count=N]`: a POST of its k=v parameters, no further words
-      const params = words.slice(i + 1);
+      const params = words.slice(i + 1).map((p) => actionParam(p, child.schema));
       if (params.includes('?')) return { kind: 'help', pos, context: 'set' };
       checkParams(params, trail);
       return { kind: 'request', method: 'POST', path: pos.path, pos, schema: child.schema, params };
     }
     i++;
   }
+}
+
+/**
+ * A word of an action as k=v: a bare word naming a boolean of its schema is `word=true` (`explain arp`),
+ * and a key spelled with '-' where the schema has '_' takes the schema's (`who-has=` for `who_has`).
+ */
+function actionParam(word: string, schema: JsonSchema): string {
+  const props = propertiesOf(schema) ?? {};
+  const eq = word.indexOf('=');
+  if (eq < 0) return props[word]?.type === 'boolean' ? `${word}=true` : word;
+  const key = word.slice(0, eq);
+  const alt = key.replaceAll('-', '_');
+  return alt !== key && props[alt] !== undefined && props[key] === undefined
+    ? `${alt}${word.slice(eq)}`
+    : word;
 }
 
 function checkParams(params: string[], trail: string[]): void {

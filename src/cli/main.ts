@@ -4,6 +4,7 @@
 // -yaml output. Around it: options.ts (global options), grammar.ts (words to a request), http.ts (the
 // request), format.ts (human output), tree.ts/resources.ts (the resource tree, as plain data).
 import { fstatSync, readFileSync } from 'node:fs';
+import { explainText } from './explain-format.js';
 import { dryRunText, human, instancesTable, poolTable, servicesTable } from './format.js';
 import { candidates, helpText, type Parsed, paramsToBody, parseWords, UsageError } from './grammar.js';
 import { ApiError, request } from './http.js';
@@ -77,6 +78,7 @@ async function render(
     if (pos.node.segment === 'services') return servicesTable(data);
     if (pos.node.segment === 'pool') return poolTable(data);
   }
+  if (pos.node.segment === 'explain') return explainText(data);
   return human(data);
 }
 
@@ -151,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       const text = f === 'human' ? dryRunText(data) : await render(opts, parsed, data);
       process.stdout.write(`${text}\n`);
     }
-    if (parsed.method === 'GET') {
+    if (parsed.method === 'GET' || parsed.pos.node.segment === 'explain') {
       process.stdout.write(`${await render(opts, parsed, data)}\n`);
     } else {
       for (const w of (data as { warnings?: string[] } | undefined)?.warnings ?? []) {

@@ -1152,5 +1152,63 @@ export const INSTANCE_TREE: CliNode = {
       schema: { type: 'array' },
       readOnly: true,
     },
+    {
+      segment: 'explain',
+      kind: 'action',
+      description: 'what the running data plane does with one frame, and why (changes nothing)',
+      schema: {
+        type: 'object',
+        description: 'a flow (or an ARP request) to explain',
+        properties: {
+          arp: { type: 'boolean', description: 'an ARP request (with who_has)' },
+          who_has: {
+            type: 'string',
+            description: 'ARP: the address asked for (an ARP request; src is the asker)',
+          },
+          src: { type: 'string', description: 'client address (ARP: the asker, default 0.0.0.0)' },
+          dst: { type: 'string', description: 'destination address (a VIP)' },
+          proto: {
+            description: 'TCP, UDP or ICMP',
+            anyOf: [
+              { type: 'string', const: 'TCP' },
+              { type: 'string', const: 'UDP' },
+              { type: 'string', const: 'ICMP' },
+            ],
+          },
+          sport: {
+            type: 'integer',
+            description: 'client port (TCP, UDP; of the quoted flow for an ICMP error)',
+          },
+          dport: {
+            type: 'integer',
+            description: 'VIP port (TCP, UDP; of the quoted flow for an ICMP error)',
+          },
+          flags: { type: 'string', description: 'TCP flags, e.g. SYN or SYN,ACK (default ACK)' },
+          type: { type: 'integer', description: 'ICMP type (default 8, echo)' },
+          code: { type: 'integer', description: 'ICMP code' },
+          inner: {
+            description: 'ICMP error: protocol of the quoted flow (default TCP)',
+            anyOf: [
+              { type: 'string', const: 'TCP' },
+              { type: 'string', const: 'UDP' },
+              { type: 'string', const: 'ICMP' },
+            ],
+          },
+          from: { type: 'string', description: 'ICMP error: its sender (default src)' },
+          mac: {
+            type: 'string',
+            description: 'Ethernet destination (default: the VIP’s frontend MAC; broadcast for ARP)',
+          },
+          src_mac: { type: 'string', description: 'Ethernet source (default 02:00:00:00:00:01)' },
+          port: {
+            description: 'the port the frame arrives on (default FRONTEND)',
+            anyOf: [
+              { type: 'string', const: 'FRONTEND' },
+              { type: 'string', const: 'BACKEND' },
+            ],
+          },
+        },
+      },
+    },
   ],
 };

@@ -20,6 +20,7 @@ import { type PlaneFactory, PlaneManager } from './planes.js';
 import { announceRoutes } from './routes/announce.js';
 import type { RouteContext } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
+import { explainRoutes } from './routes/explain.js';
 import { instanceRoutes } from './routes/instances.js';
 import { trackMethods } from './routes/methods.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -110,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   sessionRoutes(ctx);
   statsRoutes(ctx, (name) => observer.rates.rates(name));
   announceRoutes(ctx);
+  explainRoutes(ctx);
   eventRoutes(ctx, observer);
   metricsRoutes(ctx, observer);
   webRoutes(ctx, opts.token !== undefined);

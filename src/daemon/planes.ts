@@ -19,6 +19,7 @@ import type { DataPlane, PlaneStatus, StatsOptions } from '../dataplane/types.js
 import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
 import { checkConfig } from '../pipeline/desired.js';
+import { describe, type ExplainRequest, type ExplainResult, explainFrame } from '../pipeline/explain.js';
 import type { Plan } from '../pipeline/plan.js';
 
 export interface PlaneFactory {
@@ -352,6 +353,19 @@ export class PlaneManager {
       if (owner && service) out.set(`${service}/${owner.id}`, n);
     }
     return out;
+  }
+
+  /** What the plane of `name` does with the frame of `req`, decided by the plane without effect. */
+  async explain(name: string, req: ExplainRequest): Promise<ExplainResult> {
+    const cur = this.running.get(name);
+    const plane = cur?.driver.plane;
+    if (!cur || !plane?.explain)
+      throw new LbdsrError(
+        'LBDSR_NOT_AVAILABLE',
+        `instance ${name} has no running data plane to explain with`,
+      );
+    const { frame, port } = explainFrame(req, cur.driver.control);
+    return describe(await plane.explain(frame, port), frame, port, cur.driver.control, plane.kind);
   }
 
   async sessions(name: string, limit: number): Promise<SessionEntry[]> {

@@ -4,6 +4,7 @@
 import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { MAX_BACKENDS, MAX_SERVICES } from '../core/constants.js';
 import { ERROR_CODES } from '../core/errors.js';
+import { EXPLAIN_NODE } from './explain-schema.js';
 
 export const API_PREFIX = '/polycube/v1';
 export const SERVICE = 'lbdsr';
@@ -452,6 +453,7 @@ export const INSTANCE_NODE: ResourceNode = {
       schema: Type.Array(EventSchema),
       readOnly: true,
     },
+    EXPLAIN_NODE,
   ],
 };
 

@@ -2,6 +2,7 @@
 // daemon calls after a configuration change, what it reads back, and how a supervised plane reports
 // that it failed and came back.
 import type { PlaneType, ResolvedPorts, SessionEntry, StatsSnapshot } from '../core/model.js';
+import type { ExplainTrace } from '../pipeline/explain.js';
 import type { Plan } from '../pipeline/plan.js';
 
 /** Peer interface names of the ports by role, whether the interfaces exist or not. */
@@ -53,6 +54,11 @@ export interface DataPlane {
    * never per scrape. Slots without a session are absent.
    */
   sessionCounts?(): Promise<Map<number, number>>;
+  /**
+   * What the running plane does with `frame` arriving on `port` (PORT_*), decided by the plane itself
+   * without recording anything: no counter, no session, no fragment entry (src/pipeline/explain.ts).
+   */
+  explain?(frame: Uint8Array, port: number): Promise<ExplainTrace>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */
   close(opts?: { keep?: boolean }): Promise<void>;
   /** A supervised plane (USERSPACE): whether it works now; planes without it are always RUNNING. */

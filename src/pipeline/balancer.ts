@@ -133,12 +133,33 @@ const PEND_NONE = 0;
 const PEND_ARP = 1;
 const PEND_BACKEND = 2;
 
+/**
+ * What decide() found on its way, in `Balancer.trace` (a Float64Array: the hash is a uint32), for
+ * explain (explain.ts). Written only where the value is computed, so the per-frame path pays a few
+ * stores and no reset: explain() resets the record before its decision, and reads it only then.
+ * T_SERVICE: matched service index; T_ENTRY: session entry found (-1 none); T_SESSION: its verdict
+ * (a CNT_SESSION_* counter index: HIT, EXPIRED, STALE, or MISS/UNRECORDED without an entry);
+ * T_HASH / T_INDEX: Maglev hash and entry index (-1 when Maglev was not consulted); T_SLOT: the slot
+ * chosen (SLOT_NONE: the Maglev entry is empty).
+ */
+export const T_SERVICE = 0;
+export const T_ENTRY = 1;
+export const T_SESSION = 2;
+export const T_HASH = 3;
+export const T_INDEX = 4;
+export const T_SLOT = 5;
+export const T_WIDTH = 6;
+
 export class Balancer {
   readonly control = new ControlState();
   sessionTable: SessionTable;
   /** Ports of TCP/UDP datagrams learned from their first fragments (docs/semantics.md, "Fragments"). */
   readonly fragments = new FragmentTable();
-  readonly counters = new Float64Array(CNT_MAX);
+  /** Global counters (CNT_*); explain() points this at a scratch copy for one decision. */
+  counters = new Float64Array(CNT_MAX);
+  private readonly explainCounters = new Float64Array(CNT_MAX);
+  /** What the last decision found (T_* indexes), meaningful after explain() only. */
+  readonly trace = new Float64Array(T_WIDTH);
   /** Indexed by slot * 3: packets, bytes, sessions. Reset when a slot is given to a new backend. */
   readonly backendCounters = new Float64Array(MAX_BACKENDS * BS_WIDTH);
   /** Transmitted frames by port: [frontend, backend]. */
@@ -288,8 +309,10 @@ export class Balancer {
     // the most specific service of the VIP for the key's protocol and destination port
     const svc = VipTable.match(vip, k[3]!, k[2]! & 0xffff);
     if (svc === null) return this.drop(DROP_NO_SERVICE);
+    this.trace[T_SERVICE] = svc.index;
     if (!this.control.ready) return this.drop(DROP_NOT_READY);
     const slot = icmpError ? this.peekBackend(svc, nowMs) : this.chooseBackend(svc, nowMs);
+    this.trace[T_SLOT] = slot;
     if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
 
     const backend = this.control.slots[slot]!;
@@ -302,6 +325,24 @@ export class Balancer {
     p[P_FRAG] = frag;
     this.pendingNowMs = nowMs;
     return ACT_TX_BACKEND;
+  }
+
+  /**
+   * Decides one frame as decide() would and records nothing: no counter (rx included: they go to a
+   * scratch array), no session, no fragment entry (those move on commit only, which never comes). What
+   * it found is left in `trace`; `frame` is rewritten in place as for a transmit. Must not come between a
+   * decide() and its commit() (the worker asks between batches).
+   */
+  explain(frame: Uint8Array, len: number, port: number, nowMs: number): number {
+    this.trace.fill(-1);
+    const real = this.counters;
+    this.counters = this.explainCounters;
+    try {
+      return this.decide(frame, len, port, nowMs);
+    } finally {
+      this.counters = real;
+      this.pending[P_KIND] = PEND_NONE;
+    }
   }
 
   /** Records the decision of the last decide(): its frame was sent. */
@@ -454,14 +495,21 @@ export class Balancer {
     // HASH_SRC_IP hashes the word [src], HASH_SESSION the 4 key words; the hash lands in key[4].
     const k = this.key;
     jhash2Into(k, 0, svc.algorithm === ALG_HASH_SRC_IP ? 1 : 4, 0, k, 4);
-    return svc.table[k[4]! % MAGLEV_SIZE]!;
+    const index = k[4]! % MAGLEV_SIZE;
+    const t = this.trace;
+    t[T_HASH] = k[4]!;
+    t[T_INDEX] = index;
+    return svc.table[index]!;
   }
 
   /** ICMP errors: a valid session's backend, else Maglev; writes nothing, nothing to record. */
   private peekBackend(svc: ServiceState, nowMs: number): number {
     this.pending[P_OUTCOME] = 0;
     const e = this.sessionTable.findKey(this.key);
-    if (e >= 0 && this.validEntry(e, svc, nowMs) === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
+    const t = this.trace;
+    t[T_ENTRY] = e;
+    t[T_SESSION] = e >= 0 ? this.validEntry(e, svc, nowMs) : CNT_SESSION_MISS;
+    if (t[T_SESSION] === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
     return this.maglev(svc);
   }
 
@@ -480,6 +528,9 @@ export class Balancer {
     const p = this.pending;
     p[P_ENTRY] = e;
     p[P_OUTCOME] = e >= 0 ? this.validEntry(e, svc, nowMs) : this.missOutcome();
+    const t = this.trace;
+    t[T_ENTRY] = e;
+    t[T_SESSION] = p[P_OUTCOME]!;
     if (p[P_OUTCOME] === CNT_SESSION_HIT) return st.slotAt(e);
     return this.maglev(svc);
   }

@@ -86,8 +86,8 @@ describe('/openapi.json', () => {
       assert.deepEqual(declared.sort(), inPath.sort(), `${key}: path parameters`);
       const wantsBody = ['post', 'put', 'patch'].includes(method);
       assert.equal(op.requestBody !== undefined, wantsBody, `${key}: request body`);
-      // a POST creates (201), except an action, which creates nothing (POST .../frontend/announce: 200)
-      const action = path.endsWith('/announce/');
+      // a POST creates (201), except an action, which creates nothing (.../frontend/announce, .../explain: 200)
+      const action = path.endsWith('/announce/') || path.endsWith('/explain/');
       const ok = op.responses[method === 'post' && !action ? '201' : '200'];
       assert.ok(ok?.content?.['application/json'], `${key}: no answer schema`);
       for (const status of ['400', '404', '409', '500']) {
@@ -99,8 +99,8 @@ describe('/openapi.json', () => {
 
   test('every write takes ?dry_run=true; the services tree is documented', () => {
     for (const { key, method, op } of operations()) {
-      // an action (announce) changes no configuration: nothing to plan
-      if (method === 'get' || key.endsWith('/announce')) continue;
+      // an action (announce, explain) changes no configuration: nothing to plan
+      if (method === 'get' || key.endsWith('/announce') || key.endsWith('/explain')) continue;
       const q = (op.parameters ?? []).find((p) => p.in === 'query' && p.name === 'dry_run');
       assert.ok(q, `${key}: no dry_run query parameter`);
     }

@@ -10,6 +10,7 @@ import { LbdsrError } from '../../core/errors.js';
 import type { ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
 import { inNetns } from '../../kernel/ifinfo.js';
 import { ControlState } from '../../pipeline/control.js';
+import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
 import type { DataPlane, PlaneLog, PlaneStatus, PortPeers, StatsOptions } from '../types.js';
@@ -306,6 +307,13 @@ export class UserspacePlane implements DataPlane {
   async sessionCounts(): Promise<Map<number, number>> {
     if (!this.worker) return new Map();
     return (await this.request({ op: 'sessionCounts' })) as Map<number, number>;
+  }
+
+  /** The worker's own Balancer decides the frame without recording it (Balancer.explain). */
+  async explain(frame: Uint8Array, port: number): Promise<ExplainTrace> {
+    if (!this.worker)
+      throw new LbdsrError('LBDSR_NOT_AVAILABLE', 'the USERSPACE plane has no worker running');
+    return (await this.request({ op: 'explain', frame, port })) as ExplainTrace;
   }
 
   /** Port attachment, ring drops and TX failures as the worker sees them. */

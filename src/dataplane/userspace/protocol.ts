@@ -1,5 +1,6 @@
 // Messages between UserspacePlane (daemon thread) and its worker.
 import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
+import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
 
 /**
@@ -92,9 +93,16 @@ export type Request =
   /** Live sessions per backend slot (types.ts DataPlane.sessionCounts). */
   | { op: 'sessionCounts' }
   | { op: 'health' }
+  | { op: 'explain'; frame: Uint8Array; port: number }
   | { op: 'stop' };
 
-export type ReplyBody = StatsSnapshot | SessionEntry[] | PlaneHealth | Map<number, number> | null;
+export type ReplyBody =
+  | StatsSnapshot
+  | SessionEntry[]
+  | PlaneHealth
+  | Map<number, number>
+  | ExplainTrace
+  | null;
 
 export interface Envelope {
   id: number;

@@ -1,5 +1,5 @@
 // UserspaceWorker: everything the worker thread of one USERSPACE instance decides, kernel aside. It
-// answers the plane's requests (apply, stats, sessions, session counts, health, stop), follows the ports' interfaces
+// answers the plane's requests (apply, stats, sessions, session counts, health, explain, stop), follows the ports' interfaces
 // (ports.ts), applies the daemon's plans to the Balancer, and runs the loop: requests are read
 // synchronously between batches, so the loop never yields to an event loop; frames are decided by
 // WorkerIo.receive (rings.ts on AF_PACKET), once per batch. worker.ts builds it in the thread.
@@ -7,6 +7,7 @@ import { parseMac } from '../../core/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import { Balancer } from '../../pipeline/balancer.js';
+import { traceOf } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
 import type { Channel, WorkerIo } from './io.js';
 import { FrontendPort, Port } from './ports.js';
@@ -98,6 +99,10 @@ export class UserspaceWorker {
         return this.balancer ? liveSessionCounts(this.balancer, now) : new Map();
       case 'health':
         return this.health();
+      case 'explain':
+        // the loop's own clock (receive() is given the same floor), so a session's age is right
+        if (!this.balancer) throw new LbdsrError('LBDSR_NOT_AVAILABLE', 'the plane has no configuration yet');
+        return traceOf(this.balancer, req.frame, req.port, Math.floor(now));
       case 'stop':
         this.running = false;
         return null;

@@ -6,6 +6,7 @@
 // listing are read by readout.ts. The frontend MACs go on the frontend interface's unicast list
 // (unicast.ts), so that a real NIC lets their frames in, and are announced by gratuitous ARP
 // (../announce.ts). See docs/xdp.md.
+import { SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import {
   DEFAULT_SESSION_SETTINGS,
@@ -16,11 +17,13 @@ import {
 } from '../../core/model.js';
 import { unpin } from '../../kernel/bpffs.js';
 import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js';
+import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
 import type { DataPlane, StatsOptions } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
 import { copyRecentSessions } from './capacity.js';
+import { XdpExplainer } from './explain.js';
 import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.js';
 import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
@@ -45,6 +48,8 @@ export class XdpPlane implements DataPlane {
   /** Gratuitous ARP for new VIPs and MACs, and when the plane attaches (../announce.ts). */
   private readonly announcer = new ServiceAnnouncer();
   private closed = false;
+  /** The explain program on this instance's maps (explain.ts), loaded on the first explain. */
+  private explainer: XdpExplainer | null = null;
 
   constructor(instance: string, kind: XdpKind) {
     this.instance = instance;
@@ -137,6 +142,22 @@ export class XdpPlane implements DataPlane {
 
   sessionCounts = async (): Promise<Map<number, number>> => countLiveSessions(this.loaded, this.timeoutsMs);
 
+  /** The kernel's own decision of `frame` (lbdsr_explain on this instance's maps), recording nothing. */
+  async explain(frame: Uint8Array, port: number): Promise<ExplainTrace> {
+    const l = this.loaded;
+    if (!l)
+      throw new LbdsrError('LBDSR_NOT_AVAILABLE', `the XDP plane of ${this.instance} has no program loaded`);
+    if (this.explainer && !this.explainer.uses(l.fds)) {
+      this.explainer.close();
+      this.explainer = null;
+    }
+    this.explainer ??= new XdpExplainer({ ...l.fds }, l.capacity);
+    const t = this.explainer.explain(frame, port);
+    // the kernel's slots, named as the daemon's control state numbers them (they differ after adoption)
+    const slot = (s: number) => (s < 0 || s === SLOT_NONE ? s : l.mirror.controlSlotOf(s));
+    return { ...t, slot: slot(t.slot), sessionSlot: slot(t.sessionSlot) };
+  }
+
   /**
    * `keep`: the program stays attached and pinned (a restarted daemon adopts it). Otherwise the
    * program is detached from the ports and the pins removed: the kernel frees everything.
@@ -145,6 +166,8 @@ export class XdpPlane implements DataPlane {
     if (this.closed) return;
     this.closed = true;
     this.announcer.cancel();
+    this.explainer?.close();
+    this.explainer = null;
     // A plane that never applied anything owns nothing (the daemon also creates planes only to
     // probe that a kind can be created): it must not touch what another daemon left.
     const l = this.loaded;

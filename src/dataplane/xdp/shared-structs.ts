@@ -113,6 +113,26 @@ export const STRUCT_LAYOUTS = {
     },
   },
   counters: { struct: 'lbdsr_counters', size: CNT_MAX * 8, fields: { v: at(0, CNT_MAX * 8) } },
+  /** The trace of lbdsr_explain (bpf/explain.h; src/dataplane/xdp/explain.ts). */
+  explain: {
+    struct: 'lbdsr_explain',
+    size: 56,
+    fields: {
+      port: at(0, 4),
+      reason: at(4, 4),
+      action: at(8, 4),
+      service: at(12, 4),
+      session: at(16, 4),
+      entry: at(20, 4),
+      session_id: at(24, 4),
+      session_slot: at(28, 4),
+      hash: at(32, 4),
+      index: at(36, 4),
+      slot: at(40, 4),
+      backend_id: at(44, 4),
+      age_ns: at(48, 8),
+    },
+  },
 } as const satisfies Record<string, StructLayout>;
 
 // Field codecs: the width comes from the layout table, so code and table cannot disagree on it.
