@@ -17,6 +17,15 @@ export type PlaneLog = (
   event?: 'failed' | 'restarted',
 ) => void;
 
+/**
+ * A service's Maglev table as a plane holds it: per entry the backend slot (SLOT_NONE: empty) and the
+ * id of the backend holding that slot (null: empty). Slots depend on a node's history; ids do not.
+ */
+export interface MaglevTable {
+  slots: Uint32Array;
+  ids: (number | null)[];
+}
+
 /** Whether a plane is working: FAILED while its worker is dead (until the restart succeeds). */
 export interface PlaneStatus {
   status: 'RUNNING' | 'FAILED';
@@ -53,6 +62,8 @@ export interface DataPlane {
    * never per scrape. Slots without a session are absent.
    */
   sessionCounts?(): Promise<Map<number, number>>;
+  /** The Maglev table of service index `service` read from the plane itself (XDP: the kernel's map). */
+  maglevTable?(service: number): Promise<MaglevTable | null>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */
   close(opts?: { keep?: boolean }): Promise<void>;
   /** A supervised plane (USERSPACE): whether it works now; planes without it are always RUNNING. */
