@@ -13,9 +13,29 @@ import { align } from './format.js';
 import { UsageError } from './grammar.js';
 import { ApiError, type Endpoint, request } from './http.js';
 import { type Options, parseOptions } from './options.js';
+import type { CliNode } from './resources.js';
+import { INSTANCE_TREE } from './tree.js';
 
-/** Fields of an instance's view that are the daemon's, not configuration: never sent, never compared. */
-const READ_ONLY = ['plane', 'planeStatus', 'planeReason', 'uuid', 'status'];
+type Doc = Record<string, unknown>;
+const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Drops the fields of a document that are the daemon's, not configuration (plane, a port's status and
+ * uuid, a backend's health...: readOnly in the resource tree), at any depth: never sent, never compared.
+ */
+export function stripReadOnly(doc: unknown, node: CliNode | undefined, schema = node?.schema): void {
+  if (!isObject(doc)) return;
+  const props = schema?.properties ?? {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (props[k]?.readOnly) {
+      delete doc[k];
+      continue;
+    }
+    const child = node?.children?.find((c) => c.segment === k);
+    if (child?.kind === 'list' && Array.isArray(v)) for (const e of v) stripReadOnly(e, child);
+    else stripReadOnly(v, child, child?.schema ?? props[k]);
+  }
+}
 
 /** What an instance shows for the fields its document leaves out (docs/api.md). */
 const INSTANCE_DEFAULTS: Record<string, unknown> = {
@@ -65,9 +85,6 @@ export function applyArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const all = urls.map((u) => parseOptions(['--url', u], env).url);
   return { file, urls: all.length ? [...new Set(all)] : [opts.url], prune, opts };
 }
-
-type Doc = Record<string, unknown>;
-const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 interface Desired {
   name: string;
@@ -121,7 +138,7 @@ export async function readDesired(path: string): Promise<Desired[]> {
     }
     if (seen.has(name)) throw new UsageError(`${path}:${line}: instance '${name}' is named twice`);
     seen.add(name);
-    for (const k of READ_ONLY) delete body[k];
+    stripReadOnly(body, INSTANCE_TREE);
     return { name, body, line };
   });
 }
@@ -197,8 +214,8 @@ async function planDaemon(
     const have = byName.get(d.name);
     let action: Action = have ? 'change' : 'create';
     if (have) {
-      const view = { ...have };
-      for (const k of READ_ONLY) delete view[k];
+      const view = structuredClone(have);
+      stripReadOnly(view, INSTANCE_TREE);
       if (sameConfig(d.body, view, INSTANCE_DEFAULTS)) action = 'unchanged';
     }
     if (action === 'unchanged') {
