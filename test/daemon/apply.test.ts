@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { request } from '../../src/cli/http.js';
 import type { Daemon } from '../../testkit/daemon.js';
 import { ctl, startDaemon, tempDir } from './helpers.js';
 
@@ -149,6 +150,19 @@ describe('lbdsrctl apply', () => {
     const pruned = apply('-f', path, '--prune');
     assert.equal(pruned.code, 0, pruned.stderr);
     for (const d of daemons) assert.deepEqual(names(d), ['lb1']);
+  });
+
+  test('usage: apply needs -f; the Maglev route says when there is no plane to read', async () => {
+    const r = apply();
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /apply needs the file: apply -f FILE/);
+    const to = { url: daemons[0]!.url };
+    const path = (name: string) => `/lbdsr/${name}/services/default/maglev`;
+    await assert.rejects(request(to, 'GET', path('lb1')), {
+      code: 'LBDSR_NOT_FOUND',
+      message: /lb1 has no running data plane/,
+    });
+    await assert.rejects(request(to, 'GET', path('nosuch')), { code: 'LBDSR_NOT_FOUND' });
   });
 
   test('a daemon that does not answer stops the plan: nothing is applied on the others', () => {
