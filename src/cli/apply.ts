@@ -145,7 +145,9 @@ export async function readDesired(path: string): Promise<Desired[]> {
 
 /** Whether `want` (the file's) and `have` (the daemon's view) are the same configuration. */
 export function sameConfig(want: unknown, have: unknown, dflt?: unknown): boolean {
-  if (want === undefined) return have === undefined || (dflt !== undefined && sameConfig(dflt, have));
+  if (want === undefined) {
+    return isEmpty(have) || (dflt !== undefined && sameConfig(dflt, have));
+  }
   if (Array.isArray(want)) {
     if (!Array.isArray(have) || want.length !== have.length) return false;
     const a = sortByKey(want);
@@ -158,7 +160,21 @@ export function sameConfig(want: unknown, have: unknown, dflt?: unknown): boolea
     const keys = new Set([...Object.keys(want), ...Object.keys(have)]);
     return [...keys].every((k) => sameConfig(want[k], have[k], d[k]));
   }
-  return want === have;
+  return want === have || sameText(want, have);
+}
+
+/** What the daemon shows for a part the file leaves out: nothing, or only empty lists (`backend: {pool: []}`). */
+function isEmpty(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isObject(v) && Object.values(v).every(isEmpty);
+}
+
+/** The daemon's canonical spelling: enums in capitals (`tcp` is TCP), MACs in small letters. */
+function sameText(want: unknown, have: unknown): boolean {
+  if (typeof want !== 'string' || typeof have !== 'string') return false;
+  if (/^[A-Z][A-Z0-9_]*$/.test(have)) return want.toUpperCase() === have;
+  return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(have) && want.toLowerCase() === have;
 }
 
 /** Lists of entries compare by their key (pool by id, ports and services by name), not by order. */

@@ -180,4 +180,25 @@ describe('lbdsrctl apply', () => {
     assert.match(r.stderr, /127\.0\.0\.1:1: .*not reachable[\s\S]*nothing was applied/);
     assert.equal(show(daemons[0]!, 'lb1').backend.pool.length, 3);
   });
+
+  test("the daemon's spelling does not count as a change: enum case, MAC case, pool order, empty parts", () => {
+    const reversed = POOL3.split(/\n(?= {8}- id)/)
+      .reverse()
+      .join('\n')
+      .toUpperCase()
+      .replace(/ID:/g, 'id:')
+      .replace(/MAC:/g, 'mac:');
+    const text = FILE(reversed)
+      .replace(/ {2}- name: lb2\n[\s\S]*$/, '')
+      .replace('HASH_SESSION', 'hash_session')
+      .replace('protocol: TCP', 'protocol: tcp');
+    const extra = `  - name: lb4\n    frontend:\n      vip: 10.0.0.54\n      mac: AA:BB:CC:00:00:04\n    services:\n      - name: dns\n        vip: 10.0.0.53\n`;
+    const path = file('spelled.yaml', text + extra);
+    const first = apply('-f', path);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout.match(/lb1: unchanged$/gm)?.length, 2, first.stdout);
+    assert.equal(first.stdout.match(/lb4: created/gm)?.length, 2, first.stdout);
+    const again = apply('-f', path);
+    assert.equal(again.stdout.match(/: unchanged$/gm)?.length, 4, again.stdout);
+  });
 });
