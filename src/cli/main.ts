@@ -4,6 +4,7 @@
 // -yaml output. Around it: options.ts (global options), grammar.ts (words to a request), http.ts (the
 // request), format.ts (human output), tree.ts/resources.ts (the resource tree, as plain data).
 import { fstatSync, readFileSync } from 'node:fs';
+import { type ApplyArgs, applyArgs, runApply } from './apply.js';
 import { explainText } from './explain-format.js';
 import { dryRunText, human, instancesTable, poolTable, servicesTable } from './format.js';
 import { candidates, helpText, type Parsed, paramsToBody, parseWords, UsageError } from './grammar.js';
@@ -114,6 +115,14 @@ function quietOnClosedStdout(): void {
 
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedStdout();
+  let apply: ApplyArgs | undefined;
+  try {
+    apply = argv.includes('-h') || argv.includes('--help') ? undefined : applyArgs(argv);
+  } catch (e) {
+    process.stderr.write(`lbdsrctl: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (apply) return runApply(apply);
   let opts: Options;
   try {
     opts = parseOptions(argv);

@@ -14,6 +14,7 @@ export const USAGE = `usage: lbdsrctl [--config FILE] [--url URL] [--token-file 
   lbdsrctl lbdsr NAME show [-json|-yaml]         show one
   lbdsrctl lbdsr NAME set key=value ...          change it (algorithm, type, loglevel, ...)
   lbdsrctl lbdsr NAME ports add P type=FRONTEND  ports, frontend, backend pool, services, sessions, stats ...
+  lbdsrctl apply -f FILE [--url URL ...] [--prune] [-plan]   the instances of FILE on each daemon
   -plan on any change (add, set, del): nothing changes; prints what it would move (Maglev entries, sessions)
   '?' anywhere lists what may follow. The daemon: --url or LBDSR_URL, else the settings file's (--config,
   LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present), else ${DEFAULT_URL};

@@ -22,6 +22,7 @@ import type { RouteContext } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
 import { explainRoutes } from './routes/explain.js';
 import { instanceRoutes } from './routes/instances.js';
+import { maglevRoutes } from './routes/maglev.js';
 import { trackMethods } from './routes/methods.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { registerOpenApi } from './routes/openapi.js';
@@ -109,6 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   instanceRoutes(ctx);
   resourceRoutes(ctx);
   sessionRoutes(ctx);
+  maglevRoutes(ctx);
   statsRoutes(ctx, (name) => observer.rates.rates(name));
   announceRoutes(ctx);
   explainRoutes(ctx);

@@ -174,6 +174,11 @@ export class PlaneManager {
     return plane;
   }
 
+  /** The plane of `name` with the control state it holds (routes/maglev.ts reads its tables). */
+  driver(name: string): PlaneDriver | undefined {
+    return this.running.get(name)?.driver;
+  }
+
   ports(name: string): ResolvedPorts | undefined {
     return this.running.get(name)?.ports;
   }

@@ -18,6 +18,15 @@ export type PlaneLog = (
   event?: 'failed' | 'restarted',
 ) => void;
 
+/**
+ * A service's Maglev table as a plane holds it: per entry the backend slot (SLOT_NONE: empty) and the
+ * id of the backend holding that slot (null: empty). Slots depend on a node's history; ids do not.
+ */
+export interface MaglevTable {
+  slots: Uint32Array;
+  ids: (number | null)[];
+}
+
 /** Whether a plane is working: FAILED while its worker is dead (until the restart succeeds). */
 export interface PlaneStatus {
   status: 'RUNNING' | 'FAILED';
@@ -59,6 +68,8 @@ export interface DataPlane {
    * without recording anything: no counter, no session, no fragment entry (src/pipeline/explain.ts).
    */
   explain?(frame: Uint8Array, port: number): Promise<ExplainTrace>;
+  /** The Maglev table of service index `service` read from the plane itself (XDP: the kernel's map). */
+  maglevTable?(service: number): Promise<MaglevTable | null>;
   /** Stops the plane. `keep` leaves kernel objects in place for a restarted daemon (XDP). */
   close(opts?: { keep?: boolean }): Promise<void>;
   /** A supervised plane (USERSPACE): whether it works now; planes without it are always RUNNING. */

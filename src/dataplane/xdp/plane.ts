@@ -20,11 +20,12 @@ import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js'
 import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
-import type { DataPlane, StatsOptions } from '../types.js';
+import type { DataPlane, MaglevTable, StatsOptions } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
 import { copyRecentSessions } from './capacity.js';
 import { XdpExplainer } from './explain.js';
 import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.js';
+import { readMaglevTable } from './maglev-read.js';
 import type { MapFds } from './maps.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
@@ -141,6 +142,7 @@ export class XdpPlane implements DataPlane {
   }
 
   sessionCounts = async (): Promise<Map<number, number>> => countLiveSessions(this.loaded, this.timeoutsMs);
+  maglevTable = async (service: number): Promise<MaglevTable | null> => readMaglevTable(this.loaded, service);
 
   /** The kernel's own decision of `frame` (lbdsr_explain on this instance's maps), recording nothing. */
   async explain(frame: Uint8Array, port: number): Promise<ExplainTrace> {
