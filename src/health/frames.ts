@@ -7,10 +7,8 @@ import { formatMac } from '../core/addr.js';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
-  arp,
   arpReplyFrame,
-  ETH_P_ARP,
-  ethernet,
+  arpRequestFrame,
   ICMP_ECHO_REQUEST,
   icmpEchoFrame,
   padTo,
@@ -36,9 +34,6 @@ import {
   readU32,
 } from '../packet/fields.js';
 
-export const BROADCAST = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
-const ZERO_MAC = new Uint8Array(6);
-
 /** Where the prober's IPv4 frames come from and go to. */
 export interface Addressing {
   /** Ethernet destination (the backend's MAC) and source (the probe MAC). */
@@ -55,8 +50,7 @@ function frameAddr(a: Addressing) {
 
 /** An ARP request `who-has target tell senderIp`, broadcast. */
 export function arpRequest(senderMac: Uint8Array, senderIp: number, target: number): Uint8Array {
-  const payload = arp({ op: ARP_OP_REQUEST, senderMac, senderIp, targetMac: ZERO_MAC, targetIp: target });
-  return padTo(ethernet({ dst: BROADCAST, src: senderMac, type: ETH_P_ARP, payload }), 60);
+  return arpRequestFrame({ senderMac, senderIp, targetIp: target });
 }
 
 /** The ARP reply `ip is-at mac` to the asker. */
