@@ -57,7 +57,17 @@
 #define LBDSR_CNT_FRAG_HIT (LBDSR_DROP_MAX + 8)  /* later fragment found its first one's ports */
 #define LBDSR_CNT_FRAG_MISS (LBDSR_DROP_MAX + 9) /* later fragment without (fresh) ports: 3-tuple */
 #define LBDSR_CNT_BACKEND_PASS (LBDSR_DROP_MAX + 10) /* BACKEND port frame passed to the kernel */
-#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 11)
+#define LBDSR_CNT_FRONTEND_PASS (LBDSR_DROP_MAX + 11) /* FRONTEND frame not for a VIP, host_pass: kernel */
+#define LBDSR_CNT_RX_BACKEND_PACKETS (LBDSR_DROP_MAX + 12) /* frames received on the BACKEND port (part of RX) */
+#define LBDSR_CNT_RX_BACKEND_BYTES (LBDSR_DROP_MAX + 13)
+#define LBDSR_CNT_TX_FRONTEND_BYTES (LBDSR_DROP_MAX + 14) /* bytes of the frames sent on the FRONTEND port */
+#define LBDSR_CNT_TX_BACKEND_BYTES (LBDSR_DROP_MAX + 15)  /* bytes of the frames sent on the BACKEND port */
+#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 16)
+
+/* lbdsr_config.flags (docs/semantics.md, "Frontend modes"). */
+#define LBDSR_CFG_NO_ARP 1    /* no ARP reply for a VIP: mode ROUTED, or the instance is standby */
+#define LBDSR_CFG_HOST_PASS 2 /* FRONTEND frames not for a VIP go to the kernel (XDP_PASS) */
+#define LBDSR_CFG_ONE_ARM 4   /* FRONTEND and BACKEND are one interface: balanced frames leave by XDP_TX */
 
 /* Session key: 16 bytes. Addresses in network byte order as on the wire; ports host order. */
 struct lbdsr_flow_key {
@@ -156,7 +166,7 @@ struct lbdsr_config {
 	__u32 backend_ifindex;    /* devmap key 0 holds it too; informational */
 	__u8 probe_mac[6];        /* BACKEND port: frames to this MAC are passed (health probe answers) */
 	__u8 probe_set;           /* 1 when the instance has a probe address (probe_mac is valid) */
-	__u8 pad;
+	__u8 flags;               /* LBDSR_CFG_* */
 	__u32 pad2;
 	__u64 timeout_tcp_ns;
 	__u64 timeout_udp_ns;

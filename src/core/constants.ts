@@ -44,7 +44,20 @@ export const CNT_SESSION_UNRECORDED = DROP_MAX + 7;
 export const CNT_FRAG_HIT = DROP_MAX + 8;
 export const CNT_FRAG_MISS = DROP_MAX + 9;
 export const CNT_BACKEND_PASS = DROP_MAX + 10;
-export const CNT_MAX = DROP_MAX + 11;
+/** FRONTEND frame not for a VIP passed to the host's stack (host_pass; docs/semantics.md, "Frontend modes"). */
+export const CNT_FRONTEND_PASS = DROP_MAX + 11;
+/** Frames and bytes received on the BACKEND port (a part of RX_PACKETS / RX_BYTES). */
+export const CNT_RX_BACKEND_PACKETS = DROP_MAX + 12;
+export const CNT_RX_BACKEND_BYTES = DROP_MAX + 13;
+/** Bytes of the frames sent on the FRONTEND port (ARP replies) and on the BACKEND port (balanced frames). */
+export const CNT_TX_FRONTEND_BYTES = DROP_MAX + 14;
+export const CNT_TX_BACKEND_BYTES = DROP_MAX + 15;
+export const CNT_MAX = DROP_MAX + 16;
+
+/** lbdsr_config.flags (docs/semantics.md, "Frontend modes"). */
+export const CFG_NO_ARP = 1;
+export const CFG_HOST_PASS = 2;
+export const CFG_ONE_ARM = 4;
 
 /** Names of drop reasons, indexed by reason code; used by stats output and test vectors. */
 export const DROP_REASON_NAMES: readonly string[] = [

@@ -12,6 +12,14 @@ export const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN'
 
 export type PortType = 'FRONTEND' | 'BACKEND';
 
+/**
+ * How frames reach the FRONTEND port (docs/semantics.md, "Frontend modes"). L2: clients (or a router)
+ * find each VIP by ARP at its frontend MAC. ROUTED: a router sends VIP traffic to the FRONTEND
+ * interface's own MAC as its next hop; no ARP is answered for a VIP.
+ */
+export type FrontendMode = 'L2' | 'ROUTED';
+export const FRONTEND_MODES: readonly FrontendMode[] = ['L2', 'ROUTED'];
+
 export interface PortConfig {
   name: string;
   type: PortType;
@@ -131,6 +139,20 @@ export interface InstanceConfig {
    */
   probe_ip?: string;
   sessions: SessionSettings;
+  /** Default L2 (docs/semantics.md, "Frontend modes"). */
+  mode?: FrontendMode;
+  /**
+   * FRONTEND frames that are not for a VIP (ARP not answered, other EtherTypes, VLAN, IPv4 to another
+   * address) go to the host's stack instead of being dropped, so that the host can share the NIC (its
+   * own ARP, BGP session, management). Default: true in mode ROUTED, false in L2.
+   */
+  host_pass?: boolean;
+  /**
+   * The standby node of an active/standby pair (e.g. under keepalived VRRP): no ARP is answered and no
+   * gratuitous ARP sent for the VIPs, and no VIP is announced reachable; frames that still arrive are
+   * balanced. Going active sends gratuitous ARP. Default false.
+   */
+  standby?: boolean;
 }
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = {

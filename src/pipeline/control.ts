@@ -60,6 +60,8 @@ export class ControlState {
   capacity = DEFAULT_SESSION_SETTINGS.capacity;
   /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
   recordNonSyn = DEFAULT_SESSION_SETTINGS.record_non_syn === true;
+  /** CFG_* flags of the frontend mode (docs/semantics.md, "Frontend modes"). */
+  flags = 0;
   /** Counts commits that changed slots or services; a plan applies to the generation it was computed from. */
   generation = 0;
   /** The VIPs and their services, for the per-frame match (vips.ts). */
@@ -117,7 +119,8 @@ export class ControlState {
       t.tcp !== s.timeoutsMs.tcp ||
       t.udp !== s.timeoutsMs.udp ||
       t.icmp !== s.timeoutsMs.icmp ||
-      this.recordNonSyn !== s.recordNonSyn;
+      this.recordNonSyn !== s.recordNonSyn ||
+      this.flags !== s.flags;
     const structural = isStructural({ slots: next.changes, services, removedServices: removed });
     const plan: Plan = {
       full: this.pristine,
@@ -235,6 +238,7 @@ export class ControlState {
     this.ready = s.ready;
     this.timeoutsMs = { ...s.timeoutsMs };
     this.recordNonSyn = s.recordNonSyn;
+    this.flags = s.flags;
     this.capacity = plan.capacity;
     this.generation = plan.next;
   }
@@ -246,6 +250,7 @@ export class ControlState {
       timeoutsMs: { ...this.timeoutsMs },
       recordNonSyn: this.recordNonSyn,
       probeMac: this.probeMac,
+      flags: this.flags,
     };
   }
 

@@ -8,6 +8,8 @@ import { checkVip, isGroupMac, isZeroMac, macTextIs, parseIpv4, parseMac, probeM
 import {
   ALG_HASH_SESSION,
   ALG_HASH_SRC_IP,
+  CFG_HOST_PASS,
+  CFG_NO_ARP,
   MAX_BACKENDS,
   MAX_SERVICES,
   PROTO_ICMP,
@@ -280,7 +282,20 @@ export function checkConfig(
       timeoutsMs: { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 },
       recordNonSyn: config.sessions?.record_non_syn === true,
       probeMac: config.probe_ip === undefined ? null : probeMacOf(parseIpv4(config.probe_ip)),
+      flags: frontendFlags(config),
     },
     capacity,
   };
+}
+
+/**
+ * The CFG_* flags of an instance's frontend mode (docs/semantics.md, "Frontend modes"). CFG_ONE_ARM is
+ * not set here: whether the two ports are one interface is the daemon's to know.
+ */
+export function frontendFlags(config: InstanceConfig): number {
+  const routed = config.mode === 'ROUTED';
+  let flags = 0;
+  if (routed || config.standby === true) flags |= CFG_NO_ARP;
+  if (config.host_pass ?? routed) flags |= CFG_HOST_PASS;
+  return flags;
 }

@@ -89,6 +89,11 @@ export interface InstanceSettings {
   recordNonSyn: boolean;
   /** probeMacOf(probe_ip): BACKEND port frames to it are passed (rule 1); null without probe_ip. */
   probeMac: Uint8Array | null;
+  /**
+   * CFG_NO_ARP | CFG_HOST_PASS | CFG_ONE_ARM (src/core/constants.ts; docs/semantics.md, "Frontend
+   * modes"): from the instance's mode, host_pass and standby, and whether its two ports are one interface.
+   */
+  flags: number;
 }
 
 export interface Plan {

@@ -93,6 +93,8 @@ export interface KernelConfig {
   ready: boolean;
   /** A TCP miss that is not a SYN records a session (docs/semantics.md, "Session floods"). */
   recordNonSyn: boolean;
+  /** CFG_* (docs/semantics.md, "Frontend modes"). */
+  flags: number;
   backendIfindex: number;
   /** BACKEND port: frames to this MAC are passed to the kernel (null: no probe address). */
   probeMac: Uint8Array | null;
@@ -195,6 +197,7 @@ export class XdpMaps {
     setNum(dv, 0, CF.ready, c.ready ? 1 : 0);
     setNum(dv, 0, CF.record_non_syn, c.recordNonSyn ? 1 : 0);
     setNum(dv, 0, CF.backend_ifindex, c.backendIfindex);
+    setNum(dv, 0, CF.flags, c.flags);
     if (c.probeMac) {
       setBytes(v, 0, CF.probe_mac, c.probeMac);
       setNum(dv, 0, CF.probe_set, 1);
@@ -215,6 +218,7 @@ export class XdpMaps {
       ready: getNum(dv, 0, CF.ready) === 1,
       recordNonSyn: getNum(dv, 0, CF.record_non_syn) === 1,
       backendIfindex: getNum(dv, 0, CF.backend_ifindex),
+      flags: getNum(dv, 0, CF.flags),
       probeMac: getNum(dv, 0, CF.probe_set) === 1 ? getBytes(v, 0, CF.probe_mac) : null,
       timeoutsNs: {
         tcp: getU64(dv, 0, CF.timeout_tcp_ns),

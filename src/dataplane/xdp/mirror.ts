@@ -362,6 +362,7 @@ export class XdpMirror {
       backendPortMac: s.backendPortMac ?? new Uint8Array(6),
       ready: s.ready,
       recordNonSyn: s.recordNonSyn,
+      flags: s.flags,
       backendIfindex,
       probeMac: s.probeMac,
       timeoutsNs: { tcp: ns(s.timeoutsMs.tcp), udp: ns(s.timeoutsMs.udp), icmp: ns(s.timeoutsMs.icmp) },

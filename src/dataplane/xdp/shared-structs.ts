@@ -106,6 +106,7 @@ export const STRUCT_LAYOUTS = {
       backend_ifindex: at(8, 4),
       probe_mac: at(12, 6),
       probe_set: at(18, 1),
+      flags: at(19, 1),
       timeout_tcp_ns: at(24, 8),
       timeout_udp_ns: at(32, 8),
       timeout_icmp_ns: at(40, 8),
