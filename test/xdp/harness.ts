@@ -1,11 +1,13 @@
 // The compiled XDP program driven like the TypeScript Balancer: configuration through the XDP
 // plane's own map mirror, frames through BPF_PROG_TEST_RUN, the verdict read from the XDP action
-// and the counters. Tests run the same frames through both and compare.
+// and the counters (XDP_TX is TX_FRONTEND for an ARP reply, TX_BACKEND for a balanced frame in
+// one-arm). Tests run the same frames through both and compare.
 import {
   ACT_DROP,
   ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
+  CNT_ARP_REPLY,
   DROP_MAX,
   PORT_BACKEND,
 } from '../../src/core/constants.js';
@@ -84,7 +86,8 @@ export class XdpBalancer {
     if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
     if (runner.outLen !== len) return ACT_ABORTED;
     frame.set(runner.output.subarray(0, len));
-    if (act === XDP_TX) return ACT_TX_FRONTEND;
+    // XDP_TX is an ARP reply, or in one-arm (CFG_ONE_ARM) also a balanced frame: the ARP count tells.
+    if (act === XDP_TX && this.after[CNT_ARP_REPLY] !== this.before[CNT_ARP_REPLY]) return ACT_TX_FRONTEND;
     this.lastBackendId = -1;
     for (let i = 0; i < slots.length; i++) {
       if (this.maps.readBackendStats(slots[i]!.slot).packets !== packetsBefore[i])
