@@ -210,12 +210,11 @@ int lbdsr_explain(struct xdp_md *ctx)
 		reason = lbdsr_decide(ctx, cfg, cnt, &action, 1, tr);
 	if (tr->port == LBDSR_PORT_BACKEND_ && !reason)
 		action = XDP_PASS;
-	if (tr->port != LBDSR_PORT_BACKEND_ && reason && host_passes(cfg, reason)) {
-		reason = 0;
-		action = XDP_PASS;
-	}
 	tr->reason = reason;
 	tr->action = reason ? XDP_DROP : action;
+	/* host_pass: the frame goes to the host; the reason stays, naming the rule that passed it */
+	if (tr->port != LBDSR_PORT_BACKEND_ && reason && host_passes(cfg, reason))
+		tr->action = XDP_PASS;
 	return tr->action;
 }
 

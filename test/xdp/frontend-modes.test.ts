@@ -11,7 +11,6 @@ import { probeMacOf } from '../../src/core/addr.js';
 import {
   ACT_PASS,
   ACT_TX_BACKEND,
-  CFG_ONE_ARM,
   CNT_ARP_REPLY,
   CNT_BACKEND_PASS,
   CNT_FRONTEND_PASS,
@@ -50,6 +49,8 @@ const BACKEND_MAC = '02:00:00:00:00:07';
 const PORT_MAC = '02:00:00:00:00:0b';
 const PROBE_IP = '10.0.0.250';
 const PROBE_MAC = probeMacOf(0x0a0000fa);
+/** The FRONTEND interface's own MAC (every VIP's in mode ROUTED). */
+const FE_MAC = '02:00:00:00:00:0f';
 
 function config(extra: Partial<InstanceConfig> = {}): InstanceConfig {
   return {
@@ -144,11 +145,9 @@ function run(xdp: XdpBalancer, frame: Uint8Array): Run {
   return { act, out: toHex(xdp.runner.output, 0, xdp.runner.outLen), moved };
 }
 
-/** Sets CFG_ONE_ARM in the config entry (the daemon's part: it knows both ports are one interface). */
-function oneArm(xdp: XdpBalancer): void {
-  const c = xdp.maps.readConfig();
-  xdp.maps.writeConfig({ ...c, flags: c.flags | CFG_ONE_ARM });
-}
+/** The ports as the daemon resolves them: two interfaces, or one (one-arm: CFG_ONE_ARM). */
+const TWO_ARMS = { backendMac: PORT_MAC, frontendMac: FE_MAC, oneArm: false };
+const ONE_ARM = { backendMac: FE_MAC, frontendMac: FE_MAC, oneArm: true };
 
 function withRig(fn: (xdp: XdpBalancer) => void): void {
   const xdp = new XdpBalancer({ ...DEFAULT_SESSION_SETTINGS, capacity: 4096 });
@@ -168,7 +167,9 @@ test('host_pass: frames not for a VIP go to the host (XDP_PASS, FRONTEND_PASS); 
       xdp.configure(config({ host_pass: hostPass }), PORT_MAC);
       for (const [what, frame, reason] of NOT_FOR_A_VIP) {
         const r = run(xdp, frame);
+        const verdict = xdp.process(frame.slice(), frame.length, PORT_FRONTEND, 1000);
         if (hostPass) {
+          assert.equal(verdict, ACT_PASS | (reason << 8), `${what}: PASS naming its rule (explain)`);
           assert.equal(r.act, XDP_PASS, `${what}: passed to the host`);
           assert.equal(r.out, toHex(frame), `${what}: unchanged`);
           assert.equal(r.moved.get(CNT_FRONTEND_PASS), 1, `${what}: counted FRONTEND_PASS`);
@@ -217,13 +218,21 @@ test('NO_ARP (standby, ROUTED): no ARP reply for a VIP, with host_pass the host 
     assert.equal(r.out, toHex(request), 'not rewritten into a reply');
     assert.equal(r.moved.get(CNT_FRONTEND_PASS), 1);
 
-    // ROUTED: NO_ARP and HOST_PASS by default; frames to the frontend MAC are balanced.
-    xdp.configure(config({ mode: 'ROUTED' }), PORT_MAC);
+    // ROUTED: NO_ARP and HOST_PASS by default; frames to the interface's own MAC are balanced, those
+    // to the configured frontend MAC are not.
+    xdp.configure(config({ mode: 'ROUTED' }), TWO_ARMS);
     r = run(xdp, request);
     assert.equal(r.act, XDP_PASS, 'ROUTED: ARP for the VIP goes to the host');
-    r = run(xdp, syn(VIP, VIP_MAC, 40003));
-    assert.equal(r.act, XDP_REDIRECT, 'ROUTED: balanced');
-    xdp.configure(config({ mode: 'ROUTED', host_pass: false }), PORT_MAC);
+    r = run(xdp, syn(VIP, FE_MAC, 40003));
+    assert.equal(r.act, XDP_REDIRECT, 'ROUTED: a frame to the interface MAC is balanced');
+    assert.equal(r.out, toHex(withMacs(syn(VIP, FE_MAC, 40003), BACKEND_MAC, PORT_MAC)));
+    r = run(xdp, syn(VIP, VIP_MAC, 40004));
+    assert.equal(r.act, XDP_DROP, 'ROUTED: the configured frontend MAC is not used');
+    assert.equal(r.moved.get(DROP_DST_MAC), 1);
+    xdp.configure(config({ mode: 'ROUTED' }), { backendMac: PORT_MAC, oneArm: false });
+    r = run(xdp, syn(VIP, FE_MAC, 40005));
+    assert.equal(r.moved.get(CNT_FRONTEND_PASS), 1, 'ROUTED without the interface MAC: no VIP, passed');
+    xdp.configure(config({ mode: 'ROUTED', host_pass: false }), TWO_ARMS);
     r = run(xdp, request);
     assert.equal(r.act, XDP_DROP, 'ROUTED without host_pass: dropped');
     assert.equal(r.moved.get(DROP_ARP), 1);
@@ -244,16 +253,12 @@ test('one-arm: balanced frames leave by XDP_TX (no devmap), probe-MAC frames pas
     assert.equal(r.act, XDP_DROP);
     assert.equal(r.moved.get(DROP_NOT_VIP), 1);
 
-    oneArm(xdp);
+    xdp.configure(config(), ONE_ARM);
     xdp.maps.writeDevmap(0); // one-arm needs no devmap: balanced frames leave where they came in
     const frame = syn();
     r = run(xdp, frame);
     assert.equal(r.act, XDP_TX, 'balanced back out of the same interface');
-    assert.equal(
-      r.out,
-      toHex(withMacs(frame, BACKEND_MAC, PORT_MAC)),
-      'to the backend MAC, from the port MAC',
-    );
+    assert.equal(r.out, toHex(withMacs(frame, BACKEND_MAC, FE_MAC)), 'to the backend MAC, from the port MAC');
     assert.equal(r.moved.get(CNT_SESSION_MISS), 1, 'the session is recorded');
     assert.deepEqual(
       xdp.sessionList().map((s) => s.backend),
@@ -288,26 +293,34 @@ test('lbdsr_explain: PASS for host-passed and probe-MAC frames, TX_BACKEND for a
   skip,
 }, () => {
   withRig((xdp) => {
-    xdp.configure(config({ mode: 'ROUTED' }), PORT_MAC);
+    xdp.configure(config({ mode: 'ROUTED' }), TWO_ARMS);
     const explainer = new XdpExplainer({ ...xdp.loaded.fds }, 4096);
     try {
       const arp = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '10.0.0.11', targetIp: VIP });
-      assert.equal(explainer.explain(arp, PORT_FRONTEND).verdict, ACT_PASS, 'ROUTED: ARP for the VIP passes');
-      assert.equal(explainer.explain(syn(HOST_IP), PORT_FRONTEND).verdict, ACT_PASS, 'not for a VIP: passes');
       assert.equal(
-        explainer.explain(syn(VIP, '02:00:00:00:00:0c'), PORT_FRONTEND).verdict,
-        DROP_DST_MAC << 8,
-        'for the VIP at another MAC: dropped',
+        explainer.explain(arp, PORT_FRONTEND).verdict,
+        ACT_PASS | (DROP_ARP << 8),
+        'ROUTED: ARP for the VIP passes, by rule 4',
       );
-      oneArm(xdp);
+      assert.equal(
+        explainer.explain(syn(HOST_IP), PORT_FRONTEND).verdict,
+        ACT_PASS | (DROP_NOT_VIP << 8),
+        'not for a VIP: passes, by rule 7',
+      );
+      assert.equal(
+        explainer.explain(syn(VIP, VIP_MAC), PORT_FRONTEND).verdict,
+        DROP_DST_MAC << 8,
+        'for the VIP at the configured MAC: dropped',
+      );
+      xdp.configure(config(), ONE_ARM);
       const t = explainer.explain(syn(), PORT_FRONTEND);
       assert.equal(t.verdict, ACT_TX_BACKEND);
-      assert.equal(toHex(t.output), toHex(withMacs(syn(), BACKEND_MAC, PORT_MAC)));
+      assert.equal(toHex(t.output), toHex(withMacs(syn(), BACKEND_MAC, FE_MAC)));
       const probe = withMacs(syn(HOST_IP), PROBE_MAC, BACKEND_MAC);
       assert.equal(
         explainer.explain(probe, PORT_FRONTEND).verdict,
         ACT_PASS,
-        'one-arm: the probe MAC passes',
+        'one-arm: the probe MAC passes (rule 1a, reason 0)',
       );
       assert.equal(xdp.maps.readCounters()[CNT_BACKEND_PASS], 0, 'explain counts nothing');
     } finally {
