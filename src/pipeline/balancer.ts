@@ -10,7 +10,10 @@ import {
   CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
+  CNT_FRONTEND_PASS,
   CNT_MAX,
+  CNT_RX_BACKEND_BYTES,
+  CNT_RX_BACKEND_PACKETS,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
@@ -18,6 +21,8 @@ import {
   CNT_SESSION_MISS,
   CNT_SESSION_STALE,
   CNT_SESSION_UNRECORDED,
+  CNT_TX_BACKEND_BYTES,
+  CNT_TX_FRONTEND_BYTES,
   DROP_ARP,
   DROP_BACKEND_PORT,
   DROP_DST_MAC,
@@ -55,6 +60,7 @@ import {
   type SessionSettings,
   type StatsSnapshot,
 } from '../core/model.js';
+import { rxByPort, txByPort } from '../core/port-counts.js';
 import {
   ARP_HLEN,
   ARP_HTYPE,
@@ -245,7 +251,11 @@ export class Balancer {
     const c = this.counters;
     c[CNT_RX_PACKETS]!++;
     c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
-    if (port === PORT_BACKEND) return this.backendPort(frame, len);
+    if (port === PORT_BACKEND) {
+      c[CNT_RX_BACKEND_PACKETS]!++;
+      c[CNT_RX_BACKEND_BYTES] = c[CNT_RX_BACKEND_BYTES]! + len;
+      return this.backendPort(frame, len);
+    }
     if (len < ETH_HLEN || len > frame.length) return this.drop(DROP_TRUNCATED);
     const ethType = readU16(frame, ETH_TYPE);
     if (ethType === ETHERTYPE_VLAN || ethType === ETHERTYPE_QINQ) return this.drop(DROP_VLAN);
@@ -353,6 +363,7 @@ export class Balancer {
     if (kind === PEND_ARP) {
       this.counters[CNT_ARP_REPLY]!++;
       this.tx[0]!++;
+      this.counters[CNT_TX_FRONTEND_BYTES] = this.counters[CNT_TX_FRONTEND_BYTES]! + p[P_LEN]!;
       return;
     }
     if (kind !== PEND_BACKEND) return;
@@ -373,6 +384,7 @@ export class Balancer {
     bc[o + BS_PACKETS]!++;
     bc[o + BS_BYTES] = bc[o + BS_BYTES]! + p[P_LEN]!;
     this.tx[1]!++;
+    this.counters[CNT_TX_BACKEND_BYTES] = this.counters[CNT_TX_BACKEND_BYTES]! + p[P_LEN]!;
     this.lastBackendId = backend.id;
   }
 
@@ -570,6 +582,7 @@ export class Balancer {
     frame[a + ARP_SPA + 2] = t2;
     frame[a + ARP_SPA + 3] = t3;
     this.pending[P_KIND] = PEND_ARP;
+    this.pending[P_LEN] = len;
     return ACT_TX_FRONTEND;
   }
 
@@ -608,10 +621,11 @@ export class Balancer {
       });
     }
     return {
-      rx: { packets: c[CNT_RX_PACKETS]!, bytes: c[CNT_RX_BYTES]! },
-      tx: { frontend: this.tx[0]!, backend: this.tx[1]! },
+      rx: rxByPort(c),
+      tx: txByPort(c, this.tx[0]!, this.tx[1]!),
       arpReplies: c[CNT_ARP_REPLY]!,
       backendPass: c[CNT_BACKEND_PASS]!,
+      frontendPass: c[CNT_FRONTEND_PASS]!,
       drops,
       sessions: {
         hit: c[CNT_SESSION_HIT]!,

@@ -26,6 +26,7 @@ import {
   type StatsSnapshot,
 } from '../../src/core/model.js';
 import { fromHex, toHex } from '../../src/packet/build.js';
+import { referencePortCounts } from './reference.js';
 
 export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND' | 'PASS';
 /** Which session counter a step moves: exactly one of them, or none. */
@@ -237,6 +238,13 @@ export interface StepCounters {
   arpReplies: number;
   /** BACKEND port frames passed to the kernel (rule 1). */
   backendPass: number;
+  /** FRONTEND frames passed to the host's stack (host_pass). */
+  frontendPass: number;
+  /** Frames and bytes per port (docs/semantics.md, "State of one instance"). */
+  rxBackendPackets: number;
+  rxBackendBytes: number;
+  txFrontendBytes: number;
+  txBackendBytes: number;
   hit: number;
   miss: number;
   expired: number;
@@ -288,6 +296,11 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     drops,
     arpReplies: after.arpReplies - before.arpReplies,
     backendPass: (after.backendPass ?? 0) - (before.backendPass ?? 0),
+    frontendPass: (after.frontendPass ?? 0) - (before.frontendPass ?? 0),
+    rxBackendPackets: (after.rx.backend?.packets ?? 0) - (before.rx.backend?.packets ?? 0),
+    rxBackendBytes: (after.rx.backend?.bytes ?? 0) - (before.rx.backend?.bytes ?? 0),
+    txFrontendBytes: (after.tx.frontendBytes ?? 0) - (before.tx.frontendBytes ?? 0),
+    txBackendBytes: (after.tx.backendBytes ?? 0) - (before.tx.backendBytes ?? 0),
     hit: after.sessions.hit - before.sessions.hit,
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
@@ -331,6 +344,7 @@ export function runVector(v: Vector, make: (settings: SessionSettings) => Balanc
 }
 
 const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale', 'unrecorded'] as const;
+const PORT_FIELDS = ['rxBackendPackets', 'rxBackendBytes', 'txFrontendBytes', 'txBackendBytes'] as const;
 
 /** Compares the result of step `i` with its expectation; returns the differences (empty = pass). */
 export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly StepResult[]): string[] {
@@ -376,6 +390,10 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
     const wantPass = r.action === 'PASS' ? 1 : 0;
     if (c.backendPass !== wantPass)
       errs.push(`${where}: backendPass +${c.backendPass}, expected +${wantPass}`);
+    const ports = referencePortCounts(step.port, r.action, len);
+    for (const f of PORT_FIELDS) {
+      if (c[f] !== ports[f]) errs.push(`${where}: ${f} +${c[f]}, expected +${ports[f]}`);
+    }
     if (e.session !== undefined) {
       for (const f of SESSION_FIELDS) {
         const want = e.session.toLowerCase() === f ? 1 : 0;
