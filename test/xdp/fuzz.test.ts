@@ -395,7 +395,9 @@ function keepAsVector(seed: number, index: number, st: FuzzState, frame: Uint8Ar
           frame: toHex(frame),
           expect: {
             action: act,
-            ...(act === 'DROP' ? { reason: DROP_REASON_NAMES[verdictReason(va)]! } : { frame: toHex(a) }),
+            // a drop's reason, or the rule a host_pass PASS spared (docs/semantics.md, "Frontend modes")
+            ...(verdictReason(va) === 0 ? {} : { reason: DROP_REASON_NAMES[verdictReason(va)]! }),
+            ...(act === 'DROP' ? {} : { frame: toHex(a) }),
             ...(act === 'TX_BACKEND' ? { backend: ts.lastBackendId } : {}),
           },
         },
