@@ -637,6 +637,7 @@ export class Balancer {
       tx: { frontend: this.tx[0]!, backend: this.tx[1]! },
       arpReplies: c[CNT_ARP_REPLY]!,
       backendPass: c[CNT_BACKEND_PASS]!,
+      frontendPass: c[CNT_FRONTEND_PASS]!,
       drops,
       sessions: {
         hit: c[CNT_SESSION_HIT]!,
