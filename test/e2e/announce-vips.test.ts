@@ -3,9 +3,10 @@
 // --announce-file and --announce-command: the server of the VIP's only backend killed -> the file loses
 // the VIP (and the command runs with it gone) within the health check's detection time; the server back
 // -> the VIP returns. SIGTERM withdraws everything before the daemon exits; kill -9 leaves the file as
-// it was (the XDP plane keeps forwarding without its daemon). And gratuitous ARP follows CFG_NO_ARP: none
-// while standby, every VIP at once when the instance becomes active (a client's neighbour entry moves
-// within a second). Run for each type of LBDSR_E2E_TYPES.
+// it was (the XDP plane keeps forwarding without its daemon). Standby withdraws; back to active, the VIP
+// is announced and gratuitous ARP moves a client's neighbour entry within a second. And gratuitous ARP
+// follows CFG_NO_ARP in the plane's announcer itself: none while standby, every VIP at once when the
+// instance becomes active. Run for each type of LBDSR_E2E_TYPES.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,12 @@ const T = { timeout: 180_000 };
 /** interval 1 s, fall 2: a dead server is DOWN within ~2 s plus the probe's timeout. */
 const CHECK = ['type=TCP', 'port=80', 'interval=1', 'timeout=0.5', 'rise=2', 'fall=2'];
 const DETECT_MS = 1000 * 2 + 500 + 2000;
+const OTHER_MAC = '02:00:00:00:00:aa';
+
+/** Makes `ns`'s eth0 hold OTHER_MAC for `ip`, STALE (as after a failover away from this node). */
+function staleNeighbour(ns: string, ip: string): Promise<string> {
+  return must('ip', ['-n', ns, 'neigh', 'replace', ip, 'lladdr', OTHER_MAC, 'dev', 'eth0', 'nud', 'stale']);
+}
 
 interface Vip {
   vip: string;
@@ -94,11 +101,12 @@ for (const type of TYPES) {
       );
     });
 
-    it('its server killed: withdrawn within the detection time; back: announced again', T, async () => {
+    it('its server killed: withdrawn within the detection time; back: announced again', T, async (t) => {
       bed.killServer('b1');
       const t0 = Date.now();
       await waitText('', 'withdrawn', DETECT_MS + 5000);
       const took = Date.now() - t0;
+      t.diagnostic(`withdrawn ${took} ms after the server was killed (check: interval 1 s, fall 2)`);
       assert.ok(took <= DETECT_MS + 1000, `withdrawn after ${took} ms`);
       await mustWaitFor('the command ran with no VIP', () => lastRun() === '""');
       const [v] = await vips();
@@ -113,6 +121,30 @@ for (const type of TYPES) {
       await waitText(vipLine, 'announced again', 20_000);
       await mustWaitFor('the command ran with the VIP', () => lastRun() === JSON.stringify(vipLine.trim()));
     });
+
+    it(
+      'standby withdraws; back to active announces the VIP and moves a client to this node within a second',
+      T,
+      async (t) => {
+        await bed.ctl('lbdsr', 'lb1', 'set', 'standby=true');
+        await waitText('', 'standby: withdrawn');
+        assert.equal((await vips())[0]?.reason, 'STANDBY');
+        const c1 = bed.topo.clients[0];
+        assert.ok(c1);
+        await staleNeighbour(c1.ns, bed.topo.vip);
+        const t0 = performance.now();
+        await bed.ctl('lbdsr', 'lb1', 'set', 'standby=false');
+        await mustWaitFor(
+          `c1's entry for the VIP moves to ${bed.topo.frontendMac}`,
+          async () => (await neighbourMac(c1.ns, bed.topo.vip)) === bed.topo.frontendMac,
+          { timeoutMs: 3000, intervalMs: 10 },
+        );
+        const ms = performance.now() - t0;
+        t.diagnostic(`c1 moved ${ms.toFixed(0)} ms after lbdsrctl set standby=false started`);
+        assert.ok(ms < 1500, `moved ${ms.toFixed(0)} ms after lbdsrctl started`);
+        await waitText(vipLine, 'active: announced');
+      },
+    );
 
     it(
       'SIGTERM withdraws before the daemon exits; a restart announces again; kill -9 leaves the file',
@@ -150,23 +182,11 @@ test('gratuitous ARP follows CFG_NO_ARP: none while standby, every VIP at once o
       return list.length;
     };
     // the client holds another MAC for the VIP
-    await must('ip', [
-      '-n',
-      lab.client,
-      'neigh',
-      'replace',
-      lab.vip,
-      'lladdr',
-      '02:00:00:00:00:aa',
-      'dev',
-      'eth0',
-      'nud',
-      'stale',
-    ]);
+    await staleNeighbour(lab.client, lab.vip);
     const tx = (await ifStats(lab.lb, 'fe')).tx;
     assert.equal(take(true), 0, 'standby: nothing announced');
     assert.equal((await ifStats(lab.lb, 'fe')).tx, tx, 'no frame left fe');
-    assert.equal(await neighbourMac(lab.client, lab.vip), '02:00:00:00:00:aa');
+    assert.equal(await neighbourMac(lab.client, lab.vip), OTHER_MAC);
     const t0 = performance.now();
     assert.equal(take(false), 1, 'active: the VIP is announced');
     await mustWaitFor(
