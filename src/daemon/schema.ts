@@ -5,6 +5,7 @@ import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebo
 import { MAX_BACKENDS, MAX_SERVICES } from '../core/constants.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { EXPLAIN_NODE } from './explain-schema.js';
+import { VIPS_NODE } from './vips-schema.js';
 
 export const API_PREFIX = '/polycube/v1';
 export const SERVICE = 'lbdsr';
@@ -54,6 +55,18 @@ export const LogLevelSchema = literals(
   'log level of the instance',
 );
 export const PortTypeSchema = literals(['FRONTEND', 'BACKEND'], 'port role: FRONTEND or BACKEND');
+export const FrontendModeSchema = literals(
+  ['L2', 'ROUTED'],
+  "how VIP traffic arrives: L2 (default; ARP answered at the frontend MAC) or ROUTED (a router's next hop: the FRONTEND interface's own MAC, no ARP)",
+);
+export const HostPassSchema = Type.Boolean({
+  description:
+    'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+});
+export const StandbySchema = Type.Boolean({
+  description:
+    'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+});
 export const PeerSchema = Type.String({ description: 'Linux interface the port is attached to' });
 const ReadOnlyString = (description: string) => Type.String({ description, readOnly: true });
 
@@ -228,6 +241,9 @@ export const InstanceSchema = Type.Object(
     type: Type.Optional(PlaneTypeSchema),
     loglevel: Type.Optional(LogLevelSchema),
     algorithm: Type.Optional(AlgorithmSchema),
+    mode: Type.Optional(FrontendModeSchema),
+    host_pass: Type.Optional(HostPassSchema),
+    standby: Type.Optional(StandbySchema),
     ports: Type.Optional(Type.Array(PortSchema, { maxItems: LIMITS.ports })),
     frontend: Type.Optional(FrontendSchema),
     backend: Type.Optional(BackendSchema),
@@ -290,7 +306,7 @@ export const EventSchema = Type.Object(
   {
     seq: Type.Integer({ description: 'order of the event in the daemon' }),
     time: Type.String({ description: 'ISO 8601, UTC' }),
-    origin: literals(['api', 'plane', 'health'], 'where the event came from'),
+    origin: literals(['api', 'plane', 'health', 'announce'], 'where the event came from'),
     type: Type.String({ description: 'config, attached, failed, closed, restarted, ...' }),
     message: Type.String(),
     method: Type.Optional(Type.String({ description: 'api: HTTP method' })),
@@ -422,6 +438,9 @@ export const INSTANCE_NODE: ResourceNode = {
     readOnlyLeaf('plane', 'data plane in use, NONE without ports (read-only)'),
     leaf('loglevel', LogLevelSchema),
     leaf('algorithm', AlgorithmSchema),
+    leaf('mode', FrontendModeSchema, true),
+    leaf('host_pass', HostPassSchema, true),
+    leaf('standby', StandbySchema, true),
     PORTS_NODE,
     {
       segment: 'frontend',
@@ -453,6 +472,7 @@ export const INSTANCE_NODE: ResourceNode = {
       schema: Type.Array(EventSchema),
       readOnly: true,
     },
+    VIPS_NODE,
     EXPLAIN_NODE,
   ],
 };

@@ -95,7 +95,10 @@ function indexOf(x: Sample, service: string, id: number): number {
   return -1;
 }
 
-/** Growth of a counter; a counter that went back restarted from zero. */
+/**
+ * Growth of a counter; a counter that went back restarted from zero, and so did one the older sample
+ * lacks (NaN: its plane did not count it).
+ */
 const grown = (now: number, then: number) => (now >= then ? now - then : now);
 
 function rateBetween(a: Sample, b: Sample): RateWindow {
@@ -112,25 +115,23 @@ function rateBetween(a: Sample, b: Sample): RateWindow {
     const framesPerSec = per(b.frames[i]!, j < 0 ? 0 : a.frames[j]!);
     backends.push({ service, id, framesPerSec, bytesPerSec });
   });
-  // a figure the plane does not count has no rate; one the older sample lacks (another plane, which
-  // did not count it) counts from zero, as a new plane's counters do
-  const counted = (now: number, then: number) => (Number.isNaN(then) ? per(now, 0) : per(now, then));
+  // a figure the plane does not count has no rate
   const rx = (frames: number, framesThen: number, bytes: number, bytesThen: number) =>
     Number.isNaN(frames)
       ? {}
-      : { rxFramesPerSec: counted(frames, framesThen), rxBytesPerSec: counted(bytes, bytesThen) };
+      : { rxFramesPerSec: per(frames, framesThen), rxBytesPerSec: per(bytes, bytesThen) };
   return {
     seconds,
     ports: {
       frontend: {
         ...rx(b.rxFrontend, a.rxFrontend, b.rxFrontendBytes, a.rxFrontendBytes),
         txFramesPerSec: per(b.txFrontend, a.txFrontend),
-        txBytesPerSec: Number.isNaN(b.txFrontendBytes) ? 0 : counted(b.txFrontendBytes, a.txFrontendBytes),
+        txBytesPerSec: Number.isNaN(b.txFrontendBytes) ? 0 : per(b.txFrontendBytes, a.txFrontendBytes),
       },
       backend: {
         ...rx(b.rxBackend, a.rxBackend, b.rxBackendBytes, a.rxBackendBytes),
         txFramesPerSec: per(b.txBackend, a.txBackend),
-        txBytesPerSec: Number.isNaN(b.txBackendBytes) ? txBytes : counted(b.txBackendBytes, a.txBackendBytes),
+        txBytesPerSec: Number.isNaN(b.txBackendBytes) ? txBytes : per(b.txBackendBytes, a.txBackendBytes),
       },
     },
     backends,

@@ -181,6 +181,15 @@ describe('rate sampler', () => {
       frontend: { rxFramesPerSec: 100, rxBytesPerSec: 10_000, txFramesPerSec: 1, txBytesPerSec: 60 },
       backend: { txFramesPerSec: 80, txBytesPerSec: 8000 },
     });
+    // then XDP takes over (a new plane, its counters from zero): the backend port's rx counts from zero
+    const xdpAt = (n: number) => (n === 1 ? at(1000) : counters(n * 100, 0, n * 10));
+    const r = await ratesBetween('XDP_SKB', xdpAt, 4, 2000);
+    assert.deepEqual(r.ports.backend, {
+      rxFramesPerSec: 20,
+      rxBytesPerSec: 2000,
+      txFramesPerSec: 0,
+      txBytesPerSec: 0,
+    });
   });
 
   test('the timer ticks until stop(); a failing read is reported once until it works again', async () => {
