@@ -1,4 +1,5 @@
-// The frontend modes of the XDP plane in namespaces, driven as the daemon drives it (XDP_SKB on veth):
+// The frontend modes of the XDP plane in namespaces, driven as the daemon drives it (XDP_SKB on veth;
+// one-arm also XDP_DRV, the bridge side of its veth prepared):
 // - host_pass: the balancer node keeps its own address on the FRONTEND interface (its ARP answered by
 //   its own kernel, a ping to it answered) while the VIP is balanced; without host_pass that ARP drops;
 // - ROUTED: the client routes the VIP through the balancer's own address; frames to the interface's MAC
@@ -15,7 +16,14 @@ import type { InstanceConfig, ResolvedPort } from '../../src/core/model.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { BPFFS_ROOT } from '../../src/kernel/bpffs.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
-import { closeFd, progFdById, progInfo, XDP_FLAGS_SKB_MODE, xdpQueryId } from '../../src/kernel/libbpf.js';
+import {
+  closeFd,
+  progFdById,
+  progInfo,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+  xdpQueryId,
+} from '../../src/kernel/libbpf.js';
 import { ipSync, must, run } from '../../testkit/exec.js';
 import { ifStats, neighbourMac } from '../../testkit/netns.js';
 import { mustWaitFor } from '../../testkit/timing.js';
@@ -181,75 +189,90 @@ test('ROUTED: frames to the interface MAC are balanced, no ARP for the VIP, the 
  * The lab made one-arm: in the balancer's namespace a bridge joins the client's and the server's links
  * and the balancer's one interface `arm` (a veth whose peer is on the bridge).
  */
-async function oneArm(lab: Lab): Promise<ResolvedPort> {
+async function oneArm(lab: Lab, kind: 'XDP_SKB' | 'XDP_DRV'): Promise<ResolvedPort> {
   const ip = (...a: string[]) => must('ip', ['-n', lab.lb, ...a]);
   await ip('link', 'add', 'br0', 'type', 'bridge');
   await ip('link', 'add', 'arm', 'type', 'veth', 'peer', 'name', 'armp');
   for (const i of ['fe', 'be', 'armp']) await ip('link', 'set', i, 'master', 'br0');
   for (const i of ['br0', 'arm', 'armp']) await ip('link', 'set', i, 'up');
+  if (kind === 'XDP_DRV') {
+    // Native XDP_TX into a veth needs the peer's NAPI (docs/xdp.md, "Native mode and veth"), and the
+    // client's veth its checksums filled in.
+    const pass = new URL('../../../bpf/pass.bpf.o', import.meta.url).pathname;
+    await ip('link', 'set', 'dev', 'armp', 'xdpdrv', 'obj', pass, 'sec', 'xdp');
+    await must('ip', ['netns', 'exec', lab.client, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+  }
   return linkOf(lab.lb, 'arm');
 }
 
-test('one-arm: only lbdsr_xdp on the one interface, balanced frames leave it again (XDP_TX) to the server; restarts stay hitless', {
-  skip,
-  timeout: 120_000,
-}, async () => {
-  await withPlane('oa', async (lab, name, sink, planes) => {
-    const arm = await oneArm(lab);
-    const ports = { frontend: { ...arm, name: 'frontend' }, backend: { ...arm, name: 'backend' } };
-    const cfg: InstanceConfig = {
-      ...labConfig(lab, name, [{ id: 7, mac: lab.serverMac }]),
-      ports: [
-        { name: 'frontend', type: 'FRONTEND', peer: 'arm' },
-        { name: 'backend', type: 'BACKEND', peer: 'arm' },
-      ],
-    };
-    const p1 = new XdpPlane(name, 'XDP_SKB');
-    planes.push(p1);
-    await inNetns(lab.lb, () => drive(p1).apply(cfg, ports));
-    assert.equal(programName(lab.lb, arm.ifindex), 'lbdsr_xdp', 'the FRONTEND program runs on the interface');
-    for (const i of ['fe', 'be']) assert.equal(programName(lab.lb, linkOf(lab.lb, i).ifindex), undefined);
-    const progId = inNetns(lab.lb, () => xdpQueryId(arm.ifindex, XDP_FLAGS_SKB_MODE));
+for (const kind of ['XDP_SKB', 'XDP_DRV'] as const) {
+  test(`${kind} one-arm: only lbdsr_xdp on the one interface, balanced frames leave it again (XDP_TX) to the server; restarts stay hitless`, {
+    skip,
+    timeout: 120_000,
+  }, async () => {
+    await withPlane(kind === 'XDP_DRV' ? 'od' : 'os', async (lab, name, sink, planes) => {
+      const arm = await oneArm(lab, kind);
+      const mode = kind === 'XDP_DRV' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+      const ports = { frontend: { ...arm, name: 'frontend' }, backend: { ...arm, name: 'backend' } };
+      const cfg: InstanceConfig = {
+        ...labConfig(lab, name, [{ id: 7, mac: lab.serverMac }]),
+        type: kind,
+        ports: [
+          { name: 'frontend', type: 'FRONTEND', peer: 'arm' },
+          { name: 'backend', type: 'BACKEND', peer: 'arm' },
+        ],
+      };
+      const p1 = new XdpPlane(name, kind);
+      planes.push(p1);
+      await inNetns(lab.lb, () => drive(p1).apply(cfg, ports));
+      assert.equal(
+        programName(lab.lb, arm.ifindex),
+        'lbdsr_xdp',
+        'the FRONTEND program runs on the interface',
+      );
+      for (const i of ['fe', 'be']) assert.equal(programName(lab.lb, linkOf(lab.lb, i).ifindex), undefined);
+      const progId = inNetns(lab.lb, () => xdpQueryId(arm.ifindex, mode));
 
-    const before = await ifStats(lab.lb, 'arm');
-    await sendUdp(lab.client, lab.vip, 20);
-    assert.equal(await sink.waitFor(20), 20, 'every datagram reached the server through the one interface');
-    const after = await ifStats(lab.lb, 'arm');
-    assert.ok(
-      after.tx - before.tx >= 20,
-      `the balanced frames left by the interface they came in on (${after.tx - before.tx})`,
-    );
-    assert.equal(
-      await neighbourMac(lab.client, lab.vip),
-      CONFIGURED_MAC,
-      'ARP answered on the one interface',
-    );
-    let st = await p1.stats();
-    assert.equal(st.tx.backend, 20, 'counted as sent on the BACKEND port');
-    assert.equal(st.drops.TX_FAILED ?? 0, 0);
+      const before = await ifStats(lab.lb, 'arm');
+      await sendUdp(lab.client, lab.vip, 20);
+      assert.equal(await sink.waitFor(20), 20, 'every datagram reached the server through the one interface');
+      const after = await ifStats(lab.lb, 'arm');
+      assert.ok(
+        after.tx - before.tx >= 20,
+        `the balanced frames left by the interface they came in on (${after.tx - before.tx})`,
+      );
+      assert.equal(
+        await neighbourMac(lab.client, lab.vip),
+        CONFIGURED_MAC,
+        'ARP answered on the one interface',
+      );
+      let st = await p1.stats();
+      assert.equal(st.tx.backend, 20, 'counted as sent on the BACKEND port');
+      assert.equal(st.drops.TX_FAILED ?? 0, 0);
 
-    // The daemon stops (keeping the plane): forwarding goes on; a new plane adopts it without a swap.
-    await inNetns(lab.lb, () => p1.close({ keep: true }));
-    planes.length = 0;
-    await sendUdp(lab.client, lab.vip, 10, 40001);
-    assert.equal(await sink.waitFor(30), 30, 'forwarding while no daemon runs');
-    const p2 = new XdpPlane(name, 'XDP_SKB');
-    planes.push(p2);
-    await inNetns(lab.lb, () => drive(p2).apply(cfg, ports));
-    assert.equal(
-      inNetns(lab.lb, () => xdpQueryId(arm.ifindex, XDP_FLAGS_SKB_MODE)),
-      progId,
-      'the same program',
-    );
-    await sendUdp(lab.client, lab.vip, 10, 40002);
-    assert.equal(await sink.waitFor(40), 40, 'forwarding after the adoption');
-    st = await p2.stats();
-    assert.equal(st.tx.backend, 40, 'the counters carried over');
-    // DSR: the server answers the client's ping to the VIP itself, on the segment.
-    await pings(lab, lab.vip);
+      // The daemon stops (keeping the plane): forwarding goes on; a new plane adopts it without a swap.
+      await inNetns(lab.lb, () => p1.close({ keep: true }));
+      planes.length = 0;
+      await sendUdp(lab.client, lab.vip, 10, 40001);
+      assert.equal(await sink.waitFor(30), 30, 'forwarding while no daemon runs');
+      const p2 = new XdpPlane(name, kind);
+      planes.push(p2);
+      await inNetns(lab.lb, () => drive(p2).apply(cfg, ports));
+      assert.equal(
+        inNetns(lab.lb, () => xdpQueryId(arm.ifindex, mode)),
+        progId,
+        'the same program',
+      );
+      await sendUdp(lab.client, lab.vip, 10, 40002);
+      assert.equal(await sink.waitFor(40), 40, 'forwarding after the adoption');
+      st = await p2.stats();
+      assert.equal(st.tx.backend, 40, 'the counters carried over');
+      // DSR: the server answers the client's ping to the VIP itself, on the segment.
+      await pings(lab, lab.vip);
 
-    await inNetns(lab.lb, () => p2.close());
-    planes.length = 0;
-    assert.equal(programName(lab.lb, arm.ifindex), undefined, 'close() detaches it');
+      await inNetns(lab.lb, () => p2.close());
+      planes.length = 0;
+      assert.equal(programName(lab.lb, arm.ifindex), undefined, 'close() detaches it');
+    });
   });
-});
+}
