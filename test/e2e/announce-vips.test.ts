@@ -133,15 +133,19 @@ for (const type of TYPES) {
         assert.ok(c1);
         await staleNeighbour(c1.ns, bed.topo.vip);
         const t0 = performance.now();
-        await bed.ctl('lbdsr', 'lb1', 'set', 'standby=false');
+        // REST from inside the namespace (curl starts faster than lbdsrctl: the time is the daemon's)
+        const patch = await bed.d.shell(
+          `curl -sf -X PATCH -H 'content-type: application/json' -d '{"standby":false}' ${bed.d.url}/polycube/v1/lbdsr/lb1/`,
+        );
+        assert.equal(patch.code, 0, patch.stderr);
         await mustWaitFor(
           `c1's entry for the VIP moves to ${bed.topo.frontendMac}`,
           async () => (await neighbourMac(c1.ns, bed.topo.vip)) === bed.topo.frontendMac,
           { timeoutMs: 3000, intervalMs: 10 },
         );
         const ms = performance.now() - t0;
-        t.diagnostic(`c1 moved ${ms.toFixed(0)} ms after lbdsrctl set standby=false started`);
-        assert.ok(ms < 1500, `moved ${ms.toFixed(0)} ms after lbdsrctl started`);
+        t.diagnostic(`c1 moved ${ms.toFixed(0)} ms after the PATCH standby=false was sent`);
+        assert.ok(ms < 1000, `moved ${ms.toFixed(0)} ms after the PATCH was sent (goal: within a second)`);
         await waitText(vipLine, 'active: announced');
       },
     );
