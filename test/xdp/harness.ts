@@ -16,7 +16,7 @@ import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
 import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
-import { ControlState } from '../../src/pipeline/control.js';
+import { ControlState, type PortsArg } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
 export const BASE_NS = 1_000_000_000_000n;
@@ -57,8 +57,8 @@ export class XdpBalancer {
     this.loaded.obj.close();
   }
 
-  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): void {
-    this.mirror.apply(this.control.apply(config, backendPortMac, observe), 0, LO);
+  configure(config: InstanceConfig, ports: PortsArg, observe?: Observations): void {
+    this.mirror.apply(this.control.apply(config, ports, observe), 0, LO);
   }
 
   setClock(nowMs: number): void {
