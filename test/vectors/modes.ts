@@ -20,6 +20,7 @@ import {
   tcpFrame,
   udpFrame,
 } from '../../src/packet/build.js';
+import { IF_MAC, NODE_IP, PROBE_IP, PROBE_MAC, VIP2, WEB_MAC, webService } from '../lib/modes-fixture.js';
 import type { Vector, VectorConfig } from '../lib/vectors.js';
 import {
   arpVector,
@@ -39,14 +40,6 @@ import {
   vb,
 } from './generate.js';
 
-/** The FRONTEND interface's MAC (ROUTED's next hop; in one-arm also the backend port's). */
-const IF_MAC = '02:00:00:00:fe:01';
-/** The balancer node's own address on the shared NIC (its BGP session, management). */
-const NODE_IP = '10.0.0.5';
-const VIP2 = '10.0.0.110';
-const WEB_MAC = '0a:00:00:00:01:10';
-const PROBE_IP = '10.0.1.250';
-const PROBE_MAC = '02:db:0a:00:01:fa';
 const SERVER_MAC = '01:01:01:01:01:01';
 
 const HOST_PASS: Variant = {
@@ -126,16 +119,7 @@ function standbyVector(): Vector {
 const ROUTED: VectorConfig = {
   ...BASE,
   mode: 'ROUTED',
-  services: [
-    {
-      name: 'web',
-      vip: VIP2,
-      protocol: 'TCP',
-      port: 443,
-      mac: WEB_MAC,
-      backend: { pool: [{ id: 21, mac: '02:00:00:00:00:21' }] },
-    },
-  ],
+  services: [webService(21)],
 };
 
 function routedVector(): Vector {
