@@ -75,6 +75,30 @@ export async function startServers(topo: Topology, timeoutMs = 10_000): Promise<
   return { procs, stop };
 }
 
+/**
+ * The agent's HTTP server (answering `name`) on `httpPort` and its UDP echo on `udpIp:udpPort`, in
+ * namespace `ns`; resolves once it listens. The caller kills it.
+ */
+export function serveIn(
+  ns: string,
+  name: string,
+  o: { httpPort: number; udpIp: string; udpPort: number },
+): Promise<ChildProcess> {
+  const args = ['netns', 'exec', ns, process.execPath, AGENT, 'serve', '--name', name];
+  args.push('--http-port', String(o.httpPort), '--vip', o.udpIp, '--udp-port', String(o.udpPort));
+  const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    p.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    createInterface({ input: p.stdout! }).on('line', (l) => {
+      if (l.trim() === 'READY') resolve(p);
+    });
+    p.on('exit', (code) => reject(new Error(`server ${name} exited (${code}): ${err}`)));
+  });
+}
+
 export type ClientKind = 'http' | 'keepalive' | 'udp-one' | 'udp-many';
 
 function agentArgs(nsName: string, kind: ClientKind, opts: Record<string, string | number>): string[] {

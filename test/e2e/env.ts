@@ -1,6 +1,8 @@
 // Shared by the e2e test files: whether this run may build namespaces (testkit/root.ts: skip with the
-// reason printed, fail under CI=true), the data-plane types to run, and the check of a client's result.
+// reason printed, fail under CI=true), the data-plane types to run, the check of a client's result, and
+// lbdsrctl and the daemon's log around a test.
 import assert from 'node:assert/strict';
+import type { Daemon } from '../../testkit/daemon.js';
 import { rootSkip } from '../../testkit/root.js';
 import type { ClientResult } from '../../testkit/traffic.js';
 
@@ -18,4 +20,21 @@ export function noFailures(...rs: ClientResult[]): void {
 
 export function skipReason(): string | undefined {
   return rootSkip('e2e tests (network namespaces)');
+}
+
+/** Runs `fn`; a failure's message gets the last lines of the daemon's log. */
+export async function withDaemonLog(d: Daemon | undefined, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n--- lbdsrd log (last lines) ---\n${d?.logTail(25) ?? ''}`;
+    throw e;
+  }
+}
+
+/** `lbdsrctl lbdsr lb1 LINE` in the daemon's namespace: its stdout; a failure throws with the log. */
+export async function lb1Ctl(d: Daemon, line: string): Promise<string> {
+  const r = await d.shell(`lbdsrctl lbdsr lb1 ${line}`);
+  if (r.code !== 0) throw new Error(`lbdsrctl lbdsr lb1 ${line}: ${r.stderr}${r.stdout}\n${d.logTail()}`);
+  return r.stdout;
 }

@@ -30,7 +30,7 @@ import {
   type Servers,
   startServers,
 } from '../../testkit/traffic.js';
-import { E2E_TYPES, noFailures, skipReason } from './env.js';
+import { E2E_TYPES, noFailures, skipReason, withDaemonLog } from './env.js';
 
 const skip = skipReason();
 const TYPES = E2E_TYPES;
@@ -77,14 +77,7 @@ for (const type of TYPES) {
       client(ns, 'http', { count, concurrency: 6, 'timeout-ms': 3000, 'deadline-ms': 60_000, ...extra });
     const statsJson = async () =>
       JSON.parse(await d!.mustCtl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
-    const withLog = async (fn: () => Promise<void>) => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof Error) e.message += `\n--- lbdsrd log (last lines) ---\n${d?.logTail(25) ?? ''}`;
-        throw e;
-      }
-    };
+    const withLog = (fn: () => Promise<void>) => withDaemonLog(d, fn);
 
     before(async () => {
       topo = await buildTopology();

@@ -4,16 +4,15 @@
 // 10.0.0.100 and `web` on 10.0.0.101, with different pools), and one VIP (10.0.0.102) whose TCP ports
 // 80 and 8080 are two services going to different pools. A type whose plane is not available fails.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
 import { Daemon } from '../../testkit/daemon.js';
 import { must } from '../../testkit/exec.js';
 import { neighbourMac } from '../../testkit/netns.js';
 import { repointPool, seedCommandsFor } from '../../testkit/seed.js';
-import { AGENT, client, ping, reached, type Servers, startServers } from '../../testkit/traffic.js';
-import { E2E_TYPES, noFailures, skipReason } from './env.js';
+import { client, ping, reached, type Servers, serveIn, startServers } from '../../testkit/traffic.js';
+import { E2E_TYPES, lb1Ctl, noFailures, skipReason, withDaemonLog } from './env.js';
 
 const skip = skipReason();
 const TYPES = E2E_TYPES;
@@ -21,23 +20,6 @@ const T = { timeout: 120_000 };
 /** The second VIP (service `web`) and the VIP of the two port services. */
 const WEB_VIP = '10.0.0.101';
 const PORTS_VIP = '10.0.0.102';
-
-/** An HTTP server on `port` of backend namespace `ns` answering its `name`; resolves when it listens. */
-function serveOn(ns: string, name: string, port: number, udpPort: number): Promise<ChildProcess> {
-  const args = ['netns', 'exec', ns, process.execPath, AGENT, 'serve', '--name', name];
-  args.push('--http-port', String(port), '--udp-port', String(udpPort));
-  const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    p.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    createInterface({ input: p.stdout! }).on('line', (l) => {
-      if (l.trim() === 'READY') resolve(p);
-    });
-    p.on('exit', (code) => reject(new Error(`server ${name} exited (${code}): ${err}`)));
-  });
-}
 
 for (const type of TYPES) {
   describe(`services end to end, type=${type}`, { skip }, () => {
@@ -48,20 +30,8 @@ for (const type of TYPES) {
     const c1 = () => topo!.clients[0]!.ns;
     const http = (url: string, count: number) =>
       client(c1(), 'http', { url, count, concurrency: 6, 'timeout-ms': 3000, 'deadline-ms': 60_000 });
-    const ctl = async (line: string) => {
-      const r = await d!.shell(`lbdsrctl lbdsr lb1 ${line}`);
-      if (r.code !== 0)
-        throw new Error(`lbdsrctl lbdsr lb1 ${line}: ${r.stderr}${r.stdout}\n${d!.logTail()}`);
-      return r.stdout;
-    };
-    const withLog = async (fn: () => Promise<void>) => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof Error) e.message += `\n--- lbdsrd log (last lines) ---\n${d?.logTail(25) ?? ''}`;
-        throw e;
-      }
-    };
+    const ctl = (line: string) => lb1Ctl(d!, line);
+    const withLog = (fn: () => Promise<void>) => withDaemonLog(d, fn);
 
     before(async () => {
       topo = await buildTopology();
@@ -73,7 +43,7 @@ for (const type of TYPES) {
       }
       servers = await startServers(topo);
       // port 8080 is served by b2 alone (and port 80 of the port VIP is b1's ordinary server)
-      extra.push(await serveOn(b2!.ns, 'b2-8080', 8080, 7008));
+      extra.push(await serveIn(b2!.ns, 'b2-8080', { httpPort: 8080, udpIp: topo.vip, udpPort: 7008 }));
       d = new Daemon({ ns: topo.lbNs });
       await d.start();
       for (const cmd of seedCommandsFor(topo)) {
