@@ -10,7 +10,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ConnectionState, LongLivedProgress, NewConnection } from './longlived-agent.js';
-import { mustWaitFor } from './timing.js';
+import { mustWaitFor, waitFor } from './timing.js';
 import { AGENT } from './traffic.js';
 
 export type { ConnectionState, LongLivedProgress, NewConnection } from './longlived-agent.js';
@@ -240,13 +240,10 @@ export class LongLived {
   async flowing(n = 5, timeoutMs = 30_000): Promise<void> {
     const from = this.last.echoes;
     const want = from + n * Math.max(1, this.last.open);
-    await mustWaitFor(
-      `${want - from} echoes (${JSON.stringify(this.last)})`,
-      () => this.last.echoes >= want,
-      {
-        timeoutMs,
-        intervalMs: 100,
-      },
+    if (await waitFor(() => this.last.echoes >= want, { timeoutMs, intervalMs: 100 })) return;
+    const exit = this.main.p.exitCode;
+    throw new Error(
+      `no ${want - from} echoes in ${timeoutMs} ms: last progress ${JSON.stringify(this.last)} at ${Date.now()}, client exit ${exit} ${this.main.stderr()}`,
     );
   }
 
