@@ -1,11 +1,13 @@
 // The program the topology runs inside its namespaces (`ip netns exec NS node agent.js CMD ...`):
 // servers on the backends and traffic clients on the clients. Clients print one JSON result line on
 // stdout (and, with --progress-ms, JSON progress lines before it). Every client is bounded in count and
-// in time (--deadline-ms).
+// in time (--deadline-ms). The long-lived connection kit's commands (echo-serve, longlived, shortconns)
+// live in longlived-agent.ts and are dispatched from here.
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import { num, type Opts, parseOptions } from './agent-opts.js';
+import { longLivedCommands } from './longlived-agent.js';
 
 export interface ClientResult {
   /** Answers per backend name. */
@@ -18,8 +20,6 @@ export interface ClientResult {
   elapsedMs: number;
   done: number;
 }
-
-type Opts = Record<string, string | undefined>;
 
 /** Every option of every command takes a value (`--name VALUE`). */
 const OPTION_NAMES = [
@@ -44,16 +44,7 @@ const OPTION_NAMES = [
 ] as const;
 
 function parseOpts(argv: string[]): Opts {
-  const options = Object.fromEntries(OPTION_NAMES.map((n) => [n, { type: 'string' as const }]));
-  return parseArgs({ args: argv, options, strict: true }).values as Opts;
-}
-
-function num(o: Opts, k: string, dflt: number): number {
-  const v = o[k];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${k} must be a number`);
-  return n;
+  return parseOptions(argv, OPTION_NAMES);
 }
 
 function newResult(): ClientResult {
@@ -314,11 +305,14 @@ const clients: Record<string, (o: Opts) => Promise<ClientResult>> = {
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
+  const longLived = cmd ? longLivedCommands[cmd] : undefined;
+  if (longLived) return longLived(rest);
   const o = parseOpts(rest);
   if (cmd === 'serve') return serve(o);
   const client = cmd ? clients[cmd] : undefined;
   if (!client) {
-    console.error(`usage: agent.js serve|${Object.keys(clients).join('|')} [--opt value ...]`);
+    const cmds = ['serve', ...Object.keys(clients), ...Object.keys(longLivedCommands)];
+    console.error(`usage: agent.js ${cmds.join('|')} [--opt value ...]`);
     process.exit(2);
   }
   const r = await client(o);
