@@ -17,6 +17,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { StatsSnapshot } from '../src/core/model.js';
 import { BGP_JS, Bird, nodeConfig, routerConfig, writeVips } from './bgp.js';
 import { Daemon } from './daemon.js';
 import { must } from './exec.js';
@@ -71,7 +72,8 @@ export interface Check {
   fall: number;
 }
 
-export const DEFAULT_CHECK: Check = { type: 'TCP', port: 80, interval: 1, timeout: 0.5, rise: 2, fall: 2 };
+/** TCP to the echo servers' port (testkit/longlived.ts, 9100): DOWN within ~2.5 s of a failure. */
+export const DEFAULT_CHECK: Check = { type: 'TCP', port: 9100, interval: 1, timeout: 0.5, rise: 2, fall: 2 };
 
 export class Fabric {
   readonly switchNs: string;
@@ -196,21 +198,24 @@ export class Fabric {
     return [process.execPath, BGP_JS, 'announce', n.bird.socket, n.vipsFile].join(' ');
   }
 
-  /** Starts (or restarts, keeping its state) lbdsrd on node `i`, its announce command driving BIRD. */
-  async startDaemon(i: number): Promise<Daemon> {
+  /**
+   * Starts (or restarts, keeping its state) lbdsrd on node `i`, its announce command driving BIRD
+   * (`announce: false`: BIRD is left to the caller, e.g. the benchmark choosing how many nodes announce).
+   */
+  async startDaemon(i: number, announce = true): Promise<Daemon> {
     const n = this.node(i);
     n.daemon ??= new Daemon({
       ns: n.ns,
       logLevel: 'warn',
-      args: ['--announce-command', this.announceCommand(n)],
+      args: announce ? ['--announce-command', this.announceCommand(n)] : [],
     });
     await n.daemon.start();
     return n.daemon;
   }
 
   /** The cluster file every node is given (`lbdsrctl apply -f`), with node `i`'s probe address. */
-  clusterFile(i: number, type: string, check: Check = DEFAULT_CHECK): string {
-    const hc = Object.entries(check)
+  clusterFile(i: number, type: string, check: Check | null = DEFAULT_CHECK): string {
+    const hc = Object.entries(check ?? { type: 'NONE' })
       .map(([k, v]) => `${k}: ${v}`)
       .join(', ');
     const pool = this.servers
@@ -238,10 +243,18 @@ ${pool}
   }
 
   /** Applies the cluster file to node `i`'s daemon (lbdsrctl inside the node's namespace). */
-  async configure(i: number, type: string, check: Check = DEFAULT_CHECK): Promise<void> {
+  async configure(i: number, type: string, check: Check | null = DEFAULT_CHECK): Promise<void> {
     const d = this.node(i).daemon;
     if (!d) throw new Error(`node ${i} has no daemon`);
     await d.mustCtl('apply', '-f', this.clusterFile(i, type, check));
+  }
+
+  /** Frames node `i`'s plane balanced so far (`stats show`: tx.backend; one-arm counts them there). */
+  async balanced(i: number): Promise<number> {
+    const d = this.node(i).daemon;
+    if (!d) throw new Error(`node ${i} has no daemon`);
+    const s = JSON.parse(await d.mustCtl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
+    return s.tx.backend;
   }
 
   /** The router's next hops for the VIP (`ip -j route show VIP` in its namespace), sorted. */
