@@ -18,7 +18,7 @@
 /* One decision, as src/pipeline/explain.ts ExplainTrace holds it. LBDSR_EXPLAIN_NONE: not reached. */
 struct lbdsr_explain {
 	__u32 port;         /* in: 0 FRONTEND, 1 BACKEND */
-	__u32 reason;       /* the drop reason, 0 for none */
+	__u32 reason;       /* the drop reason, 0 for none; with XDP_PASS the rule host_pass passed by */
 	__u32 action;       /* the XDP action */
 	__u32 service;      /* the matched service's index */
 	__u32 session;      /* LBDSR_CNT_SESSION_*: HIT, EXPIRED, STALE (entry found), MISS, UNRECORDED */

@@ -2,9 +2,13 @@
 /*
  * lbdsr XDP programs: docs/semantics.md in the kernel. lbdsr_xdp runs on the FRONTEND port,
  * lbdsr_backend on the BACKEND port (where ARP and frames to the probe MAC are passed to the kernel
- * and every other frame is dropped); balanced frames leave through the devmap. lbdsr_explain is the
- * same decision compiled to record nothing and report what it found (explain.h), run by user space
- * with BPF_PROG_TEST_RUN on one frame.
+ * and every other frame is dropped); balanced frames leave through the devmap. In one-arm
+ * (LBDSR_CFG_ONE_ARM: both ports are one interface) only lbdsr_xdp runs, passes the frames to the
+ * probe MAC itself and sends balanced frames back out of that interface (XDP_TX). lbdsr_config.flags
+ * also selects the frontend modes' ARP silence (LBDSR_CFG_NO_ARP) and host pass (LBDSR_CFG_HOST_PASS:
+ * frames for the host go to its stack, XDP_PASS). lbdsr_explain is the same decision compiled to
+ * record nothing and report what it found (explain.h), run by user space with BPF_PROG_TEST_RUN on
+ * one frame.
  * Helpers by concern: parse.h (cursor), arp.h, flow.h (IPv4 and flow key), frag.h (the fragment
  * table: later fragments take the ports of their first one), service.h (which service of the VIP a
  * key matches), session.h (sessions and Maglev), jhash.h, maps.h, counters.h; layouts in
@@ -19,6 +23,25 @@
 #include "parse.h"
 #include "service.h"
 #include "session.h"
+
+/* Drops that CFG_HOST_PASS turns into XDP_PASS (docs/semantics.md, "Frontend modes": rules 3, 4, 5
+ * and 7, the frames that are not for a VIP); a frame for a VIP is never passed. */
+#define HOST_PASS_REASONS                                                                           \
+	((1u << LBDSR_DROP_VLAN) | (1u << LBDSR_DROP_ARP) | (1u << LBDSR_DROP_ETHERTYPE) |          \
+	 (1u << LBDSR_DROP_NOT_VIP))
+
+/* Whether the FRONTEND drop `reason` is a frame for the host's stack instead. */
+static __always_inline int host_passes(const struct lbdsr_config *cfg, __u32 reason)
+{
+	return (cfg->flags & LBDSR_CFG_HOST_PASS) && reason < 32 && ((1u << reason) & HOST_PASS_REASONS);
+}
+
+/* One-arm, rule 1: a frame to the probe MAC is the health prober's (a probe's answer, an ARP answer to
+ * the prober), passed to the kernel as on a BACKEND port. */
+static __always_inline int one_arm_probe(const struct lbdsr_config *cfg, const __u8 *eth)
+{
+	return (cfg->flags & LBDSR_CFG_ONE_ARM) && cfg->probe_set && mac_eq(eth + ETH_DST, cfg->probe_mac);
+}
 
 /* `explain` (a constant: 0 in lbdsr_xdp, 1 in lbdsr_explain): record nothing, fill `tr` instead. */
 static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr_config *cfg,
@@ -38,10 +61,19 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	eth = cursor_at(&c, 0, ETH_HLEN_);
 	if (!eth)
 		return LBDSR_DROP_TRUNCATED;
+	if (unlikely(one_arm_probe(cfg, eth))) {
+		if (!explain)
+			count(cnt, LBDSR_CNT_BACKEND_PASS);
+		*action = XDP_PASS;
+		return 0;
+	}
 	type = rd16(eth + ETH_TYPE);
 	if (type == lbdsr_htons(ETH_P_8021Q_) || type == lbdsr_htons(ETH_P_8021AD_))
 		return LBDSR_DROP_VLAN;
 	if (type == lbdsr_htons(ETH_P_ARP_)) {
+		/* ROUTED or standby: no ARP for a VIP is answered */
+		if (cfg->flags & LBDSR_CFG_NO_ARP)
+			return LBDSR_DROP_ARP;
 		reason = arp_reply(&c, len);
 		if (reason)
 			return reason;
@@ -88,13 +120,18 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 		*action = XDP_REDIRECT;
 		return 0;
 	}
-	/* Before anything is recorded: a frame that cannot leave leaves no trace but its drop. */
-	if (bpf_redirect_map(&lbdsr_devmap, 0, 0) != XDP_REDIRECT)
-		return LBDSR_DROP_TX_FAILED;
+	/* One-arm: back out of the interface it came in on, which cannot fail here (no devmap). */
+	if (cfg->flags & LBDSR_CFG_ONE_ARM) {
+		*action = XDP_TX;
+	} else {
+		/* Before anything is recorded: a frame that cannot leave leaves no trace but its drop. */
+		if (bpf_redirect_map(&lbdsr_devmap, 0, 0) != XDP_REDIRECT)
+			return LBDSR_DROP_TX_FAILED;
+		*action = XDP_REDIRECT;
+	}
 	session_commit(&f.key, &ch, now, cnt);
 	frag_commit(&f.key, &f.frag, now, cnt);
 	count_backend_tx(ch.slot, len);
-	*action = XDP_REDIRECT;
 	return 0;
 }
 
@@ -114,6 +151,10 @@ int lbdsr_xdp(struct xdp_md *ctx)
 
 	reason = lbdsr_decide(ctx, cfg, cnt, &action, 0, 0);
 	if (reason) {
+		if (host_passes(cfg, reason)) {
+			cnt->v[LBDSR_CNT_FRONTEND_PASS]++;
+			return XDP_PASS;
+		}
 		count(cnt, reason);
 		return XDP_DROP;
 	}
@@ -171,6 +212,9 @@ int lbdsr_explain(struct xdp_md *ctx)
 		action = XDP_PASS;
 	tr->reason = reason;
 	tr->action = reason ? XDP_DROP : action;
+	/* host_pass: the frame goes to the host; the reason stays, naming the rule that passed it */
+	if (tr->port != LBDSR_PORT_BACKEND_ && reason && host_passes(cfg, reason))
+		tr->action = XDP_PASS;
 	return tr->action;
 }
 

@@ -219,6 +219,8 @@ export interface StatsSnapshot {
   arpReplies: number;
   /** BACKEND port frames passed to the kernel: ARP and answers to the health prober (rule 1). */
   backendPass?: number;
+  /** FRONTEND frames not for a VIP passed to the host's stack (host_pass; docs/semantics.md, "Frontend modes"). */
+  frontendPass?: number;
   /** Drop counts by reason name (see DROP_REASON_NAMES); every reason present. */
   drops: Record<string, number>;
   sessions: {

@@ -18,7 +18,7 @@ import { PlaneDriver } from '../dataplane/driver.js';
 import type { DataPlane, PlaneStatus, StatsOptions } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
-import { checkConfig } from '../pipeline/desired.js';
+import { checkConfig, instancePorts } from '../pipeline/desired.js';
 import { describe, type ExplainRequest, type ExplainResult, explainFrame } from '../pipeline/explain.js';
 import type { Plan } from '../pipeline/plan.js';
 
@@ -203,9 +203,9 @@ export class PlaneManager {
     const plan = cur
       ? cur.driver.plan(config, ports, observe)
       : hasPorts(ports)
-        ? new ControlState().plan(config, ports.backend?.mac, observe)
+        ? new ControlState().plan(config, instancePorts(ports), observe)
         : undefined;
-    if (plan === undefined) checkConfig(config, ports.backend?.mac, undefined, observe);
+    if (plan === undefined) checkConfig(config, instancePorts(ports), undefined, observe);
     timing.planned = performance.now();
     if (!hasPorts(ports) || plan === undefined) {
       if (config.type && typeChanged) await this.probe(config.type, name);
@@ -256,8 +256,8 @@ export class PlaneManager {
       return { plan, sessions: (await cur.driver.plane.sessionCounts?.()) ?? new Map() };
     }
     const base = new ControlState();
-    if (old) base.apply(old, ports.backend?.mac, observe);
-    return { plan: base.plan(config, ports.backend?.mac, observe), sessions: new Map() };
+    if (old) base.apply(old, instancePorts(ports), observe);
+    return { plan: base.plan(config, instancePorts(ports), observe), sessions: new Map() };
   }
 
   /** Hands a plan to a running plane of the right kind; brings it back to its state when it fails. */

@@ -6,6 +6,7 @@
 // on its own.
 import type { InstanceConfig, Observations, ResolvedPorts } from '../core/model.js';
 import { ControlState } from '../pipeline/control.js';
+import { instancePorts } from '../pipeline/desired.js';
 import type { Plan } from '../pipeline/plan.js';
 import type { DataPlane, PortPeers } from './types.js';
 
@@ -31,7 +32,7 @@ export class PlaneDriver {
    * ARP MACs: `observe`); throws an LbdsrError on a bad config.
    */
   plan(config: InstanceConfig, ports: ResolvedPorts, observe?: Observations): Plan {
-    return this.control.plan(config, ports.backend?.mac, observe);
+    return this.control.plan(config, instancePorts(ports), observe);
   }
 
   /** Hands `plan` (from plan()) to the plane and commits it when the plane took it. */

@@ -6,10 +6,14 @@ import {
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   ALG_HASH_SRC_IP,
+  CFG_HOST_PASS,
+  CFG_NO_ARP,
+  CFG_ONE_ARM,
   CNT_ARP_REPLY,
   CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
+  CNT_FRONTEND_PASS,
   CNT_MAX,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
@@ -103,7 +107,7 @@ import {
   writeMac,
   writeU16,
 } from '../packet/fields.js';
-import { ControlState, type ServiceState } from './control.js';
+import { ControlState, type PortsArg, type ServiceState } from './control.js';
 import { FragmentTable } from './fragments.js';
 import type { Plan } from './plan.js';
 import { SessionTable } from './session-table.js';
@@ -190,8 +194,8 @@ export class Balancer {
    * Checks `config`, then applies it (see applyPlan); returns the plan. A bad config throws and
    * changes nothing.
    */
-  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): Plan {
-    const plan = this.control.plan(config, backendPortMac, observe);
+  configure(config: InstanceConfig, ports: PortsArg, observe?: Observations): Plan {
+    const plan = this.control.plan(config, ports, observe);
     this.applyPlan(plan);
     return plan;
   }
@@ -246,11 +250,15 @@ export class Balancer {
     c[CNT_RX_PACKETS]!++;
     c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
     if (port === PORT_BACKEND) return this.backendPort(frame, len);
+    if ((this.control.flags & CFG_ONE_ARM) !== 0 && this.toProbeMac(frame, len)) {
+      c[CNT_BACKEND_PASS]!++;
+      return ACT_PASS;
+    }
     if (len < ETH_HLEN || len > frame.length) return this.drop(DROP_TRUNCATED);
     const ethType = readU16(frame, ETH_TYPE);
-    if (ethType === ETHERTYPE_VLAN || ethType === ETHERTYPE_QINQ) return this.drop(DROP_VLAN);
+    if (ethType === ETHERTYPE_VLAN || ethType === ETHERTYPE_QINQ) return this.notForVip(DROP_VLAN);
     if (ethType === ETHERTYPE_ARP) return this.arp(frame, len);
-    if (ethType !== ETHERTYPE_IPV4) return this.drop(DROP_ETHERTYPE);
+    if (ethType !== ETHERTYPE_IPV4) return this.notForVip(DROP_ETHERTYPE);
 
     // IPv4 header.
     const l3 = ETH_HLEN;
@@ -262,7 +270,7 @@ export class Balancer {
     if (totLen < ihl || l3 + totLen > len) return this.drop(DROP_IP_MALFORMED);
 
     const vip = this.control.vips.groupAt(frame, l3 + IP_DST);
-    if (vip === undefined) return this.drop(DROP_NOT_VIP);
+    if (vip === undefined) return this.notForVip(DROP_NOT_VIP);
     if (!macEquals(frame, ETH_DST, vip.mac)) return this.drop(DROP_DST_MAC);
 
     const proto = frame[l3 + IP_PROTO]!;
@@ -400,11 +408,7 @@ export class Balancer {
    */
   private backendPort(frame: Uint8Array, len: number): number {
     if (len >= ETH_HLEN && len <= frame.length) {
-      const probe = this.control.probeMac;
-      if (
-        readU16(frame, ETH_TYPE) === ETHERTYPE_ARP ||
-        (probe !== null && macEquals(frame, ETH_DST, probe))
-      ) {
+      if (readU16(frame, ETH_TYPE) === ETHERTYPE_ARP || this.toProbeMac(frame, len)) {
         this.counters[CNT_BACKEND_PASS]!++;
         return ACT_PASS;
       }
@@ -412,9 +416,26 @@ export class Balancer {
     return this.drop(DROP_BACKEND_PORT);
   }
 
+  /** Rule 1a (one-arm): a frame of at least 14 bytes to the instance's probe MAC. */
+  private toProbeMac(frame: Uint8Array, len: number): boolean {
+    const probe = this.control.probeMac;
+    return probe !== null && len >= ETH_HLEN && len <= frame.length && macEquals(frame, ETH_DST, probe);
+  }
+
   private drop(reason: number): number {
     this.counters[reason]!++;
     return reason << 8;
+  }
+
+  /**
+   * A FRONTEND frame that is not for a VIP (rules 3, 4, 5, 7): with CFG_HOST_PASS it goes to the host's
+   * stack (PASS, counted FRONTEND_PASS only; the rule's reason rides in the verdict for explain), else
+   * it drops for `reason` (docs/semantics.md, "Frontend modes").
+   */
+  private notForVip(reason: number): number {
+    if ((this.control.flags & CFG_HOST_PASS) === 0) return this.drop(reason);
+    this.counters[CNT_FRONTEND_PASS]!++;
+    return ACT_PASS | (reason << 8);
   }
 
   /**
@@ -545,11 +566,15 @@ export class Balancer {
       frame[a + ARP_PLEN] !== 4 ||
       readU16(frame, a + ARP_OP) !== ARP_OP_REQUEST
     ) {
-      return this.drop(DROP_ARP);
+      return this.notForVip(DROP_ARP);
     }
     const svc = this.control.vips.groupAt(frame, a + ARP_TPA);
-    if (svc === undefined) return this.drop(DROP_ARP);
-    if (!isBroadcastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, svc.mac)) return this.drop(DROP_ARP);
+    if (svc === undefined) return this.notForVip(DROP_ARP);
+    if (!isBroadcastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, svc.mac)) {
+      return this.notForVip(DROP_ARP);
+    }
+    // ROUTED or standby: no ARP for a VIP is answered
+    if ((this.control.flags & CFG_NO_ARP) !== 0) return this.notForVip(DROP_ARP);
     // Reply in place.
     const t0 = frame[a + ARP_TPA]!;
     const t1 = frame[a + ARP_TPA + 1]!;
@@ -612,6 +637,7 @@ export class Balancer {
       tx: { frontend: this.tx[0]!, backend: this.tx[1]! },
       arpReplies: c[CNT_ARP_REPLY]!,
       backendPass: c[CNT_BACKEND_PASS]!,
+      frontendPass: c[CNT_FRONTEND_PASS]!,
       drops,
       sessions: {
         hit: c[CNT_SESSION_HIT]!,

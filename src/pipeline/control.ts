@@ -1,6 +1,6 @@
 // The control state of one instance: backend slots shared by its services ({id, service, mac, live}),
 // the services in the data plane with their Maglev tables, and instance-wide settings. A change goes in
-// two steps: plan(config, backendPortMac, observe) checks the configuration (the one semantic check after
+// two steps: plan(config, ports, observe) checks the configuration (the one semantic check after
 // the daemon's schema check, desired.ts) and computes a Plan (plan.ts) without changing anything;
 // commit(plan) makes it current. The daemon plans, hands the plan to the data plane and commits once the
 // plane took it; the pipeline's Balancer commits the same plan to its own copy. Only a service whose
@@ -8,7 +8,7 @@
 import { MAGLEV_SIZE, MAX_BACKENDS, SLOT_NONE } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type Observations } from '../core/model.js';
-import { checkConfig } from './desired.js';
+import { checkConfig, type InstancePorts } from './desired.js';
 import { type Members, nextServices } from './next-services.js';
 import { type NextSlots, nextSlots, slotKey } from './next-slots.js';
 import {
@@ -35,6 +35,17 @@ export interface BackendSlot {
 
 export interface ServiceState extends ServiceEntry {
   table: Uint32Array;
+}
+
+/**
+ * The ports of plan(): InstancePorts (desired.ts), or for short the backend port's MAC alone (undefined
+ * while unknown): two interfaces, the frontend one's MAC unknown.
+ */
+export type PortsArg = InstancePorts | string | undefined;
+
+function portsOf(p: PortsArg): InstancePorts {
+  if (typeof p === 'object') return p;
+  return p === undefined ? { oneArm: false } : { backendMac: p, oneArm: false };
 }
 
 export function macEq(a: Uint8Array | null, b: Uint8Array | null): boolean {
@@ -96,10 +107,10 @@ export class ControlState {
    * Checks `config` (with what the daemon observed of its backends) and computes what committing it
    * changes; this state is left as it is. A bad config throws an LbdsrError.
    */
-  plan(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): Plan {
+  plan(config: InstanceConfig, ports: PortsArg, observe?: Observations): Plan {
     const d = checkConfig(
       config,
-      backendPortMac,
+      portsOf(ports),
       (service, id) => {
         const index = this.indexOf(service);
         if (index === undefined) return undefined;
@@ -140,8 +151,8 @@ export class ControlState {
   }
 
   /** plan() then commit(): for callers that own the only copy of the state (tests, benches). */
-  apply(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): Plan {
-    const p = this.plan(config, backendPortMac, observe);
+  apply(config: InstanceConfig, ports: PortsArg, observe?: Observations): Plan {
+    const p = this.plan(config, ports, observe);
     this.commit(p);
     return p;
   }

@@ -10,6 +10,7 @@ import {
   ALG_HASH_SRC_IP,
   CFG_HOST_PASS,
   CFG_NO_ARP,
+  CFG_ONE_ARM,
   MAX_BACKENDS,
   MAX_SERVICES,
   PROTO_ICMP,
@@ -26,6 +27,7 @@ import {
   type InstanceConfig,
   type Observations,
   type PoolConfig,
+  type ResolvedPorts,
   type ServiceProtocol,
 } from '../core/model.js';
 import type { InstanceSettings } from './plan.js';
@@ -66,6 +68,29 @@ export interface Desired {
   services: DesiredService[];
   settings: InstanceSettings;
   capacity: number;
+}
+
+/**
+ * What the check needs of an instance's ports (the daemon resolves them; instancePorts): the MACs of
+ * their interfaces (undefined while unknown) and whether FRONTEND and BACKEND are one interface
+ * (one-arm, CFG_ONE_ARM). The backend MAC is the source MAC of balanced frames; the frontend MAC is
+ * every VIP's frontend MAC in mode ROUTED (docs/semantics.md, "Frontend modes").
+ */
+export interface InstancePorts {
+  backendMac?: string;
+  frontendMac?: string;
+  oneArm: boolean;
+}
+
+/** The InstancePorts of the interfaces the daemon resolved. */
+export function instancePorts(ports: ResolvedPorts): InstancePorts {
+  const fe = ports.frontend;
+  const be = ports.backend;
+  return {
+    ...(fe === undefined ? {} : { frontendMac: fe.mac }),
+    ...(be === undefined ? {} : { backendMac: be.mac }),
+    oneArm: fe !== undefined && be !== undefined && fe.ifindex === be.ifindex,
+  };
 }
 
 /** The MAC a backend holds now (the control state's), to be reused when the text says the same. */
@@ -249,17 +274,30 @@ function checkSharedVips(services: DesiredService[]): void {
 }
 
 /**
- * Parses and checks `config` (and the backend port's MAC, undefined while unknown); throws an
- * LbdsrError naming the first problem. `known` gives the MACs held now, reused where unchanged;
- * `observe` what the daemon observed of each backend (MAC by ARP, health).
+ * In mode ROUTED every service's frontend MAC is the FRONTEND interface's (none while it is unknown:
+ * no service is then in the data plane); the configured MACs were checked and are not used.
+ */
+function routedMacs(services: DesiredService[], frontendMac: string | undefined): void {
+  const mac = frontendMac === undefined ? undefined : parseMac(frontendMac);
+  for (const s of services) {
+    if (mac === undefined) delete s.mac;
+    else s.mac = mac;
+  }
+}
+
+/**
+ * Parses and checks `config` with what its ports are (their MACs, undefined while unknown, and
+ * one-arm); throws an LbdsrError naming the first problem. `known` gives the MACs held now, reused
+ * where unchanged; `observe` what the daemon observed of each backend (MAC by ARP, health).
  */
 export function checkConfig(
   config: InstanceConfig,
-  backendPortMac: string | undefined,
+  ports: InstancePorts,
   known?: KnownMac,
   observe?: Observations,
 ): Desired {
   const services = checkServices(config, known, observe);
+  if (config.mode === 'ROUTED') routedMacs(services, ports.frontendMac);
   let total = 0;
   for (const s of services) total += s.backends.length;
   if (total > MAX_BACKENDS) {
@@ -273,7 +311,7 @@ export function checkConfig(
     throw new LbdsrError('LBDSR_BAD_VALUE', `session capacity must be a positive integer, got ${capacity}`);
   }
   const t = config.sessions?.timeouts ?? DEFAULT_SESSION_SETTINGS.timeouts;
-  const portMac = backendPortMac === undefined ? null : parseMac(backendPortMac);
+  const portMac = ports.backendMac === undefined ? null : parseMac(ports.backendMac);
   return {
     services,
     settings: {
@@ -282,7 +320,7 @@ export function checkConfig(
       timeoutsMs: { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 },
       recordNonSyn: config.sessions?.record_non_syn === true,
       probeMac: config.probe_ip === undefined ? null : probeMacOf(parseIpv4(config.probe_ip)),
-      flags: frontendFlags(config),
+      flags: frontendFlags(config) | (ports.oneArm ? CFG_ONE_ARM : 0),
     },
     capacity,
   };
@@ -290,7 +328,7 @@ export function checkConfig(
 
 /**
  * The CFG_* flags of an instance's frontend mode (docs/semantics.md, "Frontend modes"). CFG_ONE_ARM is
- * not set here: whether the two ports are one interface is the daemon's to know.
+ * not set here: whether the two ports are one interface comes with the ports (checkConfig).
  */
 export function frontendFlags(config: InstanceConfig): number {
   const routed = config.mode === 'ROUTED';

@@ -4,7 +4,8 @@
 // recording anything and returns the raw trace (traceOf for a Balancer: the USERSPACE worker's own; the
 // XDP plane fills the same trace from its program's test run); describe() turns a trace into the answer
 // (the rule of docs/semantics.md that decided, the service matched, the session or the Maglev entry,
-// the backend and its MAC, or the drop reason), naming services and backends from the control state.
+// the backend and its MAC, the drop reason, or why a frame went to the kernel: rule 1, one-arm's 1a,
+// host_pass), naming services and backends from the control state.
 import { formatIpv4, formatMac, parseIpv4, parseMac } from '../core/addr.js';
 import {
   ACT_PASS,
@@ -12,6 +13,7 @@ import {
   ACT_TX_FRONTEND,
   ACTION_NAMES,
   ALG_HASH_SRC_IP,
+  CFG_NO_ARP,
   CNT_SESSION_EXPIRED,
   CNT_SESSION_HIT,
   CNT_SESSION_MISS,
@@ -336,8 +338,7 @@ export function describe(
   if (session) out.session = session;
   if (trace.index >= 0) out.maglev = { hash: trace.hash >>> 0, index: trace.index };
   if (action === ACT_PASS) {
-    out.rule = '1';
-    out.why = 'BACKEND port: ARP or a frame to the probe MAC, left to the kernel';
+    passPart(out, reason, port, frame, control);
   } else if (action === ACT_TX_FRONTEND) {
     out.rule = '4';
     out.why = 'ARP request for a VIP: answered with its frontend MAC';
@@ -357,7 +358,42 @@ export function describe(
     const [rule, why] = DROP_RULES[reason] ?? ['?', ''];
     out.drop = DROP_REASON_NAMES[reason] ?? String(reason);
     out.rule = rule;
-    out.why = why;
+    out.why = noArp(reason, frame, control) ?? why;
   }
   return out;
+}
+
+/**
+ * Why rule 4 did not answer an ARP request for a VIP that was asked the right way: CFG_NO_ARP (mode
+ * ROUTED, or standby). Undefined when that is not the reason.
+ */
+function noArp(reason: number, frame: Uint8Array, control: ControlState): string | undefined {
+  if (reason !== DROP_ARP || (control.flags & CFG_NO_ARP) === 0 || frame.length < 42) return undefined;
+  const target = ((frame[38]! << 24) | (frame[39]! << 16) | (frame[40]! << 8) | frame[41]!) >>> 0;
+  if (frame[20] !== 0 || frame[21] !== 1 || vipMac(control, target) === undefined) return undefined;
+  return 'ARP for a VIP is not answered in mode ROUTED or on a standby node (CFG_NO_ARP)';
+}
+
+/**
+ * A PASS: rule 1 (BACKEND port), rule 1a (one-arm: to the probe MAC), or host_pass of a frame that is
+ * not for a VIP, whose rule rides in the verdict's reason (docs/semantics.md, "Frontend modes").
+ */
+function passPart(
+  out: ExplainResult,
+  reason: number,
+  port: number,
+  frame: Uint8Array,
+  control: ControlState,
+): void {
+  if (port === PORT_BACKEND) {
+    out.rule = '1';
+    out.why = 'BACKEND port: ARP or a frame to the probe MAC, left to the kernel';
+  } else if (reason === 0) {
+    out.rule = '1a';
+    out.why = 'one-arm: a frame to the probe MAC (a health-probe or ARP answer), left to the kernel';
+  } else {
+    const [rule, why] = DROP_RULES[reason] ?? ['?', ''];
+    out.rule = rule;
+    out.why = `${noArp(reason, frame, control) ?? why}: passed to the host's stack (host_pass)`;
+  }
 }

@@ -1,6 +1,7 @@
 // A straightforward reference of docs/semantics.md's backend choice (jhash2 + weighted Maglev), of which
-// misses are recorded (isTcpNonSyn), of the service a key matches and of what a backend's state, weight
-// and health make of it, written from the document and independently of src/core/maglev.ts and
+// misses are recorded (isTcpNonSyn), of the service a key matches, of what a backend's state, weight
+// and health make of it, and of the early rules of a FRONTEND frame under the frontend modes (flags,
+// host_pass, one-arm), written from the document and independently of src/core/maglev.ts and
 // src/pipeline. The corpus generator uses it to
 // compute expected backends; test/unit/maglev.test.ts checks it against the C oracle
 // (test/vectors/tools/known-values.c) and the product's Maglev against it.
@@ -232,4 +233,84 @@ export function referenceBackend(
     serving: mac !== undefined && state === 'ACTIVE' && weight > 0 && health !== 'DOWN',
     live: mac !== undefined && state !== 'DISABLED' && !(health === 'DOWN' && move),
   };
+}
+
+// -------------------------------------------------------------------------------------------------
+// Frontend modes (docs/semantics.md, "Frontend modes", and rules 1a to 8 of a FRONTEND frame), from the
+// document: which flags a configuration gives, and what the early rules make of a frame under them.
+// Reads the frame's bytes directly (no product parser).
+
+/** The three flags as the document states them. */
+export interface RefModes {
+  noArp: boolean;
+  hostPass: boolean;
+  oneArm: boolean;
+}
+
+/** mode ROUTED or standby: no ARP; host_pass defaults to true with ROUTED; one-arm comes from the ports. */
+export function referenceModes(
+  c: { mode?: string; standby?: boolean; host_pass?: boolean },
+  oneArm: boolean,
+): RefModes {
+  const routed = c.mode === 'ROUTED';
+  return { noArp: routed || c.standby === true, hostPass: c.host_pass ?? routed, oneArm };
+}
+
+/** What rules 1a..8 decide for a FRONTEND frame; `IPV4`: a frame for a VIP at its MAC (rule 9 on). */
+export type RefFrontend =
+  | { kind: 'PASS'; counter: 'BACKEND_PASS' }
+  | { kind: 'PASS'; counter: 'FRONTEND_PASS'; reason: string }
+  | { kind: 'DROP'; reason: string }
+  | { kind: 'ARP_REPLY' }
+  | { kind: 'IPV4' };
+
+const macText = (b: Uint8Array, o: number) =>
+  Array.from(b.subarray(o, o + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+
+/**
+ * Rules 1a to 8 for a FRONTEND frame. `vips`: each VIP in the data plane (host-order number) with its
+ * frontend MAC (lower-case text; in ROUTED the FRONTEND interface's). `probeMac`: the instance's, if any.
+ */
+export function referenceFrontend(
+  frame: Uint8Array,
+  modes: RefModes,
+  vips: ReadonlyMap<number, string>,
+  probeMac?: string,
+): RefFrontend {
+  const len = frame.length;
+  const dst = len >= 6 ? macText(frame, 0) : '';
+  if (modes.oneArm && len >= 14 && probeMac !== undefined && dst === probeMac) {
+    return { kind: 'PASS', counter: 'BACKEND_PASS' };
+  }
+  // Rules 3, 4, 5 and 7 go to the host with host_pass; every other drop stays one.
+  const notForVip = (reason: string): RefFrontend =>
+    modes.hostPass ? { kind: 'PASS', counter: 'FRONTEND_PASS', reason } : { kind: 'DROP', reason };
+  if (len < 14) return { kind: 'DROP', reason: 'TRUNCATED' };
+  const type = u16(frame, 12);
+  if (type === 0x8100 || type === 0x88a8) return notForVip('VLAN');
+  if (type === 0x0806) {
+    if (len < 42) return notForVip('ARP');
+    const request =
+      u16(frame, 14) === 1 &&
+      u16(frame, 16) === 0x0800 &&
+      frame[18] === 6 &&
+      frame[19] === 4 &&
+      u16(frame, 20) === 1;
+    const mac = vips.get(u32(frame, 38));
+    if (!request || mac === undefined) return notForVip('ARP');
+    if (dst !== 'ff:ff:ff:ff:ff:ff' && dst !== mac) return notForVip('ARP');
+    if (modes.noArp) return notForVip('ARP');
+    return { kind: 'ARP_REPLY' };
+  }
+  if (type !== 0x0800) return notForVip('ETHERTYPE');
+  if (len < 34) return { kind: 'DROP', reason: 'IP_MALFORMED' };
+  const ihl = (frame[14]! & 0x0f) * 4;
+  const total = u16(frame, 16);
+  if (frame[14]! >> 4 !== 4 || ihl < 20 || 14 + ihl > len || total < ihl || 14 + total > len) {
+    return { kind: 'DROP', reason: 'IP_MALFORMED' };
+  }
+  const mac = vips.get(u32(frame, 30));
+  if (mac === undefined) return notForVip('NOT_VIP');
+  if (dst !== mac) return { kind: 'DROP', reason: 'DST_MAC' };
+  return { kind: 'IPV4' };
 }

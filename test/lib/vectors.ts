@@ -18,6 +18,7 @@ import {
   type BackendConfig,
   type BackendObservation,
   DEFAULT_SESSION_SETTINGS,
+  type FrontendMode,
   type HealthCheckConfig,
   type InstanceConfig,
   type Observations,
@@ -26,6 +27,7 @@ import {
   type StatsSnapshot,
 } from '../../src/core/model.js';
 import { fromHex, toHex } from '../../src/packet/build.js';
+import type { InstancePorts } from '../../src/pipeline/desired.js';
 
 export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND' | 'PASS';
 /** Which session counter a step moves: exactly one of them, or none. */
@@ -47,11 +49,18 @@ export interface VectorConfig {
     timeouts?: Partial<SessionSettings['timeouts']>;
     record_non_syn?: boolean;
   };
+  /** The frontend modes (docs/semantics.md, "Frontend modes"); absent: L2, active, no host_pass. */
+  mode?: FrontendMode;
+  standby?: boolean;
+  host_pass?: boolean;
 }
 
 export interface VectorExpect {
   action: VectorAction;
-  /** Drop reason name (DROP_REASON_NAMES); required when action is DROP. */
+  /**
+   * Drop reason name (DROP_REASON_NAMES); required when action is DROP. On a PASS: the rule whose drop
+   * host_pass turned into a pass (counted FRONTEND_PASS); absent on a PASS of rule 1 / 1a (BACKEND_PASS).
+   */
   reason?: string;
   /** Exact output bytes (hex) when transmitted. */
   frame?: string;
@@ -81,6 +90,11 @@ export interface VectorReconfigure {
   services?: ServiceConfig[];
   healthcheck?: HealthCheckConfig | null;
   observe?: VectorObservations;
+  /** The frontend modes from this step on; the FRONTEND interface's MAC (null: unknown). */
+  mode?: FrontendMode;
+  standby?: boolean;
+  host_pass?: boolean;
+  frontendPortMac?: string | null;
 }
 
 export interface VectorStep {
@@ -110,6 +124,10 @@ export interface Vector {
   config: VectorConfig;
   /** null: the backend port MAC is not known (instance not ready). */
   backendPortMac: string | null;
+  /** The FRONTEND interface's MAC (mode ROUTED reads it); absent or null: unknown. */
+  frontendPortMac?: string | null;
+  /** FRONTEND and BACKEND are one interface (CFG_ONE_ARM); every frame then arrives on FRONTEND. */
+  oneArm?: boolean;
   steps: VectorStep[];
   /** Sessions that must exist after the last step (a subset of the table). */
   sessionsAfter?: VectorSession[];
@@ -153,6 +171,25 @@ export function instanceConfig(c: VectorConfig, name = 'vec'): InstanceConfig {
     ...(c.services ? { services: structuredClone(c.services) } : {}),
     ...(c.probe_ip ? { probe_ip: c.probe_ip } : {}),
     sessions: sessionSettings(c),
+    ...modesOf(c),
+  };
+}
+
+/** The frontend-mode fields of a vector's config, as an InstanceConfig holds them. */
+function modesOf(c: VectorConfig): Pick<VectorConfig, 'mode' | 'standby' | 'host_pass'> {
+  return {
+    ...(c.mode === undefined ? {} : { mode: c.mode }),
+    ...(c.standby === undefined ? {} : { standby: c.standby }),
+    ...(c.host_pass === undefined ? {} : { host_pass: c.host_pass }),
+  };
+}
+
+/** What a plane is told of a vector's ports: the two MACs and one-arm. */
+function portsOf(v: Vector, backendMac: string | null, frontendMac: string | null): InstancePorts {
+  return {
+    ...(backendMac === null ? {} : { backendMac }),
+    ...(frontendMac === null ? {} : { frontendMac }),
+    oneArm: v.oneArm === true,
   };
 }
 
@@ -177,6 +214,12 @@ function applyReconfigure(c: VectorConfig, r: VectorReconfigure): VectorConfig {
     ...(services ? { services } : {}),
     ...(c.probe_ip ? { probe_ip: c.probe_ip } : {}),
     ...(observe ? { observe } : {}),
+    ...modesOf({
+      ...c,
+      ...(r.mode === undefined ? {} : { mode: r.mode }),
+      ...(r.standby === undefined ? {} : { standby: r.standby }),
+      ...(r.host_pass === undefined ? {} : { host_pass: r.host_pass }),
+    }),
     sessions: {
       ...c.sessions,
       timeouts: { ...c.sessions?.timeouts, ...r.sessions?.timeouts },
@@ -194,24 +237,31 @@ export interface PlannedStep {
   inputFrame: Uint8Array;
   expected: VectorExpect;
   /** Set when the configuration changes before this step: apply it first (with its observations). */
-  reconfigure?: { config: InstanceConfig; backendPortMac: string | undefined; observe?: Observations };
+  reconfigure?: { config: InstanceConfig; ports: InstancePorts; observe?: Observations };
+}
+
+/** The ports a vector starts with. */
+export function vectorPorts(v: Vector): InstancePorts {
+  return portsOf(v, v.backendPortMac, v.frontendPortMac ?? null);
 }
 
 /** The steps of a vector as a plane drives them: the config in effect, the clock and the input frame. */
 export function* vectorSteps(v: Vector): Generator<PlannedStep> {
   let cfg = v.config;
-  let portMac = v.backendPortMac ?? undefined;
+  let portMac = v.backendPortMac;
+  let fePortMac = v.frontendPortMac ?? null;
   let now = DEFAULT_NOW_MS;
   for (let i = 0; i < v.steps.length; i++) {
     const s = v.steps[i]!;
     let reconfigure: PlannedStep['reconfigure'];
     if (s.reconfigure) {
       cfg = applyReconfigure(cfg, s.reconfigure);
-      if (s.reconfigure.backendPortMac !== undefined) portMac = s.reconfigure.backendPortMac ?? undefined;
+      if (s.reconfigure.backendPortMac !== undefined) portMac = s.reconfigure.backendPortMac;
+      if (s.reconfigure.frontendPortMac !== undefined) fePortMac = s.reconfigure.frontendPortMac;
       const observe = observationsOf(cfg);
       reconfigure = {
         config: instanceConfig(cfg, v.name),
-        backendPortMac: portMac,
+        ports: portsOf(v, portMac, fePortMac),
         ...(observe ? { observe } : {}),
       };
     }
@@ -235,8 +285,10 @@ export interface StepCounters {
   /** Drop counters that moved, by reason name. */
   drops: Record<string, number>;
   arpReplies: number;
-  /** BACKEND port frames passed to the kernel (rule 1). */
+  /** Frames passed to the kernel by rule 1 (BACKEND port) or 1a (one-arm, to the probe MAC). */
   backendPass: number;
+  /** FRONTEND frames passed to the host by host_pass (docs/semantics.md, "Frontend modes"). */
+  frontendPass: number;
   hit: number;
   miss: number;
   expired: number;
@@ -261,7 +313,7 @@ export interface StepResult {
 
 /** The part of the Balancer (src/pipeline/balancer.ts) the runner drives. */
 export interface BalancerLike {
-  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): void;
+  configure(config: InstanceConfig, ports: InstancePorts, observe?: Observations): void;
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number;
   readonly lastBackendId: number;
   stats(): StatsSnapshot;
@@ -288,6 +340,7 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     drops,
     arpReplies: after.arpReplies - before.arpReplies,
     backendPass: (after.backendPass ?? 0) - (before.backendPass ?? 0),
+    frontendPass: (after.frontendPass ?? 0) - (before.frontendPass ?? 0),
     hit: after.sessions.hit - before.sessions.hit,
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
@@ -306,10 +359,10 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
  */
 export function runVector(v: Vector, make: (settings: SessionSettings) => BalancerLike): StepResult[] {
   const b = make(sessionSettings(v.config));
-  b.configure(instanceConfig(v.config, v.name), v.backendPortMac ?? undefined, observationsOf(v.config));
+  b.configure(instanceConfig(v.config, v.name), vectorPorts(v), observationsOf(v.config));
   const results: StepResult[] = [];
   for (const s of vectorSteps(v)) {
-    if (s.reconfigure) b.configure(s.reconfigure.config, s.reconfigure.backendPortMac, s.reconfigure.observe);
+    if (s.reconfigure) b.configure(s.reconfigure.config, s.reconfigure.ports, s.reconfigure.observe);
     const len = s.inputFrame.length;
     const buf = new Uint8Array(len + GUARD_BYTES).fill(GUARD);
     buf.set(s.inputFrame);
@@ -373,9 +426,13 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
     }
     const wantArp = r.action === 'TX_FRONTEND' ? 1 : 0;
     if (c.arpReplies !== wantArp) errs.push(`${where}: ARP replies +${c.arpReplies}, expected +${wantArp}`);
-    const wantPass = r.action === 'PASS' ? 1 : 0;
+    // A PASS is rule 1 / 1a's (BACKEND_PASS) or, when the vector names the rule it spared, host_pass's.
+    const hostPass = r.action === 'PASS' && e.reason !== undefined;
+    const wantPass = r.action === 'PASS' && !hostPass ? 1 : 0;
     if (c.backendPass !== wantPass)
       errs.push(`${where}: backendPass +${c.backendPass}, expected +${wantPass}`);
+    if (c.frontendPass !== (hostPass ? 1 : 0))
+      errs.push(`${where}: frontendPass +${c.frontendPass}, expected +${hostPass ? 1 : 0}`);
     if (e.session !== undefined) {
       for (const f of SESSION_FIELDS) {
         const want = e.session.toLowerCase() === f ? 1 : 0;

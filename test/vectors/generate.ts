@@ -50,9 +50,12 @@ import {
   isTcpNonSyn,
   type RefBackend,
   ReferenceFragments,
+  type RefFrontend,
   type RefService,
   referenceBackend,
+  referenceFrontend,
   referenceMatch,
+  referenceModes,
   referencePick,
 } from '../lib/reference.js';
 import type {
@@ -86,11 +89,11 @@ export const POOL3: BackendConfig[] = [
 
 const TIMEOUT_DEFAULTS = { tcp: 600, udp: 60, icmp: 30 };
 
-function fe(src: string, ethDst = FE_MAC): FrameAddressing {
+export function fe(src: string, ethDst = FE_MAC): FrameAddressing {
   return { ethDst, ethSrc: CLIENT_MAC, src, dst: VIP };
 }
 
-function key(src: string, sport: number, dport: number, proto: number, dst = VIP): FlowKey {
+export function key(src: string, sport: number, dport: number, proto: number, dst = VIP): FlowKey {
   return { src: parseIpv4(src), dst: parseIpv4(dst), sport, dport, proto };
 }
 
@@ -116,11 +119,23 @@ interface ModelService extends RefService {
 
 const PROTO_NUMBERS = { TCP: 6, UDP: 17, ICMP: 1 } as const;
 
+/** The ports of a vector beyond the backend port's MAC (docs/semantics.md, "Frontend modes"). */
+export interface VectorPorts {
+  /** The FRONTEND interface's MAC (mode ROUTED reads it); null: unknown. */
+  frontendPortMac?: string | null;
+  /** FRONTEND and BACKEND are one interface. */
+  oneArm?: boolean;
+}
+
+/** Rules whose drop host_pass turns into a pass (the reference decides; this only names them). */
+const EARLY_RULES = new Set(['TRUNCATED', 'VLAN', 'ARP', 'ETHERTYPE', 'IP_MALFORMED', 'NOT_VIP', 'DST_MAC']);
+
 /** Builds one vector, keeping a model of the config and the session table to derive expectations. */
-class VectorBuilder {
+export class VectorBuilder {
   readonly steps: VectorStep[] = [];
   private cfg: VectorConfig;
   private portMac: string | null;
+  private fePortMac: string | null;
   private now = 1000;
   private pending: VectorReconfigure | undefined;
   private pendingNow: number | undefined;
@@ -133,11 +148,13 @@ class VectorBuilder {
     readonly description: string,
     config: VectorConfig,
     backendPortMac: string | null = BP_MAC,
+    private readonly ports: VectorPorts = {},
   ) {
     this.cfg = structuredClone(config);
     this.initial = structuredClone(config);
     this.portMac = backendPortMac;
     this.initialPortMac = backendPortMac;
+    this.fePortMac = ports.frontendPortMac ?? null;
   }
   private readonly initial: VectorConfig;
   private readonly initialPortMac: string | null;
@@ -178,7 +195,34 @@ class VectorBuilder {
       },
     };
     if (r.backendPortMac !== undefined) this.portMac = r.backendPortMac;
+    if (r.frontendPortMac !== undefined) this.fePortMac = r.frontendPortMac;
+    for (const f of ['mode', 'standby', 'host_pass'] as const) {
+      if (r[f] !== undefined) Object.assign(this.cfg, { [f]: r[f] });
+    }
     return this;
+  }
+
+  /**
+   * What the reference (test/lib/reference.ts) makes of a FRONTEND frame under the modes in effect:
+   * rules 1a to 8, with the VIPs in the data plane and their frontend MACs.
+   */
+  private early(frame: Uint8Array): RefFrontend {
+    const vips = new Map(this.services().map((s) => [s.vip, s.mac.toLowerCase()]));
+    const probe = this.cfg.probe_ip?.split('.').map((x) => Number(x).toString(16).padStart(2, '0'));
+    return referenceFrontend(
+      frame,
+      referenceModes(this.cfg, this.ports.oneArm === true),
+      vips,
+      probe ? `02:db:${probe.join(':')}` : undefined,
+    );
+  }
+
+  /** Throws unless the reference's rules 1a..8 say `want` of this frame (the scenario's own claim). */
+  private expectEarly(comment: string, frame: Uint8Array, want: RefFrontend['kind']): void {
+    const got = this.early(frame);
+    if (got.kind !== want) {
+      throw new Error(`${this.name}: "${comment}": the reference says ${JSON.stringify(got)}, not ${want}`);
+    }
   }
 
   /** Sets the clock of the next step (ms). */
@@ -204,12 +248,34 @@ class VectorBuilder {
     return this.steps.length - 1;
   }
 
+  /**
+   * A frame that rule `reason` does not balance. On the FRONTEND port the reference's rules 1a..8 must
+   * agree when the reason is one of theirs, and decide the verdict: with host_pass, rules 3, 4, 5
+   * and 7 pass the frame to the host (PASS, `reason` naming the rule) instead of dropping it.
+   */
   drop(
     comment: string,
     frame: Uint8Array,
     reason: string,
     port: 'FRONTEND' | 'BACKEND' = 'FRONTEND',
   ): number {
+    const early = port === 'FRONTEND' ? this.early(frame) : undefined;
+    if (early !== undefined && (EARLY_RULES.has(reason) || early.kind !== 'IPV4')) {
+      const said = 'reason' in early ? early.reason : undefined;
+      if (said !== reason) {
+        throw new Error(
+          `${this.name}: "${comment}": the reference says ${JSON.stringify(early)}, not ${reason}`,
+        );
+      }
+      if (early.kind === 'PASS') {
+        return this.push(
+          comment,
+          frame,
+          { action: 'PASS', reason, frame: toHex(frame), session: 'NONE' },
+          port,
+        );
+      }
+    }
     return this.push(comment, frame, { action: 'DROP', reason, session: 'NONE' }, port);
   }
 
@@ -218,7 +284,14 @@ class VectorBuilder {
     return this.push(comment, frame, { action: 'PASS', frame: toHex(frame), session: 'NONE' }, 'BACKEND');
   }
 
+  /** One-arm: a frame to the probe MAC, on the one interface, left to the kernel (rule 1a). */
+  probePass(comment: string, frame: Uint8Array): number {
+    this.expectEarly(comment, frame, 'PASS');
+    return this.push(comment, frame, { action: 'PASS', frame: toHex(frame), session: 'NONE' }, 'FRONTEND');
+  }
+
   arpReply(comment: string, frame: Uint8Array, expected: Uint8Array): number {
+    this.expectEarly(comment, frame, 'ARP_REPLY');
     return this.push(
       comment,
       frame,
@@ -227,24 +300,31 @@ class VectorBuilder {
     );
   }
 
-  /** The services in the data plane: a VIP and a frontend MAC. */
+  /**
+   * The services in the data plane: a VIP and a frontend MAC (in mode ROUTED the FRONTEND interface's,
+   * for every service; none while it is unknown).
+   */
   private services(): ModelService[] {
     const c = this.cfg;
     const out: ModelService[] = [];
-    if (c.frontend.vip !== undefined && c.frontend.mac !== undefined) {
+    const routed = c.mode === 'ROUTED';
+    if (routed && this.fePortMac === null) return out;
+    const macOf = (configured: string | undefined) => (routed ? (this.fePortMac ?? undefined) : configured);
+    const feMac = macOf(c.frontend.mac);
+    if (c.frontend.vip !== undefined && feMac !== undefined) {
       out.push({
         name: 'default',
         vip: parseIpv4(c.frontend.vip),
         proto: 0,
         port: 0,
-        mac: c.frontend.mac,
+        mac: feMac,
         algorithm: this.algorithm,
         pool: c.backend.pool,
         ...(c.backend.healthcheck ? { check: c.backend.healthcheck } : {}),
       });
     }
     for (const s of c.services ?? []) {
-      const mac = s.mac ?? c.frontend.mac;
+      const mac = macOf(s.mac ?? c.frontend.mac);
       if (mac === undefined) continue;
       out.push({
         name: s.name,
@@ -308,6 +388,7 @@ class VectorBuilder {
    * effect come from the model; `readOnly` for ICMP errors.
    */
   balanced(comment: string, frame: Uint8Array, k: FlowKey, opts: { readOnly?: boolean } = {}): number {
+    this.expectEarly(comment, frame, 'IPV4');
     const svc = this.serviceOf(k);
     if (svc === undefined) return this.drop(comment, frame, 'NO_SERVICE');
     if (this.portMac === null) throw new Error(`${this.name}: not ready, use drop()`);
@@ -388,6 +469,8 @@ class VectorBuilder {
       description: this.description,
       config: this.initial,
       backendPortMac: this.initialPortMac,
+      ...(this.ports.frontendPortMac === undefined ? {} : { frontendPortMac: this.ports.frontendPortMac }),
+      ...(this.ports.oneArm === undefined ? {} : { oneArm: this.ports.oneArm }),
       steps: this.steps,
     };
     if (this.tags.length) v.tags = this.tags;
@@ -409,23 +492,52 @@ class VectorBuilder {
   }
 }
 
-function vb(name: string, description: string, config: VectorConfig, backendPortMac: string | null = BP_MAC) {
-  return new VectorBuilder(name, description, config, backendPortMac);
+export function vb(
+  name: string,
+  description: string,
+  config: VectorConfig,
+  backendPortMac: string | null = BP_MAC,
+  ports: VectorPorts = {},
+) {
+  return new VectorBuilder(name, description, config, backendPortMac, ports);
 }
 
-const BASE: VectorConfig = {
+export const BASE: VectorConfig = {
   frontend: { vip: VIP, mac: FE_MAC },
   algorithm: 'HASH_SESSION',
   backend: { pool: POOL3 },
 };
 
+/**
+ * A scenario run again under other settings (e.g. host_pass): its name and description get a suffix,
+ * its config the settings; the builder derives what the settings change (test/vectors/modes.ts).
+ */
+export interface Variant {
+  name: string;
+  description: string;
+  config: Partial<VectorConfig>;
+}
+
+function variantOf(
+  variant: Variant | undefined,
+  name: string,
+  description: string,
+  config: VectorConfig,
+): VectorBuilder {
+  if (variant === undefined) return vb(name, description, config);
+  return vb(`${name}-${variant.name}`, `${description}; ${variant.description}`, {
+    ...config,
+    ...variant.config,
+  });
+}
+
 /** First value in [from, from+n) satisfying `pred`; throws when none does (a scenario that cannot hold). */
-function find(what: string, pred: (x: number) => boolean, from = 40000, n = 20000): number {
+export function find(what: string, pred: (x: number) => boolean, from = 40000, n = 20000): number {
   for (let x = from; x < from + n; x++) if (pred(x)) return x;
   throw new Error(`no value satisfies: ${what}`);
 }
 
-function pattern(n: number, seed = 0x30): Uint8Array {
+export function pattern(n: number, seed = 0x30): Uint8Array {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = (seed + i) & 0xff;
   return b;
@@ -434,8 +546,9 @@ function pattern(n: number, seed = 0x30): Uint8Array {
 // -------------------------------------------------------------------------------------------------
 // Scenarios
 
-function arpVector(): Vector {
-  const v = vb(
+export function arpVector(variant?: Variant): Vector {
+  const v = variantOf(
+    variant,
     'arp',
     'ARP for the VIP is answered on the FRONTEND port; every other ARP is dropped (rule 4)',
     BASE,
@@ -528,8 +641,9 @@ function arpVector(): Vector {
   return v.build(false);
 }
 
-function l2Vector(): Vector {
-  const v = vb(
+export function l2Vector(variant?: Variant): Vector {
+  const v = variantOf(
+    variant,
     'ethernet',
     'Ethernet-level drops: truncated, VLAN, other EtherTypes, destination MAC (rules 2, 3, 5, 7, 8)',
     BASE,
@@ -603,8 +717,9 @@ function l2Vector(): Vector {
   return v.build();
 }
 
-function ipMalformedVector(): Vector {
-  const v = vb(
+export function ipMalformedVector(variant?: Variant): Vector {
+  const v = variantOf(
+    variant,
     'ipv4-malformed',
     'Malformed IPv4 headers are dropped (rule 6); padding and bad checksums are not errors',
     BASE,
@@ -2322,8 +2437,10 @@ export const SCENARIOS: (() => Vector)[] = [
   backendPassVector,
 ];
 
-function main(): void {
-  SCENARIOS.forEach((make, i) => {
+async function main(): Promise<void> {
+  // The frontend modes' scenarios use this file's builder: imported once it is evaluated.
+  const { MODE_SCENARIOS } = await import('./modes.js');
+  [...SCENARIOS, ...MODE_SCENARIOS].forEach((make, i) => {
     const v = make();
     const file = `${String(i + 1).padStart(2, '0')}-${v.name}.json`;
     writeFileSync(OUT_DIR + file, `${JSON.stringify(v, null, 1)}\n`);
@@ -2331,4 +2448,10 @@ function main(): void {
   });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
+// Not awaited: modes.ts imports this module, which must finish evaluating first.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

@@ -1,22 +1,26 @@
 // The compiled XDP program driven like the TypeScript Balancer: configuration through the XDP
 // plane's own map mirror, frames through BPF_PROG_TEST_RUN, the verdict read from the XDP action
-// and the counters. Tests run the same frames through both and compare.
+// and the counters (XDP_TX is TX_FRONTEND for an ARP reply, TX_BACKEND for a balanced frame in
+// one-arm). Tests run the same frames through both and compare.
 import {
   ACT_DROP,
   ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
+  CNT_ARP_REPLY,
+  CNT_FRONTEND_PASS,
   DROP_MAX,
   PORT_BACKEND,
 } from '../../src/core/constants.js';
 import type { InstanceConfig, Observations, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
+import { XdpExplainer } from '../../src/dataplane/xdp/explain.js';
 import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
 import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
-import { ControlState } from '../../src/pipeline/control.js';
+import { ControlState, type PortsArg } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
 export const BASE_NS = 1_000_000_000_000n;
@@ -40,6 +44,9 @@ export class XdpBalancer {
   /** The BACKEND port's program. */
   readonly backendRunner: TestRunner;
   lastBackendId = 0;
+  /** lbdsr_explain on these maps, loaded when a host_pass PASS needs its rule (passReason). */
+  private explainer: XdpExplainer | null = null;
+  private readonly capacity: number;
   private readonly before = new Float64Array(64);
   private readonly after = new Float64Array(64);
 
@@ -49,16 +56,28 @@ export class XdpBalancer {
     this.mirror = new XdpMirror(this.maps);
     this.runner = new TestRunner(this.loaded.progFd);
     this.backendRunner = new TestRunner(this.loaded.backendProgFd, 4096);
+    this.capacity = settings.capacity;
     const t = settings.timeouts;
     this.control.timeoutsMs = { tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000 };
   }
 
   close(): void {
+    this.explainer?.close();
     this.loaded.obj.close();
   }
 
-  configure(config: InstanceConfig, backendPortMac: string | undefined, observe?: Observations): void {
-    this.mirror.apply(this.control.apply(config, backendPortMac, observe), 0, LO);
+  /** `ports`: the backend port's MAC, or the ports as the daemon resolves them (ROUTED, one-arm). */
+  configure(config: InstanceConfig, ports: PortsArg, observe?: Observations): void {
+    this.mirror.apply(this.control.apply(config, ports, observe), 0, LO);
+  }
+
+  /**
+   * The rule a host_pass PASS was passed by: XDP_PASS carries no reason, the kernel's explain of the
+   * same frame (a pass changes no state) names it (docs/semantics.md, "Frontend modes").
+   */
+  private passReason(frame: Uint8Array, len: number, port: number): number {
+    this.explainer ??= new XdpExplainer({ ...this.loaded.fds }, this.capacity);
+    return this.explainer.explain(frame.subarray(0, len), port).verdict;
   }
 
   setClock(nowMs: number): void {
@@ -80,11 +99,16 @@ export class XdpBalancer {
       for (let r = 1; r < DROP_MAX; r++) if (this.after[r] !== this.before[r]) return ACT_DROP | (r << 8);
       return ACT_ABORTED;
     }
-    if (act === XDP_PASS) return ACT_PASS;
+    if (act === XDP_PASS) {
+      return this.after[CNT_FRONTEND_PASS] !== this.before[CNT_FRONTEND_PASS]
+        ? this.passReason(frame, len, port)
+        : ACT_PASS;
+    }
     if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
     if (runner.outLen !== len) return ACT_ABORTED;
     frame.set(runner.output.subarray(0, len));
-    if (act === XDP_TX) return ACT_TX_FRONTEND;
+    // XDP_TX is an ARP reply, or in one-arm (CFG_ONE_ARM) also a balanced frame: the ARP count tells.
+    if (act === XDP_TX && this.after[CNT_ARP_REPLY] !== this.before[CNT_ARP_REPLY]) return ACT_TX_FRONTEND;
     this.lastBackendId = -1;
     for (let i = 0; i < slots.length; i++) {
       if (this.maps.readBackendStats(slots[i]!.slot).packets !== packetsBefore[i])

@@ -87,8 +87,15 @@ export class XdpExplainer {
     const entry = n('entry');
     const session = n('session');
     const slot = getNum(this.view, 0, F.slot);
+    // A PASS keeps its reason: host_pass names the rule that passed the frame (0: rules 1 and 1a).
+    const verdict =
+      xdp === XDP_PASS
+        ? ACT_PASS | (Math.max(reason, 0) << 8)
+        : reason > 0 || xdp === XDP_DROP
+          ? reason << 8
+          : action;
     return {
-      verdict: reason > 0 || xdp === XDP_DROP ? reason << 8 : action,
+      verdict,
       service: n('service'),
       entry,
       session: session === -1 && entry === 0 ? CNT_SESSION_MISS : session,

@@ -5,6 +5,7 @@ import {
   CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
+  CNT_FRONTEND_PASS,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
@@ -42,9 +43,16 @@ export function snapshot(
   const miss = counters[CNT_SESSION_MISS]!;
   return {
     rx: { packets: rx, bytes: counters[CNT_RX_BYTES]! },
-    tx: { frontend: arp, backend: Math.max(0, rx - dropped - arp - (counters[CNT_BACKEND_PASS] ?? 0)) },
+    tx: {
+      frontend: arp,
+      backend: Math.max(
+        0,
+        rx - dropped - arp - (counters[CNT_BACKEND_PASS] ?? 0) - (counters[CNT_FRONTEND_PASS] ?? 0),
+      ),
+    },
     arpReplies: arp,
     backendPass: counters[CNT_BACKEND_PASS]!,
+    frontendPass: counters[CNT_FRONTEND_PASS]!,
     drops,
     sessions: {
       hit: counters[CNT_SESSION_HIT]!,
