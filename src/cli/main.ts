@@ -10,6 +10,7 @@ import { dryRunText, human, instancesTable, poolTable, servicesTable } from './f
 import { candidates, helpText, type Parsed, paramsToBody, parseWords, UsageError } from './grammar.js';
 import { ApiError, request } from './http.js';
 import { type Options, parseOptions, USAGE } from './options.js';
+import { vipsTable } from './vips-format.js';
 
 function stdinOffset(): number {
   try {
@@ -80,6 +81,7 @@ async function render(
     if (pos.node.segment === 'pool') return poolTable(data);
   }
   if (pos.node.segment === 'explain') return explainText(data);
+  if (pos.node.segment === 'vips' && Array.isArray(data)) return vipsTable(data);
   return human(data);
 }
 

@@ -29,6 +29,8 @@ export const SETTINGS_KEYS = {
   'tls-key': 'daemon',
   'state-dir': 'daemon',
   'log-level': 'daemon',
+  'announce-file': 'daemon',
+  'announce-command': 'daemon',
   url: 'cli',
 } as const;
 

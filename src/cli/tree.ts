@@ -1153,6 +1153,13 @@ export const INSTANCE_TREE: CliNode = {
       readOnly: true,
     },
     {
+      segment: 'vips',
+      kind: 'container',
+      description: 'VIPs and whether this node announces them: reachable, or withdrawn and why (read-only)',
+      schema: { type: 'array', description: 'the VIPs of the instance, in address order (read-only)' },
+      readOnly: true,
+    },
+    {
       segment: 'explain',
       kind: 'action',
       description: 'what the running data plane does with one frame, and why (changes nothing)',

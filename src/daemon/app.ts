@@ -2,7 +2,9 @@
 // change pipeline (instances.ts), the configuration restored and the interface watch (lifecycle.ts),
 // the routes by resource (routes/), and what the daemon shows of itself: metrics, rates, the event
 // log (src/metrics/observe.ts, routes/metrics.ts, routes/events.ts), and the runtime of the backends
-// (src/daemon/runtime: observations, health, drain, `app.runtime`). Every change is computed on a
+// (src/daemon/runtime: observations, health, drain, `app.runtime`), and the VIP announcements that follow
+// them all (runtime/announce-runtime.ts: reachability, the announce file and command, withdrawn on a
+// graceful close). Every change is computed on a
 // copy of the instance, validated whole, applied to the data plane, persisted, and only then
 // committed; changes run one at a time.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -29,7 +31,9 @@ import { registerOpenApi } from './routes/openapi.js';
 import { resourceRoutes } from './routes/resources.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { statsRoutes } from './routes/stats.js';
+import { vipRoutes } from './routes/vips.js';
 import { webRoutes } from './routes/web.js';
+import { Announcer, type AnnouncerOptions } from './runtime/announce-runtime.js';
 import { Runtime, type RuntimeOptions } from './runtime/runtime.js';
 
 export interface AppOptions {
@@ -57,6 +61,8 @@ export interface AppOptions {
   observe?: ObserverOptions;
   /** The runtime of the backends (src/daemon/runtime): drain watcher period, clock. */
   runtime?: RuntimeOptions;
+  /** VIP announcements: the file and command of the reachable VIPs, the evaluation period. */
+  announce?: AnnouncerOptions;
 }
 
 declare module 'fastify' {
@@ -86,17 +92,44 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     { onError: (e) => app.log.warn({ err: String(e) }, 'rate sampling failed'), ...opts.observe },
   );
-  planes.onEvent = (e) => observer.planeEvent(e);
   const runtime = new Runtime(instances, app.log, (name, e) => observer.events.record(name, e), opts.runtime);
+  const announcer = new Announcer(
+    instances,
+    runtime.observed,
+    (name, e, level) => runtime.event(name, e, level),
+    app.log,
+    opts.announce,
+  );
+  announcer.register(observer.metrics.registry);
+  planes.onEvent = (e) => {
+    observer.planeEvent(e);
+    announcer.schedule();
+  };
   runtime.onProbe = (name, key, ok, ms) => observer.metrics.probe(name, key, ok, ms);
+  runtime.onObserved = () => announcer.schedule();
   planes.observe = (name) => runtime.observe(name);
-  instances.onChange = (name, config) => runtime.changed(name, config);
+  instances.onChange = (name, config) => {
+    runtime.changed(name, config);
+    announcer.schedule();
+  };
   app.decorate('runtime', runtime);
 
   await restore(opts.stateDir, instances, app.log);
+  try {
+    announcer.start();
+  } catch (e) {
+    announcer.close();
+    observer.close();
+    await runtime.close();
+    await planes.stopAll(true);
+    throw e;
+  }
   const stopWatch = watchInterfaces(instances, app.log, opts.watchMs ?? 2000);
+  // a graceful shutdown withdraws every VIP before the planes go (XDP keeps forwarding without us)
+  app.addHook('preClose', () => announcer.withdrawAll());
   app.addHook('onClose', async () => {
     stopWatch();
+    announcer.close();
     observer.close();
     await runtime.close();
     await instances.idle();
@@ -116,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   explainRoutes(ctx);
   eventRoutes(ctx, observer);
   metricsRoutes(ctx, observer);
+  vipRoutes(ctx, announcer);
   webRoutes(ctx, opts.token !== undefined);
   methods.answerOtherMethods();
   return app;

@@ -1,9 +1,10 @@
 // lbdsrd: parses its flags (node:util parseArgs), reads its secrets (a token file and a TLS key
 // readable by group or others are refused, a token shorter than 32 bytes too), checks the state
 // directory and takes its flock (store.ts), restores the configuration and serves the REST API (HTTPS
-// with --tls-cert/--tls-key). SIGTERM/SIGINT close the data planes with `keep` (XDP keeps forwarding)
-// and release the lock. An uncaught exception is logged and ends the daemon at once (exit 70) instead
-// of running on in an unknown state: the XDP planes keep forwarding (their objects are pinned) and the
+// with --tls-cert/--tls-key). SIGTERM/SIGINT withdraw every VIP (--announce-file emptied,
+// --announce-command run), close the data planes with `keep` (XDP keeps forwarding) and release the
+// lock. An uncaught exception is logged and ends the daemon at once (exit 70) instead of running on in
+// an unknown state: the XDP planes keep forwarding (their objects are pinned) and the
 // next start adopts them.
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,10 +22,12 @@ export interface DaemonArgs {
   tokenFile?: string;
   tlsCert?: string;
   tlsKey?: string;
+  announceFile?: string;
+  announceCommand?: string;
 }
 
 const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
-              [--tls-cert FILE --tls-key FILE]
+              [--tls-cert FILE --tls-key FILE] [--announce-file FILE] [--announce-command CMD]
   --config FILE        settings file (default LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present); flags win
   --listen HOST:PORT   address of the REST API (default 127.0.0.1:9000)
   --state-dir DIR      configuration and lock (default /var/lib/lbdsr)
@@ -32,7 +35,10 @@ const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir D
   --token-file FILE    bearer token clients must send (mode 0600, at least 32 bytes); required to
                        listen beyond loopback
   --tls-cert FILE      PEM certificate (chain) to serve HTTPS with; needs --tls-key
-  --tls-key FILE       its PEM private key (mode 0600)`;
+  --tls-key FILE       its PEM private key (mode 0600)
+  --announce-file FILE the reachable VIPs, one A.B.C.D/32 a line, rewritten atomically when they change
+  --announce-command CMD
+                       run (no shell) when they change, with LBDSR_VIPS and LBDSR_ANNOUNCE_FILE set`;
 
 /** Exit status after an uncaught exception (EX_SOFTWARE). */
 const EXIT_UNCAUGHT = 70;
@@ -46,6 +52,8 @@ const OPTIONS = {
   'token-file': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'announce-file': { type: 'string' },
+  'announce-command': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -74,6 +82,11 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
   return out;
 }
 
+function nonEmpty(v: string, flag: string): string {
+  if (v.trim() === '') throw new LbdsrError('LBDSR_BAD_VALUE', `${flag} is empty`);
+  return v;
+}
+
 function setOption(out: DaemonArgs, name: string, v: string): void {
   if (name === 'listen') {
     const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(v);
@@ -89,6 +102,8 @@ function setOption(out: DaemonArgs, name: string, v: string): void {
   } else if (name === 'state-dir') out.stateDir = v;
   else if (name === 'tls-cert') out.tlsCert = v;
   else if (name === 'tls-key') out.tlsKey = v;
+  else if (name === 'announce-file') out.announceFile = v;
+  else if (name === 'announce-command') out.announceCommand = nonEmpty(v, '--announce-command');
   else out.tokenFile = v;
 }
 
@@ -156,8 +171,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    const { stateDir, logLevel, host } = args;
-    app = await buildApp({ stateDir, logLevel, token, listenHost: host, ...(tls ? { tls } : {}) });
+    const { stateDir, logLevel, host, announceFile: file, announceCommand: command } = args;
+    const announce = {
+      ...(file !== undefined ? { file } : {}),
+      ...(command !== undefined ? { command } : {}),
+    };
+    app = await buildApp({ stateDir, logLevel, token, listenHost: host, announce, ...(tls ? { tls } : {}) });
     await app.listen({ host: args.host, port: args.port });
   } catch (e) {
     lock.release();

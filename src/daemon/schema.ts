@@ -5,6 +5,7 @@ import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebo
 import { MAX_BACKENDS, MAX_SERVICES } from '../core/constants.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { EXPLAIN_NODE } from './explain-schema.js';
+import { VIPS_NODE } from './vips-schema.js';
 
 export const API_PREFIX = '/polycube/v1';
 export const SERVICE = 'lbdsr';
@@ -290,7 +291,7 @@ export const EventSchema = Type.Object(
   {
     seq: Type.Integer({ description: 'order of the event in the daemon' }),
     time: Type.String({ description: 'ISO 8601, UTC' }),
-    origin: literals(['api', 'plane', 'health'], 'where the event came from'),
+    origin: literals(['api', 'plane', 'health', 'announce'], 'where the event came from'),
     type: Type.String({ description: 'config, attached, failed, closed, restarted, ...' }),
     message: Type.String(),
     method: Type.Optional(Type.String({ description: 'api: HTTP method' })),
@@ -453,6 +454,7 @@ export const INSTANCE_NODE: ResourceNode = {
       schema: Type.Array(EventSchema),
       readOnly: true,
     },
+    VIPS_NODE,
     EXPLAIN_NODE,
   ],
 };

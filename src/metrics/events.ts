@@ -4,7 +4,7 @@
 // Nothing here is persisted: a restarted daemon starts an empty log. Pure: no I/O, the clock is given.
 
 /** Where an event came from. */
-export type EventOrigin = 'api' | 'plane' | 'health';
+export type EventOrigin = 'api' | 'plane' | 'health' | 'announce';
 
 export interface LbdsrEvent {
   /** Increasing over the daemon's life, across instances: orders events and shows gaps. */

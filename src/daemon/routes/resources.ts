@@ -34,7 +34,7 @@ interface RouteSpec {
 
 const ALL: RouteSpec['methods'] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** GETs that read the data plane, not the configuration. */
-const LIVE = new Set(['sessions', 'stats', 'events']);
+const LIVE = new Set(['sessions', 'stats', 'events', 'vips']);
 
 function collectRoutes(): RouteSpec[] {
   const out: RouteSpec[] = [];

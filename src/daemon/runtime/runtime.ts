@@ -41,6 +41,8 @@ export class Runtime {
   private readonly probing: Probing;
   /** Pools (stored configurations are replaced, never changed in place) indexed by backend id. */
   private readonly poolIndex = new WeakMap<BackendConfig[], Map<number, BackendConfig>>();
+  /** Told after the re-plan that follows a health or MAC change of an instance (announcements). */
+  onObserved: (instance: string) => void = () => {};
   /** Told of every finished health probe (metrics). */
   onProbe: (instance: string, key: string, ok: boolean, latencyMs: number) => void = () => {};
 
@@ -66,7 +68,8 @@ export class Runtime {
           .refresh(name)
           .catch((e) =>
             log.warn({ instance: name, err: String(e) }, 're-planning after a health change failed'),
-          ),
+          )
+          .finally(() => this.onObserved(name)),
       probe: (name, key, ok, ms) => this.onProbe(name, key, ok, ms),
     };
     this.probing = new Probing(opts.prober ?? realProber, (name) => proberEvents(name, sink), log);
