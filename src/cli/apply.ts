@@ -42,6 +42,8 @@ const INSTANCE_DEFAULTS: Record<string, unknown> = {
   type: 'AUTO',
   loglevel: 'INFO',
   algorithm: 'HASH_SESSION',
+  mode: 'L2',
+  standby: false,
   ports: [],
   frontend: {},
   backend: { pool: [] },

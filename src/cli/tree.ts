@@ -42,6 +42,24 @@ export const INSTANCE_TREE: CliNode = {
           { type: 'string', const: 'HASH_SRC_IP' },
         ],
       },
+      mode: {
+        description:
+          "how VIP traffic arrives: L2 (default; ARP answered at the frontend MAC) or ROUTED (a router's next hop: the FRONTEND interface's own MAC, no ARP)",
+        anyOf: [
+          { type: 'string', const: 'L2' },
+          { type: 'string', const: 'ROUTED' },
+        ],
+      },
+      host_pass: {
+        type: 'boolean',
+        description:
+          'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+      },
+      standby: {
+        type: 'boolean',
+        description:
+          'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+      },
       ports: { type: 'array' },
       frontend: {
         type: 'object',
@@ -194,6 +212,45 @@ export const INSTANCE_TREE: CliNode = {
           { type: 'string', const: 'HASH_SRC_IP' },
         ],
       },
+    },
+    {
+      segment: 'mode',
+      kind: 'leaf',
+      description:
+        "how VIP traffic arrives: L2 (default; ARP answered at the frontend MAC) or ROUTED (a router's next hop: the FRONTEND interface's own MAC, no ARP)",
+      schema: {
+        description:
+          "how VIP traffic arrives: L2 (default; ARP answered at the frontend MAC) or ROUTED (a router's next hop: the FRONTEND interface's own MAC, no ARP)",
+        anyOf: [
+          { type: 'string', const: 'L2' },
+          { type: 'string', const: 'ROUTED' },
+        ],
+      },
+      optional: true,
+    },
+    {
+      segment: 'host_pass',
+      kind: 'leaf',
+      description:
+        'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+      schema: {
+        type: 'boolean',
+        description:
+          'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+      },
+      optional: true,
+    },
+    {
+      segment: 'standby',
+      kind: 'leaf',
+      description:
+        'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+      schema: {
+        type: 'boolean',
+        description:
+          'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+      },
+      optional: true,
     },
     {
       segment: 'ports',

@@ -8,6 +8,7 @@ import { LbdsrError } from '../core/errors.js';
 import {
   type Algorithm,
   DEFAULT_SESSION_SETTINGS,
+  type FrontendMode,
   type InstanceConfig,
   type LogLevel,
   type PlaneType,
@@ -61,6 +62,9 @@ interface InstanceDoc {
   type?: PlaneType | 'AUTO';
   loglevel?: LogLevel;
   algorithm?: Algorithm;
+  mode?: FrontendMode;
+  host_pass?: boolean;
+  standby?: boolean;
   ports?: { name?: string; type?: PortType; peer?: string }[];
   frontend?: { vip?: string; mac?: string };
   backend?: PoolDoc;
@@ -91,6 +95,8 @@ export function validateInstance(
     name,
     loglevel: doc.loglevel ?? 'INFO',
     algorithm: doc.algorithm ?? 'HASH_SESSION',
+    mode: doc.mode ?? 'L2',
+    standby: doc.standby === true,
     ports: validatePorts(name, doc.ports ?? [], ctx),
     frontend: {},
     backend: { pool: [] },
@@ -101,6 +107,8 @@ export function validateInstance(
     },
   };
   if (doc.type && doc.type !== 'AUTO') cfg.type = doc.type;
+  // host_pass only when given: its default follows the mode (true in ROUTED)
+  if (doc.host_pass !== undefined) cfg.host_pass = doc.host_pass;
   if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
   if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
   const warnings: string[] = [];
@@ -123,7 +131,10 @@ export function validateInstance(
   return { config: cfg, warnings };
 }
 
-/** One FRONTEND and one BACKEND port at most, names unique, peers existing and not shared. */
+/**
+ * One FRONTEND and one BACKEND port at most, names unique, peers existing and not another instance's
+ * (the two ports of one instance may share one: one-arm).
+ */
 function validatePorts(
   name: string,
   ports: NonNullable<InstanceDoc['ports']>,
@@ -131,7 +142,6 @@ function validatePorts(
 ): StoredPort[] {
   const out: StoredPort[] = [];
   const roles = new Map<string, string>();
-  const peers = new Map<string, string>();
   for (const p of ports) {
     if (!p.name) throw new LbdsrError('LBDSR_BAD_VALUE', 'every port needs a name');
     if (out.some((q) => q.name === p.name))
@@ -155,12 +165,8 @@ function validatePorts(
     };
     if (p.peer !== undefined && p.peer !== '') {
       const peer = String(p.peer);
+      // the FRONTEND and BACKEND ports may share one interface (one-arm: docs/semantics.md)
       checkPeer(peer, p.name, oldPort?.peer === peer, ctx);
-      const twice = peers.get(peer);
-      if (twice) {
-        throw new LbdsrError('LBDSR_CONFLICT', `interface '${peer}' is already the peer of port '${twice}'`);
-      }
-      peers.set(peer, p.name);
       port.peer = peer;
     }
     out.push(port);
@@ -168,12 +174,23 @@ function validatePorts(
   return out;
 }
 
-/** A peer is a valid interface name, exists (unless the port already had it) and is no other instance's. */
+/**
+ * A peer is a valid interface name other than `lo`, exists (unless the port already had it) and is no
+ * other instance's.
+ */
 function checkPeer(peer: string, port: string, known: boolean, ctx: ValidateContext): void {
   if (!IFNAME_RE.test(peer)) {
     throw new LbdsrError(
       'LBDSR_NO_SUCH_INTERFACE',
       `peer '${peer}' of port '${port}' is not a valid interface name`,
+    );
+  }
+  // a plane on the loopback would take the host's own loopback traffic, the daemon's API included
+  // (a state saved before this rule keeps its peer: `known`)
+  if (peer === 'lo' && !known) {
+    throw new LbdsrError(
+      'LBDSR_BAD_VALUE',
+      `peer 'lo' of port '${port}' is refused: a data plane on the loopback interface would take the host's loopback traffic, this daemon's own API included`,
     );
   }
   if (!known && !ctx.interfaceExists(peer)) {

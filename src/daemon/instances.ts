@@ -4,6 +4,7 @@
 // the refreshes that re-plan an instance when what the daemon observed of its backends changed.
 import { randomUUID } from 'node:crypto';
 import { LbdsrError } from '../core/errors.js';
+import type { FrontendMode } from '../core/model.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { type StoredInstance, validateInstance } from './config.js';
 import { clone } from './document.js';
@@ -28,6 +29,10 @@ export interface InstanceView {
   planeReason?: string;
   loglevel: string;
   algorithm: string;
+  mode: FrontendMode;
+  /** Only when set: its default follows the mode (docs/api.md). */
+  host_pass?: boolean;
+  standby: boolean;
   ports: Array<{ name: string; type: string; peer?: string; status: 'UP' | 'DOWN'; uuid: string }>;
   frontend: StoredInstance['frontend'];
   backend: StoredInstance['backend'];
@@ -117,6 +122,9 @@ export class Instances {
       ...(st?.reason !== undefined ? { planeReason: st.reason } : {}),
       loglevel: v.loglevel,
       algorithm: v.algorithm,
+      mode: v.mode ?? 'L2',
+      ...(v.host_pass !== undefined ? { host_pass: v.host_pass } : {}),
+      standby: v.standby ?? false,
       ports: v.ports.map((p) => ({
         name: p.name,
         type: p.type,

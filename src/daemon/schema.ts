@@ -55,6 +55,18 @@ export const LogLevelSchema = literals(
   'log level of the instance',
 );
 export const PortTypeSchema = literals(['FRONTEND', 'BACKEND'], 'port role: FRONTEND or BACKEND');
+export const FrontendModeSchema = literals(
+  ['L2', 'ROUTED'],
+  "how VIP traffic arrives: L2 (default; ARP answered at the frontend MAC) or ROUTED (a router's next hop: the FRONTEND interface's own MAC, no ARP)",
+);
+export const HostPassSchema = Type.Boolean({
+  description:
+    'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+});
+export const StandbySchema = Type.Boolean({
+  description:
+    'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+});
 export const PeerSchema = Type.String({ description: 'Linux interface the port is attached to' });
 const ReadOnlyString = (description: string) => Type.String({ description, readOnly: true });
 
@@ -229,6 +241,9 @@ export const InstanceSchema = Type.Object(
     type: Type.Optional(PlaneTypeSchema),
     loglevel: Type.Optional(LogLevelSchema),
     algorithm: Type.Optional(AlgorithmSchema),
+    mode: Type.Optional(FrontendModeSchema),
+    host_pass: Type.Optional(HostPassSchema),
+    standby: Type.Optional(StandbySchema),
     ports: Type.Optional(Type.Array(PortSchema, { maxItems: LIMITS.ports })),
     frontend: Type.Optional(FrontendSchema),
     backend: Type.Optional(BackendSchema),
@@ -423,6 +438,9 @@ export const INSTANCE_NODE: ResourceNode = {
     readOnlyLeaf('plane', 'data plane in use, NONE without ports (read-only)'),
     leaf('loglevel', LogLevelSchema),
     leaf('algorithm', AlgorithmSchema),
+    leaf('mode', FrontendModeSchema, true),
+    leaf('host_pass', HostPassSchema, true),
+    leaf('standby', StandbySchema, true),
     PORTS_NODE,
     {
       segment: 'frontend',

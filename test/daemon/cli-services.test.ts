@@ -4,21 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Daemon } from '../../testkit/daemon.js';
-import { ctl, startDaemon, tempDir } from './helpers.js';
+import { cliCaller, startDaemon, tempDir } from './helpers.js';
 
 describe('lbdsrctl: services, backends, health checks, -plan', () => {
   let state: ReturnType<typeof tempDir>;
   let d: Daemon;
-  const ok = (...args: string[]) => {
-    const r = ctl(d.url, args);
-    assert.equal(r.code, 0, `lbdsrctl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const fails = (code: number, mentions: RegExp, ...args: string[]) => {
-    const r = ctl(d.url, args);
-    assert.equal(r.code, code, `lbdsrctl ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, mentions);
-  };
+  const { ok, fails } = cliCaller(() => d.url);
   const lb = (...args: string[]) => ['lbdsr', 'lb1', ...args];
   const json = (...args: string[]) => JSON.parse(ok(...lb(...args), 'show', '-json'));
 

@@ -7,9 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { PlaneType } from '../../src/core/model.js';
+import { DEFAULT_SESSION_SETTINGS, type PlaneType, type ResolvedPorts } from '../../src/core/model.js';
 import { buildApp } from '../../src/daemon/app.js';
-import type { DataPlane } from '../../src/dataplane/types.js';
+import { zeroStats } from '../../src/daemon/planes.js';
+import type { DataPlane, PortPeers } from '../../src/dataplane/types.js';
+import { getNetDev, type NetDev } from '../../src/kernel/netdev.js';
+import type { Plan } from '../../src/pipeline/plan.js';
 import { ipSync } from '../../testkit/exec.js';
 import { BIN, LBDSRCTL, REPO } from '../../testkit/paths.js';
 import { rootSkip } from '../../testkit/root.js';
@@ -70,18 +73,32 @@ export function ip(args: string[]): void {
 }
 
 /**
+ * Interfaces that only the daemons of appWithPlanes see (its planes stand in for the real ones and
+ * attach nothing): `fake0`, `fake1`, ... with MAC 02:fa:4e:00:00:0N. `lo` cannot stand in: the daemon
+ * refuses it as a peer.
+ */
+export function fakeNetDev(name: string): NetDev | undefined {
+  const m = /^fake(\d)$/.exec(name);
+  if (!m) return getNetDev(name);
+  const n = Number(m[1]);
+  return { name, ifindex: 9000 + n, mac: `02:fa:4e:00:00:0${n}`, up: true };
+}
+
+/**
  * A daemon app (inject only, no interface watch) whose data planes come from `create`: the tests that
- * check what the daemon hands its planes. The automatic choice answers USERSPACE.
+ * check what the daemon hands its planes. The automatic choice answers USERSPACE; interfaces are
+ * fakeNetDev's unless `netdev` is given.
  */
 export function appWithPlanes(
   stateDir: string,
   create: (kind: PlaneType) => Promise<DataPlane>,
-  opts: { planeTimeoutMs?: number } = {},
+  opts: { planeTimeoutMs?: number; netdev?: (name: string) => NetDev | undefined; watchMs?: number } = {},
 ): Promise<FastifyInstance> {
   return buildApp({
     stateDir,
     logLevel: 'silent',
     watchMs: 0,
+    netdev: fakeNetDev,
     ...opts,
     planes: { create, detect: async () => 'USERSPACE' },
   });
@@ -91,7 +108,7 @@ export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Requests under /polycube/v1/lbdsr through inject() on the app `app()` gives, whose state is in
- * `stateDir`: `call` answers status and parsed body; `rejects` asserts that a request fails with
+ * `stateDir`: `call` answers status and parsed body; `ok` asserts that a request succeeds; `rejects` asserts that a request fails with
  * `status`/`code` (and a message matching `mentions`) and changes neither the API state nor config.json.
  */
 export function restCaller(app: () => FastifyInstance, stateDir: () => string) {
@@ -122,5 +139,81 @@ export function restCaller(app: () => FastifyInstance, stateDir: () => string) {
     if (file) assert.equal(configFile(), file, 'the failed request changed config.json');
     return r.body;
   };
-  return { call, rejects, configFile };
+  /** The request succeeds (200 or 201): its body. */
+  const ok = async (method: RestMethod, path: string, body?: unknown) => {
+    const r = await call(method, path, body);
+    assert.ok(r.status === 200 || r.status === 201, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  return { call, ok, rejects, configFile };
+}
+
+/**
+ * A data plane that records what the daemon hands it (plans, ports, peers) and refuses the plans
+ * `refuse` picks: it stands in for the real planes where a test checks the daemon's side, since no real
+ * plane can be made to fail on cue. Its stats show rx.packets 42 and one session.
+ */
+export class RecordingPlane implements DataPlane {
+  applied: Plan[] = [];
+  /** The ports and peers of each apply, in order. */
+  ports: ResolvedPorts[] = [];
+  peers: PortPeers[] = [];
+  closed: Array<{ keep?: boolean } | undefined> = [];
+  constructor(
+    readonly kind: PlaneType,
+    private readonly refuse: (p: Plan) => boolean = () => false,
+  ) {}
+  async apply(plan: Plan, ports: ResolvedPorts, peers: PortPeers = {}): Promise<void> {
+    if (this.refuse(plan)) throw new Error('refused on purpose');
+    this.applied.push(structuredClone(plan));
+    this.ports.push(structuredClone(ports));
+    this.peers.push({ ...peers });
+  }
+  async stats() {
+    const s = zeroStats({
+      name: 'x',
+      loglevel: 'INFO',
+      algorithm: 'HASH_SESSION',
+      ports: [],
+      frontend: {},
+      backend: { pool: [] },
+      sessions: DEFAULT_SESSION_SETTINGS,
+    });
+    s.rx.packets = 42;
+    return s;
+  }
+  async sessions() {
+    return [
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.100',
+        sport: 1,
+        dport: 80,
+        proto: 'TCP' as const,
+        backend: 1,
+        idleMs: 5,
+      },
+    ];
+  }
+  async close(opts?: { keep?: boolean }) {
+    this.closed.push(opts);
+  }
+}
+
+/**
+ * lbdsrctl against the daemon at `url()`: `ok` runs a command that must succeed (its stdout), `fails`
+ * one that must exit with `code` and say `mentions` on stderr.
+ */
+export function cliCaller(url: () => string) {
+  const ok = (...args: string[]) => {
+    const r = ctl(url(), args);
+    assert.equal(r.code, 0, `lbdsrctl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const fails = (code: number, mentions: RegExp, ...args: string[]) => {
+    const r = ctl(url(), args);
+    assert.equal(r.code, code, `lbdsrctl ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, mentions);
+  };
+  return { ok, fails };
 }

@@ -72,7 +72,7 @@ describe('GET /metrics', () => {
       return r.body;
     };
     assert.equal(await call('POST', '/', { name: 'lb1', sessions: { capacity: 5000 } }), 201);
-    assert.equal(await call('POST', '/lb1/ports/', [{ name: 'fp', type: 'FRONTEND', peer: 'lo' }]), 201);
+    assert.equal(await call('POST', '/lb1/ports/', [{ name: 'fp', type: 'FRONTEND', peer: 'fake0' }]), 201);
     assert.equal(await call('POST', '/lb1/backend/pool/7/', { mac: '02:00:00:00:00:07' }), 201);
     assert.equal(await call('POST', '/lb1/backend/pool/7/', { mac: '02:00:00:00:00:07' }), 409);
     assert.equal(await call('PATCH', '/lb1/', { type: 'XDP_DRV' }), 409, 'the XDP plane fails');
@@ -243,7 +243,7 @@ describe('the event log', () => {
       return { status: r.statusCode, body: JSON.parse(r.body) };
     };
     assert.equal(await call('POST', '/', { name: 'lb1' }), 201);
-    assert.equal(await call('POST', '/lb1/ports/fp/', { type: 'FRONTEND', peer: 'lo' }), 201);
+    assert.equal(await call('POST', '/lb1/ports/fp/', { type: 'FRONTEND', peer: 'fake0' }), 201);
     assert.equal(await call('PATCH', '/lb1/', { type: 'XDP_SKB' }), 409, 'refused: not a state change');
     assert.equal(await call('DELETE', '/lb1/ports/fp/peer/'), 200);
     const { status, body } = await events();

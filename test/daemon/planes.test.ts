@@ -8,62 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { formatMac } from '../../src/core/addr.js';
-import { DEFAULT_SESSION_SETTINGS, type PlaneType, type ResolvedPorts } from '../../src/core/model.js';
-import { zeroStats } from '../../src/daemon/planes.js';
-import type { DataPlane } from '../../src/dataplane/types.js';
 import type { Plan } from '../../src/pipeline/plan.js';
 import { Daemon } from '../../testkit/daemon.js';
 import { addNamespace, cleanup, newPrefix, track } from '../../testkit/netns.js';
 import { mustWaitFor } from '../../testkit/timing.js';
-import { appWithPlanes, ip, needRoot, tempDir } from './helpers.js';
+import { appWithPlanes, ip, needRoot, RecordingPlane, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 
 /** Whether a plan gives backend `id` a slot. */
 const assigns = (p: Plan, id: number) => p.slots.some((s) => s.kind === 'assigned' && s.id === id);
 const slotsOf = (p: Plan) => p.slots.map((s) => ({ kind: s.kind, id: s.id, mac: formatMac(s.mac) }));
-
-class RecordingPlane implements DataPlane {
-  applied: Plan[] = [];
-  closed: Array<{ keep?: boolean } | undefined> = [];
-  constructor(
-    readonly kind: PlaneType,
-    private readonly refuse: (p: Plan) => boolean,
-  ) {}
-  async apply(plan: Plan, _ports: ResolvedPorts): Promise<void> {
-    if (this.refuse(plan)) throw new Error('refused on purpose');
-    this.applied.push(structuredClone(plan));
-  }
-  async stats() {
-    const s = zeroStats({
-      name: 'x',
-      loglevel: 'INFO',
-      algorithm: 'HASH_SESSION',
-      ports: [],
-      frontend: {},
-      backend: { pool: [] },
-      sessions: DEFAULT_SESSION_SETTINGS,
-    });
-    s.rx.packets = 42;
-    return s;
-  }
-  async sessions() {
-    return [
-      {
-        src: '10.0.0.1',
-        dst: '10.0.0.100',
-        sport: 1,
-        dport: 80,
-        proto: 'TCP' as const,
-        backend: 1,
-        idleMs: 5,
-      },
-    ];
-  }
-  async close(opts?: { keep?: boolean }) {
-    this.closed.push(opts);
-  }
-}
 
 describe('data planes driven by the daemon', () => {
   test('create, apply every change, roll back a refused change, replace on type change, close', async () => {
@@ -83,8 +38,8 @@ describe('data planes driven by the daemon', () => {
       await call('POST', '/lb1/', { ports: [{ name: 'fp', type: 'FRONTEND' }] });
       assert.equal(made.length, 0, 'no plane without a peer');
       assert.equal((await call('GET', '/lb1/stats/')).body.rx.packets, 0, 'zeros without a plane');
-      // `lo` exists everywhere; the recording plane attaches nothing to it
-      assert.equal((await call('PATCH', '/lb1/ports/fp/', { peer: 'lo' })).status, 200);
+      // fake0 (helpers.ts): the recording plane attaches nothing to it
+      assert.equal((await call('PATCH', '/lb1/ports/fp/', { peer: 'fake0' })).status, 200);
       assert.equal(made.length, 1);
       assert.equal((await call('GET', '/lb1/')).body.plane, 'USERSPACE');
       assert.equal(made[0]!.applied.length, 1);
@@ -123,10 +78,10 @@ describe('data planes driven by the daemon', () => {
 
       assert.equal((await call('DELETE', '/lb1/ports/fp/peer/')).status, 200);
       assert.deepEqual(made[1]!.closed, [{ keep: false }], 'no peer, no plane');
-      assert.equal((await call('PATCH', '/lb1/ports/fp/', { peer: 'lo' })).status, 200);
+      assert.equal((await call('PATCH', '/lb1/ports/fp/', { peer: 'fake0' })).status, 200);
       assert.equal(made.length, 3);
       await call('POST', '/lb2/', { ports: [{ name: 'x', type: 'BACKEND' }] });
-      const shared = await call('PATCH', '/lb2/ports/x/', { peer: 'lo' });
+      const shared = await call('PATCH', '/lb2/ports/x/', { peer: 'fake0' });
       assert.equal(shared.status, 409, 'one interface, one instance');
       assert.equal(shared.body.code, 'LBDSR_CONFLICT');
     } finally {
@@ -157,7 +112,7 @@ describe('a data plane that hangs', () => {
       return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
     };
     try {
-      await call('POST', '/lb1/', { ports: [{ name: 'fp', type: 'FRONTEND', peer: 'lo' }] });
+      await call('POST', '/lb1/', { ports: [{ name: 'fp', type: 'FRONTEND', peer: 'fake0' }] });
       assert.equal(made.length, 1);
       const t0 = Date.now();
       const hung = await call('POST', '/lb1/backend/pool/99/', { mac: '00:00:00:00:00:63' });

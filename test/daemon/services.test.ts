@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/daemon/app.js';
-import { type RestMethod, restCaller, tempDir } from './helpers.js';
+import { restCaller, tempDir } from './helpers.js';
 
 const BASE = '/polycube/v1/lbdsr';
 
@@ -15,15 +15,10 @@ describe('lbdsrd REST API: services, backends, health checks, dry runs', () => {
   let app: FastifyInstance;
   let state: ReturnType<typeof tempDir>;
 
-  const { call, rejects, configFile } = restCaller(
+  const { call, ok, rejects, configFile } = restCaller(
     () => app,
     () => state.dir,
   );
-  const ok = async (method: RestMethod, path: string, body?: unknown) => {
-    const r = await call(method, path, body);
-    assert.ok(r.status === 200 || r.status === 201, `${method} ${path}: ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
 
   before(async () => {
     state = tempDir('services');

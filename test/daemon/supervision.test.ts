@@ -63,7 +63,7 @@ describe('a supervised plane seen through the daemon', () => {
       const put = await app.inject({
         method: 'PUT',
         url: `${BASE}/lb1/`,
-        payload: { ports: [{ name: 'f', type: 'FRONTEND', peer: 'lo' }], frontend: { vip: '10.0.0.1' } },
+        payload: { ports: [{ name: 'f', type: 'FRONTEND', peer: 'fake0' }], frontend: { vip: '10.0.0.1' } },
       });
       assert.ok(put.statusCode < 300, put.body);
       const show = async () => JSON.parse((await app.inject({ url: `${BASE}/lb1/` })).body);
