@@ -37,8 +37,12 @@ const JOIN_MS = 30_000;
 /** A node that loses its VIP leaves the route within fall x interval + timeout + 1 s, with margin. */
 const LEAVE_MS = 10_000;
 
-/** Waits until the router's route to the VIP has exactly the next hops of `nodes`. */
-async function hopsAre(f: Fabric, nodes: number[], timeoutMs: number): Promise<void> {
+/**
+ * Waits until the router's route to the VIP has exactly the next hops of `nodes`; returns how long
+ * that took.
+ */
+async function hopsAre(f: Fabric, nodes: number[], timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
   const want = nodes.map(nodeIp).sort();
   let last: string[] = [];
   await mustWaitFor(
@@ -52,6 +56,7 @@ async function hopsAre(f: Fabric, nodes: number[], timeoutMs: number): Promise<v
     e.message += ` (last ${JSON.stringify(last)})`;
     throw e;
   });
+  return Date.now() - t0;
 }
 
 /** At most 1% of the long-lived connections failed in each phase, and no new connection failed. */
@@ -89,7 +94,7 @@ describe(`ECMP scale-out behind a BGP router, type=${TYPE}`, { skip }, () => {
   it(
     `${CONNECTIONS} long-lived connections survive a node stopped, brought back and a fourth added`,
     T,
-    async () => {
+    async (t) => {
       ll = await LongLived.start({
         ns: f.client.ns,
         hosts: [VIP],
@@ -102,24 +107,31 @@ describe(`ECMP scale-out behind a BGP router, type=${TYPE}`, { skip }, () => {
       ll.mark('stop node 2');
       const d2 = f.node(2).daemon;
       assert.ok(d2);
+      const stopAt = Date.now();
       assert.equal(await d2.stop(), 0, d2.logTail());
       await hopsAre(f, [1, 3], LEAVE_MS);
+      t.diagnostic(`node 2 left the route ${Date.now() - stopAt} ms after SIGTERM`);
       await ll.flowing(10);
 
       ll.mark('node 2 back');
       await f.startDaemon(2);
-      await hopsAre(f, [1, 2, 3], JOIN_MS);
+      t.diagnostic(
+        `node 2 back in the route ${await hopsAre(f, [1, 2, 3], JOIN_MS)} ms after its daemon answered`,
+      );
       await ll.flowing(10);
 
       ll.mark('add node 4');
       await f.addNode(4);
       await f.startDaemon(4);
       await f.configure(4, TYPE);
-      await hopsAre(f, [1, 2, 3, 4], JOIN_MS);
+      t.diagnostic(
+        `node 4 in the route ${await hopsAre(f, [1, 2, 3, 4], JOIN_MS)} ms after it was configured`,
+      );
       const n4 = await f.balanced(4);
       await ll.flowing(10);
       const report = await ll.stop();
       ll = undefined;
+      for (const l of formatReport(report).split('\n')) t.diagnostic(l);
       survivedEachPhase(report);
       // every node carried traffic: ECMP spread the flows (node 4 too, once it joined)
       const after = await Promise.all([1, 2, 3].map((i) => f.balanced(i)));
@@ -134,11 +146,21 @@ describe(`ECMP scale-out behind a BGP router, type=${TYPE}`, { skip }, () => {
   it(
     'all backends DOWN on one node only: that node withdraws, traffic flows through the others',
     T,
-    async () => {
+    async (t) => {
       await f.configure(1, TYPE, { ...DEFAULT_CHECK, port: 9999 }); // nothing listens there
-      await hopsAre(f, [2, 3, 4], LEAVE_MS);
+      const took = await hopsAre(f, [2, 3, 4], LEAVE_MS);
+      t.diagnostic(`node 1 left the route ${took} ms after its health check was changed`);
       const d1 = f.node(1).daemon;
       assert.ok(d1);
+      const vips = JSON.parse(await d1.mustCtl('lbdsr', 'lb1', 'vips', 'show', '-json')) as {
+        vip: string;
+        reachable: boolean;
+        reason?: string;
+      }[];
+      assert.deepEqual(
+        vips.map(({ vip, reachable, reason }) => ({ vip, reachable, reason })),
+        [{ vip: VIP, reachable: false, reason: 'NO_SERVING_BACKEND' }],
+      );
       const pool = JSON.parse(await d1.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'show', '-json')) as {
         health?: string;
       }[];
@@ -156,6 +178,7 @@ describe(`ECMP scale-out behind a BGP router, type=${TYPE}`, { skip }, () => {
       await ll.flowing(10);
       const report = await ll.stop();
       ll = undefined;
+      for (const l of formatReport(report).split('\n')) t.diagnostic(l);
       assert.equal(report.survived, 50, formatReport(report));
       assert.equal(report.newFailed, 0, formatReport(report));
       assert.ok(report.newSucceeded > 0, formatReport(report));
