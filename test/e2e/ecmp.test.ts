@@ -3,6 +3,8 @@
 // one-arm, host_pass: its BGP session shares the NIC with the plane) and BIRD, which announces the VIP
 // only while lbdsrd says it is reachable (--announce-command, testkit/bgp.ts); three DSR servers answer
 // through the router. testkit/fabric.ts draws the topology, docs/scale-out.md explains it.
+// Phases of test 1: all three nodes; node 2 stopped (SIGTERM: withdrawn); node 2 back; a fourth node;
+// lbdsrd killed -9 on node 1 (nothing withdrawn, XDP keeps forwarding); node 1's daemon restarted.
 //
 // One plane type is enough here: what is tested is the routing around the nodes (announcements,
 // withdrawals, a flow moved to another node reaching the same server), which the planes share through
@@ -92,7 +94,7 @@ describe(`ECMP scale-out behind a BGP router, type=${TYPE}`, { skip }, () => {
   });
 
   it(
-    `${CONNECTIONS} long-lived connections survive a node stopped, brought back and a fourth added`,
+    `${CONNECTIONS} long-lived connections survive a node stopped, brought back, a fourth added and a daemon killed -9`,
     T,
     async (t) => {
       ll = await LongLived.start({
@@ -129,15 +131,28 @@ describe(`ECMP scale-out behind a BGP router, type=${TYPE}`, { skip }, () => {
       );
       const n4 = await f.balanced(4);
       await ll.flowing(10);
-      const report = await ll.stop();
-      ll = undefined;
-      for (const l of formatReport(report).split('\n')) t.diagnostic(l);
-      survivedEachPhase(report);
       // every node carried traffic: ECMP spread the flows (node 4 too, once it joined)
       const after = await Promise.all([1, 2, 3].map((i) => f.balanced(i)));
       for (const [k, b] of before.entries())
         assert.ok((after[k] ?? 0) > b, `node ${k + 1}: ${b} -> ${after[k]}`);
       assert.ok((await f.balanced(4)) > n4, 'node 4 balanced nothing after it joined');
+
+      // kill -9: no withdrawal (the route keeps its 4 next hops) and the XDP program keeps forwarding;
+      // the restarted daemon adopts it (docs/scale-out.md, "kill -9")
+      ll.mark('kill -9 node 1');
+      const d1 = f.node(1).daemon;
+      assert.ok(d1);
+      await d1.kill9();
+      await ll.flowing(10);
+      await hopsAre(f, [1, 2, 3, 4], 0);
+      ll.mark('node 1 restarted');
+      await d1.start();
+      await ll.flowing(10);
+      await hopsAre(f, [1, 2, 3, 4], 0);
+      const report = await ll.stop();
+      ll = undefined;
+      for (const l of formatReport(report).split('\n')) t.diagnostic(l);
+      survivedEachPhase(report);
       // the flows moved by ECMP stayed on their servers: every server kept connections
       assert.equal(Object.keys(report.byServer).sort().join(','), 's1,s2,s3', formatReport(report));
     },
