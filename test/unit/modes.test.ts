@@ -32,14 +32,16 @@ import {
 import { Balancer } from '../../src/pipeline/balancer.js';
 import { checkConfig, type InstancePorts, instancePorts } from '../../src/pipeline/desired.js';
 import { describe as describeTrace, explainFrame, traceOf } from '../../src/pipeline/explain.js';
-
-const VIP = '10.0.0.100';
-const FE_MAC = 'aa:bb:cc:dd:ee:ff';
-const IF_MAC = '02:00:00:00:fe:01';
-const BP_MAC = '02:00:00:00:be:01';
-const CLIENT_MAC = '52:54:00:00:00:01';
-const PROBE_IP = '10.0.1.250';
-const PROBE_MAC = '02:db:0a:00:01:fa';
+import {
+  BP_MAC,
+  CLIENT_MAC,
+  FE_MAC,
+  IF_MAC,
+  NODE_IP,
+  PROBE_IP,
+  PROBE_MAC,
+  VIP,
+} from '../lib/modes-fixture.js';
 
 function config(extra: Partial<InstanceConfig> = {}): InstanceConfig {
   return {
@@ -106,16 +108,16 @@ test('host_pass: VLAN, unanswered ARP, other EtherTypes and IPv4 not to a VIP go
       dst: FE_MAC,
       src: CLIENT_MAC,
       type: ETH_P_ARP,
-      payload: arp({ op: 2, senderMac: CLIENT_MAC, senderIp: '10.0.0.11', targetIp: '10.0.0.5' }),
+      payload: arp({ op: 2, senderMac: CLIENT_MAC, senderIp: '10.0.0.11', targetIp: NODE_IP }),
     }),
   );
   const cases: [string, Uint8Array, string][] = [
     ['VLAN', vlan(), 'PASS/VLAN'],
     ['ARP not a request', arpReply, 'PASS/ARP'],
-    ['ARP for the host', arpFor('10.0.0.5'), 'PASS/ARP'],
+    ['ARP for the host', arpFor(NODE_IP), 'PASS/ARP'],
     ['ARP to another MAC', arpFor(VIP, '02:00:00:00:00:99'), 'PASS/ARP'],
     ['IPv6', ipv6(), 'PASS/ETHERTYPE'],
-    ['IPv4 to the host', tcp(FE_MAC, '10.0.0.5'), 'PASS/NOT_VIP'],
+    ['IPv4 to the host', tcp(FE_MAC, NODE_IP), 'PASS/NOT_VIP'],
   ];
   for (const [what, frame, want] of cases) {
     const r = run(b, frame);
@@ -154,8 +156,8 @@ test('without host_pass (L2 default) the same frames drop as before', () => {
   const b = balancer();
   assert.equal(run(b, vlan()).verdict, 'DROP/VLAN');
   assert.equal(run(b, ipv6()).verdict, 'DROP/ETHERTYPE');
-  assert.equal(run(b, tcp(FE_MAC, '10.0.0.5')).verdict, 'DROP/NOT_VIP');
-  assert.equal(run(b, arpFor('10.0.0.5')).verdict, 'DROP/ARP');
+  assert.equal(run(b, tcp(FE_MAC, NODE_IP)).verdict, 'DROP/NOT_VIP');
+  assert.equal(run(b, arpFor(NODE_IP)).verdict, 'DROP/ARP');
   assert.equal(b.counters[CNT_FRONTEND_PASS], 0);
 });
 
@@ -184,12 +186,12 @@ test('ROUTED: a VIP is reached at the FRONTEND interface MAC, not the configured
   assert.equal(run(b, tcp(FE_MAC)).verdict, 'DROP/DST_MAC');
   assert.equal(run(b, arpFor(VIP)).verdict, 'PASS/ARP');
   assert.equal(run(b, arpFor(VIP, IF_MAC)).verdict, 'PASS/ARP');
-  assert.equal(run(b, tcp(IF_MAC, '10.0.0.5')).verdict, 'PASS/NOT_VIP');
+  assert.equal(run(b, tcp(IF_MAC, NODE_IP)).verdict, 'PASS/NOT_VIP');
   assert.equal(b.stats().arpReplies, 0);
   // host_pass off: the same ARP request drops
   b.configure(config({ mode: 'ROUTED', host_pass: false }), ports);
   assert.equal(run(b, arpFor(VIP)).verdict, 'DROP/ARP');
-  assert.equal(run(b, tcp(IF_MAC, '10.0.0.5')).verdict, 'DROP/NOT_VIP');
+  assert.equal(run(b, tcp(IF_MAC, NODE_IP)).verdict, 'DROP/NOT_VIP');
   // without the interface's MAC no service is in the data plane
   b.configure(config({ mode: 'ROUTED' }), { backendMac: BP_MAC, oneArm: false });
   assert.equal(run(b, tcp(IF_MAC)).verdict, 'PASS/NOT_VIP');
@@ -271,7 +273,7 @@ test('explain names the rule that passed a frame to the host, and one-arm probe 
     const { frame, port } = explainFrame(r, b.control);
     return describeTrace(traceOf(b, frame, port, 1000), frame, port, b.control, 'USERSPACE');
   };
-  const notVip = ex({ src: '10.0.0.11', dst: '10.0.0.5', proto: 'TCP', sport: 1, dport: 2 });
+  const notVip = ex({ src: '10.0.0.11', dst: NODE_IP, proto: 'TCP', sport: 1, dport: 2 });
   assert.equal(notVip.verdict, 'PASS');
   assert.equal(notVip.rule, '7');
   assert.match(notVip.why, /host/);

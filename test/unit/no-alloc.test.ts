@@ -1,6 +1,7 @@
 // The hot path allocates nothing per packet: after warm-up, deciding hundreds of thousands of frames of
 // every kind in the corpus (ARP replies, every drop reason, hits, misses with LRU evictions, ICMP errors,
-// fragments) must not trigger a single garbage collection. Any per-frame allocation, even 16 bytes,
+// fragments; and under the frontend modes: host_pass, no ARP, one-arm) must not trigger a single garbage
+// collection. Any per-frame allocation, even 16 bytes,
 // fills V8's young generation within these many frames and shows up as a scavenge.
 import assert from 'node:assert/strict';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -36,25 +37,30 @@ test('deciding frames of every kind allocates nothing (no GC during 600,000 deci
   }));
   // Capacity 1024: the session table never grows (growth allocates by design) and the flood below keeps
   // evicting, so the eviction path is measured too.
+  const full = {
+    ...cfg,
+    services: [...(cfg.services ?? []), ...filler],
+    probe_ip: '10.0.1.250',
+    sessions: { ...cfg.sessions, capacity: 1024 },
+  };
   const b = new Balancer({ capacity: 1024 });
-  b.configure(
-    {
-      ...cfg,
-      services: [...(cfg.services ?? []), ...filler],
-      probe_ip: '10.0.1.250',
-      sessions: { ...cfg.sessions, capacity: 1024 },
-    },
-    v0.backendPortMac!,
+  b.configure(full, v0.backendPortMac!);
+  // The same frames under the frontend modes: host_pass's PASS, no ARP, one-arm's probe-MAC pass.
+  const modes = new Balancer({ capacity: 1024 });
+  modes.configure(
+    { ...full, host_pass: true, standby: true },
+    { backendMac: v0.backendPortMac!, frontendMac: v0.backendPortMac!, oneArm: true },
   );
   const buf = new Uint8Array(2048);
   const run = (rounds: number) => {
     for (let r = 0; r < rounds; r++) {
+      const x = (r & 1) === 0 ? b : modes;
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i]!;
         buf.set(f.bytes);
         // Vary the source address so that misses, inserts and evictions happen on every round.
         if (f.bytes.length >= 34) buf[29] = (buf[29]! + r) & 0xff;
-        b.process(buf, f.bytes.length, f.port, 5000 + r);
+        x.process(buf, f.bytes.length, f.port, 5000 + r);
       }
     }
   };
@@ -76,5 +82,7 @@ test('deciding frames of every kind allocates nothing (no GC during 600,000 deci
   assert.ok(st.sessions.evicted > 0, 'the flood evicted sessions');
   assert.ok(st.arpReplies > 0 && st.tx.backend > 0, 'frames of every kind were decided');
   assert.ok(st.backendPass! > 0 && st.drops.NO_SERVICE! > 0, 'PASS and NO_SERVICE too');
+  const ms = modes.stats();
+  assert.ok(ms.frontendPass! > 0 && ms.tx.backend > 0 && ms.arpReplies === 0, 'host_pass, one-arm, no ARP');
   assert.equal(gcs, 0, `${gcs} garbage collections while deciding ${rounds * frames.length} frames`);
 });

@@ -37,6 +37,7 @@ import {
   udp,
 } from '../../src/packet/build.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
+import type { InstancePorts } from '../../src/pipeline/desired.js';
 import type { Vector } from '../lib/vectors.js';
 import { xdpSkipReason } from './env.js';
 import { sessionKey, XdpBalancer } from './harness.js';
@@ -96,7 +97,8 @@ const SETTINGS: SessionSettings = { capacity: 200_000, timeouts: { tcp: 6, udp: 
 
 interface FuzzState {
   config: InstanceConfig;
-  backendPortMac: string | undefined;
+  /** The ports' MACs and one-arm (checkConfig's InstancePorts). */
+  ports: InstancePorts;
 }
 
 /** A pool of some of `ids` (MACs by id and `tag`, now and then a random one). */
@@ -135,12 +137,40 @@ function randomServices(r: Rng, mac: string): ServiceConfig[] {
   return out;
 }
 
+/**
+ * The frontend modes (docs/semantics.md, "Frontend modes"): mostly L2 as before; ROUTED (whose VIP MAC
+ * is the FRONTEND interface's: one of the MACs the frames use, the configured one or the other, or
+ * unknown), standby, host_pass set either way, and one-arm (one interface: the backend port's MAC is
+ * the frontend interface's).
+ */
+function randomModes(r: Rng): { modes: Partial<InstanceConfig>; ports: InstancePorts } {
+  const modes: Partial<InstanceConfig> = {};
+  if (r.chance(0.25)) modes.mode = 'ROUTED';
+  else if (r.chance(0.1)) modes.mode = 'L2';
+  if (r.chance(0.2)) modes.standby = r.chance(0.8);
+  if (r.chance(0.4)) modes.host_pass = r.chance(0.7);
+  const frontendMac = r.chance(0.9) ? (r.chance(0.6) ? FE_MACS[0]! : FE_MACS[1]!) : undefined;
+  const oneArm = r.chance(0.25);
+  const backendMac = oneArm ? frontendMac : r.chance(0.9) ? '02:00:00:00:be:01' : undefined;
+  return {
+    modes,
+    ports: {
+      ...(backendMac === undefined ? {} : { backendMac }),
+      ...(frontendMac === undefined ? {} : { frontendMac }),
+      oneArm,
+    },
+  };
+}
+
 function randomConfig(r: Rng): FuzzState {
   const ids = r.chance(0.1) ? [] : [1, 2, 3, 4, 5, 6, 7, 8].filter(() => r.chance(0.5));
   const vip = r.chance(0.97) ? VIP : undefined;
   const mac = r.chance(0.8) ? FE_MACS[0]! : FE_MACS[1]!;
+  const { modes, ports } = randomModes(r);
   return {
+    ports,
     config: {
+      ...modes,
       name: 'fuzz',
       loglevel: 'INFO',
       algorithm: r.chance(0.7) ? 'HASH_SESSION' : 'HASH_SRC_IP',
@@ -157,7 +187,6 @@ function randomConfig(r: Rng): FuzzState {
         record_non_syn: r.chance(0.3),
       },
     },
-    backendPortMac: r.chance(0.9) ? '02:00:00:00:be:01' : undefined,
   };
 }
 
@@ -334,8 +363,8 @@ function keepAsVector(seed: number, index: number, st: FuzzState, frame: Uint8Ar
   const ts = new Balancer(SETTINGS);
   const xdp = new XdpBalancer(SETTINGS);
   try {
-    ts.configure(st.config, st.backendPortMac);
-    xdp.configure(st.config, st.backendPortMac);
+    ts.configure(st.config, st.ports);
+    xdp.configure(st.config, st.ports);
     const a = frame.slice();
     const b = frame.slice();
     const va = ts.process(a, a.length, port, 1000);
@@ -352,8 +381,13 @@ function keepAsVector(seed: number, index: number, st: FuzzState, frame: Uint8Ar
         algorithm: st.config.algorithm,
         backend: st.config.backend,
         sessions: { timeouts: st.config.sessions.timeouts },
+        ...(st.config.mode ? { mode: st.config.mode } : {}),
+        ...(st.config.standby === undefined ? {} : { standby: st.config.standby }),
+        ...(st.config.host_pass === undefined ? {} : { host_pass: st.config.host_pass }),
       },
-      backendPortMac: st.backendPortMac ?? null,
+      backendPortMac: st.ports.backendMac ?? null,
+      frontendPortMac: st.ports.frontendMac ?? null,
+      oneArm: st.ports.oneArm,
       steps: [
         {
           comment: 'the frame the planes disagreed on',
@@ -395,8 +429,8 @@ function runSeed(seed: number, frames: number): string | undefined {
   const ts = new Balancer(SETTINGS);
   const xdp = new XdpBalancer(SETTINGS);
   try {
-    ts.configure(st.config, st.backendPortMac);
-    xdp.configure(st.config, st.backendPortMac);
+    ts.configure(st.config, st.ports);
+    xdp.configure(st.config, st.ports);
     let now = 1000;
     const a = new Uint8Array(2048);
     const b = new Uint8Array(2048);
@@ -404,8 +438,8 @@ function runSeed(seed: number, frames: number): string | undefined {
     for (let i = 0; i < frames; i++) {
       if (r.chance(1 / 1500)) {
         st = randomConfig(r);
-        ts.configure(st.config, st.backendPortMac);
-        xdp.configure(st.config, st.backendPortMac);
+        ts.configure(st.config, st.ports);
+        xdp.configure(st.config, st.ports);
       }
       now += r.chance(0.002) ? 1000 * (1 + r.int(8)) : r.int(30);
       const { frame, port } = generate(r, flights);
@@ -414,9 +448,10 @@ function runSeed(seed: number, frames: number): string | undefined {
       b.set(frame);
       const va = ts.process(a, len, port, now);
       const vb = xdp.process(b, len, port, now);
+      // A drop by its reason; a PASS of host_pass by the rule it spared (docs/semantics.md, "Frontend modes").
       const name =
-        verdictAction(va) === 0
-          ? `DROP/${DROP_REASON_NAMES[verdictReason(va)]}`
+        verdictAction(va) === 0 || verdictReason(va) !== 0
+          ? `${ACTION_NAMES[verdictAction(va)]}/${DROP_REASON_NAMES[verdictReason(va)]}`
           : ACTION_NAMES[verdictAction(va)]!;
       tally.set(name, (tally.get(name) ?? 0) + 1);
       const da = describe(va, a, len, ts.lastBackendId);
@@ -435,6 +470,7 @@ function runSeed(seed: number, frames: number): string | undefined {
           rx: s.rx,
           arp: s.arpReplies,
           pass: s.backendPass,
+          frontendPass: s.frontendPass,
           drops: s.drops,
           hit: s.sessions.hit,
           miss: s.sessions.miss,
@@ -478,6 +514,11 @@ test(`differential fuzz: ${FRAMES} generated frames, XDP == TypeScript`, { skip,
   for (const r of DROP_REASON_NAMES.slice(1)) {
     if (r === 'TX_FAILED' || r === 'TRUNCATED') continue; // XDP-only; frames < 14 bytes cannot be test-run
     if (FRAMES >= 100_000) assert.ok((tally.get(`DROP/${r}`) ?? 0) > 0, `no frame was dropped for ${r}`);
+  }
+  // host_pass is exercised on each rule it changes
+  for (const r of ['VLAN', 'ARP', 'ETHERTYPE', 'NOT_VIP']) {
+    if (FRAMES >= 100_000)
+      assert.ok((tally.get(`PASS/${r}`) ?? 0) > 0, `no frame was passed by host_pass for ${r}`);
   }
   console.log(`# fragment lookups: ${JSON.stringify(fragments)}`);
   if (FRAMES >= 100_000)
