@@ -1,5 +1,6 @@
 // The XDP data plane of one instance, composed: bpf/lbdsr.bpf.o loaded once (lifecycle.ts), attached
-// by netlink to the FRONTEND port (and the BACKEND port, whose frames it drops) (attach.ts), everything
+// by netlink to the FRONTEND port (and the BACKEND port, whose frames it drops; in one-arm, where both
+// ports are one interface, only the FRONTEND program runs, on it) (attach.ts), everything
 // pinned under /sys/fs/bpf/lbdsr/<instance>/ so that forwarding continues while the daemon is stopped
 // and a restarted daemon adopts it. Configuration changes are map writes (mirror.ts); only a new
 // session capacity replaces the program (atomically, the most recent sessions copied: capacity.ts). Statistics and the sessions
@@ -73,9 +74,11 @@ export class XdpPlane implements DataPlane {
     else if (this.loaded.capacity !== capacity) this.resize(capacity);
     const l = this.loaded;
 
+    // One-arm (both ports one interface: CFG_ONE_ARM in the plan): only the FRONTEND program runs
+    // there, and balanced frames leave by XDP_TX, so the devmap stays empty.
     const fe = ports.frontend;
     const be = ports.backend && ports.backend.ifindex !== fe?.ifindex ? ports.backend : undefined;
-    l.mirror.apply(plan, be?.ifindex ?? 0, ports.backend?.ifindex ?? 0);
+    l.mirror.apply(plan, ports.backend?.ifindex ?? 0, be?.ifindex ?? 0);
     this.timeoutsMs = { ...plan.settings.timeoutsMs };
     // The NIC lets the frontend MACs in before the program answers ARP for them.
     this.announcer.track(plan);
