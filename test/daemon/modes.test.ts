@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { formatMac } from '../../src/core/addr.js';
+import { CFG_HOST_PASS, CFG_NO_ARP, CFG_ONE_ARM } from '../../src/core/constants.js';
 import type { NetDev } from '../../src/kernel/netdev.js';
 import type { Daemon } from '../../testkit/daemon.js';
+import { mustWaitFor } from '../../testkit/timing.js';
 import {
   appWithPlanes,
   cliCaller,
@@ -35,6 +38,7 @@ describe('frontend modes by REST, and what the data plane is given', () => {
     () => app,
     () => state.dir,
   );
+  const last = () => made.at(-1)!.applied.at(-1)!;
 
   before(async () => {
     state = tempDir('modes');
@@ -115,6 +119,47 @@ describe('frontend modes by REST, and what the data plane is given', () => {
       /already the peer of port 'fp' of instance lb1/,
     );
     await ok('DELETE', '/lb2/');
+  });
+  test('one interface for both ports: the plane gets CFG_ONE_ARM and that interface for both', async () => {
+    const plane = made.at(-1)!;
+    assert.deepEqual(plane.peers.at(-1), { frontend: 'fake1', backend: 'fake1' });
+    const ports = plane.ports.at(-1)!;
+    assert.equal(ports.frontend?.ifindex, ports.backend?.ifindex);
+    assert.equal(last().settings.flags, CFG_ONE_ARM);
+    assert.equal(formatMac(last().settings.backendPortMac!), '02:fa:4e:00:00:01');
+    // two interfaces: no longer one-arm
+    await ok('PATCH', '/lb1/ports/bp/', { peer: 'fake2' });
+    assert.equal(last().settings.flags, 0);
+  });
+
+  test('ROUTED: every VIP takes the FRONTEND interface MAC, no ARP, host_pass; and follows a new MAC', async () => {
+    await ok('POST', '/lb1/services/web/', { vip: '10.0.0.101', protocol: 'TCP', port: 80 });
+    await ok('PATCH', '/lb1/', { mode: 'ROUTED' });
+    const p = last();
+    assert.equal(p.settings.flags, CFG_NO_ARP | CFG_HOST_PASS);
+    const serviceMacs = () => {
+      const byName = new Map<string, string>();
+      for (const m of made.at(-1)!.applied) for (const s of m.services) byName.set(s.name, formatMac(s.mac));
+      return [...byName.values()];
+    };
+    assert.deepEqual(serviceMacs(), ['02:fa:4e:00:00:01', '02:fa:4e:00:00:01']);
+    // the configured MAC is kept (shown), not used
+    assert.equal((await ok('GET', '/lb1/frontend/')).mac, 'aa:bb:cc:dd:ee:ff');
+    // the interface's MAC changes: the interface watch gives the plane the new one
+    macs.set('fake1', '02:fa:4e:00:01:01');
+    await mustWaitFor('the new frontend MAC in the plane', async () =>
+      serviceMacs().every((m) => m === '02:fa:4e:00:01:01'),
+    );
+    macs.delete('fake1');
+    await ok('PATCH', '/lb1/', { standby: true, host_pass: false });
+    assert.equal(last().settings.flags, CFG_NO_ARP);
+    await ok('PATCH', '/lb1/', { mode: 'L2' });
+    assert.equal(last().settings.flags, CFG_NO_ARP, 'standby: still no ARP');
+    await ok('PATCH', '/lb1/', { standby: false });
+    assert.equal(last().settings.flags, 0);
+    await mustWaitFor('the configured MAC back in L2', async () =>
+      serviceMacs().every((m) => m === 'aa:bb:cc:dd:ee:ff'),
+    );
   });
 });
 

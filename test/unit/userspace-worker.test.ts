@@ -48,6 +48,8 @@ function syn(sport: number, dstMac = VIP_MAC): Uint8Array {
 
 class MemSocket implements FrontendSocket {
   closed = false;
+  /** A frontend socket opened for one-arm: it also sends the balanced frames. */
+  oneArm = false;
   readonly joined = new Set<string>();
   drops = 0;
   constructor(
@@ -104,8 +106,18 @@ class MemoryIo implements WorkerIo {
     const s = this.ifaces.get(ifname);
     return s && { ...s };
   }
-  openFrontend(ifindex: number, label: string | undefined): FrontendSocket {
-    return this.open('frontend', ifindex, label);
+  openFrontend(ifindex: number, label: string | undefined, oneArm: boolean): FrontendSocket {
+    const s = this.open('frontend', ifindex, label);
+    s.oneArm = oneArm;
+    return s;
+  }
+  /** Backend ports that stood on the one-arm frontend socket. */
+  shared = 0;
+  shareFrontend(ifindex: number): PortSocket {
+    const fe = this.live('frontend');
+    if (fe?.ifindex !== ifindex || !fe.oneArm) throw new Error('no one-arm frontend socket');
+    this.shared++;
+    return { ifindex, close: () => {} };
   }
   openBackend(ifindex: number, label: string | undefined): PortSocket {
     return this.open('backend', ifindex, label);
@@ -119,7 +131,9 @@ class MemoryIo implements WorkerIo {
       const a = verdictAction(b.decide(f, f.length, 0, nowMs));
       const out = a === ACT_TX_BACKEND ? this.toBackend : a === ACT_TX_FRONTEND ? this.toFrontend : undefined;
       if (out === undefined) continue;
-      if (out === this.toBackend && (this.txFull || !this.live('backend'))) {
+      const txSocket =
+        this.live('backend') ?? (this.live('frontend')?.oneArm ? this.live('frontend') : undefined);
+      if (out === this.toBackend && (this.txFull || !txSocket)) {
         b.transmitFailed();
         this.txFailures++;
       } else {
@@ -493,4 +507,62 @@ test('sessionCounts: the sessions of a backend made DISABLED (its slot no longer
   assert.ok(before > 0, 'backend 1 had sessions');
   assert.equal(count(ids[0]), 10);
   assert.equal(count(ids[1]), 10 - before, "backend 1's sessions are no longer live");
+});
+
+test('one-arm: one socket on the one interface carries both ports; two interfaces again, a socket each', () => {
+  const { io, ch, w, plan, control } = setup();
+  io.up('eth0', FE_MAC);
+  const p = plan();
+  ch.send({ op: 'apply', plan: p, frontendIf: 'eth0', backendIf: 'eth0' });
+  control.commit(p);
+  let passes = 0;
+  const realReceive = io.receive.bind(io);
+  io.receive = (b, now) => {
+    if (++passes === 1) io.rx.push(syn(5000), syn(5001));
+    if (passes === 2) ch.send({ op: 'stop' });
+    return realReceive(b, now);
+  };
+  w.run();
+  assert.deepEqual(
+    io.sockets.map((s) => [s.role, s.oneArm]),
+    [['frontend', true]],
+    'one socket, opened for one-arm; no backend socket on the same interface',
+  );
+  assert.equal(io.shared, 1);
+  assert.equal(io.toBackend.length, 2, 'balanced through the one socket');
+  const src = (f: Uint8Array | undefined) => Buffer.from(f?.subarray(6, 12) ?? []).toString('hex');
+  assert.equal(src(io.toBackend[0]), FE_MAC.replaceAll(':', ''), "the interface's MAC as the source");
+
+  // a worker that keeps running: both ports attached to the one interface, which is then re-created;
+  // then two interfaces again
+  const next = setup();
+  const eth = next.io.up('eth0', FE_MAC);
+  next.apply(config, 'eth0', 'eth0');
+  const health = () => (next.call({ op: 'health' }) as { body: PlaneHealth }).body;
+  assert.deepEqual(
+    [health().frontend.ifindex, health().backend.ifindex, health().backend.attached],
+    [eth.ifindex, eth.ifindex, true],
+  );
+  const again = next.io.up('eth0', FE_MAC);
+  next.w.checkPorts();
+  assert.deepEqual(
+    next.io.sockets.map((s) => [s.role, s.oneArm, s.closed]),
+    [
+      ['frontend', true, true],
+      ['frontend', true, false],
+    ],
+  );
+  assert.equal(next.w.be.status.ifindex, again.ifindex, 'the backend port stands on the new socket');
+  assert.equal(next.io.shared, 2);
+  next.io.up('be0', BE_MAC);
+  assert.equal((next.apply(config, 'eth0', 'be0') as { ok: boolean }).ok, true);
+  assert.deepEqual(
+    next.io.sockets.filter((s) => !s.closed).map((s) => [s.role, s.oneArm]),
+    [
+      ['frontend', false],
+      ['backend', false],
+    ],
+    'the one-arm socket closed; a receive-only frontend socket and a backend socket',
+  );
+  assert.equal(health().backend.ifname, 'be0');
 });

@@ -371,6 +371,74 @@ describe('USERSPACE plane lifecycle', { skip, timeout: 60_000 }, () => {
   });
 });
 
+for (const rxMode of ['frames', 'blocks'] as const) {
+  describe(`USERSPACE plane one-arm (both ports on one interface, ${rxMode} ring)`, {
+    skip,
+    timeout: 60_000,
+  }, () => {
+    it('balances back out of the interface it came in on, answers ARP there, and counts both', async () => {
+      const t = makeTopo(rxMode === 'frames' ? 'u1' : 'u3');
+      const plane = new UserspacePlane('oa', { netns: t.lb, log: () => {}, rings: { rxMode } });
+      let client: RawSocket | undefined;
+      try {
+        const cfg = config(t);
+        cfg.ports = [
+          { name: 'fp', type: 'FRONTEND', peer: t.fe },
+          { name: 'bp', type: 'BACKEND', peer: t.fe },
+        ];
+        const [link] = JSON.parse(ip('-n', t.lb, '-j', 'link', 'show', 'dev', t.fe)) as { address: string }[];
+        const feIfMac = link?.address;
+        await drive(plane).apply(cfg, {});
+        assert.equal(
+          await waitFor(async () => (await plane.health())?.backend.attached === true),
+          true,
+          'the backend port attached to the one interface',
+        );
+        const h = await plane.health();
+        assert.equal(h?.backend.ifindex, h?.frontend.ifindex);
+        client = rawIn(t.cl, t.clIf, true);
+        for (let i = 0; i < 20; i++) client.send(udpFrame(43000 + i, { marker: 0x8000 + i }));
+        const back = await collect(client, 3000, (f) => (markerOf(f) & 0xff00) === 0x8000, 20);
+        assert.equal(back.length, 20, 'every frame balanced back out of the one interface');
+        for (const f of back) {
+          assert.ok(
+            BACKENDS.some((b) => b.mac === macOf(f, 0)),
+            `dst ${macOf(f, 0)}`,
+          );
+          assert.equal(macOf(f, 6), feIfMac, "the interface's MAC as the source");
+        }
+        client.send(
+          padTo(
+            ethernet({
+              dst: 'ff:ff:ff:ff:ff:ff',
+              src: CLIENT_MAC,
+              type: ETH_P_ARP,
+              payload: arp({
+                op: ARP_OP_REQUEST,
+                senderMac: CLIENT_MAC,
+                senderIp: '10.0.0.1',
+                targetIp: VIP,
+              }),
+            }),
+          ),
+        );
+        const reply = await collect(client, 2000, (f) => f[12] === 0x08 && f[13] === 0x06 && f[21] === 2, 1);
+        assert.equal(reply.length, 1, 'the ARP reply leaves through the one interface too');
+        assert.equal(macOf(reply[0]!, 6), FE_MAC);
+        const st = await plane.stats();
+        assert.equal(st.tx.backend, 20);
+        assert.equal(st.tx.frontend, 1);
+        assert.equal(st.arpReplies, 1);
+        assert.equal(st.drops.TX_FAILED, 0);
+      } finally {
+        client?.close();
+        await plane.close();
+        t.destroy();
+      }
+    });
+  });
+}
+
 describe('USERSPACE plane latency at low rates', { skip, timeout: 60_000 }, () => {
   it('hands a single frame on at once, whatever the V3 retire timer says', async () => {
     // A block ring hands a frame over when its block is full or its retire timer fires: with the timer

@@ -31,13 +31,22 @@ export interface FrontendSocket extends PortSocket {
 export interface WorkerIo {
   /** The interface named `ifname` now, undefined when it does not exist. */
   probe(ifname: string): InterfaceState | undefined;
-  /** Opens the frontend socket (receives frames); `label` names the port in errors. */
-  openFrontend(ifindex: number, label: string | undefined): FrontendSocket;
+  /**
+   * Opens the frontend socket (receives frames); `label` names the port in errors. `oneArm`: the
+   * backend port is the same interface, and balanced frames leave through this socket too.
+   */
+  openFrontend(ifindex: number, label: string | undefined, oneArm: boolean): FrontendSocket;
   /** Opens the backend socket (transmits frames). */
   openBackend(ifindex: number, label: string | undefined): PortSocket;
   /**
+   * One-arm: the backend port on the frontend socket opened with `oneArm` on `ifindex` (no second
+   * socket on the interface). Throws when that socket is not open. Its close() leaves the socket open.
+   */
+  shareFrontend(ifindex: number, label: string | undefined): PortSocket;
+  /**
    * Decides the frames waiting on the frontend with `balancer` (at most a pass's worth) and sends the
-   * transmitted ones out of the port the verdict names. Returns how many frames were decided.
+   * transmitted ones out of the port the verdict names (one-arm: both out of the frontend socket); a
+   * PASS sends nothing (the kernel has its own copy). Returns how many frames were decided.
    */
   receive(balancer: Balancer, nowMs: number): number;
   /** Hands queued frames to the kernel. False when the backend interface went away (check it now). */

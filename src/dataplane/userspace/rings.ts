@@ -4,7 +4,11 @@
 // each in place: copied once into the next free backend TX slot and rewritten there by
 // the Balancer, so the bytes the pipeline writes are the bytes the kernel sends; the TX ring is kicked
 // once per KICK_EVERY frames and once per pass. A decision is committed (Balancer.commit) once its frame
-// is queued or sent, and dropped (transmitFailed) when it cannot be. Nothing here allocates per frame.
+// is queued or sent, and dropped (transmitFailed) when it cannot be; a PASS sends nothing (the kernel
+// has the frame). One-arm (both ports one interface): the frontend socket carries the TX ring too, right
+// after its RX ring where the backend's would be, and ARP replies go out through that ring as well (a
+// socket with a TX ring sends nothing else); a V3 socket has no TX ring, so there every frame is sent
+// by itself with send(). Nothing here allocates per frame.
 import {
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
@@ -90,7 +94,12 @@ export class AfPacketIo implements WorkerIo {
   private readonly pollDv = new DataView(this.pollfd.buffer);
   private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
   private fe: PacketSocket | null = null;
+  /** Where balanced frames are queued: the backend socket's TX ring, or (one-arm) the frontend's. */
   private be: PacketSocket | null = null;
+  /** One-arm with a V2 ring: the frontend socket holds the TX ring (`be` is the same socket). */
+  private feTx = false;
+  /** One-arm with a V3 ring: no TX ring, balanced frames are sent with send() on the frontend socket. */
+  private beSend = false;
   /** The next RX block (V3) or frame slot (V2) the kernel hands over. */
   private rxIdx = 0;
   private beTxIdx = 0;
@@ -141,12 +150,18 @@ export class AfPacketIo implements WorkerIo {
     return this.prober.get(ifname);
   }
 
-  openFrontend(ifindex: number, label: string | undefined): FrontendSocket {
+  openFrontend(ifindex: number, label: string | undefined, oneArm: boolean): FrontendSocket {
+    // one-arm on V2: RX ring then TX ring in one mapping, the TX ring landing where the backend's goes
+    const withTx = oneArm && this.rxFrames !== undefined;
+    if (withTx && this.beOff !== this.feOff + PacketSocket.mapBytes({ rx: this.rxFrames })) {
+      throw new Error('ring arena: the TX ring does not follow the RX ring');
+    }
     const sock = PacketSocket.open(
       {
         ifindex,
         receive: true,
         ...(this.rxFrames ? { rx: this.rxFrames } : { rxBlocks: this.rxSpec }),
+        ...(withTx ? { tx: this.txSpec } : {}),
         vnetHdr: true,
         ignoreOutgoing: true,
         qdiscBypass: true,
@@ -156,6 +171,9 @@ export class AfPacketIo implements WorkerIo {
     );
     this.fe = sock;
     this.rxIdx = 0;
+    this.feTx = withTx;
+    this.beSend = oneArm && !withTx;
+    if (withTx) this.takeTxRing(sock);
     this.pollDv.setInt32(libc.POLLFD_FD, sock.fd, true);
     this.pollDv.setInt16(libc.POLLFD_EVENTS, libc.POLLIN, true);
     return {
@@ -167,7 +185,10 @@ export class AfPacketIo implements WorkerIo {
         if (this.fe === sock) {
           this.fe = null;
           this.rxIdx = 0;
+          this.feTx = false;
+          this.beSend = false;
         }
+        this.dropTxRing(sock);
         sock.close();
       },
     };
@@ -178,20 +199,36 @@ export class AfPacketIo implements WorkerIo {
       { ifindex, receive: false, tx: this.txSpec, vnetHdr: true, qdiscBypass: true, label },
       this.arena.addr(this.beOff),
     );
-    this.be = sock;
-    this.beTxIdx = 0;
-    this.bePending = 0;
+    this.takeTxRing(sock);
     return {
       ifindex: sock.ifindex,
       close: () => {
-        if (this.be === sock) {
-          this.be = null;
-          this.beTxIdx = 0;
-          this.bePending = 0;
-        }
+        this.dropTxRing(sock);
         sock.close();
       },
     };
+  }
+
+  shareFrontend(ifindex: number, _label: string | undefined): PortSocket {
+    if (this.fe?.ifindex !== ifindex || !(this.feTx || this.beSend)) {
+      throw new Error(`no one-arm frontend socket is open on ifindex ${ifindex}`);
+    }
+    // the frontend socket's close() releases its TX ring: nothing to do here
+    return { ifindex, close: () => {} };
+  }
+
+  /** Balanced frames are queued on `sock`'s TX ring from its first slot. */
+  private takeTxRing(sock: PacketSocket): void {
+    this.be = sock;
+    this.beTxIdx = 0;
+    this.bePending = 0;
+  }
+
+  private dropTxRing(sock: PacketSocket): void {
+    if (this.be !== sock) return;
+    this.be = null;
+    this.beTxIdx = 0;
+    this.bePending = 0;
   }
 
   /** Decides the frames the kernel has handed over (at most a pass's worth); returns how many. */
@@ -315,7 +352,7 @@ export class AfPacketIo implements WorkerIo {
       const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
       u8.copyWithin(base, frame - VNET_HDR_LEN, frame + len);
       const action = b.decide(this.txViews[this.beTxIdx]!, len, PORT_FRONTEND, nowMs) & 0xff;
-      if (action === ACT_TX_BACKEND) {
+      if (action === ACT_TX_BACKEND || (action === ACT_TX_FRONTEND && this.feTx)) {
         this.queueBackend(len);
         b.commit();
       } else if (action === ACT_TX_FRONTEND) this.sendFrontend(b, base, len + VNET_HDR_LEN);
@@ -342,19 +379,21 @@ export class AfPacketIo implements WorkerIo {
     this.emit(b, b.decide(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
   }
 
-  /** Transmits a frame decided in the scratch area (vnet header at `src`, frame after it). */
+  /**
+   * Transmits a frame decided in the scratch area (vnet header at `src`, frame after it): on the TX
+   * ring (balanced frames; one-arm on V2, ARP replies too) or by send() on the frontend socket.
+   */
   private emit(b: Balancer, verdict: number, src: number, len: number): void {
     const action = verdict & 0xff;
-    if (action === ACT_TX_BACKEND) {
-      if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
-        const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
-        this.u8.copyWithin(base, src, src + len + VNET_HDR_LEN);
-        this.queueBackend(len);
-        b.commit();
-      } else this.txFailed(b);
-    } else if (action === ACT_TX_FRONTEND) {
-      this.sendFrontend(b, src, len + VNET_HDR_LEN);
-    }
+    if (action !== ACT_TX_BACKEND && action !== ACT_TX_FRONTEND) return;
+    const ring = action === ACT_TX_BACKEND ? !this.beSend : this.feTx;
+    if (!ring) this.sendFrontend(b, src, len + VNET_HDR_LEN);
+    else if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
+      const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
+      this.u8.copyWithin(base, src, src + len + VNET_HDR_LEN);
+      this.queueBackend(len);
+      b.commit();
+    } else this.txFailed(b);
   }
 
   /** The backend TX slot at `idx` can be written (free, or rejected earlier). */

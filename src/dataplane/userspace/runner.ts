@@ -1,6 +1,7 @@
 // UserspaceWorker: everything the worker thread of one USERSPACE instance decides, kernel aside. It
-// answers the plane's requests (apply, stats, sessions, session counts, health, explain, stop), follows the ports' interfaces
-// (ports.ts), applies the daemon's plans to the Balancer, and runs the loop: requests are read
+// answers the plane's requests (apply, stats, sessions, session counts, health, explain, stop), follows
+// the ports' interfaces (ports.ts; one socket for both when they are one interface: one-arm), applies
+// the daemon's plans to the Balancer, and runs the loop: requests are read
 // synchronously between batches, so the loop never yields to an event loop; frames are decided by
 // WorkerIo.receive (rings.ts on AF_PACKET), once per batch. worker.ts builds it in the thread.
 import { parseMac } from '../../core/addr.js';
@@ -63,6 +64,11 @@ export class UserspaceWorker {
   /** Longest time between two passes over the RX ring while traffic flowed, since the last health(). */
   private maxStallMs = 0;
   private running = true;
+  /**
+   * Both ports follow one interface (docs/semantics.md, "Frontend modes"): one socket on it, which
+   * receives and sends everything (the backend port shares the frontend's).
+   */
+  private oneArm = false;
   /** Test hook: true when a test asks the worker to die (checked with the interfaces). */
   private readonly crashRequested: () => boolean;
 
@@ -71,8 +77,12 @@ export class UserspaceWorker {
     this.channel = channel;
     this.crashRequested = crashRequested;
     const log = (level: 'info' | 'warn' | 'error', msg: string) => this.log(level, msg);
-    this.fe = new FrontendPort((ifindex, label) => io.openFrontend(ifindex, label), log);
-    this.be = new Port('backend', (ifindex, label) => io.openBackend(ifindex, label), log);
+    this.fe = new FrontendPort((ifindex, label) => io.openFrontend(ifindex, label, this.oneArm), log);
+    this.be = new Port(
+      'backend',
+      (ifindex, label) => (this.oneArm ? io.shareFrontend(ifindex, label) : io.openBackend(ifindex, label)),
+      log,
+    );
   }
 
   get stopped(): boolean {
@@ -111,6 +121,14 @@ export class UserspaceWorker {
 
   /** The ports follow the interfaces named; then the plan is applied (nothing changes on error). */
   private apply(req: ApplyRequest): void {
+    const oneArm = req.frontendIf !== undefined && req.frontendIf === req.backendIf;
+    if (oneArm !== this.oneArm) {
+      // the sockets are opened for one or two interfaces: re-opened below (the backend's first, as
+      // in one-arm it stands on the frontend's)
+      this.be.close();
+      this.fe.close();
+      this.oneArm = oneArm;
+    }
     this.fe.ifname = req.frontendIf;
     this.be.ifname = req.backendIf;
     if (this.fe.sock && this.fe.ifname === undefined) this.fe.close();
