@@ -7,7 +7,11 @@
 // one still under way, so an old MAC is never announced after a newer one. Frames leave through a
 // send-only AF_PACKET socket of their own (in both planes), opened when the announcement is made: in
 // the calling thread's network namespace, where the interface is looked up by name. See docs/xdp.md.
+// While the instance answers no ARP for its VIPs (CFG_NO_ARP: mode ROUTED, or standby) nothing is
+// announced; when it answers again (standby -> active), every VIP is announced at once, so that clients
+// and switches move to this node (docs/semantics.md, "Frontend modes").
 import { formatIpv4, formatMac, parseMac } from '../core/addr.js';
+import { CFG_NO_ARP } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { RawSocket } from '../kernel/afpacket.js';
 import { IfProber } from '../kernel/ifinfo.js';
@@ -110,7 +114,8 @@ export class Announcement {
 /**
  * What a plane announces as plans come: it follows the services (VIP -> frontend MAC) of the plans and
  * announces those that are new or have a new MAC since its last announcement, and all of them when the
- * frontend interface changed (a plane that just attached has announced nothing yet).
+ * frontend interface changed (a plane that just attached has announced nothing yet) or when the
+ * instance answers ARP again (CFG_NO_ARP cleared). Nothing while CFG_NO_ARP is set.
  */
 export class ServiceAnnouncer {
   /** Frontend MAC of each service (by VIP), as the plans gave them. */
@@ -122,6 +127,8 @@ export class ServiceAnnouncer {
 
   /** The services by index (several may share a VIP, with one MAC). */
   private readonly byIndex = new Map<number, { vip: number; mac: string }>();
+  /** The plans' settings say CFG_NO_ARP: no ARP answered, so no gratuitous ARP either. */
+  private silent = false;
 
   /** Follows the services of `plan` (call it for every plan the plane takes). */
   track(plan: Plan): void {
@@ -130,6 +137,7 @@ export class ServiceAnnouncer {
     for (const s of plan.services) this.byIndex.set(s.index, { vip: s.vip, mac: formatMac(s.mac) });
     this.services.clear();
     for (const { vip, mac } of this.byIndex.values()) this.services.set(vip, mac);
+    this.silent = (plan.settings.flags & CFG_NO_ARP) !== 0;
   }
 
   /**
@@ -140,7 +148,9 @@ export class ServiceAnnouncer {
   prepare(ifname: string | undefined): Announcement[] {
     const out: Announcement[] = [];
     const all = ifname !== this.announcedOn;
-    if (!ifname) {
+    if (!ifname || this.silent) {
+      // forgotten: the next announcement (an interface again, ARP answered again) covers every VIP
+      this.cancel();
       this.announcedOn = undefined;
       this.announced = new Map();
       return out;

@@ -272,6 +272,35 @@ describe('VIP announcements', () => {
     await waitFile(`${VIP}/32\n`, 'plane back');
   });
 
+  it('standby withdraws with STANDBY (and refuses a manual gratuitous ARP); active announces again', async () => {
+    await call('PATCH', `${BASE}/lb1/`, { standby: true });
+    await waitFile('', 'standby: withdrawn');
+    const [v] = await vips();
+    assert.equal(v?.reason, 'STANDBY');
+    assert.deepEqual(v?.services, [{ name: 'default', serving: 1 }], 'its backends still serve');
+    const garp = await app.inject({ method: 'POST', url: `${BASE}/lb1/frontend/announce/`, payload: {} });
+    assert.equal(garp.statusCode, 409, garp.body);
+    assert.match(garp.json().message, /answers no ARP/);
+    await call('PATCH', `${BASE}/lb1/`, { standby: false });
+    await waitFile(`${VIP}/32\n`, 'active: announced');
+  });
+
+  it('ROUTED: reachable on the frontend interface MAC; its frontend interface gone: NO_PLANE', async () => {
+    await call('PATCH', `${BASE}/lb1/`, { mode: 'ROUTED' });
+    await waitFile(`${VIP}/32\n`, 'ROUTED keeps the VIP');
+    assert.equal((await vips())[0]?.reachable, true);
+    present.delete('vfe0');
+    try {
+      await call('PATCH', `${BASE}/lb1/`, { loglevel: 'DEBUG' });
+      await waitFile('', 'no frontend interface: withdrawn');
+      assert.equal((await vips())[0]?.reason, 'NO_PLANE');
+    } finally {
+      present.add('vfe0');
+    }
+    await call('PATCH', `${BASE}/lb1/`, { mode: 'L2', loglevel: 'INFO' });
+    await waitFile(`${VIP}/32\n`, 'L2 again');
+  });
+
   it('a failing command is logged as an event and retried until it succeeds', async () => {
     await mustWaitFor('the last run announced the VIP', () => runs(hook.log).at(-1)?.vips === `${VIP}/32`);
     writeFileSync(hook.failFile, '2');

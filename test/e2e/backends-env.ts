@@ -31,10 +31,10 @@ export class Bed {
     readonly d: Daemon,
   ) {}
 
-  /** Topology, servers, lbdsrd with lb1 on `type` serving b1..b3 by MAC, probe_ip set. */
-  static async up(type: string): Promise<Bed> {
+  /** Topology, servers, lbdsrd (with `args`) with lb1 on `type` serving b1..b3 by MAC, probe_ip set. */
+  static async up(type: string, args: string[] = []): Promise<Bed> {
     const topo = await buildTopology();
-    const d = new Daemon({ ns: topo.lbNs });
+    const d = new Daemon({ ns: topo.lbNs, args });
     const bed = new Bed(topo, d);
     try {
       bed.servers = await startServers(topo);

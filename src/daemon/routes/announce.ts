@@ -1,11 +1,14 @@
 // POST .../frontend/announce: gratuitous ARP for the instance's VIP and frontend MAC from its frontend
 // port, now (src/dataplane/announce.ts), e.g. after a switch or a client lost track of the VIP. An
 // action: nothing is configured nor saved. The planes also announce by themselves when the VIP or the
-// MAC changes and when they attach.
+// MAC changes and when they attach. An instance that answers no ARP for its VIPs (mode ROUTED, or
+// standby: CFG_NO_ARP) refuses it: a standby node must not pull the clients to itself.
 import { Type } from '@sinclair/typebox';
 import { checkVip, normalizeMac } from '../../core/addr.js';
+import { CFG_NO_ARP } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import { ANNOUNCE_COUNT, ANNOUNCE_INTERVAL_MS, Announcement } from '../../dataplane/announce.js';
+import { frontendFlags } from '../../pipeline/desired.js';
 import { ANNOUNCE_NODE, API_PREFIX, SERVICE } from '../schema.js';
 import { ERRORS, nameOf, paramsOf, prepareBody, type RouteContext } from './context.js';
 
@@ -40,6 +43,12 @@ export function announceRoutes({ app, instances }: RouteContext): void {
         throw new LbdsrError(
           'LBDSR_NOT_AVAILABLE',
           `instance ${name} has no VIP and frontend MAC to announce`,
+        );
+      }
+      if (frontendFlags(cfg) & CFG_NO_ARP) {
+        throw new LbdsrError(
+          'LBDSR_NOT_AVAILABLE',
+          `instance ${name} answers no ARP for its VIPs (mode ROUTED or standby): nothing to announce`,
         );
       }
       const fe = instances.planes.ports(name)?.frontend;

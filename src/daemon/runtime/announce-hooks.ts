@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { LbdsrError } from '../../core/errors.js';
 
 export interface AnnounceHookOptions {
   file?: string;
@@ -126,7 +127,18 @@ export class AnnounceHooks {
    */
   start(vips: string[]): void {
     this.wanted = vips;
-    if (this.opts.file !== undefined) writeAtomic(this.opts.file, announceText(vips));
+    const { file } = this.opts;
+    if (file !== undefined) {
+      try {
+        writeAtomic(file, announceText(vips));
+      } catch (e) {
+        throw new LbdsrError(
+          'LBDSR_BAD_VALUE',
+          `cannot write the announce file ${file}: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }
     this.kick(true);
   }
 
