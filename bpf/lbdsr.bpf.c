@@ -77,8 +77,10 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 		reason = arp_reply(&c, len);
 		if (reason)
 			return reason;
-		if (!explain)
+		if (!explain) {
 			count(cnt, LBDSR_CNT_ARP_REPLY);
+			cnt->v[LBDSR_CNT_TX_FRONTEND_BYTES] += len;
+		}
 		*action = XDP_TX;
 		return 0;
 	}
@@ -132,6 +134,7 @@ static __always_inline __u32 lbdsr_decide(struct xdp_md *ctx, const struct lbdsr
 	session_commit(&f.key, &ch, now, cnt);
 	frag_commit(&f.key, &f.frag, now, cnt);
 	count_backend_tx(ch.slot, len);
+	cnt->v[LBDSR_CNT_TX_BACKEND_BYTES] += len;
 	return 0;
 }
 
@@ -184,6 +187,8 @@ int lbdsr_backend(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	cnt->v[LBDSR_CNT_RX_PACKETS]++;
 	cnt->v[LBDSR_CNT_RX_BYTES] += ctx->data_end - ctx->data;
+	cnt->v[LBDSR_CNT_RX_BACKEND_PACKETS]++;
+	cnt->v[LBDSR_CNT_RX_BACKEND_BYTES] += ctx->data_end - ctx->data;
 	if (backend_passes(ctx, cfg)) {
 		cnt->v[LBDSR_CNT_BACKEND_PASS]++;
 		return XDP_PASS;

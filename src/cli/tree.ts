@@ -1115,32 +1115,36 @@ export const INSTANCE_TREE: CliNode = {
                         type: 'object',
                         description: 'rates of a port',
                         properties: {
-                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
-                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxFramesPerSec: {
+                            type: 'number',
+                            description:
+                              'frames received (absent: the plane reads none of the port), per second',
+                          },
                           rxBytesPerSec: {
                             type: 'number',
-                            description: 'bytes received by the instance (frontend only), per second',
+                            description:
+                              'bytes received (absent: the plane reads none of the port), per second',
                           },
-                          txBytesPerSec: {
-                            type: 'number',
-                            description: 'bytes sent to the backends (backend only), per second',
-                          },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          txBytesPerSec: { type: 'number', description: 'bytes sent, per second' },
                         },
                       },
                       backend: {
                         type: 'object',
                         description: 'rates of a port',
                         properties: {
-                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
-                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxFramesPerSec: {
+                            type: 'number',
+                            description:
+                              'frames received (absent: the plane reads none of the port), per second',
+                          },
                           rxBytesPerSec: {
                             type: 'number',
-                            description: 'bytes received by the instance (frontend only), per second',
+                            description:
+                              'bytes received (absent: the plane reads none of the port), per second',
                           },
-                          txBytesPerSec: {
-                            type: 'number',
-                            description: 'bytes sent to the backends (backend only), per second',
-                          },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          txBytesPerSec: { type: 'number', description: 'bytes sent, per second' },
                         },
                       },
                     },
@@ -1163,32 +1167,36 @@ export const INSTANCE_TREE: CliNode = {
                         type: 'object',
                         description: 'rates of a port',
                         properties: {
-                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
-                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxFramesPerSec: {
+                            type: 'number',
+                            description:
+                              'frames received (absent: the plane reads none of the port), per second',
+                          },
                           rxBytesPerSec: {
                             type: 'number',
-                            description: 'bytes received by the instance (frontend only), per second',
+                            description:
+                              'bytes received (absent: the plane reads none of the port), per second',
                           },
-                          txBytesPerSec: {
-                            type: 'number',
-                            description: 'bytes sent to the backends (backend only), per second',
-                          },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          txBytesPerSec: { type: 'number', description: 'bytes sent, per second' },
                         },
                       },
                       backend: {
                         type: 'object',
                         description: 'rates of a port',
                         properties: {
-                          rxFramesPerSec: { type: 'number', description: 'frames received, per second' },
-                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          rxFramesPerSec: {
+                            type: 'number',
+                            description:
+                              'frames received (absent: the plane reads none of the port), per second',
+                          },
                           rxBytesPerSec: {
                             type: 'number',
-                            description: 'bytes received by the instance (frontend only), per second',
+                            description:
+                              'bytes received (absent: the plane reads none of the port), per second',
                           },
-                          txBytesPerSec: {
-                            type: 'number',
-                            description: 'bytes sent to the backends (backend only), per second',
-                          },
+                          txFramesPerSec: { type: 'number', description: 'frames sent, per second' },
+                          txBytesPerSec: { type: 'number', description: 'bytes sent, per second' },
                         },
                       },
                     },

@@ -213,9 +213,21 @@ export interface BackendStats {
   sessions: number;
 }
 
+/** Frames and bytes of one port. */
+export interface PortCounts {
+  packets: number;
+  bytes: number;
+}
+
 export interface StatsSnapshot {
-  rx: { packets: number; bytes: number };
-  tx: { frontend: number; backend: number };
+  /**
+   * Every frame received (both ports), and the same per port (docs/semantics.md, "State of one
+   * instance"): `backend` is what arrived on the BACKEND port (0 in USERSPACE, which reads none of it:
+   * the daemon leaves it out there), `frontend` the rest. Optional: snapshots of older planes lack them.
+   */
+  rx: { packets: number; bytes: number; frontend?: PortCounts; backend?: PortCounts };
+  /** Frames sent per port (frontend: ARP replies; backend: balanced frames) and, optional, their bytes. */
+  tx: { frontend: number; backend: number; frontendBytes?: number; backendBytes?: number };
   arpReplies: number;
   /** BACKEND port frames passed to the kernel: ARP and answers to the health prober (rule 1). */
   backendPass?: number;

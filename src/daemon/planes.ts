@@ -14,6 +14,7 @@ import type {
   SessionEntry,
   StatsSnapshot,
 } from '../core/model.js';
+import { rxByPort, txByPort } from '../core/port-counts.js';
 import { PlaneDriver } from '../dataplane/driver.js';
 import type { DataPlane, PlaneStatus, StatsOptions } from '../dataplane/types.js';
 import type { NetDev } from '../kernel/netdev.js';
@@ -60,8 +61,8 @@ function hasPorts(r: ResolvedPorts): boolean {
 
 export function zeroStats(config: InstanceConfig): StatsSnapshot {
   return {
-    rx: { packets: 0, bytes: 0 },
-    tx: { frontend: 0, backend: 0 },
+    rx: rxByPort([]),
+    tx: txByPort([], 0, 0),
     arpReplies: 0,
     drops: Object.fromEntries(DROP_REASON_NAMES.slice(1).map((n) => [n, 0])),
     sessions: { hit: 0, miss: 0, expired: 0, stale: 0, unrecorded: 0, evicted: 0, active: 0 },

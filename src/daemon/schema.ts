@@ -266,10 +266,10 @@ export const InstanceSchema = Type.Object(
 const PerSec = (description: string) => Type.Number({ description: `${description}, per second` });
 const PortRateSchema = Type.Object(
   {
-    rxFramesPerSec: PerSec('frames received'),
+    rxFramesPerSec: Type.Optional(PerSec('frames received (absent: the plane reads none of the port)')),
+    rxBytesPerSec: Type.Optional(PerSec('bytes received (absent: the plane reads none of the port)')),
     txFramesPerSec: PerSec('frames sent'),
-    rxBytesPerSec: Type.Optional(PerSec('bytes received by the instance (frontend only)')),
-    txBytesPerSec: Type.Optional(PerSec('bytes sent to the backends (backend only)')),
+    txBytesPerSec: PerSec('bytes sent'),
   },
   { description: 'rates of a port' },
 );

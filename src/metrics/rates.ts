@@ -4,16 +4,20 @@
 // back (a new data plane starts from zero) counts from zero. Backends are rows by service and id (two
 // services may both have a backend 1). The timer is unref'd and stopped on close.
 import type { BackendStats, StatsSnapshot } from '../core/model.js';
+import { portFigures } from './ports.js';
 import type { InstanceReading } from './readings.js';
 
-/** Counters of one instance at one instant. */
+/** Counters of one instance at one instant; NaN: not counted by the plane (ports.ts). */
 interface Sample {
   t: number;
   rxFrontend: number;
+  rxFrontendBytes: number;
   rxBackend: number;
-  rxBytes: number;
+  rxBackendBytes: number;
   txFrontend: number;
+  txFrontendBytes: number;
   txBackend: number;
+  txBackendBytes: number;
   /** Backends by service then id, ascending: services (the snapshot's own strings), ids, frames,
    * bytes (typed arrays: 61 samples of 4,096 backends stay a few MB). */
   services: string[];
@@ -23,12 +27,11 @@ interface Sample {
 }
 
 export interface PortRate {
-  rxFramesPerSec: number;
-  txFramesPerSec: number;
-  /** Frontend only: the bytes received by the instance (the planes count bytes per instance). */
+  /** Absent where the plane reads no frame of the port (USERSPACE's backend port). */
+  rxFramesPerSec?: number;
   rxBytesPerSec?: number;
-  /** Backend only: the bytes sent to the backends. */
-  txBytesPerSec?: number;
+  txFramesPerSec: number;
+  txBytesPerSec: number;
 }
 
 export interface RateWindow {
@@ -43,8 +46,6 @@ export interface Rates {
   last60s: RateWindow;
 }
 
-/** The BACKEND_PORT drop reason: the backend port's frames are dropped with it, or passed to the host. */
-const BACKEND_PORT = 'BACKEND_PORT';
 /** The service of a backend without one (the instance's own pool). */
 const DEFAULT_SERVICE = 'default';
 
@@ -54,7 +55,7 @@ function compare(sa: string, ia: number, sb: string, ib: number): number {
 }
 
 function sampleOf(t: number, s: StatsSnapshot): Sample {
-  const rxBackend = (s.drops[BACKEND_PORT] ?? 0) + (s.backendPass ?? 0);
+  const p = portFigures(s);
   const svc = (b: BackendStats) => b.service ?? DEFAULT_SERVICE;
   const ascending = s.backends.every((b, i) => {
     const p = s.backends[i - 1];
@@ -65,11 +66,14 @@ function sampleOf(t: number, s: StatsSnapshot): Sample {
     : [...s.backends].sort((a, b) => compare(svc(a), a.id, svc(b), b.id));
   return {
     t,
-    rxFrontend: Math.max(0, s.rx.packets - rxBackend),
-    rxBackend,
-    rxBytes: s.rx.bytes,
-    txFrontend: s.tx.frontend,
-    txBackend: s.tx.backend,
+    rxFrontend: p.rx.frontend.packets,
+    rxFrontendBytes: p.rx.frontend.bytes,
+    rxBackend: p.rx.backend?.packets ?? Number.NaN,
+    rxBackendBytes: p.rx.backend?.bytes ?? Number.NaN,
+    txFrontend: p.tx.frontend.packets,
+    txFrontendBytes: p.tx.frontend.bytes ?? Number.NaN,
+    txBackend: p.tx.backend.packets,
+    txBackendBytes: p.tx.backend.bytes ?? Number.NaN,
     services: backends.map(svc),
     ids: Float64Array.from(backends, (b) => b.id),
     frames: Float64Array.from(backends, (b) => b.packets),
@@ -91,13 +95,17 @@ function indexOf(x: Sample, service: string, id: number): number {
   return -1;
 }
 
-/** Growth of a counter; a counter that went back restarted from zero. */
+/**
+ * Growth of a counter; a counter that went back restarted from zero, and so did one the older sample
+ * lacks (NaN: its plane did not count it).
+ */
 const grown = (now: number, then: number) => (now >= then ? now - then : now);
 
 function rateBetween(a: Sample, b: Sample): RateWindow {
   const seconds = (b.t - a.t) / 1000;
   const per = (now: number, then: number) => (seconds > 0 ? grown(now, then) / seconds : 0);
   const backends: RateWindow['backends'] = [];
+  /** The backend port's sent bytes of a plane that does not count them: the sum over its backends. */
   let txBytes = 0;
   b.ids.forEach((id, i) => {
     const service = b.services[i]!;
@@ -107,18 +115,23 @@ function rateBetween(a: Sample, b: Sample): RateWindow {
     const framesPerSec = per(b.frames[i]!, j < 0 ? 0 : a.frames[j]!);
     backends.push({ service, id, framesPerSec, bytesPerSec });
   });
+  // a figure the plane does not count has no rate
+  const rx = (frames: number, framesThen: number, bytes: number, bytesThen: number) =>
+    Number.isNaN(frames)
+      ? {}
+      : { rxFramesPerSec: per(frames, framesThen), rxBytesPerSec: per(bytes, bytesThen) };
   return {
     seconds,
     ports: {
       frontend: {
-        rxFramesPerSec: per(b.rxFrontend, a.rxFrontend),
+        ...rx(b.rxFrontend, a.rxFrontend, b.rxFrontendBytes, a.rxFrontendBytes),
         txFramesPerSec: per(b.txFrontend, a.txFrontend),
-        rxBytesPerSec: per(b.rxBytes, a.rxBytes),
+        txBytesPerSec: Number.isNaN(b.txFrontendBytes) ? 0 : per(b.txFrontendBytes, a.txFrontendBytes),
       },
       backend: {
-        rxFramesPerSec: per(b.rxBackend, a.rxBackend),
+        ...rx(b.rxBackend, a.rxBackend, b.rxBackendBytes, a.rxBackendBytes),
         txFramesPerSec: per(b.txBackend, a.txBackend),
-        txBytesPerSec: txBytes,
+        txBytesPerSec: Number.isNaN(b.txBackendBytes) ? txBytes : per(b.txBackendBytes, a.txBackendBytes),
       },
     },
     backends,
@@ -204,10 +217,13 @@ export class RateSampler {
 const EMPTY: Sample = {
   t: 0,
   rxFrontend: 0,
+  rxFrontendBytes: 0,
   rxBackend: 0,
-  rxBytes: 0,
+  rxBackendBytes: 0,
   txFrontend: 0,
+  txFrontendBytes: 0,
   txBackend: 0,
+  txBackendBytes: 0,
   services: [],
   ids: new Float64Array(0),
   frames: new Float64Array(0),

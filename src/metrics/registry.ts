@@ -9,7 +9,7 @@
 // (state-set gauges: one series per value, 1 for the current one), weight and live sessions, and the
 // health checks' results and latency, fed by the runtime's prober hook. Per service (services.ts):
 // its backends, those serving, live sessions, and running sums of what its backends were sent
-// (totals.ts, updated once per scrape); the backend port's sent bytes are the sum over all services.
+// (totals.ts, updated once per scrape). Per port (ports.ts): frames and bytes received, passed and sent.
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { DROP_REASON_NAMES } from '../core/constants.js';
 import {
@@ -20,6 +20,7 @@ import {
   type Health,
 } from '../core/model.js';
 import { type Labels, readCounter, readGauge } from './families.js';
+import { portMetrics } from './ports.js';
 import type { InstanceReading, Readings } from './readings.js';
 import { DEFAULT_SERVICE, poolsOf, serviceMetrics } from './services.js';
 
@@ -96,7 +97,12 @@ export class LbdsrMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     });
-    this.portMetrics(r);
+    this.planeMetrics(r);
+    portMetrics(
+      r,
+      (fn) => this.each(fn),
+      (lb) => this.totals.instance(lb).bytes,
+    );
     this.sessionMetrics(r);
     this.backendMetrics(r);
     serviceMetrics(r, (fn) => this.each(fn), this.totals);
@@ -175,33 +181,13 @@ export class LbdsrMetrics {
     for (const i of this.readout) fn(i);
   }
 
-  private portMetrics(r: Registry[]): void {
+  private planeMetrics(r: Registry[]): void {
     readGauge(
       r,
       'lbdsr_plane_info',
       'The data plane in use by an instance (NONE without ports).',
       ['lb', 'plane'],
       (set) => this.each((i) => set({ lb: i.name, plane: i.plane ?? 'NONE' }, 1)),
-    );
-    readCounter(
-      r,
-      'lbdsr_port_received_frames_total',
-      'Frames received on a port of the instance.',
-      ['lb', 'port'],
-      (set) =>
-        this.each((i) => {
-          // the backend port's frames are dropped (BACKEND_PORT) or passed to the host (rule 1)
-          const backend = (i.stats.drops.BACKEND_PORT ?? 0) + (i.stats.backendPass ?? 0);
-          set({ lb: i.name, port: 'frontend' }, i.stats.rx.packets - backend);
-          set({ lb: i.name, port: 'backend' }, backend);
-        }),
-    );
-    readCounter(
-      r,
-      'lbdsr_port_passed_frames_total',
-      'Frames of a port passed to the host kernel (backend: ARP and answers to the health prober).',
-      ['lb', 'port'],
-      (set) => this.each((i) => set({ lb: i.name, port: 'backend' }, i.stats.backendPass ?? 0)),
     );
     readCounter(
       r,
@@ -217,27 +203,9 @@ export class LbdsrMetrics {
     readCounter(
       r,
       'lbdsr_received_bytes_total',
-      'Bytes received on both ports of the instance.',
+      'Bytes received on both ports of the instance (per port: lbdsr_port_received_bytes_total).',
       ['lb'],
       (set) => this.each((i) => set({ lb: i.name }, i.stats.rx.bytes)),
-    );
-    readCounter(
-      r,
-      'lbdsr_port_sent_frames_total',
-      'Frames sent out of a port (frontend: ARP replies; backend: balanced frames).',
-      ['lb', 'port'],
-      (set) =>
-        this.each((i) => {
-          set({ lb: i.name, port: 'frontend' }, i.stats.tx.frontend);
-          set({ lb: i.name, port: 'backend' }, i.stats.tx.backend);
-        }),
-    );
-    readCounter(
-      r,
-      'lbdsr_port_sent_bytes_total',
-      'Bytes sent out of a port (backend: the sum of what each backend was sent, removed ones included).',
-      ['lb', 'port'],
-      (set) => this.each((i) => set({ lb: i.name, port: 'backend' }, this.totals.instance(i.name).bytes)),
     );
     readCounter(r, 'lbdsr_arp_replies_total', 'ARP requests for the VIP answered.', ['lb'], (set) =>
       this.each((i) => set({ lb: i.name }, i.stats.arpReplies)),

@@ -15,6 +15,8 @@ import {
   CNT_FRAG_MISS,
   CNT_FRONTEND_PASS,
   CNT_MAX,
+  CNT_RX_BACKEND_BYTES,
+  CNT_RX_BACKEND_PACKETS,
   CNT_RX_BYTES,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
@@ -22,6 +24,8 @@ import {
   CNT_SESSION_MISS,
   CNT_SESSION_STALE,
   CNT_SESSION_UNRECORDED,
+  CNT_TX_BACKEND_BYTES,
+  CNT_TX_FRONTEND_BYTES,
   DROP_ARP,
   DROP_BACKEND_PORT,
   DROP_DST_MAC,
@@ -59,6 +63,7 @@ import {
   type SessionSettings,
   type StatsSnapshot,
 } from '../core/model.js';
+import { rxByPort, txByPort } from '../core/port-counts.js';
 import {
   ARP_HLEN,
   ARP_HTYPE,
@@ -249,7 +254,11 @@ export class Balancer {
     const c = this.counters;
     c[CNT_RX_PACKETS]!++;
     c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
-    if (port === PORT_BACKEND) return this.backendPort(frame, len);
+    if (port === PORT_BACKEND) {
+      c[CNT_RX_BACKEND_PACKETS]!++;
+      c[CNT_RX_BACKEND_BYTES] = c[CNT_RX_BACKEND_BYTES]! + len;
+      return this.backendPort(frame, len);
+    }
     if ((this.control.flags & CFG_ONE_ARM) !== 0 && this.toProbeMac(frame, len)) {
       c[CNT_BACKEND_PASS]!++;
       return ACT_PASS;
@@ -361,6 +370,7 @@ export class Balancer {
     if (kind === PEND_ARP) {
       this.counters[CNT_ARP_REPLY]!++;
       this.tx[0]!++;
+      this.counters[CNT_TX_FRONTEND_BYTES] = this.counters[CNT_TX_FRONTEND_BYTES]! + p[P_LEN]!;
       return;
     }
     if (kind !== PEND_BACKEND) return;
@@ -381,6 +391,7 @@ export class Balancer {
     bc[o + BS_PACKETS]!++;
     bc[o + BS_BYTES] = bc[o + BS_BYTES]! + p[P_LEN]!;
     this.tx[1]!++;
+    this.counters[CNT_TX_BACKEND_BYTES] = this.counters[CNT_TX_BACKEND_BYTES]! + p[P_LEN]!;
     this.lastBackendId = backend.id;
   }
 
@@ -595,6 +606,7 @@ export class Balancer {
     frame[a + ARP_SPA + 2] = t2;
     frame[a + ARP_SPA + 3] = t3;
     this.pending[P_KIND] = PEND_ARP;
+    this.pending[P_LEN] = len;
     return ACT_TX_FRONTEND;
   }
 
@@ -633,8 +645,8 @@ export class Balancer {
       });
     }
     return {
-      rx: { packets: c[CNT_RX_PACKETS]!, bytes: c[CNT_RX_BYTES]! },
-      tx: { frontend: this.tx[0]!, backend: this.tx[1]! },
+      rx: rxByPort(c),
+      tx: txByPort(c, this.tx[0]!, this.tx[1]!),
       arpReplies: c[CNT_ARP_REPLY]!,
       backendPass: c[CNT_BACKEND_PASS]!,
       frontendPass: c[CNT_FRONTEND_PASS]!,

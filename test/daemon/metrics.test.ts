@@ -92,10 +92,16 @@ describe('GET /metrics', () => {
     assert.equal(await call('POST', '/lb1/services/', web), 201);
     const p = planes[0]!;
     Object.assign(p.stats0, {
-      rx: { packets: 1000, bytes: 64_000 },
-      tx: { frontend: 3, backend: 1050 },
+      rx: {
+        packets: 1000,
+        bytes: 64_000,
+        frontend: { packets: 955, bytes: 61_300 },
+        backend: { packets: 45, bytes: 2_700 },
+      },
+      tx: { frontend: 3, backend: 1050, frontendBytes: 180, backendBytes: 67_200 },
       arpReplies: 3,
       backendPass: 5,
+      frontendPass: 9,
       backends: [
         { id: 7, packets: 900, bytes: 57_600, sessions: 12 },
         { id: 1, service: 'web', packets: 100, bytes: 6_400, sessions: 3 },
@@ -115,6 +121,10 @@ describe('GET /metrics', () => {
       [`lbdsr_port_received_frames_total{${lb},port="frontend"}`]: 955,
       [`lbdsr_port_received_frames_total{${lb},port="backend"}`]: 45,
       [`lbdsr_port_passed_frames_total{${lb},port="backend"}`]: 5,
+      [`lbdsr_port_passed_frames_total{${lb},port="frontend"}`]: 9,
+      [`lbdsr_port_received_bytes_total{${lb},port="frontend"}`]: 61_300,
+      [`lbdsr_port_received_bytes_total{${lb},port="backend"}`]: 2_700,
+      [`lbdsr_port_sent_bytes_total{${lb},port="frontend"}`]: 180,
       [`lbdsr_plane_rx_ring_dropped_frames_total{${lb}}`]: 8,
       [`lbdsr_received_bytes_total{${lb}}`]: 64_000,
       [`lbdsr_port_sent_frames_total{${lb},port="frontend"}`]: 3,
@@ -170,14 +180,25 @@ describe('GET /metrics', () => {
     p.active = 99;
     const walksBefore = p.reads.filter((w) => w).length;
     p.stats0.rx.packets = 1001;
+    p.stats0.rx.frontend!.packets = 956;
     const again = await scrape();
     assert.equal(value(again, `lbdsr_port_received_frames_total{${lb},port="frontend"}`), 956);
     assert.equal(value(again, `lbdsr_sessions_active{${lb}}`), 11, 'the last walk still stands');
     assert.equal(p.reads.filter((w) => w).length, walksBefore, 'no walk on this scrape');
 
+    // a plane that reads no frame of the backend port (USERSPACE) reports no rx there: no series,
+    // rather than a 0 that would say nothing arrived
+    delete p.stats0.rx.backend;
+    const noBackendRx = await scrape();
+    assert.equal(value(noBackendRx, `lbdsr_port_received_frames_total{${lb},port="backend"}`), undefined);
+    assert.equal(value(noBackendRx, `lbdsr_port_received_bytes_total{${lb},port="backend"}`), undefined);
+    assert.equal(value(noBackendRx, `lbdsr_port_received_bytes_total{${lb},port="frontend"}`), 61_300);
+
     // a service's sums keep what its removed backends were sent (a counter does not go down), and
-    // count a backend's counter that starts again from zero (a new plane) from there
+    // count a backend's counter that starts again from zero (a new plane) from there; the backend
+    // port's sent bytes of a plane that does not count them (an older one) are their running sum
     assert.equal(await call('DELETE', '/lb1/services/web/backend/pool/2/'), 200);
+    p.stats0.tx = { frontend: 3, backend: 1050 };
     p.stats0.backends = [
       { id: 7, packets: 10, bytes: 640, sessions: 1 },
       { id: 1, service: 'web', packets: 120, bytes: 7_680, sessions: 4 },
@@ -334,6 +355,13 @@ describe('lbdsrctl: events show, stats show with rates', () => {
       /^rates:\n {2}last1s:\n {4}seconds: +[\d.]+\n {4}ports:\n {6}frontend:\n {8}rxFramesPerSec: +0\n/m,
     );
     assert.match(stats, /^ {2}last60s:$/m);
+    // frames and bytes per port, and the rates of both
+    assert.match(
+      stats,
+      /^rx:\n(?: {2}\w+: +\d+\n)+ {2}frontend:\n {4}packets: +0\n {4}bytes: +0\n {2}backend:\n/m,
+    );
+    assert.match(stats, /^tx:\n(?: {2}\w+: +\d+\n)* {2}frontendBytes: +0\n {2}backendBytes: +0$/m);
+    assert.match(stats, /^ {6}backend:\n(?: {8}\w+: +[\d.]+\n)* {8}txBytesPerSec: +0$/m);
   });
 });
 

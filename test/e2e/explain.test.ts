@@ -34,13 +34,14 @@ async function api(d: Daemon, method: string, path: string, body?: unknown): Pro
  */
 async function observable(d: Daemon, name: string): Promise<string> {
   const stats = (await api(d, 'GET', `${name}/stats/`)) as Record<string, unknown> & {
-    rx: { packets: number; bytes?: number };
+    rx: { packets: number; bytes?: number; backend?: unknown };
     backendPass?: number;
     drops: Record<string, number>;
   };
   delete stats.rates; // rates move with time, not with frames
   stats.rx.packets -= (stats.backendPass ?? 0) + (stats.drops.BACKEND_PORT ?? 0);
   delete stats.rx.bytes;
+  delete stats.rx.backend; // the BACKEND port's own figures (rx.frontend stays)
   delete stats.backendPass;
   delete stats.drops.BACKEND_PORT;
   const sessions = (await api(d, 'GET', `${name}/sessions/`)) as { entries: { idleMs: number }[] };

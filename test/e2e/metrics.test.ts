@@ -1,9 +1,11 @@
 // GET /metrics, the rates of `stats show` and the event log of a real lbdsrd (in the balancer's
 // namespace of a line topology) after real frames, for each data-plane type in LBDSR_E2E_TYPES
-// (default "USERSPACE,XDP_SKB"): the counters of the scrape are the frames the client sent, promtool
-// accepts the scrape, the 60 s rates turn non-zero, the event log shows the plane attached. Two
-// services (default and web) split the flows; the backend side sends ARP (passed to the host) and IP
-// (dropped) frames into the backend port, which XDP counts (USERSPACE reads none of them).
+// (default "USERSPACE,XDP_SKB"): the counters of the scrape are the frames the client sent, per port
+// frames and bytes each way (in the scrape and in `stats show`), promtool accepts the scrape, the 60 s
+// rates turn non-zero, the event log shows the plane attached. Two services (default and web) split
+// the flows; the client also asks for the VIP's MAC (ARP replies leave the frontend port); the
+// backend side sends ARP (passed to the host) and IP (dropped) frames into the backend port, which XDP
+// counts (USERSPACE reads none of them).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RawSocket } from '../../src/kernel/afpacket.js';
@@ -30,6 +32,8 @@ const WEB_FLOWS = 2;
 const BP_ARP = 2;
 const BP_IP = 3;
 const BK_MAC = '02:b0:00:00:00:09';
+/** ARP requests of the client for the VIP (each answered out of the frontend port). */
+const ARP_Q = 2;
 
 function udpFrame(sport: number, dst: string): Uint8Array {
   const seg = udp({ sport, dport: 5000, payload: new Uint8Array(32), pseudo: { src: '10.0.0.1', dst } });
@@ -106,19 +110,22 @@ for (const type of TYPES) {
       }
     });
 
-    it('counts the frames sent, by port, reason, session, service and backend; promtool accepts it', async (ctx) => {
+    it('counts the frames sent, by port (frames and bytes), reason, session, service and backend; promtool accepts it', async (ctx) => {
+      const arpQuery = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '10.0.0.1', targetIp: VIP });
+      for (let i = 0; i < ARP_Q; i++) client!.send(arpQuery);
       for (let f = 0; f < FLOWS; f++)
         for (let i = 0; i < PER_FLOW; i++) client!.send(udpFrame(40000 + f, VIP));
       for (let f = 0; f < WEB_FLOWS; f++)
         for (let i = 0; i < PER_FLOW; i++) client!.send(udpFrame(42000 + f, WEB_VIP));
       for (let i = 0; i < NOT_VIP; i++) client!.send(udpFrame(41000, '10.0.0.99'));
-      for (let i = 0; i < BP_ARP; i++)
-        backendSide!.send(
-          arpRequestFrame({ senderMac: BK_MAC, senderIp: '10.0.0.21', targetIp: '10.0.0.1' }),
-        );
+      const bpArp = arpRequestFrame({ senderMac: BK_MAC, senderIp: '10.0.0.21', targetIp: '10.0.0.1' });
+      for (let i = 0; i < BP_ARP; i++) backendSide!.send(bpArp);
       for (let i = 0; i < BP_IP; i++) backendSide!.send(udpFrame(43000, VIP));
       const forwarded = (FLOWS + WEB_FLOWS) * PER_FLOW;
-      const sent = forwarded + NOT_VIP;
+      const sent = forwarded + NOT_VIP + ARP_Q;
+      // the bytes of each frame (an ARP reply is its request rewritten in place: the same length)
+      const udpLen = udpFrame(40000, VIP).length;
+      const bytesIn = (forwarded + NOT_VIP) * udpLen + ARP_Q * arpQuery.length;
       // USERSPACE reads no frame of the backend port (the kernel has them all): it counts none
       const seesBackendPort = type !== 'USERSPACE';
       const bp = seesBackendPort ? BP_ARP + BP_IP : 0;
@@ -147,7 +154,32 @@ for (const type of TYPES) {
       const dflt = `${lb},service="default"`;
       assert.equal(sum(text, 'lbdsr_plane_info', `plane="${type}"`), 1, text);
       assert.equal(sum(text, 'lbdsr_port_received_frames_total', `${lb},port="frontend"`), sent);
-      assert.equal(sum(text, 'lbdsr_port_received_frames_total', `${lb},port="backend"`), bp);
+      // per port, frames and bytes each way
+      const fe = `${lb},port="frontend"`;
+      const be = `${lb},port="backend"`;
+      assert.equal(sum(text, 'lbdsr_port_received_bytes_total', fe), bytesIn);
+      assert.equal(sum(text, 'lbdsr_port_sent_frames_total', fe), ARP_Q);
+      assert.equal(sum(text, 'lbdsr_port_sent_bytes_total', fe), ARP_Q * arpQuery.length);
+      assert.equal(sum(text, 'lbdsr_port_sent_bytes_total', be), forwarded * udpLen);
+      assert.equal(sum(text, 'lbdsr_arp_replies_total', lb), ARP_Q);
+      const bpBytes = BP_ARP * bpArp.length + BP_IP * udpLen;
+      if (seesBackendPort) {
+        assert.equal(sum(text, 'lbdsr_port_received_frames_total', be), bp);
+        assert.equal(sum(text, 'lbdsr_port_received_bytes_total', be), bpBytes);
+      } else {
+        // USERSPACE reads no frame of the backend port: no series rather than a 0
+        assert.ok(!text.includes(`lbdsr_port_received_frames_total{${be}}`), text);
+        assert.ok(!text.includes(`lbdsr_port_received_bytes_total{${be}}`), text);
+      }
+      // stats show: the same figures
+      const st = await stats();
+      assert.deepEqual(st.rx.frontend, { packets: sent, bytes: bytesIn });
+      assert.deepEqual(st.rx.backend, seesBackendPort ? { packets: bp, bytes: bpBytes } : undefined);
+      assert.equal(st.tx.frontendBytes, ARP_Q * arpQuery.length);
+      assert.equal(st.tx.backendBytes, forwarded * udpLen);
+      const shown = await ctl('lbdsr', 'lb1', 'stats', 'show');
+      assert.match(shown, new RegExp(`^ {2}frontendBytes: +${ARP_Q * arpQuery.length}$`, 'm'));
+      assert.match(shown, new RegExp(`^ {2}backendBytes: +${forwarded * udpLen}$`, 'm'));
       assert.equal(
         sum(text, 'lbdsr_port_passed_frames_total', `${lb},port="backend"`),
         seesBackendPort ? BP_ARP : 0,
@@ -202,6 +234,10 @@ for (const type of TYPES) {
       );
       assert.ok(perBackend > 0, JSON.stringify(rates.last60s));
       assert.ok(rates.last60s.ports.backend.txBytesPerSec > 0);
+      assert.ok(rates.last60s.ports.frontend.rxBytesPerSec > 0);
+      assert.ok(rates.last60s.ports.frontend.txBytesPerSec > 0, 'the ARP replies');
+      if (type === 'USERSPACE') assert.equal(rates.last60s.ports.backend.rxBytesPerSec, undefined);
+      else assert.ok(rates.last60s.ports.backend.rxBytesPerSec > 0);
     });
 
     it('the event log shows the configuration changes and the plane attached', async () => {

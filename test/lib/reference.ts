@@ -236,6 +236,37 @@ export function referenceBackend(
 }
 
 // -------------------------------------------------------------------------------------------------
+// Frames and bytes per port (docs/semantics.md, "State of one instance" and the counting lines of the
+// preamble, rule 4 and rule 12), from the document.
+
+/** What one frame adds to the per-port counters (besides RX_PACKETS/RX_BYTES, which every frame adds). */
+export interface RefPortCounts {
+  rxBackendPackets: number;
+  rxBackendBytes: number;
+  txFrontendBytes: number;
+  txBackendBytes: number;
+}
+
+/**
+ * A frame of `len` bytes that arrived on `port` and got `action` (a sent frame: its transmit was taken):
+ * the BACKEND port's frames count apart whatever their fate; an ARP reply sent adds its bytes to the
+ * FRONTEND port's tx, a balanced frame sent to the BACKEND port's.
+ */
+export function referencePortCounts(
+  port: 'FRONTEND' | 'BACKEND',
+  action: string,
+  len: number,
+): RefPortCounts {
+  const backend = port === 'BACKEND';
+  return {
+    rxBackendPackets: backend ? 1 : 0,
+    rxBackendBytes: backend ? len : 0,
+    txFrontendBytes: action === 'TX_FRONTEND' ? len : 0,
+    txBackendBytes: action === 'TX_BACKEND' ? len : 0,
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
 // Frontend modes (docs/semantics.md, "Frontend modes", and rules 1a to 8 of a FRONTEND frame), from the
 // document: which flags a configuration gives, and what the early rules make of a frame under them.
 // Reads the frame's bytes directly (no product parser).

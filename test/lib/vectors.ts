@@ -28,6 +28,7 @@ import {
 } from '../../src/core/model.js';
 import { fromHex, toHex } from '../../src/packet/build.js';
 import type { InstancePorts } from '../../src/pipeline/desired.js';
+import { referencePortCounts } from './reference.js';
 
 export type VectorAction = 'DROP' | 'TX_FRONTEND' | 'TX_BACKEND' | 'PASS';
 /** Which session counter a step moves: exactly one of them, or none. */
@@ -287,8 +288,13 @@ export interface StepCounters {
   arpReplies: number;
   /** Frames passed to the kernel by rule 1 (BACKEND port) or 1a (one-arm, to the probe MAC). */
   backendPass: number;
-  /** FRONTEND frames passed to the host by host_pass (docs/semantics.md, "Frontend modes"). */
+  /** FRONTEND frames passed to the host's stack (host_pass). */
   frontendPass: number;
+  /** Frames and bytes per port (docs/semantics.md, "State of one instance"). */
+  rxBackendPackets: number;
+  rxBackendBytes: number;
+  txFrontendBytes: number;
+  txBackendBytes: number;
   hit: number;
   miss: number;
   expired: number;
@@ -341,6 +347,10 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     arpReplies: after.arpReplies - before.arpReplies,
     backendPass: (after.backendPass ?? 0) - (before.backendPass ?? 0),
     frontendPass: (after.frontendPass ?? 0) - (before.frontendPass ?? 0),
+    rxBackendPackets: (after.rx.backend?.packets ?? 0) - (before.rx.backend?.packets ?? 0),
+    rxBackendBytes: (after.rx.backend?.bytes ?? 0) - (before.rx.backend?.bytes ?? 0),
+    txFrontendBytes: (after.tx.frontendBytes ?? 0) - (before.tx.frontendBytes ?? 0),
+    txBackendBytes: (after.tx.backendBytes ?? 0) - (before.tx.backendBytes ?? 0),
     hit: after.sessions.hit - before.sessions.hit,
     miss: after.sessions.miss - before.sessions.miss,
     expired: after.sessions.expired - before.sessions.expired,
@@ -384,6 +394,7 @@ export function runVector(v: Vector, make: (settings: SessionSettings) => Balanc
 }
 
 const SESSION_FIELDS = ['hit', 'miss', 'expired', 'stale', 'unrecorded'] as const;
+const PORT_FIELDS = ['rxBackendPackets', 'rxBackendBytes', 'txFrontendBytes', 'txBackendBytes'] as const;
 
 /** Compares the result of step `i` with its expectation; returns the differences (empty = pass). */
 export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly StepResult[]): string[] {
@@ -433,6 +444,10 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
       errs.push(`${where}: backendPass +${c.backendPass}, expected +${wantPass}`);
     if (c.frontendPass !== (hostPass ? 1 : 0))
       errs.push(`${where}: frontendPass +${c.frontendPass}, expected +${hostPass ? 1 : 0}`);
+    const ports = referencePortCounts(step.port, r.action, len);
+    for (const f of PORT_FIELDS) {
+      if (c[f] !== ports[f]) errs.push(`${where}: ${f} +${c[f]}, expected +${ports[f]}`);
+    }
     if (e.session !== undefined) {
       for (const f of SESSION_FIELDS) {
         const want = e.session.toLowerCase() === f ? 1 : 0;

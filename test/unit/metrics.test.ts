@@ -3,7 +3,12 @@
 // of session-table walks (at most one walk per period, whatever the scrape rate).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type StatsSnapshot } from '../../src/core/model.js';
+import {
+  DEFAULT_SESSION_SETTINGS,
+  type InstanceConfig,
+  type PlaneType,
+  type StatsSnapshot,
+} from '../../src/core/model.js';
 import { zeroStats } from '../../src/daemon/planes.js';
 import { EventLog } from '../../src/metrics/events.js';
 import { RateSampler } from '../../src/metrics/rates.js';
@@ -25,18 +30,41 @@ const config = (name = 'lb1'): InstanceConfig => ({
   sessions: DEFAULT_SESSION_SETTINGS,
 });
 
-/** Counters: `rx` frames in (of which `bp` on the backend port), `fwd` forwarded, split 3:1 over 1 and 2. */
+/**
+ * Counters: `rx` frames of 100 bytes in (of which `bp` on the backend port, dropped), `fwd` forwarded,
+ * split 3:1 over 1 and 2, `arp` ARP replies of 60 bytes.
+ */
 function counters(rx: number, fwd: number, bp = 0, arp = 0): StatsSnapshot {
   const s = zeroStats(config());
-  s.rx = { packets: rx, bytes: rx * 100 };
+  s.rx = {
+    packets: rx,
+    bytes: rx * 100,
+    frontend: { packets: rx - bp, bytes: (rx - bp) * 100 },
+    backend: { packets: bp, bytes: bp * 100 },
+  };
   s.drops.BACKEND_PORT = bp;
-  s.tx = { frontend: arp, backend: fwd };
+  s.tx = { frontend: arp, backend: fwd, frontendBytes: arp * 60, backendBytes: fwd * 100 };
   s.arpReplies = arp;
   s.backends = [
     { id: 1, packets: (fwd * 3) / 4, bytes: ((fwd * 3) / 4) * 100, sessions: 1 },
     { id: 2, packets: fwd / 4, bytes: (fwd / 4) * 100, sessions: 1 },
   ];
   return s;
+}
+
+/** The 1 s rates of an instance on `plane` sampled at(1), then at(`n`) `ms` later. */
+async function ratesBetween(plane: PlaneType, at: (n: number) => StatsSnapshot, n = 2, ms = 1000) {
+  let now = 0;
+  let stats = at(1);
+  const s = new RateSampler(
+    async () => [{ name: 'lb1', plane, config: config(), stats: structuredClone(stats) }],
+    () => now,
+  );
+  await s.sample();
+  now += ms;
+  stats = at(n);
+  await s.sample();
+  return s.rates('lb1').last1s;
 }
 
 describe('rate sampler', () => {
@@ -63,16 +91,17 @@ describe('rate sampler', () => {
     const r = s.rates('lb1');
     assert.equal(r.last1s.seconds, 1);
     assert.deepEqual(r.last1s.ports, {
-      frontend: { rxFramesPerSec: 3990, txFramesPerSec: 5, rxBytesPerSec: 400_000 },
-      backend: { rxFramesPerSec: 10, txFramesPerSec: 3200, txBytesPerSec: 320_000 },
+      frontend: { rxFramesPerSec: 3990, rxBytesPerSec: 399_000, txFramesPerSec: 5, txBytesPerSec: 300 },
+      backend: { rxFramesPerSec: 10, rxBytesPerSec: 1000, txFramesPerSec: 3200, txBytesPerSec: 320_000 },
     });
     assert.deepEqual(r.last1s.backends, [
       { service: 'default', id: 1, framesPerSec: 2400, bytesPerSec: 240_000 },
       { service: 'default', id: 2, framesPerSec: 800, bytesPerSec: 80_000 },
     ]);
     assert.equal(r.last60s.seconds, 60);
-    // from t=1 s (1,000 in) to t=61 s (64,000 in): 63,000 frames in 60 s
-    assert.equal(r.last60s.ports.frontend.rxBytesPerSec, (63_000 * 100) / 60);
+    // from t=1 s (990 in on the frontend) to t=61 s (63,390 in): 62,400 frames of 100 bytes in 60 s
+    assert.equal(r.last60s.ports.frontend.rxBytesPerSec, (62_400 * 100) / 60);
+    assert.equal(r.last60s.ports.backend.rxBytesPerSec, (600 * 100) / 60);
     assert.equal(r.last60s.ports.backend.txFramesPerSec, (51_200 - 800) / 60);
   });
 
@@ -83,7 +112,15 @@ describe('rate sampler', () => {
       async () => structuredClone(list),
       () => now,
     );
-    const at = (rx: number) => [{ name: 'lb1', plane: undefined, config: config(), stats: counters(rx, 0) }];
+    // snapshots of an older plane, without the per-port figures: all of rx is the frontend's, the
+    // backend port's sent bytes are what its backends were sent
+    const legacy = (rx: number): StatsSnapshot => {
+      const c = counters(rx, 0);
+      c.rx = { packets: rx, bytes: rx * 100 };
+      c.tx = { frontend: 0, backend: 0 };
+      return c;
+    };
+    const at = (rx: number) => [{ name: 'lb1', plane: undefined, config: config(), stats: legacy(rx) }];
     list = at(5000);
     await s.sample();
     now += 1000;
@@ -113,14 +150,9 @@ describe('rate sampler', () => {
   });
 
   test('backends of two services with the same id are two rows; frames passed on the backend port are its', async () => {
-    let now = 0;
-    let stats = counters(0, 0);
-    const s = new RateSampler(
-      async () => [{ name: 'lb1', plane: 'XDP_SKB', config: config(), stats: structuredClone(stats) }],
-      () => now,
-    );
     const at = (n: number) => {
-      const c = counters(n * 100, 0, n * 4);
+      const c = counters(n * 100, 0, n * 10);
+      c.drops.BACKEND_PORT = n * 4;
       c.backendPass = n * 6;
       c.backends = [
         { id: 1, service: 'web', packets: n * 3, bytes: n * 300, sessions: 1 },
@@ -129,12 +161,7 @@ describe('rate sampler', () => {
       ];
       return c;
     };
-    stats = at(1);
-    await s.sample();
-    now += 1000;
-    stats = at(2);
-    await s.sample();
-    const r = s.rates('lb1').last1s;
+    const r = await ratesBetween('XDP_SKB', at);
     assert.deepEqual(r.backends, [
       { service: 'api', id: 2, framesPerSec: 1, bytesPerSec: 100 },
       { service: 'default', id: 1, framesPerSec: 2, bytesPerSec: 200 },
@@ -142,6 +169,27 @@ describe('rate sampler', () => {
     ]);
     assert.equal(r.ports.backend.rxFramesPerSec, 10, 'dropped (4/s) and passed to the host (6/s)');
     assert.equal(r.ports.frontend.rxFramesPerSec, 90);
+  });
+
+  test('a plane that reads no frame of the backend port (USERSPACE) has no rx rates there', async () => {
+    const at = (n: number) => {
+      const c = counters(n * 100, n * 80, 0, n);
+      delete c.rx.backend;
+      return c;
+    };
+    assert.deepEqual((await ratesBetween('USERSPACE', at, 3, 2000)).ports, {
+      frontend: { rxFramesPerSec: 100, rxBytesPerSec: 10_000, txFramesPerSec: 1, txBytesPerSec: 60 },
+      backend: { txFramesPerSec: 80, txBytesPerSec: 8000 },
+    });
+    // then XDP takes over (a new plane, its counters from zero): the backend port's rx counts from zero
+    const xdpAt = (n: number) => (n === 1 ? at(1000) : counters(n * 100, 0, n * 10));
+    const r = await ratesBetween('XDP_SKB', xdpAt, 4, 2000);
+    assert.deepEqual(r.ports.backend, {
+      rxFramesPerSec: 20,
+      rxBytesPerSec: 2000,
+      txFramesPerSec: 0,
+      txBytesPerSec: 0,
+    });
   });
 
   test('the timer ticks until stop(); a failing read is reported once until it works again', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIpv4 } from '../../src/core/addr.js';
 import { ACT_PASS, DROP_REASON_NAMES, verdictAction, verdictReason } from '../../src/core/constants.js';
+import type { SessionSettings } from '../../src/core/model.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import {
   checkSessions,
@@ -100,4 +101,35 @@ test('the checker notices a wrong byte, backend, reason or session effect', () =
   const passed = hp.steps.find((s) => s.expect.action === 'PASS' && s.expect.reason !== undefined)!;
   delete passed.expect.reason;
   assert.match(checkVector(hp, runVector(hp, make)).join('\n'), /frontendPass \+1, expected \+0/);
+});
+
+test('the checker notices per-port frames and bytes that do not move as the document says', () => {
+  /** A Balancer whose snapshot loses one per-port figure (as a plane that forgot to count it). */
+  const losing = (lose: (s: ReturnType<Balancer['stats']>) => void) => (settings: SessionSettings) => {
+    const b = new Balancer(settings);
+    const stats = b.stats.bind(b);
+    b.stats = (now?: number) => {
+      const s = stats(now);
+      lose(s);
+      return s;
+    };
+    return b;
+  };
+  const pick = (name: string) => structuredClone(vectors.find((v) => v.name === name)!);
+  const errs = (name: string, lose: (s: ReturnType<Balancer['stats']>) => void) => {
+    const v = pick(name);
+    return checkVector(v, runVector(v, losing(lose))).join('\n');
+  };
+  assert.match(
+    errs('backend-port', (s) => delete s.rx.backend),
+    /rxBackendPackets \+0, expected \+1/,
+  );
+  assert.match(
+    errs('arp', (s) => delete s.tx.frontendBytes),
+    /txFrontendBytes \+0, expected \+42/,
+  );
+  assert.match(
+    errs('tcp-udp', (s) => delete s.tx.backendBytes),
+    /txBackendBytes \+0, expected \+\d+/,
+  );
 });

@@ -468,6 +468,7 @@ function runSeed(seed: number, frames: number): string | undefined {
         const sb = xdp.stats();
         const pick = (s: typeof sa) => ({
           rx: s.rx,
+          tx: s.tx,
           arp: s.arpReplies,
           pass: s.backendPass,
           frontendPass: s.frontendPass,

@@ -295,7 +295,9 @@ export class UserspacePlane implements DataPlane {
       s = (st as StatsSnapshot | null) ?? s;
       rxRingDrops = h?.rxRingDrops ?? 0;
     }
-    return { ...s, plane: { kind: this.kind, ...this.status(), rxRingDrops } };
+    // it reads no frame of the BACKEND port (the kernel has them): no rx to report there (docs/metrics.md)
+    const { backend: _notRead, ...rx } = s.rx;
+    return { ...s, rx, plane: { kind: this.kind, ...this.status(), rxRingDrops } };
   }
 
   async sessions(limit: number): Promise<SessionEntry[]> {

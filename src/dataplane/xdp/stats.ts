@@ -1,12 +1,12 @@
 // StatsSnapshot (src/core/model.ts) from the XDP program's counters: the global per-CPU counters
-// summed (fragment-table hits and misses included), per-backend counters by slot, and the session table's size.
+// summed (fragment-table hits and misses, frames and bytes per port included), per-backend counters by
+// slot, and the session table's size.
 import {
   CNT_ARP_REPLY,
   CNT_BACKEND_PASS,
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
   CNT_FRONTEND_PASS,
-  CNT_RX_BYTES,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
   CNT_SESSION_HIT,
@@ -17,9 +17,10 @@ import {
   DROP_REASON_NAMES,
 } from '../../core/constants.js';
 import type { BackendStats, StatsSnapshot } from '../../core/model.js';
+import { rxByPort, txByPort } from '../../core/port-counts.js';
 
 /**
- * Every frame is dropped, answered (ARP), passed to the kernel (BACKEND port) or sent to a backend,
+ * Every frame is dropped, answered (ARP), passed to the kernel (either port) or sent to a backend,
  * so frames sent to backends are rx - drops - ARP replies - passed; this stays exact when a slot's counters are reset for a new backend.
  * `evicted` is not counted by the kernel's LRU map; entries are only ever removed by eviction (expiry
  * and re-balancing overwrite in place), so it is the sessions created minus the entries present.
@@ -41,15 +42,10 @@ export function snapshot(
   const rx = counters[CNT_RX_PACKETS]!;
   const arp = counters[CNT_ARP_REPLY]!;
   const miss = counters[CNT_SESSION_MISS]!;
+  const passed = counters[CNT_BACKEND_PASS]! + counters[CNT_FRONTEND_PASS]!;
   return {
-    rx: { packets: rx, bytes: counters[CNT_RX_BYTES]! },
-    tx: {
-      frontend: arp,
-      backend: Math.max(
-        0,
-        rx - dropped - arp - (counters[CNT_BACKEND_PASS] ?? 0) - (counters[CNT_FRONTEND_PASS] ?? 0),
-      ),
-    },
+    rx: rxByPort(counters),
+    tx: txByPort(counters, arp, Math.max(0, rx - dropped - arp - passed)),
     arpReplies: arp,
     backendPass: counters[CNT_BACKEND_PASS]!,
     frontendPass: counters[CNT_FRONTEND_PASS]!,
