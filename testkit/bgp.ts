@@ -18,6 +18,24 @@ import { sleep, waitFor } from './timing.js';
 /** This file, compiled: what a node's lbdsrd runs as its announce command. */
 export const BGP_JS = fileURLToPath(import.meta.url);
 
+/** Directories of live BIRDs (and of the fabric's files), removed if this process exits without stop. */
+const dirs = new Set<string>();
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary directory removed on exit unless `releaseDir` removed it first. */
+export function tempDir(tag: string): string {
+  const d = mkdtempSync(join(tmpdir(), `lbdsr-${tag}-`));
+  dirs.add(d);
+  return d;
+}
+
+export function releaseDir(d: string): void {
+  rmSync(d, { recursive: true, force: true });
+  dirs.delete(d);
+}
+
 export const ROUTER_AS = 65000;
 export const NODE_AS = 65001;
 
@@ -103,7 +121,7 @@ export class Bird {
     readonly ns: string,
     readonly name: string,
   ) {
-    this.dir = mkdtempSync(join(tmpdir(), `lbdsr-bird-${name}-`));
+    this.dir = tempDir(`bird-${name}`);
     this.socket = join(this.dir, 'bird.ctl');
     this.configFile = join(this.dir, 'bird.conf');
   }
@@ -157,7 +175,7 @@ export class Bird {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
     this.proc = undefined;
-    rmSync(this.dir, { recursive: true, force: true });
+    releaseDir(this.dir);
   }
 }
 

@@ -14,11 +14,10 @@
 // never through a node). A node's BGP session, ARP and health probes share its one NIC with the plane
 // (host_pass). Every interface is created inside its namespace; testkit/netns.ts removes them, and what
 // runs inside them (BIRD, lbdsrd), on every exit path.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StatsSnapshot } from '../src/core/model.js';
-import { BGP_JS, Bird, nodeConfig, routerConfig, writeVips } from './bgp.js';
+import { BGP_JS, Bird, nodeConfig, releaseDir, routerConfig, tempDir, writeVips } from './bgp.js';
 import { Daemon } from './daemon.js';
 import { must } from './exec.js';
 import { addNamespace, cleanup, macOf, newPrefix, sysctl, track } from './netns.js';
@@ -99,7 +98,7 @@ export class Fabric {
       mac: '',
     }));
     this.router = new Bird(this.routerNs, 'router');
-    this.dir = mkdtempSync(join(tmpdir(), 'lbdsr-fabric-'));
+    this.dir = tempDir('fabric');
   }
 
   /** Builds the fabric with `nodes` nodes (BIRD running, no lbdsrd yet); on failure removes it all. */
@@ -271,6 +270,6 @@ ${pool}
     for (const n of this.nodes.values()) await n.bird.stop().catch(() => {});
     await this.router.stop().catch(() => {});
     await cleanup(this.prefix);
-    rmSync(this.dir, { recursive: true, force: true });
+    releaseDir(this.dir);
   }
 }
