@@ -1,6 +1,7 @@
 // BIRD 2 (Debian bird2) for the ECMP tests and benchmark: one `bird` per namespace, run in the
 // foreground by this process (so that it is stopped with the test, and testkit/netns.ts kills it with its
-// namespace on every other exit path), its configuration and control socket in a temporary directory.
+// namespace on every other exit path), its configuration and control socket in a temporary directory
+// (removed on every exit path too).
 //
 // Two roles: the ROUTER accepts BGP from any node of the fabric subnet (BIRD's dynamic sessions,
 // `neighbor range`) and installs every equal path to a VIP as one multipath kernel route (`merge paths`);
