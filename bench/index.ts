@@ -29,6 +29,11 @@ const SECTIONS: { key: string; title: string; load: () => Promise<SectionModule>
     load: () => import('./xdp.js'),
   },
   { key: 'churn', title: 'config changes under traffic (4,096 backends)', load: () => import('./churn.js') },
+  {
+    key: 'scale-out',
+    title: 'N nodes behind an ECMP router (BGP, XDP_SKB, one-arm) vs the router alone',
+    load: () => import('./scale-out.js'),
+  },
 ];
 
 const { values, positionals } = parseArgs({
