@@ -4,17 +4,14 @@
 // or the new configuration. Every byte is written or the save fails (a full disk is LBDSR_NO_SPACE, 507)
 // with the temp file removed and the previous config.json untouched. A state over MAX_STATE_BYTES
 // (limits.ts) is neither written (LBDSR_STATE_TOO_LARGE, 507) nor read at start.
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
-  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   writeSync,
@@ -22,11 +19,10 @@ import {
 import { join } from 'node:path';
 import { LbdsrError } from '../core/errors.js';
 import { flock, LOCK_EX, LOCK_NB } from '../kernel/libc.js';
+import { replaceFile } from './atomic-file.js';
 import type { StoredInstance } from './config.js';
 import { MAX_STATE_BYTES } from './limits.js';
 
-/** A temp file is always a new regular file: never an existing one, never through a symbolic link. */
-const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 /** The lock file may exist (left by a dead daemon) but is never followed through a symbolic link. */
 const LOCK_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
 
@@ -83,32 +79,13 @@ export function loadState(stateDir: string): PersistedState {
   return p as PersistedState;
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes all of `data` to `fd` (a write may be short: on a full disk it stops at the last free page). */
-function writeAll(fd: number, data: Buffer): void {
-  for (let off = 0; off < data.length; ) {
-    const n = writeSync(fd, data, off, data.length - off);
-    if (n <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
-    off += n;
-  }
-}
-
 /**
- * Replaces config.json atomically: a fresh temp file (O_EXCL|O_NOFOLLOW: never through a planted link),
- * every byte written and fsynced, then renamed over the old file. On any failure the temp file is removed
+ * Replaces config.json atomically (atomic-file.ts: a fresh temp file, O_EXCL|O_NOFOLLOW, never through a
+ * planted link; every byte written and fsynced, then renamed over the old file; mode 0600). On any failure the temp file is removed
  * and config.json is left as it was; a full disk is LBDSR_NO_SPACE, anything else LBDSR_INTERNAL.
  */
 export function saveState(stateDir: string, state: PersistedState, maxBytes = MAX_STATE_BYTES): void {
   const path = configPath(stateDir);
-  const tmp = `${path}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
   const data = Buffer.from(`${JSON.stringify(state, null, 2)}\n`);
   if (data.length > maxBytes) {
     throw new LbdsrError(
@@ -116,21 +93,9 @@ export function saveState(stateDir: string, state: PersistedState, maxBytes = MA
       `the configuration would take ${data.length} bytes, over the ${maxBytes} the state file may have; nothing changed`,
     );
   }
-  let created = false;
   try {
-    const fd = openSync(tmp, TEMP_FLAGS, 0o600);
-    created = true;
-    try {
-      writeAll(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    created = false;
-    fsyncDir(stateDir);
+    replaceFile(path, data, 0o600);
   } catch (e) {
-    if (created) rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       throw new LbdsrError(

@@ -3,10 +3,10 @@
 // at once), and a run that takes longer than its bound is killed and reported as a failure. The daemon
 // around it is in vips.test.ts.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AnnounceHooks } from '../../src/daemon/runtime/announce-hooks.js';
+import { AnnounceHooks, announceText, writeAtomic } from '../../src/daemon/runtime/announce-hooks.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 import { tempDir } from './helpers.js';
 
@@ -52,4 +52,24 @@ test('a run beyond its bound is killed and reported; it is tried again', async (
   await mustWaitFor('two failures', () => failures.length >= 2, { timeoutMs: 10_000 });
   assert.match(failures[0] ?? '', /^announce command: .* did not finish within 300 ms \(killed\)$/);
   assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+});
+
+test('the announce file is 0644 whatever the umask, and a link at the old temp name is not written through', (t) => {
+  const tmp = tempDir('vips-file');
+  t.after(() => tmp.cleanup());
+  const file = join(tmp.dir, 'vips');
+  // The temp name the writer used to take (pid-derived, predictable): a link planted there pointed the
+  // write at another file.
+  const victim = join(tmp.dir, 'victim');
+  writeFileSync(victim, 'untouched\n');
+  symlinkSync(victim, join(tmp.dir, `.vips.${process.pid}.tmp`));
+  const old = process.umask(0o077);
+  try {
+    writeAtomic(file, announceText(['10.0.0.100']));
+  } finally {
+    process.umask(old);
+  }
+  assert.equal(readFileSync(file, 'utf8'), '10.0.0.100/32\n');
+  assert.equal(statSync(file).mode & 0o777, 0o644, 'routing daemons running as their own user must read it');
+  assert.equal(readFileSync(victim, 'utf8'), 'untouched\n');
 });

@@ -6,9 +6,8 @@
 // again after 5 s, with the set of that moment, until it succeeds; a change while a run is under way is
 // published when it ends. withdrawAll() publishes the empty set and waits for it (graceful shutdown).
 import { spawn } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { LbdsrError } from '../../core/errors.js';
+import { replaceFile } from '../atomic-file.js';
 
 export interface AnnounceHookOptions {
   file?: string;
@@ -33,25 +32,9 @@ export function announceText(vips: readonly string[]): string {
   return vips.map((v) => `${v}/32\n`).join('');
 }
 
-/** Writes `text` to `path` atomically, mode 0644 whatever the umask. */
+/** Writes `text` to `path` atomically, mode 0644 whatever the umask (src/daemon/atomic-file.ts). */
 export function writeAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  replaceFile(path, Buffer.from(text), 0o644);
 }
 
 /** The argv of `--announce-command` (split on spaces; empty words dropped). */
