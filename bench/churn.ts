@@ -13,7 +13,7 @@
 // LBDSR_BENCH_QUICK=1), BENCH_CHURN_RATE (frames/s, default 100000), BENCH_CHURN_PLANES (default
 // USERSPACE,XDP_SKB,XDP_DRV). `run(section)` takes the reporter of `npm run bench` (say/figure/skipped,
 // figures under stable snake_case keys); without one it prints to stdout.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -28,6 +28,7 @@ import {
   WARMUP_CYCLES,
 } from '../testkit/churn.js';
 import { REPO } from '../testkit/paths.js';
+import { loadAverageText } from './host.js';
 
 const POOL = 4096;
 const BASELINE_POOL = 4;
@@ -217,7 +218,7 @@ export async function run(out: Out = stdoutOut): Promise<void> {
   }
   const quick = out.quick ?? process.env.LBDSR_BENCH_QUICK === '1';
   const cycles = Number(process.env.BENCH_CHURN_K ?? (quick ? 20 : 100));
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const load = loadAverageText();
   out.say(`  load average before: ${load}`);
   out.say(
     '  measured, per REST request (DELETE, then POST back, of one backend; fetch, as lbdsrctl): request to live, its own\n' +

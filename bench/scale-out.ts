@@ -15,7 +15,7 @@
 // beside them. Run alone:
 // `node dist/bench/scale-out.js` (root, bird2).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { FrameGenerator } from '../testkit/afgen.js';
@@ -25,6 +25,7 @@ import { CLIENT_IP, Fabric, serverIp, VIP } from '../testkit/fabric.js';
 import { ifStats, macOf } from '../testkit/netns.js';
 import { isRoot } from '../testkit/root.js';
 import { median, mustWaitFor, sleep } from '../testkit/timing.js';
+import { cpuTimes, loadAverageText } from './host.js';
 import { type Section, standalone } from './report.js';
 
 const TYPE = 'XDP_SKB';
@@ -53,18 +54,6 @@ interface Result {
   busy: number[];
 }
 
-/** Busy and total jiffies of each CPU (/proc/stat). */
-function cpuJiffies(): { busy: number; total: number }[] {
-  return readFileSync('/proc/stat', 'utf8')
-    .split('\n')
-    .filter((l) => /^cpu\d+ /.test(l))
-    .map((l) => {
-      const v = l.trim().split(/\s+/).slice(1, 9).map(Number);
-      const total = v.reduce((a, b) => a + b, 0);
-      return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
-    });
-}
-
 class Rig {
   constructor(
     readonly f: Fabric,
@@ -80,10 +69,10 @@ class Rig {
 
   async trial(rate: number): Promise<Trial> {
     const d0 = await this.delivered();
-    const c0 = cpuJiffies();
+    const c0 = cpuTimes();
     const g = await this.gen.send(rate, this.trialMs);
     await sleep(50); // frames still in the veths' queues
-    const c1 = cpuJiffies();
+    const c1 = cpuTimes();
     const delivered = (await this.delivered()) - d0;
     return {
       rate,
@@ -155,7 +144,7 @@ export async function run(r: Section = standalone('scale-out')): Promise<void> {
   if (spawnSync('bird', ['--version']).status !== 0) return r.skipped('bird2 is not installed');
   const trialMs = r.quick ? 300 : 500;
   const budgetMs = r.quick ? 5_000 : 12_000;
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const load = loadAverageText();
   r.say(`  load average before: ${load} (${cpus().length} cores shared by every namespace of the fabric)`);
   r.say(
     `  60-byte UDP frames, ${FLOWS} flows, ${trialMs} ms per run, pass = loss < 1%; ${TYPE} nodes, one-arm`,

@@ -12,7 +12,7 @@
 //
 // Run alone: `node dist/bench/userspace.js` (root).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { PlaneDriver } from '../src/dataplane/driver.js';
@@ -26,6 +26,7 @@ import { makeTopo, type Topo } from '../testkit/line.js';
 import { rawIn } from '../testkit/raw.js';
 import { isRoot } from '../testkit/root.js';
 import { median, percentile, sleep } from '../testkit/timing.js';
+import { cpuTimes, loadAverageText } from './host.js';
 import { type Section, standalone } from './report.js';
 
 const VIP = DEFAULT_FRAMES.vip;
@@ -59,19 +60,6 @@ interface Trial {
   lostBefore: number;
   /** Frames the kernel could not put into the plane's full RX ring. */
   ringDrops: number;
-}
-
-function cpuTimes(): { busy: number; softirq: number; total: number }[] {
-  const out: { busy: number; softirq: number; total: number }[] = [];
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const m = /^cpu(\d+) (.*)$/.exec(line);
-    if (!m) continue;
-    const v = m[2]!.trim().split(/\s+/).map(Number);
-    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = v[3]! + v[4]!;
-    out.push({ busy: total - idle, softirq: v[6]!, total });
-  }
-  return out;
 }
 
 async function trial(t: Topo, gen: FrameGenerator, rate: number, plane?: UserspacePlane): Promise<Trial> {
@@ -376,7 +364,7 @@ export async function run(r: Section = standalone('userspace')): Promise<void> {
   const t = makeTopo('ub');
   let gen: FrameGenerator | undefined;
   try {
-    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const load = loadAverageText();
     r.say(`  load average before: ${load} (other work on these ${ncpu} cores skews the figures)`);
     r.say(
       `  veth, 60-byte UDP frames, ${FLOWS} flows, ${TRIAL_MS} ms per run, pass = loss < ${MAX_LOSS * 100}%; generator on cpu${genCpu ?? '?'}, plane worker on cpu${planeCpu ?? '?'}`,
