@@ -43,7 +43,9 @@
 #define LBDSR_DROP_NOT_READY 14      /* instance not configured (no frontend or backend port MAC) */
 #define LBDSR_DROP_TX_FAILED 15      /* the BACKEND (or FRONTEND) port could not take the frame */
 #define LBDSR_DROP_NO_SERVICE 16     /* a VIP, but no service of it matches the protocol/port */
-#define LBDSR_DROP_MAX 17
+#define LBDSR_DROP_ND 17             /* IPv6 Neighbor Discovery not answered (not a valid NS for a VIP) */
+#define LBDSR_DROP_IPV6_EXT 18       /* IPv6 extension header chain too long or truncated */
+#define LBDSR_DROP_MAX 19
 
 /* Global counters: the first LBDSR_DROP_MAX entries count drops by reason. */
 #define LBDSR_CNT_SESSION_HIT (LBDSR_DROP_MAX + 0)
@@ -62,7 +64,13 @@
 #define LBDSR_CNT_RX_BACKEND_BYTES (LBDSR_DROP_MAX + 13)
 #define LBDSR_CNT_TX_FRONTEND_BYTES (LBDSR_DROP_MAX + 14) /* bytes of the frames sent on the FRONTEND port */
 #define LBDSR_CNT_TX_BACKEND_BYTES (LBDSR_DROP_MAX + 15)  /* bytes of the frames sent on the BACKEND port */
-#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 16)
+#define LBDSR_CNT_ND_REPLY (LBDSR_DROP_MAX + 16) /* Neighbor Advertisements sent for a VIP */
+#define LBDSR_CNT_MAX (LBDSR_DROP_MAX + 17)
+
+/* IPv6 (docs/semantics.md, "IPv6"). */
+#define LBDSR_IPV6_MAX_EXT 8         /* extension headers walked at most; a longer chain drops IPV6_EXT */
+#define LBDSR_ND_MAX_LEN 128         /* longest Neighbor Solicitation (ICMPv6 bytes) that is answered */
+#define LBDSR_NA_FRAME_LEN 86        /* a Neighbor Advertisement: 14 + 40 + 24 + 8 (target link-layer option) */
 
 /* lbdsr_config.flags (docs/semantics.md, "Frontend modes"). */
 #define LBDSR_CFG_NO_ARP 1    /* no ARP reply for a VIP: mode ROUTED, or the instance is standby */
@@ -76,6 +84,16 @@ struct lbdsr_flow_key {
 	__u16 sport; /* host byte order; 0 for ICMP echo and fragments */
 	__u16 dport; /* host byte order; 0 for ICMP echo and fragments */
 	__u8 proto;
+	__u8 pad[3];
+};
+
+/* IPv6 session key: 40 bytes, its own map (lbdsr_sessions6). Addresses as on the wire. */
+struct lbdsr_flow_key6 {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport; /* host byte order; 0 for ICMPv6 echo and fragments */
+	__u16 dport;
+	__u8 proto;  /* 6, 17 or 58 */
 	__u8 pad[3];
 };
 
@@ -97,6 +115,15 @@ struct lbdsr_frag_key {
 	__u16 id;    /* IP identification, network byte order as on the wire */
 	__u8 proto;
 	__u8 pad;
+};
+
+/* IPv6 fragment table key (lbdsr_frags6): the fragment header's 32-bit identification. */
+struct lbdsr_frag_key6 {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;    /* network byte order as on the wire */
+	__u8 proto;
+	__u8 pad[3];
 };
 
 struct lbdsr_frag {
@@ -125,13 +152,14 @@ struct lbdsr_backend_stats {
 
 /* Service entry: array map indexed by the service index (0..LBDSR_MAX_SERVICES-1). */
 struct lbdsr_service {
-	__u32 vip;            /* network byte order; 0: no service at this index */
+	__u32 vip;            /* IPv4 VIP, network byte order; 0: none (an IPv6-only service, or no service) */
 	__u16 port;           /* host byte order; 0: any port */
 	__u8 proto;           /* 6, 17, 1; 0: any protocol */
 	__u8 algorithm;       /* LBDSR_ALG_* */
 	__u8 mac[6];          /* frontend MAC */
 	__u8 pad[2];
 	__u32 backends;       /* serving backends (informational: an empty table drops NO_BACKEND) */
+	__u8 vip6[16];        /* the IPv6 VIP (all zero: none); a service may have both (dual stack) */
 };
 
 /* Service match, per VIP: hash map keyed by VIP (network byte order). One lookup serves ARP, rules 7
@@ -153,6 +181,15 @@ struct lbdsr_vip {
 /* Services with a port: hash map {vip, port, proto} -> service index (__u32). */
 struct lbdsr_port_key {
 	__u32 vip;   /* network byte order */
+	__u16 port;  /* host byte order */
+	__u8 proto;
+	__u8 pad;
+};
+
+/* IPv6 services with a port: hash map {vip6, port, proto} -> service index (__u32). The IPv6 VIPs
+ * have their own map too (lbdsr_vips6: 16-byte address -> struct lbdsr_vip, svc_icmp = ICMPv6). */
+struct lbdsr_port_key6 {
+	__u8 vip[16];
 	__u16 port;  /* host byte order */
 	__u8 proto;
 	__u8 pad;

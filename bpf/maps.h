@@ -34,6 +34,21 @@ struct {
 	__type(value, __u32);
 } lbdsr_ports SEC(".maps");
 
+/* The IPv6 VIPs (16 bytes as on the wire) and their port services, like lbdsr_vips / lbdsr_ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LBDSR_MAX_SERVICES);
+	__type(key, __u8[16]);
+	__type(value, struct lbdsr_vip);
+} lbdsr_vips6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LBDSR_MAX_SERVICES);
+	__type(key, struct lbdsr_port_key6);
+	__type(value, __u32);
+} lbdsr_ports6 SEC(".maps");
+
 /* Service entries by index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -81,6 +96,14 @@ struct {
 	__type(value, struct lbdsr_session);
 } lbdsr_sessions SEC(".maps");
 
+/* IPv6 sessions: the same rules and capacity (the loader sizes both maps), a key of their own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LBDSR_SESSIONS_DEFAULT);
+	__type(key, struct lbdsr_flow_key6);
+	__type(value, struct lbdsr_session);
+} lbdsr_sessions6 SEC(".maps");
+
 /* The fragment table (frag.h): ports of a datagram learned from its first fragment. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -88,6 +111,14 @@ struct {
 	__type(key, struct lbdsr_frag_key);
 	__type(value, struct lbdsr_frag);
 } lbdsr_frags SEC(".maps");
+
+/* The IPv6 fragment table: keyed by the fragment header's 32-bit identification. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LBDSR_FRAG_CAPACITY);
+	__type(key, struct lbdsr_frag_key6);
+	__type(value, struct lbdsr_frag);
+} lbdsr_frags6 SEC(".maps");
 
 /* Key 0: struct lbdsr_counters, per CPU. */
 struct {

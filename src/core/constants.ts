@@ -31,7 +31,11 @@ export const DROP_NO_BACKEND = 13;
 export const DROP_NOT_READY = 14;
 export const DROP_TX_FAILED = 15;
 export const DROP_NO_SERVICE = 16;
-export const DROP_MAX = 17;
+/** IPv6 Neighbor Discovery not answered (docs/semantics.md, "IPv6", rule 6b). */
+export const DROP_ND = 17;
+/** IPv6 extension header chain too long (more than IPV6_MAX_EXT) or truncated. */
+export const DROP_IPV6_EXT = 18;
+export const DROP_MAX = 19;
 
 export const CNT_SESSION_HIT = DROP_MAX + 0;
 export const CNT_SESSION_MISS = DROP_MAX + 1;
@@ -52,7 +56,14 @@ export const CNT_RX_BACKEND_BYTES = DROP_MAX + 13;
 /** Bytes of the frames sent on the FRONTEND port (ARP replies) and on the BACKEND port (balanced frames). */
 export const CNT_TX_FRONTEND_BYTES = DROP_MAX + 14;
 export const CNT_TX_BACKEND_BYTES = DROP_MAX + 15;
-export const CNT_MAX = DROP_MAX + 16;
+/** Neighbor Advertisements sent for a VIP (IPv6's ARP_REPLY). */
+export const CNT_ND_REPLY = DROP_MAX + 16;
+export const CNT_MAX = DROP_MAX + 17;
+
+/** IPv6 (docs/semantics.md, "IPv6"): extension headers walked at most, longest NS answered, NA length. */
+export const IPV6_MAX_EXT = 8;
+export const ND_MAX_LEN = 128;
+export const NA_FRAME_LEN = 86;
 
 /** lbdsr_config.flags (docs/semantics.md, "Frontend modes"). */
 export const CFG_NO_ARP = 1;
@@ -78,6 +89,8 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'NOT_READY',
   'TX_FAILED',
   'NO_SERVICE',
+  'ND',
+  'IPV6_EXT',
 ];
 
 export const ACTION_NAMES: readonly string[] = ['DROP', 'TX_FRONTEND', 'TX_BACKEND', 'PASS'];
@@ -87,10 +100,13 @@ export const SIZEOF_FLOW_KEY = 16;
 export const SIZEOF_SESSION = 16;
 export const SIZEOF_BACKEND = 16;
 export const SIZEOF_BACKEND_STATS = 24;
-export const SIZEOF_SERVICE = 20;
+export const SIZEOF_SERVICE = 36;
 export const SIZEOF_CONFIG = 56;
 export const SIZEOF_FRAG_KEY = 12;
 export const SIZEOF_FRAG = 16;
+export const SIZEOF_FLOW_KEY6 = 40;
+export const SIZEOF_FRAG_KEY6 = 40;
+export const SIZEOF_PORT_KEY6 = 20;
 
 /** Fragment table (docs/semantics.md, "Fragments"): entries, and how long a first fragment's ports serve. */
 export const FRAG_CAPACITY = 8192;
@@ -99,6 +115,8 @@ export const FRAG_TIMEOUT_MS = 2000;
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
+/** ICMPv6: the protocol of IPv6 keys whose service has protocol ICMP. */
+export const PROTO_ICMPV6 = 58;
 
 /** Port kinds: where a frame arrived. */
 export const PORT_FRONTEND = 0;

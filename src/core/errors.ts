@@ -5,6 +5,7 @@
 export const ERROR_CODES = [
   'LBDSR_BAD_MAC',
   'LBDSR_BAD_IPV4',
+  'LBDSR_BAD_IPV6',
   'LBDSR_BAD_VIP',
   'LBDSR_BAD_ID',
   'LBDSR_BAD_VALUE',

@@ -67,7 +67,7 @@ export interface BackendConfig {
   id: number;
   /** Lower-case colon MAC; optional when `ip` is given (the MAC is then resolved by ARP). */
   mac?: string;
-  /** IPv4 address of the server, for ARP resolution (and shown). */
+  /** IPv4 or IPv6 address of the server, for ARP or Neighbor Discovery resolution (and shown). */
   ip?: string;
   /** 0..100 (default 100): the backend's share of the Maglev table relative to the others; 0 takes no new flows. */
   weight?: number;
@@ -100,7 +100,13 @@ export const SERVICE_PROTOCOLS: readonly ServiceProtocol[] = ['TCP', 'UDP', 'ICM
  */
 export interface ServiceConfig {
   name: string;
+  /** IPv4 (a.b.c.d) or IPv6 (RFC 4291 text) address. */
   vip: string;
+  /**
+   * A second VIP, IPv6, for a dual-stack service (one pool, one Maglev table): only with an IPv4 `vip`
+   * (docs/semantics.md, "IPv6").
+   */
+  vip6?: string;
   protocol?: ServiceProtocol;
   port?: number;
   mac?: string;
@@ -129,7 +135,7 @@ export interface InstanceConfig {
   algorithm: Algorithm;
   ports: PortConfig[];
   /** The service named `default`: the seed's commands. */
-  frontend: { vip?: string; mac?: string };
+  frontend: { vip?: string; vip6?: string; mac?: string };
   backend: PoolConfig;
   /** The other services (at most MAX_SERVICES with `default`). */
   services?: ServiceConfig[];
@@ -193,7 +199,7 @@ export interface BackendStatus {
   health_reason?: string;
   /** The MAC in use (none: unknown, the backend takes no new flows) and where it came from. */
   mac_in_use?: string;
-  mac_source: 'CONFIG' | 'ARP' | 'NONE';
+  mac_source: 'CONFIG' | 'ARP' | 'ND' | 'NONE';
   /** ISO 8601 time of the last ARP answer (backends by IP). */
   mac_seen?: string;
   /** Live sessions on the backend (an estimate refreshed every few seconds). */
@@ -229,6 +235,8 @@ export interface StatsSnapshot {
   /** Frames sent per port (frontend: ARP replies; backend: balanced frames) and, optional, their bytes. */
   tx: { frontend: number; backend: number; frontendBytes?: number; backendBytes?: number };
   arpReplies: number;
+  /** Neighbor Advertisements sent for an IPv6 VIP (rule 6b). Optional: older planes lack it. */
+  ndReplies?: number;
   /** BACKEND port frames passed to the kernel: ARP and answers to the health prober (rule 1). */
   backendPass?: number;
   /** FRONTEND frames not for a VIP passed to the host's stack (host_pass; docs/semantics.md, "Frontend modes"). */
@@ -268,7 +276,7 @@ export interface SessionEntry {
   dst: string;
   sport: number;
   dport: number;
-  proto: 'TCP' | 'UDP' | 'ICMP';
+  proto: 'TCP' | 'UDP' | 'ICMP' | 'ICMPV6';
   backend: number;
   /** Milliseconds since the last packet of the flow. */
   idleMs: number;

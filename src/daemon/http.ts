@@ -35,6 +35,7 @@ declare module 'fastify' {
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   LBDSR_BAD_MAC: 400,
   LBDSR_BAD_IPV4: 400,
+  LBDSR_BAD_IPV6: 400,
   LBDSR_BAD_VIP: 400,
   LBDSR_BAD_ID: 400,
   LBDSR_BAD_VALUE: 400,

@@ -284,6 +284,7 @@ export function entryOf(e: ServiceEntry): ServiceEntry {
     index: e.index,
     name: e.name,
     vip: e.vip,
+    vip6: e.vip6 ?? null,
     proto: e.proto,
     port: e.port,
     mac: e.mac,

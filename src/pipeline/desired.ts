@@ -4,7 +4,17 @@
 // live (its sessions stay valid), from the configuration and the daemon's Observations
 // (docs/semantics.md, "Services" and "Backends"). The daemon checks a document's shape against its schema
 // first; this is the one check after that, run by ControlState.plan before anything changes. Pure: no I/O.
-import { checkVip, isGroupMac, isZeroMac, macTextIs, parseIpv4, parseMac, probeMacOf } from '../core/addr.js';
+import {
+  checkVip,
+  checkVip6,
+  isGroupMac,
+  isZeroMac,
+  looksIpv6,
+  macTextIs,
+  parseIpv4,
+  parseMac,
+  probeMacOf,
+} from '../core/addr.js';
 import {
   ALG_HASH_SESSION,
   ALG_HASH_SRC_IP,
@@ -49,8 +59,10 @@ export interface DesiredBackend {
 
 export interface DesiredService {
   name: string;
-  /** Host-order VIP, when set. */
+  /** Host-order IPv4 VIP, when set. */
   vip?: number;
+  /** IPv6 VIP (16 bytes), when set: the service's `vip` written as IPv6, or its `vip6`. */
+  vip6?: Uint8Array;
   /** 0 (any), PROTO_TCP, PROTO_UDP or PROTO_ICMP. */
   proto: number;
   /** 0 (any) or 1..65535 (TCP/UDP only). */
@@ -198,7 +210,7 @@ function checkServices(
   const out: DesiredService[] = [
     {
       name: DEFAULT_SERVICE,
-      ...(fe.vip === undefined ? {} : { vip: checkVip(fe.vip) }),
+      ...vipsOf(DEFAULT_SERVICE, fe.vip, fe.vip6),
       proto: 0,
       port: 0,
       ...(feMac === undefined ? {} : { mac: feMac }),
@@ -229,7 +241,7 @@ function checkServices(
     const mac = s.mac === undefined ? feMac : unicastMac(s.mac, `service ${s.name}`);
     out.push({
       name: s.name,
-      vip: checkVip(s.vip),
+      ...vipsOf(s.name, s.vip, s.vip6),
       proto,
       port,
       ...(mac === undefined ? {} : { mac }),
@@ -241,19 +253,50 @@ function checkServices(
   return out;
 }
 
+/**
+ * A service's VIPs (docs/semantics.md, "Services", "IPv6"): `vip` is IPv4 or IPv6 (written with a
+ * colon); `vip6`, IPv6, makes an IPv4 service dual-stack. At most one address of each family.
+ */
+function vipsOf(
+  name: string,
+  vip: string | undefined,
+  vip6: string | undefined,
+): { vip?: number; vip6?: Uint8Array } {
+  const out: { vip?: number; vip6?: Uint8Array } = {};
+  if (vip !== undefined) {
+    if (looksIpv6(vip)) out.vip6 = checkVip6(vip);
+    else out.vip = checkVip(vip);
+  }
+  if (vip6 !== undefined) {
+    if (out.vip6 !== undefined) {
+      throw new LbdsrError(
+        'LBDSR_BAD_VALUE',
+        `service ${name}: vip6 makes an IPv4 service dual-stack, but its vip ${vip} is IPv6 already`,
+      );
+    }
+    out.vip6 = checkVip6(vip6);
+  }
+  return out;
+}
+
+/** The text key of an IPv6 address in maps and sets (its 32 hex digits). */
+export function vip6Key(b: Uint8Array): string {
+  let h = '';
+  for (let i = 0; i < 16; i++) h += b[i]!.toString(16).padStart(2, '0');
+  return h;
+}
+
 function macSame(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-/** Services of one VIP: distinct (protocol, port), one frontend MAC. */
+/** Services of one VIP (of either family): distinct (protocol, port), one frontend MAC. */
 function checkSharedVips(services: DesiredService[]): void {
-  const byVip = new Map<number, DesiredService>();
-  const keys = new Set<number>();
-  for (const s of services) {
-    if (s.vip === undefined) continue;
-    // vip * 2^24 + proto * 2^16 + port: exact in a double
-    const key = s.vip * 0x1000000 + s.proto * 0x10000 + s.port;
+  const byVip = new Map<string, DesiredService>();
+  const keys = new Set<string>();
+  const check = (s: DesiredService, vip: string) => {
+    const key = `${vip}/${s.proto}/${s.port}`;
     if (keys.has(key)) {
       throw new LbdsrError(
         'LBDSR_EXISTS',
@@ -261,15 +304,19 @@ function checkSharedVips(services: DesiredService[]): void {
       );
     }
     keys.add(key);
-    const first = byVip.get(s.vip);
-    if (first === undefined) byVip.set(s.vip, s);
+    const first = byVip.get(vip);
+    if (first === undefined) byVip.set(vip, s);
     else if (first.mac !== undefined && s.mac !== undefined && !macSame(first.mac, s.mac)) {
       throw new LbdsrError(
         'LBDSR_BAD_MAC',
         `services '${first.name}' and '${s.name}' share their VIP but not their frontend MAC`,
       );
     }
-    if (first !== undefined && first.mac === undefined && s.mac !== undefined) byVip.set(s.vip, s);
+    if (first !== undefined && first.mac === undefined && s.mac !== undefined) byVip.set(vip, s);
+  };
+  for (const s of services) {
+    if (s.vip !== undefined) check(s, `4:${s.vip}`);
+    if (s.vip6 !== undefined) check(s, `6:${vip6Key(s.vip6)}`);
   }
 }
 

@@ -45,7 +45,13 @@ function macEq(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function removal(s: ServiceState): RemovedService {
-  return { index: s.index, name: s.name, vip: s.vip, proto: s.proto, port: s.port };
+  return { index: s.index, name: s.name, vip: s.vip, vip6: s.vip6 ?? null, proto: s.proto, port: s.port };
+}
+
+function sameVip6(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function nextServices(
@@ -63,19 +69,21 @@ export function nextServices(
     const index = next.indexes[p]!;
     seen.add(index);
     let old = current.get(index);
-    const inPlane = s.vip !== undefined && s.mac !== undefined;
+    const hasVip = s.vip !== undefined || s.vip6 !== undefined;
+    const inPlane = hasVip && s.mac !== undefined;
     if (
       old !== undefined &&
       (!inPlane ||
         next.reborn.has(index) ||
-        old.vip !== s.vip ||
+        old.vip !== (s.vip ?? 0) ||
+        !sameVip6(old.vip6, s.vip6) ||
         old.proto !== s.proto ||
         old.port !== s.port)
     ) {
       removed.push(removal(old));
       old = undefined;
     }
-    if (s.vip === undefined || s.mac === undefined) return;
+    if (!hasVip || s.mac === undefined) return;
     const m = membersOf(s, next.slotsOf[p]!);
     members.set(index, m);
     let maglev = NO_CHANGES;
@@ -87,7 +95,8 @@ export function nextServices(
     const entry: ServiceEntry = {
       index,
       name: s.name,
-      vip: s.vip,
+      vip: s.vip ?? 0,
+      vip6: s.vip6 ?? null,
       proto: s.proto,
       port: s.port,
       mac: s.mac,

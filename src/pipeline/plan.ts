@@ -48,8 +48,13 @@ export interface ServiceEntry {
   index: number;
   /** For the daemon (stats per service); the data planes ignore it. */
   name: string;
-  /** VIP as a host-order number of the dotted quad. */
+  /** IPv4 VIP as a host-order number of the dotted quad; 0: none (an IPv6-only service). */
   vip: number;
+  /**
+   * IPv6 VIP, 16 bytes as on the wire; absent or null: none. A service may have both (dual stack):
+   * one pool, one Maglev table, reached by either VIP (docs/semantics.md, "IPv6").
+   */
+  vip6?: Uint8Array | null;
   /** 0 (any), 6, 17 or 1. */
   proto: number;
   /** 0 (any) or the TCP/UDP destination port. */
@@ -76,6 +81,7 @@ export interface RemovedService {
   index: number;
   name: string;
   vip: number;
+  vip6?: Uint8Array | null;
   proto: number;
   port: number;
 }

@@ -47,6 +47,7 @@ export class VipTable<S extends VipMember> {
     this.groups = [];
     const byVip = new Map<number, VipGroup<S>>();
     for (const s of services) {
+      if (s.vip === 0) continue; // IPv6 only
       let g = byVip.get(s.vip);
       if (g === undefined) {
         g = { vip: s.vip, mac: s.mac, any: null, byProto: [null, null, null], ports: new Map() };

@@ -34,6 +34,8 @@ export function loadLbdsr(opts: LoadOptions): LoadedLbdsr {
   const obj = BpfObject.openFile(bpfObjectPath(LBDSR_OBJECT));
   try {
     obj.setMaxEntries(MAP_NAMES.sessions, opts.capacity);
+    // IPv6 flows: a table of their own, of the same capacity (docs/semantics.md, "IPv6").
+    obj.setMaxEntries(MAP_NAMES.sessions6, opts.capacity);
     for (const k of MAP_KEYS) {
       const fd = opts.reuse?.[k];
       if (fd !== undefined) obj.reuseMap(MAP_NAMES[k], fd);

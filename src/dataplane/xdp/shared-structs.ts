@@ -9,8 +9,11 @@ import {
   SIZEOF_BACKEND_STATS,
   SIZEOF_CONFIG,
   SIZEOF_FLOW_KEY,
+  SIZEOF_FLOW_KEY6,
   SIZEOF_FRAG,
   SIZEOF_FRAG_KEY,
+  SIZEOF_FRAG_KEY6,
+  SIZEOF_PORT_KEY6,
   SIZEOF_SERVICE,
   SIZEOF_SESSION,
 } from '../../core/constants.js';
@@ -43,6 +46,11 @@ export const STRUCT_LAYOUTS = {
     size: SIZEOF_FLOW_KEY,
     fields: { src: at(0, 4), dst: at(4, 4), sport: at(8, 2), dport: at(10, 2), proto: at(12, 1) },
   },
+  flowKey6: {
+    struct: 'lbdsr_flow_key6',
+    size: SIZEOF_FLOW_KEY6,
+    fields: { src: at(0, 16), dst: at(16, 16), sport: at(32, 2), dport: at(34, 2), proto: at(36, 1) },
+  },
   session: {
     struct: 'lbdsr_session',
     size: SIZEOF_SESSION,
@@ -52,6 +60,11 @@ export const STRUCT_LAYOUTS = {
     struct: 'lbdsr_frag_key',
     size: SIZEOF_FRAG_KEY,
     fields: { src: at(0, 4), dst: at(4, 4), id: at(8, 2), proto: at(10, 1) },
+  },
+  fragKey6: {
+    struct: 'lbdsr_frag_key6',
+    size: SIZEOF_FRAG_KEY6,
+    fields: { src: at(0, 16), dst: at(16, 16), id: at(32, 4), proto: at(36, 1) },
   },
   frag: {
     struct: 'lbdsr_frag',
@@ -78,6 +91,7 @@ export const STRUCT_LAYOUTS = {
       algorithm: at(7, 1),
       mac: at(8, 6),
       backends: at(16, 4),
+      vip6: at(20, 16),
     },
   },
   vip: {
@@ -95,6 +109,11 @@ export const STRUCT_LAYOUTS = {
     struct: 'lbdsr_port_key',
     size: 8,
     fields: { vip: at(0, 4), port: at(4, 2), proto: at(6, 1) },
+  },
+  portKey6: {
+    struct: 'lbdsr_port_key6',
+    size: SIZEOF_PORT_KEY6,
+    fields: { vip: at(0, 16), port: at(16, 2), proto: at(18, 1) },
   },
   config: {
     struct: 'lbdsr_config',
