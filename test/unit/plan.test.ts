@@ -192,7 +192,9 @@ test('a plan from an empty state is full; no VIP removes the service; settings a
   c.commit(mac);
   assert.equal(c.ready, true);
   const noVip = c.plan(config(range(1, 3), { frontend: {} }), PORT_MAC);
-  assert.deepEqual(noVip.removedServices, [{ index: 0, name: 'default', vip: VIP, vip6: null, proto: 0, port: 0 }]);
+  assert.deepEqual(noVip.removedServices, [
+    { index: 0, name: 'default', vip: VIP, vip6: null, proto: 0, port: 0 },
+  ]);
   c.commit(noVip);
   assert.equal(c.services.size, 0);
   assert.equal(summarizePlan(c.plan(config(range(1, 3), { frontend: {} }), PORT_MAC)).maglevEntries, 0);
