@@ -16,8 +16,7 @@ import {
   type SessionEntry,
   type StatsSnapshot,
 } from '../../core/model.js';
-import { unpin } from '../../kernel/bpffs.js';
-import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js';
+import { closeFd, dupFd, libbpfAvailable } from '../../kernel/libbpf.js';
 import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
@@ -25,9 +24,9 @@ import type { DataPlane, MaglevTable, StatsOptions } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
 import { copyRecentSessions } from './capacity.js';
 import { XdpExplainer } from './explain.js';
-import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.js';
+import { existingPinDir, type Loaded, pinMap, repin, XdpLifecycle } from './lifecycle.js';
 import { readMaglevTable } from './maglev-read.js';
-import type { MapFds } from './maps.js';
+import { type MapFds, STRUCT_LAYOUTS } from './maps.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
 import { countLiveSessions } from './session-counts.js';
@@ -101,25 +100,28 @@ export class XdpPlane implements DataPlane {
     this.lifecycle.replaceProgram(l, role, newProgFd);
   }
 
-  /** A new session capacity: a new session map (the most recent sessions copied) and a program using it. */
+  /**
+   * A new session capacity: new session maps of both families (the most recent sessions of each
+   * copied) and a program using them.
+   */
   private resize(capacity: number): void {
     const l = this.loaded!;
     const reuse: Partial<MapFds> = { ...l.fds };
     delete reuse.sessions;
+    delete reuse.sessions6;
     const ld = loadLbdsr({ capacity, reuse });
     try {
-      const newSessions = ld.fds.sessions;
-      copyRecentSessions(l.fds.sessions, newSessions, capacity);
-      const sfd = dupFd(newSessions);
+      copyRecentSessions(l.fds.sessions, ld.fds.sessions, capacity);
+      copyRecentSessions(l.fds.sessions6, ld.fds.sessions6, capacity, STRUCT_LAYOUTS.flowKey6.size);
+      const fresh = { sessions: dupFd(ld.fds.sessions), sessions6: dupFd(ld.fds.sessions6) };
       this.replaceProgram(l, 'frontend', dupFd(ld.progFd));
-      closeFd(l.fds.sessions);
-      l.fds.sessions = sfd;
-      l.capacity = capacity;
       const dir = this.dir;
-      if (dir) {
-        unpin(`${dir}/${pinMap('sessions')}`);
-        objPin(sfd, `${dir}/${pinMap('sessions')}`);
+      for (const k of ['sessions', 'sessions6'] as const) {
+        closeFd(l.fds[k]);
+        l.fds[k] = fresh[k];
+        if (dir) repin(dir, pinMap(k), fresh[k]);
       }
+      l.capacity = capacity;
     } finally {
       ld.obj.close();
     }
