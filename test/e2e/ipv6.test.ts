@@ -82,12 +82,8 @@ for (const type of E2E_TYPES) {
       await d.start();
       await seedOn(d, topo, type);
       await ctl(`set probe_ip=${PROBE_IP}`);
-      const [b1, b2, b3] = topo.backends;
       await ctl(`services add web6 vip=${VIP6}`);
-      for (const b of [b1!, b2!, b3!]) await ctl(`services web6 backend pool add ${b.id} mac=${b.mac}`);
-      await ctl(`services add nd6 vip=${ND_VIP6}`);
-      await ctl(`services add dual vip=${DUAL_VIP} vip6=${DUAL_VIP6}`);
-      for (const b of [b1!, b3!]) await ctl(`services dual backend pool add ${b.id} mac=${b.mac}`);
+      for (const b of topo.backends) await ctl(`services web6 backend pool add ${b.id} mac=${b.mac}`);
     }, T);
 
     after(async () => {
@@ -96,13 +92,9 @@ for (const type of E2E_TYPES) {
       if (topo) await teardown(topo);
     }, T);
 
-    it('services show lists the IPv6 and the dual-stack VIPs as given', T, () =>
+    it('services show lists the IPv6 VIP as given', T, () =>
       withLog(async () => {
-        const out = await ctl('services show');
-        assert.match(out, /\nweb6\s+fd00::100\s/);
-        assert.match(out, /\nnd6\s+fd00::101\s/);
-        assert.match(out, /\ndual\s+10\.0\.0\.103\s/);
-        assert.ok(out.includes(DUAL_VIP6), `the dual-stack service shows its vip6:\n${out}`);
+        assert.match(await ctl('services show'), /\nweb6\s+fd00::100\s/);
       }),
     );
 
@@ -110,18 +102,16 @@ for (const type of E2E_TYPES) {
       withLog(async () => {
         const st0 = await stats();
         for (const c of topo!.clients) {
-          for (const vip of [VIP6, DUAL_VIP6]) {
-            await ping(c.ns, vip, 1);
-            assert.equal(
-              await neighbourMac(c.ns, vip),
-              topo!.frontendMac,
-              `${c.name}: neighbour entry of ${vip}`,
-            );
-          }
+          await ping(c.ns, VIP6, 1);
+          assert.equal(
+            await neighbourMac(c.ns, VIP6),
+            topo!.frontendMac,
+            `${c.name}: neighbour entry of ${VIP6}`,
+          );
         }
         const st1 = await stats();
         assert.ok(
-          (st1.ndReplies ?? 0) >= (st0.ndReplies ?? 0) + 4,
+          (st1.ndReplies ?? 0) >= (st0.ndReplies ?? 0) + 2,
           `ND replies counted: ${st0.ndReplies} -> ${st1.ndReplies}`,
         );
       }),
@@ -187,6 +177,7 @@ for (const type of E2E_TYPES) {
     it('a backend added by IPv6 address only is found by Neighbor Discovery and takes the traffic', T, () =>
       withLog(async () => {
         const b2 = topo!.backends[1]!;
+        await ctl(`services add nd6 vip=${ND_VIP6}`);
         await ctl(`services nd6 backend pool add 1 ip=${ip6Of(b2.name)}`);
         let last: PoolEntry | undefined;
         await mustWaitFor(
@@ -211,6 +202,12 @@ for (const type of E2E_TYPES) {
 
     it('a dual-stack service: one pool reached by its IPv4 and its IPv6 VIP', T, () =>
       withLog(async () => {
+        await ctl(`services add dual vip=${DUAL_VIP} vip6=${DUAL_VIP6}`);
+        for (const b of [topo!.backends[0]!, topo!.backends[2]!])
+          await ctl(`services dual backend pool add ${b.id} mac=${b.mac}`);
+        const shown = await ctl('services show');
+        assert.match(shown, /\ndual\s+10\.0\.0\.103\s/);
+        assert.ok(shown.includes(DUAL_VIP6), `the dual-stack service shows its vip6:\n${shown}`);
         const [v4, v6] = await Promise.all([
           http(c1(), `http://${DUAL_VIP}/`, 40),
           http(c2(), url6(DUAL_VIP6), 40),
