@@ -55,6 +55,49 @@ interface PoolEntry {
 
 const url6 = (vip6: string, path = '/') => `http://[${vip6}]${path}`;
 
+// The control: the topology of the suite without a balancer. The servers answer over IPv6 and the far
+// path teaches a server the smaller MTU on its own, but nobody answers for the VIP (the servers hold it on
+// lo, where Linux answers no solicitation arriving on eth0): whatever reaches the VIP below is the balancer.
+describe('the IPv6 topology without a balancer (testkit/ipv6.ts)', { skip }, () => {
+  let topo: Topology | undefined;
+  let router: Router6 | undefined;
+  let servers: Servers | undefined;
+
+  before(async () => {
+    topo = await buildTopology();
+    await addIpv6(topo);
+    router = await addRouter6(topo);
+    servers = await startServers(topo, 10_000, VIP6);
+  }, T);
+
+  after(async () => {
+    servers?.stop();
+    if (topo) await teardown(topo);
+  }, T);
+
+  it('a client reaches a server by its own IPv6 address (HTTP on [::]:80)', T, async () => {
+    const r = await client(topo!.clients[0]!.ns, 'http', { url: url6(ip6Of('b2')), count: 3 });
+    noFailures(r);
+    assert.deepEqual(reached(r), ['b2']);
+  });
+
+  it('no host answers for the VIP: it is unreachable and unresolved', T, async () => {
+    const c1 = topo!.clients[0]!.ns;
+    const p = await ping(c1, VIP6, 2);
+    assert.equal(p.received, 0, JSON.stringify(p));
+    assert.equal(await neighbourMac(c1, VIP6), undefined, 'no neighbour entry with an address');
+  });
+
+  it('a large reply over the MTU-1280 leg teaches the sending server the path MTU', T, async () => {
+    const b1 = topo!.backends[0]!;
+    assert.equal(await routeMtu6(b1.ns, FAR_CLIENT6), undefined);
+    const r = await client(router!.farClient, 'download', { url: url6(ip6Of('b1'), '/big/300000') });
+    noFailures(r);
+    assert.deepEqual(r.counts, { b1: 1 });
+    assert.equal(await routeMtu6(b1.ns, FAR_CLIENT6), FAR_MTU, await routeGet6(b1.ns, FAR_CLIENT6));
+  });
+});
+
 for (const type of E2E_TYPES) {
   describe(`IPv6 end to end, type=${type}`, { skip }, () => {
     let topo: Topology | undefined;
