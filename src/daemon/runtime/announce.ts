@@ -5,7 +5,7 @@
 // "Backends": the same rule as `pool show`). Otherwise it is withdrawn, with the first reason that
 // holds, in this order: NO_PLANE, STANDBY, NO_SERVING_BACKEND. VipTracker remembers since when each VIP
 // has been as it is. Pure: the plane's state and the observations are given, the clock too.
-import { parseIpv4 } from '../../core/addr.js';
+import { formatIpv6, looksIpv6, parseIpv4, parseIpv6 } from '../../core/addr.js';
 import type { InstanceConfig } from '../../core/model.js';
 import { checkOf, healthOf, isServing, macOf, servicesOf } from './backends.js';
 import type { Observed } from './observations.js';
@@ -35,8 +35,8 @@ export type VipVerdict = Omit<VipState, 'since'>;
 export interface PlaneView {
   /** Running (not FAILED), both ports resolved, the backend port's MAC known (`ready`). */
   forwarding: boolean;
-  /** The VIPs (host-order numbers) the plane holds a service of. */
-  vips: ReadonlySet<number>;
+  /** The VIPs the plane holds a service of: IPv4 as host-order numbers, IPv6 as RFC 5952 text. */
+  vips: ReadonlySet<number | string>;
 }
 
 /** What was observed of backend `id` of `service` (health, ARP MAC). */
@@ -72,12 +72,27 @@ export function reachability(config: InstanceConfig, plane: PlaneView, observed:
   const out: VipVerdict[] = [];
   for (const [vip, services] of byVip) {
     let reason: WithdrawReason | undefined;
-    if (!plane.forwarding || !plane.vips.has(parseIpv4(vip))) reason = 'NO_PLANE';
+    if (!plane.forwarding || !plane.vips.has(vipKey(vip))) reason = 'NO_PLANE';
     else if (config.standby === true) reason = 'STANDBY';
     else if (!services.some((s) => s.serving > 0)) reason = 'NO_SERVING_BACKEND';
     out.push(reason ? { vip, reachable: false, reason, services } : { vip, reachable: true, services });
   }
-  return out.sort((a, b) => parseIpv4(a.vip) - parseIpv4(b.vip));
+  return out.sort((a, b) => vipOrder(a.vip, b.vip));
+}
+
+/** A VIP as PlaneView.vips holds it. */
+const vipKey = (vip: string): number | string =>
+  looksIpv6(vip) ? formatIpv6(parseIpv6(vip)) : parseIpv4(vip);
+
+/** Address order: IPv4 VIPs first, then IPv6 ones by their bytes. */
+function vipOrder(a: string, b: string): number {
+  const a6 = looksIpv6(a);
+  if (a6 !== looksIpv6(b)) return a6 ? 1 : -1;
+  if (!a6) return parseIpv4(a) - parseIpv4(b);
+  const x = parseIpv6(a);
+  const y = parseIpv6(b);
+  for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return 0;
 }
 
 /** A VIP whose verdict changed (for the event log). */
@@ -133,6 +148,6 @@ export class VipTracker {
   reachable(): string[] {
     const set = new Set<string>();
     for (const m of this.byInstance.values()) for (const s of m.values()) if (s.reachable) set.add(s.vip);
-    return [...set].sort((a, b) => parseIpv4(a) - parseIpv4(b));
+    return [...set].sort(vipOrder);
   }
 }
