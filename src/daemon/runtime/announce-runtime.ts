@@ -4,7 +4,6 @@
 // 1 s tick catches what comes without an event, such as an interface going away), its changes in the
 // instance's event log, the set of reachable VIPs handed to the file and the command (announce-hooks.ts),
 // and the gauge lbdsr_vip_reachable{lb,vip}.
-
 import { Gauge, type Registry } from 'prom-client';
 import { formatIpv6 } from '../../core/addr.js';
 import type { EventInput } from '../../metrics/events.js';
@@ -65,12 +64,12 @@ export class Announcer {
     const ports = planes.ports(name);
     if (!driver || !ports?.frontend || !ports.backend) return NOT_FORWARDING;
     if (planes.status(name)?.status !== 'RUNNING' || !driver.control.ready) return NOT_FORWARDING;
-    const vips = new Set<number | string>();
-    for (const s of driver.control.services.values()) {
-      if (s.vip !== 0) vips.add(s.vip);
-      if (s.vip6) vips.add(formatIpv6(s.vip6));
-    }
-    return { forwarding: true, vips };
+    const services = [...driver.control.services.values()];
+    return {
+      forwarding: true,
+      vips: new Set(services.filter((s) => s.vip !== 0).map((s) => s.vip)),
+      vips6: new Set(services.flatMap((s) => (s.vip6 ? [formatIpv6(s.vip6)] : []))),
+    };
   }
 
   /** The first publication (file written now: throws when it cannot be). */
