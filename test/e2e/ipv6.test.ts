@@ -221,25 +221,29 @@ for (const type of E2E_TYPES) {
       withLog(async () => {
         const b2 = topo!.backends[1]!;
         await ctl(`services add nd6 vip=${ND_VIP6}`);
-        await ctl(`services nd6 backend pool add 1 ip=${ip6Of(b2.name)}`);
-        let last: PoolEntry | undefined;
-        await mustWaitFor(
-          `backend 1 of nd6 resolved by ND (last: ${JSON.stringify(last)})`,
-          async () => {
-            const pool = JSON.parse(await ctl('services nd6 backend pool show -json')) as PoolEntry[];
-            last = pool.find((e) => e.id === 1);
-            return last?.mac_source === 'ND';
-          },
-          { timeoutMs: 20_000, intervalMs: 200 },
-        ).catch((e: Error) => {
-          e.message += ` last: ${JSON.stringify(last)}`;
-          throw e;
-        });
-        assert.equal(last?.mac_in_use, b2.mac, JSON.stringify(last));
-        assert.equal(last?.mac, undefined, 'the configuration keeps no MAC');
-        const r = await http(c1(), url6(ND_VIP6), 30);
-        noFailures(r);
-        assert.deepEqual(reached(r), ['b2'], JSON.stringify(r.counts));
+        try {
+          await ctl(`services nd6 backend pool add 1 ip=${ip6Of(b2.name)}`);
+          let last: PoolEntry | undefined;
+          await mustWaitFor(
+            'backend 1 of nd6 resolved by ND',
+            async () => {
+              const pool = JSON.parse(await ctl('services nd6 backend pool show -json')) as PoolEntry[];
+              last = pool.find((e) => e.id === 1);
+              return last?.mac_source === 'ND';
+            },
+            { timeoutMs: 20_000, intervalMs: 200 },
+          ).catch((e: Error) => {
+            e.message += ` last: ${JSON.stringify(last)}`;
+            throw e;
+          });
+          assert.equal(last?.mac_in_use, b2.mac, JSON.stringify(last));
+          assert.equal(last?.mac, undefined, 'the configuration keeps no MAC');
+          const r = await http(c1(), url6(ND_VIP6), 30);
+          noFailures(r);
+          assert.deepEqual(reached(r), ['b2'], JSON.stringify(r.counts));
+        } finally {
+          await d!.ctl('lbdsr', 'lb1', 'services', 'del', 'nd6'); // the next tests start without it
+        }
       }),
     );
 
