@@ -339,7 +339,7 @@ test('IPv6 fragments follow their first one; an ICMPv6 Packet Too Big reaches th
   });
 });
 
-test('the Maglev hash of an IPv6 key: jhash2 over 10 words (HASH_SESSION) or 4 (HASH_SRC_IP)', {
+test('explain of IPv6 frames: the Maglev hash of an IPv6 key is jhash2 over 10 words (HASH_SESSION) or 4 (HASH_SRC_IP); a solicitation shows its advertisement', {
   skip,
 }, () => {
   const words = (bytes: Uint8Array, n: number) => {
@@ -363,6 +363,12 @@ test('the Maglev hash of an IPv6 key: jhash2 over 10 words (HASH_SESSION) or 4 (
         const t = ex.explain(syn(1000), PORT_FRONTEND);
         assert.equal(t.hash, expect >>> 0, algorithm);
         assert.equal(t.verdict, ACT_TX_BACKEND, `${algorithm}: explain of an IPv6 frame`);
+        const nd = ex.explain(
+          nsFrame({ srcMac: CLIENT_MAC, src: CLIENT, target: VIP6, sllao: false }),
+          PORT_FRONTEND,
+        );
+        assert.equal(nd.verdict, ACT_TX_FRONTEND, 'explain of a solicitation: answered');
+        assert.equal(toHex(nd.output), toHex(expectedNa()), 'explain shows the advertisement');
       } finally {
         ex.close();
       }
