@@ -2,13 +2,17 @@
 // plane reports sessions: the listing (both families by recency, IPv6 addresses as text, ICMPv6 as
 // 'ICMPV6'), the active count of stats(), the live sessions per backend (sessionCounts), and a new
 // capacity, which keeps the most recent sessions of each family's table. ND replies are counted in
-// stats() as frames sent on the FRONTEND port.
+// stats() as frames sent on the FRONTEND port. The daemon's memory check costs both session maps as
+// the kernel charges them.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseIpv4, parseIpv6 } from '../../src/core/addr.js';
 import { CNT_ARP_REPLY, CNT_MAX, CNT_ND_REPLY, CNT_RX_PACKETS } from '../../src/core/constants.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
+import { xdpSessionBytes } from '../../src/daemon/limits.js';
 import { MAP_KEYS, type MapFds, XdpMaps } from '../../src/dataplane/xdp/maps.js';
+import { loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { XdpPlane } from '../../src/dataplane/xdp/plane.js';
 import { mapUpdate, objGet, possibleCpus } from '../../src/kernel/libbpf.js';
 import { drive } from '../lib/drive.js';
@@ -198,5 +202,23 @@ test('a new capacity keeps the most recent sessions of each family; ND replies c
     assert.equal(after.sessions.active, kept.length);
   } finally {
     await plane.close();
+  }
+});
+
+test('the memory check costs both session maps as the kernel charges them (fdinfo memlock)', { skip }, () => {
+  for (const capacity of [100_000, 1_000_000]) {
+    const ld = loadLbdsr({ capacity });
+    try {
+      const memlock = (fd: number) =>
+        Number(/memlock:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? Number.NaN);
+      const kernel = memlock(ld.fds.sessions) + memlock(ld.fds.sessions6);
+      const ours = xdpSessionBytes(capacity);
+      assert.ok(
+        Math.abs(kernel - ours) / kernel < 0.01,
+        `capacity ${capacity}: kernel ${kernel}, ours ${ours}`,
+      );
+    } finally {
+      ld.obj.close();
+    }
   }
 });

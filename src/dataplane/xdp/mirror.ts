@@ -4,24 +4,16 @@
 // plan (a new or adopted program, or a plane brought back after a failure). The kernel's backend
 // slots are assigned here, independently of the control state's: a restarted daemon adopts the slots
 // it finds in the backends map, so sessions recorded before the restart (which name a slot and an id)
-// stay valid. The service maps themselves are service-maps.ts. A service's VIPs are its IPv4 `vip`
-// (0: none) and its IPv6 `vip6` (null: none): each VIP's entries go to the map of its family, so an
-// IPv6-only service writes nothing into lbdsr_vips, a dual-stack one writes both.
+// stay valid. The service maps themselves are service-maps.ts, the VIP entries vip-entries.ts. A
+// service's VIPs are its IPv4 `vip` (0: none) and its IPv6 `vip6` (null: none): each VIP's entries go
+// to the map of its family, so an IPv6-only service writes nothing into lbdsr_vips, a dual-stack one
+// writes both.
 import { MAGLEV_SIZE, MAX_BACKENDS, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { Plan, ServicePlan, SlotChange } from '../../pipeline/plan.js';
 import type { XdpMaps } from './maps.js';
-import {
-  type KernelPort,
-  type KernelService,
-  type KernelVip,
-  portEntriesOf,
-  portKeyString,
-  type VipAddr,
-  vipEntryOf,
-  vipKeyString,
-  vipsOf,
-} from './service-maps.js';
+import { type KernelService, macEq } from './service-maps.js';
+import { addVips, VipEntries, type VipSet } from './vip-entries.js';
 
 interface KSlot {
   id: number;
@@ -33,22 +25,10 @@ interface KSlot {
 /** A backend's identity across services: ids are per pool. */
 const bkey = (service: number, id: number) => service * 0x1_0000_0000 + id;
 
-function macEq(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function vip6Eq(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === null || b === null) return a === b;
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** VIPs by their Map key (vipKeyString). */
-type VipSet = Map<string, VipAddr>;
-
-function addVips(set: VipSet, s: KernelService): void {
-  for (const v of vipsOf(s)) set.set(vipKeyString(v), v);
 }
 
 function serviceEq(a: KernelService, b: KernelService): boolean {
@@ -60,16 +40,6 @@ function serviceEq(a: KernelService, b: KernelService): boolean {
     macEq(a.mac, b.mac) &&
     a.algorithm === b.algorithm &&
     a.backends === b.backends
-  );
-}
-
-function vipEq(a: KernelVip, b: KernelVip): boolean {
-  return (
-    macEq(a.mac, b.mac) &&
-    a.portProtos === b.portProtos &&
-    a.tcp === b.tcp &&
-    a.udp === b.udp &&
-    a.icmp === b.icmp
   );
 }
 
@@ -99,16 +69,17 @@ export class XdpMirror {
   /** Service entries, VIP entries and port services as the maps hold them. */
   private readonly services = new Map<number, KernelService>();
   private readonly names = new Map<number, string>();
-  /** VIP entries by vipKeyString, port services by portKeyString (both families). */
-  private readonly vips = new Map<string, KernelVip>();
-  private readonly ports = new Map<string, KernelPort>();
+  /** VIP entries and port services as the maps hold them (vip-entries.ts). */
+  private readonly vipEntries: VipEntries;
   private configWritten = false;
   private lastBackendIfindex = -1;
   private lastDevmap = -1;
   /** Generation of the control state the maps hold (see Plan.base). */
   private generation = -1;
 
-  constructor(private readonly maps: XdpMaps) {}
+  constructor(private readonly maps: XdpMaps) {
+    this.vipEntries = new VipEntries(maps.svc);
+  }
 
   /** Takes over the slots, services, VIP entries and port services a previous daemon left in the maps. */
   adopt(): void {
@@ -118,8 +89,7 @@ export class XdpMirror {
       this.statsOwner[b.slot] = bkey(b.service, b.id);
     }
     for (const s of this.maps.svc.readServices()) this.services.set(s.index, s);
-    for (const v of this.maps.svc.readVips()) this.vips.set(vipKeyString(v.vip), v);
-    for (const p of this.maps.svc.readPorts()) this.ports.set(portKeyString(p), p);
+    this.vipEntries.adopt();
   }
 
   /** Kernel slot of backend `id` of service `service`, SLOT_NONE when it is not in the pool. */
@@ -203,7 +173,7 @@ export class XdpMirror {
       this.services.delete(i);
     }
     // A full plan also clears VIP entries no service held here names (left by a previous daemon).
-    if (plan.full) for (const [key, e] of this.vips) vips.set(key, e.vip);
+    if (plan.full) this.vipEntries.addAll(vips);
     let n = this.syncVips(vips);
     for (const i of gone) {
       this.maps.svc.clearService(i);
@@ -325,55 +295,9 @@ export class XdpMirror {
     return 1;
   }
 
-  /**
-   * Rewrites the VIP entries and port services of `vips` from the services held: new entries first,
-   * then the ones no service needs any more are removed. Returns how many entries were written or removed.
-   */
+  /** Rewrites the VIP entries and port services of `vips` from the services held. */
   private syncVips(vips: VipSet): number {
-    if (vips.size === 0) return 0;
-    const byVip = new Map<string, KernelService[]>();
-    for (const s of this.services.values()) {
-      for (const v of vipsOf(s)) {
-        const key = vipKeyString(v);
-        if (!vips.has(key)) continue;
-        const list = byVip.get(key);
-        if (list) list.push(s);
-        else byVip.set(key, [s]);
-      }
-    }
-    let n = 0;
-    const wantPorts = new Map<string, KernelPort>();
-    for (const [key, list] of byVip) {
-      for (const p of portEntriesOf(vips.get(key)!, list)) wantPorts.set(portKeyString(p), p);
-    }
-    for (const [key, p] of wantPorts) {
-      const old = this.ports.get(key);
-      if (old && old.index === p.index) continue;
-      this.maps.svc.writePort(p);
-      this.ports.set(key, p);
-      n++;
-    }
-    for (const [key, list] of byVip) {
-      const e = vipEntryOf(vips.get(key)!, list);
-      const old = this.vips.get(key);
-      if (old && vipEq(old, e)) continue;
-      this.maps.svc.writeVip(e);
-      this.vips.set(key, e);
-      n++;
-    }
-    for (const [key, p] of [...this.ports]) {
-      if (!vips.has(vipKeyString(p.vip)) || wantPorts.has(key)) continue;
-      this.maps.svc.deletePort(p);
-      this.ports.delete(key);
-      n++;
-    }
-    for (const [key, vip] of vips) {
-      if (byVip.has(key) || !this.vips.has(key)) continue;
-      this.maps.svc.deleteVip(vip);
-      this.vips.delete(key);
-      n++;
-    }
-    return n;
+    return this.vipEntries.sync(vips, this.services.values());
   }
 
   /** Instance settings and the backend port, when they changed. */
@@ -399,6 +323,13 @@ export class XdpMirror {
   /** The services as written, with their names when a plan gave them. */
   serviceEntries(): (KernelService & { name?: string })[] {
     return [...this.services.values()].map((s) => ({ ...s, name: this.names.get(s.index) }));
+  }
+
+  /** The IPv6 VIPs of the services as written (one per VIP). */
+  vips6(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const v of this.vipEntries.vips()) if (typeof v !== 'number') out.push(v);
+    return out;
   }
 
   /** Kernel slots held by a backend: the backend's id and service index. */

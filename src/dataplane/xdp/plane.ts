@@ -6,8 +6,9 @@
 // session capacity replaces the program (atomically, the most recent sessions copied: capacity.ts). Statistics and the sessions
 // listing are read by readout.ts. The frontend MACs go on the frontend interface's unicast list
 // (unicast.ts), so that a real NIC lets their frames in, and are announced by gratuitous ARP
-// (../announce.ts). See docs/xdp.md.
-import { SLOT_NONE } from '../../core/constants.js';
+// (../announce.ts); the IPv6 VIPs' solicited-node MACs go on its multicast list (multicast.ts), so that
+// Neighbor Solicitations for them come in too. See docs/xdp.md.
+import { CFG_NO_ARP, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import {
   DEFAULT_SESSION_SETTINGS,
@@ -27,6 +28,7 @@ import { XdpExplainer } from './explain.js';
 import { existingPinDir, type Loaded, pinMap, repin, XdpLifecycle } from './lifecycle.js';
 import { readMaglevTable } from './maglev-read.js';
 import { type MapFds, STRUCT_LAYOUTS } from './maps.js';
+import { MulticastFilter } from './multicast.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
 import { countLiveSessions } from './session-counts.js';
@@ -46,6 +48,8 @@ export class XdpPlane implements DataPlane {
   private readonly lifecycle: XdpLifecycle;
   /** The frontend MACs on the frontend interface's receive filter (unicast.ts). */
   private readonly unicast = new UnicastFilter();
+  /** The IPv6 VIPs' solicited-node MACs on the frontend interface's multicast list (multicast.ts). */
+  private readonly multicast = new MulticastFilter();
   /** Gratuitous ARP for new VIPs and MACs, and when the plane attaches (../announce.ts). */
   private readonly announcer = new ServiceAnnouncer();
   private closed = false;
@@ -82,6 +86,9 @@ export class XdpPlane implements DataPlane {
     // The NIC lets the frontend MACs in before the program answers ARP for them.
     this.announcer.track(plan);
     this.unicast.sync(fe, this.announcer.services.values());
+    // NS for the IPv6 VIPs reach the program, which answers them unless CFG_NO_ARP (ROUTED, standby).
+    const answersNs = (plan.settings.flags & CFG_NO_ARP) === 0;
+    this.multicast.sync(fe, answersNs ? l.mirror.vips6() : []);
     this.attach('frontend', fe);
     this.attach('backend', be);
     this.announcer.start(this.announcer.prepare(fe?.ifname));
@@ -137,6 +144,11 @@ export class XdpPlane implements DataPlane {
     return this.unicast.state();
   }
 
+  /** The solicited-node MACs of the IPv6 VIPs this plane keeps on the frontend interface's multicast list. */
+  multicastFilter(): string[] {
+    return this.multicast.macs();
+  }
+
   async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
     return readStats(this.loaded, this.timeoutsMs, opts.walk !== false);
   }
@@ -181,6 +193,7 @@ export class XdpPlane implements DataPlane {
     if (!l) return;
     if (!opts.keep) {
       this.unicast.clear();
+      this.multicast.clear();
       this.ports.detach('frontend', l.progs.frontend);
       this.ports.detach('backend', l.progs.backend);
     }

@@ -136,6 +136,11 @@ function portKey(p: { vip: VipAddr; port: number; proto: number }): Uint8Array {
 
 const isZero = (b: Uint8Array) => b.every((x) => x === 0);
 
+export function macEq(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function u32(n: number): Uint8Array {
   const k = new Uint8Array(4);
   new DataView(k.buffer).setUint32(0, n, LE);
