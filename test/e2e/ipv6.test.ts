@@ -253,7 +253,7 @@ for (const type of E2E_TYPES) {
         for (const b of [topo!.backends[0]!, topo!.backends[2]!])
           await ctl(`services dual backend pool add ${b.id} mac=${b.mac}`);
         const shown = await ctl('services show');
-        assert.match(shown, /\ndual\s+10\.0\.0\.103\s/);
+        assert.match(shown, /\ndual\s+10\.0\.0\.103\b/);
         assert.ok(shown.includes(DUAL_VIP6), `the dual-stack service shows its vip6:\n${shown}`);
         const [v4, v6] = await Promise.all([
           http(c1(), `http://${DUAL_VIP}/`, 40),
