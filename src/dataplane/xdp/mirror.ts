@@ -4,7 +4,9 @@
 // plan (a new or adopted program, or a plane brought back after a failure). The kernel's backend
 // slots are assigned here, independently of the control state's: a restarted daemon adopts the slots
 // it finds in the backends map, so sessions recorded before the restart (which name a slot and an id)
-// stay valid. The service maps themselves are service-maps.ts.
+// stay valid. The service maps themselves are service-maps.ts. A service's VIPs are its IPv4 `vip`
+// (0: none) and its IPv6 `vip6` (null: none): each VIP's entries go to the map of its family, so an
+// IPv6-only service writes nothing into lbdsr_vips, a dual-stack one writes both.
 import { MAGLEV_SIZE, MAX_BACKENDS, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { Plan, ServicePlan, SlotChange } from '../../pipeline/plan.js';
@@ -15,7 +17,10 @@ import {
   type KernelVip,
   portEntriesOf,
   portKeyString,
+  type VipAddr,
   vipEntryOf,
+  vipKeyString,
+  vipsOf,
 } from './service-maps.js';
 
 interface KSlot {
@@ -33,9 +38,23 @@ function macEq(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+function vip6Eq(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** VIPs by their Map key (vipKeyString). */
+type VipSet = Map<string, VipAddr>;
+
+function addVips(set: VipSet, s: KernelService): void {
+  for (const v of vipsOf(s)) set.set(vipKeyString(v), v);
+}
+
 function serviceEq(a: KernelService, b: KernelService): boolean {
   return (
     a.vip === b.vip &&
+    vip6Eq(a.vip6, b.vip6) &&
     a.proto === b.proto &&
     a.port === b.port &&
     macEq(a.mac, b.mac) &&
@@ -80,7 +99,8 @@ export class XdpMirror {
   /** Service entries, VIP entries and port services as the maps hold them. */
   private readonly services = new Map<number, KernelService>();
   private readonly names = new Map<number, string>();
-  private readonly vips = new Map<number, KernelVip>();
+  /** VIP entries by vipKeyString, port services by portKeyString (both families). */
+  private readonly vips = new Map<string, KernelVip>();
   private readonly ports = new Map<string, KernelPort>();
   private configWritten = false;
   private lastBackendIfindex = -1;
@@ -98,7 +118,7 @@ export class XdpMirror {
       this.statsOwner[b.slot] = bkey(b.service, b.id);
     }
     for (const s of this.maps.svc.readServices()) this.services.set(s.index, s);
-    for (const v of this.maps.svc.readVips()) this.vips.set(v.vip, v);
+    for (const v of this.maps.svc.readVips()) this.vips.set(vipKeyString(v.vip), v);
     for (const p of this.maps.svc.readPorts()) this.ports.set(portKeyString(p), p);
   }
 
@@ -140,7 +160,7 @@ export class XdpMirror {
       } else if (!c.live) later.push(c);
       else if (this.writeSlot(c, reused)) w.backends++;
     }
-    const touched = new Set<number>();
+    const touched: VipSet = new Map();
     for (const s of plan.services) {
       w.maglevEntries += this.writeTable(s);
       w.services += this.writeService(s, touched);
@@ -176,14 +196,14 @@ export class XdpMirror {
     const gone = plan.full
       ? [...this.services.keys()].filter((i) => !named.has(i))
       : plan.removedServices.map((r) => r.index);
-    const vips = new Set<number>();
+    const vips: VipSet = new Map();
     for (const i of gone) {
       const old = this.services.get(i);
-      if (old) vips.add(old.vip);
+      if (old) addVips(vips, old);
       this.services.delete(i);
     }
     // A full plan also clears VIP entries no service held here names (left by a previous daemon).
-    if (plan.full) for (const vip of this.vips.keys()) vips.add(vip);
+    if (plan.full) for (const [key, e] of this.vips) vips.set(key, e.vip);
     let n = this.syncVips(vips);
     for (const i of gone) {
       this.maps.svc.clearService(i);
@@ -285,10 +305,11 @@ export class XdpMirror {
   }
 
   /** The service's entry when it changed; its VIP (and a VIP it left) are noted in `touched`. */
-  private writeService(s: ServicePlan, touched: Set<number>): number {
+  private writeService(s: ServicePlan, touched: VipSet): number {
     const e: KernelService = {
       index: s.index,
       vip: s.vip,
+      vip6: s.vip6 ? Uint8Array.from(s.vip6) : null,
       proto: s.proto,
       port: s.port,
       mac: s.mac,
@@ -297,8 +318,8 @@ export class XdpMirror {
     };
     const old = this.services.get(s.index);
     if (old && serviceEq(old, e)) return 0;
-    if (old) touched.add(old.vip);
-    touched.add(e.vip);
+    if (old) addVips(touched, old);
+    addVips(touched, e);
     this.maps.svc.writeService(e);
     this.services.set(s.index, e);
     return 1;
@@ -308,19 +329,22 @@ export class XdpMirror {
    * Rewrites the VIP entries and port services of `vips` from the services held: new entries first,
    * then the ones no service needs any more are removed. Returns how many entries were written or removed.
    */
-  private syncVips(vips: Set<number>): number {
+  private syncVips(vips: VipSet): number {
     if (vips.size === 0) return 0;
-    const byVip = new Map<number, KernelService[]>();
+    const byVip = new Map<string, KernelService[]>();
     for (const s of this.services.values()) {
-      if (!vips.has(s.vip)) continue;
-      const list = byVip.get(s.vip);
-      if (list) list.push(s);
-      else byVip.set(s.vip, [s]);
+      for (const v of vipsOf(s)) {
+        const key = vipKeyString(v);
+        if (!vips.has(key)) continue;
+        const list = byVip.get(key);
+        if (list) list.push(s);
+        else byVip.set(key, [s]);
+      }
     }
     let n = 0;
     const wantPorts = new Map<string, KernelPort>();
-    for (const list of byVip.values()) {
-      for (const p of portEntriesOf(list)) wantPorts.set(portKeyString(p), p);
+    for (const [key, list] of byVip) {
+      for (const p of portEntriesOf(vips.get(key)!, list)) wantPorts.set(portKeyString(p), p);
     }
     for (const [key, p] of wantPorts) {
       const old = this.ports.get(key);
@@ -329,24 +353,24 @@ export class XdpMirror {
       this.ports.set(key, p);
       n++;
     }
-    for (const [vip, list] of byVip) {
-      const e = vipEntryOf(vip, list);
-      const old = this.vips.get(vip);
+    for (const [key, list] of byVip) {
+      const e = vipEntryOf(vips.get(key)!, list);
+      const old = this.vips.get(key);
       if (old && vipEq(old, e)) continue;
       this.maps.svc.writeVip(e);
-      this.vips.set(vip, e);
+      this.vips.set(key, e);
       n++;
     }
     for (const [key, p] of [...this.ports]) {
-      if (!vips.has(p.vip) || wantPorts.has(key)) continue;
+      if (!vips.has(vipKeyString(p.vip)) || wantPorts.has(key)) continue;
       this.maps.svc.deletePort(p);
       this.ports.delete(key);
       n++;
     }
-    for (const vip of vips) {
-      if (byVip.has(vip) || !this.vips.has(vip)) continue;
+    for (const [key, vip] of vips) {
+      if (byVip.has(key) || !this.vips.has(key)) continue;
       this.maps.svc.deleteVip(vip);
-      this.vips.delete(vip);
+      this.vips.delete(key);
       n++;
     }
     return n;
