@@ -1,14 +1,16 @@
 // `npm run demo` (as root): DSR load balancing in under a minute, with nothing to set up by hand.
 // Builds a bridge with two clients, three backends and the balancer in network namespaces, starts lbdsrd,
 // applies the seed's commands (showing each), drives traffic from both clients with a live per-backend
-// table, measures that replies bypass the balancer, and removes everything (also on Ctrl-C or an error).
+// table, measures that replies bypass the balancer, makes the service dual stack (a second, IPv6 VIP:
+// the same pool reached over either family) and removes everything (also on Ctrl-C or an error).
 // Options: --type USERSPACE|XDP_SKB|XDP_DRV (default: the daemon's automatic choice), --connections N.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../src/core/model.js';
 import { buildTopology, prepareNativeXdp, type Topology, teardown } from '../testkit/bridge.js';
 import { Daemon } from '../testkit/daemon.js';
-import { ifStats, installHandlers } from '../testkit/netns.js';
+import { addIpv6, ip6Of, VIP6 } from '../testkit/ipv6.js';
+import { ifStats, installHandlers, neighbourMac } from '../testkit/netns.js';
 import { REPO } from '../testkit/paths.js';
 import { isRoot } from '../testkit/root.js';
 import { seedCommandsWithBackends } from '../testkit/seed.js';
@@ -52,7 +54,8 @@ function options(): { type: string | undefined; connections: number } {
 }
 
 const INTRO = `lbdsr demo: Direct Server Return load balancing at layer 2.
-  Clients send to the VIP ${'10.0.0.100'}; ARP for it is answered by the balancer with its frontend MAC.
+  Clients send to the VIP ${'10.0.0.100'} (and, once the service is dual stack, to ${VIP6}); ARP (IPv6:
+  Neighbor Discovery) for it is answered by the balancer with its frontend MAC.
   The balancer only rewrites the destination MAC of each frame to the chosen backend's and sends it out of
   its backend port. Every backend holds the VIP on lo, so it answers the client DIRECTLY through the
   bridge: the return path bypasses the balancer. We measure that as frames the balancer's frontend
@@ -63,7 +66,9 @@ const DROP_HINTS: Record<string, string> = {
   BACKEND_PORT: ' (broadcasts the bridge floods to the backend port)',
   ARP: ' (ARP requests for other addresses, flooded by the bridge)',
   DST_MAC: ' (frames for other hosts, flooded by the bridge)',
-  ETHERTYPE: ' (non-IPv4 frames)',
+  ETHERTYPE: ' (frames neither IPv4 nor IPv6)',
+  ND: " (the hosts' own Neighbor Discovery, flooded by the bridge)",
+  NOT_VIP: ' (IPv6 multicast of the hosts: MLD, solicitations for other addresses)',
 };
 
 function bar(n: number, max: number, width = 30): string {
@@ -106,6 +111,47 @@ function table(topo: Topology, live: Live): string[] {
   return lines;
 }
 
+/**
+ * Step 5: the service gets its IPv6 VIP (`frontend set vip6=`) and both clients open `perClient` new
+ * connections to each VIP at once; then `ping -6` and the client's neighbour entry for the IPv6 VIP.
+ * Returns the result's line and whether every connection was answered, by every backend.
+ */
+async function dualStack(
+  t: Topology,
+  daemon: Daemon,
+  perClient: number,
+): Promise<{ line: string; ok: boolean }> {
+  say(bold(`5. Dual stack: the same service on an IPv6 VIP too`));
+  const cmd = `lbdsrctl lbdsr lb1 frontend set vip6=${VIP6}`;
+  say(`  $ ${cmd}`);
+  const r = await daemon.shell(cmd);
+  if (r.code !== 0) throw new Error(`command failed: ${cmd}: ${r.stderr.trim()}`);
+  const urls = [`http://${t.vip}/`, `http://[${VIP6}]/`];
+  const opts = { count: perClient, concurrency: 3, 'timeout-ms': 2000, 'deadline-ms': 20_000 };
+  const runs = await Promise.all(
+    urls.map((url) => Promise.all(t.clients.map((c) => client(c.ns, 'http', { ...opts, url })))),
+  );
+  const lines: string[] = [];
+  let ok = true;
+  for (const [i, url] of urls.entries()) {
+    const rs = runs[i] ?? [];
+    const done = rs.reduce((n, x) => n + x.done, 0);
+    const failed = rs.reduce((n, x) => n + x.failures, 0);
+    const spread = [...new Set(rs.flatMap(reached))].sort();
+    ok &&= failed === 0 && spread.length === t.backends.length;
+    lines.push(`${done} connections to ${url} answered by ${spread.join(', ')}; ${failed} failed`);
+  }
+  for (const l of lines) say(`  ${l}`);
+  const c1 = t.clients[0]!;
+  const p = await ping(c1.ns, VIP6, 3);
+  say(`  ping -6 -c 3 ${VIP6}: ${p.received}/${p.sent} replies`);
+  const mac = await neighbourMac(c1.ns, VIP6);
+  say(
+    `  ${c1.name}'s neighbour entry for ${VIP6} (ip -6 neigh): ${mac ?? 'none'} (the frontend MAC, by Neighbor Discovery)`,
+  );
+  return { line: `dual stack: ${lines[1] ?? ''}`, ok: ok && p.received > 0 };
+}
+
 async function main(): Promise<void> {
   const opts = options();
   if (!isRoot()) {
@@ -131,17 +177,22 @@ async function main(): Promise<void> {
     say(
       `  bridge in namespace ${t.switchNs}; balancer namespace ${t.lbNs} with ports ${t.frontendIf} and ${t.backendIf}`,
     );
-    for (const c of t.clients) say(`  client  ${c.name} ${c.ip.padEnd(10)} ${c.mac}  (namespace ${c.ns})`);
+    await addIpv6(t, VIP6);
+    for (const c of t.clients)
+      say(`  client  ${c.name} ${c.ip.padEnd(10)} ${ip6Of(c.name)} ${c.mac}  (namespace ${c.ns})`);
     for (const b of t.backends)
       say(
-        `  backend ${b.name} ${b.ip.padEnd(10)} ${b.mac}  VIP ${t.vip} on lo, arp_ignore=1, arp_announce=2`,
+        `  backend ${b.name} ${b.ip.padEnd(10)} ${ip6Of(b.name)} ${b.mac}  VIPs ${t.vip} and ${VIP6} on lo, arp_ignore=1, arp_announce=2`,
       );
-    servers = await startServers(t);
+    servers = await startServers(t, 10_000, VIP6);
     if (type === 'XDP_DRV') {
       await prepareNativeXdp(t, join(REPO, 'bpf/pass.bpf.o'));
       say('  native XDP on veth: XDP_PASS on the switch-side peers, client checksums computed in software');
     }
     say('  each backend runs an HTTP server on :80 and a UDP echo server on VIP:7000, answering its name');
+    say(
+      '  (IPv6 on the clients and backends without duplicate address detection; the balancer host keeps it off)',
+    );
     say();
     say(bold('2. The daemon and the seed commands'));
     daemon = new Daemon({ ns: t.lbNs, logLevel: 'warn' });
@@ -230,10 +281,13 @@ async function main(): Promise<void> {
     say(`  ping -c 3 ${t.vip}:                   ${p.received}/${p.sent} replies`);
     say();
 
-    say(bold('5. What the balancer counted') + dim('  (summary of: lbdsrctl lbdsr lb1 stats show)'));
+    const dual = await dualStack(t, daemon, Math.min(perClient, 50));
+    say();
+
+    say(bold('6. What the balancer counted') + dim('  (summary of: lbdsrctl lbdsr lb1 stats show)'));
     const st = JSON.parse(await daemon.mustCtl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
     say(
-      `  received ${st.rx.packets} frames; sent ${st.tx.backend} to backends, ${st.tx.frontend} on the frontend (ARP replies: ${st.arpReplies})`,
+      `  received ${st.rx.packets} frames; sent ${st.tx.backend} to backends, ${st.tx.frontend} on the frontend (ARP replies: ${st.arpReplies}, ND replies: ${st.ndReplies ?? 0})`,
     );
     const drops = Object.entries(st.drops).filter(([, n]) => n > 0);
     say(
@@ -255,8 +309,9 @@ async function main(): Promise<void> {
       `  DSR: the balancer's frontend ${t.frontendIf} received ${live.fe.rx} frames and transmitted ${live.fe.tx} ` +
         `(ARP replies only): every reply went from the backend straight to the client.`,
     );
+    say(`  ${dual.line}`);
     say(`  Done in ${((Date.now() - t0) / 1000).toFixed(1)} s; removing the namespaces.`);
-    if (failures > 0 || spread.length < t.backends.length) process.exitCode = 1;
+    if (failures > 0 || spread.length < t.backends.length || !dual.ok) process.exitCode = 1;
   } catch (e) {
     console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
     if (daemon) console.error(`--- lbdsrd log (last lines) ---\n${daemon.logTail(15)}`);

@@ -1,5 +1,6 @@
 // The program the topology runs inside its namespaces (`ip netns exec NS node agent.js CMD ...`):
-// servers on the backends and traffic clients on the clients. Clients print one JSON result line on
+// servers on the backends (IPv4, and IPv6 too with --vip6) and traffic clients on the clients (either
+// family: the address they are given decides). Clients print one JSON result line on
 // stdout (and, with --progress-ms, JSON progress lines before it). Every client is bounded in count and
 // in time (--deadline-ms). The long-lived connection kit's commands (echo-serve, longlived, shortconns)
 // live in longlived-agent.ts and are dispatched from here.
@@ -41,6 +42,7 @@ const OPTION_NAMES = [
   'udp-port',
   'url',
   'vip',
+  'vip6',
 ] as const;
 
 function parseOpts(argv: string[]): Opts {
@@ -72,29 +74,49 @@ function progressTicker(r: ClientResult, o: Opts, t0: number): () => void {
   return () => clearInterval(t);
 }
 
+/** `/big/N`: N bytes of body after the name's line (the Packet Too Big test's large reply). */
+function bodyFor(name: string, url: string | undefined): string {
+  const m = /^\/big\/(\d+)$/.exec(url ?? '');
+  return m ? `${name}\n${'x'.repeat(Math.min(Number(m[1]), 64 << 20))}` : `${name}\n`;
+}
+
+/**
+ * HTTP on 0.0.0.0:http-port and a UDP echo on vip:udp-port, answering the server's name; with --vip6
+ * also HTTP on [::]:http-port and the UDP echo on [vip6]:udp-port (IPv6 must be on in the namespace).
+ */
 function serve(o: Opts): void {
   const name = o.name ?? 'backend';
   const vip = o.vip ?? '10.0.0.100';
-  const server = http.createServer((req, res) => {
+  const vip6 = o.vip6;
+  const handler: http.RequestListener = (req, res) => {
     req.resume();
-    const body = `${name}\n`;
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+    const body = bodyFor(name, req.url);
+    const headers = { 'content-type': 'text/plain', 'x-served-by': name };
+    res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body) });
     res.end(body);
-  });
+  };
+  const servers = [http.createServer(handler), ...(vip6 ? [http.createServer(handler)] : [])];
   // Long-lived keep-alive connections (the hitless-restart check holds one for several seconds).
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 125_000;
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (_msg, rinfo) => {
-    udp.send(name, rinfo.port, rinfo.address);
-  });
-  let pending = 2;
+  for (const s of servers) {
+    s.keepAliveTimeout = 120_000;
+    s.headersTimeout = 125_000;
+  }
+  const udps: [dgram.Socket, string][] = [[dgram.createSocket('udp4'), vip]];
+  if (vip6) udps.push([dgram.createSocket({ type: 'udp6', ipv6Only: true }), vip6]);
+  for (const [udp] of udps) {
+    udp.on('message', (_msg, rinfo) => {
+      udp.send(name, rinfo.port, rinfo.address);
+    });
+  }
+  let pending = servers.length + udps.length;
   const ready = () => {
     pending--;
     if (pending === 0) process.stdout.write('READY\n');
   };
-  server.listen(num(o, 'http-port', 80), '0.0.0.0', ready);
-  udp.bind(num(o, 'udp-port', 7000), vip, ready);
+  const port = num(o, 'http-port', 80);
+  servers[0]?.listen(port, '0.0.0.0', ready);
+  servers[1]?.listen({ port, host: '::', ipv6Only: true }, ready);
+  for (const [udp, addr] of udps) udp.bind(num(o, 'udp-port', 7000), addr, ready);
   const stop = () => process.exit(0);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -234,9 +256,10 @@ function udpAsk(
   });
 }
 
-function openUdp(): Promise<dgram.Socket> {
+/** A UDP socket of the family of `host` (IPv6 when it has a colon), bound to any port. */
+function openUdp(host: string): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
+    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     s.once('error', reject);
     s.bind(0, () => resolve(s));
   });
@@ -256,7 +279,7 @@ async function udpOne(o: Opts): Promise<ClientResult> {
   const big = bigBytes > 0 ? Buffer.alloc(bigBytes, 'x') : undefined;
   const r = newResult();
   const t0 = Date.now();
-  const sock = await openUdp();
+  const sock = await openUdp(host);
   r.sockets = 1;
   for (let i = 0; i < count && Date.now() < deadline; i++) {
     try {
@@ -283,7 +306,7 @@ async function udpMany(o: Opts): Promise<ClientResult> {
   await workers(count, conc, deadline, async () => {
     let sock: dgram.Socket | undefined;
     try {
-      sock = await openUdp();
+      sock = await openUdp(host);
       r.sockets++;
       ok(r, await udpAsk(sock, host, port, timeoutMs));
     } catch (e) {
@@ -296,8 +319,55 @@ async function udpMany(o: Opts): Promise<ClientResult> {
   return r;
 }
 
+/** One GET of `url` read to its end: the server's name (x-served-by) once every announced byte came. */
+function download(url: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      url,
+      { agent: false, timeout: timeoutMs, headers: { connection: 'close' } },
+      (res) => {
+        let got = 0;
+        res.on('data', (d: Buffer) => {
+          got += d.length;
+        });
+        res.on('end', () => {
+          const want = Number(res.headers['content-length']);
+          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+          else if (got !== want) reject(new Error(`short body: ${got} of ${want} bytes`));
+          else resolve(String(res.headers['x-served-by'] ?? 'unknown'));
+        });
+        res.on('error', reject);
+      },
+    );
+    // the timeout is of inactivity: a path that black-holes large segments stalls the transfer
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** `count` downloads of `url` (e.g. http://[VIP]/big/200000), one at a time, each to its last byte. */
+async function downloads(o: Opts): Promise<ClientResult> {
+  const url = o.url ?? 'http://10.0.0.100/big/100000';
+  const count = num(o, 'count', 1);
+  const timeoutMs = num(o, 'timeout-ms', 5000);
+  const deadline = Date.now() + num(o, 'deadline-ms', 60_000);
+  const r = newResult();
+  const t0 = Date.now();
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    try {
+      ok(r, await download(url, timeoutMs));
+      r.sockets++;
+    } catch (e) {
+      fail(r, (e as Error).message);
+    }
+  }
+  r.elapsedMs = Date.now() - t0;
+  return r;
+}
+
 const clients: Record<string, (o: Opts) => Promise<ClientResult>> = {
   http: httpBurst,
+  download: downloads,
   keepalive: keepAlive,
   'udp-one': udpOne,
   'udp-many': udpMany,

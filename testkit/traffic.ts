@@ -17,8 +17,11 @@ export interface Servers {
   stop(): void;
 }
 
-/** Starts an HTTP server (0.0.0.0:80) and a UDP echo server (VIP:7000) on every backend. */
-export async function startServers(topo: Topology, timeoutMs = 10_000): Promise<Servers> {
+/**
+ * Starts an HTTP server (0.0.0.0:80) and a UDP echo server (VIP:7000) on every backend; with `vip6`
+ * also HTTP on [::]:80 and UDP echo on [vip6]:7000 (IPv6 on in the backends: testkit/ipv6.ts).
+ */
+export async function startServers(topo: Topology, timeoutMs = 10_000, vip6?: string): Promise<Servers> {
   const procs: ChildProcess[] = [];
   const stop = () => {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
@@ -43,6 +46,7 @@ export async function startServers(topo: Topology, timeoutMs = 10_000): Promise<
                 topo.vip,
                 '--udp-port',
                 String(UDP_PORT),
+                ...(vip6 ? ['--vip6', vip6] : []),
               ],
               { stdio: ['ignore', 'pipe', 'pipe'] },
             );
@@ -99,7 +103,7 @@ export function serveIn(
   });
 }
 
-export type ClientKind = 'http' | 'keepalive' | 'udp-one' | 'udp-many';
+export type ClientKind = 'http' | 'download' | 'keepalive' | 'udp-one' | 'udp-many';
 
 function agentArgs(nsName: string, kind: ClientKind, opts: Record<string, string | number>): string[] {
   const args = ['netns', 'exec', nsName, process.execPath, AGENT, kind];
@@ -183,11 +187,12 @@ export interface PingResult {
   received: number;
 }
 
-/** `ping -c count` to the VIP from a client namespace. */
+/** `ping -c count` (`ping -6` for an IPv6 address) to the VIP from a client namespace. */
 export async function ping(nsName: string, target: string, count = 5): Promise<PingResult> {
+  const family = target.includes(':') ? ['-6'] : [];
   const r = await run(
     'ip',
-    ['netns', 'exec', nsName, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '2', target],
+    ['netns', 'exec', nsName, 'ping', ...family, '-n', '-c', String(count), '-i', '0.2', '-W', '2', target],
     {
       timeoutMs: count * 2000 + 5000,
     },

@@ -66,12 +66,14 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function put16(b: Uint8Array, off: number, v: number): void {
+/** Writes `v` big-endian at `off` (16 bits). */
+export function put16(b: Uint8Array, off: number, v: number): void {
   b[off] = (v >>> 8) & 0xff;
   b[off + 1] = v & 0xff;
 }
 
-function put32(b: Uint8Array, off: number, v: number): void {
+/** Writes `v` big-endian at `off` (32 bits). */
+export function put32(b: Uint8Array, off: number, v: number): void {
   b[off] = (v >>> 24) & 0xff;
   b[off + 1] = (v >>> 16) & 0xff;
   b[off + 2] = (v >>> 8) & 0xff;

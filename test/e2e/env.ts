@@ -1,9 +1,11 @@
 // Shared by the e2e test files: whether this run may build namespaces (testkit/root.ts: skip with the
 // reason printed, fail under CI=true), the data-plane types to run, the check of a client's result, and
-// lbdsrctl and the daemon's log around a test.
+// lbdsrctl and the daemon's log around a test, and the seed's setup on a plane type.
 import assert from 'node:assert/strict';
+import type { Topology } from '../../testkit/bridge.js';
 import type { Daemon } from '../../testkit/daemon.js';
 import { rootSkip } from '../../testkit/root.js';
+import { repointPool, seedCommandsFor } from '../../testkit/seed.js';
 import type { ClientResult } from '../../testkit/traffic.js';
 
 /** The data-plane types the e2e suites run for: LBDSR_E2E_TYPES (default "USERSPACE,XDP_SKB"). */
@@ -37,4 +39,15 @@ export async function lb1Ctl(d: Daemon, line: string): Promise<string> {
   const r = await d.shell(`lbdsrctl lbdsr lb1 ${line}`);
   if (r.code !== 0) throw new Error(`lbdsrctl lbdsr lb1 ${line}: ${r.stderr}${r.stdout}\n${d.logTail()}`);
   return r.stdout;
+}
+
+/** The seed's commands for `topo`, the plane `type` (a type not available fails), the pool repointed. */
+export async function seedOn(d: Daemon, topo: Topology, type: string): Promise<void> {
+  for (const cmd of seedCommandsFor(topo)) {
+    const r = await d.shell(cmd);
+    if (r.code !== 0) throw new Error(`seed command failed: ${cmd}\n${r.stderr}${r.stdout}`);
+  }
+  const r = await d.ctl('lbdsr', 'lb1', 'set', `type=${type}`);
+  if (r.code !== 0) throw new Error(`plane ${type} is not available: ${r.stderr.trim()}\n${d.logTail()}`);
+  for (const cmd of repointPool(topo)) await lb1Ctl(d, cmd.replace(/^lbdsrctl lbdsr lb1 /, ''));
 }

@@ -1,7 +1,10 @@
 // The compiled XDP program driven like the TypeScript Balancer: configuration through the XDP
 // plane's own map mirror, frames through BPF_PROG_TEST_RUN, the verdict read from the XDP action
-// and the counters (XDP_TX is TX_FRONTEND for an ARP reply, TX_BACKEND for a balanced frame in
-// one-arm). Tests run the same frames through both and compare.
+// and the counters (XDP_TX is TX_FRONTEND for an ARP reply or a Neighbor Advertisement, TX_BACKEND for a
+// balanced frame in one-arm; an advertisement may be longer or shorter than its solicitation: `outLen`).
+// Tests run the same frames through both and compare.
+
+import { formatIpv6 } from '../../src/core/addr.js';
 import {
   ACT_DROP,
   ACT_PASS,
@@ -9,8 +12,11 @@ import {
   ACT_TX_FRONTEND,
   CNT_ARP_REPLY,
   CNT_FRONTEND_PASS,
+  CNT_ND_REPLY,
   DROP_MAX,
   PORT_BACKEND,
+  SIZEOF_FLOW_KEY6,
+  SIZEOF_SESSION,
 } from '../../src/core/constants.js';
 import type { InstanceConfig, Observations, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
 import { XdpExplainer } from '../../src/dataplane/xdp/explain.js';
@@ -19,7 +25,7 @@ import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
-import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import { mapForEach, TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { ControlState, type PortsArg } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
@@ -44,6 +50,8 @@ export class XdpBalancer {
   /** The BACKEND port's program. */
   readonly backendRunner: TestRunner;
   lastBackendId = 0;
+  /** The length of the frame the last process() transmitted (an ND reply is 86 bytes whatever came in). */
+  outLen = 0;
   /** lbdsr_explain on these maps, loaded when a host_pass PASS needs its rule (passReason). */
   private explainer: XdpExplainer | null = null;
   private readonly capacity: number;
@@ -84,11 +92,15 @@ export class XdpBalancer {
     this.maps.setTestClock(BASE_NS + BigInt(Math.round(nowMs * 1e6)));
   }
 
-  /** Runs one frame; `frame[0,len)` is overwritten with the program's output when transmitted. */
+  /**
+   * Runs one frame; `frame[0,outLen)` is overwritten with the program's output when transmitted (`frame`
+   * must have room for an 86-byte Neighbor Advertisement).
+   */
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number {
     this.setClock(nowMs);
     // Each port has its program, as the plane attaches them.
     const runner = port === PORT_BACKEND ? this.backendRunner : this.runner;
+    this.outLen = len;
     this.maps.readCounters(this.before);
     const slots = this.mirror.liveSlots();
     const packetsBefore = slots.map((s) => this.maps.readBackendStats(s.slot).packets);
@@ -105,10 +117,15 @@ export class XdpBalancer {
         : ACT_PASS;
     }
     if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
-    if (runner.outLen !== len) return ACT_ABORTED;
-    frame.set(runner.output.subarray(0, len));
-    // XDP_TX is an ARP reply, or in one-arm (CFG_ONE_ARM) also a balanced frame: the ARP count tells.
-    if (act === XDP_TX && this.after[CNT_ARP_REPLY] !== this.before[CNT_ARP_REPLY]) return ACT_TX_FRONTEND;
+    // Only a Neighbor Advertisement changes the frame's length.
+    const ndReply = act === XDP_TX && this.after[CNT_ND_REPLY] !== this.before[CNT_ND_REPLY];
+    if (runner.outLen !== len && !ndReply) return ACT_ABORTED;
+    if (runner.outLen > frame.length) return ACT_ABORTED;
+    frame.set(runner.output.subarray(0, runner.outLen));
+    this.outLen = runner.outLen;
+    // XDP_TX is an ARP or ND reply, or in one-arm (CFG_ONE_ARM) also a balanced frame: the counts tell.
+    if (ndReply || (act === XDP_TX && this.after[CNT_ARP_REPLY] !== this.before[CNT_ARP_REPLY]))
+      return ACT_TX_FRONTEND;
     this.lastBackendId = -1;
     for (let i = 0; i < slots.length; i++) {
       if (this.maps.readBackendStats(slots[i]!.slot).packets !== packetsBefore[i])
@@ -124,6 +141,9 @@ export class XdpBalancer {
     this.maps.forEachSession(() => {
       active++;
     });
+    this.forEachSession6(() => {
+      active++;
+    });
     return snapshot(c, backends, active);
   }
 
@@ -137,10 +157,42 @@ export class XdpBalancer {
         lastSeenMs: Number(s.lastSeenNs - BASE_NS) / 1e6,
       });
     });
+    this.forEachSession6((key, backend, lastSeenNs) => {
+      out.push({ key, backend, lastSeenMs: Number(lastSeenNs - BASE_NS) / 1e6 });
+    });
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The IPv6 sessions (lbdsr_sessions6, struct lbdsr_flow_key6 as bpf/lbdsr_shared.h lays it out). */
+  private forEachSession6(visit: (key: string, backend: number, lastSeenNs: bigint) => void): void {
+    mapForEach(this.loaded.fds.sessions6, SIZEOF_FLOW_KEY6, SIZEOF_SESSION, 4096, (keys, values, n) => {
+      const kv = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
+      const vv = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      for (let i = 0; i < n; i++) {
+        const k = i * SIZEOF_FLOW_KEY6;
+        const o = i * SIZEOF_SESSION;
+        const key = sessionKey(
+          keys.subarray(k, k + 16),
+          keys.subarray(k + 16, k + 32),
+          kv.getUint16(k + 32, true),
+          kv.getUint16(k + 34, true),
+          keys[k + 36]!,
+        );
+        visit(key, vv.getUint32(o, true), vv.getBigUint64(o + 8, true));
+      }
+      return undefined;
+    });
   }
 }
 
-export function sessionKey(src: number, dst: number, sport: number, dport: number, proto: number): string {
-  return `${src >>> 0}:${sport}>${dst >>> 0}:${dport}/${proto}`;
+/** A session's key as text: IPv4 addresses as numbers, IPv6 ones (16 bytes) as formatIpv6 text. */
+export function sessionKey(
+  src: number | Uint8Array,
+  dst: number | Uint8Array,
+  sport: number,
+  dport: number,
+  proto: number,
+): string {
+  const a = (x: number | Uint8Array) => (typeof x === 'number' ? `${x >>> 0}` : `[${formatIpv6(x)}]`);
+  return `${a(src)}:${sport}>${a(dst)}:${dport}/${proto}`;
 }

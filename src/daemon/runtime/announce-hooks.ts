@@ -1,11 +1,12 @@
 // Where the set of reachable VIPs goes (docs/api.md, "VIP announcements"): `--announce-file` is written
 // atomically (a temporary file in the same directory, mode 0644, flushed, then renamed over it) with one
-// `A.B.C.D/32` per line, sorted, empty when none; `--announce-command` is run after each change (argv
+// `A.B.C.D/32` (IPv4) or `ADDR/128` (IPv6) per line, sorted (IPv4 first), empty when none; `--announce-command` is run after each change (argv
 // split on spaces, no shell) with LBDSR_VIPS and LBDSR_ANNOUNCE_FILE in its environment, one run at a
 // time, killed after 10 s. A failed write or run is reported (the daemon's log and event log) and tried
 // again after 5 s, with the set of that moment, until it succeeds; a change while a run is under way is
 // published when it ends. withdrawAll() publishes the empty set and waits for it (graceful shutdown).
 import { spawn } from 'node:child_process';
+import { looksIpv6 } from '../../core/addr.js';
 import { LbdsrError } from '../../core/errors.js';
 import { replaceFile } from '../atomic-file.js';
 
@@ -27,9 +28,14 @@ export interface AnnounceReport {
   recovered(message: string): void;
 }
 
+/** A VIP as a host prefix: `A.B.C.D/32`, `ADDR/128`. */
+export function hostPrefix(vip: string): string {
+  return `${vip}/${looksIpv6(vip) ? 128 : 32}`;
+}
+
 /** The text of the announce file for `vips` (sorted already). */
 export function announceText(vips: readonly string[]): string {
-  return vips.map((v) => `${v}/32\n`).join('');
+  return vips.map((v) => `${hostPrefix(v)}\n`).join('');
 }
 
 /** Writes `text` to `path` atomically, mode 0644 whatever the umask (src/daemon/atomic-file.ts). */
@@ -180,7 +186,7 @@ export class AnnounceHooks {
     }
     if (!this.argv) return undefined;
     const env = {
-      LBDSR_VIPS: vips.map((v) => `${v}/32`).join(' '),
+      LBDSR_VIPS: vips.map(hostPrefix).join(' '),
       LBDSR_ANNOUNCE_FILE: file ?? '',
     };
     const err = await runOnce(this.argv, env, this.timeoutMs);

@@ -5,6 +5,7 @@
 // instance's event log, the set of reachable VIPs handed to the file and the command (announce-hooks.ts),
 // and the gauge lbdsr_vip_reachable{lb,vip}.
 import { Gauge, type Registry } from 'prom-client';
+import { formatIpv6 } from '../../core/addr.js';
 import type { EventInput } from '../../metrics/events.js';
 import type { Instances } from '../instances.js';
 import type { Logger } from '../planes.js';
@@ -63,7 +64,12 @@ export class Announcer {
     const ports = planes.ports(name);
     if (!driver || !ports?.frontend || !ports.backend) return NOT_FORWARDING;
     if (planes.status(name)?.status !== 'RUNNING' || !driver.control.ready) return NOT_FORWARDING;
-    return { forwarding: true, vips: new Set([...driver.control.services.values()].map((s) => s.vip)) };
+    const services = [...driver.control.services.values()];
+    return {
+      forwarding: true,
+      vips: new Set(services.filter((s) => s.vip !== 0).map((s) => s.vip)),
+      vips6: new Set(services.flatMap((s) => (s.vip6 ? [formatIpv6(s.vip6)] : []))),
+    };
   }
 
   /** The first publication (file written now: throws when it cannot be). */

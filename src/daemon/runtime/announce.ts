@@ -4,8 +4,10 @@
 // instance is not standby, and one of the VIP's services has a serving backend (docs/semantics.md,
 // "Backends": the same rule as `pool show`). Otherwise it is withdrawn, with the first reason that
 // holds, in this order: NO_PLANE, STANDBY, NO_SERVING_BACKEND. VipTracker remembers since when each VIP
-// has been as it is. Pure: the plane's state and the observations are given, the clock too.
-import { parseIpv4 } from '../../core/addr.js';
+// has been as it is. VIPs of both families are announced alike: a dual-stack service gives its IPv4 and
+// its IPv6 VIP (each a VIP of its own here), IPv6 VIPs as RFC 5952 text (formatIpv6), IPv4 VIPs sorted
+// first. Pure: the plane's state and the observations are given, the clock too.
+import { formatIpv6, looksIpv6, parseIpv4, parseIpv6 } from '../../core/addr.js';
 import type { InstanceConfig } from '../../core/model.js';
 import { checkOf, healthOf, isServing, macOf, servicesOf } from './backends.js';
 import type { Observed } from './observations.js';
@@ -35,8 +37,29 @@ export type VipVerdict = Omit<VipState, 'since'>;
 export interface PlaneView {
   /** Running (not FAILED), both ports resolved, the backend port's MAC known (`ready`). */
   forwarding: boolean;
-  /** The VIPs (host-order numbers) the plane holds a service of. */
+  /** The IPv4 VIPs (host-order numbers) the plane holds a service of. */
   vips: ReadonlySet<number>;
+  /** The IPv6 VIPs (formatIpv6 text) the plane holds a service of. */
+  vips6?: ReadonlySet<string>;
+}
+
+/** A VIP's text as the announcements show it: IPv6 in RFC 5952 form (`FD00::0100` -> `fd00::100`). */
+export function vipText(vip: string): string {
+  return looksIpv6(vip) ? formatIpv6(parseIpv6(vip)) : vip;
+}
+
+/** Sort order of VIP texts: IPv4 by address, then IPv6 by address. */
+export function vipOrder(a: string, b: string): number {
+  const a6 = looksIpv6(a);
+  const b6 = looksIpv6(b);
+  if (a6 !== b6) return a6 ? 1 : -1;
+  if (!a6) return parseIpv4(a) - parseIpv4(b);
+  return Buffer.compare(parseIpv6(a), parseIpv6(b));
+}
+
+/** Whether the plane holds a service of `vip` (text of either family). */
+function planeHolds(plane: PlaneView, vip: string): boolean {
+  return looksIpv6(vip) ? (plane.vips6?.has(vip) ?? false) : plane.vips.has(parseIpv4(vip));
 }
 
 /** What was observed of backend `id` of `service` (health, ARP MAC). */
@@ -61,23 +84,26 @@ export function reachability(config: InstanceConfig, plane: PlaneView, observed:
   const serving = servingCounts(config, observed);
   const byVip = new Map<string, VipService[]>();
   for (const svc of servicesOf(config)) {
-    if (svc.vip === undefined) continue;
-    let list = byVip.get(svc.vip);
-    if (!list) {
-      list = [];
-      byVip.set(svc.vip, list);
+    for (const given of [svc.vip, svc.vip6]) {
+      if (given === undefined) continue;
+      const vip = vipText(given);
+      let list = byVip.get(vip);
+      if (!list) {
+        list = [];
+        byVip.set(vip, list);
+      }
+      list.push({ name: svc.name, serving: serving.get(svc.name) ?? 0 });
     }
-    list.push({ name: svc.name, serving: serving.get(svc.name) ?? 0 });
   }
   const out: VipVerdict[] = [];
   for (const [vip, services] of byVip) {
     let reason: WithdrawReason | undefined;
-    if (!plane.forwarding || !plane.vips.has(parseIpv4(vip))) reason = 'NO_PLANE';
+    if (!plane.forwarding || !planeHolds(plane, vip)) reason = 'NO_PLANE';
     else if (config.standby === true) reason = 'STANDBY';
     else if (!services.some((s) => s.serving > 0)) reason = 'NO_SERVING_BACKEND';
     out.push(reason ? { vip, reachable: false, reason, services } : { vip, reachable: true, services });
   }
-  return out.sort((a, b) => parseIpv4(a.vip) - parseIpv4(b.vip));
+  return out.sort((a, b) => vipOrder(a.vip, b.vip));
 }
 
 /** A VIP whose verdict changed (for the event log). */
@@ -133,6 +159,6 @@ export class VipTracker {
   reachable(): string[] {
     const set = new Set<string>();
     for (const m of this.byInstance.values()) for (const s of m.values()) if (s.reachable) set.add(s.vip);
-    return [...set].sort((a, b) => parseIpv4(a) - parseIpv4(b));
+    return [...set].sort(vipOrder);
   }
 }

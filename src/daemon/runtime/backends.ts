@@ -3,6 +3,7 @@
 // field by field by the backend's), and what the contract derives from configuration plus observation:
 // the health in force, the MAC in use and where it came from, serving (takes new flows) and live (its
 // sessions stay valid). The same rules as src/pipeline/desired.ts, for `pool show`. Pure: no I/O.
+import { looksIpv6 } from '../../core/addr.js';
 import type {
   BackendConfig,
   Health,
@@ -15,7 +16,9 @@ import type { Observed } from './observations.js';
 
 export interface ServiceView {
   name: string;
+  /** IPv4 or IPv6 VIP; `vip6`: the second (IPv6) VIP of a dual-stack service. */
   vip?: string;
+  vip6?: string;
   protocol?: ServiceProtocol;
   port?: number;
   backend: PoolConfig;
@@ -23,7 +26,15 @@ export interface ServiceView {
 
 /** The services of `config`, `default` first. */
 export function servicesOf(config: InstanceConfig): ServiceView[] {
-  const out: ServiceView[] = [{ name: 'default', vip: config.frontend.vip, backend: config.backend }];
+  const fe = config.frontend;
+  const out: ServiceView[] = [
+    {
+      name: 'default',
+      vip: fe.vip,
+      ...(fe.vip6 !== undefined ? { vip6: fe.vip6 } : {}),
+      backend: config.backend,
+    },
+  ];
   for (const s of config.services ?? []) out.push(s);
   return out;
 }
@@ -41,12 +52,17 @@ export function healthOf(check: HealthCheckConfig | undefined, o: Observed | und
   return o?.health ?? 'UNKNOWN';
 }
 
+/**
+ * The MAC in use and where it came from: the configured one, else the one resolved for the backend's
+ * `ip` (by ARP for IPv4, by Neighbor Discovery for IPv6: `ND`), else none.
+ */
 export function macOf(
   b: BackendConfig,
   o: Observed | undefined,
-): { mac?: string; source: 'CONFIG' | 'ARP' | 'NONE' } {
+): { mac?: string; source: 'CONFIG' | 'ARP' | 'ND' | 'NONE' } {
   if (b.mac !== undefined) return { mac: b.mac, source: 'CONFIG' };
-  if (o?.mac !== undefined) return { mac: o.mac, source: 'ARP' };
+  if (o?.mac !== undefined)
+    return { mac: o.mac, source: b.ip !== undefined && looksIpv6(b.ip) ? 'ND' : 'ARP' };
   return { source: 'NONE' };
 }
 
