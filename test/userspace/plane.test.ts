@@ -340,6 +340,17 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     assert.equal(after.rx.packets, before.rx.packets + 1);
   });
 
+  it('joins the solicited-node multicast MAC of the IPv6 VIP on the FRONTEND interface', async () => {
+    // /proc/net/dev_mcast: ifindex, name, users, global use, address (hex, no colons)
+    const groups = () =>
+      nsExec(t.lb, 'cat', '/proc/net/dev_mcast')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[1] === t.fe)
+        .map((f) => f[4]);
+    assert.equal(await waitFor(() => groups().includes('3333ff000100')), true, groups().join(' '));
+  });
+
   it('answers a Neighbor Solicitation for the IPv6 VIP with the whole 86-byte advertisement', async () => {
     const before = await plane.stats();
     // 78 bytes without the source link-layer option: the answer written over it is longer

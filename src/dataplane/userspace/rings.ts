@@ -22,6 +22,7 @@ import {
   BLK_NUM_PKTS,
   BLK_STATUS,
   type BlockRingSpec,
+  PACKET_MR_MULTICAST,
   PACKET_MR_UNICAST,
   PacketSocket,
   parseMac,
@@ -178,8 +179,8 @@ export class AfPacketIo implements WorkerIo {
     this.pollDv.setInt16(libc.POLLFD_EVENTS, libc.POLLIN, true);
     return {
       ifindex: sock.ifindex,
-      join: (mac) => sock.addMembership(PACKET_MR_UNICAST, parseMac(mac)),
-      leave: (mac) => sock.dropMembership(PACKET_MR_UNICAST, parseMac(mac)),
+      join: (mac) => sock.addMembership(membershipOf(mac), parseMac(mac)),
+      leave: (mac) => sock.dropMembership(membershipOf(mac), parseMac(mac)),
       takeStats: () => sock.takeStats(),
       close: () => {
         if (this.fe === sock) {
@@ -430,6 +431,11 @@ export class AfPacketIo implements WorkerIo {
     b.transmitFailed();
     this.txFailures++;
   }
+}
+
+/** A group MAC (an IPv6 VIP's solicited-node multicast) joins the multicast list, others the unicast one. */
+function membershipOf(mac: string): number {
+  return (Number.parseInt(mac.slice(0, 2), 16) & 1) !== 0 ? PACKET_MR_MULTICAST : PACKET_MR_UNICAST;
 }
 
 function isFatal(errno: number): boolean {

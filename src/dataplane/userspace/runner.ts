@@ -4,8 +4,8 @@
 // the daemon's plans to the Balancer, and runs the loop: requests are read
 // synchronously between batches, so the loop never yields to an event loop; frames are decided by
 // WorkerIo.receive (rings.ts on AF_PACKET), once per batch. worker.ts builds it in the thread.
-import { parseMac } from '../../core/addr.js';
-import { PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
+import { multicastMacOf, parseMac, solicitedNodeOf } from '../../core/addr.js';
+import { CFG_NO_ARP, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import { Balancer } from '../../pipeline/balancer.js';
 import { traceOf } from '../../pipeline/explain.js';
@@ -168,12 +168,20 @@ export class UserspaceWorker {
     this.syncMembership();
   }
 
-  /** The frontend receives frames for every service MAC. */
+  /**
+   * The frontend receives frames for every service MAC and, while it answers ND (not CFG_NO_ARP), the
+   * solicited-node multicast MAC (33:33:ff + the last 3 bytes) of every IPv6 VIP: on a real NIC the
+   * solicitations would not reach the socket otherwise (docs/semantics.md, rule 6b).
+   */
   private syncMembership(): void {
     if (!this.balancer) return;
     const macs: string[] = [];
-    for (const svc of this.balancer.control.services.values())
-      macs.push(Array.from(svc.mac, (x) => x.toString(16).padStart(2, '0')).join(':'));
+    const text = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+    const control = this.balancer.control;
+    for (const svc of control.services.values()) macs.push(text(svc.mac));
+    if ((control.flags & CFG_NO_ARP) === 0) {
+      for (const g of control.vips6.groups) macs.push(text(multicastMacOf(solicitedNodeOf(g.vip6!))));
+    }
     this.fe.sync(macs);
   }
 
