@@ -97,6 +97,11 @@ export class SessionTable {
   readonly words: number;
   /** Record length in words (a multiple of 2: the float64 time stays aligned). */
   private readonly stride: number;
+  /** Offsets, precomputed: the record in float64s, the time in it; backend and slot words. */
+  private readonly f64Stride: number;
+  private readonly f64Last: number;
+  private readonly oBackend: number;
+  private readonly oSlot: number;
   private size = 0;
   private allocated = 0;
   private limit: number;
@@ -128,6 +133,10 @@ export class SessionTable {
     this.capacity = capacity;
     this.words = words;
     this.stride = words === KEY_WORDS_V4 ? 16 : 24;
+    this.f64Stride = this.stride >> 1;
+    this.f64Last = (words + W_LAST) >> 1;
+    this.oBackend = words + W_BACKEND;
+    this.oSlot = words + W_SLOT;
     this.scratch = new Uint32Array(words);
     this.seed = options.seed;
     this.key =
@@ -212,20 +221,24 @@ export class SessionTable {
   private at(e: number, w: number): number {
     return e * this.stride + this.words + w;
   }
+  /** The float64 index of entry `e`'s last-seen time. */
+  private lastIdx(e: number): number {
+    return e * this.f64Stride + this.f64Last;
+  }
 
   /** True when entry `e` points at backend `id`. */
   backendIs(e: number, id: number): boolean {
-    return this.u32[this.at(e, W_BACKEND)] === id;
+    return this.u32[e * this.stride + this.oBackend] === id;
   }
 
   backendIdAt(e: number): number {
-    return this.u32[this.at(e, W_BACKEND)]!;
+    return this.u32[e * this.stride + this.oBackend]!;
   }
   slotAt(e: number): number {
-    return this.u32[this.at(e, W_SLOT)]!;
+    return this.u32[e * this.stride + this.oSlot]!;
   }
   lastSeenAt(e: number): number {
-    return this.f64[this.at(e, W_LAST) >> 1]!;
+    return this.f64[this.lastIdx(e)]!;
   }
   /** Word `i` of entry `e`'s key. */
   keyWordAt(e: number, i: number): number {
@@ -234,7 +247,7 @@ export class SessionTable {
 
   /** Marks the entry used now: refreshes its time and moves it to the front of the LRU list. */
   touch(e: number, nowMs: number): void {
-    this.f64[this.at(e, W_LAST) >> 1] = nowMs;
+    this.f64[this.lastIdx(e)] = nowMs;
     if (this.head !== e) {
       this.unlinkLru(e);
       this.pushFront(e);
@@ -276,7 +289,7 @@ export class SessionTable {
     const b = h & this.mask;
     this.i32[this.at(e, W_CHAIN)] = this.buckets[b]!;
     this.buckets[b] = e;
-    this.f64[this.at(e, W_LAST) >> 1] = nowMs;
+    this.f64[this.lastIdx(e)] = nowMs;
     this.pushFront(e);
     this.size++;
     return e;
