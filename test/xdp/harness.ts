@@ -26,6 +26,7 @@ import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
 import { mapForEach, TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import type { Balancer } from '../../src/pipeline/balancer.js';
 import { ControlState, type PortsArg } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
@@ -195,4 +196,28 @@ export function sessionKey(
 ): string {
   const a = (x: number | Uint8Array) => (typeof x === 'number' ? `${x >>> 0}` : `[${formatIpv6(x)}]`);
   return `${a(src)}:${sport}>${a(dst)}:${dport}/${proto}`;
+}
+
+/** The TypeScript pipeline's sessions of both families, keyed as sessionList() keys the kernel's. */
+export function pipelineSessions(b: Balancer): ComparableSession[] {
+  const out: ComparableSession[] = [];
+  b.sessionTable.forEach((src, dst, sport, dport, proto, backendId, _slot, last) => {
+    out.push({ key: sessionKey(src, dst, sport, dport, proto), backend: backendId, lastSeenMs: last });
+  });
+  // The IPv6 table (10-word keys: src, dst as 4 big-endian words each, ports, proto).
+  const t6 = b.sessionTable6;
+  t6.forEachEntry((e) => {
+    const addr = (at: number) => {
+      const a = new Uint8Array(16);
+      for (let i = 0; i < 4; i++) new DataView(a.buffer).setUint32(4 * i, t6.keyWordAt(e, at + i));
+      return a;
+    };
+    const ports = t6.keyWordAt(e, 8);
+    out.push({
+      key: sessionKey(addr(0), addr(4), ports >>> 16, ports & 0xffff, t6.keyWordAt(e, 9)),
+      backend: t6.backendIdAt(e),
+      lastSeenMs: t6.lastSeenAt(e),
+    });
+  });
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

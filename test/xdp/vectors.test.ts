@@ -6,40 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Balancer } from '../../src/pipeline/balancer.js';
-import type { SessionTable } from '../../src/pipeline/session-table.js';
 import { checkVector, loadVectors, runVector, type StepResult, type Vector } from '../lib/vectors.js';
 import { xdpSkipReason } from './env.js';
-import { type ComparableSession, sessionKey, XdpBalancer } from './harness.js';
+import { pipelineSessions, XdpBalancer } from './harness.js';
 
 const skip = xdpSkipReason();
 
 /** The kernel's LRU map evicts approximately (per-CPU free lists), not in exact LRU order. */
 function dependsOnExactLru(v: Vector): boolean {
   return (v.tags ?? []).includes('lru') || (v.config.sessions?.capacity ?? 1_000_000) < 64;
-}
-
-/** The pipeline's sessions of both families, keyed as the harness keys the kernel's. */
-function tsSessions(b: Balancer & { sessionTable6?: SessionTable }): ComparableSession[] {
-  const out: ComparableSession[] = [];
-  b.sessionTable.forEach((src, dst, sport, dport, proto, backendId, _slot, last) => {
-    out.push({ key: sessionKey(src, dst, sport, dport, proto), backend: backendId, lastSeenMs: last });
-  });
-  // The IPv6 table (10-word keys: src, dst as 4 big-endian words each, ports, proto).
-  const t6 = b.sessionTable6;
-  t6?.forEachEntry((e) => {
-    const addr = (at: number) => {
-      const a = new Uint8Array(16);
-      for (let i = 0; i < 4; i++) new DataView(a.buffer).setUint32(4 * i, t6.keyWordAt(e, at + i));
-      return a;
-    };
-    const ports = t6.keyWordAt(e, 8);
-    out.push({
-      key: sessionKey(addr(0), addr(4), ports >>> 16, ports & 0xffff, t6.keyWordAt(e, 9)),
-      backend: t6.backendIdAt(e),
-      lastSeenMs: t6.lastSeenAt(e),
-    });
-  });
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** Runs a vector through both, checking the session tables after every step. */
@@ -57,7 +32,7 @@ function runBoth(v: Vector): { ts: StepResult[]; xdp: StepResult[]; errors: stri
       return xdpB;
     });
     if (!dependsOnExactLru(v)) {
-      assert.deepEqual(xdpB!.sessionList(), tsSessions(tsB!), `${v.name}: session tables differ`);
+      assert.deepEqual(xdpB!.sessionList(), pipelineSessions(tsB!), `${v.name}: session tables differ`);
     }
     return { ts, xdp, errors };
   } finally {
