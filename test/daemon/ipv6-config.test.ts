@@ -163,6 +163,13 @@ describe('lbdsrd REST API: IPv6 VIPs, dual-stack services, IPv6 backends', () =>
     assert.equal(bad.body.code, 'LBDSR_BAD_VALUE');
   });
 
+  test('sessions of IPv6 flows are listed as the plane gives them (ICMPV6 included)', async () => {
+    const v6 = { src: 'fd00::11', dst: 'fd00::100', sport: 0, dport: 0, proto: 'ICMPV6' as const };
+    made.at(-1)!.sessions = async () => [{ ...v6, backend: 21, idleMs: 7 }];
+    const r = await ok('GET', '/lb1/sessions/');
+    assert.deepEqual(r.entries, [{ ...v6, backend: 21, idleMs: 7 }]);
+  });
+
   test('IPv6 addresses survive a restart as they were shown', async () => {
     const before = await ok('GET', '/lb1/');
     await app.close();
