@@ -8,7 +8,9 @@
 // Exit codes: 0 done (or planned, with -plan); 1 a daemon refused or did not answer while planning
 // (nothing applied); 2 usage error or bad file (nothing applied); 3 applying failed part-way (the
 // lines above say what was applied). Only speaks HTTP, like the rest of src/cli.
+
 import { readFileSync } from 'node:fs';
+import { formatIpv6, parseIpv6 } from '../core/addr.js';
 import { align } from './format.js';
 import { UsageError } from './grammar.js';
 import { ApiError, type Endpoint, request } from './http.js';
@@ -172,11 +174,24 @@ function isEmpty(v: unknown): boolean {
   return isObject(v) && Object.values(v).every(isEmpty);
 }
 
-/** The daemon's canonical spelling: enums in capitals (`tcp` is TCP), MACs in small letters. */
+/**
+ * The daemon's canonical spelling: enums in capitals (`tcp` is TCP), MACs in small letters, IPv6
+ * addresses in their RFC 5952 form (`FD00:0::1` is fd00::1).
+ */
 function sameText(want: unknown, have: unknown): boolean {
   if (typeof want !== 'string' || typeof have !== 'string') return false;
   if (/^[A-Z][A-Z0-9_]*$/.test(have)) return want.toUpperCase() === have;
-  return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(have) && want.toLowerCase() === have;
+  if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(have)) return want.toLowerCase() === have;
+  return want.includes(':') && have.includes(':') && ipv6Text(want) === have;
+}
+
+/** `text` in RFC 5952 form when it is an IPv6 address, else undefined. */
+function ipv6Text(text: string): string | undefined {
+  try {
+    return formatIpv6(parseIpv6(text));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Lists of entries compare by their key (pool by id, ports and services by name), not by order. */

@@ -93,6 +93,12 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** A service's (or frontend's) VIPs: `vip`, and `vip,vip6` for a dual-stack one. */
+function vipsText(s: unknown): unknown {
+  const vip6 = at(s, 'vip6');
+  return vip6 === undefined ? at(s, 'vip') : `${at(s, 'vip') ?? '-'},${vip6}`;
+}
+
 /** The instances list: one row per instance. */
 export function instancesTable(instances: unknown[]): string {
   const rows = instances.map((i) => ({
@@ -100,7 +106,7 @@ export function instancesTable(instances: unknown[]): string {
     type: at(i, 'type'),
     plane: at(i, 'plane'),
     algorithm: at(i, 'algorithm'),
-    vip: at(i, 'frontend', 'vip'),
+    vip: vipsText(at(i, 'frontend')),
     mac: at(i, 'frontend', 'mac'),
     ports:
       list(at(i, 'ports'))
@@ -119,7 +125,7 @@ export function servicesTable(services: unknown[]): string {
   const def = services.find((s) => at(s, 'name') === 'default');
   const rows = services.map((s) => ({
     name: at(s, 'name'),
-    vip: at(s, 'vip'),
+    vip: vipsText(s),
     protocol: at(s, 'protocol') ?? 'any',
     port: at(s, 'port') ?? 'any',
     mac: at(s, 'mac') ?? at(def, 'mac'),

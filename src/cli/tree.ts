@@ -53,19 +53,26 @@ export const INSTANCE_TREE: CliNode = {
       host_pass: {
         type: 'boolean',
         description:
-          'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+          'FRONTEND frames not for a VIP (ARP and Neighbor Discovery not answered, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
       },
       standby: {
         type: 'boolean',
         description:
-          'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+          'standby of an active/standby pair: no ARP or Neighbor Solicitation answered, no gratuitous ARP or unsolicited Neighbor Advertisement sent for the VIPs, frames that arrive are still balanced (default false)',
       },
       ports: { type: 'array' },
       frontend: {
         type: 'object',
-        description: 'the virtual service: VIP and the MAC it answers on',
+        description: 'the virtual service: VIP(s) and the MAC it answers on',
         properties: {
-          vip: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          vip: {
+            type: 'string',
+            description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          },
+          vip6: {
+            type: 'string',
+            description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          },
           mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
         },
       },
@@ -232,11 +239,11 @@ export const INSTANCE_TREE: CliNode = {
       segment: 'host_pass',
       kind: 'leaf',
       description:
-        'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+        'FRONTEND frames not for a VIP (ARP and Neighbor Discovery not answered, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
       schema: {
         type: 'boolean',
         description:
-          'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+          'FRONTEND frames not for a VIP (ARP and Neighbor Discovery not answered, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
       },
       optional: true,
     },
@@ -244,11 +251,11 @@ export const INSTANCE_TREE: CliNode = {
       segment: 'standby',
       kind: 'leaf',
       description:
-        'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+        'standby of an active/standby pair: no ARP or Neighbor Solicitation answered, no gratuitous ARP or unsolicited Neighbor Advertisement sent for the VIPs, frames that arrive are still balanced (default false)',
       schema: {
         type: 'boolean',
         description:
-          'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+          'standby of an active/standby pair: no ARP or Neighbor Solicitation answered, no gratuitous ARP or unsolicited Neighbor Advertisement sent for the VIPs, frames that arrive are still balanced (default false)',
       },
       optional: true,
     },
@@ -321,12 +328,19 @@ export const INSTANCE_TREE: CliNode = {
     {
       segment: 'frontend',
       kind: 'container',
-      description: 'the virtual service: VIP and the MAC it answers on',
+      description: 'the virtual service: VIP(s) and the MAC it answers on',
       schema: {
         type: 'object',
-        description: 'the virtual service: VIP and the MAC it answers on',
+        description: 'the virtual service: VIP(s) and the MAC it answers on',
         properties: {
-          vip: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          vip: {
+            type: 'string',
+            description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          },
+          vip6: {
+            type: 'string',
+            description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          },
           mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
         },
       },
@@ -334,8 +348,21 @@ export const INSTANCE_TREE: CliNode = {
         {
           segment: 'vip',
           kind: 'leaf',
-          description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100',
-          schema: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          schema: {
+            type: 'string',
+            description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          },
+          optional: true,
+        },
+        {
+          segment: 'vip6',
+          kind: 'leaf',
+          description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          schema: {
+            type: 'string',
+            description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          },
           optional: true,
         },
         {
@@ -348,10 +375,11 @@ export const INSTANCE_TREE: CliNode = {
         {
           segment: 'announce',
           kind: 'action',
-          description: 'send gratuitous ARP for the VIP from the frontend port now (count=N, one per second)',
+          description:
+            'announce the VIPs from the frontend port now: gratuitous ARP (IPv4), unsolicited Neighbor Advertisement (IPv6); count=N, one per second',
           schema: {
             type: 'object',
-            description: 'a gratuitous ARP announcement',
+            description: 'a gratuitous ARP / unsolicited NA announcement',
             properties: { count: { type: 'integer', description: 'how many, one second apart (default 3)' } },
           },
         },
@@ -420,7 +448,11 @@ export const INSTANCE_TREE: CliNode = {
             properties: {
               id: { type: 'integer', description: 'backend id: an opaque uint32' },
               mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
-              ip: { type: 'string', description: 'IPv4 address of the server (its MAC is found by ARP)' },
+              ip: {
+                type: 'string',
+                description:
+                  'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
+              },
               weight: {
                 type: 'integer',
                 description: 'share of new flows relative to the others, 0..100 (default 100)',
@@ -503,10 +535,14 @@ export const INSTANCE_TREE: CliNode = {
               mac_in_use: { type: 'string', description: 'the MAC frames go to (read-only)', readOnly: true },
               mac_source: {
                 type: 'string',
-                description: 'where mac_in_use came from: CONFIG, ARP or NONE (read-only)',
+                description: 'where mac_in_use came from: CONFIG, ARP, ND or NONE (read-only)',
                 readOnly: true,
               },
-              mac_seen: { type: 'string', description: 'last ARP answer (read-only)', readOnly: true },
+              mac_seen: {
+                type: 'string',
+                description: 'last ARP or Neighbor Advertisement answer (read-only)',
+                readOnly: true,
+              },
               sessions: { type: 'integer', description: 'live sessions (read-only)', readOnly: true },
               serving: { type: 'boolean', description: 'takes new flows now (read-only)', readOnly: true },
               arp_flux: {
@@ -528,8 +564,13 @@ export const INSTANCE_TREE: CliNode = {
             {
               segment: 'ip',
               kind: 'leaf',
-              description: 'IPv4 address of the server (its MAC is found by ARP)',
-              schema: { type: 'string', description: 'IPv4 address of the server (its MAC is found by ARP)' },
+              description:
+                'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
+              schema: {
+                type: 'string',
+                description:
+                  'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
+              },
               optional: true,
             },
             {
@@ -639,9 +680,16 @@ export const INSTANCE_TREE: CliNode = {
         description: 'a service: a VIP with an optional protocol and port',
         properties: {
           name: { type: 'string', description: 'service name' },
-          vip: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          vip: {
+            type: 'string',
+            description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          },
+          vip6: {
+            type: 'string',
+            description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          },
           protocol: {
-            description: 'TCP, UDP or ICMP (default: any)',
+            description: 'TCP, UDP or ICMP (ICMPv6 on an IPv6 VIP) (default: any)',
             anyOf: [
               { type: 'string', const: 'TCP' },
               { type: 'string', const: 'UDP' },
@@ -712,16 +760,29 @@ export const INSTANCE_TREE: CliNode = {
         {
           segment: 'vip',
           kind: 'leaf',
-          description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100',
-          schema: { type: 'string', description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' },
+          description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          schema: {
+            type: 'string',
+            description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+          },
+          optional: true,
+        },
+        {
+          segment: 'vip6',
+          kind: 'leaf',
+          description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          schema: {
+            type: 'string',
+            description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+          },
           optional: true,
         },
         {
           segment: 'protocol',
           kind: 'leaf',
-          description: 'TCP, UDP or ICMP (default: any)',
+          description: 'TCP, UDP or ICMP (ICMPv6 on an IPv6 VIP) (default: any)',
           schema: {
-            description: 'TCP, UDP or ICMP (default: any)',
+            description: 'TCP, UDP or ICMP (ICMPv6 on an IPv6 VIP) (default: any)',
             anyOf: [
               { type: 'string', const: 'TCP' },
               { type: 'string', const: 'UDP' },
@@ -820,7 +881,11 @@ export const INSTANCE_TREE: CliNode = {
                 properties: {
                   id: { type: 'integer', description: 'backend id: an opaque uint32' },
                   mac: { type: 'string', description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' },
-                  ip: { type: 'string', description: 'IPv4 address of the server (its MAC is found by ARP)' },
+                  ip: {
+                    type: 'string',
+                    description:
+                      'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
+                  },
                   weight: {
                     type: 'integer',
                     description: 'share of new flows relative to the others, 0..100 (default 100)',
@@ -913,10 +978,14 @@ export const INSTANCE_TREE: CliNode = {
                   },
                   mac_source: {
                     type: 'string',
-                    description: 'where mac_in_use came from: CONFIG, ARP or NONE (read-only)',
+                    description: 'where mac_in_use came from: CONFIG, ARP, ND or NONE (read-only)',
                     readOnly: true,
                   },
-                  mac_seen: { type: 'string', description: 'last ARP answer (read-only)', readOnly: true },
+                  mac_seen: {
+                    type: 'string',
+                    description: 'last ARP or Neighbor Advertisement answer (read-only)',
+                    readOnly: true,
+                  },
                   sessions: { type: 'integer', description: 'live sessions (read-only)', readOnly: true },
                   serving: {
                     type: 'boolean',
@@ -942,10 +1011,12 @@ export const INSTANCE_TREE: CliNode = {
                 {
                   segment: 'ip',
                   kind: 'leaf',
-                  description: 'IPv4 address of the server (its MAC is found by ARP)',
+                  description:
+                    'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
                   schema: {
                     type: 'string',
-                    description: 'IPv4 address of the server (its MAC is found by ARP)',
+                    description:
+                      'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
                   },
                   optional: true,
                 },
@@ -1235,12 +1306,17 @@ export const INSTANCE_TREE: CliNode = {
           arp: { type: 'boolean', description: 'an ARP request (with who_has)' },
           who_has: {
             type: 'string',
-            description: 'ARP: the address asked for (an ARP request; src is the asker)',
+            description:
+              'the address asked for: IPv4, an ARP request; IPv6, a Neighbor Solicitation (src is the asker)',
           },
-          src: { type: 'string', description: 'client address (ARP: the asker, default 0.0.0.0)' },
-          dst: { type: 'string', description: 'destination address (a VIP)' },
+          src: {
+            type: 'string',
+            description:
+              'client address, IPv4 or IPv6 as dst (ARP: the asker, default 0.0.0.0; ND: link-local of src_mac)',
+          },
+          dst: { type: 'string', description: 'destination address (a VIP), IPv4 or IPv6' },
           proto: {
-            description: 'TCP, UDP or ICMP',
+            description: 'TCP, UDP or ICMP (ICMPv6 for IPv6 addresses)',
             anyOf: [
               { type: 'string', const: 'TCP' },
               { type: 'string', const: 'UDP' },
@@ -1256,7 +1332,10 @@ export const INSTANCE_TREE: CliNode = {
             description: 'VIP port (TCP, UDP; of the quoted flow for an ICMP error)',
           },
           flags: { type: 'string', description: 'TCP flags, e.g. SYN or SYN,ACK (default ACK)' },
-          type: { type: 'integer', description: 'ICMP type (default 8, echo)' },
+          type: {
+            type: 'integer',
+            description: 'ICMP type (default 8, echo; IPv6: 128, errors 1..4 quote the flow)',
+          },
           code: { type: 'integer', description: 'ICMP code' },
           inner: {
             description: 'ICMP error: protocol of the quoted flow (default TCP)',

@@ -16,9 +16,9 @@ import {
   type PortType,
   type SessionSettings,
 } from '../core/model.js';
+import { canonicalVips, checkHostIp } from './addresses.js';
 import {
   checkBackendCount,
-  checkHostIp,
   type PoolDoc,
   type ServiceDoc,
   validatePool,
@@ -66,7 +66,7 @@ interface InstanceDoc {
   host_pass?: boolean;
   standby?: boolean;
   ports?: { name?: string; type?: PortType; peer?: string }[];
-  frontend?: { vip?: string; mac?: string };
+  frontend?: { vip?: string; vip6?: string; mac?: string };
   backend?: PoolDoc;
   services?: ServiceDoc[];
   probe_ip?: string;
@@ -109,7 +109,7 @@ export function validateInstance(
   if (doc.type && doc.type !== 'AUTO') cfg.type = doc.type;
   // host_pass only when given: its default follows the mode (true in ROUTED)
   if (doc.host_pass !== undefined) cfg.host_pass = doc.host_pass;
-  if (doc.frontend?.vip !== undefined) cfg.frontend.vip = doc.frontend.vip.trim();
+  Object.assign(cfg.frontend, canonicalVips(doc.frontend?.vip, doc.frontend?.vip6, 'frontend'));
   if (doc.frontend?.mac !== undefined) cfg.frontend.mac = normalizeMac(doc.frontend.mac);
   const warnings: string[] = [];
   const now = new Date().toISOString();

@@ -270,6 +270,7 @@ function defaultService(doc: Obj): Obj {
   const fe = isObject(doc.frontend) ? doc.frontend : {};
   const out: Obj = { name: DEFAULT_SERVICE };
   if (fe.vip !== undefined) out.vip = fe.vip;
+  if (fe.vip6 !== undefined) out.vip6 = fe.vip6;
   if (fe.mac !== undefined) out.mac = fe.mac;
   if (doc.algorithm !== undefined) out.algorithm = doc.algorithm;
   out.backend = doc.backend ?? { pool: [] };
@@ -302,6 +303,7 @@ function withoutDefaultService(expanded: unknown): unknown {
   }
   const frontend: Obj = {};
   if (def.vip !== undefined) frontend.vip = def.vip;
+  if (def.vip6 !== undefined) frontend.vip6 = def.vip6;
   if (def.mac !== undefined) frontend.mac = def.mac;
   out.frontend = frontend;
   if (def.algorithm !== undefined) out.algorithm = def.algorithm;

@@ -21,6 +21,7 @@ import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
 import { checkConfig, instancePorts } from '../pipeline/desired.js';
 import { describe, type ExplainRequest, type ExplainResult, explainFrame } from '../pipeline/explain.js';
+import { explainFrame6, isIpv6Request } from '../pipeline/explain6.js';
 import type { Plan } from '../pipeline/plan.js';
 
 export interface PlaneFactory {
@@ -64,6 +65,7 @@ export function zeroStats(config: InstanceConfig): StatsSnapshot {
     rx: rxByPort([]),
     tx: txByPort([], 0, 0),
     arpReplies: 0,
+    ndReplies: 0,
     drops: Object.fromEntries(DROP_REASON_NAMES.slice(1).map((n) => [n, 0])),
     sessions: { hit: 0, miss: 0, expired: 0, stale: 0, unrecorded: 0, evicted: 0, active: 0 },
     fragments: { hit: 0, miss: 0 },
@@ -370,7 +372,8 @@ export class PlaneManager {
         'LBDSR_NOT_AVAILABLE',
         `instance ${name} has no running data plane to explain with`,
       );
-    const { frame, port } = explainFrame(req, cur.driver.control);
+    const build = isIpv6Request(req) ? explainFrame6 : explainFrame;
+    const { frame, port } = build(req, cur.driver.control);
     return describe(await plane.explain(frame, port), frame, port, cur.driver.control, plane.kind);
   }
 

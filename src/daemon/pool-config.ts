@@ -5,7 +5,7 @@
 // or an IP, a service's port needs TCP or UDP, a probe's timeout is below its interval, a health check
 // needs `probe_ip`. What the data planes can hold (VIPs, MACs shared by a VIP, duplicate services) is
 // checked by the pipeline when the change is planned (src/pipeline/desired.ts).
-import { formatIpv4, isGroupMac, normalizeMac, parseIpv4, parseMac } from '../core/addr.js';
+import { isGroupMac, normalizeMac, parseMac } from '../core/addr.js';
 import { MAX_BACKENDS } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import type {
@@ -17,6 +17,7 @@ import type {
   ServiceConfig,
   ServiceProtocol,
 } from '../core/model.js';
+import { canonicalVips, checkBackendIp } from './addresses.js';
 
 /** A backend after the schema check: every field may be absent. */
 export type BackendDoc = Partial<BackendConfig>;
@@ -27,6 +28,7 @@ export interface PoolDoc {
 export interface ServiceDoc {
   name?: string;
   vip?: string;
+  vip6?: string;
   protocol?: ServiceProtocol;
   port?: number;
   mac?: string;
@@ -51,16 +53,6 @@ export interface PoolContext {
   warnings: string[];
   /** The time a state change is stamped with (ISO 8601). */
   now: string;
-}
-
-/** A unicast IPv4 host address in its canonical text; `what` names it in the error. */
-export function checkHostIp(text: string, what: string): string {
-  const v = parseIpv4(text);
-  const a = v >>> 24;
-  if (a === 0 || a === 127 || a >= 224) {
-    throw new LbdsrError('LBDSR_BAD_IPV4', `${what} ${text} is not a unicast host address`);
-  }
-  return formatIpv4(v);
 }
 
 /** The keys of a stored backend, in their order. */
@@ -130,7 +122,7 @@ export function validatePool(doc: PoolDoc | undefined, ctx: PoolContext): PoolCo
     if (e.mac === undefined && e.ip === undefined) {
       throw new LbdsrError(
         'LBDSR_BAD_VALUE',
-        `${ctx.where} pool ${e.id} needs a mac or an ip (its MAC is then found by ARP)`,
+        `${ctx.where} pool ${e.id} needs a mac or an ip (its MAC is then found by ARP or Neighbor Discovery)`,
       );
     }
     const mac = e.mac === undefined ? undefined : normalizeMac(e.mac);
@@ -142,7 +134,7 @@ export function validatePool(doc: PoolDoc | undefined, ctx: PoolContext): PoolCo
         );
       }
     }
-    const ip = e.ip === undefined ? undefined : checkHostIp(e.ip, `backend ${e.id}: ip`);
+    const ip = e.ip === undefined ? undefined : checkBackendIp(e.ip, `backend ${e.id}: ip`);
     let since = e.state_since;
     if (oldPool === undefined) {
       if (since === undefined && e.state !== undefined) since = ctx.now;
@@ -246,7 +238,9 @@ export function validateServices(docs: ServiceDoc[], ctx: ServicesContext): Serv
         `service ${name}: a port needs protocol TCP or UDP (got ${s.protocol ?? 'any'})`,
       );
     }
-    const svc: ServiceConfig = { name, vip: s.vip.trim(), backend: { pool: [] } };
+    const vips = canonicalVips(s.vip, s.vip6, `service ${name}`);
+    const svc: ServiceConfig = { name, vip: vips.vip ?? '', backend: { pool: [] } };
+    if (vips.vip6 !== undefined) svc.vip6 = vips.vip6;
     if (s.protocol !== undefined) svc.protocol = s.protocol;
     if (s.port !== undefined) svc.port = s.port;
     if (s.mac !== undefined) svc.mac = normalizeMac(s.mac);

@@ -36,7 +36,12 @@ function literals<const T extends string>(values: readonly T[], description: str
 }
 
 export const MacSchema = Type.String({ description: 'MAC address, e.g. aa:bb:cc:dd:ee:ff' });
-export const VipSchema = Type.String({ description: 'virtual IPv4 address (unicast), e.g. 10.0.0.100' });
+export const VipSchema = Type.String({
+  description: 'virtual IP address (unicast): IPv4, e.g. 10.0.0.100, or IPv6, e.g. fd00::100',
+});
+export const Vip6Schema = Type.String({
+  description: 'IPv6 VIP of a dual-stack service (beside its IPv4 vip; one pool), e.g. fd00::100',
+});
 export const PoolIdSchema = Type.Integer({
   minimum: 0,
   maximum: 0xffffffff,
@@ -61,11 +66,11 @@ export const FrontendModeSchema = literals(
 );
 export const HostPassSchema = Type.Boolean({
   description:
-    'FRONTEND frames not for a VIP (ARP not answered, IPv6, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
+    'FRONTEND frames not for a VIP (ARP and Neighbor Discovery not answered, other addresses) go to the host instead of being dropped (default: true in ROUTED, false in L2)',
 });
 export const StandbySchema = Type.Boolean({
   description:
-    'standby of an active/standby pair: no ARP answered or gratuitous ARP sent for the VIPs, frames that arrive are still balanced (default false)',
+    'standby of an active/standby pair: no ARP or Neighbor Solicitation answered, no gratuitous ARP or unsolicited Neighbor Advertisement sent for the VIPs, frames that arrive are still balanced (default false)',
 });
 export const PeerSchema = Type.String({ description: 'Linux interface the port is attached to' });
 const ReadOnlyString = (description: string) => Type.String({ description, readOnly: true });
@@ -82,15 +87,17 @@ export const PortSchema = Type.Object(
 );
 
 export const FrontendSchema = Type.Object(
-  { vip: Type.Optional(VipSchema), mac: Type.Optional(MacSchema) },
+  { vip: Type.Optional(VipSchema), vip6: Type.Optional(Vip6Schema), mac: Type.Optional(MacSchema) },
   {
     ...lenient,
     additionalProperties: false,
-    description: 'the virtual service: VIP and the MAC it answers on',
+    description: 'the virtual service: VIP(s) and the MAC it answers on',
   },
 );
 
-export const IpSchema = Type.String({ description: 'IPv4 address of the server (its MAC is found by ARP)' });
+export const IpSchema = Type.String({
+  description: 'IPv4 or IPv6 address of the server (its MAC is found by ARP, or Neighbor Discovery for IPv6)',
+});
 
 const Integer = (minimum: number, maximum: number, description: string) =>
   Type.Integer({ minimum, maximum, description });
@@ -167,8 +174,10 @@ export const BackendEntrySchema = Type.Object(
     health_since: Type.Optional(ReadOnlyString('when health last changed (read-only)')),
     health_reason: Type.Optional(ReadOnlyString('why health last changed (read-only)')),
     mac_in_use: Type.Optional(ReadOnlyString('the MAC frames go to (read-only)')),
-    mac_source: Type.Optional(ReadOnlyString('where mac_in_use came from: CONFIG, ARP or NONE (read-only)')),
-    mac_seen: Type.Optional(ReadOnlyString('last ARP answer (read-only)')),
+    mac_source: Type.Optional(
+      ReadOnlyString('where mac_in_use came from: CONFIG, ARP, ND or NONE (read-only)'),
+    ),
+    mac_seen: Type.Optional(ReadOnlyString('last ARP or Neighbor Advertisement answer (read-only)')),
     sessions: Type.Optional(ReadOnly(Type.Integer({ description: 'live sessions (read-only)' }))),
     serving: Type.Optional(ReadOnly(Type.Boolean({ description: 'takes new flows now (read-only)' }))),
     arp_flux: Type.Optional(
@@ -188,7 +197,10 @@ export const BackendSchema = Type.Object(
   { ...lenient, additionalProperties: false, description: 'backend servers and their health check' },
 );
 
-export const ServiceProtocolSchema = literals(['TCP', 'UDP', 'ICMP'], 'TCP, UDP or ICMP (default: any)');
+export const ServiceProtocolSchema = literals(
+  ['TCP', 'UDP', 'ICMP'],
+  'TCP, UDP or ICMP (ICMPv6 on an IPv6 VIP) (default: any)',
+);
 export const ServicePortSchema = Integer(1, 65535, 'TCP/UDP destination port (default: any)');
 
 /** A service: `default` is the instance's frontend and backend (docs/api.md, "Services"). */
@@ -196,6 +208,7 @@ export const ServiceSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'service name' })),
     vip: Type.Optional(VipSchema),
+    vip6: Type.Optional(Vip6Schema),
     protocol: Type.Optional(ServiceProtocolSchema),
     port: Type.Optional(ServicePortSchema),
     mac: Type.Optional(MacSchema),
@@ -351,14 +364,19 @@ function readOnlyLeaf(segment: string, description: string): ResourceNode {
 export const ANNOUNCE_NODE: ResourceNode = {
   segment: 'announce',
   kind: 'action',
-  description: 'send gratuitous ARP for the VIP from the frontend port now (count=N, one per second)',
+  description:
+    'announce the VIPs from the frontend port now: gratuitous ARP (IPv4), unsolicited Neighbor Advertisement (IPv6); count=N, one per second',
   schema: Type.Object(
     {
       count: Type.Optional(
         Type.Integer({ minimum: 1, maximum: 10, description: 'how many, one second apart (default 3)' }),
       ),
     },
-    { ...lenient, additionalProperties: false, description: 'a gratuitous ARP announcement' },
+    {
+      ...lenient,
+      additionalProperties: false,
+      description: 'a gratuitous ARP / unsolicited NA announcement',
+    },
   ),
 };
 
@@ -419,6 +437,7 @@ export const SERVICES_NODE: ResourceNode = {
   maxItems: MAX_SERVICES,
   children: [
     leaf('vip', VipSchema, true),
+    leaf('vip6', Vip6Schema, true),
     leaf('protocol', ServiceProtocolSchema, true),
     leaf('port', ServicePortSchema, true),
     leaf('mac', MacSchema, true),
@@ -447,7 +466,12 @@ export const INSTANCE_NODE: ResourceNode = {
       kind: 'container',
       description: String(FrontendSchema.description),
       schema: FrontendSchema,
-      children: [leaf('vip', VipSchema, true), leaf('mac', MacSchema, true), ANNOUNCE_NODE],
+      children: [
+        leaf('vip', VipSchema, true),
+        leaf('vip6', Vip6Schema, true),
+        leaf('mac', MacSchema, true),
+        ANNOUNCE_NODE,
+      ],
     },
     BACKEND_NODE,
     SERVICES_NODE,

@@ -212,6 +212,13 @@ export class LbdsrMetrics {
     );
     readCounter(
       r,
+      'lbdsr_nd_replies_total',
+      'Neighbor Solicitations for an IPv6 VIP answered with a Neighbor Advertisement.',
+      ['lb'],
+      (set) => this.each((i) => set({ lb: i.name }, i.stats.ndReplies ?? 0)),
+    );
+    readCounter(
+      r,
       'lbdsr_dropped_frames_total',
       'Frames dropped, by reason (docs/semantics.md).',
       ['lb', 'reason'],

@@ -12,6 +12,7 @@ import {
   looksIpv6,
   macTextIs,
   parseIpv4,
+  parseIpv6,
   parseMac,
   probeMacOf,
 } from '../core/addr.js';
@@ -140,7 +141,11 @@ function checkBackendFields(b: BackendConfig, where: string): void {
   if (b.mac === undefined && b.ip === undefined) {
     throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id}${where} needs a mac or an ip`);
   }
-  if (b.ip !== undefined) parseIpv4(b.ip);
+  // an IPv6 `ip` is resolved by Neighbor Discovery (docs/semantics.md, "IPv6")
+  if (b.ip !== undefined) {
+    if (looksIpv6(b.ip)) parseIpv6(b.ip);
+    else parseIpv4(b.ip);
+  }
   const w = b.weight ?? MAGLEV_FULL_WEIGHT;
   if (!Number.isInteger(w) || w < 0 || w > MAGLEV_FULL_WEIGHT) {
     throw new LbdsrError('LBDSR_BAD_VALUE', `backend ${b.id}${where}: weight ${w} is not an integer 0..100`);

@@ -149,7 +149,8 @@ const hasPlane = (inst) => Boolean(inst.plane) && inst.plane !== 'NONE';
 
 /** The services of an instance: `default` (frontend + backend) first, then the others. */
 function servicesOf(inst) {
-  const def = { name: 'default', vip: inst.frontend?.vip, mac: inst.frontend?.mac, backend: inst.backend };
+  const fe = inst.frontend ?? {};
+  const def = { name: 'default', vip: fe.vip, vip6: fe.vip6, mac: fe.mac, backend: inst.backend };
   return [def, ...(inst.services ?? [])];
 }
 
@@ -164,7 +165,7 @@ function servicesTable(inst, stats, pools) {
       'tr',
       { 'data-service': svc.name },
       el('td', {}, svc.name),
-      el('td', { 'data-field': 'vip' }, svc.vip ?? '(none)'),
+      el('td', { 'data-field': 'vip' }, [svc.vip, svc.vip6].filter(Boolean).join(' ') || '(none)'),
       el('td', {}, where || 'any'),
       el('td', {}, mac ?? '(none)'),
       el('td', {}, svc.algorithm ?? inst.algorithm),
@@ -286,6 +287,7 @@ function trafficTable(stats, rates) {
         num(si(rates.tx), 'tx-rate'),
       ),
       el('tr', {}, el('td', {}, 'ARP replies'), num(si(stats.arpReplies), 'arp'), el('td')),
+      el('tr', {}, el('td', {}, 'ND replies (IPv6)'), num(si(stats.ndReplies ?? 0), 'nd'), el('td')),
       el(
         'tr',
         {},

@@ -280,7 +280,7 @@ describe('lbdsrd REST API', () => {
       { vip: '10.0.0.1', port: 80 },
       400,
       'LBDSR_UNKNOWN_KEY',
-      /'port'.*vip, mac/,
+      /'port'.*vip, vip6, mac/,
     );
     await rejects(
       'POST',

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { DROP_REASON_NAMES } from '../../src/core/constants.js';
 import type { PlaneType, StatsSnapshot } from '../../src/core/model.js';
 import { buildApp } from '../../src/daemon/app.js';
 import { newInstance } from '../../src/daemon/document.js';
@@ -100,6 +101,7 @@ describe('GET /metrics', () => {
       },
       tx: { frontend: 3, backend: 1050, frontendBytes: 180, backendBytes: 67_200 },
       arpReplies: 3,
+      ndReplies: 4,
       backendPass: 5,
       frontendPass: 9,
       backends: [
@@ -109,7 +111,7 @@ describe('GET /metrics', () => {
       ],
       plane: { kind: 'USERSPACE', status: 'RUNNING', restarts: 0, rxRingDrops: 8 },
     });
-    Object.assign(p.stats0.drops, { BACKEND_PORT: 40, NOT_VIP: 57 });
+    Object.assign(p.stats0.drops, { BACKEND_PORT: 40, NOT_VIP: 57, ND: 6, IPV6_EXT: 2 });
     Object.assign(p.stats0.sessions, { hit: 888, miss: 12, expired: 2, stale: 1, evicted: 4, unrecorded: 5 });
     Object.assign(p.stats0.fragments, { hit: 6, miss: 7 });
     p.active = 11;
@@ -141,6 +143,9 @@ describe('GET /metrics', () => {
       [`lbdsr_service_sessions{${lb},service="web"}`]: 0,
       [`lbdsr_backend_up{${lb},service="web",backend="2"}`]: 0,
       [`lbdsr_arp_replies_total{${lb}}`]: 3,
+      [`lbdsr_nd_replies_total{${lb}}`]: 4,
+      [`lbdsr_dropped_frames_total{${lb},reason="ND"}`]: 6,
+      [`lbdsr_dropped_frames_total{${lb},reason="IPV6_EXT"}`]: 2,
       [`lbdsr_dropped_frames_total{${lb},reason="NOT_VIP"}`]: 57,
       [`lbdsr_dropped_frames_total{${lb},reason="NO_BACKEND"}`]: 0,
       [`lbdsr_session_hits_total{${lb}}`]: 888,
@@ -166,7 +171,7 @@ describe('GET /metrics', () => {
     for (const [series, v] of Object.entries(want)) assert.equal(value(text, series), v, series);
     assert.equal(
       text.split('\n').filter((l) => l.startsWith('lbdsr_dropped_frames_total{')).length,
-      16,
+      DROP_REASON_NAMES.length - 1,
       'one series per drop reason',
     );
     assert.ok(!text.includes('nope'), 'a request for an instance that does not exist adds no series');

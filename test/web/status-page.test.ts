@@ -88,6 +88,17 @@ describe('the live status page in a headless browser', { skip }, () => {
       await page.waitForSelector(`${lb1} [data-backend="2"]`, { timeout: 20_000 });
       await d.mustCtl('lbdsr', 'lb1', 'backend', 'pool', 'del', '1');
       await page.waitForSelector(`${lb1} [data-backend="1"]`, { hidden: true, timeout: 20_000 });
+      // IPv6: a dual-stack default service shows both VIPs, an IPv6 service its own; ND replies counted
+      await d.mustCtl('lbdsr', 'lb1', 'frontend', 'set', 'vip6=fd00:0::1');
+      await d.mustCtl('lbdsr', 'lb1', 'services', 'add', 'web6', 'vip=FD00::100', 'protocol=TCP', 'port=80');
+      await page.waitForSelector(`${lb1} [data-service="web6"]`, { timeout: 20_000 });
+      assert.equal(await text(page, `${lb1} [data-service="web6"] [data-field="vip"]`), 'fd00::100');
+      const defaultVip = `${lb1} [data-service="default"] [data-field="vip"]`;
+      await page.waitForFunction(
+        `document.querySelector('${defaultVip}')?.textContent.trim() === '10.0.0.100 fd00::1'`,
+        { timeout: 20_000 },
+      );
+      assert.equal(await text(page, `${lb1} [data-field="nd"]`), '0');
       await d.mustCtl('lbdsr', 'add', 'lb2');
       await page.waitForSelector('[data-instance="lb2"]', { timeout: 20_000 });
       // the graph gathers readings as they come
