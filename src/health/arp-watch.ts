@@ -2,7 +2,8 @@
 // when (every refresh, faster while unresolved), the MAC each one answered with, silence (no answer
 // for SILENT_AFTER refreshes in a row: the MAC is kept and reported silent once), and ARP flux (the
 // backends answering ARP for a VIP, kept until they stay quiet for SILENT_AFTER rounds). Times are
-// milliseconds of any monotonic clock; the prober (prober.ts) sends and receives the frames.
+// milliseconds of any monotonic clock; the prober (prober.ts) sends and receives the frames. The same
+// table, keyed by IPv6 address text, keeps what Neighbor Discovery resolves for IPv6 backends.
 
 /** Refreshes without an answer after which a resolved MAC is reported silent. */
 export const SILENT_AFTER = 3;
@@ -23,9 +24,9 @@ export interface MacNews {
   report: boolean;
 }
 
-/** The MACs of the backends' own addresses. */
-export class ArpTable {
-  private readonly entries = new Map<number, Entry>();
+/** The MACs of the backends' own addresses (IPv4 host-order numbers by ARP, or IPv6 text by ND). */
+export class ArpTable<K = number> {
+  private readonly entries = new Map<K, Entry>();
 
   constructor(
     private readonly refreshMs: number,
@@ -33,7 +34,7 @@ export class ArpTable {
   ) {}
 
   /** The addresses to watch: new ones are asked for at once, dropped ones forgotten. */
-  setAddresses(ips: Iterable<number>): void {
+  setAddresses(ips: Iterable<K>): void {
     const keep = new Set(ips);
     for (const ip of this.entries.keys()) if (!keep.has(ip)) this.entries.delete(ip);
     for (const ip of keep) {
@@ -42,12 +43,12 @@ export class ArpTable {
     }
   }
 
-  mac(ip: number): string | undefined {
+  mac(ip: K): string | undefined {
     return this.entries.get(ip)?.mac;
   }
 
   /** When `ip` last answered (0: never). */
-  seen(ip: number): number {
+  seen(ip: K): number {
     return this.entries.get(ip)?.seen ?? 0;
   }
 
@@ -55,9 +56,9 @@ export class ArpTable {
    * The addresses to ask for now (each is then scheduled again), and those that just became silent
    * (with the time of their last answer).
    */
-  due(now: number): { ask: number[]; silent: { ip: number; since: number }[] } {
-    const ask: number[] = [];
-    const silent: { ip: number; since: number }[] = [];
+  due(now: number): { ask: K[]; silent: { ip: K; since: number }[] } {
+    const ask: K[] = [];
+    const silent: { ip: K; since: number }[] = [];
     for (const [ip, e] of this.entries) {
       if (e.next > now) continue;
       if (e.asked > 0 && e.seen < e.asked) e.unanswered += 1;
@@ -73,7 +74,7 @@ export class ArpTable {
   }
 
   /** An ARP frame from `ip` with sender MAC `mac`; undefined when `ip` is not watched. */
-  answer(ip: number, mac: string, now: number): MacNews | undefined {
+  answer(ip: K, mac: string, now: number): MacNews | undefined {
     const e = this.entries.get(ip);
     if (!e) return undefined;
     const report = e.mac !== mac || e.silentReported;

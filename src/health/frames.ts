@@ -1,8 +1,9 @@
 // The frames of the health prober (docs/health.md), pure: building the ARP requests and replies, TCP
 // segments, UDP datagrams and ICMP echo requests it sends on the BACKEND port (through the builders of
-// src/packet/build.ts, padded to the Ethernet minimum), and parsing what comes back into a small
-// summary. Only untagged Ethernet II/IPv4 frames are parsed (the BACKEND port carries no VLANs to
-// the prober); anything else parses to undefined. No I/O here.
+// src/packet/build.ts, padded to the Ethernet minimum; over IPv6 through build6.ts when the addressing
+// is IPv6), and parsing what comes back into a small summary. Only untagged Ethernet II frames are
+// parsed (the BACKEND port carries no VLANs to the prober): ARP and IPv4 here, IPv6 and Neighbor
+// Discovery in frames6.ts; anything else parses to undefined. No I/O here.
 import { formatMac } from '../core/addr.js';
 import {
   ARP_OP_REPLY,
@@ -33,19 +34,22 @@ import {
   readU16,
   readU32,
 } from '../packet/fields.js';
+import {
+  type Addr,
+  type Addressing,
+  icmp6EchoRequestFrame,
+  isV6,
+  parseIpv6Frame,
+  parseTransport,
+  tcp6SegmentFrame,
+  tcpFields,
+  udp6DatagramFrame,
+} from './frames6.js';
 
-/** Where the prober's IPv4 frames come from and go to. */
-export interface Addressing {
-  /** Ethernet destination (the backend's MAC) and source (the probe MAC). */
-  dstMac: Uint8Array;
-  srcMac: Uint8Array;
-  /** IPv4 source (probe_ip) and destination (the VIP), host order. */
-  src: number;
-  dst: number;
-}
+export { type Addr, type Addressing, addrKey } from './frames6.js';
 
 function frameAddr(a: Addressing) {
-  return { ethDst: a.dstMac, ethSrc: a.srcMac, src: a.src, dst: a.dst };
+  return { ethDst: a.dstMac, ethSrc: a.srcMac, src: a.src as number, dst: a.dst as number };
 }
 
 /** An ARP request `who-has target tell senderIp`, broadcast. */
@@ -69,18 +73,8 @@ export interface TcpSegment {
 
 /** A TCP segment from `a.src:sport` to `a.dst:dport` with its checksum; window 65535, no scaling. */
 export function tcpSegmentFrame(a: Addressing, sport: number, dport: number, s: TcpSegment): Uint8Array {
-  const options = s.mss === undefined ? undefined : Uint8Array.of(2, 4, (s.mss >>> 8) & 0xff, s.mss & 0xff);
-  const t = {
-    sport,
-    dport,
-    seq: s.seq >>> 0,
-    ack: s.ack >>> 0,
-    flags: s.flags,
-    window: 65535,
-    ...(s.payload ? { payload: s.payload } : {}),
-    ...(options ? { options } : {}),
-  };
-  return padTo(tcpFrame(frameAddr(a), t, { df: true }), 60);
+  if (isV6(a)) return tcp6SegmentFrame(a, sport, dport, s);
+  return padTo(tcpFrame(frameAddr(a), tcpFields(sport, dport, s), { df: true }), 60);
 }
 
 export function udpDatagramFrame(
@@ -89,22 +83,37 @@ export function udpDatagramFrame(
   dport: number,
   payload: Uint8Array,
 ): Uint8Array {
+  if (isV6(a)) return udp6DatagramFrame(a, sport, dport, payload);
   return padTo(udpFrame(frameAddr(a), { sport, dport, payload }), 60);
 }
 
 export function icmpEchoRequestFrame(a: Addressing, id: number, seq: number): Uint8Array {
   const payload = new TextEncoder().encode('lbdsr health probe');
+  if (isV6(a)) return icmp6EchoRequestFrame(a, id, seq, payload);
   return padTo(icmpEchoFrame(frameAddr(a), { type: ICMP_ECHO_REQUEST, id, seq, payload }), 60);
 }
 
-/** What the prober reads off a received frame. */
+/**
+ * What the prober reads off a received frame. Addresses (`src`, `dst`, `innerDst`) are addrKey()s:
+ * IPv4 host-order numbers, or IPv6 RFC 5952 text.
+ */
 export type Parsed =
   | { kind: 'arp'; op: number; srcMac: string; sha: string; spa: number; tpa: number }
+  /** IPv6 Neighbor Discovery: a solicitation (135) or advertisement (136) for `target` (text). */
+  | {
+      kind: 'nd';
+      type: number;
+      srcMac: string;
+      src: string;
+      target: string;
+      /** The link-layer address option's MAC (source for NS, target for NA), if any. */
+      lladdr?: string;
+    }
   | {
       kind: 'tcp';
       srcMac: string;
-      src: number;
-      dst: number;
+      src: Addr;
+      dst: Addr;
       sport: number;
       dport: number;
       seq: number;
@@ -115,20 +124,22 @@ export type Parsed =
   | {
       kind: 'udp';
       srcMac: string;
-      src: number;
-      dst: number;
+      src: Addr;
+      dst: Addr;
       sport: number;
       dport: number;
       payload: Uint8Array;
     }
-  | { kind: 'echo-reply'; srcMac: string; src: number; dst: number; id: number; seq: number }
+  | { kind: 'echo-reply'; srcMac: string; src: Addr; dst: Addr; id: number; seq: number }
   /** ICMP destination unreachable quoting a datagram the prober sent (`inner*`: the quoted header). */
   | {
       kind: 'unreachable';
       srcMac: string;
       code: number;
+      /** The code says "port unreachable" (ICMP 3, ICMPv6 4). */
+      port: boolean;
       innerProto: number;
-      innerDst: number;
+      innerDst: Addr;
       innerSport: number;
       innerDport: number;
     };
@@ -153,6 +164,7 @@ export function parseFrame(f: Uint8Array, len = f.length): Parsed | undefined {
       tpa: readU32(f, a + ARP_TPA) >>> 0,
     };
   }
+  if (type === 0x86dd) return parseIpv6Frame(f, len, srcMac);
   if (type !== ETHERTYPE_IPV4) return undefined;
   return parseIpPacket(f, len, srcMac);
 }
@@ -170,36 +182,7 @@ function parseIpPacket(f: Uint8Array, len: number, srcMac: string): Parsed | und
   const dst = readU32(f, ip + IP_DST) >>> 0;
   const l4 = ip + ihl;
   const end = ip + total;
-  if (proto === 6) {
-    if (end - l4 < 20) return undefined;
-    const off = (f[l4 + 12]! >> 4) * 4;
-    if (off < 20 || l4 + off > end) return undefined;
-    return {
-      kind: 'tcp',
-      srcMac,
-      src,
-      dst,
-      sport: readU16(f, l4),
-      dport: readU16(f, l4 + 2),
-      seq: readU32(f, l4 + 4) >>> 0,
-      ack: readU32(f, l4 + 8) >>> 0,
-      flags: f[l4 + 13]!,
-      payload: f.slice(l4 + off, end),
-    };
-  }
-  if (proto === 17) {
-    if (end - l4 < 8) return undefined;
-    const ulen = Math.min(readU16(f, l4 + 4), end - l4);
-    return {
-      kind: 'udp',
-      srcMac,
-      src,
-      dst,
-      sport: readU16(f, l4),
-      dport: readU16(f, l4 + 2),
-      payload: f.slice(l4 + 8, l4 + Math.max(8, ulen)),
-    };
-  }
+  if (proto === 6 || proto === 17) return parseTransport(f, proto, l4, end, { srcMac, src, dst });
   if (proto === 1 && end - l4 >= 8) return parseIcmp(f, l4, end, srcMac, src, dst);
   return undefined;
 }
@@ -224,6 +207,7 @@ function parseIcmp(
     kind: 'unreachable',
     srcMac,
     code: f[l4 + 1]!,
+    port: f[l4 + 1] === 3,
     innerProto: f[inner + IP_PROTO]!,
     innerDst: readU32(f, inner + IP_DST) >>> 0,
     innerSport: readU16(f, inner + ihl),

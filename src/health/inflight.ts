@@ -2,9 +2,11 @@
 // local port (TCP, HTTP, UDP; allocated in turn from the ephemeral range so a 4-tuple is not reused
 // soon) or ICMP echo sequence number, its deadline, and what judges it. Every answer is matched on
 // what the prober chose (destination probe_ip and local port, or echo id and sequence), since all the
-// backends of a service answer from the same VIP. Returns the frames to send; the prober sends them.
+// backends of a service answer from the same VIP. Probes of either family: an answer's addresses are
+// compared with the probe's own (addrKey). Returns the frames to send; the prober sends them.
 import {
   type Addressing,
+  addrKey,
   icmpEchoRequestFrame,
   type Parsed,
   tcpSegmentFrame,
@@ -82,17 +84,18 @@ export class InFlightProbes {
     return [tcpSegmentFrame(a, f.local, check.port, f.tcp.syn())];
   }
 
-  /** A parsed frame from the port; `probeIp`: the prober's address (answers go to it). */
-  receive(p: Parsed, probeIp: number, now: number): Uint8Array[] {
+  /** A parsed frame from the port (answers go to the probe's source address). */
+  receive(p: Parsed, now: number): Uint8Array[] {
     if (p.kind === 'tcp') {
       const f = this.ports.get(p.dport);
-      if (!f?.tcp || p.dst !== probeIp || p.sport !== f.check.port || p.src !== f.a.dst) return [];
+      if (!f?.tcp || p.dst !== addrKey(f.a.src) || p.sport !== f.check.port || p.src !== addrKey(f.a.dst))
+        return [];
       return this.step(f, f.tcp.receive(p), now);
     }
     if (p.kind === 'udp') {
       // A server bound to 0.0.0.0 may answer from its own address rather than the VIP: ports decide.
       const f = this.ports.get(p.dport);
-      if (!f || f.tcp || p.dst !== probeIp || p.sport !== f.check.port) return [];
+      if (!f || f.tcp || p.dst !== addrKey(f.a.src) || p.sport !== f.check.port) return [];
       const body = f.check.body;
       const ok = body === undefined || Buffer.from(p.payload).toString('utf8').includes(body);
       const reason = ok ? 'UDP answer' : `UDP answer lacks '${body}'`;
@@ -100,13 +103,13 @@ export class InFlightProbes {
     }
     if (p.kind === 'echo-reply') {
       const f = this.echoes.get(p.seq);
-      if (!f || p.id !== this.echoId || p.dst !== probeIp || p.src !== f.a.dst) return [];
+      if (!f || p.id !== this.echoId || p.dst !== addrKey(f.a.src) || p.src !== addrKey(f.a.dst)) return [];
       return this.end(f, { ok: true, reason: 'echo reply' }, now);
     }
     if (p.kind === 'unreachable') {
       const f = this.ports.get(p.innerSport);
-      if (!f || p.innerDst !== f.a.dst || p.innerDport !== f.check.port) return [];
-      const what = p.code === 3 ? 'port unreachable' : `destination unreachable (code ${p.code})`;
+      if (!f || p.innerDst !== addrKey(f.a.dst) || p.innerDport !== f.check.port) return [];
+      const what = p.port ? 'port unreachable' : `destination unreachable (code ${p.code})`;
       const sends = f.tcp ? f.tcp.timeout(0).send : [];
       return [...this.frames(f, sends), ...this.end(f, { ok: false, reason: what }, now)];
     }

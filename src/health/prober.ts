@@ -4,13 +4,29 @@
 // UDP and ICMP probes, rise/fall counters (rise-fall.ts). Probes go to the service's VIP addressed to
 // the backend's MAC, from the probe MAC and probe_ip, so a server that lost the VIP fails them. The
 // kernel never takes the answers for its own: they go to the probe MAC, which is not the interface's.
+// Backends given by an IPv6 address are resolved by Neighbor Discovery from the probe MAC's link-local
+// address (which the prober defends: it answers solicitations for it), and a service whose VIP is
+// IPv6 is probed over IPv6 from that address (frames6.ts).
 import { performance } from 'node:perf_hooks';
-import { formatIpv4, parseIpv4, parseMac, probeMacOf } from '../core/addr.js';
+import {
+  formatIpv4,
+  formatIpv6,
+  linkLocalOf,
+  looksIpv6,
+  multicastMacOf,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  probeMacOf,
+  solicitedNodeOf,
+} from '../core/addr.js';
 import { FramePort, PORT_DOWN } from '../kernel/frame-port.js';
 import { ARP_OP_REQUEST } from '../packet/build.js';
 import { ArpTable, FluxWatch } from './arp-watch.js';
-import { type Addressing, arpReply, arpRequest, type Parsed, parseFrame } from './frames.js';
+import { type Addr, type Addressing, arpReply, arpRequest, type Parsed, parseFrame } from './frames.js';
+import { ndAdvertise, ndSolicit } from './frames6.js';
 import { InFlightProbes } from './inflight.js';
+import { addrOf, groupBy, guarded, sameMac, sameProbe } from './prober-helpers.js';
 import { RiseFall } from './rise-fall.js';
 import type { Verdict } from './tcp-probe.js';
 import type { ProberEvents, ProberLog, ProbeTarget, ResolvedCheck } from './types.js';
@@ -18,7 +34,10 @@ import type { ProberEvents, ProberLog, ProbeTarget, ResolvedCheck } from './type
 export interface BackendProberOptions {
   /** The BACKEND interface, in the calling thread's network namespace. */
   ifname: string;
-  /** Source of the probes and of ARP requests; without it no probe runs (ARP resolution still does). */
+  /**
+   * Source of the probes and of ARP requests; without it no probe runs (ARP resolution still does,
+   * Neighbor Discovery does not: it speaks from the probe MAC's link-local address).
+   */
   probeIp?: string;
   events: ProberEvents;
   log?: ProberLog;
@@ -31,8 +50,10 @@ export interface BackendProberOptions {
 
 interface Target {
   t: ProbeTarget;
-  vip: number;
-  ip: number | undefined;
+  /** IPv4 VIP (host order) or IPv6 VIP (16 bytes). */
+  vip: number | Uint8Array;
+  /** The backend's address: IPv4 (host order, ARP) or IPv6 (RFC 5952 text, ND). */
+  ip: Addr | undefined;
   check: ResolvedCheck | undefined;
   counter: RiseFall;
   /** performance.now() of the next probe. */
@@ -50,14 +71,20 @@ export class BackendProber {
   private readonly log: ProberLog;
   private readonly probeIp: number | undefined;
   private readonly probeMac: Uint8Array | undefined;
+  /** The probe MAC's link-local address (IPv6 source of solicitations and probes), and its text. */
+  private readonly linkLocal: Uint8Array | undefined;
+  private readonly linkLocalText: string | undefined;
+  /** Ethernet group of the link-local address's solicited-node multicast address. */
+  private readonly ndGroup: Uint8Array | undefined;
   /** When the port is reopened (performance.now()) after its interface went down or away. */
   private reopenAt: number | undefined;
   private readonly arp: ArpTable;
+  private readonly nd: ArpTable<string>;
   private readonly flux: FluxWatch;
   private readonly probes: InFlightProbes;
   private targets = new Map<string, Target>();
   /** The targets by backend address and by VIP (ARP frames are matched through these). */
-  private byIp = new Map<number, Target[]>();
+  private byIp = new Map<Addr, Target[]>();
   private byVip = new Map<number, Target[]>();
   /** Keys whose already-known MAC is reported on the next tick (new targets of a resolved address). */
   private readonly pendingMac = new Set<string>();
@@ -75,12 +102,17 @@ export class BackendProber {
     try {
       this.probeIp = opts.probeIp === undefined ? undefined : parseIpv4(opts.probeIp);
       this.probeMac = this.probeIp === undefined ? undefined : probeMacOf(this.probeIp);
+      this.linkLocal = this.probeMac && linkLocalOf(this.probeMac);
+      this.linkLocalText = this.linkLocal && formatIpv6(this.linkLocal);
+      this.ndGroup = this.linkLocal && multicastMacOf(solicitedNodeOf(this.linkLocal));
       if (this.probeMac) this.port.acceptUnicast(this.probeMac);
+      if (this.ndGroup) this.port.acceptMulticast(this.ndGroup);
     } catch (e) {
       this.port.close();
       throw e;
     }
     this.arp = new ArpTable(opts.arpRefreshMs ?? 10_000, opts.arpRetryMs ?? 1000);
+    this.nd = new ArpTable<string>(opts.arpRefreshMs ?? 10_000, opts.arpRetryMs ?? 1000);
     this.flux = new FluxWatch(opts.arpRefreshMs ?? 10_000);
     this.probes = new InFlightProbes((key, verdict, latencyMs) => this.judged(key, verdict, latencyMs));
     this.tickMs = opts.tickMs ?? 10;
@@ -92,8 +124,10 @@ export class BackendProber {
     const now = performance.now();
     for (const t of targets) {
       const old = this.targets.get(t.key);
-      const vip = parseIpv4(t.vip);
-      const ip = t.ip === undefined ? undefined : parseIpv4(t.ip);
+      const vip = looksIpv6(t.vip) ? parseIpv6(t.vip) : parseIpv4(t.vip);
+      const ip = t.ip === undefined ? undefined : addrOf(t.ip);
+      if (typeof ip === 'string' && !this.probeMac && old?.ip !== ip)
+        this.log('warn', `${t.key}: resolving ${ip} by Neighbor Discovery needs probe_ip; not resolved`);
       const keep = old !== undefined && sameProbe(old.t, t);
       if (old && !keep) this.abort(old);
       const check = this.probeIp === undefined ? undefined : t.check;
@@ -102,14 +136,16 @@ export class BackendProber {
       const counter = keep ? old.counter : new RiseFall();
       const first = check ? now + Math.random() * Math.min(check.intervalMs / 10, 200) : now;
       next.set(t.key, { t, vip, ip, check, counter, next: keep ? old.next : first });
-      if (ip !== undefined && (old?.ip !== ip || !keep) && this.arp.mac(ip) !== undefined)
+      if (ip !== undefined && (old?.ip !== ip || !keep) && this.resolved(ip) !== undefined)
         this.pendingMac.add(t.key);
     }
     for (const [key, old] of this.targets) if (!next.has(key)) this.abort(old);
     this.targets = next;
     this.byIp = groupBy(next.values(), (x) => x.ip);
-    this.byVip = groupBy(next.values(), (x) => x.vip);
-    this.arp.setAddresses(this.byIp.keys());
+    this.byVip = groupBy(next.values(), (x) => (typeof x.vip === 'number' ? x.vip : undefined));
+    const ips = [...this.byIp.keys()];
+    this.arp.setAddresses(ips.filter((ip): ip is number => typeof ip === 'number'));
+    this.nd.setAddresses(this.probeMac ? ips.filter((ip): ip is string => typeof ip === 'string') : []);
     this.flux.setVips(this.byVip.keys());
     this.runTimer(next.size > 0);
   }
@@ -190,15 +226,15 @@ export class BackendProber {
     return { mac: this.probeMac ?? parseMac(this.port.mac), ip: this.probeIp ?? this.port.ipv4 ?? 0 };
   }
 
-  /** ARP, or a frame to the probe MAC: all the prober reads (the rest is not even parsed). */
+  /**
+   * ARP, or a frame to the probe MAC or to its link-local address's solicited-node group: all the
+   * prober reads (the rest is not even parsed).
+   */
   private wanted(n: number): boolean {
     const b = this.buf;
     if (n < 14) return false;
     if (b[12] === 0x08 && b[13] === 0x06) return true;
-    const m = this.probeMac;
-    if (!m) return false;
-    for (let i = 0; i < 6; i++) if (b[i] !== m[i]) return false;
-    return true;
+    return sameMac(b, this.probeMac) || sameMac(b, this.ndGroup);
   }
 
   private sendAll(frames: Uint8Array[]): void {
@@ -207,8 +243,23 @@ export class BackendProber {
 
   private receive(p: Parsed): void {
     if (p.kind === 'arp') this.receiveArp(p);
-    else if (this.probeIp !== undefined)
-      this.sendAll(this.probes.receive(p, this.probeIp, performance.now()));
+    else if (p.kind === 'nd') this.receiveNd(p);
+    else if (this.probeIp !== undefined) this.sendAll(this.probes.receive(p, performance.now()));
+  }
+
+  /** A solicitation for our link-local address is answered; an advertisement may resolve a backend. */
+  private receiveNd(p: Extract<Parsed, { kind: 'nd' }>): void {
+    const mac = p.lladdr ?? p.srcMac;
+    if (p.type === 135) {
+      if (this.probeMac && p.target === this.linkLocalText)
+        this.port.send(ndAdvertise(this.probeMac, mac, parseIpv6(p.src)));
+      return;
+    }
+    const news = this.nd.answer(p.target, mac, performance.now());
+    if (!news?.report) return;
+    const at = new Date();
+    for (const t of this.byIp.get(p.target) ?? []) this.events.mac(t.t.key, news.mac, at);
+    this.log('info', `${p.target} is at ${news.mac} (Neighbor Discovery)`);
   }
 
   private receiveArp(p: Extract<Parsed, { kind: 'arp' }>): void {
@@ -240,10 +291,11 @@ export class BackendProber {
   private arpRound(now: number): void {
     for (const key of this.pendingMac) {
       const t = this.targets.get(key);
-      const mac = t?.ip === undefined ? undefined : this.arp.mac(t.ip);
+      const mac = t?.ip === undefined ? undefined : this.resolved(t.ip);
       if (mac) this.events.mac(key, mac, new Date());
     }
     this.pendingMac.clear();
+    this.ndRound(now);
     const me = this.arpSender();
     const due = this.arp.due(now);
     for (const ip of due.ask) this.port.send(arpRequest(me.mac, me.ip, ip));
@@ -257,8 +309,24 @@ export class BackendProber {
     for (const c of flux.changed) this.events.arpFlux(formatIpv4(c.vip), c.macs);
   }
 
+  /** Solicitations for the IPv6 backend addresses due now, and those that fell silent. */
+  private ndRound(now: number): void {
+    const due = this.nd.due(now);
+    if (this.probeMac) for (const ip of due.ask) this.port.send(ndSolicit(this.probeMac, parseIpv6(ip)));
+    for (const s of due.silent) {
+      const since = new Date(Date.now() - (now - s.since));
+      for (const t of this.byIp.get(s.ip) ?? []) this.events.macSilent(t.t.key, since);
+      this.log('warn', `${s.ip} has not answered Neighbor Discovery since ${since.toISOString()}`);
+    }
+  }
+
+  /** The MAC found for a backend address, by ARP or by ND. */
+  private resolved(ip: Addr): string | undefined {
+    return typeof ip === 'number' ? this.arp.mac(ip) : this.nd.mac(ip);
+  }
+
   private macOf(t: Target): string | undefined {
-    return t.t.mac ?? (t.ip === undefined ? undefined : this.arp.mac(t.ip));
+    return t.t.mac ?? (t.ip === undefined ? undefined : this.resolved(t.ip));
   }
 
   private startProbes(now: number): void {
@@ -268,8 +336,11 @@ export class BackendProber {
       t.next = now + t.check.intervalMs;
       const mac = this.macOf(t);
       if (!mac) continue; // not resolved yet: no probe, no verdict
-      const a: Addressing = { dstMac: parseMac(mac), srcMac: this.probeMac, src: this.probeIp, dst: t.vip };
-      this.sendAll(this.probes.start(t.t.key, t.check, a, t.t.vip, now));
+      const v6 = typeof t.vip !== 'number';
+      const src = v6 && this.linkLocal ? this.linkLocal : this.probeIp;
+      const a: Addressing = { dstMac: parseMac(mac), srcMac: this.probeMac, src, dst: t.vip };
+      const host = typeof t.vip === 'number' ? t.t.vip : `[${formatIpv6(t.vip)}]`;
+      this.sendAll(this.probes.start(t.t.key, t.check, a, host, now));
     }
   }
 
@@ -284,61 +355,4 @@ export class BackendProber {
     this.log(h === 'UP' ? 'info' : 'warn', `${key} is ${h}: ${reason}`);
     this.events.health(key, h, reason, new Date());
   }
-}
-
-/**
- * The daemon's handlers, each call caught and logged: a failing handler must not cut a tick short
- * (the frames and probes after it would wait, or be lost).
- */
-function guarded(e: ProberEvents, log: ProberLog): ProberEvents {
-  const safe =
-    <A extends unknown[]>(name: string, f: (...a: A) => void) =>
-    (...a: A): void => {
-      try {
-        f(...a);
-      } catch (err) {
-        log(
-          'error',
-          `health prober: the ${name} handler failed: ${err instanceof Error ? err.message : err}`,
-        );
-      }
-    };
-  const probe = e.probe;
-  return {
-    mac: safe('mac', (k, m, at) => e.mac(k, m, at)),
-    macSilent: safe('macSilent', (k, since) => e.macSilent(k, since)),
-    health: safe('health', (k, h, r, at) => e.health(k, h, r, at)),
-    ...(probe
-      ? { probe: safe('probe', (k: string, ok: boolean, ms: number) => probe.call(e, k, ok, ms)) }
-      : {}),
-    arpFlux: safe('arpFlux', (vip, macs) => e.arpFlux(vip, macs)),
-  };
-}
-
-function groupBy<K>(items: Iterable<Target>, keyOf: (t: Target) => K | undefined): Map<K, Target[]> {
-  const out = new Map<K, Target[]>();
-  for (const t of items) {
-    const k = keyOf(t);
-    if (k === undefined) continue;
-    const list = out.get(k);
-    if (list) list.push(t);
-    else out.set(k, [t]);
-  }
-  return out;
-}
-
-/** Whether a target's probe is the same after an update (then its counters carry over). */
-function sameProbe(a: ProbeTarget, b: ProbeTarget): boolean {
-  if (a.vip !== b.vip || a.ip !== b.ip || a.mac !== b.mac) return false;
-  const x = a.check;
-  const y = b.check;
-  if (!x || !y) return x === y;
-  return (
-    x.type === y.type &&
-    x.port === y.port &&
-    x.path === y.path &&
-    x.expect === y.expect &&
-    x.body === y.body &&
-    x.payload === y.payload
-  );
 }

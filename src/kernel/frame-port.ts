@@ -1,13 +1,15 @@
 // Raw Ethernet frames on one port, for the health prober (src/health/prober.ts): an AF_PACKET socket
 // (afpacket.ts's RawSocket, never receiving its own frames) bound to an interface of the calling
 // thread's network namespace, which also accepts frames sent to extra unicast MACs (the probe MAC:
-// PACKET_MR_UNICAST, undone when the socket closes), plus the interface's own MAC and IPv4 address.
+// PACKET_MR_UNICAST, undone when the socket closes) and multicast MACs (PACKET_MR_MULTICAST: the
+// solicited-node group of the probe link-local address), plus the interface's own MAC and IPv4 address.
 // Reads and writes never block: the prober polls on a short timer. The port remembers its network
 // namespace, so that it can be reopened there (reopen) once its interface was deleted and created again.
 import { statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import {
   PACKET_ADD_MEMBERSHIP,
+  PACKET_MR_MULTICAST,
   PACKET_MR_PROMISC,
   PACKET_MR_UNICAST,
   RawSocket,
@@ -50,6 +52,8 @@ export class FramePort {
   private closed = false;
   /** The extra unicast MACs accepted (applied again on reopen). */
   private readonly unicast: Uint8Array[] = [];
+  /** The multicast MACs joined (applied again on reopen). */
+  private readonly multicast: Uint8Array[] = [];
 
   private constructor(
     private readonly ns: NetnsRef,
@@ -95,6 +99,7 @@ export class FramePort {
       const p = FramePort.bind(this.ns, this.ifname);
       try {
         for (const m of this.unicast) p.acceptUnicast(m);
+        for (const m of this.multicast) p.acceptMulticast(m);
       } catch (e) {
         p.sock.close();
         throw e;
@@ -117,6 +122,12 @@ export class FramePort {
     } catch {
       this.membership(PACKET_MR_PROMISC, undefined);
     }
+  }
+
+  /** Also receive frames sent to the multicast MAC `mac` (IPv6 solicited-node: 33:33:ff:..). */
+  acceptMulticast(mac: Uint8Array): void {
+    this.multicast.push(mac);
+    this.membership(PACKET_MR_MULTICAST, mac);
   }
 
   private membership(type: number, mac: Uint8Array | undefined): void {

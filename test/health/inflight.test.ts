@@ -56,16 +56,12 @@ describe('probes in flight', () => {
       payload: new Uint8Array(0),
       ...over,
     });
-    assert.deepEqual(probes.receive(answer({ dport: syn.sport + 1 }), PROBE, 1), [], 'another port');
-    assert.deepEqual(probes.receive(answer({ sport: 81 }), PROBE, 1), [], 'another service port');
-    assert.deepEqual(
-      probes.receive(answer({ src: parseIpv4('10.0.0.21') }), PROBE, 1),
-      [],
-      'not from the VIP',
-    );
-    assert.deepEqual(probes.receive(answer({ dst: parseIpv4('10.0.0.2') }), PROBE, 1), [], 'not to probe_ip');
+    assert.deepEqual(probes.receive(answer({ dport: syn.sport + 1 }), 1), [], 'another port');
+    assert.deepEqual(probes.receive(answer({ sport: 81 }), 1), [], 'another service port');
+    assert.deepEqual(probes.receive(answer({ src: parseIpv4('10.0.0.21') }), 1), [], 'not from the VIP');
+    assert.deepEqual(probes.receive(answer({ dst: parseIpv4('10.0.0.2') }), 1), [], 'not to probe_ip');
     assert.equal(verdicts.length, 0);
-    const rst = probes.receive(answer({}), PROBE, 3);
+    const rst = probes.receive(answer({}), 3);
     const r = sent(rst[0]);
     assert.ok(r.kind === 'tcp' && r.flags === TCP_RST, 'the SYN-ACK is answered with RST');
     assert.deepEqual(verdicts, [{ key: 'web/1', v: { ok: true, reason: 'SYN-ACK' }, ms: 3 }]);
@@ -91,7 +87,6 @@ describe('probes in flight', () => {
         flags: TCP_RST | TCP_ACK,
         payload: new Uint8Array(0),
       },
-      PROBE,
       2,
     );
     assert.deepEqual(probes.expire(499), []);
@@ -120,7 +115,7 @@ describe('probes in flight', () => {
       dport: d.sport,
       payload: new TextEncoder().encode(payload),
     });
-    probes.receive(reply('nope'), PROBE, 1);
+    probes.receive(reply('nope'), 1);
     assert.deepEqual(verdicts[0]?.v, { ok: false, reason: "UDP answer lacks 'pong'" });
     const e = sent(probes.start('dns/1', udpCheck, a, 'h', 10)[0]);
     if (e.kind !== 'udp') return;
@@ -129,12 +124,12 @@ describe('probes in flight', () => {
         kind: 'unreachable',
         srcMac: '',
         code: 3,
+        port: true,
         innerProto: 17,
         innerDst: VIP,
         innerSport: e.sport,
         innerDport: 53,
       },
-      PROBE,
       11,
     );
     assert.deepEqual(verdicts[1]?.v, { ok: false, reason: 'port unreachable' });
@@ -152,11 +147,11 @@ describe('probes in flight', () => {
       seq: 1,
       ...over,
     });
-    probes.receive(reply({ id: (probes.echoId + 1) & 0xffff }), PROBE, 1);
-    probes.receive(reply({ seq: 2 }), PROBE, 1);
-    probes.receive(reply({ src: parseIpv4('10.0.0.21') }), PROBE, 1);
+    probes.receive(reply({ id: (probes.echoId + 1) & 0xffff }), 1);
+    probes.receive(reply({ seq: 2 }), 1);
+    probes.receive(reply({ src: parseIpv4('10.0.0.21') }), 1);
     assert.equal(verdicts.length, 0);
-    probes.receive(reply({}), PROBE, 4);
+    probes.receive(reply({}), 4);
     assert.deepEqual(verdicts, [{ key: 'icmp/1', v: { ok: true, reason: 'echo reply' }, ms: 4 }]);
   });
 

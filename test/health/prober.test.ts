@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BackendProber } from '../../src/health/prober.js';
-import type { ProbeTarget, ResolvedCheck } from '../../src/health/types.js';
+import type { ProbeTarget } from '../../src/health/types.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
 import {
   addBalancerPort,
@@ -21,25 +21,10 @@ import { must, run } from '../../testkit/exec.js';
 import { neighbourMac, newPrefix } from '../../testkit/netns.js';
 import { rootSkip } from '../../testkit/root.js';
 import { mustWaitFor } from '../../testkit/timing.js';
-import { HTTP_PORT, Recorder, TestServer, UDP_PORT } from './servers.js';
+import { check, HTTP_PORT, PROBE_IP, Recorder, startProber, TestServer } from './servers.js';
 
 const skip = rootSkip('health prober tests (network namespaces)');
-const PROBE_IP = '10.0.0.250';
 const LB_IP = '10.0.0.2/24';
-
-function check(type: ResolvedCheck['type'], more: Partial<ResolvedCheck> = {}): ResolvedCheck {
-  return {
-    type,
-    port: type === 'UDP' ? UDP_PORT : HTTP_PORT,
-    intervalMs: 250,
-    timeoutMs: 200,
-    rise: 2,
-    fall: 2,
-    path: '/',
-    expect: 200,
-    ...more,
-  };
-}
 
 describe('health prober (namespaces)', { skip }, () => {
   let topo: Topology;
@@ -59,17 +44,7 @@ describe('health prober (namespaces)', { skip }, () => {
     for (const s of servers) await s.start();
     // The BACKEND port has an address of its own in the servers' subnet, as usual (not probe_ip).
     await must('ip', ['-n', topo.lbNs, 'addr', 'add', LB_IP, 'dev', topo.backendIf]);
-    prober = inNetns(
-      topo.lbNs,
-      () =>
-        new BackendProber({
-          ifname: topo.backendIf,
-          probeIp: PROBE_IP,
-          events: ev,
-          arpRefreshMs: 400,
-          arpRetryMs: 200,
-        }),
-    );
+    prober = startProber(topo, ev);
   });
 
   after(async () => {

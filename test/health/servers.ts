@@ -1,13 +1,48 @@
-// Helpers of the health suite: a server process in a backend's namespace (HTTP on 0.0.0.0:80 with
-// `/health` answering "healthy" and anything else 404, a UDP echo on 0.0.0.0:7000) that a test kills
+// Helpers of the health suite: a server process in a backend's namespace (HTTP on [::]:80, both
+// families, with `/health` answering "healthy" and anything else 404, a UDP echo on [::]:7000, both
+// families, answering a link-local sender through eth0) that a test kills
 // and starts again, and a recorder of the prober's events with bounded waits on them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { ProberEvents } from '../../src/health/types.js';
+import { BackendProber } from '../../src/health/prober.js';
+import type { ProberEvents, ResolvedCheck } from '../../src/health/types.js';
+import { inNetns } from '../../src/kernel/ifinfo.js';
+import type { Topology } from '../../testkit/bridge.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 
 export const HTTP_PORT = 80;
 export const UDP_PORT = 7000;
+export const PROBE_IP = '10.0.0.250';
+
+/** A check of the servers above, quick to judge (250 ms interval, 200 ms timeout, rise and fall 2). */
+export function check(type: ResolvedCheck['type'], more: Partial<ResolvedCheck> = {}): ResolvedCheck {
+  return {
+    type,
+    port: type === 'UDP' ? UDP_PORT : HTTP_PORT,
+    intervalMs: 250,
+    timeoutMs: 200,
+    rise: 2,
+    fall: 2,
+    path: '/',
+    expect: 200,
+    ...more,
+  };
+}
+
+/** A prober on the topology's BACKEND port, in the balancer's namespace, with short ARP/ND timers. */
+export function startProber(topo: Topology, events: ProberEvents): BackendProber {
+  return inNetns(
+    topo.lbNs,
+    () =>
+      new BackendProber({
+        ifname: topo.backendIf,
+        probeIp: PROBE_IP,
+        events,
+        arpRefreshMs: 400,
+        arpRetryMs: 200,
+      }),
+  );
+}
 
 const SCRIPT = `
 const http = require('http');
@@ -17,12 +52,13 @@ const h = http.createServer((req, res) => {
   if (req.url === '/health') { res.writeHead(200, {'content-type': 'text/plain'}); res.end('healthy ' + name); }
   else { res.writeHead(404); res.end('no'); }
 });
-const u = dgram.createSocket('udp4');
-u.on('message', (m, r) => u.send('pong ' + name + ' ' + m, r.port, r.address));
+const u = dgram.createSocket('udp6');
+const scoped = (a) => (a.startsWith('fe80') && !a.includes('%') ? a + '%eth0' : a);
+u.on('message', (m, r) => u.send('pong ' + name + ' ' + m, r.port, scoped(r.address)));
 let n = 0;
 const ready = () => { if (++n === 2) process.stdout.write('READY\\n'); };
-h.listen(${HTTP_PORT}, '0.0.0.0', ready);
-u.bind(${UDP_PORT}, '0.0.0.0', ready);
+h.listen(${HTTP_PORT}, '::', ready);
+u.bind(${UDP_PORT}, '::', ready);
 setTimeout(() => process.exit(0), 600000).unref();
 `;
 

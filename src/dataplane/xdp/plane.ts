@@ -82,7 +82,7 @@ export class XdpPlane implements DataPlane {
     this.timeoutsMs = { ...plan.settings.timeoutsMs };
     // The NIC lets the frontend MACs in before the program answers ARP for them.
     this.announcer.track(plan);
-    this.unicast.sync(fe, this.announcer.services.values());
+    this.unicast.sync(fe, this.announcer.macs());
     this.attach('frontend', fe);
     this.attach('backend', be);
     this.announcer.start(this.announcer.prepare(fe?.ifname));
