@@ -10,7 +10,6 @@
 // lines above say what was applied). Only speaks HTTP, like the rest of src/cli.
 
 import { readFileSync } from 'node:fs';
-import { formatIpv6, parseIpv6 } from '../core/addr.js';
 import { align } from './format.js';
 import { UsageError } from './grammar.js';
 import { ApiError, type Endpoint, request } from './http.js';
@@ -182,16 +181,31 @@ function sameText(want: unknown, have: unknown): boolean {
   if (typeof want !== 'string' || typeof have !== 'string') return false;
   if (/^[A-Z][A-Z0-9_]*$/.test(have)) return want.toUpperCase() === have;
   if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(have)) return want.toLowerCase() === have;
-  return want.includes(':') && have.includes(':') && ipv6Text(want) === have;
+  return want.includes(':') && have.includes(':') && sameIpv6(want, have);
 }
 
-/** `text` in RFC 5952 form when it is an IPv6 address, else undefined. */
-function ipv6Text(text: string): string | undefined {
-  try {
-    return formatIpv6(parseIpv6(text));
-  } catch {
-    return undefined;
-  }
+/**
+ * The 8 groups of IPv6 text (hex groups, `::` once; no embedded dotted quad, which the daemon never
+ * shows), as numbers; undefined when it is not such text. Enough to compare spellings here, so that
+ * lbdsrctl loads nothing outside src/cli.
+ */
+function ipv6Groups(text: string): number[] | undefined {
+  const halves = text.trim().toLowerCase().split('::');
+  if (halves.length > 2) return undefined;
+  const parts = halves.map((h) => (h === '' ? [] : h.split(':')));
+  if (!parts.every((p) => p.every((g) => /^[0-9a-f]{1,4}$/.test(g)))) return undefined;
+  const head = (parts[0] ?? []).map((g) => Number.parseInt(g, 16));
+  const tail = (parts[1] ?? []).map((g) => Number.parseInt(g, 16));
+  const zeros = 8 - head.length - tail.length;
+  if (halves.length === 1 ? zeros !== 0 : zeros < 1) return undefined;
+  return [...head, ...new Array<number>(zeros).fill(0), ...tail];
+}
+
+/** Whether `a` and `b` are the same IPv6 address written two ways. */
+function sameIpv6(a: string, b: string): boolean {
+  const x = ipv6Groups(a);
+  const y = ipv6Groups(b);
+  return x !== undefined && y !== undefined && x.every((g, i) => g === y[i]);
 }
 
 /** Lists of entries compare by their key (pool by id, ports and services by name), not by order. */

@@ -1306,12 +1306,17 @@ export const INSTANCE_TREE: CliNode = {
           arp: { type: 'boolean', description: 'an ARP request (with who_has)' },
           who_has: {
             type: 'string',
-            description: 'ARP: the address asked for (an ARP request; src is the asker)',
+            description:
+              'the address asked for: IPv4, an ARP request; IPv6, a Neighbor Solicitation (src is the asker)',
           },
-          src: { type: 'string', description: 'client address (ARP: the asker, default 0.0.0.0)' },
-          dst: { type: 'string', description: 'destination address (a VIP)' },
+          src: {
+            type: 'string',
+            description:
+              'client address, IPv4 or IPv6 as dst (ARP: the asker, default 0.0.0.0; ND: link-local of src_mac)',
+          },
+          dst: { type: 'string', description: 'destination address (a VIP), IPv4 or IPv6' },
           proto: {
-            description: 'TCP, UDP or ICMP',
+            description: 'TCP, UDP or ICMP (ICMPv6 for IPv6 addresses)',
             anyOf: [
               { type: 'string', const: 'TCP' },
               { type: 'string', const: 'UDP' },
@@ -1327,7 +1332,10 @@ export const INSTANCE_TREE: CliNode = {
             description: 'VIP port (TCP, UDP; of the quoted flow for an ICMP error)',
           },
           flags: { type: 'string', description: 'TCP flags, e.g. SYN or SYN,ACK (default ACK)' },
-          type: { type: 'integer', description: 'ICMP type (default 8, echo)' },
+          type: {
+            type: 'integer',
+            description: 'ICMP type (default 8, echo; IPv6: 128, errors 1..4 quote the flow)',
+          },
           code: { type: 'integer', description: 'ICMP code' },
           inner: {
             description: 'ICMP error: protocol of the quoted flow (default TCP)',

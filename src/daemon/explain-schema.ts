@@ -8,16 +8,22 @@ import type { ResourceNode } from './schema.js';
 /** The `x-lenient` keyword of schema.ts (LENIENT): enum values in any case (proto=tcp). */
 const lenient = { 'x-lenient': true };
 const Proto = Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('ICMP')]);
-const Ip = (description: string) => Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$', description });
+/** IPv4 (a.b.c.d) or IPv6 text; the builder parses it (LBDSR_BAD_IPV4 / LBDSR_BAD_IPV6). */
+const Ip = (description: string) =>
+  Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|(?=[^:]*:)[0-9A-Fa-f:.]{2,45})$', description });
 const L4Port = (description: string) => Type.Integer({ minimum: 0, maximum: 65535, description });
 
 export const ExplainRequestSchema = Type.Object(
   {
     arp: Type.Optional(Type.Boolean({ description: 'an ARP request (with who_has)' })),
-    who_has: Type.Optional(Ip('ARP: the address asked for (an ARP request; src is the asker)')),
-    src: Type.Optional(Ip('client address (ARP: the asker, default 0.0.0.0)')),
-    dst: Type.Optional(Ip('destination address (a VIP)')),
-    proto: Type.Optional({ ...Proto, description: 'TCP, UDP or ICMP' }),
+    who_has: Type.Optional(
+      Ip('the address asked for: IPv4, an ARP request; IPv6, a Neighbor Solicitation (src is the asker)'),
+    ),
+    src: Type.Optional(
+      Ip('client address, IPv4 or IPv6 as dst (ARP: the asker, default 0.0.0.0; ND: link-local of src_mac)'),
+    ),
+    dst: Type.Optional(Ip('destination address (a VIP), IPv4 or IPv6')),
+    proto: Type.Optional({ ...Proto, description: 'TCP, UDP or ICMP (ICMPv6 for IPv6 addresses)' }),
     sport: Type.Optional(L4Port('client port (TCP, UDP; of the quoted flow for an ICMP error)')),
     dport: Type.Optional(L4Port('VIP port (TCP, UDP; of the quoted flow for an ICMP error)')),
     flags: Type.Optional(
@@ -27,7 +33,11 @@ export const ExplainRequestSchema = Type.Object(
       }),
     ),
     type: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 255, description: 'ICMP type (default 8, echo)' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 255,
+        description: 'ICMP type (default 8, echo; IPv6: 128, errors 1..4 quote the flow)',
+      }),
     ),
     code: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'ICMP code' })),
     inner: Type.Optional({ ...Proto, description: 'ICMP error: protocol of the quoted flow (default TCP)' }),

@@ -36,7 +36,8 @@ const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir D
                        listen beyond loopback
   --tls-cert FILE      PEM certificate (chain) to serve HTTPS with; needs --tls-key
   --tls-key FILE       its PEM private key (mode 0600)
-  --announce-file FILE the reachable VIPs, one A.B.C.D/32 a line, rewritten atomically when they change
+  --announce-file FILE the reachable VIPs, one A.B.C.D/32 (IPv6: ADDR/128) a line, rewritten atomically
+                       when they change
   --announce-command CMD
                        run (no shell) when they change, with LBDSR_VIPS and LBDSR_ANNOUNCE_FILE set`;
 

@@ -21,6 +21,7 @@ import type { NetDev } from '../kernel/netdev.js';
 import { ControlState } from '../pipeline/control.js';
 import { checkConfig, instancePorts } from '../pipeline/desired.js';
 import { describe, type ExplainRequest, type ExplainResult, explainFrame } from '../pipeline/explain.js';
+import { explainFrame6, isIpv6Request } from '../pipeline/explain6.js';
 import type { Plan } from '../pipeline/plan.js';
 
 export interface PlaneFactory {
@@ -371,7 +372,8 @@ export class PlaneManager {
         'LBDSR_NOT_AVAILABLE',
         `instance ${name} has no running data plane to explain with`,
       );
-    const { frame, port } = explainFrame(req, cur.driver.control);
+    const build = isIpv6Request(req) ? explainFrame6 : explainFrame;
+    const { frame, port } = build(req, cur.driver.control);
     return describe(await plane.explain(frame, port), frame, port, cur.driver.control, plane.kind);
   }
 

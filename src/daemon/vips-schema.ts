@@ -8,7 +8,7 @@ import type { ResourceNode } from './schema.js';
 
 export const VipStateSchema = Type.Object(
   {
-    vip: Type.String({ description: 'the VIP' }),
+    vip: Type.String({ description: 'the VIP: IPv4, or IPv6 in RFC 5952 text' }),
     reachable: Type.Boolean({
       description: 'this node can serve it now (announced): plane forwarding, not standby, a serving backend',
     }),

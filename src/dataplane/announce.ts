@@ -10,19 +10,31 @@
 // While the instance answers no ARP for its VIPs (CFG_NO_ARP: mode ROUTED, or standby) nothing is
 // announced; when it answers again (standby -> active), every VIP is announced at once, so that clients
 // and switches move to this node (docs/semantics.md, "Frontend modes").
-import { formatIpv4, formatMac, parseMac } from '../core/addr.js';
+// IPv6 VIPs are announced the same way, at the same moments, by unsolicited Neighbor Advertisements
+// (docs/semantics.md 6b: 86 bytes to all nodes 33:33:00:00:00:01 / ff02::1, Override only, the frontend
+// MAC as the target link-layer address); a dual-stack service announces both of its VIPs.
+import { formatIpv4, formatIpv6, formatMac, parseMac } from '../core/addr.js';
 import { CFG_NO_ARP } from '../core/constants.js';
 import { LbdsrError } from '../core/errors.js';
 import { RawSocket } from '../kernel/afpacket.js';
 import { IfProber } from '../kernel/ifinfo.js';
 import { garpFrame } from '../packet/build.js';
+import { unsolicitedNaFrame } from '../packet/build6.js';
 import type { Plan } from '../pipeline/plan.js';
+
+/** A VIP to announce: IPv4 (host order) by gratuitous ARP, IPv6 (16 bytes) by unsolicited NA. */
+export type AnnouncedVip = number | Uint8Array;
+
+/** The VIP's text (dotted quad, RFC 5952), also its key among announcements. */
+export function vipLabel(vip: AnnouncedVip): string {
+  return typeof vip === 'number' ? formatIpv4(vip) : formatIpv6(vip);
+}
 
 export const ANNOUNCE_COUNT = 3;
 export const ANNOUNCE_INTERVAL_MS = 1000;
 export const MAX_ANNOUNCE_COUNT = 10;
 
-/** Announcements under way, by `ifname/vip`. */
+/** Announcements under way, by `ifname/vip` (the VIP's text). */
 const running = new Map<string, Announcement>();
 
 function ifindexOf(ifname: string): number {
@@ -36,7 +48,7 @@ function ifindexOf(ifname: string): number {
   }
 }
 
-/** COUNT gratuitous ARPs for one VIP on one interface. */
+/** COUNT gratuitous ARPs (IPv4 VIP) or unsolicited NAs (IPv6 VIP) for one VIP on one interface. */
 export class Announcement {
   private sock: RawSocket | null;
   private readonly frame: Uint8Array;
@@ -47,13 +59,13 @@ export class Announcement {
   /** Opens the socket now, in the calling thread's namespace; nothing is sent before start(). */
   constructor(
     readonly ifname: string,
-    readonly vip: number,
+    readonly vip: AnnouncedVip,
     readonly mac: string,
     readonly count = ANNOUNCE_COUNT,
     readonly intervalMs = ANNOUNCE_INTERVAL_MS,
   ) {
-    this.key = `${ifname}/${vip}`;
-    this.frame = garpFrame(parseMac(mac), vip);
+    this.key = `${ifname}/${vipLabel(vip)}`;
+    this.frame = typeof vip === 'number' ? garpFrame(parseMac(mac), vip) : unsolicitedNaFrame(mac, vip);
     try {
       this.sock = new RawSocket(ifindexOf(ifname), { receive: false });
     } catch (e) {
@@ -77,7 +89,7 @@ export class Announcement {
       this.cancel();
       throw new LbdsrError(
         'LBDSR_NOT_AVAILABLE',
-        `announcing ${formatIpv4(this.vip)} on ${this.ifname}: ${(e as Error).message}`,
+        `announcing ${vipLabel(this.vip)} on ${this.ifname}: ${(e as Error).message}`,
         { cause: e },
       );
     }
@@ -118,25 +130,38 @@ export class Announcement {
  * instance answers ARP again (CFG_NO_ARP cleared). Nothing while CFG_NO_ARP is set.
  */
 export class ServiceAnnouncer {
-  /** Frontend MAC of each service (by VIP), as the plans gave them. */
+  /** Frontend MAC of each IPv4 VIP (host order), as the plans gave them. */
   readonly services = new Map<number, string>();
-  private announced = new Map<number, string>();
+  /** Frontend MAC of each IPv6 VIP (by its text), and the VIP's bytes. */
+  readonly services6 = new Map<string, { vip: Uint8Array; mac: string }>();
+  /** The MAC last announced for each VIP (by its text). */
+  private announced = new Map<string, string>();
   private announcedOn: string | undefined;
   /** What start() started last (cancel() stops what is still under way). */
   private live: Announcement[] = [];
 
-  /** The services by index (several may share a VIP, with one MAC). */
-  private readonly byIndex = new Map<number, { vip: number; mac: string }>();
+  /** The services by index (several may share a VIP, with one MAC); vip 0: IPv6 only. */
+  private readonly byIndex = new Map<number, { vip: number; vip6: Uint8Array | null; mac: string }>();
   /** The plans' settings say CFG_NO_ARP: no ARP answered, so no gratuitous ARP either. */
   private silent = false;
+
+  /** The frontend MACs of every tracked service, of both families (each once). */
+  macs(): string[] {
+    return [...new Set([...this.services.values(), ...[...this.services6.values()].map((s) => s.mac)])];
+  }
 
   /** Follows the services of `plan` (call it for every plan the plane takes). */
   track(plan: Plan): void {
     if (plan.full) this.byIndex.clear();
     for (const r of plan.removedServices) this.byIndex.delete(r.index);
-    for (const s of plan.services) this.byIndex.set(s.index, { vip: s.vip, mac: formatMac(s.mac) });
+    for (const s of plan.services)
+      this.byIndex.set(s.index, { vip: s.vip, vip6: s.vip6 ?? null, mac: formatMac(s.mac) });
     this.services.clear();
-    for (const { vip, mac } of this.byIndex.values()) this.services.set(vip, mac);
+    this.services6.clear();
+    for (const { vip, vip6, mac } of this.byIndex.values()) {
+      if (vip !== 0) this.services.set(vip, mac);
+      if (vip6) this.services6.set(formatIpv6(vip6), { vip: vip6, mac });
+    }
     this.silent = (plan.settings.flags & CFG_NO_ARP) !== 0;
   }
 
@@ -157,7 +182,10 @@ export class ServiceAnnouncer {
     }
     try {
       for (const [vip, mac] of this.services) {
-        if (all || this.announced.get(vip) !== mac) out.push(new Announcement(ifname, vip, mac));
+        if (all || this.announced.get(formatIpv4(vip)) !== mac) out.push(new Announcement(ifname, vip, mac));
+      }
+      for (const [text, { vip, mac }] of this.services6) {
+        if (all || this.announced.get(text) !== mac) out.push(new Announcement(ifname, vip, mac));
       }
     } catch {
       for (const a of out) a.cancel();
@@ -172,7 +200,7 @@ export class ServiceAnnouncer {
     for (const a of list) {
       try {
         a.start();
-        this.announced.set(a.vip, a.mac);
+        this.announced.set(vipLabel(a.vip), a.mac);
         this.announcedOn = a.ifname;
       } catch {
         // not announced: prepare() offers it again next time
@@ -180,7 +208,8 @@ export class ServiceAnnouncer {
     }
     if (list.length === 0) return;
     // Services gone since are no longer "announced".
-    for (const vip of [...this.announced.keys()]) if (!this.services.has(vip)) this.announced.delete(vip);
+    const current = new Set([...[...this.services.keys()].map(formatIpv4), ...this.services6.keys()]);
+    for (const vip of [...this.announced.keys()]) if (!current.has(vip)) this.announced.delete(vip);
   }
 
   /** Stops the repeats still under way (the plane goes). */

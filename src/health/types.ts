@@ -22,13 +22,19 @@ export interface ResolvedCheck {
   payload?: string;
 }
 
-/** One backend the prober watches: ARP resolution of `ip`, and probes to `vip` when `check` is set. */
+/**
+ * One backend the prober watches: ARP (IPv4) or Neighbor Discovery (IPv6) resolution of `ip`, and
+ * probes to `vip` when `check` is set.
+ */
 export interface ProbeTarget {
   /** Stable key (the runtime uses `${service}/${id}`): unchanged keys keep their counters on update. */
   key: string;
-  /** The service's VIP (dotted quad): the destination of the probes, and asked for by ARP (flux). */
+  /**
+   * The service's VIP: the destination of the probes (over IPv6 from the probe link-local address when
+   * it is IPv6); an IPv4 VIP is also asked for by ARP (flux).
+   */
   vip: string;
-  /** The server's own address: resolved by ARP on the port. */
+  /** The server's own address, IPv4 or IPv6: resolved by ARP or by Neighbor Discovery on the port. */
   ip?: string;
   /** The configured MAC (lower-case colon text); wins over the resolved one for probes. */
   mac?: string;
@@ -38,9 +44,9 @@ export interface ProbeTarget {
 export type ProbeHealth = 'UP' | 'DOWN';
 
 export interface ProberEvents {
-  /** The MAC answering ARP for the target's `ip`: first resolution, every change, and the first answer after silence. */
+  /** The MAC answering ARP (ND) for the target's `ip`: first resolution, every change, and the first answer after silence. */
   mac(key: string, mac: string, at: Date): void;
-  /** No ARP answer for 3 refreshes in a row (the MAC is kept); `since`: the last answer. */
+  /** No ARP (ND) answer for 3 refreshes in a row (the MAC is kept); `since`: the last answer. */
   macSilent(key: string, since: Date): void;
   /** A verdict after `rise` good or `fall` bad probes in a row (also the first one, from UNKNOWN). */
   health(key: string, health: ProbeHealth, reason: string, at: Date): void;

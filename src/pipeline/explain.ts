@@ -158,12 +158,12 @@ const FLAG_BITS: Record<string, number> = {
 const CLIENT_MAC = '02:00:00:00:00:01';
 const UNKNOWN_MAC = '02:00:00:00:00:00';
 
-function need<T>(v: T | undefined, what: string): T {
+export function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new LbdsrError('LBDSR_BAD_VALUE', `explain needs ${what}`);
   return v;
 }
 
-function tcpFlags(text: string | undefined): number {
+export function tcpFlags(text: string | undefined): number {
   if (text === undefined) return TCP_ACK;
   let bits = 0;
   for (const f of text.toUpperCase().split(/[,|+]/)) {

@@ -7,7 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_SESSION_SETTINGS, type PlaneType, type ResolvedPorts } from '../../src/core/model.js';
+import {
+  DEFAULT_SESSION_SETTINGS,
+  type PlaneType,
+  type ResolvedPorts,
+  type SessionEntry,
+} from '../../src/core/model.js';
 import { buildApp } from '../../src/daemon/app.js';
 import { zeroStats } from '../../src/daemon/planes.js';
 import type { DataPlane, PortPeers } from '../../src/dataplane/types.js';
@@ -182,7 +187,7 @@ export class RecordingPlane implements DataPlane {
     s.rx.packets = 42;
     return s;
   }
-  async sessions() {
+  async sessions(): Promise<SessionEntry[]> {
     return [
       {
         src: '10.0.0.1',

@@ -12,7 +12,7 @@ describe('lbdsrd REST API: IPv6 VIPs, dual-stack services, IPv6 backends', () =>
   let app: FastifyInstance;
   let state: ReturnType<typeof tempDir>;
   const made: RecordingPlane[] = [];
-  const { ok, rejects, configFile } = restCaller(
+  const { call, ok, rejects, configFile } = restCaller(
     () => app,
     () => state.dir,
   );
@@ -150,6 +150,24 @@ describe('lbdsrd REST API: IPv6 VIPs, dual-stack services, IPv6 backends', () =>
     await rejects('POST', '/lb1/services/web6/backend/pool/24/', { ip: '300.1.1.1' }, 400, 'LBDSR_BAD_IPV4');
     // probe_ip stays IPv4: it gives the probe MAC, whose link-local address probes IPv6
     await rejects('PUT', '/lb1/probe_ip/', JSON.stringify('fd00::99'), 400, 'LBDSR_BAD_IPV4');
+  });
+
+  test('explain takes IPv6 addresses (the plane decides; this one has no explain), refuses non-addresses', async () => {
+    const flow = { src: 'fd00::11', dst: 'fd00::100', proto: 'TCP', sport: 4000, dport: 80 };
+    const r = await call('POST', '/lb1/explain/', flow);
+    assert.equal(r.body.code, 'LBDSR_NOT_AVAILABLE', JSON.stringify(r.body));
+    const ns = await call('POST', '/lb1/explain/', { who_has: 'fd00::100' });
+    assert.equal(ns.body.code, 'LBDSR_NOT_AVAILABLE', JSON.stringify(ns.body));
+    const bad = await call('POST', '/lb1/explain/', { ...flow, src: 'fd00-11' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'LBDSR_BAD_VALUE');
+  });
+
+  test('sessions of IPv6 flows are listed as the plane gives them (ICMPV6 included)', async () => {
+    const v6 = { src: 'fd00::11', dst: 'fd00::100', sport: 0, dport: 0, proto: 'ICMPV6' as const };
+    made.at(-1)!.sessions = async () => [{ ...v6, backend: 21, idleMs: 7 }];
+    const r = await ok('GET', '/lb1/sessions/');
+    assert.deepEqual(r.entries, [{ ...v6, backend: 21, idleMs: 7 }]);
   });
 
   test('IPv6 addresses survive a restart as they were shown', async () => {

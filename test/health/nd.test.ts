@@ -3,10 +3,17 @@
 // the prober resolves a backend given by its IPv6 address by Neighbor Discovery, answers the servers'
 // solicitations for its link-local address (so their neighbour entry for it becomes REACHABLE), and
 // probes an IPv6 VIP over IPv6 (TCP, HTTP, UDP, ICMPv6 echo): UP against a healthy server, DOWN when
-// it dies. A backend address that stops answering is reported silent. Every wait is bounded; the namespaces and processes go away afterwards.
+// it dies. A backend address that stops answering is reported silent. Then the unsolicited Neighbor
+// Advertisement of an IPv6 VIP (src/dataplane/announce.ts) moves a client's neighbour entry for the
+// VIP to the announced MAC. Every wait is bounded; the namespaces and processes go away afterwards.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseIpv6 } from '../../src/core/addr.js';
+import { newInstance } from '../../src/daemon/document.js';
+import { Announcement, ServiceAnnouncer } from '../../src/dataplane/announce.js';
 import type { BackendProber } from '../../src/health/prober.js';
+import { inNetns } from '../../src/kernel/ifinfo.js';
+import { ControlState } from '../../src/pipeline/control.js';
 import { type Backend, buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
 import { must, run } from '../../testkit/exec.js';
 import { newPrefix, sysctl } from '../../testkit/netns.js';
@@ -146,5 +153,79 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
     await mustWaitFor('MAC of b3', () => ev.macs.some((m) => m.key === key && m.mac === b3.mac));
     await must('ip', ['-n', b3.ns, 'addr', 'del', `${addr6(b3)}/64`, 'dev', 'eth0']);
     await mustWaitFor('b3 silent', () => ev.silent.some((s) => s.key === key), { timeoutMs: 10_000 });
+  });
+
+  it("an IPv6 VIP's unsolicited advertisement moves a client's neighbour entry to the frontend MAC", async () => {
+    const c1 = topo.clients[0]!;
+    await must('ip', ['-n', c1.ns, 'addr', 'add', 'fd00::11/64', 'dev', 'eth0', 'nodad']);
+    const stale = (ip: string) =>
+      must('ip', [
+        '-n',
+        c1.ns,
+        'neigh',
+        'replace',
+        ip,
+        'lladdr',
+        'aa:bb:cc:dd:ee:0a',
+        'dev',
+        'eth0',
+        'nud',
+        'stale',
+      ]);
+    await stale(VIP6);
+    // one Announcement on its own, as `frontend announce` makes it
+    const a = inNetns(
+      topo.lbNs,
+      () => new Announcement(topo.frontendIf, parseIpv6(VIP6), 'aa:bb:cc:dd:ee:0b', 1),
+    );
+    a.start();
+    await mustWaitFor(
+      'c1 learns the announced MAC',
+      async () => (await neighbour(c1.ns, VIP6))?.mac === 'aa:bb:cc:dd:ee:0b',
+    );
+    // the planes' announcer: a plan with an IPv6-only service and a dual-stack one
+    for (const ip of [VIP6, '10.0.0.7', 'fd00::7']) await stale(ip);
+    const control = new ControlState();
+    const plan = control.plan(
+      {
+        ...newInstance('lb1'),
+        frontend: { vip: VIP6, mac: 'aa:bb:cc:dd:ee:0c' },
+        backend: { pool: [{ id: 1, mac: b1.mac }] },
+        services: [
+          { name: 'dual', vip: '10.0.0.7', vip6: 'fd00::7', mac: 'aa:bb:cc:dd:ee:0d', backend: { pool: [] } },
+        ],
+      },
+      '02:00:00:00:00:fe',
+    );
+    const announcer = new ServiceAnnouncer();
+    announcer.track(plan);
+    // the frontend MACs the XDP plane puts in the interface's unicast filter: the IPv6-only service's too
+    assert.deepEqual(announcer.macs().sort(), ['aa:bb:cc:dd:ee:0c', 'aa:bb:cc:dd:ee:0d']);
+    const list = inNetns(topo.lbNs, () => announcer.prepare(topo.frontendIf));
+    assert.deepEqual(
+      list.map((x) => x.key).sort(),
+      [`${topo.frontendIf}/10.0.0.7`, `${topo.frontendIf}/fd00::100`, `${topo.frontendIf}/fd00::7`].sort(),
+    );
+    announcer.start(list);
+    try {
+      await mustWaitFor('c1 learns every VIP of the plan', async () => {
+        const v6 = await neighbour(c1.ns, VIP6);
+        const d6 = await neighbour(c1.ns, 'fd00::7');
+        const d4 = await must('ip', ['-n', c1.ns, 'neigh', 'show', '10.0.0.7', 'dev', 'eth0']);
+        return (
+          v6?.mac === 'aa:bb:cc:dd:ee:0c' &&
+          d6?.mac === 'aa:bb:cc:dd:ee:0d' &&
+          d4.includes('aa:bb:cc:dd:ee:0d')
+        );
+      });
+      // the same plan again announces nothing new
+      announcer.track(plan);
+      assert.deepEqual(
+        inNetns(topo.lbNs, () => announcer.prepare(topo.frontendIf)),
+        [],
+      );
+    } finally {
+      announcer.cancel();
+    }
   });
 });

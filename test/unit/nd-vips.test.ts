@@ -14,6 +14,7 @@ import { newInstance } from '../../src/daemon/document.js';
 import { type PlaneView, reachability, VipTracker } from '../../src/daemon/runtime/announce.js';
 import { AnnounceHooks, announceText } from '../../src/daemon/runtime/announce-hooks.js';
 import { macOf } from '../../src/daemon/runtime/backends.js';
+import { targetsOf } from '../../src/daemon/runtime/probing.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 
 const V4 = '10.0.0.100';
@@ -116,5 +117,24 @@ describe('mac_source of a backend', () => {
       mac: '02:00:00:00:00:99',
       source: 'CONFIG',
     });
+  });
+});
+
+describe('probe targets of IPv6 services', () => {
+  it('an IPv6-only service is probed on its IPv6 VIP, a dual-stack one on its IPv4 VIP', () => {
+    const targets = targetsOf(config());
+    assert.deepEqual(
+      targets.map((t) => [t.key, t.vip, t.ip]),
+      [['dual/1', '10.0.0.7', 'fd00::21']],
+    );
+    const v6only = config();
+    v6only.services![0]!.backend = { pool: [{ id: 2, ip: 'fd00::22' }], healthcheck: { type: 'ICMP' } };
+    assert.deepEqual(
+      targetsOf(v6only).map((t) => [t.key, t.vip, t.ip, t.check?.type]),
+      [
+        ['web6/2', 'FD00:0:0::0100', 'fd00::22', 'ICMP'],
+        ['dual/1', '10.0.0.7', 'fd00::21', 'TCP'],
+      ],
+    );
   });
 });

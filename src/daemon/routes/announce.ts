@@ -1,10 +1,12 @@
-// POST .../frontend/announce: gratuitous ARP for the instance's VIP and frontend MAC from its frontend
-// port, now (src/dataplane/announce.ts), e.g. after a switch or a client lost track of the VIP. An
+// POST .../frontend/announce: gratuitous ARP for the instance's IPv4 VIP, unsolicited Neighbor
+// Advertisements for its IPv6 VIP (`vip` written as IPv6, or the dual-stack `vip6`), from the frontend
+// MAC on its frontend port, now (src/dataplane/announce.ts), e.g. after a switch or a client lost track
+// of the VIP. An
 // action: nothing is configured nor saved. The planes also announce by themselves when the VIP or the
 // MAC changes and when they attach. An instance that answers no ARP for its VIPs (mode ROUTED, or
 // standby: CFG_NO_ARP) refuses it: a standby node must not pull the clients to itself.
 import { Type } from '@sinclair/typebox';
-import { checkVip, normalizeMac } from '../../core/addr.js';
+import { checkVip, checkVip6, looksIpv6, normalizeMac } from '../../core/addr.js';
 import { CFG_NO_ARP } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import { ANNOUNCE_COUNT, ANNOUNCE_INTERVAL_MS, Announcement } from '../../dataplane/announce.js';
@@ -16,7 +18,8 @@ const URL = `${API_PREFIX}/${SERVICE}/:name/frontend/announce/`;
 
 export const AnnouncedSchema = Type.Object(
   {
-    vip: Type.String(),
+    vip: Type.String({ description: 'the frontend VIP (IPv4: gratuitous ARP; IPv6: unsolicited NA)' }),
+    vip6: Type.Optional(Type.String({ description: 'the dual-stack IPv6 VIP, announced by unsolicited NA' })),
     mac: Type.String(),
     interface: Type.String({ description: 'the frontend port’s interface it leaves from' }),
     count: Type.Integer(),
@@ -38,7 +41,7 @@ export function announceRoutes({ app, instances }: RouteContext): void {
     handler: async (req) => {
       const name = nameOf(req);
       const cfg = instances.need(name);
-      const { vip, mac } = cfg.frontend;
+      const { vip, vip6, mac } = cfg.frontend;
       if (vip === undefined || mac === undefined) {
         throw new LbdsrError(
           'LBDSR_NOT_AVAILABLE',
@@ -59,9 +62,24 @@ export function announceRoutes({ app, instances }: RouteContext): void {
         );
       }
       const count = (req.body as { count?: number }).count ?? ANNOUNCE_COUNT;
-      const a = new Announcement(fe.ifname, checkVip(vip), normalizeMac(mac), count, ANNOUNCE_INTERVAL_MS);
-      a.start();
-      return { vip, mac: a.mac, interface: fe.ifname, count, intervalMs: ANNOUNCE_INTERVAL_MS };
+      const norm = normalizeMac(mac);
+      const vips = [looksIpv6(vip) ? checkVip6(vip) : checkVip(vip), ...(vip6 ? [checkVip6(vip6)] : [])];
+      const all: Announcement[] = [];
+      try {
+        for (const v of vips) all.push(new Announcement(fe.ifname, v, norm, count, ANNOUNCE_INTERVAL_MS));
+        for (const a of all) a.start();
+      } catch (e) {
+        for (const a of all) a.cancel();
+        throw e;
+      }
+      return {
+        vip,
+        ...(vip6 ? { vip6 } : {}),
+        mac: norm,
+        interface: fe.ifname,
+        count,
+        intervalMs: ANNOUNCE_INTERVAL_MS,
+      };
     },
   });
 }

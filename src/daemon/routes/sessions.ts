@@ -12,11 +12,11 @@ const URL = `${API_PREFIX}/${SERVICE}/:name/sessions/`;
 const MAX_LIMIT = 1_000_000;
 
 const SessionEntrySchema = Type.Object({
-  src: Type.String({ description: 'client address' }),
-  dst: Type.String({ description: 'VIP' }),
+  src: Type.String({ description: 'client address (IPv4, or IPv6 in RFC 5952 text)' }),
+  dst: Type.String({ description: 'VIP (IPv4 or IPv6)' }),
   sport: Type.Integer(),
   dport: Type.Integer(),
-  proto: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('ICMP')]),
+  proto: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('ICMP'), Type.Literal('ICMPV6')]),
   backend: Type.Integer({ description: 'backend id' }),
   idleMs: Type.Integer({ description: 'milliseconds since the last packet of the flow' }),
 });

@@ -32,7 +32,10 @@ export type ProberFactory = (opts: {
 
 export const realProber: ProberFactory = (opts) => new BackendProber(opts);
 
-/** The targets of `config`: every backend with an IP to resolve or a health check to run. */
+/**
+ * The targets of `config`: every backend with an IP to resolve (ARP or ND) or a health check to run,
+ * probing the service's `vip` (a dual-stack service's IPv4 one; an IPv6-only service's IPv6 one).
+ */
 export function targetsOf(config: InstanceConfig): ProbeTarget[] {
   const out: ProbeTarget[] = [];
   for (const svc of servicesOf(config)) {

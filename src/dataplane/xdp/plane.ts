@@ -85,7 +85,7 @@ export class XdpPlane implements DataPlane {
     this.timeoutsMs = { ...plan.settings.timeoutsMs };
     // The NIC lets the frontend MACs in before the program answers ARP for them.
     this.announcer.track(plan);
-    this.unicast.sync(fe, this.announcer.services.values());
+    this.unicast.sync(fe, this.announcer.macs());
     // NS for the IPv6 VIPs reach the program, which answers them unless CFG_NO_ARP (ROUTED, standby).
     const answersNs = (plan.settings.flags & CFG_NO_ARP) === 0;
     this.multicast.sync(fe, answersNs ? l.mirror.vips6() : []);
