@@ -4,7 +4,9 @@
  * balanced by its own ports and, once balanced, writes them into lbdsr_frags under its datagram's
  * identity {src, dst, IP id, proto}; a later fragment (offset != 0) that finds a fresh entry takes the
  * learned ports as its key, otherwise keeps {src, dst, 0, 0, proto}. The same rules as
- * src/pipeline/fragments.ts and balancer.ts fragmentKey().
+ * src/pipeline/fragments.ts and balancer.ts fragmentKey(). IPv6 fragments (docs/semantics.md, "IPv6")
+ * follow the same rules in lbdsr_frags6, keyed by the fragment header's 32-bit identification; the
+ * functions below take `v6` (a constant where they are inlined) and the key of that family.
  */
 #ifndef LBDSR_FRAG_H
 #define LBDSR_FRAG_H
@@ -25,7 +27,7 @@
 struct frag {
 	__u32 state;
 	__u32 counter; /* after frag_lookup: LBDSR_CNT_FRAG_HIT or LBDSR_CNT_FRAG_MISS */
-	__u16 id;      /* IP identification, network byte order */
+	__u32 id;      /* IPv4: the 16-bit IP identification; IPv6: the fragment header's; as on the wire */
 };
 
 /* A fragment to a VIP (`ip` validated for its minimal header, `hlen` and `tot` checked against the
@@ -57,25 +59,58 @@ static __always_inline void frag_key(const struct lbdsr_flow_key *key, const str
 {
 	fk->src = key->src;
 	fk->dst = key->dst;
-	fk->id = fr->id;
+	fk->id = (__u16)fr->id;
 	fk->proto = key->proto;
 	fk->pad = 0;
 }
 
+static __always_inline void frag_key6(const struct lbdsr_flow_key6 *key, const struct frag *fr,
+				      struct lbdsr_frag_key6 *fk)
+{
+	__builtin_memcpy(fk->src, key->src, 16);
+	__builtin_memcpy(fk->dst, key->dst, 16);
+	fk->id = fr->id;
+	fk->proto = key->proto;
+	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+}
+
+/* The ports of a flow key of either family (struct lbdsr_flow_key, or lbdsr_flow_key6 when `v6`). */
+static __always_inline __u16 *key_sport(void *key, const int v6)
+{
+	return v6 ? &((struct lbdsr_flow_key6 *)key)->sport : &((struct lbdsr_flow_key *)key)->sport;
+}
+
+static __always_inline __u16 *key_dport(void *key, const int v6)
+{
+	return v6 ? &((struct lbdsr_flow_key6 *)key)->dport : &((struct lbdsr_flow_key *)key)->dport;
+}
+
+/* The fragment table entry of the key's datagram, or NULL. */
+static __always_inline struct lbdsr_frag *frag_find(const void *key, const int v6, const struct frag *fr)
+{
+	struct lbdsr_frag_key6 fk6;
+	struct lbdsr_frag_key fk;
+
+	if (v6) {
+		frag_key6(key, fr, &fk6);
+		return bpf_map_lookup_elem(&lbdsr_frags6, &fk6);
+	}
+	frag_key(key, fr, &fk);
+	return bpf_map_lookup_elem(&lbdsr_frags, &fk);
+}
+
 /* A later fragment: the learned ports when its first fragment was seen less than the timeout ago.
  * Read-only: the counter moves in frag_commit, once the frame is balanced. */
-static __always_inline void frag_lookup(struct lbdsr_flow_key *key, struct frag *fr, __u64 now)
+static __always_inline void frag_lookup(void *key, const int v6, struct frag *fr, __u64 now)
 {
-	struct lbdsr_frag_key fk;
 	struct lbdsr_frag *e;
 
 	if (fr->state != FRAG_LATER)
 		return;
-	frag_key(key, fr, &fk);
-	e = bpf_map_lookup_elem(&lbdsr_frags, &fk);
+	e = frag_find(key, v6, fr);
 	if (e && (__s64)(now - e->first_seen_ns) <= (__s64)FRAG_TIMEOUT_NS) {
-		key->sport = e->sport;
-		key->dport = e->dport;
+		*key_sport(key, v6) = e->sport;
+		*key_dport(key, v6) = e->dport;
 		fr->counter = LBDSR_CNT_FRAG_HIT;
 	} else {
 		fr->counter = LBDSR_CNT_FRAG_MISS;
@@ -83,20 +118,26 @@ static __always_inline void frag_lookup(struct lbdsr_flow_key *key, struct frag 
 }
 
 /* The frame is balanced: a first fragment writes its ports, a later one counts its lookup. */
-static __always_inline void frag_commit(const struct lbdsr_flow_key *key, const struct frag *fr, __u64 now,
+static __always_inline void frag_commit(void *key, const int v6, const struct frag *fr, __u64 now,
 					struct lbdsr_counters *cnt)
 {
+	struct lbdsr_frag_key6 fk6;
 	struct lbdsr_frag_key fk;
 	struct lbdsr_frag v = {};
 
 	if (fr->state == FRAG_LATER) {
 		count(cnt, fr->counter);
 	} else if (fr->state == FRAG_FIRST) {
-		frag_key(key, fr, &fk);
 		v.first_seen_ns = now;
-		v.sport = key->sport;
-		v.dport = key->dport;
-		bpf_map_update_elem(&lbdsr_frags, &fk, &v, BPF_ANY);
+		v.sport = *key_sport(key, v6);
+		v.dport = *key_dport(key, v6);
+		if (v6) {
+			frag_key6(key, fr, &fk6);
+			bpf_map_update_elem(&lbdsr_frags6, &fk6, &v, BPF_ANY);
+		} else {
+			frag_key(key, fr, &fk);
+			bpf_map_update_elem(&lbdsr_frags, &fk, &v, BPF_ANY);
+		}
 	}
 }
 

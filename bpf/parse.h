@@ -15,6 +15,7 @@
 #define ETH_P_ARP_ 0x0806
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88a8
+#define ETH_P_IPV6_ 0x86dd
 
 #define ARP_LEN_ 28       /* Ethernet/IPv4 ARP body */
 #define IPV4_MIN_HLEN_ 20
@@ -87,9 +88,19 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 #define IP_SADDR 12
 #define IP_DADDR 16
 
+/* IPv6 header, relative to its start (offset 14): fixed 40 bytes. */
+#define IPV6_HLEN_ 40
+#define IP6_VER 0
+#define IP6_PLEN 4
+#define IP6_NEXT 6
+#define IP6_HOPS 7
+#define IP6_SADDR 8
+#define IP6_DADDR 24
+
 #define PROTO_ICMP_ 1
 #define PROTO_TCP_ 6
 #define PROTO_UDP_ 17
+#define PROTO_ICMPV6_ 58
 
 #define ICMP_ECHOREPLY_ 0
 #define ICMP_DEST_UNREACH_ 3

@@ -3,7 +3,8 @@
  * The service match (docs/semantics.md, after rule 9): among the services of the key's VIP, the one
  * with the key's protocol and port, else the one with its protocol and no port, else the one with
  * neither. The VIP's entry (lbdsr_vips, already looked up for rules 7 and 8) holds the last two per
- * protocol; the port map is read only when the VIP has port services for the protocol.
+ * protocol; the port map is read only when the VIP has port services for the protocol. IPv6 keys
+ * (`v6`) use lbdsr_ports6, and their svc_icmp is the ICMPv6 service (docs/semantics.md, rule 9a').
  */
 #ifndef LBDSR_SERVICE_H
 #define LBDSR_SERVICE_H
@@ -16,26 +17,38 @@ struct service_match {
 	__u32 index;
 };
 
-/* Fills `sm` and returns 0, or returns LBDSR_DROP_NO_SERVICE. */
-static __always_inline __u32 service_match(const struct lbdsr_vip *v, const struct lbdsr_flow_key *key,
+/* Fills `sm` and returns 0, or returns LBDSR_DROP_NO_SERVICE. `key` is a struct lbdsr_flow_key, or a
+ * struct lbdsr_flow_key6 when `v6` (a constant where this is inlined). */
+static __always_inline __u32 service_match(const struct lbdsr_vip *v, const void *key, const int v6,
 					   struct service_match *sm)
 {
+	const struct lbdsr_flow_key6 *k6 = key;
+	const struct lbdsr_flow_key *k4 = key;
+	__u8 proto = v6 ? k6->proto : k4->proto;
+	__u16 dport = v6 ? k6->dport : k4->dport;
 	__u32 idx, bit = 0, *p;
 
-	if (key->proto == PROTO_TCP_) {
+	if (proto == PROTO_TCP_) {
 		idx = v->svc_tcp;
 		bit = LBDSR_VIP_PORTS_TCP;
-	} else if (key->proto == PROTO_UDP_) {
+	} else if (proto == PROTO_UDP_) {
 		idx = v->svc_udp;
 		bit = LBDSR_VIP_PORTS_UDP;
 	} else {
 		idx = v->svc_icmp;
 	}
 	/* A key without a port (fragments without their first one, ICMP) matches no port service. */
-	if ((v->port_protos & bit) && key->dport) {
-		struct lbdsr_port_key pk = { .vip = key->dst, .port = key->dport, .proto = key->proto };
+	if ((v->port_protos & bit) && dport) {
+		if (v6) {
+			struct lbdsr_port_key6 pk6 = { .port = dport, .proto = proto };
 
-		p = bpf_map_lookup_elem(&lbdsr_ports, &pk);
+			__builtin_memcpy(pk6.vip, k6->dst, 16);
+			p = bpf_map_lookup_elem(&lbdsr_ports6, &pk6);
+		} else {
+			struct lbdsr_port_key pk = { .vip = k4->dst, .port = dport, .proto = proto };
+
+			p = bpf_map_lookup_elem(&lbdsr_ports, &pk);
+		}
 		if (p)
 			idx = *p;
 	}

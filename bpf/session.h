@@ -3,7 +3,8 @@
  * Choosing the backend (docs/semantics.md, step 11): session lookup with idle timeouts and
  * liveness (the slot live, same id, same service), the matched service's Maglev table over jhash2
  * on a miss; recording the choice (session_commit) is a separate step,
- * taken only once the frame is known to leave through the devmap.
+ * taken only once the frame is known to leave through the devmap. IPv6 keys (`v6`, a constant where
+ * these are inlined) live in lbdsr_sessions6 and hash 10 words (docs/semantics.md, "IPv6").
  */
 #ifndef LBDSR_SESSION_H
 #define LBDSR_SESSION_H
@@ -34,25 +35,44 @@ static __always_inline struct lbdsr_backend *backend_live(__u32 slot, __u32 id, 
 	return b;
 }
 
+/* The Maglev hash of a key (docs/semantics.md, rule 11 and "IPv6"): jhash2 over the addresses as
+ * big-endian words, then, for HASH_SESSION, `sport << 16 | dport` and the protocol. */
+static __always_inline __u32 flow_hash(__u8 algorithm, const void *key, const int v6)
+{
+	const struct lbdsr_flow_key6 *k6 = key;
+	const struct lbdsr_flow_key *k4 = key;
+	__u32 words[10];
+	int i;
+
+	if (v6) {
+		for (i = 0; i < 4; i++)
+			words[i] = lbdsr_ntohl(*(const __u32 *)(k6->src + 4 * i));
+		if (algorithm == LBDSR_ALG_HASH_SRC_IP)
+			return lbdsr_jhash2(words, 4, 0);
+		for (i = 0; i < 4; i++)
+			words[4 + i] = lbdsr_ntohl(*(const __u32 *)(k6->dst + 4 * i));
+		words[8] = ((__u32)k6->sport << 16) | k6->dport;
+		words[9] = k6->proto;
+		return lbdsr_jhash2(words, 10, 0);
+	}
+	words[0] = lbdsr_ntohl(k4->src);
+	if (algorithm == LBDSR_ALG_HASH_SRC_IP)
+		return lbdsr_jhash2(words, 1, 0);
+	words[1] = lbdsr_ntohl(k4->dst);
+	words[2] = ((__u32)k4->sport << 16) | k4->dport;
+	words[3] = k4->proto;
+	return lbdsr_jhash2(words, 4, 0);
+}
+
 /* Maglev: the slot the service's table holds for the key's hash, or LBDSR_SLOT_NONE. `tr` (explain
  * only, NULL otherwise) gets the hash and the entry. */
-static __always_inline __u32 maglev_slot(const struct service_match *sm, const struct lbdsr_flow_key *key,
+static __always_inline __u32 maglev_slot(const struct service_match *sm, const void *key, const int v6,
 					 struct lbdsr_explain *tr)
 {
-	const struct lbdsr_service *svc = sm->svc;
-	__u32 words[4];
 	__u32 hash, idx, *slot;
 	void *table;
 
-	words[0] = lbdsr_ntohl(key->src);
-	if (svc->algorithm == LBDSR_ALG_HASH_SRC_IP) {
-		hash = lbdsr_jhash2(words, 1, 0);
-	} else {
-		words[1] = lbdsr_ntohl(key->dst);
-		words[2] = ((__u32)key->sport << 16) | key->dport;
-		words[3] = key->proto;
-		hash = lbdsr_jhash2(words, 4, 0);
-	}
+	hash = flow_hash(sm->svc->algorithm, key, v6);
 	idx = hash % LBDSR_MAGLEV_SIZE;
 	if (tr) {
 		tr->hash = hash;
@@ -84,10 +104,11 @@ struct choice {
  * only, NULL otherwise) gets what the lookup found and the Maglev entry.
  */
 static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, const struct service_match *sm,
-					    const struct lbdsr_flow_key *key, int read_only, int non_syn, __u64 now,
+					    const void *key, const int v6, int read_only, int non_syn, __u64 now,
 					    struct choice *out, struct lbdsr_explain *tr)
 {
-	struct lbdsr_session *s = bpf_map_lookup_elem(&lbdsr_sessions, key);
+	struct lbdsr_session *s = bpf_map_lookup_elem(v6 ? (void *)&lbdsr_sessions6 : (void *)&lbdsr_sessions, key);
+	__u8 proto = v6 ? ((const struct lbdsr_flow_key6 *)key)->proto : ((const struct lbdsr_flow_key *)key)->proto;
 	__u32 outcome = LBDSR_CNT_SESSION_MISS;
 	struct lbdsr_backend *b;
 	__u32 slot;
@@ -97,7 +118,7 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 		outcome = LBDSR_CNT_SESSION_UNRECORDED;
 	out->s = s;
 	if (s) {
-		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, key->proto);
+		int fresh = (__s64)(now - s->last_seen_ns) <= (__s64)session_timeout(cfg, proto);
 
 		b = backend_live(s->slot, s->backend_id, sm->index);
 		if (tr) {
@@ -122,7 +143,7 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 		tr->session = read_only ? LBDSR_CNT_SESSION_MISS : outcome;
 	}
 
-	slot = maglev_slot(sm, key, tr);
+	slot = maglev_slot(sm, key, v6, tr);
 	if (tr)
 		tr->slot = slot;
 	if (slot == LBDSR_SLOT_NONE)
@@ -137,7 +158,7 @@ static __always_inline __u32 choose_backend(const struct lbdsr_config *cfg, cons
 }
 
 /* Records a choice whose frame is leaving: the session and its counters. */
-static __always_inline void session_commit(const struct lbdsr_flow_key *key, const struct choice *ch, __u64 now,
+static __always_inline void session_commit(const void *key, const int v6, const struct choice *ch, __u64 now,
 					   struct lbdsr_counters *cnt)
 {
 	struct lbdsr_session *s = ch->s;
@@ -162,7 +183,7 @@ static __always_inline void session_commit(const struct lbdsr_flow_key *key, con
 	} else {
 		struct lbdsr_session ns = { .backend_id = ch->backend->id, .slot = ch->slot, .last_seen_ns = now };
 
-		bpf_map_update_elem(&lbdsr_sessions, key, &ns, BPF_ANY);
+		bpf_map_update_elem(v6 ? (void *)&lbdsr_sessions6 : (void *)&lbdsr_sessions, key, &ns, BPF_ANY);
 	}
 	count(cnt, ch->outcome);
 	count_backend_session(ch->slot);

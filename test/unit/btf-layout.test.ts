@@ -42,6 +42,13 @@ test('every struct the TypeScript side writes into a map has the layout of bpf/l
   withObjectBtf((btf) => {
     const all = Object.values(STRUCT_LAYOUTS);
     assert.ok(all.length >= 8, 'the table covers every shared struct');
+    // IPv6 (issue 13): the keys of the IPv6 maps and the service's vip6 are checked like the rest.
+    for (const name of ['lbdsr_flow_key6', 'lbdsr_frag_key6', 'lbdsr_port_key6'])
+      assert.ok(
+        all.some((l) => l.struct === name),
+        `${name} is in the table`,
+      );
+    assert.ok('vip6' in STRUCT_LAYOUTS.service.fields, 'the service entry has its IPv6 VIP');
     for (const layout of all) assert.deepEqual(mismatches(btf, layout), [], layout.struct);
   });
 });

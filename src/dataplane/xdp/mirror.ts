@@ -4,19 +4,16 @@
 // plan (a new or adopted program, or a plane brought back after a failure). The kernel's backend
 // slots are assigned here, independently of the control state's: a restarted daemon adopts the slots
 // it finds in the backends map, so sessions recorded before the restart (which name a slot and an id)
-// stay valid. The service maps themselves are service-maps.ts.
+// stay valid. The service maps themselves are service-maps.ts, the VIP entries vip-entries.ts. A
+// service's VIPs are its IPv4 `vip` (0: none) and its IPv6 `vip6` (null: none): each VIP's entries go
+// to the map of its family, so an IPv6-only service writes nothing into lbdsr_vips, a dual-stack one
+// writes both.
 import { MAGLEV_SIZE, MAX_BACKENDS, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { Plan, ServicePlan, SlotChange } from '../../pipeline/plan.js';
 import type { XdpMaps } from './maps.js';
-import {
-  type KernelPort,
-  type KernelService,
-  type KernelVip,
-  portEntriesOf,
-  portKeyString,
-  vipEntryOf,
-} from './service-maps.js';
+import { type KernelService, macEq } from './service-maps.js';
+import { addVips, VipEntries, type VipSet } from './vip-entries.js';
 
 interface KSlot {
   id: number;
@@ -28,29 +25,21 @@ interface KSlot {
 /** A backend's identity across services: ids are per pool. */
 const bkey = (service: number, id: number) => service * 0x1_0000_0000 + id;
 
-function macEq(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+function vip6Eq(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
 function serviceEq(a: KernelService, b: KernelService): boolean {
   return (
     a.vip === b.vip &&
+    vip6Eq(a.vip6, b.vip6) &&
     a.proto === b.proto &&
     a.port === b.port &&
     macEq(a.mac, b.mac) &&
     a.algorithm === b.algorithm &&
     a.backends === b.backends
-  );
-}
-
-function vipEq(a: KernelVip, b: KernelVip): boolean {
-  return (
-    macEq(a.mac, b.mac) &&
-    a.portProtos === b.portProtos &&
-    a.tcp === b.tcp &&
-    a.udp === b.udp &&
-    a.icmp === b.icmp
   );
 }
 
@@ -80,15 +69,17 @@ export class XdpMirror {
   /** Service entries, VIP entries and port services as the maps hold them. */
   private readonly services = new Map<number, KernelService>();
   private readonly names = new Map<number, string>();
-  private readonly vips = new Map<number, KernelVip>();
-  private readonly ports = new Map<string, KernelPort>();
+  /** VIP entries and port services as the maps hold them (vip-entries.ts). */
+  private readonly vipEntries: VipEntries;
   private configWritten = false;
   private lastBackendIfindex = -1;
   private lastDevmap = -1;
   /** Generation of the control state the maps hold (see Plan.base). */
   private generation = -1;
 
-  constructor(private readonly maps: XdpMaps) {}
+  constructor(private readonly maps: XdpMaps) {
+    this.vipEntries = new VipEntries(maps.svc);
+  }
 
   /** Takes over the slots, services, VIP entries and port services a previous daemon left in the maps. */
   adopt(): void {
@@ -98,8 +89,7 @@ export class XdpMirror {
       this.statsOwner[b.slot] = bkey(b.service, b.id);
     }
     for (const s of this.maps.svc.readServices()) this.services.set(s.index, s);
-    for (const v of this.maps.svc.readVips()) this.vips.set(v.vip, v);
-    for (const p of this.maps.svc.readPorts()) this.ports.set(portKeyString(p), p);
+    this.vipEntries.adopt();
   }
 
   /** Kernel slot of backend `id` of service `service`, SLOT_NONE when it is not in the pool. */
@@ -140,7 +130,7 @@ export class XdpMirror {
       } else if (!c.live) later.push(c);
       else if (this.writeSlot(c, reused)) w.backends++;
     }
-    const touched = new Set<number>();
+    const touched: VipSet = new Map();
     for (const s of plan.services) {
       w.maglevEntries += this.writeTable(s);
       w.services += this.writeService(s, touched);
@@ -176,14 +166,14 @@ export class XdpMirror {
     const gone = plan.full
       ? [...this.services.keys()].filter((i) => !named.has(i))
       : plan.removedServices.map((r) => r.index);
-    const vips = new Set<number>();
+    const vips: VipSet = new Map();
     for (const i of gone) {
       const old = this.services.get(i);
-      if (old) vips.add(old.vip);
+      if (old) addVips(vips, old);
       this.services.delete(i);
     }
     // A full plan also clears VIP entries no service held here names (left by a previous daemon).
-    if (plan.full) for (const vip of this.vips.keys()) vips.add(vip);
+    if (plan.full) this.vipEntries.addAll(vips);
     let n = this.syncVips(vips);
     for (const i of gone) {
       this.maps.svc.clearService(i);
@@ -285,10 +275,11 @@ export class XdpMirror {
   }
 
   /** The service's entry when it changed; its VIP (and a VIP it left) are noted in `touched`. */
-  private writeService(s: ServicePlan, touched: Set<number>): number {
+  private writeService(s: ServicePlan, touched: VipSet): number {
     const e: KernelService = {
       index: s.index,
       vip: s.vip,
+      vip6: s.vip6 ? Uint8Array.from(s.vip6) : null,
       proto: s.proto,
       port: s.port,
       mac: s.mac,
@@ -297,59 +288,16 @@ export class XdpMirror {
     };
     const old = this.services.get(s.index);
     if (old && serviceEq(old, e)) return 0;
-    if (old) touched.add(old.vip);
-    touched.add(e.vip);
+    if (old) addVips(touched, old);
+    addVips(touched, e);
     this.maps.svc.writeService(e);
     this.services.set(s.index, e);
     return 1;
   }
 
-  /**
-   * Rewrites the VIP entries and port services of `vips` from the services held: new entries first,
-   * then the ones no service needs any more are removed. Returns how many entries were written or removed.
-   */
-  private syncVips(vips: Set<number>): number {
-    if (vips.size === 0) return 0;
-    const byVip = new Map<number, KernelService[]>();
-    for (const s of this.services.values()) {
-      if (!vips.has(s.vip)) continue;
-      const list = byVip.get(s.vip);
-      if (list) list.push(s);
-      else byVip.set(s.vip, [s]);
-    }
-    let n = 0;
-    const wantPorts = new Map<string, KernelPort>();
-    for (const list of byVip.values()) {
-      for (const p of portEntriesOf(list)) wantPorts.set(portKeyString(p), p);
-    }
-    for (const [key, p] of wantPorts) {
-      const old = this.ports.get(key);
-      if (old && old.index === p.index) continue;
-      this.maps.svc.writePort(p);
-      this.ports.set(key, p);
-      n++;
-    }
-    for (const [vip, list] of byVip) {
-      const e = vipEntryOf(vip, list);
-      const old = this.vips.get(vip);
-      if (old && vipEq(old, e)) continue;
-      this.maps.svc.writeVip(e);
-      this.vips.set(vip, e);
-      n++;
-    }
-    for (const [key, p] of [...this.ports]) {
-      if (!vips.has(p.vip) || wantPorts.has(key)) continue;
-      this.maps.svc.deletePort(p);
-      this.ports.delete(key);
-      n++;
-    }
-    for (const vip of vips) {
-      if (byVip.has(vip) || !this.vips.has(vip)) continue;
-      this.maps.svc.deleteVip(vip);
-      this.vips.delete(vip);
-      n++;
-    }
-    return n;
+  /** Rewrites the VIP entries and port services of `vips` from the services held. */
+  private syncVips(vips: VipSet): number {
+    return this.vipEntries.sync(vips, this.services.values());
   }
 
   /** Instance settings and the backend port, when they changed. */
@@ -375,6 +323,13 @@ export class XdpMirror {
   /** The services as written, with their names when a plan gave them. */
   serviceEntries(): (KernelService & { name?: string })[] {
     return [...this.services.values()].map((s) => ({ ...s, name: this.names.get(s.index) }));
+  }
+
+  /** The IPv6 VIPs of the services as written (one per VIP). */
+  vips6(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const v of this.vipEntries.vips()) if (typeof v !== 'number') out.push(v);
+    return out;
   }
 
   /** Kernel slots held by a backend: the backend's id and service index. */
