@@ -14,7 +14,9 @@ import { newInstance } from '../../src/daemon/document.js';
 import { type PlaneView, reachability, VipTracker } from '../../src/daemon/runtime/announce.js';
 import { AnnounceHooks, announceText } from '../../src/daemon/runtime/announce-hooks.js';
 import { macOf } from '../../src/daemon/runtime/backends.js';
+import { ObservationStore } from '../../src/daemon/runtime/observations.js';
 import { targetsOf } from '../../src/daemon/runtime/probing.js';
+import { proberEvents } from '../../src/daemon/runtime/reports.js';
 import { mustWaitFor } from '../../testkit/timing.js';
 
 const V4 = '10.0.0.100';
@@ -136,5 +138,30 @@ describe('probe targets of IPv6 services', () => {
         ['dual/1', '10.0.0.7', 'fd00::21', 'TCP'],
       ],
     );
+  });
+});
+
+describe('the event log of a MAC found for an IPv6 backend', () => {
+  it('says Neighbor Discovery resolved it (ARP for IPv4), and re-plans', () => {
+    const events: string[] = [];
+    let refreshed = 0;
+    const c = config();
+    c.backend.pool.push({ id: 2, ip: '10.0.0.22' });
+    const ev = proberEvents('lb1', {
+      observed: new ObservationStore(),
+      config: () => c,
+      event: (_i, e) => events.push(e.message),
+      refresh: () => refreshed++,
+      probe: () => {},
+    });
+    ev.mac('dual/1', '02:00:00:00:00:21', new Date());
+    ev.mac('default/2', '02:00:00:00:00:22', new Date());
+    ev.macSilent('dual/1', new Date(0));
+    assert.deepEqual(events, [
+      'backend 1 of service dual: Neighbor Discovery resolved its MAC to 02:00:00:00:00:21',
+      'backend 2 of service default: ARP resolved its MAC to 02:00:00:00:00:22',
+      'backend 1 of service dual: no Neighbor Discovery answer since 1970-01-01T00:00:00.000Z (its last MAC is kept)',
+    ]);
+    assert.equal(refreshed, 2);
   });
 });

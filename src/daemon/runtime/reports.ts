@@ -1,9 +1,10 @@
 // What the health prober reports about an instance, turned into the runtime's observations and the
-// event log: a health verdict or a new ARP MAC re-plans the instance (Instances.refresh) and is logged;
+// event log: a health verdict or a new MAC (ARP, or ND for an IPv6 address) re-plans the instance (Instances.refresh) and is logged;
 // ARP silence is logged (the MAC is kept); ARP flux (a backend answering ARP for its VIP, the classic
 // DSR misconfiguration) is logged loudly and shown in the backend's status. Every probe reaches the
 // metrics through `probe`.
-import type { InstanceConfig } from '../../core/model.js';
+import { looksIpv6 } from '../../core/addr.js';
+import type { BackendConfig, InstanceConfig } from '../../core/model.js';
 import type { ProberEvents } from '../../health/types.js';
 import type { EventInput } from '../../metrics/events.js';
 import { macOf, servicesOf } from './backends.js';
@@ -25,11 +26,17 @@ function who(key: string): string {
   return `backend ${key.slice(i + 1)} of service ${key.slice(0, i)}`;
 }
 
-/** Whether backend `key` of `config` has a configured MAC (an ARP answer then changes nothing live). */
-function hasConfiguredMac(config: InstanceConfig | undefined, key: string): boolean {
+/** Backend `key` of `config`, if it is there. */
+function backendOf(config: InstanceConfig | undefined, key: string): BackendConfig | undefined {
   for (const svc of config ? servicesOf(config) : [])
-    for (const b of svc.backend.pool) if (backendKey(svc.name, b.id) === key) return b.mac !== undefined;
-  return false;
+    for (const b of svc.backend.pool) if (backendKey(svc.name, b.id) === key) return b;
+  return undefined;
+}
+
+/** How backend `key`'s MAC is found: ARP, or Neighbor Discovery for an IPv6 address. */
+function resolver(config: InstanceConfig | undefined, key: string): string {
+  const ip = backendOf(config, key)?.ip;
+  return ip !== undefined && looksIpv6(ip) ? 'Neighbor Discovery' : 'ARP';
 }
 
 export function proberEvents(instance: string, sink: ReportSink): ProberEvents {
@@ -46,12 +53,14 @@ export function proberEvents(instance: string, sink: ReportSink): ProberEvents {
     },
     mac(key, mac, at) {
       if (!observed.setMac(instance, key, mac, at)) return;
+      const config = sink.config(instance);
       sink.event(instance, {
         origin: 'health',
         type: 'mac',
-        message: `${who(key)}: ARP resolved its MAC to ${mac}`,
+        message: `${who(key)}: ${resolver(config, key)} resolved its MAC to ${mac}`,
       });
-      if (!hasConfiguredMac(sink.config(instance), key)) sink.refresh(instance);
+      // a configured MAC wins: the answer then changes nothing live
+      if (backendOf(config, key)?.mac === undefined) sink.refresh(instance);
     },
     macSilent(key, since) {
       observed.setSilent(instance, key, since);
@@ -60,7 +69,7 @@ export function proberEvents(instance: string, sink: ReportSink): ProberEvents {
         {
           origin: 'health',
           type: 'mac_silent',
-          message: `${who(key)}: no ARP answer since ${since.toISOString()} (its last MAC is kept)`,
+          message: `${who(key)}: no ${resolver(sink.config(instance), key)} answer since ${since.toISOString()} (its last MAC is kept)`,
         },
         'warn',
       );
