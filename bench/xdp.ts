@@ -14,14 +14,20 @@
 //    the one-flow hit, a hit on a session not in cache, the ACK of a new flow (not recorded) and the
 //    SYN of a new flow (recorded, evicting one), their ratios in the same run (issue 9 item 7); last, the
 //    hit with 256 services (issue 10: the VIP also has a TCP port service, which the frame matches).
+//    IPv6 beside IPv4 (issue 13): the VIP's service is dual-stack (frontend vip + vip6), and the hit,
+//    the miss and the answered request (a Neighbor Solicitation, answered by an Advertisement) are
+//    measured for IPv6 frames alike, at each table state right after IPv4's (the full table holds
+//    1,000,000 sessions in each family's map); the figures' ratios are the cost of IPv6 (goal <= 1.3x).
+//    The flows of both families are in bench/xdp-flows.ts.
 // 2. Frames per second forwarded veth to veth (see vethForwarding below) by lbdsr, the ceiling and an
-//    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator; and by lbdsr on a full
-//    table when every frame is a new flow (gen_flows_xdp: SYNs, then ACKs).
+//    nftables netdev rule, with BPF_PROG_TEST_RUN live frames as the generator; by lbdsr on a full
+//    table when every frame is a new flow (gen_flows_xdp: SYNs, then ACKs); and by lbdsr for the IPv6
+//    hit (empty, and 1,000,000 sessions held in each family) interleaved with the rest.
 //
 // Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part,
 // LBDSR_BENCH_XDP=test_run only the BPF_PROG_TEST_RUN part.
 import { pathToFileURL } from 'node:url';
-import { MAX_SERVICES, SIZEOF_FLOW_KEY, SIZEOF_SESSION } from '../src/core/constants.js';
+import { MAX_SERVICES } from '../src/core/constants.js';
 import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ServiceConfig } from '../src/core/model.js';
 import { XdpMaps } from '../src/dataplane/xdp/maps.js';
 import { XdpMirror } from '../src/dataplane/xdp/mirror.js';
@@ -33,7 +39,6 @@ import {
   libbpfAvailable,
   mapLookup,
   mapUpdate,
-  mapUpdateBatch,
   possibleCpus,
   TestRunner,
   XDP_FLAGS_DRV_MODE,
@@ -43,21 +48,19 @@ import {
   xdpAttach,
   xdpDetach,
 } from '../src/kernel/libbpf.js';
-import { arpRequestFrame, tcpFrame } from '../src/packet/build.js';
+import { TCP_ACK } from '../src/packet/build.js';
 import { ControlState } from '../src/pipeline/control.js';
 import { must } from '../testkit/exec.js';
 import { Line } from '../testkit/line.js';
 import { isRoot } from '../testkit/root.js';
 import { median } from '../testkit/timing.js';
 import { type Section, standalone } from './report.js';
+import { CLIENT_MAC, FE_MAC, type Flows, fillSessions4, V4_FLOWS, V6_FLOWS, VIP, VIP6 } from './xdp-flows.js';
 
 const REPEAT = 1_000_000;
 const RUNS = 5;
 const SINGLES = 50_000;
 const TABLE = 1_000_000;
-const VIP = '10.0.0.100';
-const FE_MAC = 'aa:bb:cc:dd:ee:ff';
-const CLIENT_MAC = '52:54:00:00:00:01';
 
 function benchConfig(): InstanceConfig {
   return {
@@ -65,34 +68,11 @@ function benchConfig(): InstanceConfig {
     loglevel: 'INFO',
     algorithm: 'HASH_SESSION',
     ports: [],
-    frontend: { vip: VIP, mac: FE_MAC },
+    frontend: { vip: VIP, vip6: VIP6, mac: FE_MAC },
     // The backend MAC is the frontend MAC: a balanced frame comes out as it went in.
     backend: { pool: [{ id: 1, mac: FE_MAC }] },
     sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: TABLE },
   };
-}
-
-const TCP_SYN = 0x02;
-const TCP_ACK = 0x10;
-
-/** A TCP frame of flow `i` (client address and port vary); a SYN by default: its miss records a session. */
-function flowFrame(i: number, flags = TCP_SYN): Uint8Array {
-  return tcpFrame(
-    { ethDst: FE_MAC, ethSrc: CLIENT_MAC, src: 0x0b000000 + (i >>> 8), dst: VIP },
-    { sport: 1024 + (i & 0xff), dport: 80, flags },
-  );
-}
-
-/** Writes flow `i`'s varying fields into a frame built by flowFrame (no allocation). */
-function setFlow(buf: Uint8Array, i: number): void {
-  const src = 0x0b000000 + (i >>> 8);
-  buf[26] = src >>> 24;
-  buf[27] = (src >>> 16) & 255;
-  buf[28] = (src >>> 8) & 255;
-  buf[29] = src & 255;
-  const sport = 1024 + (i & 0xff);
-  buf[34] = sport >>> 8;
-  buf[35] = sport & 255;
 }
 
 /** Median over RUNS of the kernel's average ns per repetition. */
@@ -130,42 +110,18 @@ function singles(
   return median(out);
 }
 
+/** What lbdsr costs for one family's frames (ns/frame). */
 interface Costs {
   hit: number;
   miss: number;
-  arp: number;
-  ceiling: number;
+  /** The ARP reply (IPv4) or the Neighbor Advertisement (IPv6). */
+  reply: number;
   hitSingle: number;
-  ceilingSingle: number;
 }
 
-/** Fills the session table (and the ceiling's flow table) with `n` flows other than the measured ones. */
-function fillSessions(sessionsFd: number, slot: number, n: number, flowsFd?: number): void {
-  const chunk = 100_000;
-  const keys = new Uint8Array(chunk * SIZEOF_FLOW_KEY);
-  const sess = new Uint8Array(chunk * SIZEOF_SESSION);
-  const targets = new Uint8Array(chunk * 8);
-  const kv = new DataView(keys.buffer);
-  const sv = new DataView(sess.buffer);
-  const now = process.hrtime.bigint();
-  for (let done = 0; done < n; done += chunk) {
-    const m = Math.min(chunk, n - done);
-    for (let j = 0; j < m; j++) {
-      const i = done + j;
-      kv.setUint32(j * 16, 0x0c000000 + i, false); // 12.0.0.0/8: never a measured flow
-      kv.setUint32(j * 16 + 4, 0x0a000064, false);
-      kv.setUint16(j * 16 + 8, 1024 + (i & 0xffff), true);
-      kv.setUint16(j * 16 + 10, 80, true);
-      keys[j * 16 + 12] = 6;
-      sv.setUint32(j * 16, 1, true);
-      sv.setUint32(j * 16 + 4, slot, true);
-      sv.setBigUint64(j * 16 + 8, now, true);
-      targets.set([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff], j * 8);
-    }
-    mapUpdateBatch(sessionsFd, keys, sess, m, SIZEOF_FLOW_KEY, SIZEOF_SESSION);
-    if (flowsFd !== undefined)
-      mapUpdateBatch(flowsFd, keys, targets, Math.min(m, 999_999 - done), SIZEOF_FLOW_KEY, 8);
-  }
+interface CeilingCosts {
+  ceiling: number;
+  ceilingSingle: number;
 }
 
 /** The ceiling's entry for flow `i` (target MAC = the frontend MAC: the rewrite is the identity). */
@@ -238,7 +194,7 @@ class Rig {
    * evicts one when the table is full). The wrapper's own cost is in both.
    */
   floodCosts(base: number): { hit: number; coldHit: number; miss: number; unrecorded: number } {
-    const frame = flowFrame(0);
+    const frame = V4_FLOWS.flowFrame(0);
     const len = frame.length;
     const state = (next: number, vary: number) => {
       const v = new Uint8Array(8);
@@ -263,7 +219,7 @@ class Rig {
     }
     const coldHit = median(cold);
     // ACKs of new flows (a spoofed ACK flood): Maglev, not recorded (sessions.record_non_syn off).
-    this.flood.input.set(flowFrame(0, TCP_ACK));
+    this.flood.input.set(V4_FLOWS.flowFrame(0, TCP_ACK));
     state(base + 1 + RUNS * REPEAT, 1);
     const unrecorded = repeated(this.flood, len, XDP_REDIRECT);
     return { hit, coldHit, miss, unrecorded };
@@ -288,48 +244,51 @@ class Rig {
       });
     }
     this.mirror.apply(this.control.apply({ ...benchConfig(), services }, CLIENT_MAC), 0, 1);
-    const frame = flowFrame(0);
+    const frame = V4_FLOWS.flowFrame(0);
     this.lb.input.set(frame);
     if (this.lb.run(frame.length) !== XDP_REDIRECT) throw new Error('the benchmark flow is not balanced');
     return repeated(this.lb, frame.length, XDP_REDIRECT);
   }
 
-  /** Fills both tables with `n` flows other than the measured ones. */
+  /** Fills both session maps (and the ceiling's flow table) with `n` flows other than the measured ones. */
   fill(n: number): void {
-    fillSessions(this.ld.fds.sessions, this.mirror.slotOf(1), n, this.flowsFd);
+    const slot = this.mirror.slotOf(1);
+    fillSessions4(this.ld.fds.sessions, slot, n, this.flowsFd);
+    V6_FLOWS.fill(this.ld.fds, slot, n);
   }
 
-  measure(missBase: number): Costs {
-    const hitFrame = flowFrame(0);
+  /** A bare XDP_PASS single run: the kernel timer's own cost, subtracted from single-run figures. */
+  overhead(): number {
+    this.pass.input.set(V4_FLOWS.flowFrame(0));
+    return singles(this.pass, V4_FLOWS.flowFrame(0).length, SINGLES, () => {}, XDP_PASS);
+  }
+
+  /** lbdsr's hit (repeated, and single runs), miss (flows missBase..) and reply for `f`'s frames. */
+  measure(missBase: number, f: Flows, overhead: number): Costs {
+    const hitFrame = f.flowFrame(0);
     const len = hitFrame.length;
     this.lb.input.set(hitFrame);
-    if (this.lb.run(len) !== XDP_REDIRECT) throw new Error('the benchmark flow is not balanced');
+    if (this.lb.run(len) !== XDP_REDIRECT) throw new Error(`the benchmark ${f.label} flow is not balanced`);
     const hit = repeated(this.lb, len, XDP_REDIRECT);
-    const hitSingle = singles(this.lb, len, SINGLES, () => {}, XDP_REDIRECT);
+    const hitSingle = singles(this.lb, len, SINGLES, () => {}, XDP_REDIRECT) - overhead;
 
+    const miss =
+      singles(this.lb, len, SINGLES, (i) => f.setFlow(this.lb.input, i), XDP_REDIRECT, missBase) - overhead;
+
+    const req = f.request();
+    const reply = singles(this.lb, req.length, SINGLES, () => this.lb.input.set(req), XDP_TX) - overhead;
+    return { hit, miss, reply, hitSingle };
+  }
+
+  /** The ceiling (IPv4 only: it parses IPv4) on the IPv4 hit frame. */
+  ceilingCosts(overhead: number): CeilingCosts {
+    const hitFrame = V4_FLOWS.flowFrame(0);
+    const len = hitFrame.length;
     ceilingFlow(this.flowsFd, 0);
     this.ceil.input.set(hitFrame);
     const ceiling = repeated(this.ceil, len, XDP_REDIRECT);
-    const ceilingSingle = singles(this.ceil, len, SINGLES, () => {}, XDP_REDIRECT);
-
-    this.pass.input.set(hitFrame);
-    const overhead = singles(this.pass, len, SINGLES, () => {}, XDP_PASS);
-
-    const missFrame = flowFrame(0);
-    this.lb.input.set(missFrame);
-    const miss =
-      singles(this.lb, len, SINGLES, (i) => setFlow(this.lb.input, i), XDP_REDIRECT, missBase) - overhead;
-
-    const arp = arpRequestFrame({ senderMac: CLIENT_MAC, senderIp: '10.0.0.1', targetIp: VIP });
-    const arpCost = singles(this.lb, arp.length, SINGLES, () => this.lb.input.set(arp), XDP_TX) - overhead;
-    return {
-      hit,
-      miss,
-      arp: arpCost,
-      ceiling,
-      hitSingle: hitSingle - overhead,
-      ceilingSingle: ceilingSingle - overhead,
-    };
+    const ceilingSingle = singles(this.ceil, len, SINGLES, () => {}, XDP_REDIRECT) - overhead;
+    return { ceiling, ceilingSingle };
   }
 }
 
@@ -340,9 +299,14 @@ function f1(x: number): string {
 async function testRunCosts(r: Section): Promise<void> {
   const rig = new Rig();
   try {
-    const empty = rig.measure(1);
+    // IPv4 then IPv6 at each table state: the IPv6 rows beside IPv4's, in the same run.
+    let overhead = rig.overhead();
+    const empty = { ...rig.measure(1, V4_FLOWS, overhead), ...rig.ceilingCosts(overhead) };
+    const empty6 = rig.measure(1, V6_FLOWS, overhead);
     rig.fill(TABLE);
-    const full = rig.measure(1 + RUNS * SINGLES);
+    overhead = rig.overhead();
+    const full = { ...rig.measure(1 + RUNS * SINGLES, V4_FLOWS, overhead), ...rig.ceilingCosts(overhead) };
+    const full6 = rig.measure(1 + RUNS * SINGLES, V6_FLOWS, overhead);
     // 14.0.0.0/8: neither a filled (12/8) nor a measured (11/8) flow.
     const flood = rig.floodCosts(0x0e000000);
     const services = rig.hitWithServices();
@@ -350,7 +314,7 @@ async function testRunCosts(r: Section): Promise<void> {
       `  BPF_PROG_TEST_RUN, ns per frame (median of ${RUNS} runs; hits: repeat ${REPEAT.toLocaleString('en')}, ` +
         `misses and ARP: ${SINGLES.toLocaleString('en')} single runs minus a bare XDP_PASS run)`,
     );
-    r.say(`                                  empty table  1,000,000 sessions`);
+    r.say(`                                  empty table  1,000,000 sessions (of each family)`);
     r.say(`  lbdsr session hit               ${f1(empty.hit)}     ${f1(full.hit)}`);
     r.say(`  ceiling (one hash lookup)       ${f1(empty.ceiling)}     ${f1(full.ceiling)}`);
     r.say(
@@ -359,7 +323,20 @@ async function testRunCosts(r: Section): Promise<void> {
     r.say(
       `  lbdsr session miss (new flow)   ${f1(empty.miss)}     ${f1(full.miss)}   (table full: each miss evicts)`,
     );
-    r.say(`  lbdsr ARP reply                 ${f1(empty.arp)}     ${f1(full.arp)}`);
+    r.say(`  lbdsr ARP reply                 ${f1(empty.reply)}     ${f1(full.reply)}`);
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2).padStart(8)}x`;
+    r.say(`  IPv6 (the same dual-stack service):`);
+    r.say(`  lbdsr session hit, IPv6         ${f1(empty6.hit)}     ${f1(full6.hit)}`);
+    r.say(
+      `  ratio IPv6 / IPv4 hit           ${ratio(empty6.hit, empty.hit)}    ${ratio(full6.hit, full.hit)}   (goal <= 1.3x)`,
+    );
+    r.say(`  lbdsr session miss, IPv6        ${f1(empty6.miss)}     ${f1(full6.miss)}`);
+    r.say(
+      `  ratio IPv6 / IPv4 miss          ${ratio(empty6.miss, empty.miss)}    ${ratio(full6.miss, full.miss)}   (goal <= 1.3x)`,
+    );
+    r.say(
+      `  lbdsr ND reply (NS -> NA)       ${f1(empty6.reply)}     ${f1(full6.reply)}   (${ratio(empty6.reply, empty.reply).trim()} the ARP reply, empty)`,
+    );
     r.say(
       `  lbdsr session hit, 256 services (a TCP port service of the VIP)  ${f1(services)}   (table full)`,
     );
@@ -380,7 +357,8 @@ async function testRunCosts(r: Section): Promise<void> {
     );
     r.say(
       `  single-run check: hit ${empty.hitSingle.toFixed(1)} / ceiling ${empty.ceilingSingle.toFixed(1)} ns (empty), ` +
-        `${full.hitSingle.toFixed(1)} / ${full.ceilingSingle.toFixed(1)} ns (full)`,
+        `${full.hitSingle.toFixed(1)} / ${full.ceilingSingle.toFixed(1)} ns (full); IPv6 hit ` +
+        `${empty6.hitSingle.toFixed(1)} / ${full6.hitSingle.toFixed(1)} ns`,
     );
     const ns = (value: number, note: string, baseline?: number) => ({
       value,
@@ -393,7 +371,30 @@ async function testRunCosts(r: Section): Promise<void> {
     r.figure('test_run_ceiling', ns(empty.ceiling, 'ceiling program, empty table'));
     r.figure('test_run_miss', ns(empty.miss, 'session miss, empty table'));
     r.figure('test_run_miss_full', ns(full.miss, 'session miss, table full (each miss evicts)'));
-    r.figure('test_run_arp', ns(empty.arp, 'ARP reply'));
+    r.figure('test_run_arp', ns(empty.reply, 'ARP reply'));
+    // IPv6 beside IPv4: each against the IPv4 figure of the same table state and run (ratio = the cost
+    // of IPv6; the issue's goal <= 1.3x).
+    const v6 = (value: number, baseline: number, note: string) => ({
+      value,
+      unit: 'ns/frame',
+      baseline,
+      baseline_unit: 'ns/frame (IPv4, same service, same run)',
+      note,
+    });
+    r.figure('test_run_hit_v6', v6(empty6.hit, empty.hit, 'IPv6 session hit, empty table; goal <= 1.3x'));
+    r.figure(
+      'test_run_hit_full_v6',
+      v6(full6.hit, full.hit, 'IPv6 session hit, 1,000,000 IPv6 sessions; goal <= 1.3x'),
+    );
+    r.figure('test_run_miss_v6', v6(empty6.miss, empty.miss, 'IPv6 session miss, empty table; goal <= 1.3x'));
+    r.figure(
+      'test_run_miss_full_v6',
+      v6(full6.miss, full.miss, 'IPv6 session miss, table full (each miss evicts); goal <= 1.3x'),
+    );
+    r.figure('test_run_nd', {
+      ...v6(empty6.reply, empty.reply, 'Neighbor Solicitation answered (NA, 86 bytes)'),
+      baseline_unit: 'ns/frame (ARP reply, same run)',
+    });
     r.figure(
       'test_run_hit_256_services',
       ns(services, 'session hit, 256 services, the frame matching a port service; table full', full.ceiling),
@@ -474,14 +475,18 @@ function buildLab(): Lab {
   }
 }
 
-/** An lbdsr program on its own maps, configured for the identity rewrite, devmap -> `be`. */
-function lbdsrForwarder(lab: Lab, fill: number): { progFd: number; close: () => void } {
+/**
+ * An lbdsr program on its own maps, configured for the identity rewrite, devmap -> `be`; `fill` filler
+ * sessions in the IPv4 map, and as many in the IPv6 map when `fill6`.
+ */
+function lbdsrForwarder(lab: Lab, fill: number, fill6 = false): { progFd: number; close: () => void } {
   const ld = loadLbdsr({ capacity: TABLE });
   const mirror = new XdpMirror(new XdpMaps(ld.fds));
   const control = new ControlState();
   const plan = control.apply(benchConfig(), CLIENT_MAC);
   inNetns(lab.lb, () => mirror.apply(plan, lab.be));
-  if (fill > 0) fillSessions(ld.fds.sessions, mirror.slotOf(1), fill);
+  if (fill > 0) fillSessions4(ld.fds.sessions, mirror.slotOf(1), fill);
+  if (fill > 0 && fill6) V6_FLOWS.fill(ld.fds, mirror.slotOf(1), fill);
   return { progFd: ld.progFd, close: () => ld.obj.close() };
 }
 
@@ -506,13 +511,17 @@ async function vethForwarding(r: Section): Promise<void> {
     helpers.load();
     ceilObj.load();
     const gen = new TestRunner(helpers.programFd('gen_xdp'), 4096);
-    const frame = flowFrame(0);
+    const frame = V4_FLOWS.flowFrame(0);
     gen.input.set(frame);
+    // The IPv6 hit: the same generator with the IPv6 frame of flow 0 (one session, in the IPv6 map).
+    const gen6 = new TestRunner(helpers.programFd('gen_xdp'), 4096);
+    const frame6 = V6_FLOWS.flowFrame(0);
+    gen6.input.set(frame6);
     // Every frame a new flow (a new client address, flood_state.next++): SYNs, and ACKs (the flood).
     const genSyns = new TestRunner(helpers.programFd('gen_flows_xdp'), 4096);
     genSyns.input.set(frame);
     const genAcks = new TestRunner(helpers.programFd('gen_flows_xdp'), 4096);
-    genAcks.input.set(flowFrame(0, TCP_ACK));
+    genAcks.input.set(V4_FLOWS.flowFrame(0, TCP_ACK));
     const state = new Uint8Array(8);
     new DataView(state.buffer).setUint32(0, 0x0f000000, true); // 15.0.0.0/8: no other flow
     new DataView(state.buffer).setUint32(4, 1, true);
@@ -535,7 +544,7 @@ async function vethForwarding(r: Section): Promise<void> {
 
     const empty = lbdsrForwarder(lab, 0);
     closers.push(empty.close);
-    const full = lbdsrForwarder(lab, TABLE - 1);
+    const full = lbdsrForwarder(lab, TABLE - 1, true);
     closers.push(full.close);
     const flooded = lbdsrForwarder(lab, TABLE - 1);
     closers.push(flooded.close);
@@ -547,13 +556,15 @@ async function vethForwarding(r: Section): Promise<void> {
     await must('ip', ['netns', 'exec', lab.lb, 'ethtool', '-K', 'fe', 'gro', 'on']);
     await must('ip', ['netns', 'exec', lab.lb, 'nft', '-f', '-'], { input: NFT_RULES });
 
-    const forwarders: { name: string; prog: number; gen?: TestRunner }[] = [
+    const forwarders: { name: string; prog: number; gen?: TestRunner; len?: number }[] = [
       { name: 'lbdsr XDP_DRV, session hit    ', prog: empty.progFd },
       { name: 'lbdsr, 1,000,000 sessions held', prog: full.progFd },
       { name: 'ceiling (bare XDP program)    ', prog: ceilObj.programFd('ceiling_xdp') },
       { name: 'nftables netdev ingress + fwd ', prog: -1 },
       { name: 'every frame a new flow, SYN   ', prog: flooded.progFd, gen: genSyns },
       { name: 'every frame a new flow, ACK   ', prog: flooded.progFd, gen: genAcks },
+      { name: 'lbdsr XDP_DRV, IPv6 session hit', prog: empty.progFd, gen: gen6, len: frame6.length },
+      { name: 'lbdsr, 1,000,000 IPv6 sessions', prog: full.progFd, gen: gen6, len: frame6.length },
     ];
     const rates = forwarders.map(() => [] as number[]);
     // Rounds interleave the forwarders so that drifting load on the machine hits them all alike.
@@ -564,7 +575,8 @@ async function vethForwarding(r: Section): Promise<void> {
           const before = delivered();
           const t0 = process.hrtime.bigint();
           const g = f.gen ?? gen;
-          inNetns(lab.gen, () => g.run(frame.length, VETH_FRAMES, 0, BPF_F_TEST_XDP_LIVE_FRAMES, 64));
+          const len = f.len ?? frame.length;
+          inNetns(lab.gen, () => g.run(len, VETH_FRAMES, 0, BPF_F_TEST_XDP_LIVE_FRAMES, 64));
           const ns = Number(process.hrtime.bigint() - t0);
           rates[i]!.push(((delivered() - before) * 1e9) / ns);
         } finally {
@@ -586,7 +598,9 @@ async function vethForwarding(r: Section): Promise<void> {
     });
     r.say(
       `  ratio lbdsr / ceiling ${(med[0]! / med[2]!).toFixed(2)}x (goal >= 0.9x), lbdsr / nftables ` +
-        `${(med[0]! / med[3]!).toFixed(2)}x (goal >= 4x)`,
+        `${(med[0]! / med[3]!).toFixed(2)}x (goal >= 4x); IPv6 / IPv4 session hit ` +
+        `${(med[6]! / med[0]!).toFixed(2)}x, 1,000,000 sessions ${(med[7]! / med[1]!).toFixed(2)}x ` +
+        `(the IPv6 cost per frame is the inverse: goal <= 1.3x)`,
     );
     const fps = (i: number, note: string, baseline?: number, baselineUnit?: string) => ({
       value: med[i] ?? Number.NaN,
@@ -617,6 +631,19 @@ async function vethForwarding(r: Section): Promise<void> {
         'lbdsr XDP_DRV, table full, every frame a new flow (ACKs: not recorded)',
         med[1],
         'frames/s (1,000,000 sessions held, hits)',
+      ),
+    );
+    r.figure(
+      'veth_lbdsr_v6',
+      fps(6, 'lbdsr XDP_DRV, IPv6 session hit', med[0], 'frames/s (IPv4 session hit, same run)'),
+    );
+    r.figure(
+      'veth_lbdsr_full_v6',
+      fps(
+        7,
+        'lbdsr XDP_DRV, IPv6 session hit, 1,000,000 sessions held in each family',
+        med[1],
+        'frames/s (IPv4, 1,000,000 sessions held, same run)',
       ),
     );
     r.figure('veth_lbdsr_vs_nftables', {
