@@ -1,13 +1,15 @@
-// The flows of the XDP benchmark (bench/xdp.ts), one description per address family so that every
-// IPv6 row is measured exactly as its IPv4 row in the same run: the frame of flow `i` (client address
-// and port vary), the in-place rewrite to flow `i` (no allocation: the single runs of the misses write
-// it before each run), the request the plane answers itself (ARP request, Neighbor Solicitation) and
-// the filling of the family's session map with flows that are never measured. Both families reach one
-// dual-stack service (benchConfig in xdp.ts: frontend vip + vip6) whose backend MAC is the frontend
-// MAC, so a balanced frame comes out as it went in.
+// The flows and the configuration of the XDP benchmark (bench/xdp.ts, bench/xdp-veth.ts): the bench's
+// instance (one dual-stack service: frontend vip + vip6, whose backend MAC is the frontend MAC, so a
+// balanced frame comes out as it went in), the ceiling's configuration and flow entry, and one
+// description per address family so that every IPv6 row is measured exactly as its IPv4 row in the
+// same run: the frame of flow `i` (client address and port vary), the in-place rewrite to flow `i` (no
+// allocation: the single runs of the misses write it before each run), the request the plane answers
+// itself (ARP request, Neighbor Solicitation) and the filling of the family's session map with flows
+// that are never measured.
 import { SIZEOF_FLOW_KEY, SIZEOF_FLOW_KEY6, SIZEOF_SESSION } from '../src/core/constants.js';
+import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../src/core/model.js';
 import type { MapFds } from '../src/dataplane/xdp/maps.js';
-import { mapUpdateBatch } from '../src/kernel/libbpf.js';
+import { type BpfObject, mapUpdate, mapUpdateBatch } from '../src/kernel/libbpf.js';
 import { arpRequestFrame, TCP_SYN, tcpFrame } from '../src/packet/build.js';
 import { nsFrame, tcp6Frame } from '../src/packet/build6.js';
 
@@ -143,3 +145,46 @@ export const V6_FLOWS: Flows = {
   request: () => nsFrame({ srcMac: CLIENT_MAC, src: '2001:db8::1', target: VIP6 }),
   fill: (fds, slot, n) => fillMap(fds.sessions6, SIZEOF_FLOW_KEY6, slot, n, fillKey6),
 };
+
+/** Sessions of each family's map in the full-table figures (and the maps' capacity). */
+export const TABLE = 1_000_000;
+
+/** The bench's instance: one dual-stack service; the backend MAC is the frontend MAC. */
+export function benchConfig(): InstanceConfig {
+  return {
+    name: 'bench',
+    loglevel: 'INFO',
+    algorithm: 'HASH_SESSION',
+    ports: [],
+    frontend: { vip: VIP, vip6: VIP6, mac: FE_MAC },
+    // The backend MAC is the frontend MAC: a balanced frame comes out as it went in.
+    backend: { pool: [{ id: 1, mac: FE_MAC }] },
+    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: TABLE },
+  };
+}
+
+/** The ceiling's entry for flow `i` (target MAC = the frontend MAC: the rewrite is the identity). */
+export function ceilingFlow(flowsFd: number, i: number): void {
+  const k = new Uint8Array(16);
+  const kv = new DataView(k.buffer);
+  kv.setUint32(0, 0x0b000000 + (i >>> 8), false);
+  kv.setUint32(4, 0x0a000064, false);
+  kv.setUint16(8, 1024 + (i & 0xff), true);
+  kv.setUint16(10, 80, true);
+  k[12] = 6;
+  mapUpdate(flowsFd, k, Uint8Array.from([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0, 0]));
+}
+
+export function u32le(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** VIP and source MAC (the client's: the rewrite is the identity). */
+export function configureCeiling(obj: BpfObject): void {
+  const cfg = new Uint8Array(12);
+  cfg.set([10, 0, 0, 100], 0);
+  cfg.set([0x52, 0x54, 0, 0, 0, 1], 4);
+  mapUpdate(obj.mapFd('ceil_config'), new Uint8Array(4), cfg);
+}
