@@ -2,11 +2,12 @@
 // misses are recorded (isTcpNonSyn), of the service a key matches, of what a backend's state, weight
 // and health make of it, and of the early rules of a FRONTEND frame under the frontend modes (flags,
 // host_pass, one-arm), written from the document and independently of src/core/maglev.ts and
-// src/pipeline. The corpus generator uses it to
+// src/pipeline (IPv6: test/lib/reference6.ts, called from here). The corpus generator uses it to
 // compute expected backends; test/unit/maglev.test.ts checks it against the C oracle
 // (test/vectors/tools/known-values.c) and the product's Maglev against it.
 import { jhash2 } from '../../src/core/jhash.js';
 import type { BackendConfig, BackendObservation, HealthCheckConfig } from '../../src/core/model.js';
+import { type FlowKey6, hashWords6, hex, referenceFrontend6 } from './reference6.js';
 
 export const M = 65537;
 const OFFSET_SEED = 0x4d41474c;
@@ -76,9 +77,21 @@ export interface FlowKey {
   proto: number;
 }
 
-const words = new Uint32Array(4);
-/** The hash of docs/semantics.md rule 11 for an algorithm ('HASH_SESSION' | 'HASH_SRC_IP'). */
-export function flowHash(key: FlowKey, algorithm: string): number {
+/** A key of either family (an IPv6 key has `family: 6` and 16-byte addresses). */
+export type AnyFlowKey = FlowKey | FlowKey6;
+
+export function isKey6(k: AnyFlowKey): k is FlowKey6 {
+  return 'family' in k && k.family === 6;
+}
+
+const words = new Uint32Array(10);
+/** The hash of docs/semantics.md rule 11 (and "IPv6") for an algorithm ('HASH_SESSION' | 'HASH_SRC_IP'). */
+export function flowHash(key: AnyFlowKey, algorithm: string): number {
+  if (isKey6(key)) {
+    const w = hashWords6(key, algorithm);
+    words.set(w);
+    return jhash2(words, 0, w.length, 0);
+  }
   words[0] = key.src;
   if (algorithm === 'HASH_SRC_IP') return jhash2(words, 0, 1, 0);
   words[1] = key.dst;
@@ -95,7 +108,7 @@ const cache = new Map<string, Float64Array>();
 export function referencePick(
   pool: readonly number[],
   algorithm: string,
-  key: FlowKey,
+  key: AnyFlowKey,
   weights?: readonly number[],
 ): number | undefined {
   const k = pool
@@ -185,7 +198,10 @@ export class ReferenceFragments {
 
 export interface RefService {
   name: string;
+  /** 0 = no IPv4 VIP (an IPv6-only service). */
   vip: number;
+  /** The IPv6 VIP (32 hex digits), if any. */
+  vip6?: string;
   /** 0 = any. */
   proto: number;
   /** 0 = any. */
@@ -194,13 +210,17 @@ export interface RefService {
 
 /**
  * The service of VIP `key.dst` a key matches: protocol and port, else protocol without port, else
- * neither; undefined for none.
+ * neither; undefined for none. On an IPv6 VIP a service of protocol ICMP (1) matches ICMPv6 (58).
  */
-export function referenceMatch<S extends RefService>(services: readonly S[], key: FlowKey): S | undefined {
-  const of = services.filter((s) => s.vip === key.dst);
+export function referenceMatch<S extends RefService>(services: readonly S[], key: AnyFlowKey): S | undefined {
+  const v6 = isKey6(key);
+  const of = v6
+    ? services.filter((s) => s.vip6 !== undefined && s.vip6 === hex(key.dst))
+    : services.filter((s) => s.vip !== 0 && s.vip === key.dst);
+  const proto = v6 && key.proto === 58 ? 1 : key.proto;
   return (
-    of.find((s) => s.proto === key.proto && s.port !== 0 && s.port === key.dport) ??
-    of.find((s) => s.proto === key.proto && s.port === 0) ??
+    of.find((s) => s.proto === proto && s.port !== 0 && s.port === key.dport) ??
+    of.find((s) => s.proto === proto && s.port === 0) ??
     of.find((s) => s.proto === 0 && s.port === 0)
   );
 }
@@ -262,27 +282,31 @@ export type RefFrontend =
   | { kind: 'PASS'; counter: 'FRONTEND_PASS'; reason: string }
   | { kind: 'DROP'; reason: string }
   | { kind: 'ARP_REPLY' }
-  | { kind: 'IPV4' };
+  | { kind: 'ND_REPLY'; out: Uint8Array }
+  | { kind: 'IPV4' }
+  | { kind: 'IPV6' };
 
 const macText = (b: Uint8Array, o: number) =>
   Array.from(b.subarray(o, o + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 
 /**
- * Rules 1a to 8 for a FRONTEND frame. `vips`: each VIP in the data plane (host-order number) with its
- * frontend MAC (lower-case text; in ROUTED the FRONTEND interface's). `probeMac`: the instance's, if any.
+ * Rules 1a to 8 (and 6'..8' for IPv6) for a FRONTEND frame. `vips`: each VIP in the data plane
+ * (host-order number) with its frontend MAC (lower-case text; in ROUTED the FRONTEND interface's);
+ * `vips6` the same for IPv6 VIPs (32 hex digits). `probeMac`: the instance's, if any.
  */
 export function referenceFrontend(
   frame: Uint8Array,
   modes: RefModes,
   vips: ReadonlyMap<number, string>,
   probeMac?: string,
+  vips6: ReadonlyMap<string, string> = new Map(),
 ): RefFrontend {
   const len = frame.length;
   const dst = len >= 6 ? macText(frame, 0) : '';
   if (modes.oneArm && len >= 14 && probeMac !== undefined && dst === probeMac) {
     return { kind: 'PASS', counter: 'BACKEND_PASS' };
   }
-  // Rules 3, 4, 5 and 7 go to the host with host_pass; every other drop stays one.
+  // Rules 3, 4, 5, 6b and 7 go to the host with host_pass; every other drop stays one.
   const notForVip = (reason: string): RefFrontend =>
     modes.hostPass ? { kind: 'PASS', counter: 'FRONTEND_PASS', reason } : { kind: 'DROP', reason };
   if (len < 14) return { kind: 'DROP', reason: 'TRUNCATED' };
@@ -301,6 +325,10 @@ export function referenceFrontend(
     if (dst !== 'ff:ff:ff:ff:ff:ff' && dst !== mac) return notForVip('ARP');
     if (modes.noArp) return notForVip('ARP');
     return { kind: 'ARP_REPLY' };
+  }
+  if (type === 0x86dd) {
+    const r = referenceFrontend6(frame, modes.noArp, vips6);
+    return r.kind === 'HOSTPASSABLE' ? notForVip(r.reason) : r;
   }
   if (type !== 0x0800) return notForVip('ETHERTYPE');
   if (len < 34) return { kind: 'DROP', reason: 'IP_MALFORMED' };
@@ -329,18 +357,19 @@ export interface RefPortCounts {
 /**
  * A frame of `len` bytes that arrived on `port` and got `action` (a sent frame: its transmit was taken):
  * the BACKEND port's frames count apart whatever their fate; an ARP reply sent adds its bytes to the
- * FRONTEND port's tx, a balanced frame sent to the BACKEND port's.
+ * FRONTEND port's tx (an ND reply its `outLen`, 86), a balanced frame sent to the BACKEND port's.
  */
 export function referencePortCounts(
   port: 'FRONTEND' | 'BACKEND',
   action: string,
   len: number,
+  outLen = len,
 ): RefPortCounts {
   const backend = port === 'BACKEND';
   return {
     rxBackendPackets: backend ? 1 : 0,
     rxBackendBytes: backend ? len : 0,
-    txFrontendBytes: action === 'TX_FRONTEND' ? len : 0,
+    txFrontendBytes: action === 'TX_FRONTEND' ? outLen : 0,
     txBackendBytes: action === 'TX_BACKEND' ? len : 0,
   };
 }

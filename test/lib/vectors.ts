@@ -1,6 +1,8 @@
 // The test-vector corpus (test/vectors/*.json): its format, a loader, a step iterator that any data
 // plane can drive, a runner for the TypeScript Balancer and a checker that compares one step's
-// observed result with the expectation. The XDP plane's tests reuse everything here.
+// observed result with the expectation. The XDP plane's tests reuse everything here. A frame is
+// handed to a plane in a buffer of at least 2048 bytes (an ND reply makes it longer: 86 bytes from a
+// 78-byte solicitation), and the output compared is the plane's output length.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -38,7 +40,7 @@ export type SessionEffect = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UNRECORDED' 
 export type VectorObservations = Record<string, BackendObservation>;
 
 export interface VectorConfig {
-  frontend: { vip?: string; mac?: string };
+  frontend: { vip?: string; vip6?: string; mac?: string };
   algorithm?: Algorithm;
   backend: { pool: BackendConfig[]; healthcheck?: HealthCheckConfig };
   /** The services besides `default` (docs/semantics.md, "Services"). */
@@ -79,7 +81,7 @@ export interface VectorExpect {
 
 export interface VectorReconfigure {
   algorithm?: Algorithm;
-  frontend?: { vip?: string; mac?: string };
+  frontend?: { vip?: string; vip6?: string; mac?: string };
   /** Replaces the whole pool. */
   pool?: BackendConfig[];
   addBackends?: BackendConfig[];
@@ -286,6 +288,8 @@ export interface StepCounters {
   /** Drop counters that moved, by reason name. */
   drops: Record<string, number>;
   arpReplies: number;
+  /** Neighbor Advertisements sent for an IPv6 VIP (rule 6b). */
+  ndReplies: number;
   /** Frames passed to the kernel by rule 1 (BACKEND port) or 1a (one-arm, to the probe MAC). */
   backendPass: number;
   /** FRONTEND frames passed to the host by host_pass (docs/semantics.md, "Frontend modes"). */
@@ -309,10 +313,10 @@ export interface StepCounters {
 export interface StepResult {
   action: string;
   reason?: string;
-  /** Output bytes (hex) when transmitted. */
+  /** Output bytes (hex) when transmitted (as many as the plane transmits). */
   frame?: string;
   backend?: number;
-  /** Bytes after `len` in the buffer handed to the plane must be left untouched. */
+  /** Bytes after the longer of `len` and the output in the buffer handed to the plane must be left untouched. */
   touchedBeyondLen?: boolean;
   counters?: StepCounters;
 }
@@ -322,11 +326,14 @@ export interface BalancerLike {
   configure(config: InstanceConfig, ports: InstancePorts, observe?: Observations): void;
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number;
   readonly lastBackendId: number;
+  /** The length of the frame to transmit after process (an ND reply: 86); absent: `len`. */
+  readonly outLen?: number;
   stats(): StatsSnapshot;
 }
 
 const GUARD = 0xee;
-const GUARD_BYTES = 16;
+/** Every frame is handed over in a buffer this long (or longer), guard-filled past the frame. */
+export const VECTOR_BUFFER_BYTES = 2048;
 
 function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounters {
   const drops: Record<string, number> = {};
@@ -345,6 +352,7 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
     rxBytes: after.rx.bytes - before.rx.bytes,
     drops,
     arpReplies: after.arpReplies - before.arpReplies,
+    ndReplies: (after.ndReplies ?? 0) - (before.ndReplies ?? 0),
     backendPass: (after.backendPass ?? 0) - (before.backendPass ?? 0),
     frontendPass: (after.frontendPass ?? 0) - (before.frontendPass ?? 0),
     rxBackendPackets: (after.rx.backend?.packets ?? 0) - (before.rx.backend?.packets ?? 0),
@@ -364,8 +372,8 @@ function countersDelta(before: StatsSnapshot, after: StatsSnapshot): StepCounter
 
 /**
  * Runs a vector through a fresh Balancer made by `make(settings)` and returns one result per step.
- * Each frame is copied into a larger buffer whose tail is a guard pattern, so writes past `len`
- * are detected.
+ * Each frame is copied into a buffer of at least 2048 bytes whose tail is a guard pattern, so writes
+ * past the output (the longer of `len` and the Balancer's `outLen`) are detected.
  */
 export function runVector(v: Vector, make: (settings: SessionSettings) => BalancerLike): StepResult[] {
   const b = make(sessionSettings(v.config));
@@ -374,7 +382,7 @@ export function runVector(v: Vector, make: (settings: SessionSettings) => Balanc
   for (const s of vectorSteps(v)) {
     if (s.reconfigure) b.configure(s.reconfigure.config, s.reconfigure.ports, s.reconfigure.observe);
     const len = s.inputFrame.length;
-    const buf = new Uint8Array(len + GUARD_BYTES).fill(GUARD);
+    const buf = new Uint8Array(Math.max(VECTOR_BUFFER_BYTES, len + 16)).fill(GUARD);
     buf.set(s.inputFrame);
     const before = b.stats();
     const verdict = b.process(buf, len, s.port, s.nowMs);
@@ -383,11 +391,11 @@ export function runVector(v: Vector, make: (settings: SessionSettings) => Balanc
     const r: StepResult = { action, counters: countersDelta(before, after) };
     if (verdictAction(verdict) === ACT_DROP) {
       r.reason = DROP_REASON_NAMES[verdictReason(verdict)] ?? `REASON_${verdictReason(verdict)}`;
-    } else {
-      r.frame = toHex(buf, 0, len);
     }
+    const outLen = verdictAction(verdict) === ACT_DROP ? len : (b.outLen ?? len);
+    if (verdictAction(verdict) !== ACT_DROP) r.frame = toHex(buf, 0, outLen);
     if (verdictAction(verdict) === ACT_TX_BACKEND) r.backend = b.lastBackendId;
-    r.touchedBeyondLen = buf.subarray(len).some((x) => x !== GUARD);
+    r.touchedBeyondLen = buf.subarray(Math.max(len, outLen)).some((x) => x !== GUARD);
     results.push(r);
   }
   return results;
@@ -435,8 +443,12 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
         `${where}: drop counters moved ${JSON.stringify(c.drops)}, expected ${JSON.stringify(wantDrops)} +1`,
       );
     }
-    const wantArp = r.action === 'TX_FRONTEND' ? 1 : 0;
+    // A TX_FRONTEND is an ARP reply, or a Neighbor Advertisement for an IPv6 solicitation.
+    const nd = step.frame.slice(24, 28) === '86dd';
+    const wantArp = r.action === 'TX_FRONTEND' && !nd ? 1 : 0;
+    const wantNd = r.action === 'TX_FRONTEND' && nd ? 1 : 0;
     if (c.arpReplies !== wantArp) errs.push(`${where}: ARP replies +${c.arpReplies}, expected +${wantArp}`);
+    if (c.ndReplies !== wantNd) errs.push(`${where}: ND replies +${c.ndReplies}, expected +${wantNd}`);
     // A PASS is rule 1 / 1a's (BACKEND_PASS) or, when the vector names the rule it spared, host_pass's.
     const hostPass = r.action === 'PASS' && e.reason !== undefined;
     const wantPass = r.action === 'PASS' && !hostPass ? 1 : 0;
@@ -444,7 +456,8 @@ export function checkStep(v: Vector, i: number, r: StepResult, earlier: readonly
       errs.push(`${where}: backendPass +${c.backendPass}, expected +${wantPass}`);
     if (c.frontendPass !== (hostPass ? 1 : 0))
       errs.push(`${where}: frontendPass +${c.frontendPass}, expected +${hostPass ? 1 : 0}`);
-    const ports = referencePortCounts(step.port, r.action, len);
+    const outLen = e.frame === undefined ? len : e.frame.length / 2;
+    const ports = referencePortCounts(step.port, r.action, len, outLen);
     for (const f of PORT_FIELDS) {
       if (c[f] !== ports[f]) errs.push(`${where}: ${f} +${c[f]}, expected +${ports[f]}`);
     }

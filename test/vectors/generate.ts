@@ -6,7 +6,7 @@
 //   node dist/test/vectors/generate.js
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { formatIpv4, parseIpv4 } from '../../src/core/addr.js';
+import { formatIpv4, formatIpv6, looksIpv6, parseIpv4, parseIpv6 } from '../../src/core/addr.js';
 import type { Algorithm, BackendConfig, HealthCheckConfig } from '../../src/core/model.js';
 import {
   ARP_OP_REPLY,
@@ -45,8 +45,10 @@ import {
   withMacs,
 } from '../../src/packet/build.js';
 import {
+  type AnyFlowKey,
   type FlowKey,
   type FragEffect,
+  isKey6,
   isTcpNonSyn,
   type RefBackend,
   ReferenceFragments,
@@ -58,6 +60,7 @@ import {
   referenceModes,
   referencePick,
 } from '../lib/reference.js';
+import { type FlowKey6, hex, ReferenceFragments6, referenceDecide6 } from '../lib/reference6.js';
 import type {
   SessionEffect,
   Vector,
@@ -97,12 +100,26 @@ export function key(src: string, sport: number, dport: number, proto: number, ds
   return { src: parseIpv4(src), dst: parseIpv4(dst), sport, dport, proto };
 }
 
-function keyString(k: FlowKey): string {
+export const VIP6 = 'fd00::100';
+
+/** An IPv6 key to `dst` (default VIP6). */
+export function key6(src: string, sport: number, dport: number, proto: number, dst = VIP6): FlowKey6 {
+  return { family: 6, src: parseIpv6(src), dst: parseIpv6(dst), sport, dport, proto };
+}
+
+function keyString(k: AnyFlowKey): string {
+  if (isKey6(k)) return `6/${hex(k.src)}/${hex(k.dst)}/${k.sport}/${k.dport}/${k.proto}`;
   return `${k.src}/${k.dst}/${k.sport}/${k.dport}/${k.proto}`;
 }
 
+/** The VIP fields of a service as the model keeps them: IPv4 number (0: none), IPv6 hex (or none). */
+function vipsOf(vip: string, vip6: string | undefined): { vip: number; vip6?: string } {
+  if (looksIpv6(vip)) return { vip: 0, vip6: hex(parseIpv6(vip)) };
+  return { vip: parseIpv4(vip), ...(vip6 === undefined ? {} : { vip6: hex(parseIpv6(vip6)) }) };
+}
+
 interface ModelSession {
-  key: FlowKey;
+  key: AnyFlowKey;
   /** The service the session was recorded for. */
   service: string;
   backend: number;
@@ -128,7 +145,22 @@ export interface VectorPorts {
 }
 
 /** Rules whose drop host_pass turns into a pass (the reference decides; this only names them). */
-const EARLY_RULES = new Set(['TRUNCATED', 'VLAN', 'ARP', 'ETHERTYPE', 'IP_MALFORMED', 'NOT_VIP', 'DST_MAC']);
+const EARLY_RULES = new Set([
+  'TRUNCATED',
+  'VLAN',
+  'ARP',
+  'ETHERTYPE',
+  'IP_MALFORMED',
+  'ND',
+  'NOT_VIP',
+  'DST_MAC',
+]);
+
+/** Drops after the key is known (rules 9a..11): the scenario's balanced() decides them. */
+const LATE_RULES = new Set(['NO_SERVICE', 'NOT_READY', 'NO_BACKEND']);
+
+/** Whether an Ethernet frame is IPv6 (EtherType 0x86dd at bytes 12..13). */
+const isIpv6Frame = (f: Uint8Array) => f.length >= 14 && f[12] === 0x86 && f[13] === 0xdd;
 
 /** Builds one vector, keeping a model of the config and the session table to derive expectations. */
 export class VectorBuilder {
@@ -141,6 +173,7 @@ export class VectorBuilder {
   private pendingNow: number | undefined;
   readonly sessions = new Map<string, ModelSession>();
   readonly frags = new ReferenceFragments();
+  readonly frags6 = new ReferenceFragments6();
   readonly tags: string[] = [];
 
   constructor(
@@ -207,13 +240,16 @@ export class VectorBuilder {
    * rules 1a to 8, with the VIPs in the data plane and their frontend MACs.
    */
   private early(frame: Uint8Array): RefFrontend {
-    const vips = new Map(this.services().map((s) => [s.vip, s.mac.toLowerCase()]));
+    const svcs = this.services();
+    const vips = new Map(svcs.filter((s) => s.vip !== 0).map((s) => [s.vip, s.mac.toLowerCase()]));
+    const vips6 = new Map(svcs.flatMap((s) => (s.vip6 ? [[s.vip6, s.mac.toLowerCase()] as const] : [])));
     const probe = this.cfg.probe_ip?.split('.').map((x) => Number(x).toString(16).padStart(2, '0'));
     return referenceFrontend(
       frame,
       referenceModes(this.cfg, this.ports.oneArm === true),
       vips,
       probe ? `02:db:${probe.join(':')}` : undefined,
+      vips6,
     );
   }
 
@@ -260,7 +296,8 @@ export class VectorBuilder {
     port: 'FRONTEND' | 'BACKEND' = 'FRONTEND',
   ): number {
     const early = port === 'FRONTEND' ? this.early(frame) : undefined;
-    if (early !== undefined && (EARLY_RULES.has(reason) || early.kind !== 'IPV4')) {
+    const past = early?.kind === 'IPV4' || early?.kind === 'IPV6';
+    if (early !== undefined && (EARLY_RULES.has(reason) || !past)) {
       const said = 'reason' in early ? early.reason : undefined;
       if (said !== reason) {
         throw new Error(
@@ -276,7 +313,32 @@ export class VectorBuilder {
         );
       }
     }
+    if (early?.kind === 'IPV6' && !LATE_RULES.has(reason)) {
+      const d = referenceDecide6(frame, this.frags6, this.now);
+      if (!('drop' in d) || d.drop !== reason) {
+        throw new Error(
+          `${this.name}: "${comment}": the IPv6 reference says ${JSON.stringify(d)}, not ${reason}`,
+        );
+      }
+    }
     return this.push(comment, frame, { action: 'DROP', reason, session: 'NONE' }, port);
+  }
+
+  /**
+   * A Neighbor Solicitation answered (rule 6b): `expected` is the advertisement the scenario builds
+   * (src/packet/build6.ts), which the reference's own must equal byte for byte.
+   */
+  ndReply(comment: string, frame: Uint8Array, expected: Uint8Array): number {
+    const got = this.early(frame);
+    if (got.kind !== 'ND_REPLY' || toHex(got.out) !== toHex(expected)) {
+      throw new Error(`${this.name}: "${comment}": the reference says ${JSON.stringify(got)}`);
+    }
+    return this.push(
+      comment,
+      frame,
+      { action: 'TX_FRONTEND', frame: toHex(expected), session: 'NONE' },
+      'FRONTEND',
+    );
   }
 
   /** A BACKEND port frame left to the kernel as it is (rule 1). */
@@ -314,7 +376,7 @@ export class VectorBuilder {
     if (c.frontend.vip !== undefined && feMac !== undefined) {
       out.push({
         name: 'default',
-        vip: parseIpv4(c.frontend.vip),
+        ...vipsOf(c.frontend.vip, c.frontend.vip6),
         proto: 0,
         port: 0,
         mac: feMac,
@@ -328,7 +390,7 @@ export class VectorBuilder {
       if (mac === undefined) continue;
       out.push({
         name: s.name,
-        vip: parseIpv4(s.vip),
+        ...vipsOf(s.vip, s.vip6),
         proto: s.protocol === undefined ? 0 : PROTO_NUMBERS[s.protocol],
         port: s.port ?? 0,
         mac,
@@ -341,7 +403,7 @@ export class VectorBuilder {
   }
 
   /** The service a key matches now, if any. */
-  serviceOf(k: FlowKey): ModelService | undefined {
+  serviceOf(k: AnyFlowKey): ModelService | undefined {
     return referenceMatch(this.services(), k);
   }
 
@@ -357,7 +419,7 @@ export class VectorBuilder {
   }
 
   /** What Maglev picks for a key now (over the serving backends of its service, by weight). */
-  pick(k: FlowKey): number | undefined {
+  pick(k: AnyFlowKey): number | undefined {
     const svc = this.serviceOf(k);
     if (!svc) return undefined;
     const members = svc.pool.filter((b) => this.backendOf(svc, b.id)!.serving);
@@ -370,7 +432,7 @@ export class VectorBuilder {
   }
 
   /** The backend a new/valid-session packet of `k` goes to now, without changing the model. */
-  predict(k: FlowKey): number | undefined {
+  predict(k: AnyFlowKey): number | undefined {
     const s = this.sessions.get(keyString(k));
     if (s && this.valid(s)) return s.backend;
     return this.pick(k);
@@ -385,10 +447,20 @@ export class VectorBuilder {
 
   /**
    * A frame balanced under `k` (the key the document says it has). Expected backend and session
-   * effect come from the model; `readOnly` for ICMP errors.
+   * effect come from the model; `readOnly` for ICMP errors. An IPv6 frame's key, read-only-ness and
+   * fragment effect (`frag`) must be what the IPv6 reference derives; its first fragment teaches the
+   * reference fragment table once balanced.
    */
-  balanced(comment: string, frame: Uint8Array, k: FlowKey, opts: { readOnly?: boolean } = {}): number {
-    this.expectEarly(comment, frame, 'IPV4');
+  balanced(
+    comment: string,
+    frame: Uint8Array,
+    k: AnyFlowKey,
+    opts: { readOnly?: boolean; frag?: FragEffect } = {},
+  ): number {
+    const six = isIpv6Frame(frame);
+    this.expectEarly(comment, frame, six ? 'IPV6' : 'IPV4');
+    const d6 = six ? this.decide6(comment, frame, k, opts) : undefined;
+    const nonSyn = d6 ? d6.tcpNonSyn : isTcpNonSyn(frame);
     const svc = this.serviceOf(k);
     if (svc === undefined) return this.drop(comment, frame, 'NO_SERVICE');
     if (this.portMac === null) throw new Error(`${this.name}: not ready, use drop()`);
@@ -405,7 +477,7 @@ export class VectorBuilder {
       s.lastSeen = this.now;
       this.sessions.delete(ks);
       this.sessions.set(ks, s);
-    } else if (!s && isTcpNonSyn(frame) && this.cfg.sessions?.record_non_syn !== true) {
+    } else if (!s && nonSyn && this.cfg.sessions?.record_non_syn !== true) {
       // A TCP miss that is not a SYN: Maglev, nothing recorded (docs/semantics.md, "Session floods").
       backend = this.pick(k);
       effect = 'UNRECORDED';
@@ -414,20 +486,38 @@ export class VectorBuilder {
       effect = s ? (this.now - s.lastSeen > this.timeoutMs(k.proto) ? 'EXPIRED' : 'STALE') : 'MISS';
       if (backend !== undefined) {
         this.sessions.delete(ks);
-        if (!s && this.sessions.size >= this.capacity()) {
-          this.sessions.delete(this.sessions.keys().next().value!);
-        }
+        // The capacity bounds each family's table: the least recently used of the key's family goes.
+        const family = [...this.sessions.entries()].filter(([, x]) => isKey6(x.key) === isKey6(k));
+        if (!s && family.length >= this.capacity()) this.sessions.delete(family[0]![0]);
         this.sessions.set(ks, { key: k, service: svc.name, backend, lastSeen: this.now });
       }
     }
     // A drop changes nothing but its reason's counter: no session counter even for a stale entry.
     if (backend === undefined) return this.drop(comment, frame, 'NO_BACKEND');
     const out = withMacs(frame, this.macOf(svc, backend), this.portMac);
-    return this.push(
-      comment,
-      frame,
-      { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect },
-      'FRONTEND',
+    const expect: VectorExpect = { action: 'TX_BACKEND', backend, frame: toHex(out), session: effect };
+    if (d6 && d6.frag !== 'NONE') expect.frag = d6.frag;
+    if (d6?.learn) this.frags6.learn(d6.learn, this.now);
+    return this.push(comment, frame, expect, 'FRONTEND');
+  }
+
+  /** The IPv6 reference's decision for a frame the scenario says is balanced under `k`. */
+  private decide6(
+    comment: string,
+    frame: Uint8Array,
+    k: AnyFlowKey,
+    opts: { readOnly?: boolean; frag?: FragEffect },
+  ): Exclude<ReturnType<typeof referenceDecide6>, { drop: string }> {
+    const d = referenceDecide6(frame, this.frags6, this.now);
+    const same =
+      !('drop' in d) &&
+      keyString(d.key) === keyString(k) &&
+      d.readOnly === (opts.readOnly === true) &&
+      d.frag === (opts.frag ?? 'NONE');
+    if (same) return d;
+    const said = 'drop' in d ? d.drop : `${keyString(d.key)} readOnly=${d.readOnly} frag=${d.frag}`;
+    throw new Error(
+      `${this.name}: "${comment}": the IPv6 reference says ${said}, the scenario ${keyString(k)}`,
     );
   }
 
@@ -479,8 +569,8 @@ export class VectorBuilder {
         .filter((s) => this.valid(s))
         .map(
           (s): VectorSession => ({
-            src: formatIpv4(s.key.src),
-            dst: formatIpv4(s.key.dst),
+            src: isKey6(s.key) ? formatIpv6(s.key.src) : formatIpv4(s.key.src),
+            dst: isKey6(s.key) ? formatIpv6(s.key.dst) : formatIpv4(s.key.dst),
             sport: s.key.sport,
             dport: s.key.dport,
             proto: s.key.proto,
@@ -679,7 +769,8 @@ export function l2Vector(variant?: Variant): Vector {
   });
   v.drop('802.1Q-tagged ARP request for the VIP', vlanArp, 'VLAN');
   const other = (type: number) => ethernet({ dst: FE_MAC, src: CLIENT_MAC, type, payload: good.slice(14) });
-  v.drop('EtherType IPv6 0x86dd', other(0x86dd), 'ETHERTYPE');
+  // IPv6 has rules of its own (docs/semantics.md, "IPv6"); IPv4 bytes behind its EtherType: version 4.
+  v.drop('EtherType IPv6 0x86dd carrying an IPv4 packet', other(0x86dd), 'IP_MALFORMED');
   v.drop('EtherType LLDP 0x88cc', other(0x88cc), 'ETHERTYPE');
   v.drop('802.3 length field 0x002e', other(0x002e), 'ETHERTYPE');
   v.drop('EtherType 0x0801', other(0x0801), 'ETHERTYPE');
@@ -2440,7 +2531,8 @@ export const SCENARIOS: (() => Vector)[] = [
 async function main(): Promise<void> {
   // The frontend modes' scenarios use this file's builder: imported once it is evaluated.
   const { MODE_SCENARIOS } = await import('./modes.js');
-  [...SCENARIOS, ...MODE_SCENARIOS].forEach((make, i) => {
+  const { IPV6_SCENARIOS } = await import('./ipv6.js');
+  [...SCENARIOS, ...MODE_SCENARIOS, ...IPV6_SCENARIOS].forEach((make, i) => {
     const v = make();
     const file = `${String(i + 1).padStart(2, '0')}-${v.name}.json`;
     writeFileSync(OUT_DIR + file, `${JSON.stringify(v, null, 1)}\n`);

@@ -20,6 +20,7 @@ import {
   tcpFrame,
   udpFrame,
 } from '../../src/packet/build.js';
+import { nsFrame } from '../../src/packet/build6.js';
 import { IF_MAC, NODE_IP, PROBE_IP, PROBE_MAC, VIP2, WEB_MAC, webService } from '../lib/modes-fixture.js';
 import type { Vector, VectorConfig } from '../lib/vectors.js';
 import {
@@ -75,7 +76,15 @@ const whoHas = (target: string, client: string, ethDst?: string) =>
     targetIp: target,
     ...(ethDst ? { ethDst } : {}),
   });
-const ipv6 = (dst: string) => ethernet({ dst, src: CLIENT_MAC, type: 0x86dd, payload: pattern(40) });
+/** The node's own IPv6 neighbour discovery: a unicast solicitation (NUD) for its link-local address. */
+const ipv6 = (dst: string) =>
+  nsFrame({
+    srcMac: CLIENT_MAC,
+    dstMac: dst,
+    src: 'fe80::5054:ff:fe00:1',
+    target: 'fe80::fe01',
+    dst: 'fe80::fe01',
+  });
 
 function standbyVector(): Vector {
   const v = vb(
@@ -170,7 +179,7 @@ function routedVector(): Vector {
     icmpEchoFrame(r(NODE_IP), { type: ICMP_ECHO_REQUEST, id: 1 }),
     'NOT_VIP',
   );
-  v.drop('IPv6 (the node’s neighbour discovery): passed', ipv6(IF_MAC), 'ETHERTYPE');
+  v.drop('IPv6 (the node’s neighbour discovery): passed', ipv6(IF_MAC), 'ND');
   v.drop('13 bytes: still a drop', syn.slice(0, 13), 'TRUNCATED');
   v.drop('IPv4 header cut: still a drop', syn.slice(0, 30), 'IP_MALFORMED');
   v.drop('GRE to the VIP: a frame for a VIP is never passed', ipv4Frame(r(VIP), 47, pattern(8)), 'PROTO');
@@ -186,7 +195,7 @@ function routedVector(): Vector {
     tcpFrame(r(NODE_IP), { sport: 179, dport: 40179 }),
     'NOT_VIP',
   );
-  v.drop('host_pass off: IPv6 dropped', ipv6(IF_MAC), 'ETHERTYPE');
+  v.drop('host_pass off: IPv6 dropped', ipv6(IF_MAC), 'ND');
   v.balanced('the flow goes on', ack, key(c, 42000, 80, 6));
   v.reconfigure({ frontendPortMac: '02:00:00:00:fe:02' });
   v.drop('the interface MAC changed: the old one is no longer the VIP MAC', ack, 'DST_MAC');
@@ -261,7 +270,7 @@ function oneArmVector(): Vector {
     ),
     'NOT_VIP',
   );
-  v.drop('IPv6: dropped without host_pass', ipv6(IF_MAC), 'ETHERTYPE');
+  v.drop('IPv6: dropped without host_pass', ipv6(IF_MAC), 'ND');
   v.reconfigure({ host_pass: true });
   v.drop(
     'host_pass: the broadcast who-has probe_ip goes to the host (the prober sees it)',
@@ -269,7 +278,7 @@ function oneArmVector(): Vector {
     'ARP',
   );
   v.probePass('the probe answer is still rule 1a (BACKEND_PASS)', probeAnswer);
-  v.drop('IPv6 goes to the host', ipv6(IF_MAC), 'ETHERTYPE');
+  v.drop('IPv6 goes to the host', ipv6(IF_MAC), 'ND');
   v.reconfigure({ standby: true });
   v.drop('standby: who-has VIP not answered, passed', whoHas(VIP, c), 'ARP');
   v.balanced(

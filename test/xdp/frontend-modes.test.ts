@@ -1,7 +1,8 @@
 // The frontend modes in the XDP program (docs/semantics.md, "Frontend modes"), frame by frame through
 // BPF_PROG_TEST_RUN (root): what the program returns (the XDP action a NIC would act on), the bytes
 // that leave and the counters that move, for CFG_HOST_PASS (frames not for a VIP go to the host's
-// stack, XDP_PASS, counted FRONTEND_PASS; frames for a VIP never do), CFG_NO_ARP (no ARP reply for a
+// stack, XDP_PASS, counted FRONTEND_PASS, IPv6 and its Neighbor Discovery included; frames for a VIP
+// never do), CFG_NO_ARP (no ARP reply for a
 // VIP, frames still balanced) and CFG_ONE_ARM (frames to the probe MAC passed as BACKEND_PASS,
 // balanced frames sent back out of the one interface by XDP_TX, whatever the devmap holds); and what
 // lbdsr_explain answers for them.
@@ -20,6 +21,7 @@ import {
   DROP_DST_MAC,
   DROP_ETHERTYPE,
   DROP_IP_MALFORMED,
+  DROP_ND,
   DROP_NO_SERVICE,
   DROP_NOT_VIP,
   DROP_VLAN,
@@ -36,6 +38,7 @@ import {
   toHex,
   withMacs,
 } from '../../src/packet/build.js';
+import { nsFrame, tcp6Frame } from '../../src/packet/build6.js';
 import { xdpSkipReason } from './env.js';
 import { XdpBalancer } from './harness.js';
 
@@ -105,9 +108,22 @@ const NOT_FOR_A_VIP: [string, Uint8Array, number][] = [
     DROP_ARP,
   ],
   [
-    'IPv6',
-    ethernet({ dst: '33:33:00:00:00:01', src: CLIENT_MAC, type: 0x86dd, padding: 60 }),
+    'LLDP',
+    ethernet({ dst: '01:80:c2:00:00:0e', src: CLIENT_MAC, type: 0x88cc, padding: 46 }),
     DROP_ETHERTYPE,
+  ],
+  [
+    'IPv6 to the host address',
+    tcp6Frame(
+      { ethDst: '02:00:00:00:00:0c', ethSrc: CLIENT_MAC, src: 'fd00::11', dst: 'fd00::5' },
+      { sport: 1, dport: 22, flags: 2 },
+    ),
+    DROP_NOT_VIP,
+  ],
+  [
+    'IPv6 Neighbor Discovery for the host',
+    nsFrame({ srcMac: CLIENT_MAC, src: 'fd00::11', target: 'fd00::5' }),
+    DROP_ND,
   ],
   ['IPv4 to the host address', syn(HOST_IP, '02:00:00:00:00:0c'), DROP_NOT_VIP],
 ];
@@ -116,6 +132,11 @@ const NEVER_PASSED: [string, Uint8Array, number][] = [
   [
     'malformed IPv4',
     ethernet({ dst: VIP_MAC, src: CLIENT_MAC, type: 0x0800, padding: 30 }),
+    DROP_IP_MALFORMED,
+  ],
+  [
+    'malformed IPv6 (version 0)',
+    ethernet({ dst: '33:33:00:00:00:01', src: CLIENT_MAC, type: 0x86dd, padding: 60 }),
     DROP_IP_MALFORMED,
   ],
   [

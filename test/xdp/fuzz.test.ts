@@ -1,7 +1,9 @@
 // Differential fuzzing: generated frames (valid, mutated, truncated, on either port, with the clock
 // jumping past idle timeouts and the configuration changing now and then) go through the TypeScript
 // Balancer and the compiled XDP program from identical state; fragment sequences (first and later fragments
-// of one IP id, reordered, expiring) exercise the fragment table. Verdict, output bytes, chosen backend
+// of one IP id, reordered, expiring) exercise the fragment table; a third of the frames are IPv6
+// (solicitations valid and not, extension-header chains, fragments, ICMPv6 errors, malformed headers)
+// to a dual-stack default service and an IPv6-only one. Verdict, output bytes, chosen backend
 // and counter movements must agree for every frame, and the session tables after every batch.
 // The seed is fixed (FIXED_SEED) so that every run, CI included, checks the same frames;
 // LBDSR_FUZZ_SEED=N replays seed N and LBDSR_FUZZ_SEED=random explores a new one.
@@ -36,6 +38,16 @@ import {
   toHex,
   udp,
 } from '../../src/packet/build.js';
+import {
+  type ExtHeader,
+  icmp6,
+  icmp6Echo,
+  ipv6Frame,
+  ipv6Packet,
+  nsFrame,
+  tcp6,
+  udp6,
+} from '../../src/packet/build6.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import type { InstancePorts } from '../../src/pipeline/desired.js';
 import type { Vector } from '../lib/vectors.js';
@@ -89,6 +101,8 @@ class Rng {
 
 const VIP = '10.0.0.100';
 const VIP2 = '10.0.0.101';
+const VIP6 = 'fd00::100';
+const VIP6B = 'fd00::200';
 const FE_MACS = ['aa:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:01'];
 const PROBE_IP = '10.0.0.250';
 const PROBE_MAC = '02:db:0a:00:00:fa';
@@ -134,6 +148,16 @@ function randomServices(r: Rng, mac: string): ServiceConfig[] {
       backend: randomPool(r, [1, 2, 3, 4], 3),
     });
   }
+  if (r.chance(0.5)) {
+    out.push({
+      name: 'v6only',
+      vip: VIP6B,
+      ...(r.chance(0.5) ? { protocol: 'TCP' as const, port: 80 } : {}),
+      mac: r.chance(0.5) ? mac : FE_MACS[1]!,
+      algorithm: r.chance(0.5) ? 'HASH_SESSION' : 'HASH_SRC_IP',
+      backend: randomPool(r, [1, 2, 5, 6], 4),
+    });
+  }
   return out;
 }
 
@@ -175,7 +199,7 @@ function randomConfig(r: Rng): FuzzState {
       loglevel: 'INFO',
       algorithm: r.chance(0.7) ? 'HASH_SESSION' : 'HASH_SRC_IP',
       ports: [],
-      frontend: { ...(vip ? { vip } : {}), mac },
+      frontend: { ...(vip ? { vip } : {}), ...(vip && r.chance(0.7) ? { vip6: VIP6 } : {}), mac },
       backend: { pool: ids.map((id) => ({ id, mac: r.chance(0.9) ? `02:00:00:00:00:0${id}` : r.mac() })) },
       services: randomServices(r, mac),
       ...(r.chance(0.7) ? { probe_ip: PROBE_IP } : {}),
@@ -231,13 +255,137 @@ function fragmentFrame(r: Rng, a: Addressing, flights: Datagram[]): Uint8Array {
   });
 }
 
-function validFrame(r: Rng, flights: Datagram[]): Uint8Array {
+const CLIENTS6 = Array.from({ length: 24 }, (_, i) => `2001:db8:${1 + (i % 3)}::${(10 + i).toString(16)}`);
+const CLIENT_LL = 'fe80::5054:ff:fe00:1';
+
+/** A random extension-header chain: mostly none or short, now and then the most (8) or one too many. */
+function randomExts(r: Rng): ExtHeader[] {
+  if (r.chance(0.7)) return [];
+  const n = r.chance(0.1) ? 8 + r.int(2) : 1 + r.int(3);
+  return Array.from({ length: n }, () => {
+    const kind = r.pick([0, 43, 60, 60, 44] as const);
+    if (kind === 44)
+      return { kind, id: r.int(8), offset: r.chance(0.8) ? 0 : 1 + r.int(4), m: r.chance(0.3) };
+    return { kind, len: 8 * (1 + r.int(3)), ...(r.chance(0.05) ? { hdrExtLen: r.int(256) } : {}) };
+  });
+}
+
+/** A TCP/UDP datagram over IPv6 being sent in fragments (32-bit ids, few of them). */
+interface Datagram6 {
+  a: Frame6;
+  proto: number;
+  id: number;
+  l4: Uint8Array;
+}
+
+type Frame6 = Parameters<typeof ipv6Frame>[0];
+
+function fragment6Frame(r: Rng, a: Frame6, flights: Datagram6[]): Uint8Array {
+  if (flights.length === 0 || r.chance(0.35)) {
+    const proto = r.pick([6, 17, 17, 58]);
+    const sport = 40000 + r.int(12);
+    const dport = r.pick([80, 443, 53]);
+    const payload = new Uint8Array(16 + r.int(40));
+    const l4 =
+      proto === 6
+        ? tcp6(a, { sport, dport, flags: r.pick([2, 16]), payload })
+        : proto === 17
+          ? udp6(a, { sport, dport, payload })
+          : icmp6Echo(a, { payload });
+    const d: Datagram6 = { a, proto, id: r.chance(0.8) ? r.int(24) : 0x10000 + r.int(4), l4 };
+    flights.push(d);
+    if (flights.length > 16) flights.shift();
+    if (r.chance(0.8))
+      return ipv6Frame(a, proto, l4.slice(0, r.pick([8, 16, 8, 0, 2])), {
+        exts: [{ kind: 44, m: true, id: d.id }],
+      });
+  }
+  const d = flights[flights.length - 1 - r.int(Math.min(4, flights.length))]!;
+  const off = 1 + r.int(3);
+  return ipv6Frame(d.a, d.proto, d.l4.slice(off * 8, off * 8 + 8 + r.int(8)), {
+    exts: [{ kind: 44, offset: off, m: r.chance(0.6), id: d.id }],
+  });
+}
+
+/** A Neighbor Solicitation, mostly one that is answered, otherwise broken in one of its checks. */
+function solicitation(r: Rng, ethDst: string): Uint8Array {
+  const target = r.chance(0.8) ? (r.chance(0.7) ? VIP6 : VIP6B) : 'fd00::300';
+  const unicast = r.chance(0.3);
+  return nsFrame({
+    srcMac: CLIENT_MAC,
+    src: r.chance(0.05) ? '::' : r.chance(0.7) ? CLIENT_LL : r.pick(CLIENTS6),
+    target,
+    ...(unicast ? { dst: target, dstMac: ethDst } : r.chance(0.1) ? { dstMac: ethDst } : {}),
+    ...(r.chance(0.05) ? { dst: 'ff02::1' } : {}),
+    hopLimit: r.chance(0.95) ? 255 : 64,
+    sllao: r.chance(0.8),
+    ...(r.chance(0.05) ? { code: 1 } : {}),
+    ...(r.chance(0.05) ? { checksum: r.int(65536) } : {}),
+    ...(r.chance(0.1) ? { moreOptions: new Uint8Array(r.pick([4, 8, 16, 104])) } : {}),
+  });
+}
+
+/** An ICMPv6 error quoting a packet from (mostly) an IPv6 VIP to the client. */
+function icmp6ErrorOf(r: Rng, a: Frame6): Uint8Array {
+  const from = r.chance(0.9) ? a.dst : 'fd00::7';
+  const q = { src: from, dst: a.src };
+  const iproto = r.pick([6, 17, 58, 50]);
+  const l4 =
+    iproto === 58
+      ? icmp6Echo(q, { type: r.pick([128, 129, 1]) })
+      : iproto === 6
+        ? tcp6(q, { sport: r.pick([80, 443, 53]), dport: 40000 + r.int(12) })
+        : udp6(q, { sport: r.pick([80, 53]), dport: 40000 + r.int(12) });
+  const inner = ipv6Packet(q, iproto, l4, { exts: randomExts(r) });
+  const cut = inner.slice(0, r.chance(0.8) ? inner.length : r.int(inner.length));
+  const type = r.pick([1, 2, 3, 4, 5]);
+  return icmp6(a, { type, code: r.int(3), word: type === 2 ? 1280 : 0, body: cut });
+}
+
+function validFrame6(r: Rng, flights: Datagram6[], ethDst: string): Uint8Array {
+  const a: Frame6 = {
+    ethDst,
+    ethSrc: CLIENT_MAC,
+    src: r.pick(CLIENTS6),
+    dst: r.chance(0.85) ? VIP6 : r.chance(0.7) ? VIP6B : 'fd00::300',
+  };
+  const sport = 40000 + r.int(12);
+  const dport = r.pick([80, 443, 53]);
+  const k = r.int(100);
+  if (k < 15) return solicitation(r, ethDst);
+  if (k < 18) {
+    const type = r.pick([133, 134, 136, 137]);
+    return ipv6Frame(a, 58, icmp6(a, { type, body: new Uint8Array(8 * r.int(4)) }), { hopLimit: 255 });
+  }
+  if (k < 26) return fragment6Frame(r, a, flights);
+  const extra = { exts: randomExts(r) };
+  if (k < 50) return ipv6Frame(a, 6, tcp6(a, { sport, dport, flags: r.pick([2, 16, 24, 17]) }), extra);
+  if (k < 64) return ipv6Frame(a, 17, udp6(a, { sport, dport, payload: new Uint8Array(r.int(40)) }), extra);
+  if (k < 72) return ipv6Frame(a, 58, icmp6Echo(a, { type: r.pick([128, 129, 128, 143]) }), extra);
+  if (k < 86) return ipv6Frame(a, 58, icmp6ErrorOf(r, a), extra);
+  if (k < 90) return ipv6Frame(a, r.pick([50, 51, 59, 47, 4]), new Uint8Array(r.int(24)), extra);
+  if (k < 95) {
+    const f = ipv6Frame(a, 6, tcp6(a, { sport, dport }), extra);
+    if (r.chance(0.5)) f[14] = (r.int(16) << 4) | (f[14]! & 0x0f);
+    else f[19] = (f[19]! + 1 + r.int(40)) & 0xff;
+    return f;
+  }
+  return ethernet({
+    dst: ethDst,
+    src: CLIENT_MAC,
+    type: 0x86dd,
+    payload: Uint8Array.from({ length: 40 + r.int(60) }, () => r.int(256)),
+  });
+}
+
+function validFrame(r: Rng, flights: Datagram[], flights6: Datagram6[]): Uint8Array {
   const a = {
     ethDst: r.chance(0.9) ? FE_MACS[0]! : r.chance(0.6) ? FE_MACS[1]! : r.chance(0.5) ? PROBE_MAC : r.mac(),
     ethSrc: CLIENT_MAC,
     src: r.pick(CLIENTS),
     dst: r.chance(0.85) ? VIP : r.chance(0.7) ? VIP2 : '10.0.0.102',
   };
+  if (r.chance(0.33)) return validFrame6(r, flights6, a.ethDst);
   if (r.chance(0.08)) return fragmentFrame(r, a, flights);
   const sport = 40000 + r.int(12);
   const dport = r.pick([80, 443, 53]);
@@ -311,7 +459,7 @@ function validFrame(r: Rng, flights: Datagram[]): Uint8Array {
     return ethernet({
       dst: a.ethDst,
       src: CLIENT_MAC,
-      type: r.pick([0x86dd, 0x8100, 0x88a8, 0x0842]),
+      type: r.pick([0x86dd, 0x8100, 0x88a8, 0x0842]), // an all-zero IPv6 header: IP_MALFORMED
       payload: new Uint8Array(46),
     });
   }
@@ -329,8 +477,8 @@ function mutate(r: Rng, f: Uint8Array): Uint8Array {
   return out;
 }
 
-function generate(r: Rng, flights: Datagram[]): { frame: Uint8Array; port: number } {
-  let f = validFrame(r, flights);
+function generate(r: Rng, flights: Datagram[], flights6: Datagram6[]): { frame: Uint8Array; port: number } {
+  let f = validFrame(r, flights, flights6);
   if (r.chance(0.25)) f = mutate(r, f);
   if (r.chance(0.1)) f = f.slice(0, 14 + r.int(f.length - 13));
   return { frame: f, port: r.chance(0.03) ? PORT_BACKEND : PORT_FRONTEND };
@@ -341,6 +489,12 @@ function describe(v: number, frame: Uint8Array, len: number, backend: number): s
   const reason = verdictAction(v) === 0 ? `/${DROP_REASON_NAMES[verdictReason(v)] ?? verdictReason(v)}` : '';
   const be = verdictAction(v) === 2 ? ` backend ${backend}` : '';
   return `${act}${reason}${be} ${verdictAction(v) === 0 ? '' : toHex(frame, 0, len)}`;
+}
+
+/** The length a plane transmits after process (an ND reply: 86); `len` where the plane has no outLen. */
+function outLenOf(b: object, len: number): number {
+  const o = (b as { outLen?: unknown }).outLen;
+  return typeof o === 'number' ? o : len;
 }
 
 function tsSessions(b: Balancer): string[] {
@@ -437,6 +591,7 @@ function runSeed(seed: number, frames: number): string | undefined {
     const a = new Uint8Array(2048);
     const b = new Uint8Array(2048);
     const flights: Datagram[] = [];
+    const flights6: Datagram6[] = [];
     for (let i = 0; i < frames; i++) {
       if (r.chance(1 / 1500)) {
         st = randomConfig(r);
@@ -444,7 +599,7 @@ function runSeed(seed: number, frames: number): string | undefined {
         xdp.configure(st.config, st.ports);
       }
       now += r.chance(0.002) ? 1000 * (1 + r.int(8)) : r.int(30);
-      const { frame, port } = generate(r, flights);
+      const { frame, port } = generate(r, flights, flights6);
       const len = frame.length;
       a.set(frame);
       b.set(frame);
@@ -456,8 +611,9 @@ function runSeed(seed: number, frames: number): string | undefined {
           ? `${ACTION_NAMES[verdictAction(va)]}/${DROP_REASON_NAMES[verdictReason(va)]}`
           : ACTION_NAMES[verdictAction(va)]!;
       tally.set(name, (tally.get(name) ?? 0) + 1);
-      const da = describe(va, a, len, ts.lastBackendId);
-      const db = describe(vb, b, len, xdp.lastBackendId);
+      // An ND reply is longer than its solicitation: each plane's output length (outLen).
+      const da = describe(va, a, outLenOf(ts, len), ts.lastBackendId);
+      const db = describe(vb, b, outLenOf(xdp, len), xdp.lastBackendId);
       if (da !== db) {
         recordSeed(seed, frames);
         keepAsVector(seed, i, st, frame, port);
@@ -472,6 +628,7 @@ function runSeed(seed: number, frames: number): string | undefined {
           rx: s.rx,
           tx: s.tx,
           arp: s.arpReplies,
+          nd: s.ndReplies ?? 0,
           pass: s.backendPass,
           frontendPass: s.frontendPass,
           drops: s.drops,

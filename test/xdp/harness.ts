@@ -1,7 +1,8 @@
 // The compiled XDP program driven like the TypeScript Balancer: configuration through the XDP
 // plane's own map mirror, frames through BPF_PROG_TEST_RUN, the verdict read from the XDP action
-// and the counters (XDP_TX is TX_FRONTEND for an ARP reply, TX_BACKEND for a balanced frame in
-// one-arm). Tests run the same frames through both and compare.
+// and the counters (XDP_TX is TX_FRONTEND for an ARP reply or a Neighbor Advertisement, TX_BACKEND for a
+// balanced frame in one-arm; an advertisement may be longer or shorter than its solicitation: `outLen`).
+// Tests run the same frames through both and compare.
 import {
   ACT_DROP,
   ACT_PASS,
@@ -9,6 +10,7 @@ import {
   ACT_TX_FRONTEND,
   CNT_ARP_REPLY,
   CNT_FRONTEND_PASS,
+  CNT_ND_REPLY,
   DROP_MAX,
   PORT_BACKEND,
 } from '../../src/core/constants.js';
@@ -44,6 +46,8 @@ export class XdpBalancer {
   /** The BACKEND port's program. */
   readonly backendRunner: TestRunner;
   lastBackendId = 0;
+  /** The length of the frame the last process() transmitted (an ND reply is 86 bytes whatever came in). */
+  outLen = 0;
   /** lbdsr_explain on these maps, loaded when a host_pass PASS needs its rule (passReason). */
   private explainer: XdpExplainer | null = null;
   private readonly capacity: number;
@@ -84,11 +88,15 @@ export class XdpBalancer {
     this.maps.setTestClock(BASE_NS + BigInt(Math.round(nowMs * 1e6)));
   }
 
-  /** Runs one frame; `frame[0,len)` is overwritten with the program's output when transmitted. */
+  /**
+   * Runs one frame; `frame[0,outLen)` is overwritten with the program's output when transmitted (`frame`
+   * must have room for an 86-byte Neighbor Advertisement).
+   */
   process(frame: Uint8Array, len: number, port: number, nowMs: number): number {
     this.setClock(nowMs);
     // Each port has its program, as the plane attaches them.
     const runner = port === PORT_BACKEND ? this.backendRunner : this.runner;
+    this.outLen = len;
     this.maps.readCounters(this.before);
     const slots = this.mirror.liveSlots();
     const packetsBefore = slots.map((s) => this.maps.readBackendStats(s.slot).packets);
@@ -105,10 +113,15 @@ export class XdpBalancer {
         : ACT_PASS;
     }
     if (act !== XDP_TX && act !== XDP_REDIRECT) return ACT_ABORTED;
-    if (runner.outLen !== len) return ACT_ABORTED;
-    frame.set(runner.output.subarray(0, len));
-    // XDP_TX is an ARP reply, or in one-arm (CFG_ONE_ARM) also a balanced frame: the ARP count tells.
-    if (act === XDP_TX && this.after[CNT_ARP_REPLY] !== this.before[CNT_ARP_REPLY]) return ACT_TX_FRONTEND;
+    // Only a Neighbor Advertisement changes the frame's length.
+    const ndReply = act === XDP_TX && this.after[CNT_ND_REPLY] !== this.before[CNT_ND_REPLY];
+    if (runner.outLen !== len && !ndReply) return ACT_ABORTED;
+    if (runner.outLen > frame.length) return ACT_ABORTED;
+    frame.set(runner.output.subarray(0, runner.outLen));
+    this.outLen = runner.outLen;
+    // XDP_TX is an ARP or ND reply, or in one-arm (CFG_ONE_ARM) also a balanced frame: the counts tell.
+    if (ndReply || (act === XDP_TX && this.after[CNT_ARP_REPLY] !== this.before[CNT_ARP_REPLY]))
+      return ACT_TX_FRONTEND;
     this.lastBackendId = -1;
     for (let i = 0; i < slots.length; i++) {
       if (this.maps.readBackendStats(slots[i]!.slot).packets !== packetsBefore[i])

@@ -6,10 +6,12 @@
  * Its output is committed as known-values.out; CI (scripts/check-known-values.sh) rebuilds and reruns it and
  * compares with that file and with known-values.ts, the same lines printed from the product's TypeScript.
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 typedef uint32_t u32;
 #define JHASH_INITVAL 0xdeadbeef
@@ -79,6 +81,17 @@ static void pw(const char *name, const u32 *k, u32 n, u32 init) {
   printf("jhash2 %-28s n=%u init=0x%08x -> 0x%08x\n", name, n, init, jhash2(k, n, init));
 }
 
+/* The four 32-bit words of an IPv6 address, each read big-endian from its 16 bytes as on the wire. */
+static void addr6_words(const char *text, u32 *w) {
+  unsigned char b[16];
+  if (inet_pton(AF_INET6, text, b) != 1) {
+    fprintf(stderr, "bad IPv6 address %s\n", text);
+    exit(1);
+  }
+  for (int i = 0; i < 4; i++)
+    w[i] = ((u32)b[4 * i] << 24) | ((u32)b[4 * i + 1] << 16) | ((u32)b[4 * i + 2] << 8) | b[4 * i + 3];
+}
+
 int main(void) {
   u32 one[1] = {ip(10, 0, 0, 1)};
   u32 zero[1] = {0};
@@ -127,5 +140,18 @@ int main(void) {
   printf("flow tcp 10.0.0.1:12345 > 10.0.0.100:80 hash=0x%08x idx=%u backend=%u\n", h, h % M, pool3[table[h % M]]);
   u32 h1 = jhash2(one, 1, 0);
   printf("srcip 10.0.0.1 hash=0x%08x idx=%u backend=%u\n", h1, h1 % M, pool3[table[h1 % M]]);
+  /* IPv6 (docs/semantics.md, "Hashing of IPv6 keys"): the words of each address read big-endian from
+     the bytes inet_pton gives, then ports and protocol: 10 words (HASH_SESSION), 4 (HASH_SRC_IP). */
+  u32 ten[10];
+  addr6_words("2001:db8::1", ten);
+  addr6_words("fd00::100", ten + 4);
+  ten[8] = (12345u << 16) | 80u;
+  ten[9] = 6;
+  pw("[tcp6 2001:db8::1:12345>fd00::100:80]", ten, 10, 0);
+  u32 h6 = jhash2(ten, 10, 0);
+  printf("flow6 tcp [2001:db8::1]:12345 > [fd00::100]:80 hash=0x%08x idx=%u backend=%u\n", h6, h6 % M,
+         pool3[table[h6 % M]]);
+  u32 h6s = jhash2(ten, 4, 0);
+  printf("srcip6 2001:db8::1 hash=0x%08x idx=%u backend=%u\n", h6s, h6s % M, pool3[table[h6s % M]]);
   return 0;
 }

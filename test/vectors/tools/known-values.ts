@@ -4,7 +4,7 @@
 // (scripts/check-known-values.sh) builds and runs the C program and compares its output with both.
 // Run: `node dist/test/vectors/tools/known-values.js`.
 import { pathToFileURL } from 'node:url';
-import { parseIpv4 } from '../../../src/core/addr.js';
+import { parseIpv4, parseIpv6 } from '../../../src/core/addr.js';
 import { MAGLEV_SIZE, SLOT_NONE } from '../../../src/core/constants.js';
 import { jhash2 } from '../../../src/core/jhash.js';
 import { buildMaglev } from '../../../src/core/maglev.js';
@@ -18,6 +18,12 @@ function table(ids: number[]): number[] {
   return Array.from(buildMaglev(ids.map((id, slot) => ({ id, slot }))), (s) =>
     s === SLOT_NONE ? -1 : (ids[s] ?? -1),
   );
+}
+
+/** The 4 words of an IPv6 address, each read big-endian from its bytes. */
+function words6(text: string): number[] {
+  const b = parseIpv6(text);
+  return [0, 4, 8, 12].map((o) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0);
 }
 
 function counts(t: number[], ids: number[]): number[] {
@@ -59,6 +65,15 @@ export function knownValues(): string {
   out.push(`flow tcp 10.0.0.1:12345 > 10.0.0.100:80 hash=${hex(hf)} idx=${hf % M} backend=${t3[hf % M]}`);
   const hs = h([ip1], 1, 0);
   out.push(`srcip 10.0.0.1 hash=${hex(hs)} idx=${hs % M} backend=${t3[hs % M]}`);
+  // IPv6: each address as 4 big-endian words of its bytes, then ports and protocol (10 words); 4 for src.
+  const ten = [...words6('2001:db8::1'), ...words6('fd00::100'), ((12345 << 16) | 80) >>> 0, 6];
+  pw('[tcp6 2001:db8::1:12345>fd00::100:80]', ten, 10, 0);
+  const h6 = h(ten, 10, 0);
+  out.push(
+    `flow6 tcp [2001:db8::1]:12345 > [fd00::100]:80 hash=${hex(h6)} idx=${h6 % M} backend=${t3[h6 % M]}`,
+  );
+  const h6s = h(ten, 4, 0);
+  out.push(`srcip6 2001:db8::1 hash=${hex(h6s)} idx=${h6s % M} backend=${t3[h6s % M]}`);
   return `${out.join('\n')}\n`;
 }
 
