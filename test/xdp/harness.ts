@@ -3,6 +3,8 @@
 // and the counters (XDP_TX is TX_FRONTEND for an ARP reply or a Neighbor Advertisement, TX_BACKEND for a
 // balanced frame in one-arm; an advertisement may be longer or shorter than its solicitation: `outLen`).
 // Tests run the same frames through both and compare.
+
+import { formatIpv6 } from '../../src/core/addr.js';
 import {
   ACT_DROP,
   ACT_PASS,
@@ -13,6 +15,8 @@ import {
   CNT_ND_REPLY,
   DROP_MAX,
   PORT_BACKEND,
+  SIZEOF_FLOW_KEY6,
+  SIZEOF_SESSION,
 } from '../../src/core/constants.js';
 import type { InstanceConfig, Observations, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
 import { XdpExplainer } from '../../src/dataplane/xdp/explain.js';
@@ -21,7 +25,7 @@ import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
-import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import { mapForEach, TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { ControlState, type PortsArg } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
@@ -137,6 +141,9 @@ export class XdpBalancer {
     this.maps.forEachSession(() => {
       active++;
     });
+    this.forEachSession6(() => {
+      active++;
+    });
     return snapshot(c, backends, active);
   }
 
@@ -150,10 +157,42 @@ export class XdpBalancer {
         lastSeenMs: Number(s.lastSeenNs - BASE_NS) / 1e6,
       });
     });
+    this.forEachSession6((key, backend, lastSeenNs) => {
+      out.push({ key, backend, lastSeenMs: Number(lastSeenNs - BASE_NS) / 1e6 });
+    });
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The IPv6 sessions (lbdsr_sessions6, struct lbdsr_flow_key6 as bpf/lbdsr_shared.h lays it out). */
+  private forEachSession6(visit: (key: string, backend: number, lastSeenNs: bigint) => void): void {
+    mapForEach(this.loaded.fds.sessions6, SIZEOF_FLOW_KEY6, SIZEOF_SESSION, 4096, (keys, values, n) => {
+      const kv = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
+      const vv = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      for (let i = 0; i < n; i++) {
+        const k = i * SIZEOF_FLOW_KEY6;
+        const o = i * SIZEOF_SESSION;
+        const key = sessionKey(
+          keys.subarray(k, k + 16),
+          keys.subarray(k + 16, k + 32),
+          kv.getUint16(k + 32, true),
+          kv.getUint16(k + 34, true),
+          keys[k + 36]!,
+        );
+        visit(key, vv.getUint32(o, true), vv.getBigUint64(o + 8, true));
+      }
+      return undefined;
+    });
   }
 }
 
-export function sessionKey(src: number, dst: number, sport: number, dport: number, proto: number): string {
-  return `${src >>> 0}:${sport}>${dst >>> 0}:${dport}/${proto}`;
+/** A session's key as text: IPv4 addresses as numbers, IPv6 ones (16 bytes) as formatIpv6 text. */
+export function sessionKey(
+  src: number | Uint8Array,
+  dst: number | Uint8Array,
+  sport: number,
+  dport: number,
+  proto: number,
+): string {
+  const a = (x: number | Uint8Array) => (typeof x === 'number' ? `${x >>> 0}` : `[${formatIpv6(x)}]`);
+  return `${a(src)}:${sport}>${a(dst)}:${dport}/${proto}`;
 }

@@ -1,10 +1,12 @@
-// Every vector of the corpus (test/vectors/*.json) through the compiled XDP program (BPF_PROG_TEST_RUN)
-// and through the TypeScript Balancer from identical state: same verdict, same output bytes, same
-// counter movements and the same session table after every step. The XDP results must also meet
+// Every vector of the corpus (test/vectors/*.json, the IPv6 files included) through the compiled XDP
+// program (BPF_PROG_TEST_RUN) and through the TypeScript Balancer from identical state: same verdict,
+// same output bytes (of the output's own length: a Neighbor Advertisement is 86 bytes whatever came
+// in), same counter movements and the same session tables of both families after every step. The XDP results must also meet
 // the vector's own expectations.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Balancer } from '../../src/pipeline/balancer.js';
+import type { SessionTable } from '../../src/pipeline/session-table.js';
 import { checkVector, loadVectors, runVector, type StepResult, type Vector } from '../lib/vectors.js';
 import { xdpSkipReason } from './env.js';
 import { type ComparableSession, sessionKey, XdpBalancer } from './harness.js';
@@ -16,10 +18,26 @@ function dependsOnExactLru(v: Vector): boolean {
   return (v.tags ?? []).includes('lru') || (v.config.sessions?.capacity ?? 1_000_000) < 64;
 }
 
-function tsSessions(b: Balancer): ComparableSession[] {
+/** The pipeline's sessions of both families, keyed as the harness keys the kernel's. */
+function tsSessions(b: Balancer & { sessionTable6?: SessionTable }): ComparableSession[] {
   const out: ComparableSession[] = [];
   b.sessionTable.forEach((src, dst, sport, dport, proto, backendId, _slot, last) => {
     out.push({ key: sessionKey(src, dst, sport, dport, proto), backend: backendId, lastSeenMs: last });
+  });
+  // The IPv6 table (10-word keys: src, dst as 4 big-endian words each, ports, proto).
+  const t6 = b.sessionTable6;
+  t6?.forEachEntry((e) => {
+    const addr = (at: number) => {
+      const a = new Uint8Array(16);
+      for (let i = 0; i < 4; i++) new DataView(a.buffer).setUint32(4 * i, t6.keyWordAt(e, at + i));
+      return a;
+    };
+    const ports = t6.keyWordAt(e, 8);
+    out.push({
+      key: sessionKey(addr(0), addr(4), ports >>> 16, ports & 0xffff, t6.keyWordAt(e, 9)),
+      backend: t6.backendIdAt(e),
+      lastSeenMs: t6.lastSeenAt(e),
+    });
   });
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
