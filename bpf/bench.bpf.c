@@ -4,7 +4,8 @@
  * - gen_xdp: the generator. Run with BPF_PROG_TEST_RUN and BPF_F_TEST_XDP_LIVE_FRAMES, it sends its
  *   frame out of the interface in devmap key 0 (the generator's veth).
  * - sink_xdp: on the far end, counts frames (per CPU) and drops them.
- * - gen_flows_xdp: gen_xdp, but every frame comes from a new client address (flood_state.next++).
+ * - gen_flows_xdp: gen_xdp, but every frame comes from a new client address (flood_state.next++;
+ *   IPv4, or the last word of an IPv6 source).
  * - flood_xdp: run with BPF_PROG_TEST_RUN and `repeat`, it writes the client address of the frame
  *   (flood_state.next, incremented when flood_state.vary is 1: every repetition is then a new flow)
  *   and tail-calls the program in flood_progs[0] (lbdsr_xdp): misses and hits timed alike.
@@ -32,24 +33,36 @@ struct {
 	__type(value, __u32);
 } flood_progs SEC(".maps");
 
-/* Writes the IPv4 source address of an Ethernet frame from flood_state; 0 when it cannot. */
+/*
+ * Writes the client address of an Ethernet frame from flood_state: the IPv4 source address, or the
+ * last word of the IPv6 source address (bytes 34..37) when the EtherType is 0x86dd; 0 when it cannot.
+ */
 static __always_inline int set_client(struct xdp_md *ctx)
 {
 	__u8 *d = (__u8 *)(long)ctx->data;
-	__u32 zero = 0, a;
+	__u32 zero = 0, a, at = 26;
 	struct flood_state *st;
 
-	if (d + 34 > (__u8 *)(long)ctx->data_end)
+	if (d + 38 > (__u8 *)(long)ctx->data_end)
 		return 0;
+	if (d[12] == 0x86 && d[13] == 0xdd)
+		at = 34;
 	st = bpf_map_lookup_elem(&flood_state, &zero);
 	if (!st)
 		return 0;
 	a = st->next;
 	st->next = a + st->vary;
-	d[26] = a >> 24;
-	d[27] = a >> 16;
-	d[28] = a >> 8;
-	d[29] = a;
+	if (at == 34) {
+		d[34] = a >> 24;
+		d[35] = a >> 16;
+		d[36] = a >> 8;
+		d[37] = a;
+	} else {
+		d[26] = a >> 24;
+		d[27] = a >> 16;
+		d[28] = a >> 8;
+		d[29] = a;
+	}
 	return 1;
 }
 

@@ -1,5 +1,6 @@
 // `npm run bench -- --json`: one JSON object on stdout with stable keys for every figure and its
-// same-run baseline. Runs the pipeline section (no root needed) in its quick mode.
+// same-run baseline (IPv6 rows beside IPv4's). Runs the pipeline section (no root needed) in its quick
+// mode.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -41,6 +42,24 @@ test('bench --json --quick prints one JSON object with the pipeline figures and 
       Math.abs((f.ratio ?? 0) - f.value / (f.baseline ?? 1)) < 1e-9,
       `${k}.ratio is value / baseline`,
     );
+  }
+  // IPv6 beside IPv4 in the same run: the same decisions on IPv6 frames of the dual-stack service, and
+  // their cost per frame against IPv4's (ns/frame; ratio = the IPv6 cost, the issue's goal <= 1.3x).
+  assert.match(r.stderr, /the same, IPv6 frames .* IPv6 costs [0-9.]+x IPv4 per frame/);
+  for (const k of decisions) {
+    const v6 = p[`${k}_v6`];
+    assert.ok(v6, `pipeline.${k}_v6 is reported`);
+    assert.equal(v6.unit, 'decisions/s');
+    assert.ok(finitePositive(v6.value), `${k}_v6.value = ${v6.value}`);
+    const cost = p[`${k}_v6_cost`];
+    assert.ok(cost, `pipeline.${k}_v6_cost is reported`);
+    assert.equal(cost.unit, 'ns/frame');
+    assert.ok(Math.abs(cost.value - 1e9 / v6.value) < 1e-6 * cost.value, `${k}_v6_cost is IPv6's ns/frame`);
+    assert.ok(
+      Math.abs((cost.baseline ?? 0) - 1e9 / (p[k]?.value ?? 1)) < 1e-6 * cost.value,
+      `${k}_v6_cost's baseline is IPv4's ns/frame of the same run`,
+    );
+    assert.ok(Math.abs((cost.ratio ?? 0) - cost.value / (cost.baseline ?? 1)) < 1e-9, `${k}_v6_cost.ratio`);
   }
   for (const k of ['map_number_get', 'map_string_get', 'maglev_build_10', 'maglev_build_4096']) {
     assert.ok(finitePositive(p[k]?.value), `pipeline.${k}`);
