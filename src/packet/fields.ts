@@ -10,6 +10,7 @@ export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_QINQ = 0x88a8;
+export const ETHERTYPE_IPV6 = 0x86dd;
 
 /** ARP (Ethernet/IPv4) field offsets, relative to the start of the ARP header. */
 export const ARP_LEN = 28;
@@ -38,6 +39,31 @@ export const IP_SRC = 12;
 export const IP_DST = 16;
 export const IP_MF = 0x2000;
 export const IP_OFFSET_MASK = 0x1fff;
+
+/** IPv6 field offsets relative to the IPv6 header (fixed part: 40 bytes). */
+export const IP6_HLEN = 40;
+export const IP6_PLEN = 4;
+export const IP6_NEXT = 6;
+export const IP6_HOP_LIMIT = 7;
+export const IP6_SRC = 8;
+export const IP6_DST = 24;
+/** Extension headers walked (docs/semantics.md, "IPv6", rule 9'). */
+export const IP6_EXT_HOP = 0;
+export const IP6_EXT_ROUTING = 43;
+export const IP6_EXT_FRAGMENT = 44;
+export const IP6_EXT_DSTOPTS = 60;
+
+/** ICMPv6 types: the errors balanced to their flow's backend, echo, and Neighbor Discovery. */
+export const ICMP6_DEST_UNREACH = 1;
+export const ICMP6_PACKET_TOO_BIG = 2;
+export const ICMP6_TIME_EXCEEDED = 3;
+export const ICMP6_PARAMETER_PROBLEM = 4;
+export const ICMP6_ECHO_REQUEST = 128;
+export const ICMP6_ECHO_REPLY = 129;
+export const ND_ROUTER_SOLICIT = 133;
+export const ND_NEIGHBOR_SOLICIT = 135;
+export const ND_NEIGHBOR_ADVERT = 136;
+export const ND_REDIRECT = 137;
 
 export const TCP_MIN_HLEN = 20;
 /** Offset of the TCP flags byte in the TCP header, and the SYN bit. */

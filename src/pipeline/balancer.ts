@@ -1,6 +1,10 @@
 // The balancer's per-frame decision: docs/semantics.md written as code. Pure and allocation-free on the
 // per-frame path; the XDP program (bpf/) implements the same rules and is checked against this file.
-import { formatIpv4 } from '../core/addr.js';
+// IPv4 and IPv6 frames share everything from the service match on (rules 9a..12: Maglev, slots,
+// counters); each family has its own session and fragment tables and flow key (4 words / 10 words),
+// and the decision reads the current family's through `k`, `kw` and `st`. The IPv6 walk and ICMPv6
+// errors are in ipv6.ts, Neighbor Discovery in nd.ts.
+import { formatIpv4, formatIpv6 } from '../core/addr.js';
 import {
   ACT_PASS,
   ACT_TX_BACKEND,
@@ -15,6 +19,7 @@ import {
   CNT_FRAG_MISS,
   CNT_FRONTEND_PASS,
   CNT_MAX,
+  CNT_ND_REPLY,
   CNT_RX_BACKEND_BYTES,
   CNT_RX_BACKEND_PACKETS,
   CNT_RX_BYTES,
@@ -33,8 +38,10 @@ import {
   DROP_ICMP_INNER,
   DROP_ICMP_TYPE,
   DROP_IP_MALFORMED,
+  DROP_IPV6_EXT,
   DROP_L4_TRUNCATED,
   DROP_MAX,
+  DROP_ND,
   DROP_NO_BACKEND,
   DROP_NO_SERVICE,
   DROP_NONE,
@@ -47,8 +54,10 @@ import {
   DROP_VLAN,
   MAGLEV_SIZE,
   MAX_BACKENDS,
+  NA_FRAME_LEN,
   PORT_BACKEND,
   PROTO_ICMP,
+  PROTO_ICMPV6,
   PROTO_TCP,
   PROTO_UDP,
   SLOT_NONE,
@@ -84,6 +93,7 @@ import {
   ETH_TYPE,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
   ICMP_DEST_UNREACH,
@@ -92,6 +102,10 @@ import {
   ICMP_HLEN,
   ICMP_PARAMETER_PROBLEM,
   ICMP_TIME_EXCEEDED,
+  ICMP6_DEST_UNREACH,
+  ICMP6_ECHO_REPLY,
+  ICMP6_ECHO_REQUEST,
+  ICMP6_PARAMETER_PROBLEM,
   IP_DST,
   IP_FRAG,
   IP_ID,
@@ -101,8 +115,16 @@ import {
   IP_PROTO,
   IP_SRC,
   IP_TOT_LEN,
+  IP6_DST,
+  IP6_HLEN,
+  IP6_NEXT,
+  IP6_PLEN,
+  IP6_SRC,
   isBroadcastMac,
   macEquals,
+  ND_NEIGHBOR_SOLICIT,
+  ND_REDIRECT,
+  ND_ROUTER_SOLICIT,
   readU16,
   readU32,
   TCP_FLAG_SYN,
@@ -114,9 +136,36 @@ import {
 } from '../packet/fields.js';
 import { ControlState, type PortsArg, type ServiceState } from './control.js';
 import { FragmentTable } from './fragments.js';
+import {
+  FRAG_LATER,
+  FRAG_NONE,
+  icmp6ErrorKey,
+  K6_DST,
+  K6_PORTS,
+  K6_PROTO,
+  K6_SRC,
+  loadAddress,
+  WK_FRAG,
+  WK_ID,
+  WK_L4,
+  WK_PROTO,
+  WK_WIDTH,
+  walkExtensions,
+} from './ipv6.js';
+import {
+  isUnspecified,
+  ND_TARGET,
+  toMacOrGroupMac,
+  toTargetOrItsGroup,
+  validSolicitation,
+  writeAdvertisement,
+} from './nd.js';
 import type { Plan } from './plan.js';
-import { SessionTable } from './session-table.js';
-import { VipTable } from './vips.js';
+import { KEY_WORDS_V4, KEY_WORDS_V6, SessionTable } from './session-table.js';
+import { type VipGroup, VipTable } from './vips.js';
+
+/** ipv4()/ipv6()'s answer when the frame has a flow key and decide() goes on with rule 9a. */
+const KEYED = -1;
 
 /** fragmentKey's answer for a first fragment whose ports the table learns once the frame is balanced. */
 const FRAG_LEARN = -1;
@@ -127,7 +176,7 @@ const BS_BYTES = 1;
 const BS_SESSIONS = 2;
 const BS_WIDTH = 3;
 
-const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
+const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPV6' };
 
 /** The decision awaiting commit(), in an Int32Array (small integers: never boxed); its time apart. */
 const P_KIND = 0;
@@ -137,10 +186,11 @@ const P_SLOT = 3;
 const P_LEN = 4;
 /** What the fragment table does on commit: FRAG_LEARN, CNT_FRAG_HIT/_MISS (counted), or 0. */
 const P_FRAG = 5;
-/** Kinds of pending decision: none (a drop, or committed), an ARP reply, a frame to a backend. */
+/** Kinds of pending decision: none (a drop, or committed), an ARP reply, a frame to a backend, an NA. */
 const PEND_NONE = 0;
 const PEND_ARP = 1;
 const PEND_BACKEND = 2;
+const PEND_ND = 3;
 
 /**
  * What decide() found on its way, in `Balancer.trace` (a Float64Array: the hash is a uint32), for
@@ -162,8 +212,17 @@ export const T_WIDTH = 6;
 export class Balancer {
   readonly control = new ControlState();
   sessionTable: SessionTable;
+  /** The IPv6 flows' sessions (10-word keys), bounded by the same capacity. */
+  sessionTable6: SessionTable;
   /** Ports of TCP/UDP datagrams learned from their first fragments (docs/semantics.md, "Fragments"). */
   readonly fragments = new FragmentTable();
+  /** The same for IPv6 datagrams ({src, dst, 32-bit identification, proto}). */
+  readonly fragments6 = new FragmentTable(undefined, undefined, KEY_WORDS_V6);
+  /**
+   * Length of the frame to transmit after decide()/process(): `len`, except for a Neighbor
+   * Advertisement answering a solicitation (NA_FRAME_LEN: the frame's buffer must hold that many).
+   */
+  outLen = 0;
   /** Global counters (CNT_*); explain() points this at a scratch copy for one decision. */
   counters = new Float64Array(CNT_MAX);
   private readonly explainCounters = new Float64Array(CNT_MAX);
@@ -182,12 +241,28 @@ export class Balancer {
    * 2^30 stored in a field or passed to a call it did not inline; a typed array holds it unboxed.
    */
   private readonly key = new Uint32Array(8);
+  /** The IPv6 flow key: [src0..3, dst0..3, sport << 16 | dport, proto], then hash and not-a-SYN. */
+  private readonly key6 = new Uint32Array(KEY_WORDS_V6 + 2);
+  /**
+   * The key of the frame's family (key or key6), its length in words (ports at kw - 2, proto at kw - 1,
+   * the Maglev hash at kw, 1 at kw + 1 for a TCP segment that is not a SYN) and its session table.
+   */
+  private k = this.key;
+  private kw = KEY_WORDS_V4;
+  private st: SessionTable;
+  /** Left by ipv4()/ipv6() for rules 9a..12: the VIP's group, whether the frame is an ICMP error. */
+  private group: VipGroup<ServiceState> | undefined = undefined;
+  private icmpError = false;
+  /** The extension-header walk's results (ipv6.ts WK_*). */
+  private readonly walk = new Int32Array(WK_WIDTH);
   /** The decision of the last decide() until commit() or transmitFailed() (P_* indexes). */
   private readonly pending = new Int32Array(6);
   private pendingNowMs = 0;
 
   constructor(settings: Partial<SessionSettings> = {}) {
     this.sessionTable = new SessionTable(settings.capacity ?? DEFAULT_SESSION_SETTINGS.capacity);
+    this.sessionTable6 = new SessionTable(this.sessionTable.capacity, { words: KEY_WORDS_V6 });
+    this.st = this.sessionTable;
     this.control.capacity = this.sessionTable.capacity;
     if (settings.timeouts) {
       const t = settings.timeouts;
@@ -214,6 +289,7 @@ export class Balancer {
     this.control.commit(plan);
     if (plan.capacity !== this.sessionTable.capacity) {
       this.sessionTable = this.sessionTable.withCapacity(plan.capacity);
+      this.sessionTable6 = this.sessionTable6.withCapacity(plan.capacity);
     }
     const owners = this.slotOwner;
     const check = (slot: number) => {
@@ -251,6 +327,7 @@ export class Balancer {
    */
   decide(frame: Uint8Array, len: number, port: number, nowMs: number): number {
     this.pending[P_KIND] = PEND_NONE;
+    this.outLen = len;
     const c = this.counters;
     c[CNT_RX_PACKETS]!++;
     c[CNT_RX_BYTES] = c[CNT_RX_BYTES]! + len;
@@ -267,9 +344,40 @@ export class Balancer {
     const ethType = readU16(frame, ETH_TYPE);
     if (ethType === ETHERTYPE_VLAN || ethType === ETHERTYPE_QINQ) return this.notForVip(DROP_VLAN);
     if (ethType === ETHERTYPE_ARP) return this.arp(frame, len);
-    if (ethType !== ETHERTYPE_IPV4) return this.notForVip(DROP_ETHERTYPE);
+    const keyed =
+      ethType === ETHERTYPE_IPV4
+        ? this.ipv4(frame, len, nowMs)
+        : ethType === ETHERTYPE_IPV6
+          ? this.ipv6(frame, len, nowMs)
+          : this.notForVip(DROP_ETHERTYPE);
+    if (keyed !== KEYED) return keyed;
 
-    // IPv4 header.
+    // Rules 9a..12, the same for both families: the key is in `k` (kw words), its VIP's group in `group`.
+    // the most specific service of the VIP for the key's protocol and destination port
+    const svc = VipTable.match(this.group!, this.k[this.kw - 1]!, this.k[this.kw - 2]! & 0xffff);
+    if (svc === null) return this.drop(DROP_NO_SERVICE);
+    this.trace[T_SERVICE] = svc.index;
+    if (!this.control.ready) return this.drop(DROP_NOT_READY);
+    const slot = this.icmpError ? this.peekBackend(svc, nowMs) : this.chooseBackend(svc, nowMs);
+    this.trace[T_SLOT] = slot;
+    if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
+
+    const backend = this.control.slots[slot]!;
+    writeMac(frame, ETH_DST, backend.mac);
+    writeMac(frame, ETH_SRC, this.control.backendPortMac!);
+    const p = this.pending;
+    p[P_KIND] = PEND_BACKEND;
+    p[P_SLOT] = slot;
+    p[P_LEN] = len;
+    this.pendingNowMs = nowMs;
+    return ACT_TX_BACKEND;
+  }
+
+  /**
+   * Rules 6..9 (IPv4): a drop or pass verdict, or KEYED with the flow key in `key`, its VIP's group in
+   * `group`, `icmpError` and the fragment table's part in pending[P_FRAG] (decide() goes on with 9a).
+   */
+  private ipv4(frame: Uint8Array, len: number, nowMs: number): number {
     const l3 = ETH_HLEN;
     if (len < l3 + IP_MIN_HLEN) return this.drop(DROP_IP_MALFORMED);
     const verIhl = frame[l3]!;
@@ -285,6 +393,9 @@ export class Balancer {
     const proto = frame[l3 + IP_PROTO]!;
     if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMP) return this.drop(DROP_PROTO);
     const k = this.key;
+    this.k = k;
+    this.kw = KEY_WORDS_V4;
+    this.st = this.sessionTable;
     k[0] = readU32(frame, l3 + IP_SRC);
     k[1] = readU32(frame, l3 + IP_DST);
     k[3] = proto;
@@ -322,26 +433,15 @@ export class Balancer {
         return this.drop(DROP_ICMP_TYPE);
       }
     }
+    return this.keyed(vip, icmpError, frag);
+  }
 
-    // the most specific service of the VIP for the key's protocol and destination port
-    const svc = VipTable.match(vip, k[3]!, k[2]! & 0xffff);
-    if (svc === null) return this.drop(DROP_NO_SERVICE);
-    this.trace[T_SERVICE] = svc.index;
-    if (!this.control.ready) return this.drop(DROP_NOT_READY);
-    const slot = icmpError ? this.peekBackend(svc, nowMs) : this.chooseBackend(svc, nowMs);
-    this.trace[T_SLOT] = slot;
-    if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
-
-    const backend = this.control.slots[slot]!;
-    writeMac(frame, ETH_DST, backend.mac);
-    writeMac(frame, ETH_SRC, this.control.backendPortMac!);
-    const p = this.pending;
-    p[P_KIND] = PEND_BACKEND;
-    p[P_SLOT] = slot;
-    p[P_LEN] = len;
-    p[P_FRAG] = frag;
-    this.pendingNowMs = nowMs;
-    return ACT_TX_BACKEND;
+  /** What ipv4()/ipv6() leave for rules 9a..12 (see decide()). */
+  private keyed(vip: VipGroup<ServiceState>, icmpError: boolean, frag: number): number {
+    this.group = vip;
+    this.icmpError = icmpError;
+    this.pending[P_FRAG] = frag;
+    return KEYED;
   }
 
   /**
@@ -367,8 +467,8 @@ export class Balancer {
     const p = this.pending;
     const kind = p[P_KIND];
     p[P_KIND] = PEND_NONE;
-    if (kind === PEND_ARP) {
-      this.counters[CNT_ARP_REPLY]!++;
+    if (kind === PEND_ARP || kind === PEND_ND) {
+      this.counters[kind === PEND_ARP ? CNT_ARP_REPLY : CNT_ND_REPLY]!++;
       this.tx[0]!++;
       this.counters[CNT_TX_FRONTEND_BYTES] = this.counters[CNT_TX_FRONTEND_BYTES]! + p[P_LEN]!;
       return;
@@ -380,14 +480,16 @@ export class Balancer {
     const backend = this.control.slots[slot]!;
     const bc = this.backendCounters;
     const o = slot * BS_WIDTH;
-    if (outcome === CNT_SESSION_HIT) this.sessionTable.touch(p[P_ENTRY]!, nowMs);
+    if (outcome === CNT_SESSION_HIT) this.st.touch(p[P_ENTRY]!, nowMs);
     else if (outcome !== 0 && outcome !== CNT_SESSION_UNRECORDED)
       this.record(p[P_ENTRY]!, backend.id, slot, nowMs);
     if (outcome !== 0) this.counters[outcome]!++;
     // The fragment table moves only for a frame that left (a drop, a failed transmit change nothing).
     const frag = p[P_FRAG]!;
-    if (frag === FRAG_LEARN) this.fragments.learnFrom(this.key, 2, nowMs);
-    else if (frag !== 0) this.counters[frag]!++;
+    if (frag === FRAG_LEARN) {
+      const table = this.kw === KEY_WORDS_V4 ? this.fragments : this.fragments6;
+      table.learnFrom(this.k, this.kw - 2, nowMs);
+    } else if (frag !== 0) this.counters[frag]!++;
     bc[o + BS_PACKETS]!++;
     bc[o + BS_BYTES] = bc[o + BS_BYTES]! + p[P_LEN]!;
     this.tx[1]!++;
@@ -397,9 +499,9 @@ export class Balancer {
 
   /** Records a new or re-balanced session (entry `e`, or a new one when -1) towards `slot`. */
   private record(e: number, id: number, slot: number, nowMs: number): void {
-    const st = this.sessionTable;
+    const st = this.st;
     if (e >= 0) st.retarget(e, id, slot, nowMs);
-    else st.insertKey(this.key, id, slot, nowMs);
+    else st.insertKey(this.k, id, slot, nowMs);
     this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
   }
 
@@ -419,12 +521,22 @@ export class Balancer {
    */
   private backendPort(frame: Uint8Array, len: number): number {
     if (len >= ETH_HLEN && len <= frame.length) {
-      if (readU16(frame, ETH_TYPE) === ETHERTYPE_ARP || this.toProbeMac(frame, len)) {
+      const type = readU16(frame, ETH_TYPE);
+      if (type === ETHERTYPE_ARP || this.isNd(frame, len, type) || this.toProbeMac(frame, len)) {
         this.counters[CNT_BACKEND_PASS]!++;
         return ACT_PASS;
       }
     }
     return this.drop(DROP_BACKEND_PORT);
+  }
+
+  /** Rule 1: an IPv6 Neighbor Discovery message (the host's own IPv6 neighbours on the BACKEND port). */
+  private isNd(frame: Uint8Array, len: number, type: number): boolean {
+    if (type !== ETHERTYPE_IPV6 || len < ETH_HLEN + IP6_HLEN + 1) return false;
+    const icmpType = frame[ETH_HLEN + IP6_HLEN]!;
+    return (
+      frame[ETH_HLEN + IP6_NEXT] === PROTO_ICMPV6 && icmpType >= ND_ROUTER_SOLICIT && icmpType <= ND_REDIRECT
+    );
   }
 
   /** Rule 1a (one-arm): a frame of at least 14 bytes to the instance's probe MAC. */
@@ -504,18 +616,13 @@ export class Balancer {
     return 0;
   }
 
-  private timeoutFor(proto: number): number {
-    const t = this.control.timeoutsMs;
-    return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
-  }
-
   /**
    * CNT_SESSION_HIT when entry `e` has not idled out and its slot is live, holds the same backend and
    * belongs to the matched service `svc`; else CNT_SESSION_EXPIRED or CNT_SESSION_STALE.
    */
   private validEntry(e: number, svc: ServiceState, nowMs: number): number {
-    const st = this.sessionTable;
-    if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.key[3]!)) return CNT_SESSION_EXPIRED;
+    const st = this.st;
+    if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.k[this.kw - 1]!)) return CNT_SESSION_EXPIRED;
     const b = this.control.slots[st.slotAt(e)];
     if (b === null || b === undefined || !b.live || b.service !== svc.index || !st.backendIs(e, b.id)) {
       return CNT_SESSION_STALE;
@@ -524,12 +631,14 @@ export class Balancer {
   }
 
   private maglev(svc: ServiceState): number {
-    // HASH_SRC_IP hashes the word [src], HASH_SESSION the 4 key words; the hash lands in key[4].
-    const k = this.key;
-    jhash2Into(k, 0, svc.algorithm === ALG_HASH_SRC_IP ? 1 : 4, 0, k, 4);
-    const index = k[4]! % MAGLEV_SIZE;
+    // HASH_SRC_IP hashes the source address words ([src] / [src0..3]), HASH_SESSION every key word
+    // (4 / 10); the hash lands in k[kw].
+    const k = this.k;
+    const kw = this.kw;
+    jhash2Into(k, 0, svc.algorithm === ALG_HASH_SRC_IP ? (kw === KEY_WORDS_V4 ? 1 : 4) : kw, 0, k, kw);
+    const index = k[kw]! % MAGLEV_SIZE;
     const t = this.trace;
-    t[T_HASH] = k[4]!;
+    t[T_HASH] = k[kw]!;
     t[T_INDEX] = index;
     return svc.table[index]!;
   }
@@ -537,11 +646,11 @@ export class Balancer {
   /** ICMP errors: a valid session's backend, else Maglev; writes nothing, nothing to record. */
   private peekBackend(svc: ServiceState, nowMs: number): number {
     this.pending[P_OUTCOME] = 0;
-    const e = this.sessionTable.findKey(this.key);
+    const e = this.st.findKey(this.k);
     const t = this.trace;
     t[T_ENTRY] = e;
     t[T_SESSION] = e >= 0 ? this.validEntry(e, svc, nowMs) : CNT_SESSION_MISS;
-    if (t[T_SESSION] === CNT_SESSION_HIT) return this.sessionTable.slotAt(e);
+    if (t[T_SESSION] === CNT_SESSION_HIT) return this.st.slotAt(e);
     return this.maglev(svc);
   }
 
@@ -550,13 +659,15 @@ export class Balancer {
    * instance does not record those: Maglev alone, counted apart (docs/semantics.md, "Session floods").
    */
   private missOutcome(): number {
-    return this.key[5] === 1 && !this.control.recordNonSyn ? CNT_SESSION_UNRECORDED : CNT_SESSION_MISS;
+    return this.k[this.kw + 1] === 1 && !this.control.recordNonSyn
+      ? CNT_SESSION_UNRECORDED
+      : CNT_SESSION_MISS;
   }
 
   /** The backend of the flow; what recording it will do (commit) is left in `pending`. */
   private chooseBackend(svc: ServiceState, nowMs: number): number {
-    const st = this.sessionTable;
-    const e = st.findKey(this.key);
+    const st = this.st;
+    const e = st.findKey(this.k);
     const p = this.pending;
     p[P_ENTRY] = e;
     p[P_OUTCOME] = e >= 0 ? this.validEntry(e, svc, nowMs) : this.missOutcome();
@@ -610,6 +721,109 @@ export class Balancer {
     return ACT_TX_FRONTEND;
   }
 
+  /** Rules 6'..9' of docs/semantics.md "IPv6" (6b: nd()): as ipv4(), with the key in `key6`. */
+  private ipv6(frame: Uint8Array, len: number, nowMs: number): number {
+    const l3 = ETH_HLEN;
+    if (len < l3 + IP6_HLEN || frame[l3]! >>> 4 !== 6) return this.drop(DROP_IP_MALFORMED);
+    const plen = readU16(frame, l3 + IP6_PLEN);
+    const end = l3 + IP6_HLEN + plen;
+    if (end > len) return this.drop(DROP_IP_MALFORMED);
+    const nh = frame[l3 + IP6_NEXT]!;
+    if (nh === PROTO_ICMPV6 && plen >= 1) {
+      const type = frame[l3 + IP6_HLEN]!;
+      if (type >= ND_ROUTER_SOLICIT && type <= ND_REDIRECT) return this.nd(frame, plen);
+    }
+    const vip = this.control.vips6.groupAt(frame, l3 + IP6_DST);
+    if (vip === undefined) return this.notForVip(DROP_NOT_VIP);
+    if (!macEquals(frame, ETH_DST, vip.mac)) return this.drop(DROP_DST_MAC);
+    const w = this.walk;
+    if (!walkExtensions(frame, l3 + IP6_HLEN, nh, end, false, w)) return this.drop(DROP_IPV6_EXT);
+    const proto = w[WK_PROTO]!;
+    if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMPV6) return this.drop(DROP_PROTO);
+    const k = this.key6;
+    this.k = k;
+    this.kw = KEY_WORDS_V6;
+    this.st = this.sessionTable6;
+    loadAddress(frame, l3 + IP6_SRC, k, K6_SRC);
+    loadAddress(frame, l3 + IP6_DST, k, K6_DST);
+    k[K6_PROTO] = proto;
+    k[K6_PORTS] = 0;
+    k[KEY_WORDS_V6 + 1] = 0;
+    const l4 = w[WK_L4]!;
+    const l4len = end - l4;
+    let icmpError = false;
+    let frag = 0;
+    if (w[WK_FRAG] !== FRAG_NONE) {
+      frag = this.fragmentKey6(frame, l4, l4len, nowMs);
+      // a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods")
+      if (proto === PROTO_TCP) k[KEY_WORDS_V6 + 1] = 1;
+    } else if (proto === PROTO_TCP) {
+      if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
+      k[K6_PORTS] = readU32(frame, l4);
+      if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[KEY_WORDS_V6 + 1] = 1;
+    } else if (proto === PROTO_UDP) {
+      if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
+      k[K6_PORTS] = readU32(frame, l4);
+    } else {
+      if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
+      const type = frame[l4]!;
+      if (type === ICMP6_ECHO_REQUEST || type === ICMP6_ECHO_REPLY) {
+        // key {src, dst, 0, 0, 58}
+      } else if (type >= ICMP6_DEST_UNREACH && type <= ICMP6_PARAMETER_PROBLEM) {
+        const reason = icmp6ErrorKey(frame, l4 + ICMP_HLEN, end, k, w);
+        if (reason !== 0) return this.drop(reason);
+        icmpError = true;
+      } else {
+        return this.drop(DROP_ICMP_TYPE);
+      }
+    }
+    return this.keyed(vip, icmpError, frag);
+  }
+
+  /**
+   * fragmentKey for an IPv6 fragment (the walk's results in `walk`): sets key6's ports word; the
+   * identity {src, dst, identification, proto} goes into fragments6.key.
+   */
+  private fragmentKey6(frame: Uint8Array, l4: number, l4len: number, nowMs: number): number {
+    const k = this.key6;
+    const w = this.walk;
+    const proto = k[K6_PROTO]!;
+    if (proto === PROTO_ICMPV6) return 0;
+    const f = this.fragments6.key;
+    for (let i = 0; i < 8; i++) f[i] = k[i]!;
+    f[8] = readU32(frame, w[WK_ID]!);
+    f[9] = proto;
+    if (w[WK_FRAG] === FRAG_LATER) {
+      return this.fragments6.lookupInto(k, K6_PORTS, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
+    }
+    if (l4len < 4) return 0;
+    k[K6_PORTS] = readU32(frame, l4);
+    return FRAG_LEARN;
+  }
+
+  /**
+   * Rule 6b: a Neighbor Solicitation for an IPv6 VIP is answered in place by a Neighbor Advertisement
+   * (NA_FRAME_LEN bytes: `outLen`); every other ND message, and a solicitation not answered, is an
+   * `ND` drop (passed with CFG_HOST_PASS).
+   */
+  private nd(frame: Uint8Array, plen: number): number {
+    if (frame[ETH_HLEN + IP6_HLEN] !== ND_NEIGHBOR_SOLICIT || !validSolicitation(frame, plen)) {
+      return this.notForVip(DROP_ND);
+    }
+    if (isUnspecified(frame, ETH_HLEN + IP6_SRC)) return this.notForVip(DROP_ND);
+    const vip = this.control.vips6.groupAt(frame, ND_TARGET);
+    if (vip === undefined || !toTargetOrItsGroup(frame) || !toMacOrGroupMac(frame, vip.mac)) {
+      return this.notForVip(DROP_ND);
+    }
+    if ((this.control.flags & CFG_NO_ARP) !== 0) return this.notForVip(DROP_ND);
+    // The caller's buffer must hold the longer answer (Balancer.outLen); one that cannot is not sent.
+    if (frame.length < NA_FRAME_LEN) return this.drop(DROP_TX_FAILED);
+    this.outLen = writeAdvertisement(frame, vip.mac);
+    this.pending[P_KIND] = PEND_ND;
+    this.pending[P_LEN] = NA_FRAME_LEN;
+    return ACT_TX_FRONTEND;
+  }
+
   /** Per-backend counters with their service's name, by service index then ascending id. */
   backendStats(): StatsSnapshot['backends'] {
     const rows: { index: number; stats: BackendStats }[] = [];
@@ -631,23 +845,30 @@ export class Balancer {
     return rows.map((r) => r.stats);
   }
 
+  /** The idle timeout of a protocol, in ms (ICMPv6 uses ICMP's). */
+  private timeoutFor(proto: number): number {
+    const t = this.control.timeoutsMs;
+    return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+  }
+
   stats(nowMs?: number): StatsSnapshot {
     const c = this.counters;
     const drops: Record<string, number> = {};
     for (let r = 1; r < DROP_MAX; r++) drops[DROP_REASON_NAMES[r]!] = c[r]!;
-    let active = this.sessionTable.count;
+    let active = this.sessionTable.count + this.sessionTable6.count;
     if (nowMs !== undefined) {
       active = 0;
-      const t = this.control.timeoutsMs;
-      this.sessionTable.forEach((_s, _d, _sp, _dp, proto, _id, _slot, last) => {
-        const to = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
-        if (nowMs - last <= to) active++;
-      });
+      for (const st of [this.sessionTable, this.sessionTable6]) {
+        st.forEachEntry((e) => {
+          if (nowMs - st.lastSeenAt(e) <= this.timeoutFor(st.keyWordAt(e, st.words - 1))) active++;
+        });
+      }
     }
     return {
       rx: rxByPort(c),
       tx: txByPort(c, this.tx[0]!, this.tx[1]!),
       arpReplies: c[CNT_ARP_REPLY]!,
+      ndReplies: c[CNT_ND_REPLY]!,
       backendPass: c[CNT_BACKEND_PASS]!,
       frontendPass: c[CNT_FRONTEND_PASS]!,
       drops,
@@ -657,7 +878,7 @@ export class Balancer {
         expired: c[CNT_SESSION_EXPIRED]!,
         stale: c[CNT_SESSION_STALE]!,
         unrecorded: c[CNT_SESSION_UNRECORDED]!,
-        evicted: this.sessionTable.evictions,
+        evicted: this.sessionTable.evictions + this.sessionTable6.evictions,
         active,
       },
       fragments: { hit: c[CNT_FRAG_HIT]!, miss: c[CNT_FRAG_MISS]! },
@@ -665,23 +886,42 @@ export class Balancer {
     };
   }
 
-  /** Live sessions, most recently used first (idle-expired entries are left out). */
+  /**
+   * Live sessions of both families, most recently used first (idle-expired entries are left out);
+   * IPv6 addresses as RFC 5952 text, ICMPv6 as 'ICMPV6'.
+   */
   sessions(limit: number, nowMs: number): SessionEntry[] {
     const out: SessionEntry[] = [];
-    const t = this.control.timeoutsMs;
-    this.sessionTable.forEach((src, dst, sport, dport, proto, backendId, _slot, last) => {
-      const to = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
-      if (out.length >= limit || nowMs - last > to) return;
-      out.push({
-        src: formatIpv4(src),
-        dst: formatIpv4(dst),
-        sport,
-        dport,
-        proto: PROTO_NAMES[proto] ?? 'TCP',
-        backend: backendId,
-        idleMs: Math.max(0, nowMs - last),
+    for (const st of [this.sessionTable, this.sessionTable6]) {
+      const v6 = st.words === KEY_WORDS_V6;
+      const addr = new Uint8Array(16);
+      const text = (e: number, at: number): string => {
+        if (!v6) return formatIpv4(st.keyWordAt(e, at));
+        for (let i = 0; i < 4; i++) {
+          const w = st.keyWordAt(e, at + i);
+          addr.set([w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff], i * 4);
+        }
+        return formatIpv6(addr);
+      };
+      let n = 0;
+      st.forEachEntry((e) => {
+        const proto = st.keyWordAt(e, st.words - 1);
+        const last = st.lastSeenAt(e);
+        if (n >= limit || nowMs - last > this.timeoutFor(proto)) return;
+        n++;
+        const ports = st.keyWordAt(e, st.words - 2);
+        out.push({
+          src: text(e, 0),
+          dst: text(e, v6 ? 4 : 1),
+          sport: ports >>> 16,
+          dport: ports & 0xffff,
+          proto: PROTO_NAMES[proto] ?? 'TCP',
+          backend: st.backendIdAt(e),
+          idleMs: Math.max(0, nowMs - last),
+        });
       });
-    });
-    return out;
+    }
+    // both lists are by recency: merged, the most recent first, at most `limit`
+    return out.sort((a, b) => a.idleMs - b.idleMs).slice(0, limit);
   }
 }

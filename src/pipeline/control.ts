@@ -20,7 +20,7 @@ import {
   type TimeoutsMs,
 } from './plan.js';
 import { tableChanges } from './table-changes.js';
-import { VipTable } from './vips.js';
+import { Vip6Table, VipTable } from './vips.js';
 
 export type { TimeoutsMs } from './plan.js';
 
@@ -77,6 +77,8 @@ export class ControlState {
   generation = 0;
   /** The VIPs and their services, for the per-frame match (vips.ts). */
   readonly vips = new VipTable<ServiceState>();
+  /** The IPv6 VIPs and their services (a service's IPv6 `vip` or its `vip6`), rebuilt with `vips`. */
+  readonly vips6 = new Vip6Table<ServiceState>();
   /** slotKey(service index, id) -> slot. */
   private readonly keyToSlot = new Map<number, number>();
   /**
@@ -243,6 +245,7 @@ export class ControlState {
     }
     this.serviceNames = [...plan.serviceNames];
     this.vips.rebuild(this.services.values());
+    this.vips6.rebuild(this.services.values());
     const s = plan.settings;
     this.backendPortMac = s.backendPortMac;
     this.probeMac = s.probeMac;

@@ -6,8 +6,9 @@
 // (the rule of docs/semantics.md that decided, the service matched, the session or the Maglev entry,
 // the backend and its MAC, the drop reason, or why a frame went to the kernel: rule 1, one-arm's 1a,
 // host_pass), naming services and backends from the control state.
-import { formatIpv4, formatMac, parseIpv4, parseMac } from '../core/addr.js';
+import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseMac } from '../core/addr.js';
 import {
+  ACT_DROP,
   ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
@@ -26,7 +27,9 @@ import {
   DROP_ICMP_INNER,
   DROP_ICMP_TYPE,
   DROP_IP_MALFORMED,
+  DROP_IPV6_EXT,
   DROP_L4_TRUNCATED,
+  DROP_ND,
   DROP_NO_BACKEND,
   DROP_NO_SERVICE,
   DROP_NOT_READY,
@@ -36,6 +39,7 @@ import {
   DROP_TRUNCATED,
   DROP_TX_FAILED,
   DROP_VLAN,
+  NA_FRAME_LEN,
   PORT_BACKEND,
   PORT_FRONTEND,
   PROTO_ICMP,
@@ -225,16 +229,26 @@ export function explainFrame(r: ExplainRequest, control: ControlState): { frame:
   return { frame: icmpEchoFrame(a, { type, code: r.code ?? 0 }), port };
 }
 
+/** An IPv6 frame (EtherType 0x86dd): its sessions, VIP and answer are IPv6 ones. */
+function frameIsV6(frame: Uint8Array): boolean {
+  return frame.length >= 14 && frame[12] === 0x86 && frame[13] === 0xdd;
+}
+
 /**
  * A Balancer's decision of `frame` without any effect (Balancer.explain), as a trace. `nowMs` on the
  * clock the Balancer's sessions were stamped with.
  */
 export function traceOf(b: Balancer, frame: Uint8Array, port: number, nowMs: number): ExplainTrace {
-  const out = frame.slice();
-  const verdict = b.explain(out, out.length, port, nowMs);
+  // room for a Neighbor Advertisement, longer than the solicitation it answers (Balancer.outLen)
+  const buf = new Uint8Array(Math.max(frame.length, NA_FRAME_LEN));
+  buf.set(frame);
+  const verdict = b.explain(buf, frame.length, port, nowMs);
+  const out = buf.slice(0, verdictAction(verdict) === ACT_DROP ? frame.length : b.outLen);
   const t = b.trace;
   const e = t[T_ENTRY]!;
-  const st = b.sessionTable;
+  // an IPv6 frame's session is in the IPv6 table
+  const v6 = frameIsV6(frame);
+  const st = v6 ? b.sessionTable6 : b.sessionTable;
   const slot = t[T_SLOT]!;
   const backend = slot >= 0 && slot !== SLOT_NONE ? b.control.slots[slot] : null;
   return {
@@ -274,6 +288,14 @@ const DROP_RULES: Record<number, [string, string]> = {
   [DROP_NOT_READY]: ['10', 'the backend port’s MAC is not known yet'],
   [DROP_NO_BACKEND]: ['11', 'the Maglev entry is empty: the service has no serving backend'],
   [DROP_TX_FAILED]: ['12', 'the port could not take the frame'],
+  [DROP_ND]: [
+    '6b',
+    'IPv6 Neighbor Discovery not answered: not a valid solicitation for a VIP asked the right way',
+  ],
+  [DROP_IPV6_EXT]: [
+    "9'",
+    'the IPv6 extension headers are more than 8, cut short, or hold two fragment headers',
+  ],
 };
 
 const SESSION_TEXT: Record<number, string> = {
@@ -315,6 +337,7 @@ export function describe(
 ): ExplainResult {
   const action = verdictAction(trace.verdict);
   const reason = verdictReason(trace.verdict);
+  const v6 = frameIsV6(frame);
   const out: ExplainResult = {
     plane,
     port: port === PORT_BACKEND ? 'BACKEND' : 'FRONTEND',
@@ -328,7 +351,7 @@ export function describe(
     out.service = {
       index: trace.service,
       name: control.serviceNames[trace.service] ?? `#${trace.service}`,
-      vip: svc ? formatIpv4(svc.vip) : '?',
+      vip: svc ? (v6 && svc.vip6 ? formatIpv6(svc.vip6) : formatIpv4(svc.vip)) : '?',
       proto: svc ? (PROTO_TEXT[svc.proto] ?? String(svc.proto)) : '?',
       port: svc ? svc.port : 0,
       algorithm: svc && svc.algorithm === ALG_HASH_SRC_IP ? 'HASH_SRC_IP' : 'HASH_SESSION',
@@ -339,6 +362,10 @@ export function describe(
   if (trace.index >= 0) out.maglev = { hash: trace.hash >>> 0, index: trace.index };
   if (action === ACT_PASS) {
     passPart(out, reason, port, frame, control);
+  } else if (action === ACT_TX_FRONTEND && v6) {
+    out.rule = '6b';
+    out.why = 'Neighbor Solicitation for an IPv6 VIP: answered by an advertisement with its frontend MAC';
+    out.output = toHex(trace.output);
   } else if (action === ACT_TX_FRONTEND) {
     out.rule = '4';
     out.why = 'ARP request for a VIP: answered with its frontend MAC';

@@ -3,23 +3,27 @@
 // (which carry no L4 header) follow the flow's own key. Bounded, least recently written evicted first, an
 // entry serving for FRAG_TIMEOUT_MS after its write. Storage is a SessionTable (the same allocation-free
 // typed-array hash + LRU list) whose entry holds the ports word where a session holds its backend id.
-// Pure and allocation-free per frame; bpf/frag.h is the same table in the XDP program.
+// IPv6 datagrams have a table of their own (KEY_WORDS_V6: [src0..3, dst0..3, 32-bit identification,
+// proto]). Pure and allocation-free per frame; bpf/frag.h is the same table in the XDP program.
 import { FRAG_CAPACITY, FRAG_TIMEOUT_MS } from '../core/constants.js';
-import { SessionTable } from './session-table.js';
+import { KEY_WORDS_V4, SessionTable } from './session-table.js';
 
 export class FragmentTable {
   /**
-   * The datagram identity the next lookup or learn uses: [src, dst, IP id, proto]. Set by the caller; a
-   * typed array so that addresses above 2^30 are never boxed on the frame path.
+   * The datagram identity the next lookup or learn uses: [src, dst, IP id, proto] (IPv6: [src0..3,
+   * dst0..3, identification, proto]). Set by the caller; a typed array so that addresses above 2^30 are
+   * never boxed on the frame path.
    */
-  readonly key = new Uint32Array(4);
+  readonly key: Uint32Array;
   private readonly table: SessionTable;
 
   constructor(
     readonly capacity = FRAG_CAPACITY,
     readonly timeoutMs = FRAG_TIMEOUT_MS,
+    words = KEY_WORDS_V4,
   ) {
-    this.table = new SessionTable(capacity);
+    this.table = new SessionTable(capacity, { words });
+    this.key = new Uint32Array(words);
   }
 
   /** Entries held (fresh or not). */

@@ -1,6 +1,6 @@
 // Bounded session table in typed arrays: chained hash buckets plus an intrusive doubly linked LRU list.
-// Each entry is one 64-byte record (array of structs) so a lookup touches one cache line for the entry
-// instead of one per field. Lookups, inserts and evictions allocate nothing; storage grows by doubling up
+// Each entry is one record (array of structs: 64 bytes for IPv4 keys of 4 words, 96 for IPv6 keys of 10
+// words) so a lookup touches one or two cache lines for the entry instead of one per field. Lookups, inserts and evictions allocate nothing; storage grows by doubling up
 // to `capacity` (a small instance does not pay for a million entries) and never beyond it: a flood of new
 // flows evicts the least recently used entry instead of growing. A new capacity is a new table holding the
 // most recently used entries that fit (withCapacity). The bucket hash is keyed by a secret drawn at random
@@ -10,20 +10,19 @@
 const NIL = -1;
 const INITIAL = 1024;
 
-// Record layout, in 32-bit words.
-const STRIDE = 16;
-const W_SRC = 0;
-const W_DST = 1;
-const W_PORTS = 2;
-const W_PROTO = 3;
-const W_BACKEND = 4;
-const W_SLOT = 5;
-const W_CHAIN = 6;
-const W_PREV = 7;
-const W_NEXT = 8;
-const W_HASH = 9;
-/** lastSeen is a float64 at word 10..11, i.e. f64 index e * 8 + 5. */
-const F64_LAST = 5;
+// Record layout, in 32-bit words after the key's `words` words (4: IPv4 [src, dst, ports, proto]; 10:
+// IPv6 [src0..3, dst0..3, ports, proto]); the last-seen time is a float64 after them.
+const W_BACKEND = 0;
+const W_SLOT = 1;
+const W_CHAIN = 2;
+const W_PREV = 3;
+const W_NEXT = 4;
+const W_HASH = 5;
+/** The float64 last-seen time at words 6..7 after the key. */
+const W_LAST = 6;
+/** Key lengths in words: an IPv4 flow, an IPv6 flow (or fragment identity). */
+export const KEY_WORDS_V4 = 4;
+export const KEY_WORDS_V6 = 10;
 
 export type SessionVisitor = (
   src: number,
@@ -52,6 +51,17 @@ function mix(k: Uint32Array, s: Uint32Array): number {
   return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
+/** mix() for 10-word (IPv6) keys: the same rounds, every key word in, the secret words in turn. */
+function mix10(k: Uint32Array, s: Uint32Array): number {
+  let h = 0;
+  for (let i = 0; i < KEY_WORDS_V6; i++) {
+    h = Math.imul(h ^ (h >>> 15) ^ k[i]! ^ s[i & 3]!, i & 1 ? 0xc2b2ae35 : 0x85ebca6b);
+  }
+  h = Math.imul(h ^ (h >>> 15) ^ s[0]!, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
 /** The four key words derived from a 32-bit seed (splitmix32), for deterministic tables. */
 function keyFromSeed(seed: number): Uint32Array {
   const key = new Uint32Array(4);
@@ -71,6 +81,8 @@ export interface SessionTableOptions {
    * random (globalThis.crypto) per table. Which bucket holds an entry never changes a decision.
    */
   seed?: number;
+  /** Key length in words: KEY_WORDS_V4 (default) or KEY_WORDS_V6. */
+  words?: number;
 }
 
 function bucketCount(n: number): number {
@@ -81,6 +93,15 @@ function bucketCount(n: number): number {
 
 export class SessionTable {
   readonly capacity: number;
+  /** Key length in words (KEY_WORDS_V4 or KEY_WORDS_V6). */
+  readonly words: number;
+  /** Record length in words (a multiple of 2: the float64 time stays aligned). */
+  private readonly stride: number;
+  /** Offsets, precomputed: the record in float64s, the time in it; backend and slot words. */
+  private readonly f64Stride: number;
+  private readonly f64Last: number;
+  private readonly oBackend: number;
+  private readonly oSlot: number;
   private size = 0;
   private allocated = 0;
   private limit: number;
@@ -105,7 +126,18 @@ export class SessionTable {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`session capacity must be a positive integer, got ${capacity}`);
     }
+    const words = options.words ?? KEY_WORDS_V4;
+    if (words !== KEY_WORDS_V4 && words !== KEY_WORDS_V6) {
+      throw new RangeError(`session key length must be 4 or 10 words, got ${words}`);
+    }
     this.capacity = capacity;
+    this.words = words;
+    this.stride = words === KEY_WORDS_V4 ? 16 : 24;
+    this.f64Stride = this.stride >> 1;
+    this.f64Last = (words + W_LAST) >> 1;
+    this.oBackend = words + W_BACKEND;
+    this.oSlot = words + W_SLOT;
+    this.scratch = new Uint32Array(words);
     this.seed = options.seed;
     this.key =
       key ??
@@ -113,7 +145,7 @@ export class SessionTable {
         ? globalThis.crypto.getRandomValues(new Uint32Array(4))
         : keyFromSeed(options.seed));
     this.limit = Math.min(capacity, INITIAL);
-    const buf = new ArrayBuffer(this.limit * STRIDE * 4);
+    const buf = new ArrayBuffer(this.limit * this.stride * 4);
     this.u32 = new Uint32Array(buf);
     this.i32 = new Int32Array(buf);
     this.f64 = new Float64Array(buf);
@@ -126,45 +158,44 @@ export class SessionTable {
     return this.size;
   }
 
-  /** Scratch key for the number-argument convenience forms. */
-  private readonly scratch = new Uint32Array(4);
+  /** Scratch key for the number-argument convenience forms and for withCapacity. */
+  private readonly scratch: Uint32Array;
+
+  private hashOf(k: Uint32Array): number {
+    return this.words === KEY_WORDS_V4 ? mix(k, this.key) : mix10(k, this.key);
+  }
+
+  /** True when the key words of the record at `o` equal k[0..words). */
+  private sameKey(o: number, k: Uint32Array): boolean {
+    const u = this.u32;
+    if (this.words === KEY_WORDS_V4) {
+      return u[o] === k[0] && u[o + 1] === k[1] && u[o + 2] === k[2] && u[o + 3] === k[3];
+    }
+    for (let i = 0; i < KEY_WORDS_V6; i++) if (u[o + i] !== k[i]) return false;
+    return true;
+  }
 
   /**
-   * Index of the entry for the key `k[0..3]` = (src, dst, sport << 16 | dport, proto), or -1. Does not
-   * touch recency. Keys travel in a Uint32Array so that no uint32 above 2^30 is boxed (allocated) on the
-   * per-frame path.
+   * Index of the entry for the key `k[0..words)` (IPv4: src, dst, sport << 16 | dport, proto; IPv6: the
+   * 4 words of src, of dst, then ports and proto), or -1. Does not touch recency. Keys travel in a
+   * Uint32Array so that no uint32 above 2^30 is boxed (allocated) on the per-frame path.
    */
   findKey(k: Uint32Array): number {
-    const u = this.u32;
-    const src = k[0]!;
-    const dst = k[1]!;
-    const ports = k[2]!;
-    const proto = k[3]!;
-    for (
-      let e = this.buckets[mix(k, this.key) & this.mask]!;
-      e !== NIL;
-      e = this.i32[e * STRIDE + W_CHAIN]!
-    ) {
-      const o = e * STRIDE;
-      if (
-        u[o + W_SRC] === src &&
-        u[o + W_DST] === dst &&
-        u[o + W_PORTS] === ports &&
-        u[o + W_PROTO] === proto
-      ) {
-        return e;
-      }
+    const sz = this.stride;
+    const chain = this.words + W_CHAIN;
+    for (let e = this.buckets[this.hashOf(k) & this.mask]!; e !== NIL; e = this.i32[e * sz + chain]!) {
+      if (this.sameKey(e * sz, k)) return e;
     }
     return NIL;
   }
 
-  /** findKey with the key as numbers (control plane and tests). */
+  /** findKey with an IPv4 key as numbers (control plane and tests). */
   find(src: number, dst: number, portsWord: number, proto: number): number {
     this.setScratch(src, dst, portsWord, proto);
     return this.findKey(this.scratch);
   }
 
-  /** insertKey with the key as numbers (control plane and tests). */
+  /** insertKey with an IPv4 key as numbers (control plane and tests). */
   insert(
     src: number,
     dst: number,
@@ -179,6 +210,7 @@ export class SessionTable {
   }
 
   private setScratch(src: number, dst: number, ports: number, proto: number): void {
+    if (this.words !== KEY_WORDS_V4) throw new RangeError('a numbers key is an IPv4 key');
     const k = this.scratch;
     k[0] = src;
     k[1] = dst;
@@ -186,24 +218,36 @@ export class SessionTable {
     k[3] = proto;
   }
 
+  private at(e: number, w: number): number {
+    return e * this.stride + this.words + w;
+  }
+  /** The float64 index of entry `e`'s last-seen time. */
+  private lastIdx(e: number): number {
+    return e * this.f64Stride + this.f64Last;
+  }
+
   /** True when entry `e` points at backend `id`. */
   backendIs(e: number, id: number): boolean {
-    return this.u32[e * STRIDE + W_BACKEND] === id;
+    return this.u32[e * this.stride + this.oBackend] === id;
   }
 
   backendIdAt(e: number): number {
-    return this.u32[e * STRIDE + W_BACKEND]!;
+    return this.u32[e * this.stride + this.oBackend]!;
   }
   slotAt(e: number): number {
-    return this.u32[e * STRIDE + W_SLOT]!;
+    return this.u32[e * this.stride + this.oSlot]!;
   }
   lastSeenAt(e: number): number {
-    return this.f64[e * 8 + F64_LAST]!;
+    return this.f64[this.lastIdx(e)]!;
+  }
+  /** Word `i` of entry `e`'s key. */
+  keyWordAt(e: number, i: number): number {
+    return this.u32[e * this.stride + i]!;
   }
 
   /** Marks the entry used now: refreshes its time and moves it to the front of the LRU list. */
   touch(e: number, nowMs: number): void {
-    this.f64[e * 8 + F64_LAST] = nowMs;
+    this.f64[this.lastIdx(e)] = nowMs;
     if (this.head !== e) {
       this.unlinkLru(e);
       this.pushFront(e);
@@ -212,17 +256,17 @@ export class SessionTable {
 
   /** Overwrites the target of an existing entry (re-balance after expiry or backend removal). */
   retarget(e: number, backendId: number, slot: number, nowMs: number): void {
-    this.u32[e * STRIDE + W_BACKEND] = backendId;
-    this.u32[e * STRIDE + W_SLOT] = slot;
+    this.u32[this.at(e, W_BACKEND)] = backendId;
+    this.u32[this.at(e, W_SLOT)] = slot;
     this.touch(e, nowMs);
   }
 
-  /** Inserts the key `k[0..3]`, known to be absent; evicts the least recently used entry when full. */
+  /** Inserts the key `k[0..words)`, known to be absent; evicts the least recently used entry when full. */
   insertKey(k: Uint32Array, backendId: number, slot: number, nowMs: number): number {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
-      this.freeHead = this.i32[e * STRIDE + W_CHAIN]!;
+      this.freeHead = this.i32[this.at(e, W_CHAIN)]!;
     } else if (this.allocated < this.limit) {
       e = this.allocated++;
     } else if (this.limit < this.capacity) {
@@ -236,19 +280,16 @@ export class SessionTable {
       this.evictions++;
     }
     const u = this.u32;
-    const o = e * STRIDE;
-    u[o + W_SRC] = k[0]!;
-    u[o + W_DST] = k[1]!;
-    u[o + W_PORTS] = k[2]!;
-    u[o + W_PROTO] = k[3]!;
-    u[o + W_BACKEND] = backendId;
-    u[o + W_SLOT] = slot;
-    const h = mix(k, this.key);
-    u[o + W_HASH] = h;
+    const o = e * this.stride;
+    for (let i = 0; i < this.words; i++) u[o + i] = k[i]!;
+    u[this.at(e, W_BACKEND)] = backendId;
+    u[this.at(e, W_SLOT)] = slot;
+    const h = this.hashOf(k);
+    u[this.at(e, W_HASH)] = h;
     const b = h & this.mask;
-    this.i32[o + W_CHAIN] = this.buckets[b]!;
+    this.i32[this.at(e, W_CHAIN)] = this.buckets[b]!;
     this.buckets[b] = e;
-    this.f64[e * 8 + F64_LAST] = nowMs;
+    this.f64[this.lastIdx(e)] = nowMs;
     this.pushFront(e);
     this.size++;
     return e;
@@ -258,7 +299,7 @@ export class SessionTable {
   remove(e: number): void {
     this.unlinkBucket(e);
     this.unlinkLru(e);
-    this.i32[e * STRIDE + W_CHAIN] = this.freeHead;
+    this.i32[this.at(e, W_CHAIN)] = this.freeHead;
     this.freeHead = e;
     this.size--;
   }
@@ -277,80 +318,83 @@ export class SessionTable {
    * order; the eviction count carries over (a resize is not an eviction).
    */
   withCapacity(capacity: number): SessionTable {
-    const next = new SessionTable(capacity, { seed: this.seed }, this.key);
-    const rows: number[][] = [];
-    this.forEach(
-      (src, dst, sport, dport, proto, id, slot, last) => {
-        rows.push([src, dst, ((sport << 16) | dport) >>> 0, proto, id, slot, last]);
-      },
-      Math.min(this.size, capacity),
-    );
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const r = rows[i]!;
-      next.insert(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, r[6]!);
+    const next = new SessionTable(capacity, { seed: this.seed, words: this.words }, this.key);
+    const entries: number[] = [];
+    this.forEachEntry((e) => entries.push(e), Math.min(this.size, capacity));
+    const k = this.scratch;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      for (let w = 0; w < this.words; w++) k[w] = this.keyWordAt(e, w);
+      next.insertKey(k, this.backendIdAt(e), this.slotAt(e), this.lastSeenAt(e));
     }
     next.evictions = this.evictions;
     return next;
   }
 
-  /** Visits entries from the most to the least recently used; stops after `limit`. */
-  forEach(visit: SessionVisitor, limit = Number.POSITIVE_INFINITY): void {
-    const u = this.u32;
+  /** Visits entry indexes from the most to the least recently used; stops after `limit`. */
+  forEachEntry(visit: (e: number) => void, limit = Number.POSITIVE_INFINITY): void {
     let n = 0;
-    for (let e = this.head; e !== NIL && n < limit; e = this.i32[e * STRIDE + W_NEXT]!, n++) {
-      const o = e * STRIDE;
-      const ports = u[o + W_PORTS]!;
+    for (let e = this.head; e !== NIL && n < limit; e = this.i32[this.at(e, W_NEXT)]!, n++) visit(e);
+  }
+
+  /** Visits IPv4 entries from the most to the least recently used; stops after `limit`. */
+  forEach(visit: SessionVisitor, limit = Number.POSITIVE_INFINITY): void {
+    if (this.words !== KEY_WORDS_V4) throw new RangeError('forEach visits IPv4 keys: use forEachEntry');
+    const u = this.u32;
+    this.forEachEntry((e) => {
+      const o = e * this.stride;
+      const ports = u[o + 2]!;
       visit(
-        u[o + W_SRC]!,
-        u[o + W_DST]!,
+        u[o]!,
+        u[o + 1]!,
         ports >>> 16,
         ports & 0xffff,
-        u[o + W_PROTO]!,
-        u[o + W_BACKEND]!,
-        u[o + W_SLOT]!,
-        this.f64[e * 8 + F64_LAST]!,
+        u[o + 3]!,
+        this.backendIdAt(e),
+        this.slotAt(e),
+        this.lastSeenAt(e),
       );
-    }
+    }, limit);
   }
 
   private pushFront(e: number): void {
     const l = this.i32;
-    l[e * STRIDE + W_PREV] = NIL;
-    l[e * STRIDE + W_NEXT] = this.head;
-    if (this.head !== NIL) l[this.head * STRIDE + W_PREV] = e;
+    l[this.at(e, W_PREV)] = NIL;
+    l[this.at(e, W_NEXT)] = this.head;
+    if (this.head !== NIL) l[this.at(this.head, W_PREV)] = e;
     this.head = e;
     if (this.tail === NIL) this.tail = e;
   }
 
   private unlinkLru(e: number): void {
     const l = this.i32;
-    const p = l[e * STRIDE + W_PREV]!;
-    const n = l[e * STRIDE + W_NEXT]!;
-    if (p !== NIL) l[p * STRIDE + W_NEXT] = n;
+    const p = l[this.at(e, W_PREV)]!;
+    const n = l[this.at(e, W_NEXT)]!;
+    if (p !== NIL) l[this.at(p, W_NEXT)] = n;
     else this.head = n;
-    if (n !== NIL) l[n * STRIDE + W_PREV] = p;
+    if (n !== NIL) l[this.at(n, W_PREV)] = p;
     else this.tail = p;
   }
 
   private unlinkBucket(e: number): void {
     const l = this.i32;
-    const b = this.u32[e * STRIDE + W_HASH]! & this.mask;
+    const b = this.u32[this.at(e, W_HASH)]! & this.mask;
     let cur = this.buckets[b]!;
     if (cur === e) {
-      this.buckets[b] = l[e * STRIDE + W_CHAIN]!;
+      this.buckets[b] = l[this.at(e, W_CHAIN)]!;
       return;
     }
     while (cur !== NIL) {
-      const nx = l[cur * STRIDE + W_CHAIN]!;
+      const nx = l[this.at(cur, W_CHAIN)]!;
       if (nx === e) {
-        l[cur * STRIDE + W_CHAIN] = l[e * STRIDE + W_CHAIN]!;
+        l[this.at(cur, W_CHAIN)] = l[this.at(e, W_CHAIN)]!;
         return;
       }
       cur = nx;
     }
   }
 
-  /** Bucket of a key in this table (a diagnostic for tests, not for the frame path). */
+  /** Bucket of an IPv4 key in this table (a diagnostic for tests, not for the frame path). */
   bucketOf(src: number, dst: number, portsWord: number, proto: number): number {
     this.setScratch(src, dst, portsWord, proto);
     return mix(this.scratch, this.key) & this.mask;
@@ -361,7 +405,7 @@ export class SessionTable {
     let longest = 0;
     for (let b = 0; b <= this.mask; b++) {
       let n = 0;
-      for (let e = this.buckets[b]!; e !== NIL; e = this.i32[e * STRIDE + W_CHAIN]!) n++;
+      for (let e = this.buckets[b]!; e !== NIL; e = this.i32[this.at(e, W_CHAIN)]!) n++;
       if (n > longest) longest = n;
     }
     return longest;
@@ -369,7 +413,7 @@ export class SessionTable {
 
   private grow(): void {
     this.limit = Math.min(this.capacity, this.limit * 2);
-    const buf = new ArrayBuffer(this.limit * STRIDE * 4);
+    const buf = new ArrayBuffer(this.limit * this.stride * 4);
     const u32 = new Uint32Array(buf);
     u32.set(this.u32);
     this.u32 = u32;
@@ -380,9 +424,9 @@ export class SessionTable {
       this.buckets = new Int32Array(nb).fill(NIL);
       this.mask = nb - 1;
       // Re-chain every live entry (walk the LRU list: free entries are not in it).
-      for (let e = this.head; e !== NIL; e = this.i32[e * STRIDE + W_NEXT]!) {
-        const b = this.u32[e * STRIDE + W_HASH]! & this.mask;
-        this.i32[e * STRIDE + W_CHAIN] = this.buckets[b]!;
+      for (let e = this.head; e !== NIL; e = this.i32[this.at(e, W_NEXT)]!) {
+        const b = this.u32[this.at(e, W_HASH)]! & this.mask;
+        this.i32[this.at(e, W_CHAIN)] = this.buckets[b]!;
         this.buckets[b] = e;
       }
     }

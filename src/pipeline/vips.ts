@@ -2,8 +2,11 @@
 // port), and the service match of docs/semantics.md ("Services"): VIP+protocol+port, then VIP+protocol,
 // then VIP alone. Rebuilt by the control state on commit; read per frame without allocating: the VIPs
 // sit in an open-addressing table of int32 (a Map keyed by a uint32 above 2^30 would box the number on
-// every lookup), ports in a Map keyed by small integers. Pure: no I/O.
-import { MAX_SERVICES, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../core/constants.js';
+// every lookup), ports in a Map keyed by small integers. The IPv6 VIPs (a service's `vip` when IPv6, or
+// its `vip6`) have a table of their own (Vip6Table: 16-byte keys as four int32 words, the same groups and
+// match; a service with protocol ICMP matches ICMPv6 keys there). Pure: no I/O.
+import { MAX_SERVICES, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../core/constants.js';
+import { vip6Key } from './desired.js';
 import type { ServiceEntry } from './plan.js';
 
 /** What the match needs of a service (the control state's ServiceState). */
@@ -12,7 +15,10 @@ export interface VipMember extends ServiceEntry {
 }
 
 export interface VipGroup<S extends VipMember> {
+  /** The IPv4 VIP (0 in an IPv6 group). */
   vip: number;
+  /** The IPv6 VIP (16 bytes) of an IPv6 group, null in an IPv4 one. */
+  vip6: Uint8Array | null;
   /** The frontend MAC of the VIP's services (one per VIP). */
   mac: Uint8Array;
   /** The service without protocol, if any. */
@@ -27,8 +33,25 @@ export interface VipGroup<S extends VipMember> {
 const CAPACITY = 1024;
 const MASK = CAPACITY - 1;
 
+/** ICMP (1) on an IPv4 VIP and ICMPv6 (58) on an IPv6 one share the ICMP service slot. */
 function protoSlot(proto: number): number {
-  return proto === PROTO_TCP ? 0 : proto === PROTO_UDP ? 1 : proto === PROTO_ICMP ? 2 : -1;
+  return proto === PROTO_TCP
+    ? 0
+    : proto === PROTO_UDP
+      ? 1
+      : proto === PROTO_ICMP || proto === PROTO_ICMPV6
+        ? 2
+        : -1;
+}
+
+function newGroup<S extends VipMember>(vip: number, vip6: Uint8Array | null, mac: Uint8Array): VipGroup<S> {
+  return { vip, vip6, mac, any: null, byProto: [null, null, null], ports: new Map() };
+}
+
+function addMember<S extends VipMember>(g: VipGroup<S>, s: S): void {
+  if (s.proto === 0) g.any = s;
+  else if (s.port === 0) g.byProto[protoSlot(s.proto)] = s;
+  else g.ports.set((s.proto << 16) | s.port, s);
 }
 
 function hashOf(ip: number): number {
@@ -50,13 +73,11 @@ export class VipTable<S extends VipMember> {
       if (s.vip === 0) continue; // IPv6 only
       let g = byVip.get(s.vip);
       if (g === undefined) {
-        g = { vip: s.vip, mac: s.mac, any: null, byProto: [null, null, null], ports: new Map() };
+        g = newGroup<S>(s.vip, null, s.mac);
         byVip.set(s.vip, g);
         this.insert(s.vip | 0, this.groups.push(g));
       }
-      if (s.proto === 0) g.any = s;
-      else if (s.port === 0) g.byProto[protoSlot(s.proto)] = s;
-      else g.ports.set((s.proto << 16) | s.port, s);
+      addMember(g, s);
     }
     if (this.groups.length > MAX_SERVICES) throw new Error('more VIPs than services');
   }
@@ -89,5 +110,78 @@ export class VipTable<S extends VipMember> {
     const p = protoSlot(proto);
     const s = p < 0 ? null : g.byProto[p]!;
     return s !== null ? s : g.any;
+  }
+}
+
+/** Reads 4 bytes at `o` as an int32 (never boxed). */
+function word(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+
+function hash6(w0: number, w1: number, w2: number, w3: number): number {
+  const h = Math.imul(
+    w0 ^ Math.imul(w1 ^ Math.imul(w2 ^ Math.imul(w3, 0x85ebca6b), 0xc2b2ae35), 0x27d4eb2f),
+    0x9e3779b1,
+  );
+  return (h ^ (h >>> 15)) & MASK;
+}
+
+/** The IPv6 VIPs: 16-byte keys (four int32 words per table position), the same groups and match. */
+export class Vip6Table<S extends VipMember> {
+  private readonly keys = new Int32Array(CAPACITY * 4);
+  private readonly at = new Int32Array(CAPACITY);
+  groups: VipGroup<S>[] = [];
+
+  /** Rebuilds the table from the IPv6 VIPs (`vip6`) of the services in the data plane. */
+  rebuild(services: Iterable<S>): void {
+    this.at.fill(0);
+    this.groups = [];
+    const byVip = new Map<string, VipGroup<S>>();
+    for (const s of services) {
+      const v6 = s.vip6;
+      if (v6 === null || v6 === undefined) continue;
+      const id = vip6Key(v6);
+      let g = byVip.get(id);
+      if (g === undefined) {
+        g = newGroup<S>(0, v6, s.mac);
+        byVip.set(id, g);
+        this.insert(v6, this.groups.push(g));
+      }
+      addMember(g, s);
+    }
+    if (this.groups.length > MAX_SERVICES) throw new Error('more VIPs than services');
+  }
+
+  private insert(v6: Uint8Array, n: number): void {
+    const w0 = word(v6, 0);
+    const w1 = word(v6, 4);
+    const w2 = word(v6, 8);
+    const w3 = word(v6, 12);
+    let i = hash6(w0, w1, w2, w3);
+    while (this.at[i] !== 0) i = (i + 1) & MASK;
+    const k = this.keys;
+    k[i * 4] = w0;
+    k[i * 4 + 1] = w1;
+    k[i * 4 + 2] = w2;
+    k[i * 4 + 3] = w3;
+    this.at[i] = n;
+  }
+
+  /** The group of the IPv6 VIP in the 16 bytes of `frame` at `off`, or undefined. */
+  groupAt(frame: Uint8Array, off: number): VipGroup<S> | undefined {
+    const w0 = word(frame, off);
+    const w1 = word(frame, off + 4);
+    const w2 = word(frame, off + 8);
+    const w3 = word(frame, off + 12);
+    const k = this.keys;
+    let i = hash6(w0, w1, w2, w3);
+    for (;;) {
+      const n = this.at[i]!;
+      if (n === 0) return undefined;
+      if (k[i * 4] === w0 && k[i * 4 + 1] === w1 && k[i * 4 + 2] === w2 && k[i * 4 + 3] === w3) {
+        return this.groups[n - 1];
+      }
+      i = (i + 1) & MASK;
+    }
   }
 }

@@ -29,6 +29,7 @@ import {
   toHex,
   udpFrame,
 } from '../../src/packet/build.js';
+import { udp6Frame } from '../../src/packet/build6.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import { checkConfig, type InstancePorts, instancePorts } from '../../src/pipeline/desired.js';
 import { describe as describeTrace, explainFrame, traceOf } from '../../src/pipeline/explain.js';
@@ -96,8 +97,11 @@ const arpFor = (target: string, ethDst?: string) =>
     targetIp: target,
     ...(ethDst ? { ethDst } : {}),
   });
+/** An IPv6 frame not for a VIP (the host's own IPv6) and a frame of another EtherType (LLDP). */
 const ipv6 = () =>
-  padTo(ethernet({ dst: FE_MAC, src: CLIENT_MAC, type: 0x86dd, payload: new Uint8Array(40) }));
+  udp6Frame({ ethDst: FE_MAC, ethSrc: CLIENT_MAC, src: 'fd00::11', dst: 'fd00::1' }, { sport: 1, dport: 2 });
+const lldp = () =>
+  padTo(ethernet({ dst: FE_MAC, src: CLIENT_MAC, type: 0x88cc, payload: new Uint8Array(40) }));
 const vlan = () =>
   ethernet({ dst: FE_MAC, src: CLIENT_MAC, type: 0x0800, vlans: [{ tci: 5 }], payload: new Uint8Array(40) });
 
@@ -116,7 +120,8 @@ test('host_pass: VLAN, unanswered ARP, other EtherTypes and IPv4 not to a VIP go
     ['ARP not a request', arpReply, 'PASS/ARP'],
     ['ARP for the host', arpFor(NODE_IP), 'PASS/ARP'],
     ['ARP to another MAC', arpFor(VIP, '02:00:00:00:00:99'), 'PASS/ARP'],
-    ['IPv6', ipv6(), 'PASS/ETHERTYPE'],
+    ['LLDP', lldp(), 'PASS/ETHERTYPE'],
+    ['IPv6 to the host', ipv6(), 'PASS/NOT_VIP'],
     ['IPv4 to the host', tcp(FE_MAC, NODE_IP), 'PASS/NOT_VIP'],
   ];
   for (const [what, frame, want] of cases) {
@@ -155,7 +160,8 @@ test('host_pass: truncated and malformed frames, and frames for a VIP, still dro
 test('without host_pass (L2 default) the same frames drop as before', () => {
   const b = balancer();
   assert.equal(run(b, vlan()).verdict, 'DROP/VLAN');
-  assert.equal(run(b, ipv6()).verdict, 'DROP/ETHERTYPE');
+  assert.equal(run(b, lldp()).verdict, 'DROP/ETHERTYPE');
+  assert.equal(run(b, ipv6()).verdict, 'DROP/NOT_VIP');
   assert.equal(run(b, tcp(FE_MAC, NODE_IP)).verdict, 'DROP/NOT_VIP');
   assert.equal(run(b, arpFor(NODE_IP)).verdict, 'DROP/ARP');
   assert.equal(b.counters[CNT_FRONTEND_PASS], 0);

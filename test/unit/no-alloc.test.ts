@@ -11,10 +11,25 @@ import vm from 'node:vm';
 import { PORT_BACKEND, PORT_FRONTEND } from '../../src/core/constants.js';
 import type { InstanceConfig, ServiceConfig } from '../../src/core/model.js';
 import { fromHex } from '../../src/packet/build.js';
+import {
+  icmp6EchoFrame,
+  icmp6ErrorFrame,
+  ipv6Packet,
+  NH_DSTOPTS,
+  NH_FRAGMENT,
+  NH_HOPOPTS,
+  NH_TCP,
+  nsFrame,
+  quote6,
+  tcp6,
+  tcp6Frame,
+  udp6Frame,
+} from '../../src/packet/build6.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import { instanceConfig, loadVectors } from '../lib/vectors.js';
 
-type CorpusFrame = { bytes: Uint8Array; port: number };
+/** `fixed`: decided as it is every round (a solicitation whose source changed would fail its checksum). */
+type CorpusFrame = { bytes: Uint8Array; port: number; fixed?: boolean };
 
 /**
  * Decides the corpus frames on `b` round after round (warm-up first), varying the source address so
@@ -28,7 +43,8 @@ async function gcsWhileDeciding(b: Balancer, frames: readonly CorpusFrame[]): Pr
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i]!;
         buf.set(f.bytes);
-        if (f.bytes.length >= 34) buf[29] = (buf[29]! + r) & 0xff;
+        // byte 29: the IPv4 source's last byte, a middle byte of the IPv6 source
+        if (f.bytes.length >= 34 && f.fixed !== true) buf[29] = (buf[29]! + r) & 0xff;
         b.process(buf, f.bytes.length, f.port, 5000 + r);
       }
     }
@@ -107,5 +123,61 @@ test('under the frontend modes (host_pass, no ARP, one-arm) deciding allocates n
   const st = b.stats();
   assert.ok(st.frontendPass! > 0 && st.tx.backend > 0 && st.arpReplies === 0, 'host_pass, one-arm, no ARP');
   assert.ok(st.backendPass! > 0, 'one-arm passes frames to the probe MAC');
+  assert.equal(gcs, 0, `${gcs} garbage collections while deciding 600,000 frames`);
+});
+
+/** IPv6 frames for a dual-stack default service (VIP6): hits and misses, NS, chains, fragments, errors. */
+function ipv6Frames(mac: string): CorpusFrame[] {
+  const VIP6 = 'fd00::100';
+  const a = { ethDst: mac, ethSrc: '02:00:00:00:0c:01', src: '2001:db8:0:1::1', dst: VIP6 };
+  const fe = PORT_FRONTEND;
+  const syn = { sport: 40000, dport: 80, flags: 0x02 };
+  const reply = ipv6Packet(
+    { src: VIP6, dst: a.src },
+    NH_TCP,
+    tcp6({ src: VIP6, dst: a.src }, { sport: 80, dport: 40000 }),
+  );
+  return [
+    { bytes: tcp6Frame(a, syn), port: fe },
+    { bytes: tcp6Frame(a, { sport: 40000, dport: 80, flags: 0x10 }), port: fe },
+    { bytes: udp6Frame(a, { sport: 5353, dport: 53 }), port: fe },
+    { bytes: icmp6EchoFrame(a), port: fe },
+    { bytes: tcp6Frame(a, syn, { exts: [{ kind: NH_HOPOPTS }, { kind: NH_DSTOPTS, len: 16 }] }), port: fe },
+    {
+      bytes: udp6Frame(a, { sport: 1, dport: 2 }, { exts: [{ kind: NH_FRAGMENT, m: true, id: 0x80000001 }] }),
+      port: fe,
+    },
+    {
+      bytes: udp6Frame(
+        a,
+        { sport: 1, dport: 2 },
+        { exts: [{ kind: NH_FRAGMENT, offset: 8, id: 0x80000001 }] },
+      ),
+      port: fe,
+    },
+    { bytes: icmp6ErrorFrame(a, { type: 2, inner: quote6(reply) }), port: fe },
+    { bytes: nsFrame({ srcMac: a.ethSrc, src: 'fe80::1', target: VIP6 }), port: fe, fixed: true },
+    { bytes: nsFrame({ srcMac: a.ethSrc, src: 'fe80::1', target: 'fd00::999' }), port: fe, fixed: true },
+    { bytes: udp6Frame({ ...a, dst: 'fd00::1' }, { sport: 1, dport: 2 }), port: fe },
+  ];
+}
+
+// TODO(issue 13): IPv6 frames balanced to a backend still allocate a few bytes each when decide() is
+// optimised with both families in it (V8's cumulative inlining budget runs out before the tail of rules
+// 9a..12 is inlined: with --max-inlined-bytecode-size-cumulative=3000 the GCs go). ND answers, NOT_VIP
+// and every drop allocate nothing. Reported as a todo until decide() is split so that it fits the budget.
+test('IPv6 frames (hits, misses, NS answered, chains, fragments, ICMPv6 errors) allocate nothing', {
+  todo: 'balanced IPv6 frames allocate: the inlining budget of decide()',
+}, async () => {
+  const { frames, config, portMac } = corpus();
+  const mac = config.frontend.mac!;
+  const v6 = ipv6Frames(mac);
+  const b = new Balancer({ capacity: 1024 });
+  b.configure({ ...config, frontend: { ...config.frontend, vip6: 'fd00::100' } }, portMac);
+  const gcs = await gcsWhileDeciding(b, [...frames, ...v6]);
+  const st = b.stats();
+  assert.ok(st.ndReplies! > 0, 'solicitations were answered');
+  assert.ok(st.sessions.evicted > 0 && st.fragments.hit > 0, 'IPv6 sessions evicted, fragments followed');
+  assert.ok(b.sessionTable6.count > 0, 'IPv6 sessions recorded');
   assert.equal(gcs, 0, `${gcs} garbage collections while deciding 600,000 frames`);
 });

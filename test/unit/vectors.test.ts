@@ -3,7 +3,7 @@
 // movements and final sessions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatIpv4 } from '../../src/core/addr.js';
+import { formatIpv4, formatIpv6 } from '../../src/core/addr.js';
 import { ACT_PASS, DROP_REASON_NAMES, verdictAction, verdictReason } from '../../src/core/constants.js';
 import type { SessionSettings } from '../../src/core/model.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
@@ -65,6 +65,9 @@ for (const v of vectors) {
         get lastBackendId() {
           return b.lastBackendId;
         },
+        get outLen() {
+          return b.outLen;
+        },
         stats: () => b.stats(),
       };
     });
@@ -73,6 +76,18 @@ for (const v of vectors) {
     const held: VectorSession[] = [];
     balancer!.sessionTable.forEach((src, dst, sport, dport, proto, backend) => {
       held.push({ src: formatIpv4(src), dst: formatIpv4(dst), sport, dport, proto, backend });
+    });
+    const st6 = balancer!.sessionTable6;
+    // an address is 4 key words, each the big-endian reading of 4 bytes
+    const addr6 = (e: number, at: number) =>
+      formatIpv6(
+        Uint8Array.from({ length: 16 }, (_, i) => st6.keyWordAt(e, at + (i >> 2)) >>> (24 - 8 * (i & 3))),
+      );
+    st6.forEachEntry((e) => {
+      const ports = st6.keyWordAt(e, 8);
+      const [sport, dport] = [ports >>> 16, ports & 0xffff];
+      const proto = st6.keyWordAt(e, 9);
+      held.push({ src: addr6(e, 0), dst: addr6(e, 4), sport, dport, proto, backend: st6.backendIdAt(e) });
     });
     errs.push(...checkSessions(v, held));
     assert.deepEqual(errs, []);

@@ -19,6 +19,7 @@ import {
   padTo,
   udp,
 } from '../../src/packet/build.js';
+import { NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, naFrame, nsFrame } from '../../src/packet/build6.js';
 import { FrameGenerator } from '../../testkit/afgen.js';
 import { ipSync as ip, nsExec } from '../../testkit/exec.js';
 import { makeTopo, type Topo } from '../../testkit/line.js';
@@ -30,6 +31,7 @@ import { drive } from '../lib/drive.js';
 const skip = rootSkip('the USERSPACE plane test (network namespaces, AF_PACKET)');
 
 const VIP = '10.0.0.100';
+const VIP6 = 'fd00::100';
 const FE_MAC = '02:fe:00:00:00:01';
 const CLIENT_MAC = '02:c1:00:00:00:01';
 const BACKENDS = [
@@ -48,7 +50,7 @@ function config(t: Topo): InstanceConfig {
       { name: 'fp', type: 'FRONTEND', peer: t.fe },
       { name: 'bp', type: 'BACKEND', peer: t.be },
     ],
-    frontend: { vip: VIP, mac: FE_MAC },
+    frontend: { vip: VIP, vip6: VIP6, mac: FE_MAC },
     backend: { pool: BACKENDS },
     sessions: { capacity: 65536, timeouts: { tcp: 600, udp: 60, icmp: 30 } },
   };
@@ -336,6 +338,31 @@ describe('USERSPACE plane on veth', { skip, timeout: 60_000 }, () => {
     await waitFor(async () => (await plane.stats()).rx.packets > before.rx.packets);
     const after = await plane.stats();
     assert.equal(after.rx.packets, before.rx.packets + 1);
+  });
+
+  it('answers a Neighbor Solicitation for the IPv6 VIP with the whole 86-byte advertisement', async () => {
+    const before = await plane.stats();
+    // 78 bytes without the source link-layer option: the answer written over it is longer
+    const ns = nsFrame({ srcMac: CLIENT_MAC, src: 'fe80::c1', target: VIP6, sllao: false });
+    assert.equal(ns.length, 78);
+    client.send(ns);
+    const isNa = (f: Uint8Array) => f[12] === 0x86 && f[13] === 0xdd && f[54] === 136;
+    const got = await collect(client, 2000, isNa, 1);
+    assert.equal(got.length, 1, 'no Neighbor Advertisement');
+    const want = naFrame({
+      srcMac: FE_MAC,
+      dstMac: CLIENT_MAC,
+      src: VIP6,
+      dst: 'fe80::c1',
+      target: VIP6,
+      flags: NA_FLAG_SOLICITED | NA_FLAG_OVERRIDE,
+      tllaoMac: FE_MAC,
+    });
+    assert.equal(Buffer.from(got[0]!).toString('hex'), Buffer.from(want).toString('hex'));
+    await waitFor(async () => ((await plane.stats()).ndReplies ?? 0) > (before.ndReplies ?? 0));
+    const after = await plane.stats();
+    assert.equal((after.ndReplies ?? 0) - (before.ndReplies ?? 0), 1);
+    assert.equal(after.tx.frontendBytes! - before.tx.frontendBytes!, 86);
   });
 });
 

@@ -55,6 +55,7 @@ const EMPTY_STATS = (): StatsSnapshot => ({
   rx: { packets: 0, bytes: 0 },
   tx: { frontend: 0, backend: 0 },
   arpReplies: 0,
+  ndReplies: 0,
   drops: Object.fromEntries(DROP_REASON_NAMES.slice(1).map((n) => [n, 0])),
   sessions: { hit: 0, miss: 0, expired: 0, stale: 0, unrecorded: 0, evicted: 0, active: 0 },
   fragments: { hit: 0, miss: 0 },

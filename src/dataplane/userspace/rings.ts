@@ -352,15 +352,16 @@ export class AfPacketIo implements WorkerIo {
       const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
       u8.copyWithin(base, frame - VNET_HDR_LEN, frame + len);
       const action = b.decide(this.txViews[this.beTxIdx]!, len, PORT_FRONTEND, nowMs) & 0xff;
+      // outLen: what leaves, `len` except a Neighbor Advertisement (86 bytes, written over its NS)
       if (action === ACT_TX_BACKEND || (action === ACT_TX_FRONTEND && this.feTx)) {
-        this.queueBackend(len);
+        this.queueBackend(b.outLen);
         b.commit();
-      } else if (action === ACT_TX_FRONTEND) this.sendFrontend(b, base, len + VNET_HDR_LEN);
+      } else if (action === ACT_TX_FRONTEND) this.sendFrontend(b, base, b.outLen + VNET_HDR_LEN);
       return;
     }
     // No TX slot to decide in (backend port down, ring full, frame larger than a slot): decide anyway.
     u8.copyWithin(scratchOff + 6, frame - VNET_HDR_LEN, frame + len);
-    this.emit(b, b.decide(this.scratchFrame, len, PORT_FRONTEND, nowMs), scratchOff + 6, len);
+    this.emit(b, b.decide(this.scratchFrame, len, PORT_FRONTEND, nowMs), scratchOff + 6);
   }
 
   /**
@@ -376,16 +377,18 @@ export class AfPacketIo implements WorkerIo {
     // V3's TCI field is 32 bits wide: its low half (little-endian) is the tag's.
     dv.setUint16(s + 14, dv.getUint16(pkt + this.vlanTciOff, true), false);
     u8.copyWithin(s + 16, frame + 12, frame + len);
-    this.emit(b, b.decide(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6, len + 4);
+    this.emit(b, b.decide(this.scratchFrame, len + 4, PORT_FRONTEND, nowMs), scratchOff + 6);
   }
 
   /**
-   * Transmits a frame decided in the scratch area (vnet header at `src`, frame after it): on the TX
-   * ring (balanced frames; one-arm on V2, ARP replies too) or by send() on the frontend socket.
+   * Transmits a frame decided in the scratch area (vnet header at `src`, frame after it, `b.outLen`
+   * bytes): on the TX ring (balanced frames; one-arm on V2, ARP and ND replies too) or by send() on
+   * the frontend socket.
    */
-  private emit(b: Balancer, verdict: number, src: number, len: number): void {
+  private emit(b: Balancer, verdict: number, src: number): void {
     const action = verdict & 0xff;
     if (action !== ACT_TX_BACKEND && action !== ACT_TX_FRONTEND) return;
+    const len = b.outLen;
     const ring = action === ACT_TX_BACKEND ? !this.beSend : this.feTx;
     if (!ring) this.sendFrontend(b, src, len + VNET_HDR_LEN);
     else if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {

@@ -32,7 +32,7 @@ const REQUESTS_PER_PASS = 16;
 type ApplyRequest = Extract<Request, { op: 'apply' }>;
 
 /**
- * Live sessions per backend slot: entries that have not idled out and whose slot is live and still
+ * Live sessions per backend slot (both families' tables): entries that have not idled out and whose slot is live and still
  * holds the backend they were recorded for (any other session would be re-balanced at its next frame:
  * it is nobody's).
  */
@@ -40,12 +40,16 @@ function liveSessionCounts(b: Balancer, nowMs: number): Map<number, number> {
   const counts = new Map<number, number>();
   const t = b.control.timeoutsMs;
   const slots = b.control.slots;
-  b.sessionTable.forEach((_s, _d, _sp, _dp, proto, id, slot, last) => {
-    const timeout = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
-    const owner = slots[slot];
-    if (nowMs - last > timeout || owner?.id !== id || !owner.live) return;
-    counts.set(slot, (counts.get(slot) ?? 0) + 1);
-  });
+  for (const st of [b.sessionTable, b.sessionTable6]) {
+    st.forEachEntry((e) => {
+      const proto = st.keyWordAt(e, st.words - 1);
+      const timeout = proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+      const slot = st.slotAt(e);
+      const owner = slots[slot];
+      if (nowMs - st.lastSeenAt(e) > timeout || owner?.id !== st.backendIdAt(e) || !owner.live) return;
+      counts.set(slot, (counts.get(slot) ?? 0) + 1);
+    });
+  }
   return counts;
 }
 

@@ -1,0 +1,145 @@
+// IPv6 frames in the pipeline (docs/semantics.md, "IPv6", rule 9'): the bounded walk of the extension
+// headers to the transport header, the flow key of an ICMPv6 error from the packet it quotes, and the
+// loading of 16-byte addresses into the 10-word IPv6 key. Pure and allocation-free: results go into
+// arrays the caller owns (an Int32Array for the walk, the key's Uint32Array), never into new objects.
+// bpf/ipv6.h is the same walk in the XDP program.
+import { DROP_ICMP_INNER, IPV6_MAX_EXT, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../core/constants.js';
+import {
+  ICMP6_ECHO_REPLY,
+  ICMP6_ECHO_REQUEST,
+  IP6_DST,
+  IP6_EXT_DSTOPTS,
+  IP6_EXT_FRAGMENT,
+  IP6_EXT_HOP,
+  IP6_EXT_ROUTING,
+  IP6_HLEN,
+  IP6_NEXT,
+  IP6_SRC,
+  readU16,
+  readU32,
+} from '../packet/fields.js';
+
+/** The walk's results, by index in its out array. */
+/** The protocol found (the next header that ended the walk). */
+export const WK_PROTO = 0;
+/** Offset of the transport header (of what follows the fragment header, for a later fragment). */
+export const WK_L4 = 1;
+/** FRAG_NONE, FRAG_FIRST (offset 0, M set) or FRAG_LATER (offset != 0). */
+export const WK_FRAG = 2;
+/** Offset of the fragment header's 32-bit identification (meaningful for a fragment). */
+export const WK_ID = 3;
+export const WK_WIDTH = 4;
+
+export const FRAG_NONE = 0;
+export const FRAG_FIRST = 1;
+export const FRAG_LATER = 2;
+
+/** Key words of an IPv6 flow: src0..3, dst0..3, ports (sport << 16 | dport), proto. */
+export const K6_SRC = 0;
+export const K6_DST = 4;
+export const K6_PORTS = 8;
+export const K6_PROTO = 9;
+
+function isExtension(nh: number): boolean {
+  return nh === IP6_EXT_HOP || nh === IP6_EXT_ROUTING || nh === IP6_EXT_DSTOPTS || nh === IP6_EXT_FRAGMENT;
+}
+
+/**
+ * Walks the extension headers from `off` with next header `nh`, bounded by `end` and by IPV6_MAX_EXT
+ * headers; false when the chain is too long, cut short by `end`, or holds a second fragment header. A
+ * later fragment ends the walk at its fragment header; so does a first fragment when `stopAtFragment`
+ * (a quoted packet: docs/semantics.md, rule 9', ICMPv6 errors). An atomic fragment (offset 0, M clear)
+ * is not a fragment: the walk goes on.
+ */
+export function walkExtensions(
+  f: Uint8Array,
+  off: number,
+  nh: number,
+  end: number,
+  stopAtFragment: boolean,
+  out: Int32Array,
+): boolean {
+  let n = 0;
+  let frag = FRAG_NONE;
+  let id = -1;
+  while (isExtension(nh)) {
+    if (++n > IPV6_MAX_EXT || off + 8 > end) return false;
+    if (nh === IP6_EXT_FRAGMENT) {
+      if (id >= 0) return false;
+      const offM = readU16(f, off + 2);
+      nh = f[off]!;
+      id = off + 4;
+      off += 8;
+      if (offM >>> 3 !== 0) {
+        frag = FRAG_LATER;
+        break;
+      }
+      if ((offM & 1) !== 0) {
+        frag = FRAG_FIRST;
+        if (stopAtFragment) break;
+      }
+    } else {
+      const hl = (f[off + 1]! + 1) << 3;
+      if (off + hl > end) return false;
+      nh = f[off]!;
+      off += hl;
+    }
+  }
+  out[WK_PROTO] = nh;
+  out[WK_L4] = off;
+  out[WK_FRAG] = frag;
+  out[WK_ID] = id;
+  return true;
+}
+
+/** Copies the 16-byte address at `off` of `f` into `k[at..at+4)` as big-endian words. */
+export function loadAddress(f: Uint8Array, off: number, k: Uint32Array, at: number): void {
+  k[at] = readU32(f, off);
+  k[at + 1] = readU32(f, off + 4);
+  k[at + 2] = readU32(f, off + 8);
+  k[at + 3] = readU32(f, off + 12);
+}
+
+/** True when the 16-byte address at `off` of `f` equals `k[at..at+4)`. */
+export function addressIs(f: Uint8Array, off: number, k: Uint32Array, at: number): boolean {
+  return (
+    readU32(f, off) === k[at] &&
+    readU32(f, off + 4) === k[at + 1] &&
+    readU32(f, off + 8) === k[at + 2] &&
+    readU32(f, off + 12) === k[at + 3]
+  );
+}
+
+/**
+ * Sets the key of the flow an ICMPv6 error quotes (the quoted IPv6 header at `inner`, quoted bytes up
+ * to `end`): `k` holds the outer destination (the VIP) in its dst words on entry; on success src is the
+ * quoted destination, the ports reversed, the protocol the quoted one. Returns 0 or DROP_ICMP_INNER.
+ * `w` is scratch for the quoted walk.
+ */
+export function icmp6ErrorKey(
+  f: Uint8Array,
+  inner: number,
+  end: number,
+  k: Uint32Array,
+  w: Int32Array,
+): number {
+  if (inner + IP6_HLEN > end || f[inner]! >>> 4 !== 6) return DROP_ICMP_INNER;
+  // The quoted packet went from the VIP to the client.
+  if (!addressIs(f, inner + IP6_SRC, k, K6_DST)) return DROP_ICMP_INNER;
+  if (!walkExtensions(f, inner + IP6_HLEN, f[inner + IP6_NEXT]!, end, true, w)) return DROP_ICMP_INNER;
+  const proto = w[WK_PROTO]!;
+  if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMPV6) return DROP_ICMP_INNER;
+  loadAddress(f, inner + IP6_DST, k, K6_SRC);
+  k[K6_PROTO] = proto;
+  k[K6_PORTS] = 0;
+  if (w[WK_FRAG] !== FRAG_NONE) return 0;
+  const l4 = w[WK_L4]!;
+  if (l4 + 8 > end) return DROP_ICMP_INNER;
+  if (proto === PROTO_ICMPV6) {
+    const type = f[l4]!;
+    return type === ICMP6_ECHO_REQUEST || type === ICMP6_ECHO_REPLY ? 0 : DROP_ICMP_INNER;
+  }
+  // VIP:sport -> client:dport quoted; the flow is client:dport -> VIP:sport.
+  k[K6_PORTS] = (readU16(f, l4 + 2) << 16) | readU16(f, l4);
+  return 0;
+}
