@@ -230,8 +230,9 @@ test('a solicitation for the VIP is answered with the reference advertisement; a
         const { v, out } = run(balancer(), ns);
         assert.equal(verdictAction(v), ACT_TX_FRONTEND);
         assert.equal(toHex(out), toHex((r as { out: Uint8Array }).out));
-        // A byte of the hop limit, code, checksum or target changed: not a valid solicitation for the VIP.
-        const pos = [21, 55, 56, 57, ...Array.from({ length: 16 }, (_, i) => 62 + i), 18, 19, 20, 14][at]!;
+        // A byte of the hop limit, code, checksum, target, payload length, next header or type changed: no
+        // longer a valid solicitation for the VIP.
+        const pos = [21, 55, 56, 57, ...Array.from({ length: 16 }, (_, i) => 62 + i), 18, 19, 20, 54][at]!;
         const bad = ns.slice();
         bad[pos] = bad[pos]! ^ flip;
         const want = referenceOutcome(bad);
