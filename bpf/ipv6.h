@@ -207,8 +207,14 @@ static __always_inline __u32 flow6_parse(const struct cursor *c, __u32 end, stru
 		return LBDSR_DROP_NOT_VIP;
 	if (!mac_eq(eth + ETH_DST, f->vip->mac))
 		return LBDSR_DROP_DST_MAC;
-	if (ipv6_walk(c, IP6_L3_END_, end, ip[IP6_NEXT], 0, &w))
+	/* most packets carry no extension header: no walk */
+	if (proto6_balanced(ip[IP6_NEXT])) {
+		w.off = IP6_L3_END_;
+		w.nh = ip[IP6_NEXT];
+		w.frag = 0;
+	} else if (ipv6_walk(c, IP6_L3_END_, end, ip[IP6_NEXT], 0, &w)) {
 		return LBDSR_DROP_IPV6_EXT;
+	}
 	if (!proto6_balanced(w.nh))
 		return LBDSR_DROP_PROTO;
 	ip6_copy(f->key.src, ip + IP6_SADDR);

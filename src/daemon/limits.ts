@@ -2,7 +2,8 @@
 // needs more memory than the host has left (the XDP session map is preallocated, locked kernel memory;
 // the USERSPACE table grows to it), more instances than MAX_INSTANCES, and a state file over
 // MAX_STATE_BYTES (store.ts refuses to write one, and to start from one). The costs are computed from
-// the layouts: bpf/maps.h's LRU hash of 16-byte keys and values, src/pipeline/session-table.ts.
+// the layouts: bpf/maps.h's LRU hashes (IPv4: 16-byte keys; IPv6: 40-byte keys; 16-byte values),
+// src/pipeline/session-table.ts.
 import { LbdsrError } from '../core/errors.js';
 import { type MemoryBudget, memoryBudget } from '../kernel/meminfo.js';
 import type { StoredInstance } from './config.js';
@@ -27,12 +28,14 @@ export const DEFAULT_LIMITS: Limits = {
 const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /**
- * Bytes of an XDP session map of `capacity` entries: per element the kernel's htab_elem (48 bytes:
- * node, LRU node, hash) plus the 16-byte key and the 16-byte value, all preallocated; plus a bucket
- * (16 bytes) per entry rounded up to a power of two.
+ * Bytes of the XDP session maps of `capacity` entries, lbdsr_sessions and lbdsr_sessions6 (each
+ * family's table has the capacity): per element the kernel's htab_elem (48 bytes: node, LRU node,
+ * hash) plus the key (16 bytes; IPv6 40) and the 16-byte value, all preallocated; plus per map a
+ * bucket (16 bytes) per entry rounded up to a power of two. (What the kernel reports as the maps'
+ * memlock: test/xdp/sessions6.test.ts.)
  */
 export function xdpSessionBytes(capacity: number): number {
-  return capacity * (48 + 16 + 16) + pow2(capacity) * 16;
+  return capacity * (48 + 16 + 16 + (48 + 40 + 16)) + 2 * pow2(capacity) * 16;
 }
 
 /**

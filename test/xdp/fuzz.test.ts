@@ -52,7 +52,7 @@ import { Balancer } from '../../src/pipeline/balancer.js';
 import type { InstancePorts } from '../../src/pipeline/desired.js';
 import type { Vector } from '../lib/vectors.js';
 import { xdpSkipReason } from './env.js';
-import { sessionKey, XdpBalancer } from './harness.js';
+import { type ComparableSession, pipelineSessions, XdpBalancer } from './harness.js';
 
 const skip = xdpSkipReason();
 const FRAMES = Number(process.env.LBDSR_FUZZ_FRAMES ?? 100_000);
@@ -497,19 +497,16 @@ function outLenOf(b: object, len: number): number {
   return typeof o === 'number' ? o : len;
 }
 
+const sessionText = (list: ComparableSession[]) =>
+  list.map((s) => `${s.key}=${s.backend}@${s.lastSeenMs}`).sort();
+
+/** Both families' sessions of each plane, as text. */
 function tsSessions(b: Balancer): string[] {
-  const out: string[] = [];
-  b.sessionTable.forEach((src, dst, sport, dport, proto, id, _slot, last) => {
-    out.push(`${sessionKey(src, dst, sport, dport, proto)}=${id}@${last}`);
-  });
-  return out.sort();
+  return sessionText(pipelineSessions(b));
 }
 
 function xdpSessions(x: XdpBalancer): string[] {
-  return x
-    .sessionList()
-    .map((s) => `${s.key}=${s.backend}@${s.lastSeenMs}`)
-    .sort();
+  return sessionText(x.sessionList());
 }
 
 /** The frame alone from a fresh state: when the planes disagree on it, it becomes a corpus vector. */

@@ -3,6 +3,8 @@
 // and the counters (XDP_TX is TX_FRONTEND for an ARP reply or a Neighbor Advertisement, TX_BACKEND for a
 // balanced frame in one-arm; an advertisement may be longer or shorter than its solicitation: `outLen`).
 // Tests run the same frames through both and compare.
+
+import { formatIpv6 } from '../../src/core/addr.js';
 import {
   ACT_DROP,
   ACT_PASS,
@@ -13,6 +15,8 @@ import {
   CNT_ND_REPLY,
   DROP_MAX,
   PORT_BACKEND,
+  SIZEOF_FLOW_KEY6,
+  SIZEOF_SESSION,
 } from '../../src/core/constants.js';
 import type { InstanceConfig, Observations, SessionSettings, StatsSnapshot } from '../../src/core/model.js';
 import { XdpExplainer } from '../../src/dataplane/xdp/explain.js';
@@ -21,7 +25,8 @@ import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
 import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
 import { backendRows } from '../../src/dataplane/xdp/readout.js';
 import { snapshot } from '../../src/dataplane/xdp/stats.js';
-import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import { mapForEach, TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
+import type { Balancer } from '../../src/pipeline/balancer.js';
 import { ControlState, type PortsArg } from '../../src/pipeline/control.js';
 
 /** The program's clock in a test is BASE_NS + nowMs * 1e6 (never 0, which means the real clock). */
@@ -137,6 +142,9 @@ export class XdpBalancer {
     this.maps.forEachSession(() => {
       active++;
     });
+    this.forEachSession6(() => {
+      active++;
+    });
     return snapshot(c, backends, active);
   }
 
@@ -150,10 +158,66 @@ export class XdpBalancer {
         lastSeenMs: Number(s.lastSeenNs - BASE_NS) / 1e6,
       });
     });
+    this.forEachSession6((key, backend, lastSeenNs) => {
+      out.push({ key, backend, lastSeenMs: Number(lastSeenNs - BASE_NS) / 1e6 });
+    });
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The IPv6 sessions (lbdsr_sessions6, struct lbdsr_flow_key6 as bpf/lbdsr_shared.h lays it out). */
+  private forEachSession6(visit: (key: string, backend: number, lastSeenNs: bigint) => void): void {
+    mapForEach(this.loaded.fds.sessions6, SIZEOF_FLOW_KEY6, SIZEOF_SESSION, 4096, (keys, values, n) => {
+      const kv = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
+      const vv = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      for (let i = 0; i < n; i++) {
+        const k = i * SIZEOF_FLOW_KEY6;
+        const o = i * SIZEOF_SESSION;
+        const key = sessionKey(
+          keys.subarray(k, k + 16),
+          keys.subarray(k + 16, k + 32),
+          kv.getUint16(k + 32, true),
+          kv.getUint16(k + 34, true),
+          keys[k + 36]!,
+        );
+        visit(key, vv.getUint32(o, true), vv.getBigUint64(o + 8, true));
+      }
+      return undefined;
+    });
   }
 }
 
-export function sessionKey(src: number, dst: number, sport: number, dport: number, proto: number): string {
-  return `${src >>> 0}:${sport}>${dst >>> 0}:${dport}/${proto}`;
+/** A session's key as text: IPv4 addresses as numbers, IPv6 ones (16 bytes) as formatIpv6 text. */
+export function sessionKey(
+  src: number | Uint8Array,
+  dst: number | Uint8Array,
+  sport: number,
+  dport: number,
+  proto: number,
+): string {
+  const a = (x: number | Uint8Array) => (typeof x === 'number' ? `${x >>> 0}` : `[${formatIpv6(x)}]`);
+  return `${a(src)}:${sport}>${a(dst)}:${dport}/${proto}`;
+}
+
+/** The TypeScript pipeline's sessions of both families, keyed as sessionList() keys the kernel's. */
+export function pipelineSessions(b: Balancer): ComparableSession[] {
+  const out: ComparableSession[] = [];
+  b.sessionTable.forEach((src, dst, sport, dport, proto, backendId, _slot, last) => {
+    out.push({ key: sessionKey(src, dst, sport, dport, proto), backend: backendId, lastSeenMs: last });
+  });
+  // The IPv6 table (10-word keys: src, dst as 4 big-endian words each, ports, proto).
+  const t6 = b.sessionTable6;
+  t6.forEachEntry((e) => {
+    const addr = (at: number) => {
+      const a = new Uint8Array(16);
+      for (let i = 0; i < 4; i++) new DataView(a.buffer).setUint32(4 * i, t6.keyWordAt(e, at + i));
+      return a;
+    };
+    const ports = t6.keyWordAt(e, 8);
+    out.push({
+      key: sessionKey(addr(0), addr(4), ports >>> 16, ports & 0xffff, t6.keyWordAt(e, 9)),
+      backend: t6.backendIdAt(e),
+      lastSeenMs: t6.lastSeenAt(e),
+    });
+  });
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

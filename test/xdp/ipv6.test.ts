@@ -62,7 +62,7 @@ import {
   udp6Frame,
 } from '../../src/packet/build6.js';
 import { xdpSkipReason } from './env.js';
-import { XdpBalancer } from './harness.js';
+import { sessionKey, XdpBalancer } from './harness.js';
 
 const skip = xdpSkipReason();
 
@@ -234,6 +234,12 @@ test('IPv6 flows: balanced by their own sessions; the extension-header walk and 
     assert.equal(toHex(first.out.subarray(0, 6)), mac, 'eth dst = the backend');
     assert.equal(toHex(first.out.subarray(6, 12)), toHex(parseMac(PORT_MAC)), 'eth src = the backend port');
     assert.equal(toHex(first.out.subarray(12)), toHex(syn(1000).subarray(12)), 'nothing else changes');
+    const key = sessionKey(parseIpv6(CLIENT), parseIpv6(VIP6), 1000, 80, 6);
+    assert.deepEqual(
+      x.sessionList().map((s) => [s.key, s.backend]),
+      [[key, first.backend]],
+      'the session is in the IPv6 table, keyed by the 128-bit addresses',
+    );
     const ack = run(x, tcp6Frame(addr, { sport: 1000, dport: 80, flags: TCP_ACK }));
     assert.equal(ack.moved.get(CNT_SESSION_HIT), 1, 'the next segment hits its session');
     assert.equal(ack.backend, first.backend);
@@ -333,7 +339,7 @@ test('IPv6 fragments follow their first one; an ICMPv6 Packet Too Big reaches th
   });
 });
 
-test('the Maglev hash of an IPv6 key: jhash2 over 10 words (HASH_SESSION) or 4 (HASH_SRC_IP)', {
+test('explain of IPv6 frames: the Maglev hash of an IPv6 key is jhash2 over 10 words (HASH_SESSION) or 4 (HASH_SRC_IP); a solicitation shows its advertisement', {
   skip,
 }, () => {
   const words = (bytes: Uint8Array, n: number) => {
@@ -357,6 +363,12 @@ test('the Maglev hash of an IPv6 key: jhash2 over 10 words (HASH_SESSION) or 4 (
         const t = ex.explain(syn(1000), PORT_FRONTEND);
         assert.equal(t.hash, expect >>> 0, algorithm);
         assert.equal(t.verdict, ACT_TX_BACKEND, `${algorithm}: explain of an IPv6 frame`);
+        const nd = ex.explain(
+          nsFrame({ srcMac: CLIENT_MAC, src: CLIENT, target: VIP6, sllao: false }),
+          PORT_FRONTEND,
+        );
+        assert.equal(nd.verdict, ACT_TX_FRONTEND, 'explain of a solicitation: answered');
+        assert.equal(toHex(nd.output), toHex(expectedNa()), 'explain shows the advertisement');
       } finally {
         ex.close();
       }

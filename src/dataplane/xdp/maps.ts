@@ -33,12 +33,14 @@ export const MAP_KEYS = Object.keys(MAP_NAMES) as MapKey[];
 export type MapFds = Record<MapKey, number>;
 
 const FK = STRUCT_LAYOUTS.flowKey.fields;
+const FK6 = STRUCT_LAYOUTS.flowKey6.fields;
 const SE = STRUCT_LAYOUTS.session.fields;
 const BE = STRUCT_LAYOUTS.backend.fields;
 const BS = STRUCT_LAYOUTS.backendStats.fields;
 const CF = STRUCT_LAYOUTS.config.fields;
 
 const SIZEOF_FLOW_KEY = STRUCT_LAYOUTS.flowKey.size;
+const SIZEOF_FLOW_KEY6 = STRUCT_LAYOUTS.flowKey6.size;
 const SIZEOF_SESSION = STRUCT_LAYOUTS.session.size;
 const SIZEOF_BACKEND = STRUCT_LAYOUTS.backend.size;
 const SIZEOF_BACKEND_STATS = STRUCT_LAYOUTS.backendStats.size;
@@ -85,6 +87,12 @@ export interface KernelSession {
   backendId: number;
   slot: number;
   lastSeenNs: bigint;
+}
+
+/** An IPv6 session (lbdsr_sessions6): addresses as their 16 bytes on the wire. */
+export interface KernelSession6 extends Omit<KernelSession, 'src' | 'dst'> {
+  src: Uint8Array;
+  dst: Uint8Array;
 }
 
 export interface KernelBackend {
@@ -272,33 +280,57 @@ export class XdpMaps {
     return out;
   }
 
-  /** Visits every session of the kernel table (batch reads; entries may change meanwhile). */
+  /** Visits every session of the IPv4 table (batch reads; entries may change meanwhile; `s` is reused). */
   forEachSession(visit: (s: KernelSession) => void): void {
-    const s: KernelSession = {
-      src: 0,
-      dst: 0,
-      sport: 0,
-      dport: 0,
-      proto: 0,
-      backendId: 0,
-      slot: 0,
-      lastSeenNs: 0n,
-    };
-    mapForEach(this.fds.sessions, SIZEOF_FLOW_KEY, SIZEOF_SESSION, 4096, (keys, values, n) => {
+    const s: KernelSession = { src: 0, dst: 0, ...emptyFlow() };
+    this.scanSessions(this.fds.sessions, SIZEOF_FLOW_KEY, s, (kv, k) => {
+      s.src = getNum(kv, k, FK.src, true);
+      s.dst = getNum(kv, k, FK.dst, true);
+      s.sport = getNum(kv, k, FK.sport);
+      s.dport = getNum(kv, k, FK.dport);
+      s.proto = getNum(kv, k, FK.proto);
+      visit(s);
+    });
+  }
+
+  /**
+   * Visits every session of the IPv6 table (lbdsr_sessions6), as forEachSession; `s` and its address
+   * arrays are reused: copy what is kept.
+   */
+  forEachSession6(visit: (s: KernelSession6) => void): void {
+    const s: KernelSession6 = { src: new Uint8Array(16), dst: new Uint8Array(16), ...emptyFlow() };
+    this.scanSessions(this.fds.sessions6, SIZEOF_FLOW_KEY6, s, (kv, k, keys) => {
+      s.src.set(keys.subarray(k + FK6.src.offset, k + FK6.src.offset + 16));
+      s.dst.set(keys.subarray(k + FK6.dst.offset, k + FK6.dst.offset + 16));
+      s.sport = getNum(kv, k, FK6.sport);
+      s.dport = getNum(kv, k, FK6.dport);
+      s.proto = getNum(kv, k, FK6.proto);
+      visit(s);
+    });
+  }
+
+  /** The sessions of both families: the fields every session has (the key's addresses left out). */
+  forEachAnySession(visit: (s: Omit<KernelSession, 'src' | 'dst'>) => void): void {
+    this.forEachSession(visit);
+    this.forEachSession6(visit);
+  }
+
+  /** Batch-reads a session map: the value into `s`, then `key(view, offset, bytes)` for the key. */
+  private scanSessions(
+    fd: number,
+    keySize: number,
+    s: { backendId: number; slot: number; lastSeenNs: bigint },
+    key: (kv: DataView, k: number, keys: Uint8Array) => void,
+  ): void {
+    mapForEach(fd, keySize, SIZEOF_SESSION, 4096, (keys, values, n) => {
       const kv = dataView(keys);
       const vv = dataView(values);
       for (let i = 0; i < n; i++) {
-        const k = i * SIZEOF_FLOW_KEY;
         const o = i * SIZEOF_SESSION;
-        s.src = getNum(kv, k, FK.src, true);
-        s.dst = getNum(kv, k, FK.dst, true);
-        s.sport = getNum(kv, k, FK.sport);
-        s.dport = getNum(kv, k, FK.dport);
-        s.proto = getNum(kv, k, FK.proto);
         s.backendId = getNum(vv, o, SE.backend_id);
         s.slot = getNum(vv, o, SE.slot);
         s.lastSeenNs = getU64(vv, o, SE.last_seen_ns);
-        visit(s);
+        key(kv, i * keySize, keys);
       }
       return undefined;
     });
@@ -313,11 +345,30 @@ export class XdpMaps {
     setNum(kv, 0, FK.sport, s.sport);
     setNum(kv, 0, FK.dport, s.dport);
     setNum(kv, 0, FK.proto, s.proto);
-    const v = new Uint8Array(SIZEOF_SESSION);
-    const vv = dataView(v);
-    setNum(vv, 0, SE.backend_id, s.backendId);
-    setNum(vv, 0, SE.slot, s.slot);
-    setU64(vv, 0, SE.last_seen_ns, s.lastSeenNs);
-    mapUpdate(this.fds.sessions, k, v);
+    mapUpdate(this.fds.sessions, k, sessionValue(s));
   }
+
+  /** Writes one IPv6 session (tests). */
+  writeSession6(s: KernelSession6): void {
+    const k = new Uint8Array(SIZEOF_FLOW_KEY6);
+    const kv = dataView(k);
+    setBytes(k, 0, FK6.src, s.src);
+    setBytes(k, 0, FK6.dst, s.dst);
+    setNum(kv, 0, FK6.sport, s.sport);
+    setNum(kv, 0, FK6.dport, s.dport);
+    setNum(kv, 0, FK6.proto, s.proto);
+    mapUpdate(this.fds.sessions6, k, sessionValue(s));
+  }
+}
+
+/** The fields of a session other than its addresses, zero (the readers fill one object in place). */
+const emptyFlow = () => ({ sport: 0, dport: 0, proto: 0, backendId: 0, slot: 0, lastSeenNs: 0n });
+
+function sessionValue(s: { backendId: number; slot: number; lastSeenNs: bigint }): Uint8Array {
+  const v = new Uint8Array(SIZEOF_SESSION);
+  const vv = dataView(v);
+  setNum(vv, 0, SE.backend_id, s.backendId);
+  setNum(vv, 0, SE.slot, s.slot);
+  setU64(vv, 0, SE.last_seen_ns, s.lastSeenNs);
+  return v;
 }

@@ -401,6 +401,13 @@ export class XdpMirror {
     return [...this.services.values()].map((s) => ({ ...s, name: this.names.get(s.index) }));
   }
 
+  /** The IPv6 VIPs of the services as written (one per VIP). */
+  vips6(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const e of this.vips.values()) if (typeof e.vip !== 'number') out.push(e.vip);
+    return out;
+  }
+
   /** Kernel slots held by a backend: the backend's id and service index. */
   liveSlots(): { slot: number; id: number; service: number }[] {
     const out: { slot: number; id: number; service: number }[] = [];

@@ -6,8 +6,9 @@
 // session capacity replaces the program (atomically, the most recent sessions copied: capacity.ts). Statistics and the sessions
 // listing are read by readout.ts. The frontend MACs go on the frontend interface's unicast list
 // (unicast.ts), so that a real NIC lets their frames in, and are announced by gratuitous ARP
-// (../announce.ts). See docs/xdp.md.
-import { SLOT_NONE } from '../../core/constants.js';
+// (../announce.ts); the IPv6 VIPs' solicited-node MACs go on its multicast list (multicast.ts), so that
+// Neighbor Solicitations for them come in too. See docs/xdp.md.
+import { CFG_NO_ARP, SLOT_NONE } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import {
   DEFAULT_SESSION_SETTINGS,
@@ -16,8 +17,7 @@ import {
   type SessionEntry,
   type StatsSnapshot,
 } from '../../core/model.js';
-import { unpin } from '../../kernel/bpffs.js';
-import { closeFd, dupFd, libbpfAvailable, objPin } from '../../kernel/libbpf.js';
+import { closeFd, dupFd, libbpfAvailable } from '../../kernel/libbpf.js';
 import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan, TimeoutsMs } from '../../pipeline/plan.js';
 import { ServiceAnnouncer } from '../announce.js';
@@ -25,9 +25,10 @@ import type { DataPlane, MaglevTable, StatsOptions } from '../types.js';
 import { type PortRole, XdpAttachments, type XdpKind } from './attach.js';
 import { copyRecentSessions } from './capacity.js';
 import { XdpExplainer } from './explain.js';
-import { existingPinDir, type Loaded, pinMap, XdpLifecycle } from './lifecycle.js';
+import { existingPinDir, type Loaded, pinMap, repin, XdpLifecycle } from './lifecycle.js';
 import { readMaglevTable } from './maglev-read.js';
-import type { MapFds } from './maps.js';
+import { type MapFds, STRUCT_LAYOUTS } from './maps.js';
+import { MulticastFilter } from './multicast.js';
 import { loadLbdsr } from './object.js';
 import { readSessions, readStats } from './readout.js';
 import { countLiveSessions } from './session-counts.js';
@@ -47,6 +48,8 @@ export class XdpPlane implements DataPlane {
   private readonly lifecycle: XdpLifecycle;
   /** The frontend MACs on the frontend interface's receive filter (unicast.ts). */
   private readonly unicast = new UnicastFilter();
+  /** The IPv6 VIPs' solicited-node MACs on the frontend interface's multicast list (multicast.ts). */
+  private readonly multicast = new MulticastFilter();
   /** Gratuitous ARP for new VIPs and MACs, and when the plane attaches (../announce.ts). */
   private readonly announcer = new ServiceAnnouncer();
   private closed = false;
@@ -83,6 +86,9 @@ export class XdpPlane implements DataPlane {
     // The NIC lets the frontend MACs in before the program answers ARP for them.
     this.announcer.track(plan);
     this.unicast.sync(fe, this.announcer.services.values());
+    // NS for the IPv6 VIPs reach the program, which answers them unless CFG_NO_ARP (ROUTED, standby).
+    const answersNs = (plan.settings.flags & CFG_NO_ARP) === 0;
+    this.multicast.sync(fe, answersNs ? l.mirror.vips6() : []);
     this.attach('frontend', fe);
     this.attach('backend', be);
     this.announcer.start(this.announcer.prepare(fe?.ifname));
@@ -101,25 +107,28 @@ export class XdpPlane implements DataPlane {
     this.lifecycle.replaceProgram(l, role, newProgFd);
   }
 
-  /** A new session capacity: a new session map (the most recent sessions copied) and a program using it. */
+  /**
+   * A new session capacity: new session maps of both families (the most recent sessions of each
+   * copied) and a program using them.
+   */
   private resize(capacity: number): void {
     const l = this.loaded!;
     const reuse: Partial<MapFds> = { ...l.fds };
     delete reuse.sessions;
+    delete reuse.sessions6;
     const ld = loadLbdsr({ capacity, reuse });
     try {
-      const newSessions = ld.fds.sessions;
-      copyRecentSessions(l.fds.sessions, newSessions, capacity);
-      const sfd = dupFd(newSessions);
+      copyRecentSessions(l.fds.sessions, ld.fds.sessions, capacity);
+      copyRecentSessions(l.fds.sessions6, ld.fds.sessions6, capacity, STRUCT_LAYOUTS.flowKey6.size);
+      const fresh = { sessions: dupFd(ld.fds.sessions), sessions6: dupFd(ld.fds.sessions6) };
       this.replaceProgram(l, 'frontend', dupFd(ld.progFd));
-      closeFd(l.fds.sessions);
-      l.fds.sessions = sfd;
-      l.capacity = capacity;
       const dir = this.dir;
-      if (dir) {
-        unpin(`${dir}/${pinMap('sessions')}`);
-        objPin(sfd, `${dir}/${pinMap('sessions')}`);
+      for (const k of ['sessions', 'sessions6'] as const) {
+        closeFd(l.fds[k]);
+        l.fds[k] = fresh[k];
+        if (dir) repin(dir, pinMap(k), fresh[k]);
       }
+      l.capacity = capacity;
     } finally {
       ld.obj.close();
     }
@@ -133,6 +142,11 @@ export class XdpPlane implements DataPlane {
   /** The frontend MACs this plane keeps on the frontend interface's unicast list (or promiscuous mode). */
   unicastFilter(): UnicastState {
     return this.unicast.state();
+  }
+
+  /** The solicited-node MACs of the IPv6 VIPs this plane keeps on the frontend interface's multicast list. */
+  multicastFilter(): string[] {
+    return this.multicast.macs();
   }
 
   async stats(opts: StatsOptions = {}): Promise<StatsSnapshot> {
@@ -179,6 +193,7 @@ export class XdpPlane implements DataPlane {
     if (!l) return;
     if (!opts.keep) {
       this.unicast.clear();
+      this.multicast.clear();
       this.ports.detach('frontend', l.progs.frontend);
       this.ports.detach('backend', l.progs.backend);
     }

@@ -1,13 +1,15 @@
 // What the XDP plane reports, read from the kernel maps: the statistics (counters, per-backend
 // counters, live sessions) and the sessions listing, most recently used first. Idle expiry is judged
-// here with the instance's timeouts, as the program itself judges it when a frame arrives.
-import { formatIpv4 } from '../../core/addr.js';
-import { CNT_MAX, CNT_SESSION_MISS, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
+// here with the instance's timeouts, as the program itself judges it when a frame arrives. Both
+// session maps count: lbdsr_sessions (IPv4) and lbdsr_sessions6 (IPv6 flows, listed with their
+// addresses as formatIpv6 text and ICMPv6 as 'ICMPV6').
+import { formatIpv4, formatIpv6 } from '../../core/addr.js';
+import { CNT_MAX, CNT_SESSION_MISS, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
 import type { BackendStats, SessionEntry, StatsSnapshot } from '../../core/model.js';
 import type { TimeoutsMs } from '../../pipeline/control.js';
 import { LeastK } from './least-k.js';
 import type { Loaded } from './lifecycle.js';
-import type { KernelSession, XdpMaps } from './maps.js';
+import type { XdpMaps } from './maps.js';
 import type { XdpMirror } from './mirror.js';
 import { snapshot } from './stats.js';
 
@@ -17,7 +19,7 @@ interface TimeoutsNs {
   icmp: bigint;
 }
 
-function toNs(t: TimeoutsMs): TimeoutsNs {
+export function toNs(t: TimeoutsMs): TimeoutsNs {
   return {
     tcp: BigInt(t.tcp) * 1_000_000n,
     udp: BigInt(t.udp) * 1_000_000n,
@@ -25,7 +27,8 @@ function toNs(t: TimeoutsMs): TimeoutsNs {
   };
 }
 
-function timeoutOf(t: TimeoutsNs, proto: number): bigint {
+/** A session's idle timeout (ICMPv6 uses the ICMP one). */
+export function timeoutOf(t: TimeoutsNs, proto: number): bigint {
   return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
 }
 
@@ -56,7 +59,7 @@ export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): 
   let present = 0;
   const now = process.hrtime.bigint();
   const t = toNs(timeouts);
-  l.maps.forEachSession((s) => {
+  l.maps.forEachAnySession((s) => {
     present++;
     if (now - s.lastSeenNs <= timeoutOf(t, s.proto)) active++;
   });
@@ -65,24 +68,48 @@ export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): 
 
 const byIdle = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Up to `limit` live (not idle-expired) sessions of the kernel table, most recently used first. */
+const PROTO_NAMES: Record<number, SessionEntry['proto']> = {
+  [PROTO_TCP]: 'TCP',
+  [PROTO_UDP]: 'UDP',
+  [PROTO_ICMPV6]: 'ICMPV6',
+};
+
+/** A session kept for the listing (addresses as text). */
+type Kept = Omit<SessionEntry, 'idleMs'>;
+
+/**
+ * Up to `limit` live (not idle-expired) sessions of both kernel tables, most recently used first.
+ */
 export function readSessions(l: Loaded | null, timeouts: TimeoutsMs, limit: number): SessionEntry[] {
   if (!l || limit <= 0) return [];
   const now = process.hrtime.bigint();
   const t = toNs(timeouts);
-  // forEachSession reuses one object: copy only the entries that are kept.
-  const kept = new LeastK<bigint, KernelSession>(limit, byIdle);
-  l.maps.forEachSession((s) => {
-    const idle = now - s.lastSeenNs;
-    if (idle <= timeoutOf(t, s.proto) && kept.admits(idle)) kept.offer(idle, { ...s });
-  });
-  return kept.sorted().map(({ key: idle, value: s }) => ({
-    src: formatIpv4(s.src),
-    dst: formatIpv4(s.dst),
+  // The readers reuse one object: only the entries that are kept become objects.
+  const kept = new LeastK<bigint, Kept>(limit, byIdle);
+  const entry = (
+    src: string,
+    dst: string,
+    s: { sport: number; dport: number; proto: number; backendId: number },
+  ): Kept => ({
+    src,
+    dst,
     sport: s.sport,
     dport: s.dport,
-    proto: s.proto === PROTO_TCP ? 'TCP' : s.proto === PROTO_UDP ? 'UDP' : 'ICMP',
+    proto: PROTO_NAMES[s.proto] ?? 'ICMP',
     backend: s.backendId,
+  });
+  l.maps.forEachSession((s) => {
+    const idle = now - s.lastSeenNs;
+    if (idle <= timeoutOf(t, s.proto) && kept.admits(idle))
+      kept.offer(idle, entry(formatIpv4(s.src), formatIpv4(s.dst), s));
+  });
+  l.maps.forEachSession6((s) => {
+    const idle = now - s.lastSeenNs;
+    if (idle <= timeoutOf(t, s.proto) && kept.admits(idle))
+      kept.offer(idle, entry(formatIpv6(s.src), formatIpv6(s.dst), s));
+  });
+  return kept.sorted().map(({ key: idle, value }) => ({
+    ...value,
     idleMs: idle < 0n ? 0 : Number(idle / 1_000_000n),
   }));
 }

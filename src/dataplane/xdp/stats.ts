@@ -7,6 +7,7 @@ import {
   CNT_FRAG_HIT,
   CNT_FRAG_MISS,
   CNT_FRONTEND_PASS,
+  CNT_ND_REPLY,
   CNT_RX_PACKETS,
   CNT_SESSION_EXPIRED,
   CNT_SESSION_HIT,
@@ -20,8 +21,9 @@ import type { BackendStats, StatsSnapshot } from '../../core/model.js';
 import { rxByPort, txByPort } from '../../core/port-counts.js';
 
 /**
- * Every frame is dropped, answered (ARP), passed to the kernel (either port) or sent to a backend,
- * so frames sent to backends are rx - drops - ARP replies - passed; this stays exact when a slot's counters are reset for a new backend.
+ * Every frame is dropped, answered (ARP, or a Neighbor Advertisement for an IPv6 VIP: both leave by
+ * the FRONTEND port), passed to the kernel (either port) or sent to a backend, so frames sent to
+ * backends are rx - drops - ARP and ND replies - passed; this stays exact when a slot's counters are reset for a new backend.
  * `evicted` is not counted by the kernel's LRU map; entries are only ever removed by eviction (expiry
  * and re-balancing overwrite in place), so it is the sessions created minus the entries present.
  * `active` counts the present entries that have not idled out. `backends` come in their order (the
@@ -41,12 +43,14 @@ export function snapshot(
   }
   const rx = counters[CNT_RX_PACKETS]!;
   const arp = counters[CNT_ARP_REPLY]!;
+  const nd = counters[CNT_ND_REPLY]!;
   const miss = counters[CNT_SESSION_MISS]!;
   const passed = counters[CNT_BACKEND_PASS]! + counters[CNT_FRONTEND_PASS]!;
   return {
     rx: rxByPort(counters),
-    tx: txByPort(counters, arp, Math.max(0, rx - dropped - arp - passed)),
+    tx: txByPort(counters, arp + nd, Math.max(0, rx - dropped - arp - nd - passed)),
     arpReplies: arp,
+    ndReplies: nd,
     backendPass: counters[CNT_BACKEND_PASS]!,
     frontendPass: counters[CNT_FRONTEND_PASS]!,
     drops,
