@@ -86,6 +86,20 @@ export function readU32(f: Uint8Array, o: number): number {
   return ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) >>> 0;
 }
 
+/**
+ * Stores the big-endian word at `o` of `f` into `out[at]`: readU32 for the per-frame path. A uint32
+ * above 2^30 returned by a function V8 did not inline is boxed (a heap number: an allocation); stored
+ * into a typed array by the function that computes it, it never is.
+ */
+export function loadU32(f: Uint8Array, o: number, out: Uint32Array, at: number): void {
+  out[at] = (f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!;
+}
+
+/** True when the big-endian word at `o` of `f` equals `k[at]` (compared unboxed: see loadU32). */
+export function u32Is(f: Uint8Array, o: number, k: Uint32Array, at: number): boolean {
+  return ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) === (k[at]! | 0);
+}
+
 export function writeU16(f: Uint8Array, o: number, v: number): void {
   f[o] = (v >>> 8) & 0xff;
   f[o + 1] = v & 0xff;

@@ -121,16 +121,17 @@ import {
   IP6_PLEN,
   IP6_SRC,
   isBroadcastMac,
+  loadU32,
   macEquals,
   ND_NEIGHBOR_SOLICIT,
   ND_REDIRECT,
   ND_ROUTER_SOLICIT,
   readU16,
-  readU32,
   TCP_FLAG_SYN,
   TCP_FLAGS,
   TCP_MIN_HLEN,
   UDP_HLEN,
+  u32Is,
   writeMac,
   writeU16,
 } from '../packet/fields.js';
@@ -396,8 +397,8 @@ export class Balancer {
     this.k = k;
     this.kw = KEY_WORDS_V4;
     this.st = this.sessionTable;
-    k[0] = readU32(frame, l3 + IP_SRC);
-    k[1] = readU32(frame, l3 + IP_DST);
+    loadU32(frame, l3 + IP_SRC, k, 0);
+    loadU32(frame, l3 + IP_DST, k, 1);
     k[3] = proto;
     k[5] = 0;
     const l4 = l3 + ihl;
@@ -411,11 +412,11 @@ export class Balancer {
       if (proto === PROTO_TCP) k[5] = 1;
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      k[2] = readU32(frame, l4);
+      loadU32(frame, l4, k, 2);
       if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[5] = 1;
     } else if (proto === PROTO_UDP) {
       if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      k[2] = readU32(frame, l4);
+      loadU32(frame, l4, k, 2);
     } else {
       if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
       const type = frame[l4]!;
@@ -586,7 +587,7 @@ export class Balancer {
       return this.fragments.lookupInto(k, 2, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
     }
     if (l4len < 4) return 0;
-    k[2] = readU32(frame, l4);
+    loadU32(frame, l4, k, 2);
     return FRAG_LEARN;
   }
 
@@ -598,10 +599,10 @@ export class Balancer {
     if (verIhl >>> 4 !== 4 || ihl < IP_MIN_HLEN || ihl + 8 > avail) return DROP_ICMP_INNER;
     const k = this.key;
     // The inner source must be the VIP, i.e. the outer destination (k[1], set by the caller).
-    if (readU32(frame, inner + IP_SRC) !== k[1]) return DROP_ICMP_INNER;
+    if (!u32Is(frame, inner + IP_SRC, k, 1)) return DROP_ICMP_INNER;
     const iproto = frame[inner + IP_PROTO]!;
     if (iproto !== PROTO_TCP && iproto !== PROTO_UDP && iproto !== PROTO_ICMP) return DROP_ICMP_INNER;
-    k[0] = readU32(frame, inner + IP_DST);
+    loadU32(frame, inner + IP_DST, k, 0);
     k[3] = iproto;
     if ((readU16(frame, inner + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
       k[2] = 0;
@@ -759,11 +760,11 @@ export class Balancer {
       if (proto === PROTO_TCP) k[KEY_WORDS_V6 + 1] = 1;
     } else if (proto === PROTO_TCP) {
       if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      k[K6_PORTS] = readU32(frame, l4);
+      loadU32(frame, l4, k, K6_PORTS);
       if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[KEY_WORDS_V6 + 1] = 1;
     } else if (proto === PROTO_UDP) {
       if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      k[K6_PORTS] = readU32(frame, l4);
+      loadU32(frame, l4, k, K6_PORTS);
     } else {
       if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
       const type = frame[l4]!;
@@ -791,13 +792,13 @@ export class Balancer {
     if (proto === PROTO_ICMPV6) return 0;
     const f = this.fragments6.key;
     for (let i = 0; i < 8; i++) f[i] = k[i]!;
-    f[8] = readU32(frame, w[WK_ID]!);
+    loadU32(frame, w[WK_ID]!, f, 8);
     f[9] = proto;
     if (w[WK_FRAG] === FRAG_LATER) {
       return this.fragments6.lookupInto(k, K6_PORTS, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
     }
     if (l4len < 4) return 0;
-    k[K6_PORTS] = readU32(frame, l4);
+    loadU32(frame, l4, k, K6_PORTS);
     return FRAG_LEARN;
   }
 

@@ -15,8 +15,9 @@ import {
   IP6_HLEN,
   IP6_NEXT,
   IP6_SRC,
+  loadU32,
   readU16,
-  readU32,
+  u32Is,
 } from '../packet/fields.js';
 
 /** The walk's results, by index in its out array. */
@@ -94,19 +95,19 @@ export function walkExtensions(
 
 /** Copies the 16-byte address at `off` of `f` into `k[at..at+4)` as big-endian words. */
 export function loadAddress(f: Uint8Array, off: number, k: Uint32Array, at: number): void {
-  k[at] = readU32(f, off);
-  k[at + 1] = readU32(f, off + 4);
-  k[at + 2] = readU32(f, off + 8);
-  k[at + 3] = readU32(f, off + 12);
+  loadU32(f, off, k, at);
+  loadU32(f, off + 4, k, at + 1);
+  loadU32(f, off + 8, k, at + 2);
+  loadU32(f, off + 12, k, at + 3);
 }
 
 /** True when the 16-byte address at `off` of `f` equals `k[at..at+4)`. */
 export function addressIs(f: Uint8Array, off: number, k: Uint32Array, at: number): boolean {
   return (
-    readU32(f, off) === k[at] &&
-    readU32(f, off + 4) === k[at + 1] &&
-    readU32(f, off + 8) === k[at + 2] &&
-    readU32(f, off + 12) === k[at + 3]
+    u32Is(f, off, k, at) &&
+    u32Is(f, off + 4, k, at + 1) &&
+    u32Is(f, off + 8, k, at + 2) &&
+    u32Is(f, off + 12, k, at + 3)
   );
 }
 
