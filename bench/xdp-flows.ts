@@ -175,6 +175,18 @@ export function ceilingFlow(flowsFd: number, i: number): void {
   mapUpdate(flowsFd, k, Uint8Array.from([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0, 0]));
 }
 
+/** bench.bpf.c's struct flood_state: the next client address (or rank, with `mask`), its step, and
+ * the scattered order's base and mask (0: addresses in order). */
+export function floodState(next: number, vary: number, base = 0, mask = 0): Uint8Array {
+  const v = new Uint8Array(16);
+  const dv = new DataView(v.buffer);
+  dv.setUint32(0, next, true);
+  dv.setUint32(4, vary, true);
+  dv.setUint32(8, base, true);
+  dv.setUint32(12, mask, true);
+  return v;
+}
+
 export function u32le(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n, true);

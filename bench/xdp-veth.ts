@@ -42,6 +42,7 @@ import {
   configureCeiling,
   FE_MAC,
   fillSessions4,
+  floodState,
   TABLE,
   u32le,
   V4_FLOWS,
@@ -136,9 +137,7 @@ export async function vethForwarding(r: Section): Promise<void> {
     genAcks.input.set(V4_FLOWS.flowFrame(0, TCP_ACK));
     const genSyns6 = new TestRunner(helpers.programFd('gen_flows_xdp'), 4096);
     genSyns6.input.set(frame6);
-    const state = new Uint8Array(8);
-    new DataView(state.buffer).setUint32(0, 0x0f000000, true); // 15.0.0.0/8: no other flow
-    new DataView(state.buffer).setUint32(4, 1, true);
+    const state = floodState(0x0f000000, 1); // 15.0.0.0/8: no other flow
     const countFd = helpers.mapFd('sink_count');
     const zero = new Uint8Array(4);
     mapUpdate(helpers.mapFd('flood_state'), zero, state);
