@@ -10,7 +10,7 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type GcFunction = (opts: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
+export type GcFunction = (opts: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
 let gcFn: GcFunction | null | undefined;
 
@@ -52,7 +52,11 @@ export class IdleCollector {
   /** Collections made, for tests and logs. */
   collections = 0;
 
-  constructor(gc: GcFunction | null = exposedGc()) {
+  /** `gc` and `space` stand in for V8's in tests. */
+  constructor(
+    gc: GcFunction | null = exposedGc(),
+    private readonly space: () => { used: number; free: number } = newSpace,
+  ) {
     this.gc = gc;
   }
 
@@ -62,13 +66,13 @@ export class IdleCollector {
 
   /** A change starts: what it allocates is measured (when no collection runs in between). */
   changeStarted(): void {
-    if (this.gc) this.usedAtStart = newSpace().used;
+    if (this.gc) this.usedAtStart = this.space().used;
   }
 
   /** A change ended: notes its allocation. */
   changeEnded(): void {
     if (!this.gc || this.usedAtStart < 0) return;
-    const grown = newSpace().used - this.usedAtStart;
+    const grown = this.space().used - this.usedAtStart;
     this.usedAtStart = -1;
     // a collection during the change shrank the young generation: nothing measured
     if (grown > this.largest) this.largest = grown;
@@ -85,7 +89,7 @@ export class IdleCollector {
       this.pending = false;
       if (this.closed || !this.gc) return;
       const reserve = Math.max(MIN_RESERVE, 2 * this.largest);
-      if (newSpace().free >= reserve) return;
+      if (this.space().free >= reserve) return;
       this.gc({ type: 'minor' });
       this.collections++;
     });

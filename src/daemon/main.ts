@@ -6,7 +6,7 @@
 // lock. An uncaught exception is logged and ends the daemon at once (exit 70) instead of running on in
 // an unknown state: the XDP planes keep forwarding (their objects are pinned) and the
 // next start adopts them.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
@@ -118,6 +118,21 @@ function setOption(out: DaemonArgs, name: string, v: string): void {
   } else out.tokenFile = v;
 }
 
+/**
+ * The daemon's priority: the calling thread's nice value (Linux: per thread), set before any other
+ * thread of ours starts so that they inherit it, and, where the kernel groups the processes of a
+ * session (autogroup: a nice value then only orders the threads of one session), its session's too.
+ */
+function setNice(nice: number): void {
+  setPriority(0, nice);
+  try {
+    writeFileSync('/proc/self/autogroup', `${nice}\n`);
+  } catch (e) {
+    // no autogroup in this kernel: the thread's nice value is the whole story
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
 /** The shortest token accepted: 32 bytes (256 bits when random). */
 export const MIN_TOKEN_BYTES = 32;
 
@@ -174,8 +189,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   try {
-    // the calling thread's priority (Linux): set before any other thread starts, so that they inherit it
-    if (args.nice !== undefined) setPriority(0, args.nice);
+    if (args.nice !== undefined) setNice(args.nice);
   } catch (e) {
     process.stderr.write(`lbdsrd: --nice ${args.nice}: ${(e as Error).message}\n`);
     process.exit(2);
