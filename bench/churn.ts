@@ -11,12 +11,14 @@
 //
 // Run alone: `node dist/bench/churn.js` (root). BENCH_CHURN_K (cycles, default 100 = 200 requests; 20 with
 // LBDSR_BENCH_QUICK=1), BENCH_CHURN_RATE (frames/s, default 100000), BENCH_CHURN_PLANES (default
-// USERSPACE,XDP_SKB,XDP_DRV). `run(section)` takes the reporter of `npm run bench` (say/figure/skipped,
+// USERSPACE,XDP_SKB,XDP_DRV), BENCH_CHURN_NICE (lbdsrd's --nice; default none: the daemon's priority is
+// the bench's own). `run(section)` takes the reporter of `npm run bench` (say/figure/skipped,
 // figures under stable snake_case keys); without one it prints to stdout.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  CHURN_NICE,
   type ChurnOutcome,
   type ChurnPlane,
   type ChurnRun,
@@ -220,6 +222,7 @@ export async function run(out: Out = stdoutOut): Promise<void> {
   const cycles = Number(process.env.BENCH_CHURN_K ?? (quick ? 20 : 100));
   const load = loadAverageText();
   out.say(`  load average before: ${load}`);
+  if (CHURN_NICE) out.say(`  lbdsrd runs with --nice ${CHURN_NICE} (BENCH_CHURN_NICE)`);
   out.say(
     '  measured, per REST request (DELETE, then POST back, of one backend; fetch, as lbdsrctl): request to live, its own\n' +
       '  figure from the arrival of the request to the plane having applied the change (the `live` metric of its Server-Timing header),\n' +

@@ -27,6 +27,13 @@ const POOL_PATH = `${INSTANCE_PATH}backend/pool/`;
 
 export type ChurnPlane = 'USERSPACE' | 'XDP_SKB' | 'XDP_DRV';
 
+/** lbdsrd's priority in the scenario: BENCH_CHURN_NICE (lbdsrd --nice), else the default (inherited). */
+export const CHURN_NICE = process.env.BENCH_CHURN_NICE;
+
+function daemonArgs(): string[] {
+  return CHURN_NICE === undefined || CHURN_NICE === '' ? [] : ['--nice', CHURN_NICE];
+}
+
 /** `n` backends with generated unicast, locally administered MACs 02:cb:00:ii:ii:ii (id i = 1..n). */
 export function generatedPool(n: number): PoolEntry[] {
   const hex = (v: number) => (v & 0xff).toString(16).padStart(2, '0');
@@ -61,7 +68,7 @@ export async function setupChurn(
     await must('ip', ['-n', sw, 'link', 'set', 'be', 'nomaster']);
     await must('bridge', ['-n', sw, 'fdb', 'add', topo.frontendMac, 'dev', 'fe', 'master', 'static']);
     if (plane === 'XDP_DRV') await prepareNativeXdp(topo, passObject);
-    daemon = new Daemon({ ns: topo.lbNs, logLevel: 'warn' });
+    daemon = new Daemon({ ns: topo.lbNs, logLevel: 'warn', args: daemonArgs() });
     await daemon.start();
     driver = new Driver(topo.lbNs, daemon.url);
     await driver.must('POST', INSTANCE_PATH, {
@@ -260,7 +267,7 @@ export async function churnWithoutPlane(
   opts: { listen: string; stateDir?: string; puts?: number },
 ): Promise<{ run: ChurnRun; putMs: number[] }> {
   const { puts = 0, ...listen } = opts;
-  const daemon = new Daemon({ ns: s.topo.lbNs, logLevel: 'warn', ...listen });
+  const daemon = new Daemon({ ns: s.topo.lbNs, logLevel: 'warn', args: daemonArgs(), ...listen });
   let driver: Driver | undefined;
   try {
     await daemon.start();

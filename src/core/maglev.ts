@@ -60,7 +60,11 @@ let scratch = {
   weight: new Int32Array(0),
   credit: new Int32Array(0),
 };
-let takenScratch = new Uint8Array(0);
+/** Occupancy of the table being filled, one bit per entry (8 KiB for 65,537: it stays in L1). */
+let takenBits = new Int32Array(0);
+/** Scratch of ascendingOrder, grown like the fill's. */
+let orderKeys = new Float64Array(0);
+let orderOut = new Uint32Array(0);
 
 /**
  * buildMaglev for members given as parallel arrays (ids[i] holds slots[i] with weights[i], default 100
@@ -86,12 +90,13 @@ export function buildMaglevOf(
     };
   }
   const { pos, step, slot, weight } = scratch;
-  // Typed arrays for everything the fill loop touches, occupancy in its own byte array (64 KiB, where
-  // the table is 256 KiB) and the table written through an int32 view: the loop then reads no object
+  // Typed arrays for everything the fill loop touches, occupancy in its own bit array (8 KiB, where
+  // the table is 256 KiB: the probes, ~11 per entry, stay in L1) and the table written through an int32 view: the loop then reads no object
   // and no uint32 above 2^31 (SLOT_NONE), which keeps it on small integers. The skip is kept minus m,
   // so that stepping wraps without a branch: c + skip - m is negative exactly when c + skip < m.
   const order = ascendingOrder(ids);
   let n = 0;
+  let unweighted = true;
   for (let i = 0; i < all; i++) {
     const j = order === null ? i : order[i]!;
     const w = weights === undefined ? MAGLEV_FULL_WEIGHT : weights[j]!;
@@ -101,13 +106,16 @@ export function buildMaglevOf(
     step[n] = (p % m) + 1 - m;
     slot[n] = slots[j]!;
     weight[n] = Math.min(w, MAGLEV_FULL_WEIGHT);
+    if (weight[n] !== MAGLEV_FULL_WEIGHT) unweighted = false;
     n++;
   }
   if (n === 0) return table;
-  if (takenScratch.length !== m) takenScratch = new Uint8Array(m);
-  else takenScratch.fill(0);
+  const words = (m + 31) >>> 5;
+  if (takenBits.length !== words) takenBits = new Int32Array(words);
+  else takenBits.fill(0);
   const out = new Int32Array(table.buffer, table.byteOffset, m);
-  fill(n, pos, step, slot, weight, scratch.credit, takenScratch, out);
+  if (unweighted) fillUnweighted(n, scratch, takenBits, out);
+  else fill(n, scratch, takenBits, out);
   return table;
 }
 
@@ -121,12 +129,24 @@ function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1]! <= ids[i]!;
   if (sorted) return null;
-  const keys = new Float64Array(n);
+  if (orderKeys.length < n) {
+    orderKeys = new Float64Array(n);
+    orderOut = new Uint32Array(n);
+  }
+  const keys = orderKeys.subarray(0, n);
   for (let i = 0; i < n; i++) keys[i] = ids[i]! * n + i;
   keys.sort();
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = keys[i]! % n;
-  return order;
+  for (let i = 0; i < n; i++) orderOut[i] = keys[i]! % n;
+  return orderOut;
+}
+
+/** The members of a fill, in id order (parallel arrays: the scratch above). */
+interface Fill {
+  pos: Int32Array;
+  step: Int32Array;
+  slot: Int32Array;
+  weight: Int32Array;
+  credit: Int32Array;
 }
 
 /**
@@ -135,17 +155,9 @@ function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
  * round's pace) takes at most one entry a round; a member of weight w takes w/100 as many entries.
  * With every weight 100 each member takes one entry a round: the NSDI 2016 fill.
  */
-function fill(
-  n: number,
-  pos: Int32Array,
-  step: Int32Array,
-  slots: Int32Array,
-  weight: Int32Array,
-  credit: Int32Array,
-  taken: Uint8Array,
-  out: Int32Array,
-): void {
+function fill(n: number, f: Fill, taken: Int32Array, out: Int32Array): void {
   const m = out.length;
+  const { weight, credit } = f;
   credit.fill(0, 0, n);
   let filled = 0;
   for (;;) {
@@ -156,18 +168,47 @@ function fill(
         continue;
       }
       credit[i] = cr - MAGLEV_FULL_WEIGHT;
-      let c = pos[i]!;
-      const k = step[i]!;
-      while (taken[c] !== 0) {
-        c += k;
-        c += (c >> 31) & m;
-      }
-      taken[c] = 1;
-      out[c] = slots[i]!;
-      c += k;
-      c += (c >> 31) & m;
-      pos[i] = c;
+      take(i, f.pos, f.step, f.slot, taken, out);
       if (++filled === m) return;
     }
   }
+}
+
+/**
+ * fill() when every member has weight 100 (the usual pool): each member takes one entry a round, with no
+ * credit to keep. The same entries in the same order as fill() gives for these members.
+ */
+function fillUnweighted(n: number, f: Fill, taken: Int32Array, out: Int32Array): void {
+  const m = out.length;
+  const { pos, step, slot } = f;
+  let filled = 0;
+  for (;;) {
+    for (let i = 0; i < n; i++) {
+      take(i, pos, step, slot, taken, out);
+      if (++filled === m) return;
+    }
+  }
+}
+
+/** Member i takes the next free entry of its permutation (bit c of `taken`: a shift by c uses its low 5 bits). */
+function take(
+  i: number,
+  pos: Int32Array,
+  step: Int32Array,
+  slots: Int32Array,
+  taken: Int32Array,
+  out: Int32Array,
+): void {
+  const m = out.length;
+  let c = pos[i]!;
+  const k = step[i]!;
+  while (((taken[c >> 5]! >>> c) & 1) !== 0) {
+    c += k;
+    c += (c >> 31) & m;
+  }
+  taken[c >> 5]! |= 1 << c;
+  out[c] = slots[i]!;
+  c += k;
+  c += (c >> 31) & m;
+  pos[i] = c;
 }

@@ -14,6 +14,7 @@ import { createDataPlane, detectPlane } from '../dataplane/factory.js';
 import { getNetDev, type NetDev } from '../kernel/netdev.js';
 import { Observer, type ObserverOptions } from '../metrics/observe.js';
 import { installPlumbing, serverOptions, type Transport } from './http.js';
+import { IdleCollector } from './idle-gc.js';
 import { Instances } from './instances.js';
 import { withLibbpfLog } from './libbpf-log.js';
 import { restore, watchInterfaces } from './lifecycle.js';
@@ -63,6 +64,8 @@ export interface AppOptions {
   runtime?: RuntimeOptions;
   /** VIP announcements: the file and command of the reachable VIPs, the evaluation period. */
   announce?: AnnouncerOptions;
+  /** Young-generation collections when the change queue is idle (idle-gc.ts); default on. */
+  idleGc?: boolean;
 }
 
 declare module 'fastify' {
@@ -83,6 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const planes = new PlaneManager(factory, app.log, opts.planeTimeoutMs);
   const instances = new Instances(opts.stateDir, planes, opts.netdev ?? getNetDev, app.log);
   instances.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  if (opts.idleGc !== false) instances.collector = new IdleCollector();
   const observer = new Observer(
     {
       instances: () => instances.all(),
@@ -128,6 +132,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // a graceful shutdown withdraws every VIP before the planes go (XDP keeps forwarding without us)
   app.addHook('preClose', () => announcer.withdrawAll());
   app.addHook('onClose', async () => {
+    instances.collector?.close();
     stopWatch();
     announcer.close();
     observer.close();

@@ -24,7 +24,7 @@ import {
   validatePool,
   validateServices,
 } from './pool-config.js';
-import { InstanceSchema } from './schema.js';
+import { InstanceSchema, LIMITS } from './schema.js';
 import { checkBody, normalizeAndCheck, normalizeBody } from './validation.js';
 
 export interface StoredPort extends PortConfig {
@@ -88,7 +88,9 @@ export function validateInstance(
 ): { config: StoredInstance; warnings: string[] } {
   const where = (d: unknown) => `instance ${(d as InstanceDoc | undefined)?.name ?? ''}`.trim();
   const doc = (
-    ctx.owned ? normalizeAndCheck(InstanceSchema, input, where) : checkOwnCopy(input, where)
+    ctx.owned
+      ? withStoredEntriesAside(input, () => normalizeAndCheck(InstanceSchema, input, where))
+      : checkOwnCopy(input, where)
   ) as InstanceDoc;
   const name = doc.name ?? '';
   const cfg: StoredInstance = {
@@ -128,7 +130,43 @@ export function validateInstance(
     });
   }
   checkBackendCount([cfg.backend, ...(cfg.services ?? []).map((s) => s.backend)]);
+  for (const pool of [cfg.backend.pool, ...(cfg.services ?? []).map((s) => s.backend.pool)]) {
+    for (const e of pool) stored.add(e);
+  }
   return { config: cfg, warnings };
+}
+
+/**
+ * The pool entries of the documents validateInstance gave: checked against the schema already, and
+ * never changed in place (document.ts shares them between a document and its next version; every
+ * operation makes new entries). A change of one backend among 4,096 checks the one entry against
+ * the schema, not 4,096 (the checks across fields, validatePool, still see every entry).
+ */
+const stored = new WeakSet<object>();
+
+/**
+ * Runs `check` (the schema check of the caller's own document `doc`) with the entries stored before
+ * taken out of every pool that holds any, then puts them back: the schema then checks only what is
+ * new. A pool longer than the schema allows is checked whole (its length is the error).
+ */
+function withStoredEntriesAside<T>(doc: unknown, check: () => T): T {
+  const aside: Array<{ owner: { pool?: unknown[] }; pool: unknown[] }> = [];
+  const d = doc as InstanceDoc | undefined;
+  const owners = [d?.backend, ...(Array.isArray(d?.services) ? d.services.map((s) => s?.backend) : [])];
+  for (const owner of owners) {
+    const pool = owner?.pool;
+    if (!Array.isArray(pool) || pool.length > LIMITS.pool) continue;
+    if (!pool.some((e) => typeof e === 'object' && e !== null && stored.has(e))) continue;
+    aside.push({ owner: owner as { pool?: unknown[] }, pool });
+    (owner as { pool?: unknown[] }).pool = pool.filter(
+      (e) => typeof e !== 'object' || e === null || !stored.has(e),
+    );
+  }
+  try {
+    return check();
+  } finally {
+    for (const a of aside) a.owner.pool = a.pool;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import type { FrontendMode } from '../core/model.js';
 import type { NetDev } from '../kernel/netdev.js';
 import { type StoredInstance, validateInstance } from './config.js';
 import { clone } from './document.js';
+import type { IdleCollector } from './idle-gc.js';
 import { checkLimits, DEFAULT_LIMITS, type Limits } from './limits.js';
 import {
   type ChangeTiming,
@@ -55,6 +56,8 @@ export class Instances {
   onChange: (name: string, config: StoredInstance | undefined) => void = () => {};
   /** What the host can hold (limits.ts). */
   limits: Limits = DEFAULT_LIMITS;
+  /** Collects the young generation when the queue has drained (idle-gc.ts); none: V8's own timing. */
+  collector: IdleCollector | undefined;
 
   constructor(
     private readonly stateDir: string,
@@ -66,8 +69,17 @@ export class Instances {
   /** Runs `fn` after every change queued before it. */
   serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
+    const settled: Promise<unknown> = run.then(
+      () => this.drained(settled),
+      () => this.drained(settled),
+    );
+    this.queue = settled;
     return run;
+  }
+
+  /** A queued run ended: when nothing was queued after it, the daemon is idle. */
+  private drained(settled: Promise<unknown>): void {
+    if (this.queue === settled) this.collector?.idle();
   }
 
   /** Resolves when every queued change has finished. */
@@ -163,37 +175,51 @@ export class Instances {
   ): Promise<string[]> {
     return this.serial(async () => {
       timing.start = performance.now();
-      const old = this.map.get(name);
-      const doc = compute(old);
-      if (doc === null) return this.remove(name, old, timing);
-      const { config, warnings } = validateInstance(doc, {
-        old,
-        others: this.all().filter((i) => i.name !== name),
-        interfaceExists: (n) => this.netdev(n) !== undefined,
-        newUuid: randomUUID,
-        // compute gave a new document (see above): it is normalised in place, not copied once more
-        owned: true,
-      });
-      checkLimits(config, old, this.map.size, this.limits);
-      for (const w of warnings) this.log.warn({ instance: name }, w);
-      const ports = resolvePorts(config, this.netdev);
-      if (opts.dryRun) {
-        opts.dryRun.result = await this.planes.preview(config, ports, old);
-        return warnings;
-      }
-      await this.planes.reconcile(config, ports, config.type !== old?.type, timing);
-      timing.live = performance.now();
-      this.map.set(name, config);
+      this.collector?.changeStarted();
       try {
-        this.persist();
-      } catch (e) {
-        await this.rollback(name, old);
-        throw e;
+        return await this.changeNow(name, compute, timing, opts);
+      } finally {
+        this.collector?.changeEnded();
       }
-      timing.persisted = performance.now();
-      this.onChange(name, config);
-      return warnings;
     });
+  }
+
+  private async changeNow(
+    name: string,
+    compute: (old: StoredInstance | undefined) => unknown,
+    timing: ChangeTiming,
+    opts: ChangeOptions,
+  ): Promise<string[]> {
+    const old = this.map.get(name);
+    const doc = compute(old);
+    if (doc === null) return this.remove(name, old, timing);
+    const { config, warnings } = validateInstance(doc, {
+      old,
+      others: this.all().filter((i) => i.name !== name),
+      interfaceExists: (n) => this.netdev(n) !== undefined,
+      newUuid: randomUUID,
+      // compute gave a new document (see above): it is normalised in place, not copied once more
+      owned: true,
+    });
+    checkLimits(config, old, this.map.size, this.limits);
+    for (const w of warnings) this.log.warn({ instance: name }, w);
+    const ports = resolvePorts(config, this.netdev);
+    if (opts.dryRun) {
+      opts.dryRun.result = await this.planes.preview(config, ports, old);
+      return warnings;
+    }
+    await this.planes.reconcile(config, ports, config.type !== old?.type, timing);
+    timing.live = performance.now();
+    this.map.set(name, config);
+    try {
+      this.persist();
+    } catch (e) {
+      await this.rollback(name, old);
+      throw e;
+    }
+    timing.persisted = performance.now();
+    this.onChange(name, config);
+    return warnings;
   }
 
   private async remove(

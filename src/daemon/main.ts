@@ -6,7 +6,8 @@
 // lock. An uncaught exception is logged and ends the daemon at once (exit 70) instead of running on in
 // an unknown state: the XDP planes keep forwarding (their objects are pinned) and the
 // next start adopts them.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LbdsrError } from '../core/errors.js';
 import { buildApp } from './app.js';
@@ -24,10 +25,12 @@ export interface DaemonArgs {
   tlsKey?: string;
   announceFile?: string;
   announceCommand?: string;
+  /** Nice value of the daemon (-20..19), set at start: its threads started later inherit it. */
+  nice?: number;
 }
 
 const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir DIR] [--log-level LEVEL] [--token-file FILE]
-              [--tls-cert FILE --tls-key FILE] [--announce-file FILE] [--announce-command CMD]
+              [--tls-cert FILE --tls-key FILE] [--announce-file FILE] [--announce-command CMD] [--nice N]
   --config FILE        settings file (default LBDSR_CONFIG, else /etc/lbdsr/lbdsr.conf if present); flags win
   --listen HOST:PORT   address of the REST API (default 127.0.0.1:9000)
   --state-dir DIR      configuration and lock (default /var/lib/lbdsr)
@@ -39,7 +42,9 @@ const USAGE = `usage: lbdsrd [--config FILE] [--listen HOST:PORT] [--state-dir D
   --announce-file FILE the reachable VIPs, one A.B.C.D/32 (IPv6: ADDR/128) a line, rewritten atomically
                        when they change
   --announce-command CMD
-                       run (no shell) when they change, with LBDSR_VIPS and LBDSR_ANNOUNCE_FILE set`;
+                       run (no shell) when they change, with LBDSR_VIPS and LBDSR_ANNOUNCE_FILE set
+  --nice N             scheduling priority (-20..19, default: inherited; below 0 needs CAP_SYS_NICE): a
+                       change is live sooner when other work competes for the CPUs (as systemd's Nice=)`;
 
 /** Exit status after an uncaught exception (EX_SOFTWARE). */
 const EXIT_UNCAUGHT = 70;
@@ -55,6 +60,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'announce-file': { type: 'string' },
   'announce-command': { type: 'string' },
+  nice: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -105,7 +111,26 @@ function setOption(out: DaemonArgs, name: string, v: string): void {
   else if (name === 'tls-key') out.tlsKey = v;
   else if (name === 'announce-file') out.announceFile = v;
   else if (name === 'announce-command') out.announceCommand = nonEmpty(v, '--announce-command');
-  else out.tokenFile = v;
+  else if (name === 'nice') {
+    if (!/^-?\d{1,2}$/.test(v) || Number(v) < -20 || Number(v) > 19)
+      throw new LbdsrError('LBDSR_BAD_VALUE', `--nice '${v}' is not an integer -20..19`);
+    out.nice = Number(v);
+  } else out.tokenFile = v;
+}
+
+/**
+ * The daemon's priority: the calling thread's nice value (Linux: per thread), set before any other
+ * thread of ours starts so that they inherit it, and, where the kernel groups the processes of a
+ * session (autogroup: a nice value then only orders the threads of one session), its session's too.
+ */
+function setNice(nice: number): void {
+  setPriority(0, nice);
+  try {
+    writeFileSync('/proc/self/autogroup', `${nice}\n`);
+  } catch (e) {
+    // no autogroup in this kernel: the thread's nice value is the whole story
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 /** The shortest token accepted: 32 bytes (256 bits when random). */
@@ -161,6 +186,12 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (e) {
     process.stderr.write(`lbdsrd: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  try {
+    if (args.nice !== undefined) setNice(args.nice);
+  } catch (e) {
+    process.stderr.write(`lbdsrd: --nice ${args.nice}: ${(e as Error).message}\n`);
     process.exit(2);
   }
   let lock: ReturnType<typeof acquireLock>;

@@ -109,11 +109,23 @@ export function validatePool(doc: PoolDoc | undefined, ctx: PoolContext): PoolCo
     } else if (out.healthcheck) checkProbeIp(out.healthcheck, `${ctx.where} healthcheck`, ctx);
   };
   const entries = doc?.pool ?? [];
+  // where the entries of the pool before the change are expected (see below)
+  let cursor = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as BackendDoc;
-    // an entry of the pool before the change at its place is stored as it is; its health check is
-    // checked again (the pool's, or probe_ip, may have changed)
-    if (oldPool !== undefined && oldPool[i] === e) {
+    // an entry of the pool before the change, met in its order (entries removed before it skipped, one
+    // at a time: a removal shifts the rest), is stored as it is; its health check is checked again
+    // (the pool's, or probe_ip, may have changed)
+    const at =
+      oldPool === undefined
+        ? -1
+        : oldPool[cursor] === e
+          ? cursor
+          : oldPool[cursor + 1] === e
+            ? cursor + 1
+            : -1;
+    if (at >= 0) {
+      cursor = at + 1;
       checkEntryHealth(e);
       out.pool.push(e as BackendConfig);
       continue;

@@ -126,11 +126,24 @@ function algorithmOf(a: Algorithm | undefined): number {
   return a === 'HASH_SRC_IP' ? ALG_HASH_SRC_IP : ALG_HASH_SESSION;
 }
 
-/** Parses a MAC text, reusing `before` when it says the same (a plan of 4,096 backends parses few). */
-function macOf(text: string, before: Uint8Array | undefined, what: string): Uint8Array {
+/**
+ * Parses the MAC text of backend `id` (`where`: of which service; `observed`: the MAC the daemon
+ * found), reusing `before` when it says the same (a plan of 4,096 backends parses few). The error's
+ * text is built only for an error: no string per backend and plan.
+ */
+function macOf(
+  text: string,
+  before: Uint8Array | undefined,
+  id: number,
+  where: string,
+  observed: boolean,
+): Uint8Array {
   if (before !== undefined && macTextIs(text, before)) return before;
   const mac = parseMac(text);
-  if (isZeroMac(mac)) throw new LbdsrError('LBDSR_BAD_MAC', `${what}: MAC ${text} is zero`);
+  if (isZeroMac(mac)) {
+    const what = `backend ${id}${where}${observed ? ' (observed)' : ''}`;
+    throw new LbdsrError('LBDSR_BAD_MAC', `${what}: MAC ${text} is zero`);
+  }
   return mac;
 }
 
@@ -176,10 +189,8 @@ function checkPool(
     const seenBy = observe?.(service, b.id);
     const before = known?.(service, b.id);
     let mac: Uint8Array | null = null;
-    if (b.mac !== undefined) mac = macOf(b.mac, before, `backend ${b.id}${where}`);
-    else if (seenBy?.mac !== undefined) {
-      mac = macOf(seenBy.mac, before, `backend ${b.id}${where} (observed)`);
-    }
+    if (b.mac !== undefined) mac = macOf(b.mac, before, b.id, where, false);
+    else if (seenBy?.mac !== undefined) mac = macOf(seenBy.mac, before, b.id, where, true);
     const type = b.healthcheck?.type ?? pool?.healthcheck?.type ?? 'NONE';
     const onDown = b.healthcheck?.on_down ?? pool?.healthcheck?.on_down ?? 'STAY';
     const down = type !== 'NONE' && seenBy?.health === 'DOWN';

@@ -112,4 +112,12 @@ test('lbdsrd: bad flags name what was wrong (with the usage for an unknown one)'
     () => parseDaemonArgs(['--log-level', 'loud']),
     bad('LBDSR_BAD_VALUE', /must be one of trace/),
   );
+  for (const v of ['-21', '20', 'high', '1.5', ''])
+    assert.throws(() => parseDaemonArgs([`--nice=${v}`]), bad('LBDSR_BAD_VALUE', /--nice .* -20\.\.19/), v);
+});
+
+test('lbdsrd: --nice takes a priority, negative ones too', () => {
+  assert.equal(parseDaemonArgs(['--nice', '-10']).nice, -10);
+  assert.equal(parseDaemonArgs(['--nice=19']).nice, 19);
+  assert.equal(parseDaemonArgs([]).nice, undefined);
 });
