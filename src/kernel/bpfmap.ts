@@ -86,6 +86,23 @@ export function mapForEach(
   }
 }
 
+/**
+ * One batch lookup of keys 0..n-1 of an array map (keys and values laid out back to back in the
+ * buffers, which hold at least n of each): returns how many entries the kernel filled, or -1 when the
+ * kernel or the map type has no batch operations (the caller then looks the keys up one by one).
+ */
+export function mapLookupArrayPrefix(fd: number, n: number, keys: Uint8Array, values: Uint8Array): number {
+  if (n === 0) return 0;
+  const count = new Uint32Array([n]);
+  const outBatch = Buffer.alloc(8);
+  const rc = load().lookup_batch(fd, null, outBatch, keys, values, count, batchOpts()) as number;
+  if (rc < 0 && rc !== -ERRNO.ENOENT) {
+    if (batchUnsupported(rc)) return -1;
+    throw new BpfError('map lookup_batch', rc);
+  }
+  return count[0] ?? 0;
+}
+
 function forEachByNextKey(
   fd: number,
   keySize: number,

@@ -29,6 +29,7 @@ export {
   mapForEach,
   mapInfo,
   mapLookup,
+  mapLookupArrayPrefix,
   mapNextKey,
   mapUpdate,
   mapUpdateBatch,

@@ -4,7 +4,15 @@
 // scanned in batches). The service maps (VIPs, port services, service entries, Maglev tables) have
 // their own module, service-maps.ts, reached as `XdpMaps.svc`.
 import { CNT_MAX, FRAG_CAPACITY, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
-import { closeFd, mapDelete, mapForEach, mapLookup, mapUpdate, possibleCpus } from '../../kernel/libbpf.js';
+import {
+  closeFd,
+  mapDelete,
+  mapForEach,
+  mapLookup,
+  mapLookupArrayPrefix,
+  mapUpdate,
+  possibleCpus,
+} from '../../kernel/libbpf.js';
 import { XdpServiceMaps } from './service-maps.js';
 import { getBytes, getNum, getU64, LE, STRUCT_LAYOUTS, setBytes, setNum, setU64 } from './shared-structs.js';
 
@@ -126,6 +134,9 @@ export class XdpMaps {
   private readonly u32view = new DataView(this.u32key.buffer);
   private readonly counterBuf: Uint8Array;
   private readonly bstatsBuf: Uint8Array;
+  /** readBackendStatsUpTo's buffers, grown to the highest slot read. */
+  private bstatsAll = new Uint8Array(0);
+  private bstatsKeys = new Uint8Array(0);
 
   constructor(readonly fds: MapFds) {
     this.ncpu = possibleCpus();
@@ -192,14 +203,41 @@ export class XdpMaps {
 
   /** packets, bytes, sessions of a slot, summed over CPUs. */
   readBackendStats(slot: number): { packets: number; bytes: number; sessions: number } {
+    if (!mapLookup(this.fds.bstats, this.key32(slot), this.bstatsBuf))
+      return { packets: 0, bytes: 0, sessions: 0 };
+    return this.sumBackendStats(this.bstatsBuf, 0);
+  }
+
+  /**
+   * The counters of slots 0..n-1 (for every slot below `n`: index = slot), read in one batch lookup.
+   * The daemon reads every live slot once a second (metrics, status page): one lookup per slot held
+   * its event loop for milliseconds with thousands of backends, in front of any request that came
+   * in meanwhile. Falls back to one lookup per slot where the kernel has no batch lookup for arrays.
+   */
+  readBackendStatsUpTo(n: number): { packets: number; bytes: number; sessions: number }[] {
+    const perSlot = this.bstatsBuf.length;
+    if (this.bstatsAll.length < n * perSlot) {
+      this.bstatsAll = new Uint8Array(n * perSlot);
+      this.bstatsKeys = new Uint8Array(n * 4);
+    }
+    const got = mapLookupArrayPrefix(this.fds.bstats, n, this.bstatsKeys, this.bstatsAll);
+    const out: { packets: number; bytes: number; sessions: number }[] = [];
+    for (let slot = 0; slot < n; slot++) {
+      out.push(
+        slot < got ? this.sumBackendStats(this.bstatsAll, slot * perSlot) : this.readBackendStats(slot),
+      );
+    }
+    return out;
+  }
+
+  private sumBackendStats(buf: Uint8Array, at: number): { packets: number; bytes: number; sessions: number } {
     const r = { packets: 0, bytes: 0, sessions: 0 };
-    if (!mapLookup(this.fds.bstats, this.key32(slot), this.bstatsBuf)) return r;
-    const dv = dataView(this.bstatsBuf);
+    const dv = dataView(buf);
     const stride = round8(SIZEOF_BACKEND_STATS);
     for (let c = 0; c < this.ncpu; c++) {
-      r.packets += getNum(dv, c * stride, BS.packets);
-      r.bytes += getNum(dv, c * stride, BS.bytes);
-      r.sessions += getNum(dv, c * stride, BS.sessions);
+      r.packets += getNum(dv, at + c * stride, BS.packets);
+      r.bytes += getNum(dv, at + c * stride, BS.bytes);
+      r.sessions += getNum(dv, at + c * stride, BS.sessions);
     }
     return r;
   }

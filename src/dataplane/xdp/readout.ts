@@ -34,14 +34,15 @@ export function timeoutOf(t: TimeoutsNs, proto: number): bigint {
 
 /** Per-backend counters with their service's name, by service index then id (as the pipeline gives them). */
 export function backendRows(mirror: XdpMirror, maps: XdpMaps): BackendStats[] {
-  return mirror
-    .liveSlots()
-    .sort((a, b) => a.service - b.service || a.id - b.id)
-    .map((s) => ({
-      id: s.id,
-      service: mirror.serviceName(s.service) ?? `#${s.service}`,
-      ...maps.readBackendStats(s.slot),
-    }));
+  const live = mirror.liveSlots().sort((a, b) => a.service - b.service || a.id - b.id);
+  let top = 0;
+  for (const s of live) top = Math.max(top, s.slot + 1);
+  const stats = maps.readBackendStatsUpTo(top);
+  return live.map((s) => ({
+    id: s.id,
+    service: mirror.serviceName(s.service) ?? `#${s.service}`,
+    ...(stats[s.slot] ?? maps.readBackendStats(s.slot)),
+  }));
 }
 
 /**
