@@ -2,27 +2,12 @@
 // state directory): services, backends by IP, weights and drain, health checks and probe_ip, the
 // status columns of `backend pool show`, and `-plan` on any change (nothing changes; what would move).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Daemon } from '../../testkit/daemon.js';
-import { cliCaller, startDaemon, tempDir } from './helpers.js';
+import { describe, test } from 'node:test';
+import { cliInstance } from '../lib/cli-instance.js';
 
 describe('lbdsrctl: services, backends, health checks, -plan', () => {
-  let state: ReturnType<typeof tempDir>;
-  let d: Daemon;
-  const { ok, fails } = cliCaller(() => d.url);
-  const lb = (...args: string[]) => ['lbdsr', 'lb1', ...args];
-  const json = (...args: string[]) => JSON.parse(ok(...lb(...args), 'show', '-json'));
-
-  before(async () => {
-    state = tempDir('cli-services');
-    d = await startDaemon(state.dir);
-    ok('lbdsr', 'add', 'lb1');
-    ok(...lb('frontend', 'set', 'mac=aa:bb:cc:dd:ee:ff', 'vip=10.0.0.100'));
-    ok(...lb('backend', 'pool', 'add', '1', 'mac=00:00:00:00:00:01'));
-  });
-  after(async () => {
-    await d?.stop();
-    state.cleanup();
+  const { ok, fails, lb, json } = cliInstance('cli-services', (cli) => {
+    cli.ok(...cli.lb('backend', 'pool', 'add', '1', 'mac=00:00:00:00:00:01'));
   });
 
   test('services add, show, a pool by IP, del', () => {
