@@ -3,7 +3,7 @@
 // the USERSPACE table grows to it), more instances than MAX_INSTANCES, and a state file over
 // MAX_STATE_BYTES (store.ts refuses to write one, and to start from one). The costs are computed from
 // the layouts: bpf/maps.h's LRU hashes (IPv4: 16-byte keys; IPv6: 40-byte keys; 16-byte values),
-// src/pipeline/session-table.ts.
+// src/pipeline/session-table.ts's tables (IPv4 and IPv6, 64- and 96-byte entries).
 import { LbdsrError } from '../core/errors.js';
 import { type MemoryBudget, memoryBudget } from '../kernel/meminfo.js';
 import type { StoredInstance } from './config.js';
@@ -38,13 +38,39 @@ export function xdpSessionBytes(capacity: number): number {
   return capacity * (48 + 16 + 16 + (48 + 40 + 16)) + 2 * pow2(capacity) * 16;
 }
 
+/** The pipeline's session tables (src/pipeline/session-table.ts): bytes an entry, IPv4 and IPv6. */
+const ENTRY_V4 = 64;
+const ENTRY_V6 = 96;
+/** A table's storage starts at this many entries (or its capacity) and doubles up to its capacity. */
+const TABLE_INITIAL = 1024;
+
 /**
- * Bytes of a USERSPACE session table grown to `capacity`: 64 bytes an entry (16 words) and 4 a bucket
- * (twice the entries, rounded up to a power of two), and, while it doubles, the half-size array it
- * copies from.
+ * Bytes a table holds at `limit` entries: the records, and 4 bytes a bucket (twice the entries rounded
+ * up to a power of two, at least 16).
+ */
+const tableBytes = (limit: number, entry: number) =>
+  limit === 0 ? 0 : limit * entry + Math.max(16, pow2(2 * limit)) * 4;
+
+/** The storage of a table of `capacity` just before its last doubling (0: it never grows). */
+function beforeLastDoubling(capacity: number): number {
+  if (capacity <= TABLE_INITIAL) return 0;
+  let limit = TABLE_INITIAL;
+  while (limit * 2 < capacity) limit *= 2;
+  return limit;
+}
+
+/**
+ * Bytes of the USERSPACE session tables grown to `capacity`: the pipeline keeps one per family, each
+ * of the capacity (IPv4 entries 64 bytes, IPv6 96), with 4 bytes a bucket; and while the IPv6 table
+ * (the larger) makes its last doubling it also holds the storage it copies from. (What the tables
+ * really allocate: test/daemon/limits-userspace.test.ts.)
  */
 export function userspaceSessionBytes(capacity: number): number {
-  return capacity * 64 * 1.5 + pow2(2 * capacity) * 4;
+  return (
+    tableBytes(capacity, ENTRY_V4) +
+    tableBytes(capacity, ENTRY_V6) +
+    tableBytes(beforeLastDoubling(capacity), ENTRY_V6)
+  );
 }
 
 const gib = (b: number) =>
@@ -70,7 +96,7 @@ export function checkLimits(
   const userspace = config.type === 'USERSPACE';
   const costs: Array<[number, string, boolean]> = [];
   if (!userspace) costs.push([xdpSessionBytes(capacity), 'an XDP session map (locked kernel memory)', true]);
-  if (!xdp) costs.push([userspaceSessionBytes(capacity), 'a USERSPACE session table', false]);
+  if (!xdp) costs.push([userspaceSessionBytes(capacity), 'the USERSPACE session tables', false]);
   for (const [need, what, forXdp] of costs) {
     const have = limits.memory(forXdp);
     if (need > have.bytes) {

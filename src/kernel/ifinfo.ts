@@ -1,7 +1,7 @@
 // Interface lookup through ioctl (SIOCGIF*) on a socket of the calling thread's network namespace, and
 // entering a named network namespace (ip-netns(8) conventions). Unlike sysfs (netdev.ts), these answer for
 // the namespace the thread is in, which is what a worker that entered a namespace needs. struct ifreq is
-// a koffi struct type; the prober reads its union at offsets taken from it.
+// a koffi struct type; the prober reads its union at offsets taken from it (maddr.ts writes one too).
 import koffi from 'koffi';
 import { kernelStruct, offsets } from './ctypes.js';
 import * as libc from './libc.js';
@@ -35,9 +35,10 @@ const IFREQ_U = koffi.union({
   ifru_map: IFMAP,
 });
 /** `ifr_ifrn` is C's one-member union around the name (ifr_name). */
-const IFREQ = kernelStruct('ifreq', { ifr_ifrn: koffi.array('char', IFNAMSIZ), ifr_ifru: IFREQ_U });
+export const IFREQ = kernelStruct('ifreq', { ifr_ifrn: koffi.array('char', IFNAMSIZ), ifr_ifru: IFREQ_U });
 const IFR_U = koffi.offsetof(IFREQ, 'ifr_ifru');
-const IFR_HWADDR = IFR_U + offsets(SOCKADDR, ['sa_data']).sa_data;
+/** Where a MAC sits in an ifreq (ifr_hwaddr.sa_data). */
+export const IFR_HWADDR = IFR_U + offsets(SOCKADDR, ['sa_data']).sa_data;
 
 export interface IfInfo {
   name: string;

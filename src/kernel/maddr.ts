@@ -5,8 +5,10 @@
 // entries: the kernel keeps one per address however often it is added (no reference count), beside
 // its own (the solicited-node addresses of the interface's own IPv6 addresses, which are not global).
 import { readFileSync } from 'node:fs';
+import koffi from 'koffi';
 import { formatMac, parseMac } from '../core/addr.js';
 import { ERRNO } from './errno.js';
+import { IFR_HWADDR, IFREQ } from './ifinfo.js';
 import { close, ioctlRaw, SysError, socket } from './libc.js';
 
 const AF_INET = 2;
@@ -14,16 +16,15 @@ const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const SIOCADDMULTI = 0x8931;
 const SIOCDELMULTI = 0x8932;
-/** struct ifreq: the name (IFNAMSIZ 16), then a struct sockaddr (family u16 = AF_UNSPEC, data). */
-const IFREQ_SIZE = 40;
-const IFR_HWADDR_DATA = 18;
+const IFNAMSIZ = 16;
 
 function ifreq(ifname: string, mac: string): Uint8Array {
   const name = Buffer.from(ifname, 'utf8');
-  if (name.length > 15) throw new RangeError(`interface name ${ifname} is too long`);
-  const r = new Uint8Array(IFREQ_SIZE);
+  if (name.length >= IFNAMSIZ) throw new RangeError(`interface name ${ifname} is too long`);
+  // struct ifreq (ifinfo.ts): the name, then ifr_hwaddr, a struct sockaddr of family AF_UNSPEC (0)
+  const r = new Uint8Array(koffi.sizeof(IFREQ));
   r.set(name, 0);
-  r.set(parseMac(mac), IFR_HWADDR_DATA);
+  r.set(parseMac(mac), IFR_HWADDR);
   return r;
 }
 

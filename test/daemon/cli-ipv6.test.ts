@@ -5,27 +5,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Daemon } from '../../testkit/daemon.js';
-import { cliCaller, startDaemon, tempDir } from './helpers.js';
+import { describe, test } from 'node:test';
+import { cliInstance } from '../lib/cli-instance.js';
 
 describe('lbdsrctl: IPv6 VIPs, dual stack and IPv6 backends', () => {
-  let state: ReturnType<typeof tempDir>;
-  let d: Daemon;
-  const { ok, fails } = cliCaller(() => d.url);
-  const lb = (...args: string[]) => ['lbdsr', 'lb1', ...args];
-  const json = (...args: string[]) => JSON.parse(ok(...lb(...args), 'show', '-json'));
-
-  before(async () => {
-    state = tempDir('cli-ipv6');
-    d = await startDaemon(state.dir);
-    ok('lbdsr', 'add', 'lb1');
-    ok(...lb('frontend', 'set', 'mac=aa:bb:cc:dd:ee:ff', 'vip=10.0.0.100'));
-  });
-  after(async () => {
-    await d?.stop();
-    state.cleanup();
-  });
+  const { ok, fails, lb, json, stateDir } = cliInstance('cli-ipv6');
 
   test('the issue’s commands: an IPv6 service, a backend by IPv6 address, one by MAC', () => {
     ok(...lb('services', 'add', 'web6', 'vip=fd00::100', 'protocol=TCP', 'port=80'));
@@ -65,7 +49,7 @@ describe('lbdsrctl: IPv6 VIPs, dual stack and IPv6 backends', () => {
 
   test('apply -f of the exported document, IPv6 written any way, finds it unchanged', () => {
     const doc = JSON.parse(ok(...lb('show', '-json')));
-    const file = join(state.dir, 'lb1.json');
+    const file = join(stateDir(), 'lb1.json');
     writeFileSync(file, JSON.stringify({ instances: [doc] }));
     assert.match(ok('apply', '-f', file), /unchanged/);
     // the same addresses in other spellings are the same configuration

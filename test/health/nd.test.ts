@@ -7,19 +7,19 @@
 // Advertisement of an IPv6 VIP (src/dataplane/announce.ts) moves a client's neighbour entry for the
 // VIP to the announced MAC. Every wait is bounded; the namespaces and processes go away afterwards.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseIpv6 } from '../../src/core/addr.js';
 import { newInstance } from '../../src/daemon/document.js';
 import { Announcement, ServiceAnnouncer } from '../../src/dataplane/announce.js';
-import type { BackendProber } from '../../src/health/prober.js';
 import { inNetns } from '../../src/kernel/ifinfo.js';
 import { ControlState } from '../../src/pipeline/control.js';
-import { type Backend, buildTopology, type Topology, teardown } from '../../testkit/bridge.js';
+import type { Backend } from '../../testkit/bridge.js';
 import { must, run } from '../../testkit/exec.js';
-import { newPrefix, sysctl } from '../../testkit/netns.js';
+import { sysctl } from '../../testkit/netns.js';
 import { rootSkip } from '../../testkit/root.js';
 import { mustWaitFor } from '../../testkit/timing.js';
-import { check, Recorder, startProber, TestServer } from './servers.js';
+import { proberLab } from '../lib/prober-lab.js';
+import { check } from './servers.js';
 
 const skip = rootSkip('IPv6 health prober tests (network namespaces)');
 /** The link-local address of the probe MAC 02:db:0a:00:00:fa. */
@@ -49,38 +49,22 @@ async function neighbour(ns: string, ip: string): Promise<{ mac: string; state: 
 }
 
 describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
-  let topo: Topology;
-  let prober: BackendProber;
-  const ev = new Recorder();
-  const servers: TestServer[] = [];
-  let b1: Backend;
-  let b2: Backend;
-  let b3: Backend;
-
-  before(async () => {
-    topo = await buildTopology(newPrefix('n'));
-    [b1, b2, b3] = topo.backends as [Backend, Backend, Backend];
+  const lab = proberLab('n', async (topo) => {
     // The bridge floods multicast (no MLD snooping: the prober joins its group without an MLD report).
     await must('ip', ['-n', topo.switchNs, 'link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
     for (const h of [...topo.clients, ...topo.backends]) await enableIpv6(h.ns);
     for (const b of topo.backends) {
       await must('ip', ['-n', b.ns, 'addr', 'add', `${addr6(b)}/64`, 'dev', 'eth0', 'nodad']);
       await must('ip', ['-n', b.ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad']);
-      servers.push(new TestServer(b.ns, b.name));
     }
-    for (const s of servers) await s.start();
-    prober = startProber(topo, ev);
   });
-
-  after(async () => {
-    await prober?.close();
-    for (const s of servers) await s.kill();
-    if (topo) await teardown(topo);
-  });
+  const { ev, servers } = lab;
 
   it('resolves a backend given by its IPv6 address to its MAC by Neighbor Discovery', async () => {
-    prober.update([{ key: 'web6/1', vip: VIP6, ip: addr6(b1) }]);
-    await mustWaitFor('MAC of b1 by ND', () => ev.macs.some((m) => m.key === 'web6/1' && m.mac === b1.mac));
+    lab.prober.update([{ key: 'web6/1', vip: VIP6, ip: addr6(lab.b1) }]);
+    await mustWaitFor('MAC of b1 by ND', () =>
+      ev.macs.some((m) => m.key === 'web6/1' && m.mac === lab.b1.mac),
+    );
   });
 
   it("answers a server's solicitation for its link-local address with the probe MAC", async () => {
@@ -88,9 +72,9 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
     await mustWaitFor(
       `b1's neighbour entry for ${PROBE_LL} REACHABLE at the probe MAC`,
       async () => {
-        await run('ip', ['-n', b1.ns, '-6', 'neigh', 'flush', 'dev', 'eth0']);
-        await run('ip', ['netns', 'exec', b1.ns, 'ping', '-6', '-c', '1', '-W', '1', `${PROBE_LL}%eth0`]);
-        const n = await neighbour(b1.ns, PROBE_LL);
+        await run('ip', ['-n', lab.b1.ns, '-6', 'neigh', 'flush', 'dev', 'eth0']);
+        await run('ip', ['netns', 'exec', lab.b1.ns, 'ping', '-6', '-c', '1', '-W', '1', `${PROBE_LL}%eth0`]);
+        const n = await neighbour(lab.b1.ns, PROBE_LL);
         return n?.mac === '02:db:0a:00:00:fa' && n.state === 'REACHABLE';
       },
       { timeoutMs: 15_000 },
@@ -100,11 +84,11 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
   it('TCP over IPv6 to the IPv6 VIP: UP against a listening server, DOWN when it dies, UP again', async () => {
     const key = 'web6/2';
     const from = ev.healths.length;
-    prober.update([{ key, vip: VIP6, ip: addr6(b2), check: check('TCP') }]);
+    lab.prober.update([{ key, vip: VIP6, ip: addr6(lab.b2), check: check('TCP') }]);
     const u = await ev.waitHealth(key, 'UP', from);
     assert.match(u.reason, /SYN-ACK/);
     assert.ok(
-      ev.macs.some((m) => m.key === key && m.mac === b2.mac),
+      ev.macs.some((m) => m.key === key && m.mac === lab.b2.mac),
       'resolved by ND first',
     );
     const down = ev.healths.length;
@@ -118,15 +102,20 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
 
   it('HTTP, UDP and ICMPv6 echo checks of the IPv6 VIP go UP', async () => {
     const from = ev.healths.length;
-    prober.update([
+    lab.prober.update([
       {
         key: 'http6/1',
         vip: VIP6,
-        mac: b1.mac,
+        mac: lab.b1.mac,
         check: check('HTTP', { path: '/health', body: 'healthy b1' }),
       },
-      { key: 'udp6/2', vip: VIP6, mac: b2.mac, check: check('UDP', { payload: 'ping', body: 'pong b2' }) },
-      { key: 'icmp6/3', vip: VIP6, ip: addr6(b3), check: check('ICMP') },
+      {
+        key: 'udp6/2',
+        vip: VIP6,
+        mac: lab.b2.mac,
+        check: check('UDP', { payload: 'ping', body: 'pong b2' }),
+      },
+      { key: 'icmp6/3', vip: VIP6, ip: addr6(lab.b3), check: check('ICMP') },
     ]);
     const h = await ev.waitHealth('http6/1', 'UP', from);
     assert.match(h.reason, /HTTP status 200, body holds 'healthy b1'/);
@@ -138,25 +127,25 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
 
   it('an ICMPv6 check goes DOWN when the server drops the VIP', async () => {
     const from = ev.healths.length;
-    await must('ip', ['-n', b3.ns, 'addr', 'del', `${VIP6}/128`, 'dev', 'lo']);
+    await must('ip', ['-n', lab.b3.ns, 'addr', 'del', `${VIP6}/128`, 'dev', 'lo']);
     try {
       const d = await ev.waitHealth('icmp6/3', 'DOWN', from);
       assert.match(d.reason, /no answer/);
     } finally {
-      await must('ip', ['-n', b3.ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad']);
+      await must('ip', ['-n', lab.b3.ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad']);
     }
   });
 
   it('reports a backend address silent once it stops answering Neighbor Discovery', async () => {
     const key = 'web6/3';
-    prober.update([{ key, vip: VIP6, ip: addr6(b3) }]);
-    await mustWaitFor('MAC of b3', () => ev.macs.some((m) => m.key === key && m.mac === b3.mac));
-    await must('ip', ['-n', b3.ns, 'addr', 'del', `${addr6(b3)}/64`, 'dev', 'eth0']);
+    lab.prober.update([{ key, vip: VIP6, ip: addr6(lab.b3) }]);
+    await mustWaitFor('MAC of b3', () => ev.macs.some((m) => m.key === key && m.mac === lab.b3.mac));
+    await must('ip', ['-n', lab.b3.ns, 'addr', 'del', `${addr6(lab.b3)}/64`, 'dev', 'eth0']);
     await mustWaitFor('b3 silent', () => ev.silent.some((s) => s.key === key), { timeoutMs: 10_000 });
   });
 
   it("an IPv6 VIP's unsolicited advertisement moves a client's neighbour entry to the frontend MAC", async () => {
-    const c1 = topo.clients[0]!;
+    const c1 = lab.topo.clients[0]!;
     await must('ip', ['-n', c1.ns, 'addr', 'add', 'fd00::11/64', 'dev', 'eth0', 'nodad']);
     const stale = (ip: string) =>
       must('ip', [
@@ -175,8 +164,8 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
     await stale(VIP6);
     // one Announcement on its own, as `frontend announce` makes it
     const a = inNetns(
-      topo.lbNs,
-      () => new Announcement(topo.frontendIf, parseIpv6(VIP6), 'aa:bb:cc:dd:ee:0b', 1),
+      lab.topo.lbNs,
+      () => new Announcement(lab.topo.frontendIf, parseIpv6(VIP6), 'aa:bb:cc:dd:ee:0b', 1),
     );
     a.start();
     await mustWaitFor(
@@ -190,7 +179,7 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
       {
         ...newInstance('lb1'),
         frontend: { vip: VIP6, mac: 'aa:bb:cc:dd:ee:0c' },
-        backend: { pool: [{ id: 1, mac: b1.mac }] },
+        backend: { pool: [{ id: 1, mac: lab.b1.mac }] },
         services: [
           { name: 'dual', vip: '10.0.0.7', vip6: 'fd00::7', mac: 'aa:bb:cc:dd:ee:0d', backend: { pool: [] } },
         ],
@@ -201,10 +190,14 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
     announcer.track(plan);
     // the frontend MACs the XDP plane puts in the interface's unicast filter: the IPv6-only service's too
     assert.deepEqual(announcer.macs().sort(), ['aa:bb:cc:dd:ee:0c', 'aa:bb:cc:dd:ee:0d']);
-    const list = inNetns(topo.lbNs, () => announcer.prepare(topo.frontendIf));
+    const list = inNetns(lab.topo.lbNs, () => announcer.prepare(lab.topo.frontendIf));
     assert.deepEqual(
       list.map((x) => x.key).sort(),
-      [`${topo.frontendIf}/10.0.0.7`, `${topo.frontendIf}/fd00::100`, `${topo.frontendIf}/fd00::7`].sort(),
+      [
+        `${lab.topo.frontendIf}/10.0.0.7`,
+        `${lab.topo.frontendIf}/fd00::100`,
+        `${lab.topo.frontendIf}/fd00::7`,
+      ].sort(),
     );
     announcer.start(list);
     try {
@@ -221,7 +214,7 @@ describe('IPv6 on the BACKEND port (namespaces)', { skip }, () => {
       // the same plan again announces nothing new
       announcer.track(plan);
       assert.deepEqual(
-        inNetns(topo.lbNs, () => announcer.prepare(topo.frontendIf)),
+        inNetns(lab.topo.lbNs, () => announcer.prepare(lab.topo.frontendIf)),
         [],
       );
     } finally {

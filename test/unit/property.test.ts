@@ -32,17 +32,16 @@ import {
 } from '../../src/core/constants.js';
 import { jhash2 } from '../../src/core/jhash.js';
 import { buildMaglev } from '../../src/core/maglev.js';
-import {
-  type BackendConfig,
-  type BackendObservation,
-  type BackendState,
-  DEFAULT_SESSION_SETTINGS,
-  type Health,
-  type HealthCheckConfig,
-  type InstanceConfig,
-  type Observations,
-  type ServiceConfig,
-  type ServiceProtocol,
+import type {
+  BackendConfig,
+  BackendObservation,
+  BackendState,
+  Health,
+  HealthCheckConfig,
+  InstanceConfig,
+  Observations,
+  ServiceConfig,
+  ServiceProtocol,
 } from '../../src/core/model.js';
 import {
   ETH_P_IPV4,
@@ -74,6 +73,18 @@ import {
 } from '../../src/packet/fields.js';
 import { Balancer } from '../../src/pipeline/balancer.js';
 import {
+  BP_MAC,
+  FE_MAC,
+  fragmentsOf,
+  POOL,
+  POOL_IDS,
+  propertyBalancer,
+  propertyConfig,
+  RUNS,
+  shuffle,
+  VIP,
+} from '../lib/property-fixture.js';
+import {
   type FlowKey,
   type RefService,
   referenceBackend,
@@ -82,33 +93,8 @@ import {
 } from '../lib/reference.js';
 import { loadVectors } from '../lib/vectors.js';
 
-const VIP = '10.0.0.100';
-const FE_MAC = 'aa:bb:cc:dd:ee:ff';
-const BP_MAC = '02:00:00:00:be:01';
-const POOL = [
-  { id: 1, mac: '01:01:01:01:01:01' },
-  { id: 2, mac: '02:02:02:02:02:02' },
-  { id: 3, mac: '03:03:03:03:03:03' },
-];
-const POOL_IDS = POOL.map((b) => b.id);
-
-function config(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION', capacity = 10_000): InstanceConfig {
-  return {
-    name: 'prop',
-    loglevel: 'INFO',
-    algorithm,
-    ports: [],
-    frontend: { vip: VIP, mac: FE_MAC },
-    backend: { pool: POOL },
-    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity },
-  };
-}
-
-function balancer(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION', capacity = 10_000): Balancer {
-  const b = new Balancer({ capacity });
-  b.configure(config(algorithm, capacity), BP_MAC);
-  return b;
-}
+const config = propertyConfig;
+const balancer = propertyBalancer;
 
 const BP = parseMac(BP_MAC);
 const POOL_MACS = POOL.map((b) => parseMac(b.mac));
@@ -163,8 +149,6 @@ function countersAddUp(b: Balancer): void {
     s.tx.backend,
   );
 }
-
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 2000);
 
 test('random bytes on either port never throw and get a defined verdict', () => {
   const b = balancer();
@@ -395,19 +379,11 @@ test("fragments: once its first fragment is balanced, every fragment of a datagr
             ? tcp({ sport, dport, payload: new Uint8Array(size) })
             : udp({ sport, dport, payload: new Uint8Array(size) });
         // Fragments of `unit` * 8 bytes; the first carries the L4 header's ports.
-        const step = unit * 8;
-        const frags: Uint8Array[] = [];
-        for (let off = 0; off < l4.length; off += step) {
-          const more = off + step < l4.length;
-          frags.push(ipv4Frame(a, proto, l4.slice(off, off + step), { id, mf: more, fragOffset: off / 8 }));
-        }
+        const frags = fragmentsOf(l4, unit, (piece, fragOffset, mf) =>
+          ipv4Frame(a, proto, piece, { id, mf, fragOffset }),
+        );
         fc.pre(frags.length >= 2);
-        const later = frags.slice(1);
-        const it = rnd[Symbol.iterator]();
-        for (let i = later.length - 1; i > 0; i--) {
-          const j = it.next().value! % (i + 1);
-          [later[i], later[j]] = [later[j]!, later[i]!];
-        }
+        const later = shuffle(frags.slice(1), rnd);
         const vip = parseIpv4(VIP);
         const flow = referencePick(POOL_IDS, alg, { src, dst: vip, sport, dport, proto });
         const noPorts = referencePick(POOL_IDS, alg, { src, dst: vip, sport: 0, dport: 0, proto });

@@ -21,7 +21,7 @@ import {
   verdictAction,
   verdictReason,
 } from '../../src/core/constants.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig } from '../../src/core/model.js';
+import type { InstanceConfig } from '../../src/core/model.js';
 import { toHex } from '../../src/packet/build.js';
 import {
   type ExtHeader,
@@ -36,7 +36,17 @@ import {
   tcp6,
   udp6,
 } from '../../src/packet/build6.js';
-import { Balancer } from '../../src/pipeline/balancer.js';
+import type { Balancer } from '../../src/pipeline/balancer.js';
+import {
+  CLIENT_MAC,
+  FE_MAC,
+  fragmentsOf,
+  POOL_IDS,
+  propertyBalancer,
+  RUNS,
+  shuffle,
+  VIP6,
+} from '../lib/property-fixture.js';
 import { referencePick } from '../lib/reference.js';
 import {
   type FlowKey6,
@@ -45,35 +55,8 @@ import {
   referenceFrontend6,
 } from '../lib/reference6.js';
 
-const VIP = '10.0.0.100';
-const VIP6 = 'fd00::100';
-const FE_MAC = 'aa:bb:cc:dd:ee:ff';
-const BP_MAC = '02:00:00:00:be:01';
-const CLIENT_MAC = '52:54:00:00:00:01';
-const POOL = [
-  { id: 1, mac: '02:00:00:00:00:01' },
-  { id: 2, mac: '02:00:00:00:00:02' },
-  { id: 3, mac: '02:00:00:00:00:03' },
-];
-const POOL_IDS = POOL.map((b) => b.id);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 2000);
-
-function balancer(algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION'): Balancer {
-  const b = new Balancer({ ...DEFAULT_SESSION_SETTINGS, capacity: 10_000 });
-  b.configure(
-    {
-      name: 'prop6',
-      loglevel: 'INFO',
-      algorithm,
-      ports: [],
-      frontend: { vip: VIP, vip6: VIP6, mac: FE_MAC },
-      backend: { pool: POOL },
-      sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 10_000 },
-    },
-    BP_MAC,
-  );
-  return b;
-}
+const balancer = (algorithm: InstanceConfig['algorithm'] = 'HASH_SESSION') =>
+  propertyBalancer(algorithm, 10_000, true);
 
 /** Runs `input` in a 2048-byte buffer; returns the verdict and the output (outLen bytes). */
 function run(b: Balancer, input: Uint8Array): { v: number; out: Uint8Array; after: Uint8Array } {
@@ -323,21 +306,11 @@ test("IPv6 fragments: once its first fragment is balanced, every fragment reache
           proto === 6
             ? tcp6(a, { sport, dport, payload: new Uint8Array(size) })
             : udp6(a, { sport, dport, payload: new Uint8Array(size) });
-        const step = unit * 8;
-        const frags: Uint8Array[] = [];
-        for (let off = 0; off < l4.length; off += step) {
-          const m = off + step < l4.length;
-          frags.push(
-            ipv6Frame(a, proto, l4.slice(off, off + step), { exts: [{ kind: 44, offset: off / 8, m, id }] }),
-          );
-        }
+        const frags = fragmentsOf(l4, unit, (piece, offset, m) =>
+          ipv6Frame(a, proto, piece, { exts: [{ kind: 44, offset, m, id }] }),
+        );
         fc.pre(frags.length >= 2);
-        const later = frags.slice(1);
-        const it = rnd[Symbol.iterator]();
-        for (let i = later.length - 1; i > 0; i--) {
-          const j = it.next().value! % (i + 1);
-          [later[i], later[j]] = [later[j]!, later[i]!];
-        }
+        const later = shuffle(frags.slice(1), rnd);
         const k: FlowKey6 = {
           family: 6,
           src: Uint8Array.from(frags[0]!.subarray(22, 38)),

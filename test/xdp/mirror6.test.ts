@@ -7,19 +7,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../src/core/addr.js';
 import { PROTO_TCP, SVC_NONE, VIP_PORTS_TCP } from '../../src/core/constants.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ServiceConfig } from '../../src/core/model.js';
-import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
-import { XdpMirror } from '../../src/dataplane/xdp/mirror.js';
-import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
+import type { ServiceConfig } from '../../src/core/model.js';
 import type { VipAddr } from '../../src/dataplane/xdp/service-maps.js';
 import { mapForEach } from '../../src/kernel/libbpf.js';
-import { ControlState } from '../../src/pipeline/control.js';
+import { MirrorRig, servicesConfig } from '../lib/mirror-rig.js';
 import { xdpSkipReason } from './env.js';
 
 const skip = xdpSkipReason();
-
-const FE = 'aa:bb:cc:dd:ee:01';
-const BE_PORT = '02:00:00:00:00:fe';
 
 const svc = (name: string, vip: string, o: Partial<ServiceConfig> = {}): ServiceConfig => ({
   name,
@@ -28,18 +22,7 @@ const svc = (name: string, vip: string, o: Partial<ServiceConfig> = {}): Service
   ...o,
 });
 
-function config(services: ServiceConfig[]): InstanceConfig {
-  return {
-    name: 'v6',
-    loglevel: 'INFO',
-    algorithm: 'HASH_SESSION',
-    ports: [],
-    frontend: { mac: FE },
-    backend: { pool: [] },
-    services,
-    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 1024 },
-  };
-}
+const config = (services: ServiceConfig[]) => servicesConfig('v6', services, 1024);
 
 const text = (v: VipAddr) => (typeof v === 'number' ? formatIpv4(v) : formatIpv6(v));
 
@@ -54,20 +37,9 @@ function rawKeys(fd: number, keySize: number, valueSize: number): string[] {
   return out.sort();
 }
 
-class Rig {
-  readonly ld: LoadedLbdsr;
-  readonly maps: XdpMaps;
-  control = new ControlState();
-  mirror: XdpMirror;
-
+class Rig extends MirrorRig {
   constructor() {
-    this.ld = loadLbdsr({ capacity: 1024 });
-    this.maps = new XdpMaps(this.ld.fds);
-    this.mirror = new XdpMirror(this.maps);
-  }
-
-  configure(c: InstanceConfig) {
-    return this.mirror.apply(this.control.apply(c, BE_PORT), 0, 1);
+    super(1024);
   }
 
   /** The VIP entries as `address -> tcp/udp/icmp service names` (null: none). */
@@ -84,10 +56,6 @@ class Rig {
       .readPorts()
       .map((p) => `${text(p.vip)} ${p.proto}/${p.port} -> ${this.mirror.serviceName(p.index)}`)
       .sort();
-  }
-
-  close(): void {
-    this.ld.obj.close();
   }
 }
 
@@ -190,17 +158,13 @@ test('a restarted daemon adopts the IPv6 entries: nothing rewritten, and a full 
     ]);
     r.configure(c);
     const before = r.vips();
-    r.mirror = new XdpMirror(r.maps);
-    r.mirror.adopt();
-    r.control = new ControlState();
+    r.restart();
     const w = r.configure(c);
     assert.equal(w.services, 0, 'the adopted service, VIP and port entries of both families are kept');
     assert.deepEqual(r.vips(), before);
 
     // Another restart with a configuration without web6: its IPv6 keys go.
-    r.mirror = new XdpMirror(r.maps);
-    r.mirror.adopt();
-    r.control = new ControlState();
+    r.restart();
     r.configure(config([svc('dual', '10.0.0.100', { vip6: 'fd00::200' })]));
     assert.deepEqual(Object.keys(r.vips()).sort(), ['10.0.0.100', 'fd00::200']);
     assert.deepEqual(r.ports(), []);

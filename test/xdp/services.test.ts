@@ -18,22 +18,17 @@ import {
   DROP_NOT_VIP,
   MAX_SERVICES,
 } from '../../src/core/constants.js';
-import { DEFAULT_SESSION_SETTINGS, type InstanceConfig, type ServiceConfig } from '../../src/core/model.js';
-import { XdpMaps } from '../../src/dataplane/xdp/maps.js';
-import { type MirrorWrites, XdpMirror } from '../../src/dataplane/xdp/mirror.js';
-import { type LoadedLbdsr, loadLbdsr } from '../../src/dataplane/xdp/object.js';
+import type { ServiceConfig } from '../../src/core/model.js';
 import { countLiveSessions } from '../../src/dataplane/xdp/session-counts.js';
 import { TestRunner, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../../src/kernel/libbpf.js';
 import { arpRequestFrame, icmpEchoFrame, tcpFrame, udpFrame } from '../../src/packet/build.js';
-import { ControlState } from '../../src/pipeline/control.js';
+import { FE, MirrorRig, servicesConfig } from '../lib/mirror-rig.js';
 import { xdpSkipReason } from './env.js';
 
 const skip = xdpSkipReason();
 
-const FE = 'aa:bb:cc:dd:ee:01';
 const FE2 = 'aa:bb:cc:dd:ee:02';
 const CLIENT = '52:54:00:00:00:09';
-const BE_PORT = '02:00:00:00:00:fe';
 const SYN = 0x02;
 const B = (n: number) => `02:00:00:00:00:0${n}`;
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -43,40 +38,17 @@ function svc(name: string, vip: string, b: number, o: Partial<ServiceConfig> = {
   return { name, vip, backend: { pool: [{ id, mac: B(b) }] }, ...o };
 }
 
-/** An instance whose services are `services` (no `default`: its frontend has no VIP). */
-function config(services: ServiceConfig[], probe_ip?: string): InstanceConfig {
-  return {
-    name: 'svc',
-    loglevel: 'INFO',
-    algorithm: 'HASH_SESSION',
-    ports: [],
-    frontend: { mac: FE },
-    backend: { pool: [] },
-    services,
-    sessions: { ...DEFAULT_SESSION_SETTINGS, capacity: 4096 },
-    ...(probe_ip ? { probe_ip } : {}),
-  };
-}
+const config = (services: ServiceConfig[], probe_ip?: string) =>
+  servicesConfig('svc', services, 4096, probe_ip ? { probe_ip } : {});
 
-class Rig {
-  readonly ld: LoadedLbdsr;
-  readonly maps: XdpMaps;
-  readonly control = new ControlState();
-  mirror: XdpMirror;
+class Rig extends MirrorRig {
   readonly fe: TestRunner;
   readonly be: TestRunner;
 
   constructor() {
-    this.ld = loadLbdsr({ capacity: 4096 });
-    this.maps = new XdpMaps(this.ld.fds);
-    this.mirror = new XdpMirror(this.maps);
+    super(4096);
     this.fe = new TestRunner(this.ld.progFd);
     this.be = new TestRunner(this.ld.backendProgFd, 4096);
-  }
-
-  /** The daemon's road: the control state plans the change, the mirror writes it (devmap: lo). */
-  configure(c: InstanceConfig): MirrorWrites {
-    return this.mirror.apply(this.control.apply(c, BE_PORT), 0, 1);
   }
 
   /** Kernel slot of backend `id` of service `name`. */
@@ -105,10 +77,6 @@ class Rig {
     if (r.act === XDP_REDIRECT) return r.dst;
     if (r.act === XDP_DROP) return `drop:${[...r.moved.keys()].find((k) => k > 0 && k < 17)}`;
     return `act:${r.act}`;
-  }
-
-  close(): void {
-    this.ld.obj.close();
   }
 }
 
@@ -269,10 +237,8 @@ test('a restarted daemon adopts the services: nothing rewritten but the tables, 
     r.configure(c);
     assert.equal(r.dest(tcpTo('10.0.0.100', 80)), B(1));
     // A new mirror on the same maps, as a restarted daemon builds it, then the daemon's full plan.
-    r.mirror = new XdpMirror(r.maps);
-    r.mirror.adopt();
-    const fresh = new ControlState();
-    const w = r.mirror.apply(fresh.apply(c, BE_PORT), 0, 1);
+    r.restart();
+    const w = r.configure(c);
     assert.equal(w.backends, 0, 'the adopted slots are kept as they are');
     assert.equal(w.services, 0, 'the adopted service, VIP and port entries are kept as they are');
     const again = r.run(tcpTo('10.0.0.100', 80));
@@ -330,11 +296,9 @@ test('sessionCounts names the control state slots when adoption kept other kerne
     assert.equal(r.dest(tcpTo('10.0.0.100', 80)), B(2));
     const kernelSlot = r.slot('web', 2);
     // The restarted daemon's control state gives backend 2 the lowest slot; the kernel keeps its own.
-    r.mirror = new XdpMirror(r.maps);
-    r.mirror.adopt();
-    const fresh = new ControlState();
-    r.mirror.apply(fresh.apply(withPool([b]), BE_PORT), 0, 1);
-    const controlSlot = fresh.slotOf(2, fresh.indexOf('web')!);
+    r.restart();
+    r.configure(withPool([b]));
+    const controlSlot = r.control.slotOf(2, r.control.indexOf('web')!);
     assert.notEqual(controlSlot, kernelSlot, 'the two slots differ (the case under test)');
     r.maps.setTestClock(0n);
     const loaded = {

@@ -1,7 +1,8 @@
 // The lifetime of one instance's XDP objects (the two programs and their maps): adopting what a
 // previous daemon left (pinned under /sys/fs/bpf/lbdsr/<instance>/, or only attached to the ports when
-// that bpffs went away with its mount namespace), else loading bpf/lbdsr.bpf.o afresh; pinning; an
-// upgrade swap when the committed object changed; releasing everything. See docs/xdp.md.
+// that bpffs went away with its mount namespace), the maps of an older release carried over where
+// their layouts allow (upgrade.ts), else loading bpf/lbdsr.bpf.o afresh; pinning; an upgrade swap
+// when the committed object changed; releasing everything. See docs/xdp.md.
 import { existsSync } from 'node:fs';
 import type { ResolvedPorts } from '../../core/model.js';
 import { pinDir, unpin, unpinAll } from '../../kernel/bpffs.js';
@@ -19,7 +20,6 @@ import { attachedProgram, type PortRole, ROLES, type XdpAttachments } from './at
 import {
   BACKEND_PROGRAM_NAME,
   MAP_KEYS,
-  MAP_LAYOUT,
   MAP_NAMES,
   type MapFds,
   type MapKey,
@@ -28,6 +28,7 @@ import {
 } from './maps.js';
 import { XdpMirror } from './mirror.js';
 import { loadLbdsr } from './object.js';
+import { currentLayout, type UpgradedMaps, upgradeMaps } from './upgrade.js';
 
 export const pinProg = (role: PortRole) => `prog_${role}`;
 export const pinMap = (k: MapKey) => `map_${k}`;
@@ -40,6 +41,8 @@ export interface Loaded {
   maps: XdpMaps;
   mirror: XdpMirror;
   capacity: number;
+  /** Adopted from an older release: what is left to carry once this release's programs run (upgrade.ts). */
+  afterSwap?: () => void;
 }
 
 /** The pin directory of the instance when it exists (bpffs mounted, a name bpffs can hold, pins made). */
@@ -165,30 +168,38 @@ export class XdpLifecycle {
     return this.adoptFds(progs, fds);
   }
 
+  /**
+   * The maps `fds` as this release's: all of its layout, or an older release's that upgrade.ts can
+   * carry over (the maps whose layouts are unchanged kept, sessions first of all); otherwise null
+   * (closing what it was given) and the caller starts afresh.
+   */
   private adoptFds(progs: Record<PortRole, number>, fds: Partial<MapFds>): Loaded | null {
     for (const r of ROLES) if (progs[r] >= 0) this.ports.own(progs[r]);
-    const ok = MAP_KEYS.every((k) => {
-      const fd = fds[k];
-      if (fd === undefined) return false;
-      const info = mapInfo(fd);
-      const want = MAP_LAYOUT[k];
-      return (
-        info.keySize === want.key &&
-        info.valueSize === want.value &&
-        (!want.max || info.maxEntries === want.max)
-      );
-    });
-    if (!ok) {
-      // A partial or incompatible set (an upgrade changed a layout): start afresh.
-      for (const r of ROLES) closeFd(progs[r]);
-      for (const fd of Object.values(fds)) closeFd(fd);
+    const current = MAP_KEYS.every((k) => fds[k] !== undefined && currentLayout(k, fds[k]));
+    let up: UpgradedMaps | null;
+    try {
+      up = current ? { fds: fds as MapFds, afterSwap: () => {} } : upgradeMaps(fds);
+    } catch (e) {
+      this.closeAll(progs, fds);
+      throw e;
+    }
+    if (!up) {
+      // A partial set, or a layout change of unknown kind: start afresh.
+      this.closeAll(progs, fds);
       return null;
     }
-    const all = fds as MapFds;
+    const all = up.fds;
     const maps = new XdpMaps(all);
     const mirror = new XdpMirror(maps);
     mirror.adopt();
-    return { progs, fds: all, maps, mirror, capacity: mapInfo(all.sessions).maxEntries };
+    const l: Loaded = { progs, fds: all, maps, mirror, capacity: mapInfo(all.sessions).maxEntries };
+    if (!current) l.afterSwap = up.afterSwap;
+    return l;
+  }
+
+  private closeAll(progs: Record<PortRole, number>, fds: Partial<MapFds>): void {
+    for (const r of ROLES) closeFd(progs[r]);
+    for (const fd of Object.values(fds)) closeFd(fd);
   }
 
   /**

@@ -91,6 +91,9 @@ export class XdpPlane implements DataPlane {
     this.multicast.sync(fe, answersNs ? l.mirror.vips6() : []);
     this.attach('frontend', fe);
     this.attach('backend', be);
+    // Adopted from an older release: what its program wrote until the swap is carried now.
+    l.afterSwap?.();
+    delete l.afterSwap;
     this.announcer.start(this.announcer.prepare(fe?.ifname));
   }
 
