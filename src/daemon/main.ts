@@ -121,16 +121,26 @@ function setOption(out: DaemonArgs, name: string, v: string): void {
 /**
  * The daemon's priority: the calling thread's nice value (Linux: per thread), set before any other
  * thread of ours starts so that they inherit it, and, where the kernel groups the processes of a
- * session (autogroup: a nice value then only orders the threads of one session), its session's too.
+ * session (autogroup: a nice value then only orders the threads of one session), its session's too,
+ * but only when lbdsrd leads its session (a systemd service, a detached start): started from a
+ * terminal, the autogroup is the terminal's, and its other processes would get the priority too.
  */
 function setNice(nice: number): void {
   setPriority(0, nice);
+  if (!leadsSession()) return;
   try {
     writeFileSync('/proc/self/autogroup', `${nice}\n`);
   } catch (e) {
     // no autogroup in this kernel: the thread's nice value is the whole story
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+}
+
+/** Whether this process leads its session (/proc/self/stat: the session id is the 4th field after comm). */
+function leadsSession(): boolean {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[3]) === process.pid;
 }
 
 /** The shortest token accepted: 32 bytes (256 bits when random). */
