@@ -57,6 +57,14 @@ static __always_inline int ip6_eq(const __u8 *a, const __u8 *b)
 	       rd32(a + 12) == rd32(b + 12);
 }
 
+/* An address into the flow key (8-byte aligned in struct flow6: the stack wants aligned 8-byte
+ * stores), with two 8-byte loads from the packet (unaligned packet loads are allowed). */
+static __always_inline void ip6_copy_key(__u8 *dst, const __u8 *src)
+{
+	*(__u64 *)dst = *(const __u64 *)src;
+	*(__u64 *)(dst + 8) = *(const __u64 *)(src + 8);
+}
+
 static __always_inline void ip6_copy(__u8 *dst, const __u8 *src)
 {
 	*(__u32 *)dst = rd32(src);
@@ -189,47 +197,41 @@ static __always_inline void flow6_frag(const struct cursor *c, const struct walk
 	f->frag.state = FRAG_FIRST;
 }
 
-/* Rules 7', 8' and 9' of an IPv6 frame that passed rule 6' (`end` = 54 + payload length): 0 with `f`
- * filled, or the drop reason. */
-static __always_inline __u32 flow6_parse(const struct cursor *c, __u32 end, struct flow6 *f)
+/* The fields of the key and of `f` that the parse does not always write: zeroed one by one (the
+ * addresses are always written; zeroing the whole struct costs 9 stores per frame). */
+static __always_inline void flow6_clear(struct flow6 *f)
 {
-	struct walk6 w;
-	__u8 *eth, *ip, *l4;
-	__u32 l4len;
+	f->key.sport = 0;
+	f->key.dport = 0;
+	f->key.proto = 0;
+	f->key.pad[0] = f->key.pad[1] = f->key.pad[2] = 0;
+	f->icmp_error = 0;
+	f->non_syn = 0;
+	f->frag.state = FRAG_NONE;
+	f->frag.counter = 0;
+	f->frag.id = 0;
+}
 
-	eth = cursor_at(c, 0, IP6_L3_END_);
-	if (!eth)
-		return LBDSR_DROP_IP_MALFORMED;
-	ip = eth + ETH_HLEN_;
-	ip6_copy(f->key.dst, ip + IP6_DADDR);
-	f->vip = bpf_map_lookup_elem(&lbdsr_vips6, f->key.dst);
-	if (!f->vip)
-		return LBDSR_DROP_NOT_VIP;
-	if (!mac_eq(eth + ETH_DST, f->vip->mac))
-		return LBDSR_DROP_DST_MAC;
-	/* most packets carry no extension header: no walk */
-	if (proto6_balanced(ip[IP6_NEXT])) {
-		w.off = IP6_L3_END_;
-		w.nh = ip[IP6_NEXT];
-		w.frag = 0;
-	} else if (ipv6_walk(c, IP6_L3_END_, end, ip[IP6_NEXT], 0, &w)) {
-		return LBDSR_DROP_IPV6_EXT;
-	}
-	if (!proto6_balanced(w.nh))
-		return LBDSR_DROP_PROTO;
-	ip6_copy(f->key.src, ip + IP6_SADDR);
-	f->key.proto = w.nh;
-	if (w.frag) {
-		flow6_frag(c, &w, end, f);
-		return 0;
-	}
+/* `n` bytes of the transport header at `off`: at the constant 54 (`fixed`, no extension header) a
+ * plain bounds check, else cursor_var's. */
+static __always_inline __u8 *flow6_l4_at(const struct cursor *c, __u32 off, __u32 n, const int fixed)
+{
+	return fixed ? cursor_at(c, IP6_L3_END_, n) : cursor_var(c, off, n);
+}
 
-	l4len = end - w.off;
+/* Rule 9' for an unfragmented packet whose transport header (protocol `nh`) is at `off` (the
+ * constant 54 when `fixed`): the ports, the SYN flag, the ICMPv6 type. */
+static __always_inline __u32 flow6_l4(const struct cursor *c, __u32 off, __u32 end, __u8 nh, const int fixed,
+				      struct flow6 *f)
+{
+	__u32 l4len = end - off;
+	__u8 *l4;
+
 	/* one branch per protocol: the verifier sees each read under its own bounds check */
-	if (w.nh == PROTO_TCP_) {
+	if (nh == PROTO_TCP_) {
 		if (l4len < 20)
 			return LBDSR_DROP_L4_TRUNCATED;
-		l4 = cursor_var(c, w.off, TCP_FLAGS_ + 1);
+		l4 = flow6_l4_at(c, off, TCP_FLAGS_ + 1, fixed);
 		if (!l4)
 			return LBDSR_DROP_L4_TRUNCATED;
 		f->key.sport = lbdsr_ntohs(rd16(l4));
@@ -238,10 +240,10 @@ static __always_inline __u32 flow6_parse(const struct cursor *c, __u32 end, stru
 			f->non_syn = 1;
 		return 0;
 	}
-	if (w.nh == PROTO_UDP_) {
+	if (nh == PROTO_UDP_) {
 		if (l4len < 8)
 			return LBDSR_DROP_L4_TRUNCATED;
-		l4 = cursor_var(c, w.off, 4);
+		l4 = flow6_l4_at(c, off, 4, fixed);
 		if (!l4)
 			return LBDSR_DROP_L4_TRUNCATED;
 		f->key.sport = lbdsr_ntohs(rd16(l4));
@@ -252,14 +254,53 @@ static __always_inline __u32 flow6_parse(const struct cursor *c, __u32 end, stru
 	/* ICMPv6 */
 	if (l4len < ICMP_HLEN_)
 		return LBDSR_DROP_L4_TRUNCATED;
-	l4 = cursor_var(c, w.off, ICMP_HLEN_);
+	l4 = flow6_l4_at(c, off, ICMP_HLEN_, fixed);
 	if (!l4)
 		return LBDSR_DROP_L4_TRUNCATED;
 	if (l4[0] == ICMP6_ECHO_REQUEST_ || l4[0] == ICMP6_ECHO_REPLY_)
 		return 0;
 	if (l4[0] >= ICMP6_DEST_UNREACH_ && l4[0] <= ICMP6_PARAMPROB_)
-		return flow6_icmp_inner(c, w.off + ICMP_HLEN_, end, f);
+		return flow6_icmp_inner(c, off + ICMP_HLEN_, end, f);
 	return LBDSR_DROP_ICMP_TYPE;
+}
+
+/* Rules 7', 8' and 9' of an IPv6 frame that passed rule 6' (`end` = 54 + payload length): 0 with `f`
+ * filled, or the drop reason. */
+static __always_inline __u32 flow6_parse(const struct cursor *c, __u32 end, struct flow6 *f)
+{
+	struct walk6 w;
+	__u8 *eth, *ip;
+	__u8 nh;
+
+	eth = cursor_at(c, 0, IP6_L3_END_);
+	if (!eth)
+		return LBDSR_DROP_IP_MALFORMED;
+	ip = eth + ETH_HLEN_;
+	/* the key of the lookup is the address in the frame: no copy to wait for */
+	f->vip = bpf_map_lookup_elem(&lbdsr_vips6, ip + IP6_DADDR);
+	if (!f->vip)
+		return LBDSR_DROP_NOT_VIP;
+	if (!mac_eq(eth + ETH_DST, f->vip->mac))
+		return LBDSR_DROP_DST_MAC;
+	flow6_clear(f);
+	ip6_copy_key(f->key.src, ip + IP6_SADDR);
+	ip6_copy_key(f->key.dst, ip + IP6_DADDR);
+	nh = ip[IP6_NEXT];
+	/* most packets carry no extension header: no walk, and the transport header at a constant offset */
+	if (proto6_balanced(nh)) {
+		f->key.proto = nh;
+		return flow6_l4(c, IP6_L3_END_, end, nh, 1, f);
+	}
+	if (ipv6_walk(c, IP6_L3_END_, end, nh, 0, &w))
+		return LBDSR_DROP_IPV6_EXT;
+	if (!proto6_balanced(w.nh))
+		return LBDSR_DROP_PROTO;
+	f->key.proto = w.nh;
+	if (w.frag) {
+		flow6_frag(c, &w, end, f);
+		return 0;
+	}
+	return flow6_l4(c, w.off, end, w.nh, 0, f);
 }
 
 #endif

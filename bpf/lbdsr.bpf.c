@@ -124,7 +124,7 @@ static __always_inline __u32 decide6(struct xdp_md *ctx, const struct cursor *c,
 				     const struct lbdsr_config *cfg, struct lbdsr_counters *cnt, __u32 *action,
 				     const int explain, struct lbdsr_explain *tr)
 {
-	struct flow6 f = {};
+	struct flow6 f; /* flow6_parse writes what it reads */
 	__u32 plen, reason;
 	__u8 *eth, *ip;
 
@@ -137,7 +137,9 @@ static __always_inline __u32 decide6(struct xdp_md *ctx, const struct cursor *c,
 	plen = lbdsr_ntohs(rd16(ip + IP6_PLEN));
 	if ((ip[IP6_VER] >> 4) != 6 || IP6_L3_END_ + plen > len)
 		return LBDSR_DROP_IP_MALFORMED;
-	if (plen && cursor_at(c, IP6_L3_END_, 1) && nd_message(ip, eth + IP6_L3_END_)) {
+	/* the next header first: a TCP or UDP packet leaves the test at its first comparison */
+	if (ip[IP6_NEXT] == PROTO_ICMPV6_ && plen && cursor_at(c, IP6_L3_END_, 1) &&
+	    nd_message(ip, eth + IP6_L3_END_)) {
 		reason = nd_reply(ctx, cfg, len, plen);
 		if (reason)
 			return reason;
@@ -151,6 +153,13 @@ static __always_inline __u32 decide6(struct xdp_md *ctx, const struct cursor *c,
 	reason = flow6_parse(c, IP6_L3_END_ + plen, &f);
 	if (reason)
 		return reason;
+	/* The common packet (neither a fragment nor an ICMPv6 error) gets a copy of balance() in which
+	 * the fragment table and the error's read-only rule are compiled out. */
+	if (likely(f.frag.state == FRAG_NONE && !f.icmp_error)) {
+		struct frag none = { .state = FRAG_NONE };
+
+		return balance(c, cfg, cnt, action, explain, tr, len, &f.key, 1, f.vip, 0, f.non_syn, &none);
+	}
 	return balance(c, cfg, cnt, action, explain, tr, len, &f.key, 1, f.vip, f.icmp_error, f.non_syn, &f.frag);
 }
 
