@@ -24,7 +24,7 @@
 // 2. Frames per second forwarded veth to veth: bench/xdp-veth.ts.
 //
 // Run alone: `node dist/bench/xdp.js` (root); LBDSR_BENCH_XDP=veth runs only the forwarding part,
-// LBDSR_BENCH_XDP=test_run only the BPF_PROG_TEST_RUN part.
+// LBDSR_BENCH_XDP=test_run only the BPF_PROG_TEST_RUN part, LBDSR_BENCH_XDP=stats only the stats read (xdp-stats.ts).
 import { pathToFileURL } from 'node:url';
 import { MAX_SERVICES } from '../src/core/constants.js';
 import type { ServiceConfig } from '../src/core/model.js';
@@ -60,6 +60,7 @@ import {
   V6_FLOWS,
   VIP,
 } from './xdp-flows.js';
+import { statsRead } from './xdp-stats.js';
 import { vethForwarding } from './xdp-veth.js';
 
 const REPEAT = 1_000_000;
@@ -510,8 +511,9 @@ export async function run(r: Section = standalone('xdp')): Promise<void> {
     return;
   }
   const only = process.env.LBDSR_BENCH_XDP;
-  if (only !== 'veth') await testRunCosts(r);
-  if (only !== 'test_run') await vethForwarding(r);
+  if (only !== 'veth' && only !== 'stats') await testRunCosts(r);
+  if (only === undefined || only === 'stats') statsRead(r);
+  if (only !== 'test_run' && only !== 'stats') await vethForwarding(r);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
