@@ -47,7 +47,9 @@ import {
   TP3_STATUS,
   TP3_VLAN_TCI,
   TP3_VLAN_TPID,
+  VNET_GSO_TYPE,
   VNET_HDR_LEN,
+  VNET_HDR_LEN_FIELD,
 } from '../../kernel/afpacket.js';
 import { IfProber } from '../../kernel/ifinfo.js';
 import * as libc from '../../kernel/libc.js';
@@ -61,6 +63,14 @@ const MAX_PER_PASS = 8192;
 const SCRATCH = 65536;
 /** The largest frame the scratch area decides (a received frame plus a re-inserted VLAN tag). */
 const SCRATCH_FRAME = 32768 - 16;
+/**
+ * Frames up to this size leave the TX ring copied whole into the socket buffer's linear part (the
+ * vnet header's hdr_len says how much to copy): otherwise the kernel copies only the Ethernet header
+ * and attaches the rest as fragments of the ring's pages, which costs a page reference per frame and,
+ * on veth (a forward into another namespace), a page allocation and a second copy (skb_copy_ubufs).
+ * Larger frames keep the fragments (a NIC transmits them from the ring without a copy).
+ */
+const LINEAR_MAX = 256;
 
 export class AfPacketIo implements WorkerIo {
   txFailures = 0;
@@ -409,6 +419,11 @@ export class AfPacketIo implements WorkerIo {
   /** Queues the frame already in the current backend TX slot (`len` bytes after its vnet header). */
   private queueBackend(len: number): void {
     const base = this.beOff + this.beTxIdx * this.fs;
+    const vnet = base + TP2_TX_DATA;
+    // Not for a GSO frame: its hdr_len is the kernel's (the headers of each segment).
+    if (len <= LINEAR_MAX && this.u8[vnet + VNET_GSO_TYPE] === 0) {
+      this.dv.setUint16(vnet + VNET_HDR_LEN_FIELD, len, true);
+    }
     this.dv.setUint32(base + TP2_LEN, len + VNET_HDR_LEN, true);
     Atomics.store(this.i32, base >> 2, TP_STATUS_SEND_REQUEST);
     this.beTxIdx = (this.beTxIdx + 1) & this.txMask;
