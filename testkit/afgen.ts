@@ -19,6 +19,8 @@ import {
   TP_STATUS_SEND_REQUEST,
   TP2_LEN,
   TP2_TX_DATA,
+  VNET_HDR_LEN,
+  VNET_HDR_LEN_FIELD,
 } from '../src/kernel/afpacket.js';
 import * as libc from '../src/kernel/libc.js';
 import { ETH_P_IPV4, ethernet, ipv4, padTo, udp } from '../src/packet/build.js';
@@ -90,14 +92,18 @@ class TxRing {
     const bytes = PacketSocket.mapBytes({ tx });
     this.arena = new RingArena(bytes);
     this.off = this.arena.carve(bytes);
+    // With a vnet header whose hdr_len is the whole frame, the kernel copies each frame into the socket
+    // buffer instead of attaching the ring page (which veth would copy again into a fresh page).
     this.sock = PacketSocket.open(
-      { ifindex, receive: false, tx, qdiscBypass: true, label: 'generator' },
+      { ifindex, receive: false, tx, vnetHdr: true, qdiscBypass: true, label: 'generator' },
       this.arena.addr(this.off),
     );
     for (let i = 0; i < RING_FRAMES; i++) {
       const fr = frameFor(f, i % f.flows);
-      this.arena.u8.set(fr, this.off + i * SLOT + TP2_TX_DATA);
-      this.arena.dv.setUint32(this.off + i * SLOT + TP2_LEN, fr.length, true);
+      const at = this.off + i * SLOT + TP2_TX_DATA;
+      this.arena.dv.setUint16(at + VNET_HDR_LEN_FIELD, fr.length, true);
+      this.arena.u8.set(fr, at + VNET_HDR_LEN);
+      this.arena.dv.setUint32(this.off + i * SLOT + TP2_LEN, VNET_HDR_LEN + fr.length, true);
     }
   }
 
@@ -197,16 +203,22 @@ export class FrameGenerator {
 
   private constructor(private readonly child: LineChild) {}
 
-  /** Starts the generator on `ifname` in `ns` and waits until its ring is filled (it does not send yet). */
+  /**
+   * Starts the generator on `ifname` in `ns` (pinned to `cpu`, at nice `nice` when given) and waits
+   * until its ring is filled (it does not send yet).
+   */
   static async open(
     ns: string,
     ifname: string,
-    opts: { cpu?: number; frames?: GenFrames } = {},
+    opts: { cpu?: number; nice?: number; frames?: GenFrames } = {},
   ): Promise<FrameGenerator> {
     const ifindex = (
       await must('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${ifname}/ifindex`])
     ).trim();
-    const pin = opts.cpu === undefined ? [] : ['taskset', '-c', String(opts.cpu)];
+    const pin = [
+      ...(opts.cpu === undefined ? [] : ['taskset', '-c', String(opts.cpu)]),
+      ...(opts.nice === undefined ? [] : ['nice', '-n', String(opts.nice)]),
+    ];
     const self = fileURLToPath(import.meta.url);
     const frames = JSON.stringify(opts.frames ?? DEFAULT_FRAMES);
     const child = new LineChild(ns, [...pin, process.execPath, self, ifindex, frames]);

@@ -48,7 +48,9 @@ export {
   TP3_VLAN_TPID,
   TPACKET_V2,
   TPACKET_V3,
+  VNET_GSO_TYPE,
   VNET_HDR_LEN,
+  VNET_HDR_LEN_FIELD,
 } from './tpacket.js';
 
 export const AF_PACKET = 17;

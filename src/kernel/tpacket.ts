@@ -161,6 +161,14 @@ const tpacketAlign = (n: number) => Math.ceil(n / TPACKET_ALIGNMENT) * TPACKET_A
 export const TP2_TX_DATA = tpacketAlign(koffi.sizeof(TPACKET2_HDR));
 /** struct virtio_net_hdr (PACKET_VNET_HDR): precedes the frame in both directions. */
 export const VNET_HDR_LEN = koffi.sizeof(VIRTIO_NET_HDR);
+const VNET = offsets(VIRTIO_NET_HDR, ['gso_type', 'hdr_len']);
+/** virtio_net_hdr.gso_type (VIRTIO_NET_HDR_GSO_NONE = 0: not a GSO frame). */
+export const VNET_GSO_TYPE = VNET.gso_type;
+/**
+ * virtio_net_hdr.hdr_len (16 bits, host order for packet sockets): on a TX ring, the bytes the kernel
+ * copies into the socket buffer's linear part; the rest of the frame is attached as page fragments.
+ */
+export const VNET_HDR_LEN_FIELD = VNET.hdr_len;
 
 /** A struct value encoded into fresh bytes (setsockopt and bind arguments). */
 export function encoded(type: CType, value: object): Uint8Array {

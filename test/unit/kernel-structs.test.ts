@@ -93,6 +93,8 @@ test('the ring offsets the worker reads are the kernel ABI (packet_mmap.rst)', (
     TP2_VLAN_TPID: 26,
     TP2_TX_DATA: 32,
     VNET_HDR_LEN: 10,
+    VNET_GSO_TYPE: 1,
+    VNET_HDR_LEN_FIELD: 2,
   };
   const got = Object.fromEntries(Object.keys(want).map((k) => [k, (afpacket as Record<string, unknown>)[k]]));
   assert.deepEqual(got, want);
