@@ -75,6 +75,7 @@ import {
   IP6_HLEN,
   IP6_NEXT,
   IP6_PLEN,
+  IP6_SRC,
   macEquals,
   readU16,
   writeMac,
@@ -83,7 +84,7 @@ import { answerArp } from './arp.js';
 import { ControlState, type PortsArg, type ServiceState } from './control.js';
 import { FRAG_LEARN, FragmentTable, fragmentKey4, fragmentKey6 } from './fragments.js';
 import { FLOW_FRAGMENT, FLOW_ICMP_ERROR, ipv4FlowKey } from './ipv4.js';
-import { ipv6FlowKey, WK_WIDTH } from './ipv6.js';
+import { ipv6FlowKey, K6_DST, K6_SRC, loadAddress, WK_WIDTH } from './ipv6.js';
 import { answerSolicitation, isNdType } from './nd.js';
 import type { Plan } from './plan.js';
 import { KEY_WORDS_V4, KEY_WORDS_V6, SessionTable } from './session-table.js';
@@ -530,10 +531,13 @@ export class Balancer {
     if (end > len) return this.drop(DROP_IP_MALFORMED);
     const nh = frame[l3 + IP6_NEXT]!;
     if (nh === PROTO_ICMPV6 && plen >= 1 && isNdType(frame[l3 + IP6_HLEN]!)) return this.nd(frame, plen);
-    const vip = this.control.vips6.groupAt(frame, l3 + IP6_DST);
+    // the addresses go into the key first: the VIP lookup reads the destination there
+    const k = this.key6;
+    loadAddress(frame, l3 + IP6_SRC, k, K6_SRC);
+    loadAddress(frame, l3 + IP6_DST, k, K6_DST);
+    const vip = this.control.vips6.groupOf(k, K6_DST);
     if (vip === undefined) return this.notForVip(DROP_NOT_VIP);
     if (!macEquals(frame, ETH_DST, vip.mac)) return this.drop(DROP_DST_MAC);
-    const k = this.key6;
     this.k = k;
     this.kw = KEY_WORDS_V6;
     this.st = this.sessionTable6;

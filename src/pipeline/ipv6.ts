@@ -164,8 +164,8 @@ export function icmp6ErrorKey(
 
 /**
  * Rules 8'..9' for an IPv6 frame to a VIP (next header `nh` after the fixed header, payload ending at
- * `end`): walks the extension headers into `w` and sets the flow key `k` (src, dst, ports, proto; and
- * k[K6_NOT_SYN]). Returns FLOW_KEYED, FLOW_ICMP_ERROR (the key is the quoted flow's), FLOW_FRAGMENT (the
+ * `end`; its addresses already in `k` by loadAddress): walks the extension headers into `w` and sets
+ * the rest of the flow key `k` (ports, proto; and k[K6_NOT_SYN]). Returns FLOW_KEYED, FLOW_ICMP_ERROR (the key is the quoted flow's), FLOW_FRAGMENT (the
  * ports word is left to fragmentKey6), or a drop reason.
  */
 export function ipv6FlowKey(
@@ -176,17 +176,22 @@ export function ipv6FlowKey(
   k: Uint32Array,
   w: Int32Array,
 ): number {
-  if (!walkExtensions(f, l3 + IP6_HLEN, nh, end, false, w)) return DROP_IPV6_EXT;
-  const proto = w[WK_PROTO]!;
+  // the common case, no extension header: the transport header follows the fixed one
+  let proto = nh;
+  let l4 = l3 + IP6_HLEN;
+  let frag = FRAG_NONE;
+  if (isExtension(nh)) {
+    if (!walkExtensions(f, l4, nh, end, false, w)) return DROP_IPV6_EXT;
+    proto = w[WK_PROTO]!;
+    l4 = w[WK_L4]!;
+    frag = w[WK_FRAG]!;
+  }
   if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMPV6) return DROP_PROTO;
-  loadAddress(f, l3 + IP6_SRC, k, K6_SRC);
-  loadAddress(f, l3 + IP6_DST, k, K6_DST);
   k[K6_PROTO] = proto;
   k[K6_PORTS] = 0;
   k[K6_NOT_SYN] = 0;
-  const l4 = w[WK_L4]!;
   const l4len = end - l4;
-  if (w[WK_FRAG] !== FRAG_NONE) {
+  if (frag !== FRAG_NONE) {
     // a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods")
     if (proto === PROTO_TCP) k[K6_NOT_SYN] = 1;
     return FLOW_FRAGMENT;
