@@ -54,7 +54,7 @@ export class FragmentTable {
     const t = this.table;
     const e = t.findKey(this.key);
     if (e < 0 || nowMs - t.lastSeenAt(e) > this.timeoutMs) return false;
-    out[at] = t.backendIdAt(e);
+    t.backendIdInto(e, out, at);
     return true;
   }
 
@@ -62,8 +62,9 @@ export class FragmentTable {
   learnFrom(from: Uint32Array, at: number, nowMs: number): void {
     const t = this.table;
     const e = t.findKey(this.key);
-    if (e >= 0) t.retarget(e, from[at]!, 0, nowMs);
-    else t.insertKey(this.key, from[at]!, 0, nowMs);
+    // the ports word is copied array to array, never passed as a number (boxed above 2^30)
+    if (e >= 0) t.retargetFrom(e, from, at, 0, nowMs);
+    else t.insertKeyFrom(this.key, from, at, 0, nowMs);
   }
 }
 

@@ -173,6 +173,12 @@ export class SessionTable {
     return this.size;
   }
 
+  /**
+   * The bucket hash of the key of the last findKey (below 2^30: never boxed), for an insertKey of the
+   * same key that follows it (a miss then its insert hash the key once).
+   */
+  lastHash = 0;
+
   /** Scratch key for the number-argument convenience forms and for withCapacity. */
   private readonly scratch: Uint32Array;
 
@@ -209,7 +215,9 @@ export class SessionTable {
   findKey(k: Uint32Array): number {
     const sz = this.stride;
     const chain = this.words + W_CHAIN;
-    for (let e = this.buckets[this.hashOf(k) & this.mask]!; e !== NIL; e = this.i32[e * sz + chain]!) {
+    const h = this.hashOf(k);
+    this.lastHash = h;
+    for (let e = this.buckets[h & this.mask]!; e !== NIL; e = this.i32[e * sz + chain]!) {
       if (this.sameKey(e * sz, k)) return e;
     }
     return NIL;
@@ -260,6 +268,10 @@ export class SessionTable {
   backendIdAt(e: number): number {
     return this.u32[e * this.stride + this.oBackend]!;
   }
+  /** Copies entry `e`'s backend word into `out[at]` (a fragment's ports: see retargetFrom). */
+  backendIdInto(e: number, out: Uint32Array, at: number): void {
+    out[at] = this.u32[e * this.stride + this.oBackend]!;
+  }
   slotAt(e: number): number {
     return this.u32[e * this.stride + this.oSlot]!;
   }
@@ -287,8 +299,35 @@ export class SessionTable {
     this.touch(e, nowMs);
   }
 
-  /** Inserts the key `k[0..words)`, known to be absent; evicts the least recently used entry when full. */
-  insertKey(k: Uint32Array, backendId: number, slot: number, nowMs: number): number {
+  /**
+   * retarget() with the backend word taken from `src[at]`: a word above 2^30 (a fragment's ports) is
+   * copied between typed arrays, never passed as a number (boxed when the call is not inlined).
+   */
+  retargetFrom(e: number, src: Uint32Array, at: number, slot: number, nowMs: number): void {
+    this.u32[this.at(e, W_BACKEND)] = src[at]!;
+    this.u32[this.at(e, W_SLOT)] = slot;
+    this.touch(e, nowMs);
+  }
+
+  /**
+   * Inserts the key `k[0..words)`, known to be absent; evicts the least recently used entry when full.
+   * `hash`: the key's bucket hash when the caller has it (lastHash after a findKey of `k`).
+   */
+  insertKey(k: Uint32Array, backendId: number, slot: number, nowMs: number, hash = this.hashOf(k)): number {
+    const e = this.place(k, slot, nowMs, hash);
+    this.u32[this.at(e, W_BACKEND)] = backendId;
+    return e;
+  }
+
+  /** insertKey() with the backend word taken from `src[at]` (see retargetFrom). */
+  insertKeyFrom(k: Uint32Array, src: Uint32Array, at: number, slot: number, nowMs: number): number {
+    const e = this.place(k, slot, nowMs, this.hashOf(k));
+    this.u32[this.at(e, W_BACKEND)] = src[at]!;
+    return e;
+  }
+
+  /** Takes a free (or the evicted) entry for the key `k` of hash `h`, links it first; returns it. */
+  private place(k: Uint32Array, slot: number, nowMs: number, h: number): number {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
@@ -308,9 +347,7 @@ export class SessionTable {
     const u = this.u32;
     const o = e * this.stride;
     for (let i = 0; i < this.words; i++) u[o + i] = k[i]!;
-    u[this.at(e, W_BACKEND)] = backendId;
     u[this.at(e, W_SLOT)] = slot;
-    const h = this.hashOf(k);
     u[this.at(e, W_HASH)] = h;
     const b = h & this.mask;
     this.i32[this.at(e, W_CHAIN)] = this.buckets[b]!;
