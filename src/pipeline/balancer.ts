@@ -110,6 +110,8 @@ const P_SLOT = 3;
 const P_LEN = 4;
 /** What the fragment table does on commit: FRAG_LEARN, CNT_FRAG_HIT/_MISS (counted), or 0. */
 const P_FRAG = 5;
+/** The key's bucket hash in the session table (SessionTable.lastHash), for the insert of a miss. */
+const P_HASH = 6;
 /** Kinds of pending decision: none (a drop, or committed), an ARP reply, a frame to a backend, an NA. */
 const PEND_NONE = 0;
 const PEND_ARP = 1;
@@ -200,7 +202,7 @@ export class Balancer {
   /** The extension-header walk's results (ipv6.ts WK_*). */
   private readonly walk = new Int32Array(WK_WIDTH);
   /** The decision of the last decide() until commit() or transmitFailed() (P_* indexes). */
-  private readonly pending = new Int32Array(6);
+  private readonly pending = new Int32Array(7);
   private pendingNowMs = 0;
 
   constructor(settings: Partial<SessionSettings> = {}) {
@@ -408,7 +410,7 @@ export class Balancer {
   private record(e: number, id: number, slot: number, nowMs: number): void {
     const st = this.st;
     if (e >= 0) st.retarget(e, id, slot, nowMs);
-    else st.insertKey(this.k, id, slot, nowMs);
+    else st.insertKey(this.k, id, slot, nowMs, this.pending[P_HASH]!);
     this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
   }
 
@@ -522,6 +524,7 @@ export class Balancer {
     const e = st.findKey(this.k);
     const p = this.pending;
     p[P_ENTRY] = e;
+    p[P_HASH] = st.lastHash;
     p[P_OUTCOME] = e >= 0 ? this.validEntry(e, svc, nowMs) : this.missOutcome();
     const t = this.trace;
     t[T_ENTRY] = e;
