@@ -192,19 +192,8 @@ export class SessionTable {
     if (this.words === KEY_WORDS_V4) {
       return u[o] === k[0] && u[o + 1] === k[1] && u[o + 2] === k[2] && u[o + 3] === k[3];
     }
-    // the ports word first: it differs between most flows of one client
-    return (
-      u[o + 8] === k[8] &&
-      u[o] === k[0] &&
-      u[o + 1] === k[1] &&
-      u[o + 2] === k[2] &&
-      u[o + 3] === k[3] &&
-      u[o + 4] === k[4] &&
-      u[o + 5] === k[5] &&
-      u[o + 6] === k[6] &&
-      u[o + 7] === k[7] &&
-      u[o + 9] === k[9]
-    );
+    for (let i = 0; i < KEY_WORDS_V6; i++) if (u[o + i] !== k[i]) return false;
+    return true;
   }
 
   /**
