@@ -3,8 +3,13 @@
 
 export const JHASH_INITVAL = 0xdeadbeef;
 
+/**
+ * x rotated left by k bits, as an int32 (not `>>> 0`: a uint32 above 2^30 returned from a call V8 did not
+ * inline is boxed); every caller folds the result into uint32 arithmetic ending in `>>> 0`, which gives
+ * the same bits for either sign.
+ */
 function rol32(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
 
 const RESULT = new Uint32Array(1);

@@ -1,22 +1,21 @@
-// The balancer's per-frame decision: docs/semantics.md written as code. Pure and allocation-free on the
-// per-frame path; the XDP program (bpf/) implements the same rules and is checked against this file.
-// IPv4 and IPv6 frames share everything from the service match on (rules 9a..12: Maglev, slots,
-// counters); each family has its own session and fragment tables and flow key (4 words / 10 words),
-// and the decision reads the current family's through `k`, `kw` and `st`. The IPv6 walk and ICMPv6
-// errors are in ipv6.ts, Neighbor Discovery in nd.ts.
-import { formatIpv4, formatIpv6 } from '../core/addr.js';
+// The balancer's per-frame decision: docs/semantics.md written as code, composed here from its parts:
+// rules 1..5 (ports, Ethernet, VLAN, EtherType), the VIP match of each family, then rules 9a..12 (the
+// service, the session, Maglev, the rewrite) and the commit of a sent frame's counters and session.
+// IPv4 and IPv6 frames share everything from the service match on; each family has its own session and
+// fragment tables and flow key (4 words / 10 words), and the decision reads the current family's through
+// `k`, `kw` and `st`. The parts: the flow keys in ipv4.ts and ipv6.ts (extension headers, ICMP errors),
+// the fragment tables in fragments.ts, ARP in arp.ts, Neighbor Discovery in nd.ts, the stats and session
+// lists in snapshot.ts. Pure and allocation-free on the per-frame path; the XDP program (bpf/) implements
+// the same rules and is checked against this file.
 import {
   ACT_PASS,
   ACT_TX_BACKEND,
   ACT_TX_FRONTEND,
   ALG_HASH_SRC_IP,
   CFG_HOST_PASS,
-  CFG_NO_ARP,
   CFG_ONE_ARM,
   CNT_ARP_REPLY,
   CNT_BACKEND_PASS,
-  CNT_FRAG_HIT,
-  CNT_FRAG_MISS,
   CNT_FRONTEND_PASS,
   CNT_MAX,
   CNT_ND_REPLY,
@@ -31,24 +30,15 @@ import {
   CNT_SESSION_UNRECORDED,
   CNT_TX_BACKEND_BYTES,
   CNT_TX_FRONTEND_BYTES,
-  DROP_ARP,
   DROP_BACKEND_PORT,
   DROP_DST_MAC,
   DROP_ETHERTYPE,
-  DROP_ICMP_INNER,
-  DROP_ICMP_TYPE,
   DROP_IP_MALFORMED,
-  DROP_IPV6_EXT,
-  DROP_L4_TRUNCATED,
-  DROP_MAX,
-  DROP_ND,
   DROP_NO_BACKEND,
   DROP_NO_SERVICE,
   DROP_NONE,
   DROP_NOT_READY,
   DROP_NOT_VIP,
-  DROP_PROTO,
-  DROP_REASON_NAMES,
   DROP_TRUNCATED,
   DROP_TX_FAILED,
   DROP_VLAN,
@@ -56,15 +46,11 @@ import {
   MAX_BACKENDS,
   NA_FRAME_LEN,
   PORT_BACKEND,
-  PROTO_ICMP,
   PROTO_ICMPV6,
-  PROTO_TCP,
-  PROTO_UDP,
   SLOT_NONE,
 } from '../core/constants.js';
 import { jhash2Into } from '../core/jhash.js';
 import {
-  type BackendStats,
   DEFAULT_SESSION_SETTINGS,
   type InstanceConfig,
   type Observations,
@@ -72,112 +58,49 @@ import {
   type SessionSettings,
   type StatsSnapshot,
 } from '../core/model.js';
-import { rxByPort, txByPort } from '../core/port-counts.js';
 import {
-  ARP_HLEN,
-  ARP_HTYPE,
-  ARP_LEN,
-  ARP_OP,
-  ARP_OP_REPLY,
-  ARP_OP_REQUEST,
-  ARP_PLEN,
-  ARP_PTYPE,
-  ARP_SHA,
-  ARP_SPA,
-  ARP_THA,
-  ARP_TPA,
-  copyMac,
   ETH_DST,
   ETH_HLEN,
-  ETH_SRC,
   ETH_TYPE,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
-  ICMP_DEST_UNREACH,
-  ICMP_ECHO_REPLY,
-  ICMP_ECHO_REQUEST,
-  ICMP_HLEN,
-  ICMP_PARAMETER_PROBLEM,
-  ICMP_TIME_EXCEEDED,
-  ICMP6_DEST_UNREACH,
-  ICMP6_ECHO_REPLY,
-  ICMP6_ECHO_REQUEST,
-  ICMP6_PARAMETER_PROBLEM,
   IP_DST,
-  IP_FRAG,
-  IP_ID,
-  IP_MF,
   IP_MIN_HLEN,
-  IP_OFFSET_MASK,
-  IP_PROTO,
-  IP_SRC,
   IP_TOT_LEN,
   IP6_DST,
   IP6_HLEN,
   IP6_NEXT,
   IP6_PLEN,
   IP6_SRC,
-  isBroadcastMac,
-  loadU32,
   macEquals,
-  ND_NEIGHBOR_SOLICIT,
-  ND_REDIRECT,
-  ND_ROUTER_SOLICIT,
   readU16,
-  TCP_FLAG_SYN,
-  TCP_FLAGS,
-  TCP_MIN_HLEN,
-  UDP_HLEN,
-  u32Is,
-  writeMac,
-  writeU16,
 } from '../packet/fields.js';
+import { answerArp } from './arp.js';
 import { ControlState, type PortsArg, type ServiceState } from './control.js';
-import { FragmentTable } from './fragments.js';
-import {
-  FRAG_LATER,
-  FRAG_NONE,
-  icmp6ErrorKey,
-  K6_DST,
-  K6_PORTS,
-  K6_PROTO,
-  K6_SRC,
-  loadAddress,
-  WK_FRAG,
-  WK_ID,
-  WK_L4,
-  WK_PROTO,
-  WK_WIDTH,
-  walkExtensions,
-} from './ipv6.js';
-import {
-  isUnspecified,
-  ND_TARGET,
-  toMacOrGroupMac,
-  toTargetOrItsGroup,
-  validSolicitation,
-  writeAdvertisement,
-} from './nd.js';
+import { FRAG_LEARN, FragmentTable, fragmentKey4, fragmentKey6 } from './fragments.js';
+import { FLOW_FRAGMENT, FLOW_ICMP_ERROR, ipv4FlowKey } from './ipv4.js';
+import { ipv6FlowKey, K6_DST, K6_SRC, loadAddress, WK_WIDTH } from './ipv6.js';
+import { answerSolicitation, isNdType } from './nd.js';
 import type { Plan } from './plan.js';
 import { KEY_WORDS_V4, KEY_WORDS_V6, SessionTable } from './session-table.js';
+import {
+  activeSessions,
+  BS_BYTES,
+  BS_PACKETS,
+  BS_SESSIONS,
+  BS_WIDTH,
+  backendRows,
+  sessionRows,
+  statsSnapshot,
+  timeoutFor,
+} from './snapshot.js';
 import { type VipGroup, VipTable } from './vips.js';
 
 /** ipv4()/ipv6()'s answer when the frame has a flow key and decide() goes on with rule 9a. */
 const KEYED = -1;
-
-/** fragmentKey's answer for a first fragment whose ports the table learns once the frame is balanced. */
-const FRAG_LEARN = -1;
-
-/** Per-backend-slot counters: packets, bytes, sessions created. */
-const BS_PACKETS = 0;
-const BS_BYTES = 1;
-const BS_SESSIONS = 2;
-const BS_WIDTH = 3;
-
-const PROTO_NAMES: Record<number, SessionEntry['proto']> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPV6' };
 
 /** The decision awaiting commit(), in an Int32Array (small integers: never boxed); its time apart. */
 const P_KIND = 0;
@@ -187,6 +110,8 @@ const P_SLOT = 3;
 const P_LEN = 4;
 /** What the fragment table does on commit: FRAG_LEARN, CNT_FRAG_HIT/_MISS (counted), or 0. */
 const P_FRAG = 5;
+/** The key's bucket hash in the session table (SessionTable.lastHash), for the insert of a miss. */
+const P_HASH = 6;
 /** Kinds of pending decision: none (a drop, or committed), an ARP reply, a frame to a backend, an NA. */
 const PEND_NONE = 0;
 const PEND_ARP = 1;
@@ -209,6 +134,26 @@ export const T_HASH = 3;
 export const T_INDEX = 4;
 export const T_SLOT = 5;
 export const T_WIDTH = 6;
+
+/**
+ * Rule 12's rewrite: the Ethernet destination becomes `dst` (the backend's MAC), the source `src` (the
+ * BACKEND port's). One function for both (rather than writeMac twice): the per-frame path's functions
+ * are kept small, since V8 inlines within a budget of bytecode.
+ */
+function rewriteMacs(f: Uint8Array, dst: Uint8Array, src: Uint8Array): void {
+  f[0] = dst[0]!;
+  f[1] = dst[1]!;
+  f[2] = dst[2]!;
+  f[3] = dst[3]!;
+  f[4] = dst[4]!;
+  f[5] = dst[5]!;
+  f[6] = src[0]!;
+  f[7] = src[1]!;
+  f[8] = src[2]!;
+  f[9] = src[3]!;
+  f[10] = src[4]!;
+  f[11] = src[5]!;
+}
 
 export class Balancer {
   readonly control = new ControlState();
@@ -257,7 +202,7 @@ export class Balancer {
   /** The extension-header walk's results (ipv6.ts WK_*). */
   private readonly walk = new Int32Array(WK_WIDTH);
   /** The decision of the last decide() until commit() or transmitFailed() (P_* indexes). */
-  private readonly pending = new Int32Array(6);
+  private readonly pending = new Int32Array(7);
   private pendingNowMs = 0;
 
   constructor(settings: Partial<SessionSettings> = {}) {
@@ -364,8 +309,7 @@ export class Balancer {
     if (slot === SLOT_NONE) return this.drop(DROP_NO_BACKEND);
 
     const backend = this.control.slots[slot]!;
-    writeMac(frame, ETH_DST, backend.mac);
-    writeMac(frame, ETH_SRC, this.control.backendPortMac!);
+    rewriteMacs(frame, backend.mac, this.control.backendPortMac!);
     const p = this.pending;
     p[P_KIND] = PEND_BACKEND;
     p[P_SLOT] = slot;
@@ -390,51 +334,15 @@ export class Balancer {
     const vip = this.control.vips.groupAt(frame, l3 + IP_DST);
     if (vip === undefined) return this.notForVip(DROP_NOT_VIP);
     if (!macEquals(frame, ETH_DST, vip.mac)) return this.drop(DROP_DST_MAC);
-
-    const proto = frame[l3 + IP_PROTO]!;
-    if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMP) return this.drop(DROP_PROTO);
     const k = this.key;
     this.k = k;
     this.kw = KEY_WORDS_V4;
     this.st = this.sessionTable;
-    loadU32(frame, l3 + IP_SRC, k, 0);
-    loadU32(frame, l3 + IP_DST, k, 1);
-    k[3] = proto;
-    k[5] = 0;
-    const l4 = l3 + ihl;
-    const l4len = totLen - ihl;
-    let icmpError = false;
-    let frag = 0;
-
-    if ((readU16(frame, l3 + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      frag = this.fragmentKey(frame, l3, l4, l4len, proto, nowMs);
-      // a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods")
-      if (proto === PROTO_TCP) k[5] = 1;
-    } else if (proto === PROTO_TCP) {
-      if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      loadU32(frame, l4, k, 2);
-      if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[5] = 1;
-    } else if (proto === PROTO_UDP) {
-      if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      loadU32(frame, l4, k, 2);
-    } else {
-      if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      const type = frame[l4]!;
-      if (type === ICMP_ECHO_REQUEST || type === ICMP_ECHO_REPLY) {
-        k[2] = 0;
-      } else if (
-        type === ICMP_DEST_UNREACH ||
-        type === ICMP_TIME_EXCEEDED ||
-        type === ICMP_PARAMETER_PROBLEM
-      ) {
-        const reason = this.icmpErrorKey(frame, l4 + ICMP_HLEN, l4len - ICMP_HLEN);
-        if (reason !== 0) return this.drop(reason);
-        icmpError = true;
-      } else {
-        return this.drop(DROP_ICMP_TYPE);
-      }
-    }
-    return this.keyed(vip, icmpError, frag);
+    const flow = ipv4FlowKey(frame, l3, ihl, totLen, k);
+    if (flow > 0) return this.drop(flow);
+    const frag =
+      flow === FLOW_FRAGMENT ? fragmentKey4(frame, l3, l3 + ihl, totLen - ihl, k, this.fragments, nowMs) : 0;
+    return this.keyed(vip, flow === FLOW_ICMP_ERROR, frag);
   }
 
   /** What ipv4()/ipv6() leave for rules 9a..12 (see decide()). */
@@ -502,7 +410,7 @@ export class Balancer {
   private record(e: number, id: number, slot: number, nowMs: number): void {
     const st = this.st;
     if (e >= 0) st.retarget(e, id, slot, nowMs);
-    else st.insertKey(this.k, id, slot, nowMs);
+    else st.insertKey(this.k, id, slot, nowMs, this.pending[P_HASH]!);
     this.backendCounters[slot * BS_WIDTH + BS_SESSIONS]!++;
   }
 
@@ -535,9 +443,7 @@ export class Balancer {
   private isNd(frame: Uint8Array, len: number, type: number): boolean {
     if (type !== ETHERTYPE_IPV6 || len < ETH_HLEN + IP6_HLEN + 1) return false;
     const icmpType = frame[ETH_HLEN + IP6_HLEN]!;
-    return (
-      frame[ETH_HLEN + IP6_NEXT] === PROTO_ICMPV6 && icmpType >= ND_ROUTER_SOLICIT && icmpType <= ND_REDIRECT
-    );
+    return frame[ETH_HLEN + IP6_NEXT] === PROTO_ICMPV6 && isNdType(icmpType);
   }
 
   /** Rule 1a (one-arm): a frame of at least 14 bytes to the instance's probe MAC. */
@@ -563,67 +469,14 @@ export class Balancer {
   }
 
   /**
-   * Sets the ports word key[2] of a fragment (docs/semantics.md, "Fragments"): a TCP/UDP first fragment's
-   * own ports (FRAG_LEARN: the table learns them once balanced), a later one's learned ports
-   * (CNT_FRAG_HIT) or 0 (CNT_FRAG_MISS); ICMP and a first fragment without its ports: 0 (returns 0).
-   */
-  private fragmentKey(
-    frame: Uint8Array,
-    l3: number,
-    l4: number,
-    l4len: number,
-    proto: number,
-    nowMs: number,
-  ): number {
-    const k = this.key;
-    k[2] = 0;
-    if (proto === PROTO_ICMP) return 0;
-    const f = this.fragments.key;
-    f[0] = k[0]!;
-    f[1] = k[1]!;
-    f[2] = readU16(frame, l3 + IP_ID);
-    f[3] = proto;
-    if ((readU16(frame, l3 + IP_FRAG) & IP_OFFSET_MASK) !== 0) {
-      return this.fragments.lookupInto(k, 2, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
-    }
-    if (l4len < 4) return 0;
-    loadU32(frame, l4, k, 2);
-    return FRAG_LEARN;
-  }
-
-  /** Sets the key of the flow an ICMP error is about; returns 0 or a drop reason. */
-  private icmpErrorKey(frame: Uint8Array, inner: number, avail: number): number {
-    if (avail < IP_MIN_HLEN) return DROP_ICMP_INNER;
-    const verIhl = frame[inner]!;
-    const ihl = (verIhl & 0x0f) << 2;
-    if (verIhl >>> 4 !== 4 || ihl < IP_MIN_HLEN || ihl + 8 > avail) return DROP_ICMP_INNER;
-    const k = this.key;
-    // The inner source must be the VIP, i.e. the outer destination (k[1], set by the caller).
-    if (!u32Is(frame, inner + IP_SRC, k, 1)) return DROP_ICMP_INNER;
-    const iproto = frame[inner + IP_PROTO]!;
-    if (iproto !== PROTO_TCP && iproto !== PROTO_UDP && iproto !== PROTO_ICMP) return DROP_ICMP_INNER;
-    loadU32(frame, inner + IP_DST, k, 0);
-    k[3] = iproto;
-    if ((readU16(frame, inner + IP_FRAG) & (IP_MF | IP_OFFSET_MASK)) !== 0) {
-      k[2] = 0;
-    } else if (iproto === PROTO_ICMP) {
-      const itype = frame[inner + ihl]!;
-      if (itype !== ICMP_ECHO_REPLY && itype !== ICMP_ECHO_REQUEST) return DROP_ICMP_INNER;
-      k[2] = 0;
-    } else {
-      // The inner packet went VIP:sport -> client:dport; the flow's key is client:dport -> VIP:sport.
-      k[2] = (readU16(frame, inner + ihl + 2) << 16) | readU16(frame, inner + ihl);
-    }
-    return 0;
-  }
-
-  /**
    * CNT_SESSION_HIT when entry `e` has not idled out and its slot is live, holds the same backend and
    * belongs to the matched service `svc`; else CNT_SESSION_EXPIRED or CNT_SESSION_STALE.
    */
   private validEntry(e: number, svc: ServiceState, nowMs: number): number {
     const st = this.st;
-    if (nowMs - st.lastSeenAt(e) > this.timeoutFor(this.k[this.kw - 1]!)) return CNT_SESSION_EXPIRED;
+    if (nowMs - st.lastSeenAt(e) > timeoutFor(this.control.timeoutsMs, this.k[this.kw - 1]!)) {
+      return CNT_SESSION_EXPIRED;
+    }
     const b = this.control.slots[st.slotAt(e)];
     if (b === null || b === undefined || !b.live || b.service !== svc.index || !st.backendIs(e, b.id)) {
       return CNT_SESSION_STALE;
@@ -671,6 +524,7 @@ export class Balancer {
     const e = st.findKey(this.k);
     const p = this.pending;
     p[P_ENTRY] = e;
+    p[P_HASH] = st.lastHash;
     p[P_OUTCOME] = e >= 0 ? this.validEntry(e, svc, nowMs) : this.missOutcome();
     const t = this.trace;
     t[T_ENTRY] = e;
@@ -679,44 +533,10 @@ export class Balancer {
     return this.maglev(svc);
   }
 
+  /** Rule 4: an ARP request for a VIP is answered in place; every other ARP frame is not for a VIP. */
   private arp(frame: Uint8Array, len: number): number {
-    const a = ETH_HLEN;
-    if (
-      len < a + ARP_LEN ||
-      readU16(frame, a + ARP_HTYPE) !== 1 ||
-      readU16(frame, a + ARP_PTYPE) !== ETHERTYPE_IPV4 ||
-      frame[a + ARP_HLEN] !== 6 ||
-      frame[a + ARP_PLEN] !== 4 ||
-      readU16(frame, a + ARP_OP) !== ARP_OP_REQUEST
-    ) {
-      return this.notForVip(DROP_ARP);
-    }
-    const svc = this.control.vips.groupAt(frame, a + ARP_TPA);
-    if (svc === undefined) return this.notForVip(DROP_ARP);
-    if (!isBroadcastMac(frame, ETH_DST) && !macEquals(frame, ETH_DST, svc.mac)) {
-      return this.notForVip(DROP_ARP);
-    }
-    // ROUTED or standby: no ARP for a VIP is answered
-    if ((this.control.flags & CFG_NO_ARP) !== 0) return this.notForVip(DROP_ARP);
-    // Reply in place.
-    const t0 = frame[a + ARP_TPA]!;
-    const t1 = frame[a + ARP_TPA + 1]!;
-    const t2 = frame[a + ARP_TPA + 2]!;
-    const t3 = frame[a + ARP_TPA + 3]!;
-    copyMac(frame, ETH_DST, ETH_SRC);
-    writeMac(frame, ETH_SRC, svc.mac);
-    writeU16(frame, a + ARP_OP, ARP_OP_REPLY);
-    copyMac(frame, a + ARP_THA, a + ARP_SHA);
-    frame[a + ARP_TPA] = frame[a + ARP_SPA]!;
-    frame[a + ARP_TPA + 1] = frame[a + ARP_SPA + 1]!;
-    frame[a + ARP_TPA + 2] = frame[a + ARP_SPA + 2]!;
-    frame[a + ARP_TPA + 3] = frame[a + ARP_SPA + 3]!;
-    writeMac(frame, a + ARP_SHA, svc.mac);
-    // Sender IP = the VIP, which is what the request asked for: the saved target address bytes.
-    frame[a + ARP_SPA] = t0;
-    frame[a + ARP_SPA + 1] = t1;
-    frame[a + ARP_SPA + 2] = t2;
-    frame[a + ARP_SPA + 3] = t3;
+    const reason = answerArp(frame, len, this.control.vips, this.control.flags);
+    if (reason !== 0) return this.notForVip(reason);
     this.pending[P_KIND] = PEND_ARP;
     this.pending[P_LEN] = len;
     return ACT_TX_FRONTEND;
@@ -730,76 +550,22 @@ export class Balancer {
     const end = l3 + IP6_HLEN + plen;
     if (end > len) return this.drop(DROP_IP_MALFORMED);
     const nh = frame[l3 + IP6_NEXT]!;
-    if (nh === PROTO_ICMPV6 && plen >= 1) {
-      const type = frame[l3 + IP6_HLEN]!;
-      if (type >= ND_ROUTER_SOLICIT && type <= ND_REDIRECT) return this.nd(frame, plen);
-    }
-    const vip = this.control.vips6.groupAt(frame, l3 + IP6_DST);
+    if (nh === PROTO_ICMPV6 && plen >= 1 && isNdType(frame[l3 + IP6_HLEN]!)) return this.nd(frame, plen);
+    // the addresses go into the key first: the VIP lookup reads the destination there
+    const k = this.key6;
+    loadAddress(frame, l3 + IP6_SRC, k, K6_SRC);
+    loadAddress(frame, l3 + IP6_DST, k, K6_DST);
+    const vip = this.control.vips6.groupOf(k, K6_DST);
     if (vip === undefined) return this.notForVip(DROP_NOT_VIP);
     if (!macEquals(frame, ETH_DST, vip.mac)) return this.drop(DROP_DST_MAC);
-    const w = this.walk;
-    if (!walkExtensions(frame, l3 + IP6_HLEN, nh, end, false, w)) return this.drop(DROP_IPV6_EXT);
-    const proto = w[WK_PROTO]!;
-    if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMPV6) return this.drop(DROP_PROTO);
-    const k = this.key6;
     this.k = k;
     this.kw = KEY_WORDS_V6;
     this.st = this.sessionTable6;
-    loadAddress(frame, l3 + IP6_SRC, k, K6_SRC);
-    loadAddress(frame, l3 + IP6_DST, k, K6_DST);
-    k[K6_PROTO] = proto;
-    k[K6_PORTS] = 0;
-    k[KEY_WORDS_V6 + 1] = 0;
-    const l4 = w[WK_L4]!;
-    const l4len = end - l4;
-    let icmpError = false;
-    let frag = 0;
-    if (w[WK_FRAG] !== FRAG_NONE) {
-      frag = this.fragmentKey6(frame, l4, l4len, nowMs);
-      // a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods")
-      if (proto === PROTO_TCP) k[KEY_WORDS_V6 + 1] = 1;
-    } else if (proto === PROTO_TCP) {
-      if (l4len < TCP_MIN_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      loadU32(frame, l4, k, K6_PORTS);
-      if ((frame[l4 + TCP_FLAGS]! & TCP_FLAG_SYN) === 0) k[KEY_WORDS_V6 + 1] = 1;
-    } else if (proto === PROTO_UDP) {
-      if (l4len < UDP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      loadU32(frame, l4, k, K6_PORTS);
-    } else {
-      if (l4len < ICMP_HLEN) return this.drop(DROP_L4_TRUNCATED);
-      const type = frame[l4]!;
-      if (type === ICMP6_ECHO_REQUEST || type === ICMP6_ECHO_REPLY) {
-        // key {src, dst, 0, 0, 58}
-      } else if (type >= ICMP6_DEST_UNREACH && type <= ICMP6_PARAMETER_PROBLEM) {
-        const reason = icmp6ErrorKey(frame, l4 + ICMP_HLEN, end, k, w);
-        if (reason !== 0) return this.drop(reason);
-        icmpError = true;
-      } else {
-        return this.drop(DROP_ICMP_TYPE);
-      }
-    }
-    return this.keyed(vip, icmpError, frag);
-  }
-
-  /**
-   * fragmentKey for an IPv6 fragment (the walk's results in `walk`): sets key6's ports word; the
-   * identity {src, dst, identification, proto} goes into fragments6.key.
-   */
-  private fragmentKey6(frame: Uint8Array, l4: number, l4len: number, nowMs: number): number {
-    const k = this.key6;
     const w = this.walk;
-    const proto = k[K6_PROTO]!;
-    if (proto === PROTO_ICMPV6) return 0;
-    const f = this.fragments6.key;
-    for (let i = 0; i < 8; i++) f[i] = k[i]!;
-    loadU32(frame, w[WK_ID]!, f, 8);
-    f[9] = proto;
-    if (w[WK_FRAG] === FRAG_LATER) {
-      return this.fragments6.lookupInto(k, K6_PORTS, nowMs) ? CNT_FRAG_HIT : CNT_FRAG_MISS;
-    }
-    if (l4len < 4) return 0;
-    loadU32(frame, l4, k, K6_PORTS);
-    return FRAG_LEARN;
+    const flow = ipv6FlowKey(frame, l3, nh, end, k, w);
+    if (flow > 0) return this.drop(flow);
+    const frag = flow === FLOW_FRAGMENT ? fragmentKey6(frame, end, k, w, this.fragments6, nowMs) : 0;
+    return this.keyed(vip, flow === FLOW_ICMP_ERROR, frag);
   }
 
   /**
@@ -808,18 +574,10 @@ export class Balancer {
    * `ND` drop (passed with CFG_HOST_PASS).
    */
   private nd(frame: Uint8Array, plen: number): number {
-    if (frame[ETH_HLEN + IP6_HLEN] !== ND_NEIGHBOR_SOLICIT || !validSolicitation(frame, plen)) {
-      return this.notForVip(DROP_ND);
-    }
-    if (isUnspecified(frame, ETH_HLEN + IP6_SRC)) return this.notForVip(DROP_ND);
-    const vip = this.control.vips6.groupAt(frame, ND_TARGET);
-    if (vip === undefined || !toTargetOrItsGroup(frame) || !toMacOrGroupMac(frame, vip.mac)) {
-      return this.notForVip(DROP_ND);
-    }
-    if ((this.control.flags & CFG_NO_ARP) !== 0) return this.notForVip(DROP_ND);
-    // The caller's buffer must hold the longer answer (Balancer.outLen); one that cannot is not sent.
-    if (frame.length < NA_FRAME_LEN) return this.drop(DROP_TX_FAILED);
-    this.outLen = writeAdvertisement(frame, vip.mac);
+    const reason = answerSolicitation(frame, plen, this.control.vips6, this.control.flags);
+    if (reason === DROP_TX_FAILED) return this.drop(reason);
+    if (reason !== 0) return this.notForVip(reason);
+    this.outLen = NA_FRAME_LEN;
     this.pending[P_KIND] = PEND_ND;
     this.pending[P_LEN] = NA_FRAME_LEN;
     return ACT_TX_FRONTEND;
@@ -827,64 +585,16 @@ export class Balancer {
 
   /** Per-backend counters with their service's name, by service index then ascending id. */
   backendStats(): StatsSnapshot['backends'] {
-    const rows: { index: number; stats: BackendStats }[] = [];
-    const names = this.control.serviceNames;
-    this.control.slots.forEach((s, slot) => {
-      if (s === null) return;
-      const o = slot * BS_WIDTH;
-      const bc = this.backendCounters;
-      const stats: BackendStats = {
-        id: s.id,
-        service: names[s.service] ?? `#${s.service}`,
-        packets: bc[o + BS_PACKETS]!,
-        bytes: bc[o + BS_BYTES]!,
-        sessions: bc[o + BS_SESSIONS]!,
-      };
-      rows.push({ index: s.service, stats });
-    });
-    rows.sort((a, b) => a.index - b.index || a.stats.id - b.stats.id);
-    return rows.map((r) => r.stats);
-  }
-
-  /** The idle timeout of a protocol, in ms (ICMPv6 uses ICMP's). */
-  private timeoutFor(proto: number): number {
-    const t = this.control.timeoutsMs;
-    return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
+    return backendRows(this.control, this.backendCounters);
   }
 
   stats(nowMs?: number): StatsSnapshot {
-    const c = this.counters;
-    const drops: Record<string, number> = {};
-    for (let r = 1; r < DROP_MAX; r++) drops[DROP_REASON_NAMES[r]!] = c[r]!;
-    let active = this.sessionTable.count + this.sessionTable6.count;
-    if (nowMs !== undefined) {
-      active = 0;
-      for (const st of [this.sessionTable, this.sessionTable6]) {
-        st.forEachEntry((e) => {
-          if (nowMs - st.lastSeenAt(e) <= this.timeoutFor(st.keyWordAt(e, st.words - 1))) active++;
-        });
-      }
-    }
-    return {
-      rx: rxByPort(c),
-      tx: txByPort(c, this.tx[0]!, this.tx[1]!),
-      arpReplies: c[CNT_ARP_REPLY]!,
-      ndReplies: c[CNT_ND_REPLY]!,
-      backendPass: c[CNT_BACKEND_PASS]!,
-      frontendPass: c[CNT_FRONTEND_PASS]!,
-      drops,
-      sessions: {
-        hit: c[CNT_SESSION_HIT]!,
-        miss: c[CNT_SESSION_MISS]!,
-        expired: c[CNT_SESSION_EXPIRED]!,
-        stale: c[CNT_SESSION_STALE]!,
-        unrecorded: c[CNT_SESSION_UNRECORDED]!,
-        evicted: this.sessionTable.evictions + this.sessionTable6.evictions,
-        active,
-      },
-      fragments: { hit: c[CNT_FRAG_HIT]!, miss: c[CNT_FRAG_MISS]! },
-      backends: this.backendStats(),
-    };
+    const tables = [this.sessionTable, this.sessionTable6];
+    const active =
+      nowMs === undefined
+        ? this.sessionTable.count + this.sessionTable6.count
+        : activeSessions(tables, nowMs, this.control.timeoutsMs);
+    return statsSnapshot(this.counters, this.tx, tables, active, this.backendStats());
   }
 
   /**
@@ -892,37 +602,6 @@ export class Balancer {
    * IPv6 addresses as RFC 5952 text, ICMPv6 as 'ICMPV6'.
    */
   sessions(limit: number, nowMs: number): SessionEntry[] {
-    const out: SessionEntry[] = [];
-    for (const st of [this.sessionTable, this.sessionTable6]) {
-      const v6 = st.words === KEY_WORDS_V6;
-      const addr = new Uint8Array(16);
-      const text = (e: number, at: number): string => {
-        if (!v6) return formatIpv4(st.keyWordAt(e, at));
-        for (let i = 0; i < 4; i++) {
-          const w = st.keyWordAt(e, at + i);
-          addr.set([w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff], i * 4);
-        }
-        return formatIpv6(addr);
-      };
-      let n = 0;
-      st.forEachEntry((e) => {
-        const proto = st.keyWordAt(e, st.words - 1);
-        const last = st.lastSeenAt(e);
-        if (n >= limit || nowMs - last > this.timeoutFor(proto)) return;
-        n++;
-        const ports = st.keyWordAt(e, st.words - 2);
-        out.push({
-          src: text(e, 0),
-          dst: text(e, v6 ? 4 : 1),
-          sport: ports >>> 16,
-          dport: ports & 0xffff,
-          proto: PROTO_NAMES[proto] ?? 'TCP',
-          backend: st.backendIdAt(e),
-          idleMs: Math.max(0, nowMs - last),
-        });
-      });
-    }
-    // both lists are by recency: merged, the most recent first, at most `limit`
-    return out.sort((a, b) => a.idleMs - b.idleMs).slice(0, limit);
+    return sessionRows([this.sessionTable, this.sessionTable6], limit, nowMs, this.control.timeoutsMs);
   }
 }

@@ -1,12 +1,26 @@
-// IPv6 frames in the pipeline (docs/semantics.md, "IPv6", rule 9'): the bounded walk of the extension
-// headers to the transport header, the flow key of an ICMPv6 error from the packet it quotes, and the
-// loading of 16-byte addresses into the 10-word IPv6 key. Pure and allocation-free: results go into
-// arrays the caller owns (an Int32Array for the walk, the key's Uint32Array), never into new objects.
+// IPv6 frames in the pipeline (docs/semantics.md, "IPv6", rules 8'..9'): the flow key of an IPv6 frame
+// for a VIP (ipv6FlowKey: the bounded walk of the extension headers to the transport header, the
+// addresses, the ports, ICMPv6 echo and errors), the flow key of an ICMPv6 error from the packet it
+// quotes, and the loading of 16-byte addresses into the 10-word IPv6 key. The balancer (balancer.ts)
+// checks the header and the VIP, then composes these. Pure and allocation-free: results go into arrays
+// the caller owns (an Int32Array for the walk, the key's Uint32Array), never into new objects.
 // bpf/ipv6.h is the same walk in the XDP program.
-import { DROP_ICMP_INNER, IPV6_MAX_EXT, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../core/constants.js';
 import {
+  DROP_ICMP_INNER,
+  DROP_ICMP_TYPE,
+  DROP_IPV6_EXT,
+  DROP_PROTO,
+  IPV6_MAX_EXT,
+  PROTO_ICMPV6,
+  PROTO_TCP,
+  PROTO_UDP,
+} from '../core/constants.js';
+import {
+  ICMP_HLEN,
+  ICMP6_DEST_UNREACH,
   ICMP6_ECHO_REPLY,
   ICMP6_ECHO_REQUEST,
+  ICMP6_PARAMETER_PROBLEM,
   IP6_DST,
   IP6_EXT_DSTOPTS,
   IP6_EXT_FRAGMENT,
@@ -19,6 +33,7 @@ import {
   readU16,
   u32Is,
 } from '../packet/fields.js';
+import { FLOW_FRAGMENT, FLOW_ICMP, FLOW_ICMP_ERROR, FLOW_KEYED, transportKey } from './ipv4.js';
 
 /** The walk's results, by index in its out array. */
 /** The protocol found (the next header that ended the walk). */
@@ -40,6 +55,8 @@ export const K6_SRC = 0;
 export const K6_DST = 4;
 export const K6_PORTS = 8;
 export const K6_PROTO = 9;
+/** The key array's word after the key and the Maglev hash: 1 for a TCP segment that is not a SYN. */
+export const K6_NOT_SYN = 11;
 
 function isExtension(nh: number): boolean {
   return nh === IP6_EXT_HOP || nh === IP6_EXT_ROUTING || nh === IP6_EXT_DSTOPTS || nh === IP6_EXT_FRAGMENT;
@@ -143,4 +160,56 @@ export function icmp6ErrorKey(
   // VIP:sport -> client:dport quoted; the flow is client:dport -> VIP:sport.
   k[K6_PORTS] = (readU16(f, l4 + 2) << 16) | readU16(f, l4);
   return 0;
+}
+
+/**
+ * Rules 8'..9' for an IPv6 frame to a VIP (next header `nh` after the fixed header, payload ending at
+ * `end`; its addresses already in `k` by loadAddress): walks the extension headers into `w` and sets
+ * the rest of the flow key `k` (ports, proto; and k[K6_NOT_SYN]). Returns FLOW_KEYED, FLOW_ICMP_ERROR (the key is the quoted flow's), FLOW_FRAGMENT (the
+ * ports word is left to fragmentKey6), or a drop reason.
+ */
+export function ipv6FlowKey(
+  f: Uint8Array,
+  l3: number,
+  nh: number,
+  end: number,
+  k: Uint32Array,
+  w: Int32Array,
+): number {
+  // the common case, no extension header: the transport header follows the fixed one
+  let proto = nh;
+  let l4 = l3 + IP6_HLEN;
+  let frag = FRAG_NONE;
+  if (isExtension(nh)) {
+    if (!walkExtensions(f, l4, nh, end, false, w)) return DROP_IPV6_EXT;
+    proto = w[WK_PROTO]!;
+    l4 = w[WK_L4]!;
+    frag = w[WK_FRAG]!;
+  }
+  if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMPV6) return DROP_PROTO;
+  k[K6_PROTO] = proto;
+  k[K6_PORTS] = 0;
+  k[K6_NOT_SYN] = 0;
+  const l4len = end - l4;
+  if (frag !== FRAG_NONE) {
+    // a TCP fragment is never taken for a SYN (docs/semantics.md, "Session floods")
+    if (proto === PROTO_TCP) k[K6_NOT_SYN] = 1;
+    return FLOW_FRAGMENT;
+  }
+  const t = transportKey(f, l4, l4len, proto, k, K6_PORTS, K6_NOT_SYN);
+  return t !== FLOW_ICMP ? t : icmp6Key(f, l4, end, k, w);
+}
+
+/**
+ * ipv6FlowKey's ICMPv6 part (the header at `l4`), apart so that the TCP/UDP path stays small (V8 inlines
+ * by bytecode size): echo keys {src, dst, 0, 58}; an error the flow it quotes (FLOW_ICMP_ERROR).
+ */
+function icmp6Key(f: Uint8Array, l4: number, end: number, k: Uint32Array, w: Int32Array): number {
+  const type = f[l4]!;
+  if (type === ICMP6_ECHO_REQUEST || type === ICMP6_ECHO_REPLY) return FLOW_KEYED;
+  if (type >= ICMP6_DEST_UNREACH && type <= ICMP6_PARAMETER_PROBLEM) {
+    const reason = icmp6ErrorKey(f, l4 + ICMP_HLEN, end, k, w);
+    return reason !== 0 ? reason : FLOW_ICMP_ERROR;
+  }
+  return DROP_ICMP_TYPE;
 }

@@ -1,9 +1,16 @@
 // Neighbor Discovery for IPv6 VIPs in the pipeline (docs/semantics.md, "IPv6", rule 6b): the checks of
 // a Neighbor Solicitation (RFC 4861 7.1.1, the ICMPv6 checksum of RFC 4443 2.3) and the Neighbor
 // Advertisement written in place over it, 86 bytes (the frame's buffer has room: callers give at least
-// NA_FRAME_LEN bytes). The balancer looks the target up and decides; these only read and write bytes.
-// Pure and allocation-free; bpf/nd.h is the same in the XDP program.
-import { NA_FRAME_LEN, ND_MAX_LEN, PROTO_ICMPV6 } from '../core/constants.js';
+// NA_FRAME_LEN bytes). answerSolicitation is rule 6b whole: the checks, the target looked up among the
+// IPv6 VIPs, the answer written. Pure and allocation-free; bpf/nd.h is the same in the XDP program.
+import {
+  CFG_NO_ARP,
+  DROP_ND,
+  DROP_TX_FAILED,
+  NA_FRAME_LEN,
+  ND_MAX_LEN,
+  PROTO_ICMPV6,
+} from '../core/constants.js';
 import {
   copyMac,
   ETH_DST,
@@ -16,10 +23,14 @@ import {
   IP6_PLEN,
   IP6_SRC,
   ND_NEIGHBOR_ADVERT,
+  ND_NEIGHBOR_SOLICIT,
+  ND_REDIRECT,
+  ND_ROUTER_SOLICIT,
   readU16,
   writeMac,
   writeU16,
 } from '../packet/fields.js';
+import type { Vip6Table, VipMember } from './vips.js';
 
 const L3 = ETH_HLEN;
 const ICMP = L3 + IP6_HLEN;
@@ -140,4 +151,32 @@ export function writeAdvertisement(f: Uint8Array, mac: Uint8Array): number {
   writeMac(f, ND_TARGET + 18, mac);
   writeU16(f, ICMP + 2, ~icmp6Sum(f, L3, NA_LEN) & 0xffff);
   return NA_FRAME_LEN;
+}
+
+/** True for the ICMPv6 type of a Neighbor Discovery message (router solicitation .. redirect). */
+export function isNdType(type: number): boolean {
+  return type >= ND_ROUTER_SOLICIT && type <= ND_REDIRECT;
+}
+
+/**
+ * Rule 6b for the ND message of payload length `plen` in `f`: a valid Neighbor Solicitation for one of
+ * `vips` (with CFG_NO_ARP in `flags`, none) is rewritten in place into the Neighbor Advertisement
+ * (NA_FRAME_LEN bytes: `f` must hold them) and 0 returned; else DROP_ND (not answered: the caller drops
+ * or passes it as not for a VIP), or DROP_TX_FAILED when `f` is too short for the answer.
+ */
+export function answerSolicitation<S extends VipMember>(
+  f: Uint8Array,
+  plen: number,
+  vips: Vip6Table<S>,
+  flags: number,
+): number {
+  if (f[ICMP] !== ND_NEIGHBOR_SOLICIT || !validSolicitation(f, plen)) return DROP_ND;
+  if (isUnspecified(f, L3 + IP6_SRC)) return DROP_ND;
+  const vip = vips.groupAt(f, ND_TARGET);
+  if (vip === undefined || !toTargetOrItsGroup(f) || !toMacOrGroupMac(f, vip.mac)) return DROP_ND;
+  if ((flags & CFG_NO_ARP) !== 0) return DROP_ND;
+  // The caller's buffer must hold the longer answer (Balancer.outLen); one that cannot is not sent.
+  if (f.length < NA_FRAME_LEN) return DROP_TX_FAILED;
+  writeAdvertisement(f, vip.mac);
+  return 0;
 }

@@ -51,14 +51,29 @@ function mix(k: Uint32Array, s: Uint32Array): number {
   return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
-/** mix() for 10-word (IPv6) keys: the same rounds, every key word in, the secret words in turn. */
+/**
+ * mix() for 10-word (IPv6) keys: two lanes of mix()'s rounds, one over the source address and the
+ * ports, one over the destination address and the protocol, each keyed by the secret in every round,
+ * then joined and avalanched as in mix(). Every key word enters; the two dependency chains of 5
+ * multiplications run side by side instead of one chain of 10 (the hash is on the per-frame path).
+ */
 function mix10(k: Uint32Array, s: Uint32Array): number {
-  let h = 0;
-  for (let i = 0; i < KEY_WORDS_V6; i++) {
-    h = Math.imul(h ^ (h >>> 15) ^ k[i]! ^ s[i & 3]!, i & 1 ? 0xc2b2ae35 : 0x85ebca6b);
-  }
-  h = Math.imul(h ^ (h >>> 15) ^ s[0]!, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+  const s0 = s[0]!;
+  const s1 = s[1]!;
+  const s2 = s[2]!;
+  const s3 = s[3]!;
+  let a = Math.imul(k[0]! ^ s0, 0x85ebca6b);
+  let b = Math.imul(k[4]! ^ s2, 0xc2b2ae35);
+  a = Math.imul(a ^ (a >>> 15) ^ k[1]! ^ s1, 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 15) ^ k[5]! ^ s3, 0x85ebca6b);
+  a = Math.imul(a ^ (a >>> 13) ^ k[2]! ^ s2, 0x85ebca6b);
+  b = Math.imul(b ^ (b >>> 13) ^ k[6]! ^ s0, 0x27d4eb2f);
+  a = Math.imul(a ^ (a >>> 16) ^ k[3]! ^ s3, 0x27d4eb2f);
+  b = Math.imul(b ^ (b >>> 16) ^ k[7]! ^ s1, 0xc2b2ae35);
+  a = Math.imul(a ^ (a >>> 15) ^ k[8]! ^ s0, 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 15) ^ k[9]! ^ s2, 0x85ebca6b);
+  let h = Math.imul(a ^ (a >>> 13) ^ b ^ (b >>> 16) ^ s1, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
@@ -158,6 +173,12 @@ export class SessionTable {
     return this.size;
   }
 
+  /**
+   * The bucket hash of the key of the last findKey (below 2^30: never boxed), for an insertKey of the
+   * same key that follows it (a miss then its insert hash the key once).
+   */
+  lastHash = 0;
+
   /** Scratch key for the number-argument convenience forms and for withCapacity. */
   private readonly scratch: Uint32Array;
 
@@ -183,7 +204,9 @@ export class SessionTable {
   findKey(k: Uint32Array): number {
     const sz = this.stride;
     const chain = this.words + W_CHAIN;
-    for (let e = this.buckets[this.hashOf(k) & this.mask]!; e !== NIL; e = this.i32[e * sz + chain]!) {
+    const h = this.hashOf(k);
+    this.lastHash = h;
+    for (let e = this.buckets[h & this.mask]!; e !== NIL; e = this.i32[e * sz + chain]!) {
       if (this.sameKey(e * sz, k)) return e;
     }
     return NIL;
@@ -234,6 +257,10 @@ export class SessionTable {
   backendIdAt(e: number): number {
     return this.u32[e * this.stride + this.oBackend]!;
   }
+  /** Copies entry `e`'s backend word into `out[at]` (a fragment's ports: see retargetFrom). */
+  backendIdInto(e: number, out: Uint32Array, at: number): void {
+    out[at] = this.u32[e * this.stride + this.oBackend]!;
+  }
   slotAt(e: number): number {
     return this.u32[e * this.stride + this.oSlot]!;
   }
@@ -261,8 +288,35 @@ export class SessionTable {
     this.touch(e, nowMs);
   }
 
-  /** Inserts the key `k[0..words)`, known to be absent; evicts the least recently used entry when full. */
-  insertKey(k: Uint32Array, backendId: number, slot: number, nowMs: number): number {
+  /**
+   * retarget() with the backend word taken from `src[at]`: a word above 2^30 (a fragment's ports) is
+   * copied between typed arrays, never passed as a number (boxed when the call is not inlined).
+   */
+  retargetFrom(e: number, src: Uint32Array, at: number, slot: number, nowMs: number): void {
+    this.u32[this.at(e, W_BACKEND)] = src[at]!;
+    this.u32[this.at(e, W_SLOT)] = slot;
+    this.touch(e, nowMs);
+  }
+
+  /**
+   * Inserts the key `k[0..words)`, known to be absent; evicts the least recently used entry when full.
+   * `hash`: the key's bucket hash when the caller has it (lastHash after a findKey of `k`).
+   */
+  insertKey(k: Uint32Array, backendId: number, slot: number, nowMs: number, hash = this.hashOf(k)): number {
+    const e = this.place(k, slot, nowMs, hash);
+    this.u32[this.at(e, W_BACKEND)] = backendId;
+    return e;
+  }
+
+  /** insertKey() with the backend word taken from `src[at]` (see retargetFrom). */
+  insertKeyFrom(k: Uint32Array, src: Uint32Array, at: number, slot: number, nowMs: number): number {
+    const e = this.place(k, slot, nowMs, this.hashOf(k));
+    this.u32[this.at(e, W_BACKEND)] = src[at]!;
+    return e;
+  }
+
+  /** Takes a free (or the evicted) entry for the key `k` of hash `h`, links it first; returns it. */
+  private place(k: Uint32Array, slot: number, nowMs: number, h: number): number {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
@@ -282,9 +336,7 @@ export class SessionTable {
     const u = this.u32;
     const o = e * this.stride;
     for (let i = 0; i < this.words; i++) u[o + i] = k[i]!;
-    u[this.at(e, W_BACKEND)] = backendId;
     u[this.at(e, W_SLOT)] = slot;
-    const h = this.hashOf(k);
     u[this.at(e, W_HASH)] = h;
     const b = h & this.mask;
     this.i32[this.at(e, W_CHAIN)] = this.buckets[b]!;

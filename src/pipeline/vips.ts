@@ -118,11 +118,12 @@ function word(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
+/**
+ * Table position of an IPv6 VIP's four words: two multiplications (the VIPs are configuration, not
+ * traffic: a lookup for any address walks at most the cluster the configured VIPs make).
+ */
 function hash6(w0: number, w1: number, w2: number, w3: number): number {
-  const h = Math.imul(
-    w0 ^ Math.imul(w1 ^ Math.imul(w2 ^ Math.imul(w3, 0x85ebca6b), 0xc2b2ae35), 0x27d4eb2f),
-    0x9e3779b1,
-  );
+  const h = Math.imul(w3 ^ Math.imul(w0 ^ w1 ^ w2, 0x85ebca6b), 0x9e3779b1);
   return (h ^ (h >>> 15)) & MASK;
 }
 
@@ -169,18 +170,25 @@ export class Vip6Table<S extends VipMember> {
 
   /** The group of the IPv6 VIP in the 16 bytes of `frame` at `off`, or undefined. */
   groupAt(frame: Uint8Array, off: number): VipGroup<S> | undefined {
-    const w0 = word(frame, off);
-    const w1 = word(frame, off + 4);
-    const w2 = word(frame, off + 8);
-    const w3 = word(frame, off + 12);
+    return this.find(word(frame, off), word(frame, off + 4), word(frame, off + 8), word(frame, off + 12));
+  }
+
+  /**
+   * The group of the IPv6 VIP in the words `k[at..at+4)` (a flow key's destination, already loaded from
+   * the frame: the address is read once per frame), or undefined.
+   */
+  groupOf(k: Uint32Array, at: number): VipGroup<S> | undefined {
+    return this.find(k[at]! | 0, k[at + 1]! | 0, k[at + 2]! | 0, k[at + 3]! | 0);
+  }
+
+  private find(w0: number, w1: number, w2: number, w3: number): VipGroup<S> | undefined {
     const k = this.keys;
     let i = hash6(w0, w1, w2, w3);
     for (;;) {
       const n = this.at[i]!;
       if (n === 0) return undefined;
-      if (k[i * 4] === w0 && k[i * 4 + 1] === w1 && k[i * 4 + 2] === w2 && k[i * 4 + 3] === w3) {
-        return this.groups[n - 1];
-      }
+      const o = i << 2;
+      if (k[o] === w0 && k[o + 1] === w1 && k[o + 2] === w2 && k[o + 3] === w3) return this.groups[n - 1];
       i = (i + 1) & MASK;
     }
   }
