@@ -160,7 +160,7 @@ function report(out: Out, label: string, o: ChurnOutcome): Spread {
   out.say(
     `      stream ${(st.rate / 1000).toFixed(0)} k frames/s for ${(st.elapsedMs / 1000).toFixed(1)} s: sent ${st.sent}, ` +
       `at the balancer ${st.arrived}, out of its backend port ${st.left} (${st.leftDropped} tx drops), behind the backend port ${st.received}, ` +
-      `plane drops ${drops.length ? drops.join(', ') : '0'}, lost ${st.lost}`,
+      `plane drops ${drops.length ? drops.join(', ') : '0'}, lost ${st.lost} (of which RX ring full: ${st.ringDrops}; plane restarts ${st.restarts})`,
   );
   return sp;
 }

@@ -101,6 +101,7 @@ interface Stats {
   drops: Record<string, number>;
   sessions: { active: number; stale: number };
   backends: Array<{ id: number; packets: number; sessions: number }>;
+  plane?: { rxRingDrops?: number; restarts?: number };
 }
 
 async function stats(driver: Driver): Promise<Stats> {
@@ -130,6 +131,10 @@ export interface ChurnOutcome {
     /** Frames the balancer's backend veth transmitted (tx) and dropped on transmit (tx_dropped). */
     left: number;
     leftDropped: number;
+    /** Frames the kernel dropped because the plane's RX ring was full (USERSPACE; counted in `lost`). */
+    ringDrops: number;
+    /** Times the plane's worker was restarted during the run (USERSPACE). */
+    restarts: number;
     /** Frames counted behind the backend port (`be` rx). */
     received: number;
     /** Drops the plane counted during the stream, by reason (non-zero ones). */
@@ -233,6 +238,8 @@ export async function churnUnderTraffic(
         arrived,
         left: (be1[0] ?? 0) - (be0[0] ?? 0),
         leftDropped: (be1[1] ?? 0) - (be0[1] ?? 0),
+        ringDrops: (st1.plane?.rxRingDrops ?? 0) - (st0.plane?.rxRingDrops ?? 0),
+        restarts: (st1.plane?.restarts ?? 0) - (st0.plane?.restarts ?? 0),
         received,
         drops,
         lost: sent.sent - received - dropped,
