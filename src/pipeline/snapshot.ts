@@ -78,13 +78,29 @@ export function statsSnapshot(
   active: number,
   backends: StatsSnapshot['backends'],
 ): StatsSnapshot {
-  const drops: Record<string, number> = {};
-  for (let r = 1; r < DROP_MAX; r++) drops[DROP_REASON_NAMES[r]!] = c[r]!;
   let evicted = 0;
   for (const st of tables) evicted += st.evictions;
+  return countersSnapshot(c, tx[0]!, tx[1]!, { evicted, active }, backends);
+}
+
+/**
+ * The stats snapshot of global counters `c` (indexes of core/constants.ts, as both planes count them),
+ * with what the counters do not hold: frames transmitted by port, the sessions evicted and active.
+ * The USERSPACE pipeline counts those itself (statsSnapshot); the XDP plane derives them
+ * (src/dataplane/xdp/stats.ts).
+ */
+export function countersSnapshot(
+  c: Float64Array,
+  txFrontend: number,
+  txBackend: number,
+  sessions: { evicted: number; active: number },
+  backends: StatsSnapshot['backends'],
+): StatsSnapshot {
+  const drops: Record<string, number> = {};
+  for (let r = 1; r < DROP_MAX; r++) drops[DROP_REASON_NAMES[r]!] = c[r]!;
   return {
     rx: rxByPort(c),
-    tx: txByPort(c, tx[0]!, tx[1]!),
+    tx: txByPort(c, txFrontend, txBackend),
     arpReplies: c[CNT_ARP_REPLY]!,
     ndReplies: c[CNT_ND_REPLY]!,
     backendPass: c[CNT_BACKEND_PASS]!,
@@ -96,8 +112,8 @@ export function statsSnapshot(
       expired: c[CNT_SESSION_EXPIRED]!,
       stale: c[CNT_SESSION_STALE]!,
       unrecorded: c[CNT_SESSION_UNRECORDED]!,
-      evicted,
-      active,
+      evicted: sessions.evicted,
+      active: sessions.active,
     },
     fragments: { hit: c[CNT_FRAG_HIT]!, miss: c[CNT_FRAG_MISS]! },
     backends,
