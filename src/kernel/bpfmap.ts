@@ -50,39 +50,88 @@ export function mapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array)
   return true;
 }
 
+type ChunkVisitor = (keys: Uint8Array, values: Uint8Array, n: number) => boolean | undefined;
+
 /**
  * Batch lookup: calls `each(keys, values, n)` with up to `chunk` entries at a time until the map is
- * exhausted. Falls back to get_next_key when the kernel or map type has no batch operations.
+ * exhausted or `each` returns false. Falls back to get_next_key when the kernel or map type has no
+ * batch operations.
  */
 export function mapForEach(
   fd: number,
   keySize: number,
   valueSize: number,
   chunk: number,
-  each: (keys: Uint8Array, values: Uint8Array, n: number) => boolean | undefined,
+  each: ChunkVisitor,
 ): void {
-  const keys = Buffer.alloc(keySize * chunk);
-  const values = Buffer.alloc(valueSize * chunk);
-  const inBatch = Buffer.alloc(Math.max(8, keySize));
-  const outBatch = Buffer.alloc(Math.max(8, keySize));
-  const count = new Uint32Array(1);
-  const opts = batchOpts();
-  let first = true;
-  for (;;) {
-    count[0] = chunk;
-    const rc = load().lookup_batch(fd, first ? null : inBatch, outBatch, keys, values, count, opts) as number;
-    const n = count[0] ?? 0;
+  const walk = new BatchWalk(fd, keySize, valueSize, chunk);
+  while (walk.next(each));
+}
+
+/**
+ * mapForEach that gives the event loop back between chunks (`pause`, by default setImmediate): a walk
+ * of a million sessions takes the better part of a second, which the daemon's requests must not wait
+ * for. Entries may change between chunks, as they may between the batches of any walk.
+ */
+export async function mapForEachYielding(
+  fd: number,
+  keySize: number,
+  valueSize: number,
+  chunk: number,
+  each: ChunkVisitor,
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): Promise<void> {
+  const walk = new BatchWalk(fd, keySize, valueSize, chunk);
+  while (walk.next(each)) await pause();
+}
+
+/** One batch walk of a map: next() visits the next chunk, and says whether there is more. */
+class BatchWalk {
+  private readonly keys: Buffer;
+  private readonly values: Buffer;
+  private readonly inBatch: Buffer;
+  private readonly outBatch: Buffer;
+  private readonly count = new Uint32Array(1);
+  private readonly opts = batchOpts();
+  private first = true;
+
+  constructor(
+    private readonly fd: number,
+    private readonly keySize: number,
+    private readonly valueSize: number,
+    private readonly chunk: number,
+  ) {
+    this.keys = Buffer.alloc(keySize * chunk);
+    this.values = Buffer.alloc(valueSize * chunk);
+    this.inBatch = Buffer.alloc(Math.max(8, keySize));
+    this.outBatch = Buffer.alloc(Math.max(8, keySize));
+  }
+
+  next(each: ChunkVisitor): boolean {
+    this.count[0] = this.chunk;
+    const { fd, keys, values, inBatch, outBatch } = this;
+    const rc = load().lookup_batch(
+      fd,
+      this.first ? null : inBatch,
+      outBatch,
+      keys,
+      values,
+      this.count,
+      this.opts,
+    ) as number;
+    const n = this.count[0] ?? 0;
     if (rc < 0 && rc !== -ERRNO.ENOENT) {
-      if (first && batchUnsupported(rc)) {
-        forEachByNextKey(fd, keySize, valueSize, each);
-        return;
+      if (this.first && batchUnsupported(rc)) {
+        forEachByNextKey(fd, this.keySize, this.valueSize, each);
+        return false;
       }
       throw new BpfError('map lookup_batch', rc);
     }
-    if (n > 0 && each(keys, values, n) === false) return;
-    if (rc === -ERRNO.ENOENT) return;
+    if (n > 0 && each(keys, values, n) === false) return false;
+    if (rc === -ERRNO.ENOENT) return false;
     outBatch.copy(inBatch);
-    first = false;
+    this.first = false;
+    return true;
   }
 }
 

@@ -27,6 +27,7 @@ export {
   mapDelete,
   mapFdById,
   mapForEach,
+  mapForEachYielding,
   mapInfo,
   mapLookup,
   mapLookupArrayPrefix,

@@ -284,7 +284,9 @@ test('the BACKEND port passes ARP and frames to the probe MAC to the kernel, dro
   }
 });
 
-test('sessionCounts names the control state slots when adoption kept other kernel slots', { skip }, () => {
+test('sessionCounts names the control state slots when adoption kept other kernel slots', {
+  skip,
+}, async () => {
   const r = new Rig();
   try {
     const a = { id: 1, mac: B(1) };
@@ -309,7 +311,7 @@ test('sessionCounts names the control state slots when adoption kept other kerne
       capacity: 4096,
     };
     // The session was recorded at the test clock (BPF_PROG_TEST_RUN); judge it with long timeouts.
-    const counts = countLiveSessions(loaded, { tcp: 1e12, udp: 1e12, icmp: 1e12 });
+    const counts = await countLiveSessions(loaded, { tcp: 1e12, udp: 1e12, icmp: 1e12 });
     assert.deepEqual([...counts], [[controlSlot, 1]]);
   } finally {
     r.close();

@@ -3,11 +3,14 @@
 // the object's BTF), and the reads the plane needs (per-CPU counters summed, the session table
 // scanned in batches). The service maps (VIPs, port services, service entries, Maglev tables) have
 // their own module, service-maps.ts, reached as `XdpMaps.svc`.
+
 import { CNT_MAX, FRAG_CAPACITY, MAX_BACKENDS, MAX_SERVICES } from '../../core/constants.js';
+import { LbdsrError } from '../../core/errors.js';
 import {
   closeFd,
   mapDelete,
   mapForEach,
+  mapForEachYielding,
   mapLookup,
   mapLookupArrayPrefix,
   mapUpdate,
@@ -125,6 +128,16 @@ export interface KernelConfig {
   timeoutsNs: { tcp: bigint; udp: bigint; icmp: bigint };
 }
 
+/** How a session walk reads its map: mapForEach (void) or mapForEachYielding (a promise). */
+type Walk<R> = (
+  fd: number,
+  keySize: number,
+  valueSize: number,
+  chunk: number,
+  each: (keys: Uint8Array, values: Uint8Array, n: number) => boolean | undefined,
+) => R;
+const syncWalk: Walk<void> = mapForEach;
+
 export class XdpMaps {
   readonly ncpu: number;
   readonly svc: XdpServiceMaps;
@@ -134,6 +147,8 @@ export class XdpMaps {
   private readonly u32view = new DataView(this.u32key.buffer);
   private readonly counterBuf: Uint8Array;
   private readonly bstatsBuf: Uint8Array;
+  /** close() was called: a yielding walk stops at its next chunk. */
+  private closed = false;
   /** readBackendStatsUpTo's buffers, grown to the highest slot read. */
   private bstatsAll = new Uint8Array(0);
   private bstatsKeys = new Uint8Array(0);
@@ -146,6 +161,7 @@ export class XdpMaps {
   }
 
   close(): void {
+    this.closed = true;
     this.svc.close();
     for (const k of MAP_KEYS) closeFd(this.fds[k]);
   }
@@ -318,10 +334,17 @@ export class XdpMaps {
     return out;
   }
 
-  /** Visits every session of the IPv4 table (batch reads; entries may change meanwhile; `s` is reused). */
-  forEachSession(visit: (s: KernelSession) => void): void {
+  /**
+   * Visits every session of the IPv4 table (batch reads; entries may change meanwhile; `s` is reused).
+   * `walk`: mapForEach (at once), or mapForEachYielding (the daemon's reads: the event loop is given
+   * back between chunks, and the returned promise ends the walk).
+   */
+  forEachSession<R extends void | Promise<void>>(
+    visit: (s: KernelSession) => void,
+    walk: Walk<R> = syncWalk as Walk<R>,
+  ): R {
     const s: KernelSession = { src: 0, dst: 0, ...emptyFlow() };
-    this.scanSessions(this.fds.sessions, SIZEOF_FLOW_KEY, s, (kv, k) => {
+    return this.scanSessions(this.fds.sessions, SIZEOF_FLOW_KEY, s, walk, (kv, k) => {
       s.src = getNum(kv, k, FK.src, true);
       s.dst = getNum(kv, k, FK.dst, true);
       s.sport = getNum(kv, k, FK.sport);
@@ -335,9 +358,12 @@ export class XdpMaps {
    * Visits every session of the IPv6 table (lbdsr_sessions6), as forEachSession; `s` and its address
    * arrays are reused: copy what is kept.
    */
-  forEachSession6(visit: (s: KernelSession6) => void): void {
+  forEachSession6<R extends void | Promise<void>>(
+    visit: (s: KernelSession6) => void,
+    walk: Walk<R> = syncWalk as Walk<R>,
+  ): R {
     const s: KernelSession6 = { src: new Uint8Array(16), dst: new Uint8Array(16), ...emptyFlow() };
-    this.scanSessions(this.fds.sessions6, SIZEOF_FLOW_KEY6, s, (kv, k, keys) => {
+    return this.scanSessions(this.fds.sessions6, SIZEOF_FLOW_KEY6, s, walk, (kv, k, keys) => {
       s.src.set(keys.subarray(k + FK6.src.offset, k + FK6.src.offset + 16));
       s.dst.set(keys.subarray(k + FK6.dst.offset, k + FK6.dst.offset + 16));
       s.sport = getNum(kv, k, FK6.sport);
@@ -353,14 +379,32 @@ export class XdpMaps {
     this.forEachSession6(visit);
   }
 
+  /** forEachAnySession giving the event loop back between chunks (see forEachSession). */
+  async forEachAnySessionYielding(visit: (s: Omit<KernelSession, 'src' | 'dst'>) => void): Promise<void> {
+    await this.forEachSession(visit, this.yieldingWalk);
+    await this.forEachSession6(visit, this.yieldingWalk);
+  }
+
+  /**
+   * mapForEachYielding on this instance's maps: after each pause, a plane closed meanwhile ends the
+   * walk with an error (its fds are closed, and their numbers may already name other objects).
+   */
+  readonly yieldingWalk: Walk<Promise<void>> = (fd, keySize, valueSize, chunk, each) =>
+    mapForEachYielding(fd, keySize, valueSize, chunk, each, async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.closed)
+        throw new LbdsrError('LBDSR_NOT_AVAILABLE', 'the data plane was closed while its sessions were read');
+    });
+
   /** Batch-reads a session map: the value into `s`, then `key(view, offset, bytes)` for the key. */
-  private scanSessions(
+  private scanSessions<R>(
     fd: number,
     keySize: number,
     s: { backendId: number; slot: number; lastSeenNs: bigint },
+    walk: Walk<R>,
     key: (kv: DataView, k: number, keys: Uint8Array) => void,
-  ): void {
-    mapForEach(fd, keySize, SIZEOF_SESSION, 4096, (keys, values, n) => {
+  ): R {
+    return walk(fd, keySize, SIZEOF_SESSION, 4096, (keys, values, n) => {
       const kv = dataView(keys);
       const vv = dataView(values);
       for (let i = 0; i < n; i++) {

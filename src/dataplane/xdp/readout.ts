@@ -49,7 +49,7 @@ export function backendRows(mirror: XdpMirror, maps: XdpMaps): BackendStats[] {
  * The statistics of a loaded instance (all zero before anything was loaded). `walk` false: counters
  * only, active and evicted sessions are not judged (zero).
  */
-export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): StatsSnapshot {
+export async function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): Promise<StatsSnapshot> {
   if (!l) return snapshot(new Float64Array(CNT_MAX), [], 0);
   const backends = backendRows(l.mirror, l.maps);
   if (!walk) {
@@ -60,7 +60,8 @@ export function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = true): 
   let present = 0;
   const now = process.hrtime.bigint();
   const t = toNs(timeouts);
-  l.maps.forEachAnySession((s) => {
+  // A million sessions take the better part of a second: the walk gives the event loop back between chunks.
+  await l.maps.forEachAnySessionYielding((s) => {
     present++;
     if (now - s.lastSeenNs <= timeoutOf(t, s.proto)) active++;
   });
@@ -81,7 +82,11 @@ type Kept = Omit<SessionEntry, 'idleMs'>;
 /**
  * Up to `limit` live (not idle-expired) sessions of both kernel tables, most recently used first.
  */
-export function readSessions(l: Loaded | null, timeouts: TimeoutsMs, limit: number): SessionEntry[] {
+export async function readSessions(
+  l: Loaded | null,
+  timeouts: TimeoutsMs,
+  limit: number,
+): Promise<SessionEntry[]> {
   if (!l || limit <= 0) return [];
   const now = process.hrtime.bigint();
   const t = toNs(timeouts);
@@ -99,16 +104,16 @@ export function readSessions(l: Loaded | null, timeouts: TimeoutsMs, limit: numb
     proto: PROTO_NAMES[s.proto] ?? 'ICMP',
     backend: s.backendId,
   });
-  l.maps.forEachSession((s) => {
+  await l.maps.forEachSession((s) => {
     const idle = now - s.lastSeenNs;
     if (idle <= timeoutOf(t, s.proto) && kept.admits(idle))
       kept.offer(idle, entry(formatIpv4(s.src), formatIpv4(s.dst), s));
-  });
-  l.maps.forEachSession6((s) => {
+  }, l.maps.yieldingWalk);
+  await l.maps.forEachSession6((s) => {
     const idle = now - s.lastSeenNs;
     if (idle <= timeoutOf(t, s.proto) && kept.admits(idle))
       kept.offer(idle, entry(formatIpv6(s.src), formatIpv6(s.dst), s));
-  });
+  }, l.maps.yieldingWalk);
   return kept.sorted().map(({ key: idle, value }) => ({
     ...value,
     idleMs: idle < 0n ? 0 : Number(idle / 1_000_000n),
