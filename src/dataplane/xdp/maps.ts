@@ -373,14 +373,11 @@ export class XdpMaps {
     });
   }
 
-  /** The sessions of both families: the fields every session has (the key's addresses left out). */
-  forEachAnySession(visit: (s: Omit<KernelSession, 'src' | 'dst'>) => void): void {
-    this.forEachSession(visit);
-    this.forEachSession6(visit);
-  }
-
-  /** forEachAnySession giving the event loop back between chunks (see forEachSession). */
-  async forEachAnySessionYielding(visit: (s: Omit<KernelSession, 'src' | 'dst'>) => void): Promise<void> {
+  /**
+   * The sessions of both families: the fields every session has (the key's addresses left out). The
+   * daemon's walk: it gives the event loop back between chunks (see forEachSession).
+   */
+  async forEachAnySession(visit: (s: Omit<KernelSession, 'src' | 'dst'>) => void): Promise<void> {
     await this.forEachSession(visit, this.yieldingWalk);
     await this.forEachSession6(visit, this.yieldingWalk);
   }

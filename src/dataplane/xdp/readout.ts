@@ -61,7 +61,7 @@ export async function readStats(l: Loaded | null, timeouts: TimeoutsMs, walk = t
   const now = process.hrtime.bigint();
   const t = toNs(timeouts);
   // A million sessions take the better part of a second: the walk gives the event loop back between chunks.
-  await l.maps.forEachAnySessionYielding((s) => {
+  await l.maps.forEachAnySession((s) => {
     present++;
     if (now - s.lastSeenNs <= timeoutOf(t, s.proto)) active++;
   });

@@ -19,7 +19,7 @@ export async function countLiveSessions(
   for (const b of l.maps.readBackends()) if (b.live) owner.set(b.slot, b.id);
   const now = process.hrtime.bigint();
   const t = toNs(timeouts);
-  await l.maps.forEachAnySessionYielding((s) => {
+  await l.maps.forEachAnySession((s) => {
     if (now - s.lastSeenNs > timeoutOf(t, s.proto) || owner.get(s.slot) !== s.backendId) return;
     // Sessions name kernel slots; the daemon counts by the control state's (they differ after adoption).
     const slot = l.mirror.controlSlotOf(s.slot);
