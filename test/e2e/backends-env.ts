@@ -109,6 +109,34 @@ export class Bed {
     return must('ip', ['netns', 'exec', this.topo.lbNs, process.execPath, '-e', js]);
   }
 
+  /** The backend ids in service `svc`'s Maglev table as the running plane holds it (`GET .../maglev`). */
+  async tableIds(svc = 'default'): Promise<number[]> {
+    const path = `/polycube/v1/lbdsr/lb1/services/${svc}/maglev`;
+    const js = `fetch('${this.d.url}${path}').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+    const view = JSON.parse(await must('ip', ['netns', 'exec', this.topo.lbNs, process.execPath, '-e', js]));
+    return (view as { backends: { id: number }[] }).backends.map((b) => b.id).sort((a, b) => a - b);
+  }
+
+  /**
+   * Waits until the running plane's table of `svc` holds backend `id` (`inTable`) or not. A verdict that
+   * `pool show` reports is observed first and planned right after; traffic sent in between still meets
+   * the table before it, so a test that asserts on traffic waits for the plane.
+   */
+  async waitTable(id: number, inTable: boolean, svc = 'default'): Promise<void> {
+    let last: number[] = [];
+    await mustWaitFor(
+      `backend ${id} ${inTable ? 'in' : 'out of'} the plane's table`,
+      async () => {
+        last = await this.tableIds(svc);
+        return last.includes(id) === inTable;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    ).catch((e: Error) => {
+      e.message += ` (table: ${JSON.stringify(last)})\n${this.d.logTail(15)}`;
+      throw e;
+    });
+  }
+
   async stats(): Promise<StatsSnapshot> {
     return JSON.parse(await this.ctl('lbdsr', 'lb1', 'stats', 'show', '-json')) as StatsSnapshot;
   }

@@ -32,6 +32,7 @@ for (const type of TYPES) {
 
     it('every backend becomes UP after rise good probes, and serves', T, async () => {
       for (const id of [1, 2, 3]) await bed.waitEntry(id, 'UP', (e) => e.health === 'UP' && e.serving);
+      for (const id of [1, 2, 3]) await bed.waitTable(id, true);
       const r = await bed.http(90);
       noFailures(r, 'all UP');
       assert.deepEqual(reached(r), ['b1', 'b2', 'b3']);
@@ -48,6 +49,7 @@ for (const type of TYPES) {
         assert.ok(took <= DETECT_MS + 1000, `detected after ${took} ms`);
         assert.equal(down.serving, false);
         assert.ok(down.health_reason && down.health_since, JSON.stringify(down));
+        await bed.waitTable(2, false);
         const r = await bed.http(90);
         noFailures(r, 'after detection');
         assert.deepEqual(reached(r), ['b1', 'b3']);
@@ -64,6 +66,7 @@ for (const type of TYPES) {
         );
         await bed.startServer('b2');
         await bed.waitEntry(2, 'UP again', (e) => e.health === 'UP' && e.serving);
+        await bed.waitTable(2, true);
         const back = await bed.http(90);
         noFailures(back, 'after it came back');
         assert.ok(reached(back).includes('b2'), JSON.stringify(back.counts));
@@ -75,6 +78,7 @@ for (const type of TYPES) {
       await must('ip', ['-n', b3.ns, 'addr', 'del', `${bed.topo.vip}/32`, 'dev', 'lo']);
       try {
         await bed.waitEntry(3, 'DOWN', (e) => e.health === 'DOWN', DETECT_MS + 5000);
+        await bed.waitTable(3, false);
         const direct = await bed.http(3, { url: `http://${b3.ip}/` });
         noFailures(direct, "the server's own address");
         assert.deepEqual(reached(direct), ['b3']);
@@ -85,6 +89,7 @@ for (const type of TYPES) {
         await must('ip', ['-n', b3.ns, 'addr', 'add', `${bed.topo.vip}/32`, 'dev', 'lo']);
       }
       await bed.waitEntry(3, 'UP again', (e) => e.health === 'UP');
+      await bed.waitTable(3, true);
     });
 
     it('a backend given by IP only is resolved by ARP and reaches traffic', T, async () => {
@@ -92,6 +97,7 @@ for (const type of TYPES) {
       await bed.ctl('lbdsr', 'lb1', 'backend', 'pool', 'del', '1');
       await bed.ctl('lbdsr', 'lb1', 'backend', 'pool', 'add', '1', `ip=${b1.ip}`);
       const e = await bed.waitEntry(1, 'resolved and UP', (x) => x.mac_source === 'ARP' && x.health === 'UP');
+      await bed.waitTable(1, true);
       assert.equal(e.mac_in_use, b1.mac);
       assert.equal(e.mac, undefined, 'the configuration keeps no MAC');
       const r = await bed.http(90);
