@@ -32,16 +32,19 @@ export function timeoutOf(t: TimeoutsNs, proto: number): bigint {
   return proto === PROTO_TCP ? t.tcp : proto === PROTO_UDP ? t.udp : t.icmp;
 }
 
+const NO_TRAFFIC = { packets: 0, bytes: 0, sessions: 0 } as const;
+
 /** Per-backend counters with their service's name, by service index then id (as the pipeline gives them). */
 export function backendRows(mirror: XdpMirror, maps: XdpMaps): BackendStats[] {
   const live = mirror.liveSlots().sort((a, b) => a.service - b.service || a.id - b.id);
   let top = 0;
   for (const s of live) top = Math.max(top, s.slot + 1);
+  // every live slot is below `top`, so each has its row
   const stats = maps.readBackendStatsUpTo(top);
   return live.map((s) => ({
     id: s.id,
     service: mirror.serviceName(s.service) ?? `#${s.service}`,
-    ...(stats[s.slot] ?? maps.readBackendStats(s.slot)),
+    ...(stats[s.slot] ?? NO_TRAFFIC),
   }));
 }
 
