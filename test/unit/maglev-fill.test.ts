@@ -1,5 +1,5 @@
 // The fill of src/core/maglev.ts takes shortcuts (the tail of a table found through the inverse of
-// each member's skip instead of probing, an insertion sort of a mostly ascending pool): the table must
+// each member's skip instead of probing, a radix sort of the pool's order): the table must
 // stay exactly the plain algorithm's (test/lib/reference.ts, written from docs/semantics.md) for pools
 // as large as an instance holds, in every order the control state may hand them over, weighted or
 // not, and for other prime table sizes, where the tail is most of the table.
