@@ -2,8 +2,9 @@
 // answers the plane's requests (apply, stats, sessions, session counts, health, explain, stop), follows
 // the ports' interfaces (ports.ts; one socket for both when they are one interface: one-arm), applies
 // the daemon's plans to the Balancer, and runs the loop: requests are read
-// synchronously between batches, so the loop never yields to an event loop; frames are decided by
-// WorkerIo.receive (rings.ts on AF_PACKET), once per batch. worker.ts builds it in the thread.
+// synchronously between batches, so the loop never yields to an event loop (a request posted while the
+// worker naps ends the nap: Channel.wait); frames are decided by WorkerIo.receive (rings.ts on
+// AF_PACKET), once per batch. worker.ts builds it in the thread.
 import { multicastMacOf, parseMac, solicitedNodeOf } from '../../core/addr.js';
 import { CFG_NO_ARP, PROTO_TCP, PROTO_UDP } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
