@@ -59,12 +59,16 @@ let scratch = {
   slot: new Int32Array(0),
   weight: new Int32Array(0),
   credit: new Int32Array(0),
+  inverse: new Int32Array(0),
 };
 /** Occupancy of the table being filled, one bit per entry (8 KiB for 65,537: it stays in L1). */
 let takenBits = new Int32Array(0);
-/** Scratch of ascendingOrder, grown like the fill's. */
-let orderKeys = new Float64Array(0);
-let orderOut = new Uint32Array(0);
+/** Scratch of ascendingOrder: the order being sorted and its next pass (grown like the fill's), digit counts. */
+let orderA = new Uint32Array(0);
+let orderB = new Uint32Array(0);
+const RADIX_BITS = 11;
+const RADIX_MASK = (1 << RADIX_BITS) - 1;
+const radixCount = new Int32Array(RADIX_MASK + 2);
 
 /**
  * buildMaglev for members given as parallel arrays (ids[i] holds slots[i] with weights[i], default 100
@@ -87,6 +91,7 @@ export function buildMaglevOf(
       slot: new Int32Array(all),
       weight: new Int32Array(all),
       credit: new Int32Array(all),
+      inverse: new Int32Array(all),
     };
   }
   const { pos, step, slot, weight } = scratch;
@@ -110,6 +115,7 @@ export function buildMaglevOf(
     n++;
   }
   if (n === 0) return table;
+  scratch.inverse.fill(0, 0, n);
   const words = (m + 31) >>> 5;
   if (takenBits.length !== words) takenBits = new Int32Array(words);
   else takenBits.fill(0);
@@ -120,24 +126,36 @@ export function buildMaglevOf(
 }
 
 /**
- * null when `ids` ascend already, else the indices of `ids` in ascending id order. Pools are kept in
- * the order they were given (a backend added back comes last): sorted as numbers id * n + index in a
- * Float64Array (exact below 2^53), a native sort with no comparator call.
+ * null when `ids` ascend already, else the indices of `ids` in ascending id order (equal ids keep their
+ * order). Pools are kept in the order they were given (a backend added back comes last): a stable
+ * radix sort of the indices by the uint32 ids, three passes of 11 bits, ~30 us for 4,096 where a
+ * native sort of id * n + index keys took ~400 us.
  */
 function ascendingOrder(ids: ArrayLike<number>): ArrayLike<number> | null {
   const n = ids.length;
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1]! <= ids[i]!;
   if (sorted) return null;
-  if (orderKeys.length < n) {
-    orderKeys = new Float64Array(n);
-    orderOut = new Uint32Array(n);
+  if (orderA.length < n) {
+    orderA = new Uint32Array(n);
+    orderB = new Uint32Array(n);
   }
-  const keys = orderKeys.subarray(0, n);
-  for (let i = 0; i < n; i++) keys[i] = ids[i]! * n + i;
-  keys.sort();
-  for (let i = 0; i < n; i++) orderOut[i] = keys[i]! % n;
-  return orderOut;
+  let src = orderA;
+  let dst = orderB;
+  for (let i = 0; i < n; i++) src[i] = i;
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    radixCount.fill(0);
+    for (let i = 0; i < n; i++) radixCount[((ids[src[i]!]! >>> shift) & RADIX_MASK) + 1]!++;
+    for (let d = 1; d <= RADIX_MASK; d++) radixCount[d]! += radixCount[d - 1]!;
+    for (let i = 0; i < n; i++) {
+      const j = src[i]!;
+      dst[radixCount[(ids[j]! >>> shift) & RADIX_MASK]!++] = j;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }
 
 /** The members of a fill, in id order (parallel arrays: the scratch above). */
@@ -147,7 +165,24 @@ interface Fill {
   slot: Int32Array;
   weight: Int32Array;
   credit: Int32Array;
+  /** The inverse of each member's skip modulo m, 0 until the tail needs it. */
+  inverse: Int32Array;
 }
+
+/**
+ * The last ~sqrt(m) entries of a table (tailFree) are not found by probing. With few entries left, a take
+ * probes about m / free taken entries, and the last few hundred takes do a third of all the fill's
+ * probes; there, a member computes for each free entry how many steps of its permutation away it is
+ * (one multiplication by the inverse of its skip) and takes the nearest: the entry probing would reach
+ * first, so the table is the same. ~m / free probes against ~free products cross near sqrt(m); measured
+ * with 4,096 members: 1.90 -> 1.63 ms a build (128..384 free entries alike, 768 slower).
+ */
+function tailFree(m: number): number {
+  return Math.min(m, Math.ceil(Math.sqrt(m)));
+}
+
+/** The free entries of the table during the tail (unordered: removal swaps in the last one). */
+let freeList = new Int32Array(0);
 
 /**
  * The fill loop of Maglev, weighted: each round, in id order, every member gains its weight in credit and, while it
@@ -159,6 +194,7 @@ function fill(n: number, f: Fill, taken: Int32Array, out: Int32Array): void {
   const m = out.length;
   const { weight, credit } = f;
   credit.fill(0, 0, n);
+  const tail = m - tailFree(m);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {
@@ -168,7 +204,8 @@ function fill(n: number, f: Fill, taken: Int32Array, out: Int32Array): void {
         continue;
       }
       credit[i] = cr - MAGLEV_FULL_WEIGHT;
-      take(i, f.pos, f.step, f.slot, taken, out);
+      if (filled < tail) take(i, f.pos, f.step, f.slot, taken, out);
+      else takeNearestFree(i, f, m - filled, taken, out);
       if (++filled === m) return;
     }
   }
@@ -181,10 +218,12 @@ function fill(n: number, f: Fill, taken: Int32Array, out: Int32Array): void {
 function fillUnweighted(n: number, f: Fill, taken: Int32Array, out: Int32Array): void {
   const m = out.length;
   const { pos, step, slot } = f;
+  const tail = m - tailFree(m);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {
-      take(i, pos, step, slot, taken, out);
+      if (filled < tail) take(i, pos, step, slot, taken, out);
+      else takeNearestFree(i, f, m - filled, taken, out);
       if (++filled === m) return;
     }
   }
@@ -211,4 +250,66 @@ function take(
   c += k;
   c += (c >> 31) & m;
   pos[i] = c;
+}
+
+/**
+ * take() in the tail: `free` entries are left. The first of them member i's permutation reaches from
+ * its position c is the one with the fewest steps (e - c) / skip modulo m; the free list is made from
+ * the occupancy bits when the tail starts and kept after.
+ */
+function takeNearestFree(i: number, f: Fill, free: number, taken: Int32Array, out: Int32Array): void {
+  const m = out.length;
+  if (free === tailFree(m)) collectFree(taken, m, free);
+  const list = freeList;
+  const c = f.pos[i]!;
+  const skip = f.step[i]! + m;
+  let inv = f.inverse[i]!;
+  if (inv === 0) {
+    inv = inverseMod(skip, m);
+    f.inverse[i] = inv;
+  }
+  let best = 0;
+  let bestSteps = m;
+  for (let j = 0; j < free; j++) {
+    let d = list[j]! - c;
+    d += (d >> 31) & m;
+    // d * inv < m * m: exact in a double, and so is the quotient's floor
+    const x = d * inv;
+    const steps = x - Math.floor(x / m) * m;
+    if (steps < bestSteps) {
+      bestSteps = steps;
+      best = j;
+    }
+  }
+  const e = list[best]!;
+  list[best] = list[free - 1]!;
+  out[e] = f.slot[i]!;
+  let next = e + skip - m;
+  next += (next >> 31) & m;
+  f.pos[i] = next;
+}
+
+/** The free entries (bit clear in `taken`) into freeList[0..free). */
+function collectFree(taken: Int32Array, m: number, free: number): void {
+  if (freeList.length < free) freeList = new Int32Array(free);
+  let k = 0;
+  for (let c = 0; c < m; c++) if (((taken[c >> 5]! >>> c) & 1) === 0) freeList[k++] = c;
+}
+
+/** a^-1 modulo the prime m (0 < a < m), by the extended Euclidean algorithm. */
+export function inverseMod(a: number, m: number): number {
+  let t = 0;
+  let nt = 1;
+  let r = m;
+  let nr = a;
+  while (nr !== 0) {
+    const q = Math.floor(r / nr);
+    const t2 = t - q * nt;
+    t = nt;
+    nt = t2;
+    const r2 = r - q * nr;
+    r = nr;
+    nr = r2;
+  }
+  return t < 0 ? t + m : t;
 }

@@ -110,13 +110,19 @@ export class ControlState {
    * changes; this state is left as it is. A bad config throws an LbdsrError.
    */
   plan(config: InstanceConfig, ports: PortsArg, observe?: Observations): Plan {
+    // asked for every backend, service after service: the index of the last service is kept
+    let lastService: string | undefined;
+    let lastIndex: number | undefined;
     const d = checkConfig(
       config,
       portsOf(ports),
       (service, id) => {
-        const index = this.indexOf(service);
-        if (index === undefined) return undefined;
-        const slot = this.keyToSlot.get(slotKey(index, id));
+        if (service !== lastService) {
+          lastService = service;
+          lastIndex = this.indexOf(service);
+        }
+        if (lastIndex === undefined) return undefined;
+        const slot = this.keyToSlot.get(slotKey(lastIndex, id));
         return slot === undefined ? undefined : this.slots[slot]?.mac;
       },
       observe,

@@ -3,19 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LeastK } from '../../src/dataplane/xdp/least-k.js';
-
-/** A small deterministic generator (xorshift32), so that a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { rng } from '../lib/rng.js';
 
 const num = (a: number, b: number) => a - b;
 

@@ -68,4 +68,9 @@ export interface Channel {
   /** The next request, without waiting; undefined when none is queued. */
   receive(): Envelope | undefined;
   post(reply: Reply): void;
+  /**
+   * Sleeps up to `ms`, woken at once when a request is posted after the last receive() found none
+   * (the plane's wake cell, protocol.ts). Absent: the worker naps unwoken (WorkerIo.nap).
+   */
+  wait?(ms: number): 'ok' | 'not-equal' | 'timed-out';
 }

@@ -16,8 +16,8 @@ import { ServiceAnnouncer } from '../announce.js';
 import type { DataPlane, PlaneLog, PlaneStatus, PortPeers, StatsOptions } from '../types.js';
 import {
   DEFAULT_RINGS,
-  type Envelope,
   type PlaneHealth,
+  postRequest,
   type Reply,
   type ReplyBody,
   type Request,
@@ -68,6 +68,8 @@ export class UserspacePlane implements DataPlane {
   private readonly opts: UserspacePlaneOptions;
   private worker: Worker | null = null;
   private port: MessagePort | null = null;
+  /** The current worker's wake cell (protocol.ts, WorkerInit.wake). */
+  private wake = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
   private readonly pending = new Map<
     number,
@@ -122,7 +124,8 @@ export class UserspacePlane implements DataPlane {
         `ring sizes must be powers of two (frame >= 2048): ${JSON.stringify(rings)}`,
       );
     }
-    const init: WorkerInit = { instance: this.instance, rings };
+    this.wake = new Int32Array(new SharedArrayBuffer(4));
+    const init: WorkerInit = { instance: this.instance, rings, wake: this.wake.buffer as SharedArrayBuffer };
     if (this.opts.netns) init.netns = this.opts.netns;
     if (this.opts.cpu !== undefined) init.cpu = this.opts.cpu;
     if (this.opts.nice !== undefined) init.nice = this.opts.nice;
@@ -252,8 +255,8 @@ export class UserspacePlane implements DataPlane {
         );
       }, this.opts.timeoutMs ?? 10_000);
       this.pending.set(id, { resolve, reject, timer });
-      const env: Envelope = { id, req };
-      port.postMessage(env);
+      // a worker napping between batches reads it at once (protocol.ts, WorkerInit.wake)
+      postRequest(port, this.wake, { id, req });
     });
   }
 

@@ -1,7 +1,11 @@
-// Messages between UserspacePlane (daemon thread) and its worker.
+// Messages between UserspacePlane (daemon thread) and its worker, and the two ends of their channel:
+// a MessagePort for the messages and a shared wake cell that ends the worker's nap when a request
+// is posted (a plan is then answered at once, not after the nap).
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
 import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
+import type { Channel } from './io.js';
 
 /**
  * The frontend RX ring: `frames` (TPACKET_V2, the default) hands every frame over as soon as the kernel
@@ -49,6 +53,11 @@ export interface WorkerInit {
   cpu?: number;
   /** Nice value of the worker thread (negative: favoured by the scheduler; needs root). */
   nice?: number;
+  /**
+   * The wake cell (one Int32): the plane adds one and notifies it after posting a request, so that a
+   * worker napping between batches answers at once instead of after its nap.
+   */
+  wake?: SharedArrayBuffer;
   /** Test hook (LBDSR_TEST_CRASH_FILE): the worker throws when this file appears (checked every second). */
   crashFile?: string;
 }
@@ -113,3 +122,34 @@ export type Reply =
   | { id: number; ok: true; body: ReplyBody }
   | { id: number; ok: false; error: string; code?: string }
   | { id: -1; log: 'info' | 'warn' | 'error'; msg: string };
+
+/** The plane's end: posts a request, then wakes the worker if it naps (WorkerInit.wake). */
+export function postRequest(port: MessagePort, wake: Int32Array, env: Envelope): void {
+  port.postMessage(env);
+  Atomics.add(wake, 0, 1);
+  Atomics.notify(wake, 0);
+}
+
+/**
+ * The worker's end: requests read without waiting, replies posted, and naps (wait) that a request
+ * posted after the last receive() ends at once; wait() says whether it was woken ('ok',
+ * 'not-equal') or slept its time ('timed-out'). Without a wake cell there is no wait(): the worker
+ * naps unwoken.
+ */
+export function workerChannel(port: MessagePort, wakeBuffer?: SharedArrayBuffer): Channel {
+  const post = (reply: Reply) => port.postMessage(reply);
+  if (!wakeBuffer)
+    return { receive: () => receiveMessageOnPort(port)?.message as Envelope | undefined, post };
+  const wake = new Int32Array(wakeBuffer);
+  /** The cell's value when the queue was last looked at: a nap ends once it differs. */
+  let seen = 0;
+  return {
+    receive: () => {
+      // read before the queue: a request posted after this read has changed the cell too
+      seen = Atomics.load(wake, 0);
+      return receiveMessageOnPort(port)?.message as Envelope | undefined;
+    },
+    post,
+    wait: (ms) => Atomics.wait(wake, 0, seen, ms),
+  };
+}

@@ -2,20 +2,16 @@
 // enters the instance's network namespace and CPU placement, then runs a UserspaceWorker (runner.ts)
 // on AF_PACKET rings (rings.ts) until the plane asks it to stop (or, for a test, dies on request).
 import { existsSync, rmSync } from 'node:fs';
-import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type MessagePort, workerData } from 'node:worker_threads';
 import { enterNetns } from '../../kernel/ifinfo.js';
 import * as libc from '../../kernel/libc.js';
-import type { Channel } from './io.js';
-import type { Envelope, WorkerInit } from './protocol.js';
+import { type WorkerInit, workerChannel } from './protocol.js';
 import { AfPacketIo } from './rings.js';
 import { UserspaceWorker } from './runner.js';
 
 const { init, port } = workerData as { init: WorkerInit; port: MessagePort };
 
-const channel: Channel = {
-  receive: () => receiveMessageOnPort(port)?.message as Envelope | undefined,
-  post: (reply) => port.postMessage(reply),
-};
+const channel = workerChannel(port, init.wake);
 
 try {
   // Enter the namespace first: every socket (the interface prober's included) belongs to the namespace
