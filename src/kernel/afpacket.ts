@@ -334,6 +334,11 @@ export class RingArena {
     libc.mmapFixed(this.base.addr + off, bytes, -1, 'scratch');
   }
 
+  /** Puts a range mapped with mapScratch back to reserved address space (its memory is freed). */
+  unmapScratch(off: number, bytes: number): void {
+    libc.unmapToReserved(this.base.addr + off, Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE);
+  }
+
   addr(off: number): number {
     return this.base.addr + off;
   }

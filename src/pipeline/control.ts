@@ -277,7 +277,22 @@ export class ControlState {
   private commitService(p: ServicePlan): void {
     let svc = this.services.get(p.index);
     if (p.kind === 'added' || !svc) {
-      svc = { ...entryOf(p), table: new Uint32Array(MAGLEV_SIZE).fill(SLOT_NONE) };
+      // one object literal with every field (not a spread): the same hidden class for every service
+      // of every Balancer, so the frame path optimised on one (the USERSPACE worker's rehearsal) is
+      // not thrown away at the first frame of another
+      const e = entryOf(p);
+      svc = {
+        index: e.index,
+        name: e.name,
+        vip: e.vip,
+        vip6: e.vip6,
+        proto: e.proto,
+        port: e.port,
+        mac: e.mac,
+        algorithm: e.algorithm,
+        backends: e.backends,
+        table: new Uint32Array(MAGLEV_SIZE).fill(SLOT_NONE),
+      };
       this.services.set(p.index, svc);
     } else Object.assign(svc, entryOf(p));
     const { index, slot } = p.maglev;

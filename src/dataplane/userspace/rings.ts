@@ -80,6 +80,9 @@ const LINEAR_MAX = 256;
  */
 const TSO = process.arch === 'x64';
 
+/** Where the kernel puts a frame in a V2 RX slot with a vnet header (TPACKET_ALIGN(52 + 16) + 10 - 14). */
+const REHEARSAL_MAC = 76;
+
 export class AfPacketIo implements WorkerIo {
   txFailures = 0;
   /** The RX ring: V2 frames (rxFrames set) or V3 blocks. */
@@ -94,6 +97,8 @@ export class AfPacketIo implements WorkerIo {
   private readonly txMask: number;
   /** The largest frame (without the vnet header) a TX slot holds. */
   private readonly txMax: number;
+  /** Bytes of the RX and TX rings (they follow each other in the arena). */
+  private readonly ringBytes: number;
   private readonly arena: RingArena;
   private readonly u8: Uint8Array;
   private readonly i32: Int32Array;
@@ -115,6 +120,16 @@ export class AfPacketIo implements WorkerIo {
   private fe: PacketSocket | null = null;
   /** Where balanced frames are queued: the backend socket's TX ring, or (one-arm) the frontend's. */
   private be: PacketSocket | null = null;
+  /**
+   * What the frame path reads of `be`: whether there is a TX ring, and the fd its kick goes to (during
+   * a rehearsal: the scratch TX ring, fd -1). Plain numbers and booleans: a field holding objects would
+   * tie V8's optimised frame path to the kind of object it held (the rehearsal's stand-in), and every
+   * function of the path would be thrown away when the real socket took its place.
+   */
+  private txRing = false;
+  private txFd = -1;
+  /** Ring bytes mapped as scratch memory for a rehearsal (0: none). */
+  private rehearsalBytes = 0;
   /** One-arm with a V2 ring: the frontend socket holds the TX ring (`be` is the same socket). */
   private feTx = false;
   /** One-arm with a V3 ring: no TX ring, balanced frames are sent with send() on the frontend socket. */
@@ -146,6 +161,7 @@ export class AfPacketIo implements WorkerIo {
     this.txMax = fs - TP2_TX_DATA - VNET_HDR_LEN;
     const feBytes = PacketSocket.mapBytes({ rx: this.rxFrames, rxBlocks: this.rxSpec });
     const beBytes = PacketSocket.mapBytes({ tx: this.txSpec });
+    this.ringBytes = feBytes + beBytes;
     const arena = new RingArena(feBytes + beBytes + SCRATCH + 3 * 4096);
     this.arena = arena;
     this.feOff = arena.carve(feBytes);
@@ -239,6 +255,8 @@ export class AfPacketIo implements WorkerIo {
   /** Balanced frames are queued on `sock`'s TX ring from its first slot. */
   private takeTxRing(sock: PacketSocket): void {
     this.be = sock;
+    this.txRing = true;
+    this.txFd = sock.fd;
     this.beTxIdx = 0;
     this.bePending = 0;
   }
@@ -246,8 +264,59 @@ export class AfPacketIo implements WorkerIo {
   private dropTxRing(sock: PacketSocket): void {
     if (this.be !== sock) return;
     this.be = null;
+    this.txRing = false;
+    this.txFd = -1;
     this.beTxIdx = 0;
     this.bePending = 0;
+  }
+
+  /**
+   * One pass of the worker's rehearsal (rehearsal.ts), before any socket is open: `frames` are decided
+   * by the very code real frames take (receiveFrames, handleFrame, the copy into a TX slot, the
+   * Balancer, commit, the kick), so that V8 has optimised it for them before the first real frame. The
+   * rings' place in the arena is scratch memory meanwhile, and this plays the kernel's part: it hands
+   * the frames over in RX slots (TPACKET_V2 layout, vnet header before the frame) and takes the TX slots
+   * back after. Returns the frames decided (0 with a V3 ring, whose blocks are not rehearsed).
+   */
+  rehearse(b: Balancer, frames: readonly Uint8Array[], from: number, nowMs: number): number {
+    const rx = this.rxFrames;
+    if (rx === undefined || this.fe !== null || this.be !== null) return 0;
+    if (this.rehearsalBytes === 0) {
+      this.arena.mapScratch(this.feOff, this.ringBytes);
+      this.rehearsalBytes = this.ringBytes;
+      this.txRing = true; // kicked on fd -1: EBADF, which is not fatal
+      this.bePending = 0;
+    }
+    const { u8, dv, i32, fs } = this;
+    const n = Math.min(frames.length, rx.frames, this.txSpec.frames);
+    for (let i = 0; i < n; i++) {
+      const f = frames[(from + i) % frames.length]!;
+      const h = this.feOff + i * fs;
+      u8.fill(0, h + REHEARSAL_MAC - VNET_HDR_LEN, h + REHEARSAL_MAC);
+      u8.set(f, h + REHEARSAL_MAC);
+      dv.setUint32(h + TP2_LEN, f.length, true);
+      dv.setUint32(h + TP2_SNAPLEN, f.length, true);
+      dv.setUint16(h + TP2_MAC, REHEARSAL_MAC, true);
+      i32[h >> 2] = TP_STATUS_USER;
+    }
+    this.rxIdx = 0;
+    const done = this.receiveFrames(b, nowMs);
+    this.flush();
+    for (let i = 0; i < this.txSpec.frames; i++) i32[(this.beOff + i * fs) >> 2] = TP_STATUS_AVAILABLE;
+    this.beTxIdx = 0;
+    return done;
+  }
+
+  /** Ends a rehearsal: the rings' place is reserved address space again, every count back to zero. */
+  endRehearsal(): void {
+    if (this.rehearsalBytes === 0) return;
+    this.txRing = false;
+    this.beTxIdx = 0;
+    this.bePending = 0;
+    this.arena.unmapScratch(this.feOff, this.rehearsalBytes);
+    this.rehearsalBytes = 0;
+    this.rxIdx = 0;
+    this.txFailures = 0;
   }
 
   /** Decides the frames the kernel has handed over (at most a pass's worth); returns how many. */
@@ -307,9 +376,9 @@ export class AfPacketIo implements WorkerIo {
   }
 
   flush(): boolean {
-    if (this.bePending === 0 || !this.be) return true;
+    if (this.bePending === 0 || !this.txRing) return true;
     this.bePending = 0;
-    return !(libc.kick(this.be.fd, libc.MSG_DONTWAIT) < 0 && isFatal(libc.lastErrno()));
+    return !(libc.kick(this.txFd, libc.MSG_DONTWAIT) < 0 && isFatal(libc.lastErrno()));
   }
 
   wait(ms: number): boolean {
@@ -337,6 +406,7 @@ export class AfPacketIo implements WorkerIo {
   }
 
   close(): void {
+    this.endRehearsal();
     for (const s of [this.fe, this.be]) s?.close();
     this.fe = null;
     this.be = null;
@@ -367,7 +437,7 @@ export class AfPacketIo implements WorkerIo {
       this.handleVlanFrame(b, pkt, frame, len, nowMs);
       return;
     }
-    if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
+    if (this.txRing && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
       // The common case: one copy into the TX slot, decided in place there.
       const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
       u8.copyWithin(base, frame - VNET_HDR_LEN, frame + len);
@@ -411,7 +481,7 @@ export class AfPacketIo implements WorkerIo {
     const len = b.outLen;
     const ring = action === ACT_TX_BACKEND ? !this.beSend : this.feTx;
     if (!ring) this.sendFrontend(b, src, len + VNET_HDR_LEN);
-    else if (this.be !== null && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
+    else if (this.txRing && len <= this.txMax && this.txSlotFree(this.beTxIdx)) {
       const base = this.beOff + this.beTxIdx * this.fs + TP2_TX_DATA;
       this.u8.copyWithin(base, src, src + len + VNET_HDR_LEN);
       this.queueBackend(len);
