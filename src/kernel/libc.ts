@@ -59,6 +59,9 @@ const c = {
   strerror: libc.func('const char *strerror(int errnum)'),
   fcntlInt: libc.func('int fcntl(int fd, int cmd, ...)'),
   flock: libc.func('int flock(int fd, int op)'),
+  eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
+  write: libc.func('intptr_t write(int fd, const uint8_t *buf, size_t n)'),
+  read: libc.func('intptr_t read(int fd, _Out_ uint8_t *buf, size_t n)'),
   mount: libc.func(
     'int mount(const char *src, const char *target, const char *type, unsigned long flags, const char *data)',
   ),
@@ -229,6 +232,30 @@ export function view(m: Mapping): ArrayBuffer {
  */
 export function poll(fds: Uint8Array, n: number, timeoutMs: number): number {
   return c.poll(fds, n, timeoutMs) as number;
+}
+
+/** EFD_NONBLOCK | EFD_CLOEXEC (the O_ flags' values). */
+const EFD_FLAGS = 0o4000 | 0o2000000;
+const ONE = new BigUint64Array([1n]);
+const ONE_BYTES = new Uint8Array(ONE.buffer);
+const DRAINED = new Uint8Array(8);
+
+/**
+ * A non-blocking eventfd: a wake-up that another thread can give to a thread blocked in poll() on it
+ * (the USERSPACE plane's worker polls its socket and this). Throws when the kernel refuses one.
+ */
+export function eventfd(): number {
+  return check('eventfd', c.eventfd(0, EFD_FLAGS) as number);
+}
+
+/** Makes `fd` (an eventfd) readable: adds one to its count. Raw result (8, or -1 on error). */
+export function eventfdSignal(fd: number): number {
+  return c.write(fd, ONE_BYTES, 8) as number;
+}
+
+/** Reads an eventfd's count back to zero (not readable any more); nothing happens when it was zero. */
+export function eventfdDrain(fd: number): void {
+  c.read(fd, DRAINED, 8);
 }
 
 /** sendto(fd, NULL, 0, flags, NULL, 0): makes the kernel transmit what the TX ring holds. Raw result. */

@@ -9,6 +9,7 @@ import { DROP_REASON_NAMES } from '../../core/constants.js';
 import { LbdsrError } from '../../core/errors.js';
 import type { ResolvedPorts, SessionEntry, StatsSnapshot } from '../../core/model.js';
 import { inNetns } from '../../kernel/ifinfo.js';
+import * as libc from '../../kernel/libc.js';
 import { ControlState } from '../../pipeline/control.js';
 import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
@@ -70,6 +71,8 @@ export class UserspacePlane implements DataPlane {
   private port: MessagePort | null = null;
   /** The current worker's wake cell (protocol.ts, WorkerInit.wake). */
   private wake = new Int32Array(new SharedArrayBuffer(4));
+  /** The current worker's wake eventfd (WorkerInit.wakeFd); -1 once it exited and the fd was closed. */
+  private wakeFd = -1;
   private nextId = 1;
   private readonly pending = new Map<
     number,
@@ -125,17 +128,31 @@ export class UserspacePlane implements DataPlane {
       );
     }
     this.wake = new Int32Array(new SharedArrayBuffer(4));
-    const init: WorkerInit = { instance: this.instance, rings, wake: this.wake.buffer as SharedArrayBuffer };
+    const wakeFd = libc.eventfd();
+    this.wakeFd = wakeFd;
+    const init: WorkerInit = {
+      instance: this.instance,
+      rings,
+      wake: this.wake.buffer as SharedArrayBuffer,
+      wakeFd,
+    };
     if (this.opts.netns) init.netns = this.opts.netns;
     if (this.opts.cpu !== undefined) init.cpu = this.opts.cpu;
     if (this.opts.nice !== undefined) init.nice = this.opts.nice;
     if (process.env.LBDSR_TEST_CRASH_FILE) init.crashFile = process.env.LBDSR_TEST_CRASH_FILE;
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { init, port: port2 },
-      transferList: [port2],
-      name: `lbdsr-${this.instance}`,
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: { init, port: port2 },
+        transferList: [port2],
+        name: `lbdsr-${this.instance}`,
+      });
+    } catch (e) {
+      this.wakeFd = -1;
+      libc.close(wakeFd);
+      throw e;
+    }
     this.worker = worker;
     this.port = port1;
     this.startedAt = performance.now();
@@ -148,6 +165,9 @@ export class UserspacePlane implements DataPlane {
     });
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
+        // no request is signalled on the fd number once it is closed (it may name another file then)
+        if (this.wakeFd === wakeFd) this.wakeFd = -1;
+        libc.close(wakeFd);
         this.failAll(new Error(`the worker of ${this.instance} stopped`));
         this.worker = null;
         this.port?.close();
@@ -256,7 +276,7 @@ export class UserspacePlane implements DataPlane {
       }, this.opts.timeoutMs ?? 10_000);
       this.pending.set(id, { resolve, reject, timer });
       // a worker napping between batches reads it at once (protocol.ts, WorkerInit.wake)
-      postRequest(port, this.wake, { id, req });
+      postRequest(port, this.wake, this.wakeFd, { id, req });
     });
   }
 

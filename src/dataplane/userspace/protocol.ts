@@ -1,8 +1,10 @@
 // Messages between UserspacePlane (daemon thread) and its worker, and the two ends of their channel:
-// a MessagePort for the messages and a shared wake cell that ends the worker's nap when a request
-// is posted (a plan is then answered at once, not after the nap).
+// a MessagePort for the messages, a shared wake cell that ends the worker's nap when a request is
+// posted, and an eventfd that ends its poll() on an idle ring (a plan is then answered at once, not
+// after the nap or the poll's timeout).
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { SessionEntry, StatsSnapshot } from '../../core/model.js';
+import * as libc from '../../kernel/libc.js';
 import type { ExplainTrace } from '../../pipeline/explain.js';
 import type { Plan } from '../../pipeline/plan.js';
 import type { Channel } from './io.js';
@@ -58,6 +60,11 @@ export interface WorkerInit {
    * worker napping between batches answers at once instead of after its nap.
    */
   wake?: SharedArrayBuffer;
+  /**
+   * The wake eventfd (the plane's, closed by it after the worker exited): signalled with the cell, and
+   * polled by the worker beside its socket, so that a request ends a wait on an idle ring at once.
+   */
+  wakeFd?: number;
   /** Test hook (LBDSR_TEST_CRASH_FILE): the worker throws when this file appears (checked every second). */
   crashFile?: string;
 }
@@ -123,11 +130,15 @@ export type Reply =
   | { id: number; ok: false; error: string; code?: string }
   | { id: -1; log: 'info' | 'warn' | 'error'; msg: string };
 
-/** The plane's end: posts a request, then wakes the worker if it naps (WorkerInit.wake). */
-export function postRequest(port: MessagePort, wake: Int32Array, env: Envelope): void {
+/**
+ * The plane's end: posts a request, then wakes the worker if it naps (WorkerInit.wake) or waits in
+ * poll() (WorkerInit.wakeFd; -1: none).
+ */
+export function postRequest(port: MessagePort, wake: Int32Array, wakeFd: number, env: Envelope): void {
   port.postMessage(env);
   Atomics.add(wake, 0, 1);
   Atomics.notify(wake, 0);
+  if (wakeFd >= 0) libc.eventfdSignal(wakeFd);
 }
 
 /**

@@ -114,7 +114,8 @@ export class AfPacketIo implements WorkerIo {
   /** One view per backend TX slot over the frame it will carry. */
   private readonly txViews: Uint8Array[] = [];
   private readonly prober = new IfProber();
-  private readonly pollfd = new Uint8Array(libc.POLLFD_SIZE);
+  /** poll()'s two entries: the frontend socket (fd -1 without one), the plane's wake eventfd (or -1). */
+  private readonly pollfd = new Uint8Array(2 * libc.POLLFD_SIZE);
   private readonly pollDv = new DataView(this.pollfd.buffer);
   private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
   private fe: PacketSocket | null = null;
@@ -140,7 +141,11 @@ export class AfPacketIo implements WorkerIo {
   private bePending = 0;
 
   /** Sockets and the prober belong to the namespace of the thread that creates this. */
-  constructor(rings: RingSettings) {
+  /** `wakeFd`: the plane's wake eventfd (WorkerInit.wakeFd), polled beside the socket in wait(). */
+  constructor(
+    rings: RingSettings,
+    private readonly wakeFd = -1,
+  ) {
     const fs = rings.frameSize;
     this.fs = fs;
     if (rings.rxMode === 'frames') {
@@ -383,7 +388,15 @@ export class AfPacketIo implements WorkerIo {
 
   wait(ms: number): boolean {
     const fe = this.fe;
-    const r = libc.poll(this.pollfd, fe ? 1 : 0, ms);
+    const dv = this.pollDv;
+    const wake = libc.POLLFD_SIZE;
+    dv.setInt32(libc.POLLFD_FD, fe ? fe.fd : -1, true);
+    dv.setInt32(wake + libc.POLLFD_FD, this.wakeFd, true);
+    dv.setInt16(wake + libc.POLLFD_EVENTS, libc.POLLIN, true);
+    // a request posted meanwhile (the plane signals the eventfd) ends the wait at once
+    const r = libc.poll(this.pollfd, 2, ms);
+    if (r > 0 && (dv.getInt16(wake + libc.POLLFD_REVENTS, true) & libc.POLLIN) !== 0)
+      libc.eventfdDrain(this.wakeFd);
     if (
       r <= 0 ||
       (this.pollDv.getInt16(libc.POLLFD_REVENTS, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) === 0

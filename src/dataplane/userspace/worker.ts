@@ -53,7 +53,7 @@ try {
         return true;
       }
     : undefined;
-  const io = new AfPacketIo(init.rings);
+  const io = new AfPacketIo(init.rings, init.wakeFd);
   new UserspaceWorker(io, rehearsing(io), crashRequested).run();
 } finally {
   port.close();
