@@ -140,12 +140,21 @@ export class AfPacketIo implements WorkerIo {
   private beTxIdx = 0;
   private bePending = 0;
 
-  /** Sockets and the prober belong to the namespace of the thread that creates this. */
-  /** `wakeFd`: the plane's wake eventfd (WorkerInit.wakeFd), polled beside the socket in wait(). */
+  /**
+   * Sockets and the prober belong to the namespace of the thread that creates this. `wakeFd`: the
+   * plane's wake eventfd (WorkerInit.wakeFd), polled beside the socket in wait().
+   */
   constructor(
     rings: RingSettings,
     private readonly wakeFd = -1,
   ) {
+    for (const [entry, fd] of [
+      [0, -1],
+      [1, wakeFd],
+    ] as const) {
+      this.pollDv.setInt32(entry * libc.POLLFD_SIZE + libc.POLLFD_FD, fd, true);
+      this.pollDv.setInt16(entry * libc.POLLFD_SIZE + libc.POLLFD_EVENTS, libc.POLLIN, true);
+    }
     const fs = rings.frameSize;
     this.fs = fs;
     if (rings.rxMode === 'frames') {
@@ -214,8 +223,6 @@ export class AfPacketIo implements WorkerIo {
     this.feTx = withTx;
     this.beSend = oneArm && !withTx;
     if (withTx) this.takeTxRing(sock);
-    this.pollDv.setInt32(libc.POLLFD_FD, sock.fd, true);
-    this.pollDv.setInt16(libc.POLLFD_EVENTS, libc.POLLIN, true);
     return {
       ifindex: sock.ifindex,
       join: (mac) => sock.addMembership(membershipOf(mac), parseMac(mac)),
@@ -390,16 +397,15 @@ export class AfPacketIo implements WorkerIo {
     const fe = this.fe;
     const dv = this.pollDv;
     const wake = libc.POLLFD_SIZE;
+    // entry 0: the frontend socket of the moment (poll() skips a negative fd); entry 1 is set once
     dv.setInt32(libc.POLLFD_FD, fe ? fe.fd : -1, true);
-    dv.setInt32(wake + libc.POLLFD_FD, this.wakeFd, true);
-    dv.setInt16(wake + libc.POLLFD_EVENTS, libc.POLLIN, true);
     // a request posted meanwhile (the plane signals the eventfd) ends the wait at once
     const r = libc.poll(this.pollfd, 2, ms);
     if (r > 0 && (dv.getInt16(wake + libc.POLLFD_REVENTS, true) & libc.POLLIN) !== 0)
       libc.eventfdDrain(this.wakeFd);
     if (
       r <= 0 ||
-      (this.pollDv.getInt16(libc.POLLFD_REVENTS, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) === 0
+      (dv.getInt16(libc.POLLFD_REVENTS, true) & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) === 0
     )
       return false;
     try {
