@@ -110,25 +110,14 @@ class BatchWalk {
   next(each: ChunkVisitor): boolean {
     this.count[0] = this.chunk;
     const { fd, keys, values, inBatch, outBatch } = this;
-    const rc = load().lookup_batch(
-      fd,
-      this.first ? null : inBatch,
-      outBatch,
-      keys,
-      values,
-      this.count,
-      this.opts,
-    ) as number;
-    const n = this.count[0] ?? 0;
-    if (rc < 0 && rc !== -ERRNO.ENOENT) {
-      if (this.first && batchUnsupported(rc)) {
-        forEachByNextKey(fd, this.keySize, this.valueSize, each);
-        return false;
-      }
-      throw new BpfError('map lookup_batch', rc);
+    const r = lookupBatch(fd, this.first ? null : inBatch, outBatch, keys, values, this.count, this.opts);
+    if (r === 'unsupported') {
+      forEachByNextKey(fd, this.keySize, this.valueSize, each);
+      return false;
     }
+    const n = this.count[0] ?? 0;
     if (n > 0 && each(keys, values, n) === false) return false;
-    if (rc === -ERRNO.ENOENT) return false;
+    if (r === 'end') return false;
     outBatch.copy(inBatch);
     this.first = false;
     return true;
@@ -143,13 +132,30 @@ class BatchWalk {
 export function mapLookupArrayPrefix(fd: number, n: number, keys: Uint8Array, values: Uint8Array): number {
   if (n === 0) return 0;
   const count = new Uint32Array([n]);
-  const outBatch = Buffer.alloc(8);
-  const rc = load().lookup_batch(fd, null, outBatch, keys, values, count, batchOpts()) as number;
-  if (rc < 0 && rc !== -ERRNO.ENOENT) {
-    if (batchUnsupported(rc)) return -1;
-    throw new BpfError('map lookup_batch', rc);
-  }
-  return count[0] ?? 0;
+  const r = lookupBatch(fd, null, Buffer.alloc(8), keys, values, count, batchOpts());
+  return r === 'unsupported' ? -1 : (count[0] ?? 0);
+}
+
+/**
+ * One BPF_MAP_LOOKUP_BATCH of up to count[0] entries after `inBatch` (null: from the map's start)
+ * into `keys` and `values`; count[0] is then the entries read. 'end': the map has no more after these;
+ * 'unsupported': a first batch that the kernel or the map type refuses (the caller falls back to one
+ * element at a time). Any other error throws.
+ */
+function lookupBatch(
+  fd: number,
+  inBatch: Uint8Array | null,
+  outBatch: Uint8Array,
+  keys: Uint8Array,
+  values: Uint8Array,
+  count: Uint32Array,
+  opts: Buffer,
+): 'more' | 'end' | 'unsupported' {
+  const rc = load().lookup_batch(fd, inBatch, outBatch, keys, values, count, opts) as number;
+  if (rc >= 0) return 'more';
+  if (rc === -ERRNO.ENOENT) return 'end';
+  if (inBatch === null && batchUnsupported(rc)) return 'unsupported';
+  throw new BpfError('map lookup_batch', rc);
 }
 
 function forEachByNextKey(
